@@ -1,0 +1,163 @@
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+# One entry point: make, make test, make demo, make bench. Objects go to
+# $(OUTPUT); V=1 shows full commands; SAN=1 builds userspace and tests with
+# ASan+UBSan (never the BPF objects).
+
+OUTPUT ?= build
+CC ?= cc
+CLANG ?= clang
+BPFTOOL ?= bpftool
+ARCH := $(shell uname -m | sed 's/x86_64/x86/' | sed 's/aarch64/arm64/')
+
+ifeq ($(V),1)
+	Q =
+	msg =
+else
+	Q = @
+	msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+ifeq ($(SAN),1)
+	OBJDIR := $(OUTPUT)/san
+	SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+else
+	OBJDIR := $(OUTPUT)
+	SAN_FLAGS :=
+endif
+
+WARNINGS := -Wall -Wextra -Werror
+CFLAGS := -g -O2 $(WARNINGS) -std=gnu11 -D_GNU_SOURCE -I$(OUTPUT) -Ibpf -Iuserspace \
+	$(SAN_FLAGS) $(EXTRA_CFLAGS)
+LDFLAGS := $(SAN_FLAGS) $(EXTRA_LDFLAGS)
+LDLIBS := -lbpf -lelf -lz -lpthread -lm
+
+# weft-work and the bench workloads keep whole frame-pointer stacks: gcc 12
+# drops leaf frames even with -mno-omit-leaf-frame-pointer, clang keeps them.
+WORK_CC := $(CLANG)
+WORK_CFLAGS := -g -O2 $(WARNINGS) -std=gnu11 -D_GNU_SOURCE -fno-omit-frame-pointer \
+	-mno-omit-leaf-frame-pointer -Iworkloads $(SAN_FLAGS) $(EXTRA_CFLAGS)
+
+BPF_SRCS := $(wildcard bpf/*.bpf.c)
+BPF_OBJS := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.bpf.o,$(BPF_SRCS))
+SKELS := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.skel.h,$(BPF_SRCS))
+
+USER_SRCS := $(wildcard userspace/*.c)
+USER_OBJS := $(patsubst userspace/%.c,$(OBJDIR)/obj/userspace/%.o,$(USER_SRCS))
+LIB_OBJS := $(filter-out $(OBJDIR)/obj/userspace/main.o,$(USER_OBJS))
+
+WORK_SRCS := $(wildcard workloads/*.c)
+WORK_OBJS := $(patsubst workloads/%.c,$(OBJDIR)/obj/workloads/%.o,$(WORK_SRCS))
+WORK_LIB_OBJS := $(filter-out $(OBJDIR)/obj/workloads/main.o,$(WORK_OBJS))
+
+BENCH_SRCS := $(wildcard workloads/bench/*.c)
+BENCH_BINS := $(patsubst workloads/bench/%.c,$(OUTPUT)/bench/%,$(BENCH_SRCS))
+
+TEST_SRCS := $(wildcard tests/test_*.c)
+TEST_BINS := $(patsubst tests/%.c,$(OBJDIR)/tests/%,$(TEST_SRCS))
+TEST_HELPER_SRCS := $(wildcard tests/helpers/*.c)
+TEST_HELPERS := $(patsubst tests/helpers/%.c,$(OUTPUT)/tests/helpers/%,$(TEST_HELPER_SRCS))
+
+.PHONY: all deps test unit-tests san-tests integration-tests demo bench bench-smoke clean format
+
+all: deps-checked $(OUTPUT)/weft $(OUTPUT)/weft-work $(BENCH_BINS) $(TEST_HELPERS)
+
+# scripts/deps.sh installs only what is missing; the stamp keeps repeated
+# makes from asking dpkg each time.
+deps-checked: $(OUTPUT)/.deps-ok
+$(OUTPUT)/.deps-ok: scripts/deps.sh | $(OUTPUT)
+	$(Q)scripts/deps.sh
+	$(Q)touch $@
+deps:
+	$(Q)scripts/deps.sh
+
+$(OUTPUT) $(OUTPUT)/bench $(OUTPUT)/tests/helpers $(OBJDIR)/obj/userspace $(OBJDIR)/obj/workloads \
+$(OBJDIR)/tests:
+	$(Q)mkdir -p $@
+
+$(OUTPUT)/vmlinux.h: | $(OUTPUT) $(OUTPUT)/.deps-ok
+	$(call msg,GEN,$@)
+	$(Q)$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@.tmp && mv $@.tmp $@
+
+$(OUTPUT)/%.bpf.o: bpf/%.bpf.c bpf/events.h $(wildcard bpf/*.bpf.h) $(OUTPUT)/vmlinux.h | $(OUTPUT)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_$(ARCH) -I$(OUTPUT) -Ibpf \
+		-c $< -o $@.tmp.o
+	$(Q)$(BPFTOOL) gen object $@ $@.tmp.o && rm -f $@.tmp.o
+
+$(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< > $@.tmp && mv $@.tmp $@
+
+$(OBJDIR)/obj/userspace/%.o: userspace/%.c $(SKELS) | $(OBJDIR)/obj/userspace $(OUTPUT)/.deps-ok
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(OBJDIR)/libweft.a: $(LIB_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(OBJDIR)/weft: $(OBJDIR)/obj/userspace/main.o $(OBJDIR)/libweft.a
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+$(OBJDIR)/obj/workloads/%.o: workloads/%.c | $(OBJDIR)/obj/workloads $(OUTPUT)/.deps-ok
+	$(call msg,CC,$@)
+	$(Q)$(WORK_CC) $(WORK_CFLAGS) -MMD -MP -c $< -o $@
+
+$(OBJDIR)/libwork.a: $(WORK_LIB_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(OBJDIR)/weft-work: $(OBJDIR)/obj/workloads/main.o $(OBJDIR)/libwork.a
+	$(call msg,LINK,$@)
+	$(Q)$(WORK_CC) $(LDFLAGS) $^ -lpthread -lm -o $@
+
+$(OUTPUT)/bench/%: workloads/bench/%.c | $(OUTPUT)/bench $(OUTPUT)/.deps-ok
+	$(call msg,CC,$@)
+	$(Q)$(WORK_CC) $(WORK_CFLAGS) $< -lpthread -o $@
+
+# Programs that integration tests trace: built like the workloads, with
+# frame pointers, so their stacks are whole.
+$(OUTPUT)/tests/helpers/%: tests/helpers/%.c | $(OUTPUT)/tests/helpers $(OUTPUT)/.deps-ok
+	$(call msg,CC,$@)
+	$(Q)$(WORK_CC) $(WORK_CFLAGS) $< -lpthread -o $@
+
+$(OBJDIR)/tests/test_%: tests/test_%.c $(OBJDIR)/libweft.a $(OBJDIR)/libwork.a | $(OBJDIR)/tests
+	$(call msg,TEST,$@)
+	$(Q)$(CC) $(CFLAGS) -Iworkloads -Itests $< $(OBJDIR)/libweft.a $(OBJDIR)/libwork.a \
+		$(LDFLAGS) $(LDLIBS) -lcmocka -o $@
+
+unit-tests: deps-checked $(TEST_BINS)
+	$(Q)scripts/run-unit-tests.sh $(OBJDIR)/tests
+
+san-tests: deps-checked
+	$(Q)$(MAKE) --no-print-directory SAN=1 unit-tests
+
+integration-tests: all
+	$(Q)scripts/run-integration-tests.sh $(OUTPUT)
+
+test: all
+	$(Q)$(MAKE) --no-print-directory unit-tests
+	$(Q)$(MAKE) --no-print-directory san-tests
+	$(Q)$(MAKE) --no-print-directory integration-tests
+
+demo: all
+	$(Q)scripts/demo.sh $(OUTPUT)
+
+bench: all
+	$(Q)scripts/bench.sh $(OUTPUT)
+
+bench-smoke: all
+	$(Q)scripts/bench.sh --smoke $(OUTPUT)
+
+format:
+	$(Q)clang-format -i $(wildcard bpf/*.c bpf/*.h userspace/*.c userspace/*.h workloads/*.c \
+		workloads/*.h workloads/bench/*.c tests/*.c tests/*.h tests/helpers/*.c)
+
+clean:
+	$(Q)rm -rf $(OUTPUT)
+
+.DELETE_ON_ERROR:
+.SECONDARY:
+
+-include $(wildcard $(OBJDIR)/obj/*/*.d)

@@ -1,0 +1,195 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* Event records shared by the BPF programs and userspace.
+ *
+ * Every record starts with struct weft_event_header and has a fixed size
+ * per type (weft_event_size()). The kernel writes them into one ring
+ * buffer per CPU; the recorder appends records of its own (thread states
+ * at attach, kernel accounting of threads alive at the end, per-CPU
+ * totals) to a separate stream. All timestamps are CLOCK_MONOTONIC
+ * nanoseconds (bpf_ktime_get_ns()), one clock for every CPU.
+ *
+ * Only types and constants live here: no vmlinux.h, no libc.
+ */
+#ifndef __WEFT_EVENTS_H
+#define __WEFT_EVENTS_H
+
+#define WEFT_COMM_LEN 16
+
+enum weft_event_type {
+	WEFT_EV_SWITCH = 1,
+	WEFT_EV_WAKEUP = 2,
+	WEFT_EV_FORK = 3,
+	WEFT_EV_EXEC = 4,
+	WEFT_EV_EXIT = 5,
+	WEFT_EV_MIGRATE = 6,
+	WEFT_EV_RENAME = 7,
+	/* written by the recorder, not by BPF */
+	WEFT_EV_TASK_STATE = 8,
+	WEFT_EV_TASK_ACCT = 9,
+	WEFT_EV_CPU_TOTALS = 10,
+	WEFT_EV_TYPE_MAX,
+};
+
+struct weft_event_header {
+	__u64 ts_ns;
+	__u16 type;
+	__u16 cpu; /* the CPU the record was written on */
+	__u32 flags; /* per type: WEFT_SWITCH_*, WEFT_WAKE_*, ... */
+};
+
+/* Switch flags */
+#define WEFT_SWITCH_PREEMPT 0x1 /* prev was preempted (tracepoint's preempt arg) */
+#define WEFT_SWITCH_PREV_TRACED 0x2
+#define WEFT_SWITCH_NEXT_TRACED 0x4
+
+/* Emitted when prev or next is in the traced tree. next_tid 0 is idle. */
+struct weft_ev_switch {
+	struct weft_event_header hdr;
+	__u32 prev_tid;
+	__u32 prev_tgid;
+	__u32 next_tid;
+	__u32 next_tgid;
+	/* prev's state as the tracepoint gives it, masked with 0xff: 0 is
+	 * runnable, 1 interruptible, 2 uninterruptible, 0x80 dead. */
+	__u32 prev_state;
+	__u32 reserved;
+};
+
+/* Wakeup flags */
+#define WEFT_WAKE_NEW 0x1 /* sched_wakeup_new: first enqueue of a new task */
+#define WEFT_WAKE_HARDIRQ 0x2 /* sched_waking ran in hard-IRQ context */
+#define WEFT_WAKE_SOFTIRQ 0x4 /* sched_waking ran while serving a softirq */
+#define WEFT_WAKE_NO_WAKING 0x8 /* no sched_waking seen: waker fields unknown */
+
+/* One record per wakeup of a traced thread, written at the enqueue
+ * (sched_wakeup / sched_wakeup_new): hdr.ts_ns is the enqueue, where the
+ * kernel's run_delay starts; waking_ts_ns is when sched_waking ran in the
+ * waker's context. For interrupt wakeups the waker fields name whatever
+ * task the interrupt landed on: use the flags, not the tid. */
+struct weft_ev_wakeup {
+	struct weft_event_header hdr;
+	__u64 waking_ts_ns;
+	__u32 tid;
+	__u32 tgid;
+	__u32 waker_tid;
+	__u32 waker_tgid;
+	__u32 target_cpu;
+	__u32 reserved;
+};
+
+#define WEFT_FORK_THREAD 0x1 /* a new thread of the same process */
+
+struct weft_ev_fork {
+	struct weft_event_header hdr;
+	__u32 parent_tid;
+	__u32 parent_tgid;
+	__u32 child_tid;
+	__u32 child_tgid;
+	char comm[WEFT_COMM_LEN];
+};
+
+struct weft_ev_exec {
+	struct weft_event_header hdr;
+	__u32 tid;
+	__u32 tgid;
+	__u32 old_tid; /* a non-leader thread that execs takes the leader's tid */
+	__u32 reserved;
+	char comm[WEFT_COMM_LEN];
+};
+
+#define WEFT_EXIT_GROUP_DEAD 0x1 /* the last thread of its process */
+
+/* The kernel's own accounting of the thread as it exits, for the
+ * accounting check. Also written by the recorder (as WEFT_EV_TASK_ACCT)
+ * for threads still alive at the end, from /proc. */
+struct weft_ev_exit {
+	struct weft_event_header hdr;
+	__u32 tid;
+	__u32 tgid;
+	__u64 sum_exec_ns; /* se.sum_exec_runtime */
+	__u64 run_delay_ns; /* sched_info.run_delay */
+	__u64 pcount; /* sched_info.pcount: times run on a CPU */
+	__u64 nvcsw;
+	__u64 nivcsw;
+	char comm[WEFT_COMM_LEN];
+};
+
+struct weft_ev_migrate {
+	struct weft_event_header hdr;
+	__u32 tid;
+	__u32 tgid;
+	__u32 orig_cpu;
+	__u32 dest_cpu;
+};
+
+struct weft_ev_rename {
+	struct weft_event_header hdr;
+	__u32 tid;
+	__u32 tgid;
+	char comm[WEFT_COMM_LEN];
+};
+
+enum weft_task_state {
+	WEFT_TASK_RUNNING = 0, /* on a CPU: hdr.cpu says which */
+	WEFT_TASK_RUNNABLE = 1, /* waiting in a run queue */
+	WEFT_TASK_BLOCKED = 2,
+};
+
+#define WEFT_STATE_ATTACH 0x1 /* taken when attaching with -p */
+
+/* Written by the recorder for each thread already alive when tracing
+ * starts (-p), so a thread that never switches still counts. Carries the
+ * kernel's accounting at that instant: the baseline of the check. */
+struct weft_ev_task_state {
+	struct weft_event_header hdr;
+	__u32 tid;
+	__u32 tgid;
+	__u32 ppid;
+	__u32 state; /* enum weft_task_state */
+	__u64 sum_exec_ns;
+	__u64 run_delay_ns;
+	__u64 nvcsw;
+	__u64 nivcsw;
+	char comm[WEFT_COMM_LEN];
+};
+
+/* WEFT_EV_TASK_ACCT uses struct weft_ev_exit: threads alive at the end. */
+
+/* Per-CPU time over the recording, measured in the switch program. */
+struct weft_ev_cpu_totals {
+	struct weft_event_header hdr; /* hdr.cpu: the CPU these are for */
+	__u64 idle_ns;
+	__u64 traced_ns;
+	__u64 other_ns;
+	__u64 steal_ns; /* from /proc/stat over the same interval */
+	__u64 lost; /* records whose reservation failed on this CPU */
+};
+
+static inline unsigned int weft_event_size(unsigned int type)
+{
+	switch (type) {
+	case WEFT_EV_SWITCH:
+		return sizeof(struct weft_ev_switch);
+	case WEFT_EV_WAKEUP:
+		return sizeof(struct weft_ev_wakeup);
+	case WEFT_EV_FORK:
+		return sizeof(struct weft_ev_fork);
+	case WEFT_EV_EXEC:
+		return sizeof(struct weft_ev_exec);
+	case WEFT_EV_EXIT:
+	case WEFT_EV_TASK_ACCT:
+		return sizeof(struct weft_ev_exit);
+	case WEFT_EV_MIGRATE:
+		return sizeof(struct weft_ev_migrate);
+	case WEFT_EV_RENAME:
+		return sizeof(struct weft_ev_rename);
+	case WEFT_EV_TASK_STATE:
+		return sizeof(struct weft_ev_task_state);
+	case WEFT_EV_CPU_TOTALS:
+		return sizeof(struct weft_ev_cpu_totals);
+	default:
+		return 0;
+	}
+}
+
+#endif /* __WEFT_EVENTS_H */
