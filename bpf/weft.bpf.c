@@ -1,0 +1,427 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* Kernel side of weft record: scheduler events of the traced tree.
+ *
+ * Every program looks the task's process up in `targets` first and
+ * returns at once for tasks outside the tree; the switch program only
+ * adds the time since the last switch to its CPU's idle/traced/other
+ * totals before doing so. Records go to the ring buffer of the CPU that
+ * writes them, without a wakeup per record.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include "events.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+#define TASK_DEAD_STATE 0x80
+#define HARDIRQ_MASK 0x000f0000
+#define NMI_MASK 0x00f00000
+#define SOFTIRQ_OFFSET 0x00000100
+
+/* Set by the recorder before load. */
+const volatile __u64 wakeup_watermark = 256 * 1024;
+
+enum target_flags {
+	TARGET_TRACED = 1,
+	/* The group's last thread has exited: forget the tgid at its final
+	 * switch, so a recycled pid is not traced by mistake. */
+	TARGET_EXITING = 2,
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32); /* tgid */
+	__type(value, __u32); /* enum target_flags */
+} targets SEC(".maps");
+
+struct waking_info {
+	__u64 ts_ns;
+	__u32 waker_tid;
+	__u32 waker_tgid;
+	__u32 flags;
+	__u32 reserved;
+};
+
+/* sched_waking runs in the waker's context, sched_wakeup where the wakee
+ * is enqueued (often another CPU's idle loop): the waker is carried from
+ * one to the other here. LRU, because a waking whose wakeup never comes
+ * must not leak an entry. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32); /* wakee tid */
+	__type(value, struct waking_info);
+} pending_waking SEC(".maps");
+
+enum cpu_kind {
+	KIND_UNKNOWN = 0,
+	KIND_IDLE,
+	KIND_TRACED,
+	KIND_OTHER,
+};
+
+struct cpu_stat {
+	__u64 last_ts_ns;
+	__u64 last_kind;
+	__u64 idle_ns;
+	__u64 traced_ns;
+	__u64 other_ns;
+	__u64 lost;
+	__u64 targets_full;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct cpu_stat);
+} cpu_stats SEC(".maps");
+
+/* One ring buffer per CPU, so CPUs never contend on a reservation lock.
+ * The recorder sizes the inner maps and fills the array before attach. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__array(values, struct {
+		__uint(type, BPF_MAP_TYPE_RINGBUF);
+		__uint(max_entries, 4096 * 64);
+	});
+} rings SEC(".maps");
+
+extern int __preempt_count __ksym __weak;
+
+static __always_inline struct cpu_stat *this_cpu_stat(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&cpu_stats, &zero);
+}
+
+static __always_inline bool is_traced(__u32 tgid)
+{
+	return bpf_map_lookup_elem(&targets, &tgid) != NULL;
+}
+
+static __always_inline void *ring_reserve(__u32 size, void **ring)
+{
+	__u32 cpu = bpf_get_smp_processor_id();
+	struct cpu_stat *cs;
+	void *rec = NULL;
+
+	*ring = bpf_map_lookup_elem(&rings, &cpu);
+	if (*ring)
+		rec = bpf_ringbuf_reserve(*ring, size, 0);
+	if (!rec) {
+		cs = this_cpu_stat();
+		if (cs)
+			cs->lost++;
+	}
+	return rec;
+}
+
+/* Wake the reader only when this record takes the unread data across the
+ * watermark: a wakeup per record would add a context switch of the
+ * recorder to every context switch of the program it watches. */
+static __always_inline void ring_submit(void *ring, void *rec, __u32 size)
+{
+	__u64 avail = bpf_ringbuf_query(ring, BPF_RB_AVAIL_DATA);
+	__u64 flags = BPF_RB_NO_WAKEUP;
+
+	if (avail >= wakeup_watermark && avail - size - 8 < wakeup_watermark)
+		flags = BPF_RB_FORCE_WAKEUP;
+	bpf_ringbuf_submit(rec, flags);
+}
+
+static __always_inline void fill_header(struct weft_event_header *hdr, __u64 ts, __u16 type,
+					__u32 flags)
+{
+	hdr->ts_ns = ts;
+	hdr->type = type;
+	hdr->cpu = bpf_get_smp_processor_id();
+	hdr->flags = flags;
+}
+
+static __always_inline void account_cpu_time(__u64 now, struct task_struct *next, bool next_traced)
+{
+	struct cpu_stat *cs = this_cpu_stat();
+	__u64 delta;
+
+	if (!cs)
+		return;
+	if (cs->last_ts_ns) {
+		delta = now - cs->last_ts_ns;
+		if (cs->last_kind == KIND_IDLE)
+			cs->idle_ns += delta;
+		else if (cs->last_kind == KIND_TRACED)
+			cs->traced_ns += delta;
+		else if (cs->last_kind == KIND_OTHER)
+			cs->other_ns += delta;
+	}
+	cs->last_ts_ns = now;
+	if (next->pid == 0)
+		cs->last_kind = KIND_IDLE;
+	else
+		cs->last_kind = next_traced ? KIND_TRACED : KIND_OTHER;
+}
+
+SEC("tp_btf/sched_switch")
+int BPF_PROG(handle_switch, bool preempt, struct task_struct *prev, struct task_struct *next,
+	     unsigned int prev_state)
+{
+	__u64 now = bpf_ktime_get_ns();
+	__u32 prev_tgid = prev->tgid, next_tgid = next->tgid;
+	__u32 *prev_target = prev->pid ? bpf_map_lookup_elem(&targets, &prev_tgid) : NULL;
+	bool next_traced = next->pid && is_traced(next_tgid);
+	struct weft_ev_switch *ev;
+	__u32 flags = 0;
+	void *ring;
+
+	account_cpu_time(now, next, next_traced);
+	if (!prev_target && !next_traced)
+		return 0;
+
+	if (preempt)
+		flags |= WEFT_SWITCH_PREEMPT;
+	if (prev_target)
+		flags |= WEFT_SWITCH_PREV_TRACED;
+	if (next_traced)
+		flags |= WEFT_SWITCH_NEXT_TRACED;
+
+	ev = ring_reserve(sizeof(*ev), &ring);
+	if (ev) {
+		fill_header(&ev->hdr, now, WEFT_EV_SWITCH, flags);
+		ev->prev_tid = prev->pid;
+		ev->prev_tgid = prev_tgid;
+		ev->next_tid = next->pid;
+		ev->next_tgid = next_tgid;
+		/* The FREEZABLE bit (0x2000) rides on blocking states. */
+		ev->prev_state = prev_state & 0xff;
+		ev->reserved = 0;
+		ring_submit(ring, ev, sizeof(*ev));
+	}
+
+	if (prev_target && (*prev_target & TARGET_EXITING) && (prev_state & TASK_DEAD_STATE) &&
+	    prev->pid == prev_tgid)
+		bpf_map_delete_elem(&targets, &prev_tgid);
+	return 0;
+}
+
+SEC("tp_btf/sched_waking")
+int BPF_PROG(handle_waking, struct task_struct *p)
+{
+	struct task_struct *waker = bpf_get_current_task_btf();
+	struct waking_info info = {};
+	__u32 tid = p->pid;
+	int *preempt_count;
+
+	if (!is_traced(p->tgid))
+		return 0;
+	info.ts_ns = bpf_ktime_get_ns();
+	info.waker_tid = waker->pid;
+	info.waker_tgid = waker->tgid;
+	/* A timer or device interrupt wakes from whatever task it landed
+	 * on: the preempt count says so, the current task cannot. */
+	if (&__preempt_count) {
+		preempt_count = bpf_this_cpu_ptr(&__preempt_count);
+		if (*preempt_count & (HARDIRQ_MASK | NMI_MASK))
+			info.flags |= WEFT_WAKE_HARDIRQ;
+		else if (*preempt_count & SOFTIRQ_OFFSET)
+			info.flags |= WEFT_WAKE_SOFTIRQ;
+	}
+	bpf_map_update_elem(&pending_waking, &tid, &info, BPF_ANY);
+	return 0;
+}
+
+static __always_inline int emit_wakeup(struct task_struct *p, bool new_task)
+{
+	__u64 now = bpf_ktime_get_ns();
+	struct task_struct *current;
+	struct waking_info *info;
+	struct weft_ev_wakeup *ev;
+	__u32 tid = p->pid;
+	__u32 flags = 0;
+	void *ring;
+
+	if (!is_traced(p->tgid))
+		return 0;
+	ev = ring_reserve(sizeof(*ev), &ring);
+	if (!ev) {
+		bpf_map_delete_elem(&pending_waking, &tid);
+		return 0;
+	}
+	info = bpf_map_lookup_elem(&pending_waking, &tid);
+	if (info) {
+		ev->waking_ts_ns = info->ts_ns;
+		ev->waker_tid = info->waker_tid;
+		ev->waker_tgid = info->waker_tgid;
+		flags = info->flags;
+		bpf_map_delete_elem(&pending_waking, &tid);
+	} else if (new_task) {
+		/* wake_up_new_task has no sched_waking: the forking task
+		 * enqueues its child itself. */
+		current = bpf_get_current_task_btf();
+		ev->waking_ts_ns = now;
+		ev->waker_tid = current->pid;
+		ev->waker_tgid = current->tgid;
+	} else {
+		ev->waking_ts_ns = now;
+		ev->waker_tid = 0;
+		ev->waker_tgid = 0;
+		flags |= WEFT_WAKE_NO_WAKING;
+	}
+	if (new_task)
+		flags |= WEFT_WAKE_NEW;
+	fill_header(&ev->hdr, now, WEFT_EV_WAKEUP, flags);
+	ev->tid = tid;
+	ev->tgid = p->tgid;
+	ev->target_cpu = p->thread_info.cpu;
+	ev->reserved = 0;
+	ring_submit(ring, ev, sizeof(*ev));
+	return 0;
+}
+
+SEC("tp_btf/sched_wakeup")
+int BPF_PROG(handle_wakeup, struct task_struct *p)
+{
+	return emit_wakeup(p, false);
+}
+
+SEC("tp_btf/sched_wakeup_new")
+int BPF_PROG(handle_wakeup_new, struct task_struct *p)
+{
+	return emit_wakeup(p, true);
+}
+
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(handle_fork, struct task_struct *parent, struct task_struct *child)
+{
+	__u32 parent_tgid = parent->tgid, child_tgid = child->tgid;
+	__u32 traced = TARGET_TRACED;
+	struct weft_ev_fork *ev;
+	struct cpu_stat *cs;
+	__u32 flags = 0;
+	void *ring;
+
+	if (!is_traced(parent_tgid))
+		return 0;
+	if (child_tgid != parent_tgid) {
+		if (bpf_map_update_elem(&targets, &child_tgid, &traced, BPF_NOEXIST) == -7 /* E2BIG */) {
+			cs = this_cpu_stat();
+			if (cs)
+				cs->targets_full++;
+		}
+	} else {
+		flags |= WEFT_FORK_THREAD;
+	}
+	ev = ring_reserve(sizeof(*ev), &ring);
+	if (!ev)
+		return 0;
+	fill_header(&ev->hdr, bpf_ktime_get_ns(), WEFT_EV_FORK, flags);
+	ev->parent_tid = parent->pid;
+	ev->parent_tgid = parent_tgid;
+	ev->child_tid = child->pid;
+	ev->child_tgid = child_tgid;
+	bpf_probe_read_kernel_str(ev->comm, sizeof(ev->comm), child->comm);
+	ring_submit(ring, ev, sizeof(*ev));
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(handle_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
+{
+	struct weft_ev_exec *ev;
+	void *ring;
+
+	if (!is_traced(p->tgid))
+		return 0;
+	ev = ring_reserve(sizeof(*ev), &ring);
+	if (!ev)
+		return 0;
+	fill_header(&ev->hdr, bpf_ktime_get_ns(), WEFT_EV_EXEC, 0);
+	ev->tid = p->pid;
+	ev->tgid = p->tgid;
+	ev->old_tid = old_pid;
+	ev->reserved = 0;
+	bpf_probe_read_kernel_str(ev->comm, sizeof(ev->comm), p->comm);
+	ring_submit(ring, ev, sizeof(*ev));
+	return 0;
+}
+
+/* The kernel's own accounting of the thread, read as it exits, is what the
+ * report checks weft's figures against. The group's end is read from
+ * signal->live rather than the tracepoint's group_dead argument, which
+ * older kernels do not pass. */
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(handle_exit, struct task_struct *p)
+{
+	__u32 tgid = p->tgid;
+	__u32 *target = bpf_map_lookup_elem(&targets, &tgid);
+	bool group_dead = BPF_CORE_READ(p, signal, live.counter) == 0;
+	struct weft_ev_exit *ev;
+	void *ring;
+
+	if (!target)
+		return 0;
+	if (group_dead)
+		*target |= TARGET_EXITING;
+	ev = ring_reserve(sizeof(*ev), &ring);
+	if (!ev)
+		return 0;
+	fill_header(&ev->hdr, bpf_ktime_get_ns(), WEFT_EV_EXIT,
+		    group_dead ? WEFT_EXIT_GROUP_DEAD : 0);
+	ev->tid = p->pid;
+	ev->tgid = tgid;
+	ev->sum_exec_ns = p->se.sum_exec_runtime;
+	ev->run_delay_ns = p->sched_info.run_delay;
+	ev->pcount = p->sched_info.pcount;
+	ev->nvcsw = p->nvcsw;
+	ev->nivcsw = p->nivcsw;
+	bpf_probe_read_kernel_str(ev->comm, sizeof(ev->comm), p->comm);
+	ring_submit(ring, ev, sizeof(*ev));
+	return 0;
+}
+
+SEC("tp_btf/sched_migrate_task")
+int BPF_PROG(handle_migrate, struct task_struct *p, int dest_cpu)
+{
+	struct weft_ev_migrate *ev;
+	void *ring;
+
+	if (!is_traced(p->tgid))
+		return 0;
+	ev = ring_reserve(sizeof(*ev), &ring);
+	if (!ev)
+		return 0;
+	fill_header(&ev->hdr, bpf_ktime_get_ns(), WEFT_EV_MIGRATE, 0);
+	ev->tid = p->pid;
+	ev->tgid = p->tgid;
+	ev->orig_cpu = p->thread_info.cpu;
+	ev->dest_cpu = dest_cpu;
+	ring_submit(ring, ev, sizeof(*ev));
+	return 0;
+}
+
+/* pthread_setname_np and prctl(PR_SET_NAME) pass through here: reports
+ * name threads by what the program called them last. */
+SEC("tp_btf/task_rename")
+int BPF_PROG(handle_rename, struct task_struct *task, const char *comm)
+{
+	struct weft_ev_rename *ev;
+	void *ring;
+
+	if (!is_traced(task->tgid))
+		return 0;
+	ev = ring_reserve(sizeof(*ev), &ring);
+	if (!ev)
+		return 0;
+	fill_header(&ev->hdr, bpf_ktime_get_ns(), WEFT_EV_RENAME, 0);
+	ev->tid = task->pid;
+	ev->tgid = task->tgid;
+	bpf_probe_read_kernel_str(ev->comm, sizeof(ev->comm), comm);
+	ring_submit(ring, ev, sizeof(*ev));
+	return 0;
+}
