@@ -165,6 +165,20 @@ struct weft_ev_cpu_totals {
 	__u64 lost; /* records whose reservation failed on this CPU */
 };
 
+/* The value of the per-CPU cpu_stats map: what the switch program adds up
+ * on every switch, tree or not, and what the ring buffers could not take.
+ * The recorder reads it at the start and the end and writes the difference
+ * as WEFT_EV_CPU_TOTALS. */
+struct weft_cpu_stat {
+	__u64 last_ts_ns;
+	__u64 last_kind;
+	__u64 idle_ns;
+	__u64 traced_ns;
+	__u64 other_ns;
+	__u64 lost; /* ring-buffer reservations that failed */
+	__u64 targets_full; /* forked processes the targets map had no room for */
+};
+
 static inline unsigned int weft_event_size(unsigned int type)
 {
 	switch (type) {

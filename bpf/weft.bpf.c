@@ -63,21 +63,11 @@ enum cpu_kind {
 	KIND_OTHER,
 };
 
-struct cpu_stat {
-	__u64 last_ts_ns;
-	__u64 last_kind;
-	__u64 idle_ns;
-	__u64 traced_ns;
-	__u64 other_ns;
-	__u64 lost;
-	__u64 targets_full;
-};
-
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct cpu_stat);
+	__type(value, struct weft_cpu_stat);
 } cpu_stats SEC(".maps");
 
 /* One ring buffer per CPU, so CPUs never contend on a reservation lock.
@@ -86,15 +76,16 @@ struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__array(values, struct {
-		__uint(type, BPF_MAP_TYPE_RINGBUF);
-		__uint(max_entries, 4096 * 64);
-	});
+	__array(
+		values, struct {
+			__uint(type, BPF_MAP_TYPE_RINGBUF);
+			__uint(max_entries, 4096 * 64);
+		});
 } rings SEC(".maps");
 
 extern int __preempt_count __ksym __weak;
 
-static __always_inline struct cpu_stat *this_cpu_stat(void)
+static __always_inline struct weft_cpu_stat *this_cpu_stat(void)
 {
 	__u32 zero = 0;
 
@@ -109,7 +100,7 @@ static __always_inline bool is_traced(__u32 tgid)
 static __always_inline void *ring_reserve(__u32 size, void **ring)
 {
 	__u32 cpu = bpf_get_smp_processor_id();
-	struct cpu_stat *cs;
+	struct weft_cpu_stat *cs;
 	void *rec = NULL;
 
 	*ring = bpf_map_lookup_elem(&rings, &cpu);
@@ -147,7 +138,7 @@ static __always_inline void fill_header(struct weft_event_header *hdr, __u64 ts,
 
 static __always_inline void account_cpu_time(__u64 now, struct task_struct *next, bool next_traced)
 {
-	struct cpu_stat *cs = this_cpu_stat();
+	struct weft_cpu_stat *cs = this_cpu_stat();
 	__u64 delta;
 
 	if (!cs)
@@ -302,14 +293,15 @@ int BPF_PROG(handle_fork, struct task_struct *parent, struct task_struct *child)
 	__u32 parent_tgid = parent->tgid, child_tgid = child->tgid;
 	__u32 traced = TARGET_TRACED;
 	struct weft_ev_fork *ev;
-	struct cpu_stat *cs;
+	struct weft_cpu_stat *cs;
 	__u32 flags = 0;
 	void *ring;
 
 	if (!is_traced(parent_tgid))
 		return 0;
 	if (child_tgid != parent_tgid) {
-		if (bpf_map_update_elem(&targets, &child_tgid, &traced, BPF_NOEXIST) == -7 /* E2BIG */) {
+		if (bpf_map_update_elem(&targets, &child_tgid, &traced, BPF_NOEXIST) ==
+		    -7 /* E2BIG */) {
 			cs = this_cpu_stat();
 			if (cs)
 				cs->targets_full++;

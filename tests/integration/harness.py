@@ -1,0 +1,87 @@
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+"""A small test runner for the integration tests (Python's standard library
+only): each test gets a fresh temporary folder, a failed check names what it
+compared, and the last line is 'integration NAME: N passed, N failed, N
+skipped' for CI to read."""
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+
+
+class CheckFailed(Exception):
+    pass
+
+
+class Skip(Exception):
+    pass
+
+
+def check(cond, msg):
+    if not cond:
+        raise CheckFailed(msg)
+
+
+def close_to(value, expected, rel, what):
+    """value within rel (a fraction) of expected"""
+    if expected == 0:
+        check(abs(value) < 1e-9, f"{what}: {value} vs 0")
+        return
+    err = abs(value - expected) / abs(expected)
+    check(err <= rel, f"{what}: {value:.6g} vs {expected:.6g} ({100 * err:.2f}% > {100 * rel:.2f}%)")
+
+
+class Harness:
+    def __init__(self):
+        self.build = os.path.abspath(os.environ.get("WEFT_BUILD", "build"))
+        self.weft = os.path.join(self.build, "weft")
+        self.tests = []
+        self.name = os.path.splitext(os.path.basename(sys.argv[0]))[0]
+
+    def test(self, fn):
+        self.tests.append(fn)
+        return fn
+
+    def run(self, cmd, timeout=120, **kw):
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, **kw)
+
+    def why_skip_all(self):
+        """Only what the kernel or the user truly cannot do skips."""
+        if os.geteuid() != 0:
+            return "not root: the integration tests load BPF programs (run make test as root)"
+        if not os.path.exists("/sys/kernel/btf/vmlinux"):
+            return "this kernel has no BTF (/sys/kernel/btf/vmlinux)"
+        return None
+
+    def main(self):
+        only = sys.argv[1:]
+        why = self.why_skip_all()
+        passed = failed = skipped = 0
+        for fn in self.tests:
+            if only and fn.__name__ not in only:
+                continue
+            if why:
+                skipped += 1
+                continue
+            start = time.monotonic()
+            with tempfile.TemporaryDirectory(prefix="weft-it-") as tmp:
+                try:
+                    fn(tmp)
+                    passed += 1
+                    status = "ok"
+                except Skip as e:
+                    skipped += 1
+                    status = f"skipped: {e}"
+                except CheckFailed as e:
+                    failed += 1
+                    status = f"FAILED: {e}"
+                except Exception:
+                    failed += 1
+                    status = "FAILED:\n" + traceback.format_exc()
+            print(f"  {fn.__name__:<45} {time.monotonic() - start:5.1f}s  {status}", flush=True)
+        if why:
+            print(f"skipped: {why}")
+        print(f"integration {self.name}: {passed} passed, {failed} failed, {skipped} skipped")
+        return 1 if failed else 0

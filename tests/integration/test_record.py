@@ -1,0 +1,230 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+"""Integration tests of weft record + weft report: real BPF programs tracing
+real programs, each figure checked against the kernel's own accounting from
+the same run (the traced threads' /proc/thread-self/schedstat read just
+before they exit, the child's rusage), never against fixed numbers."""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(__file__))
+from harness import Harness, check, close_to  # noqa: E402
+
+h = Harness()
+BUILD = h.build
+WEFT = h.weft
+HELPERS = os.path.join(BUILD, "tests", "helpers")
+
+
+def record(tmp, name, cmd, *opts, expect_rc=0):
+    out = os.path.join(tmp, name + ".data")
+    r = h.run([WEFT, "record", "-o", out, *opts, "--", *cmd])
+    check(r.returncode == expect_rc,
+          f"weft record exited {r.returncode}: {r.stderr.strip()}")
+    return out, r
+
+
+def report_json(path, *opts):
+    r = h.run([WEFT, "report", path, "--format", "json", *opts])
+    check(r.returncode == 0, f"weft report failed: {r.stderr.strip()}")
+    return json.loads(r.stdout)
+
+
+def oracle_lines(stdout):
+    """The helpers' own accounting lines: thread TID PID EXEC DELAY NVCSW NIVCSW"""
+    rows = {}
+    for line in stdout.splitlines():
+        f = line.split()
+        if len(f) == 7 and f[0] == "thread":
+            rows[int(f[1])] = dict(pid=int(f[2]), exec_s=int(f[3]) / 1e9,
+                                   delay_s=int(f[4]) / 1e9, nvcsw=int(f[5]),
+                                   nivcsw=int(f[6]))
+    return rows
+
+
+def steal_share(rep):
+    wall = rep["wall_s"] or 1
+    return rep.get("steal_s", 0) / (rep["ncpu"] * wall)
+
+
+@h.test
+def parallelism_matches_rusage(tmp):
+    ncores = os.cpu_count()
+    path, _ = record(tmp, "par", [f"{HELPERS}/busy", "-t", str(ncores), "-s", "1"])
+    rep = report_json(path)
+    ru = rep["rusage"]
+    expected = (ru["user_s"] + ru["sys_s"]) / rep["wall_s"]
+    close_to(rep["parallelism"]["avg"], expected, 0.05, "parallelism vs rusage (user+sys)/wall")
+    check(rep["lost_events"] == 0, f"lost {rep['lost_events']} events")
+    check(len(rep["threads"]) == ncores + 1, f"threads: {len(rep['threads'])}")
+
+
+@h.test
+def per_thread_figures_match_schedstat(tmp):
+    nthreads = 2 * os.cpu_count()
+    path, r = record(tmp, "over", [f"{HELPERS}/busy", "-t", str(nthreads), "-s", "1"])
+    rep = report_json(path, "--threads")
+    oracle = oracle_lines(r.stdout)
+    check(len(oracle) == nthreads + 1, f"oracle lines: {len(oracle)}")
+    threads = {t["tid"]: t for t in rep["threads"]}
+    slack = steal_share(rep)
+    for tid, k in oracle.items():
+        check(tid in threads, f"thread {tid} missing from the report")
+        w = threads[tid]
+        if k["exec_s"] >= 0.05:
+            close_to(w["on_cpu_s"], k["exec_s"], 0.02 + slack, f"on-CPU of {tid}")
+        if k["delay_s"] >= 0.05:
+            close_to(w["runqueue_s"], k["delay_s"], 0.05 + slack, f"run-queue of {tid}")
+        # The oracle reads its counters a few switches before the thread is gone.
+        for key, kkey in (("voluntary", "nvcsw"), ("involuntary", "nivcsw")):
+            check(abs(w[key] - k[kkey]) <= 3 + 0.02 * k[kkey],
+                  f"{key} switches of {tid}: weft {w[key]}, kernel {k[kkey]}")
+    check(rep["interleaving"]["interleaved_s"] > 0.5 * rep["wall_s"],
+          "2x oversubscribed busy threads must interleave most of the time")
+    acc = rep["accounting"]
+    check(acc["threads_checked"] >= nthreads + 1, f"accounting checked {acc['threads_checked']}")
+    check(acc["on_cpu_err"] <= 0.05 + slack, f"accounting on-CPU error {acc['on_cpu_err']}")
+    check(acc["runqueue_err"] <= 0.05 + slack, f"accounting run-queue error {acc['runqueue_err']}")
+    rq = rep["runqueue_delay"]
+    close_to(rq["by_tree_s"] + rq["by_others_s"], rq["total_s"], 0.001, "run-queue split sums")
+    check(rep["verdict"].startswith("oversubscribed"), f"verdict: {rep['verdict']}")
+
+
+@h.test
+def forked_child_is_followed(tmp):
+    path, r = record(tmp, "fork", [f"{HELPERS}/busy", "-t", "1", "-s", "0.5", "-f"])
+    rep = report_json(path, "--threads")
+    oracle = oracle_lines(r.stdout)
+    pids = {k["pid"] for k in oracle.values()}
+    check(len(pids) == 2, f"expected 2 processes in the oracle, got {pids}")
+    check({p["pid"] for p in rep["processes"]} >= pids, "both processes in the report")
+    threads = {t["tid"]: t for t in rep["threads"]}
+    slack = steal_share(rep)
+    for tid, k in oracle.items():
+        check(tid in threads, f"thread {tid} missing")
+        if k["exec_s"] > 0.05:
+            close_to(threads[tid]["on_cpu_s"], k["exec_s"], 0.02 + slack, f"on-CPU of {tid}")
+
+
+@h.test
+def attach_to_running_process(tmp):
+    busy = subprocess.Popen([f"{HELPERS}/busy", "-t", "1", "-s", "5"], stdout=subprocess.DEVNULL)
+    try:
+        time.sleep(0.5)
+        out = os.path.join(tmp, "attach.data")
+        r = h.run([WEFT, "record", "-o", out, "-p", str(busy.pid), "--duration", "1"])
+        check(r.returncode == 0, f"weft record -p failed: {r.stderr.strip()}")
+        check(busy.poll() is None, "an attached process must be left running")
+        rep = report_json(out, "--threads")
+        spinning = max(rep["threads"], key=lambda t: t["on_cpu_s"])
+        close_to(spinning["on_cpu_s"], rep["wall_s"], 0.05 + steal_share(rep),
+                 "on-CPU of the busy thread vs the recording's duration")
+        check(rep["accounting"]["threads_checked"] >= 2, "attached threads are checked")
+        check(rep["accounting"]["on_cpu_err"] <= 0.05 + steal_share(rep),
+              f"accounting error {rep['accounting']['on_cpu_err']}")
+    finally:
+        busy.kill()
+        busy.wait()
+
+
+@h.test
+def no_loss_at_default_ring_size(tmp):
+    path, _ = record(tmp, "pp", [f"{HELPERS}/pingpong", "-n", "200000", "-c", "0"])
+    rep = report_json(path)
+    check(rep["lost_events"] == 0, f"lost {rep['lost_events']} events at the default ring size")
+    check(rep["switches"]["voluntary"] >= 2 * 200000 * 0.95,
+          f"voluntary switches {rep['switches']['voluntary']}")
+    cpu0 = [c for c in rep["cpus"] if c["cpu"] == 0][0]
+    check(cpu0["handoffs"] >= 200000, f"handoffs on CPU 0: {cpu0['handoffs']}")
+    check(rep["interleaving"]["interleaved_s"] < 0.1 * rep["wall_s"],
+          "a token handed back and forth does not queue behind itself")
+
+
+@h.test
+def tiny_ring_reports_loss_first(tmp):
+    path, r = record(tmp, "tiny", [f"{HELPERS}/pingpong", "-n", "200000", "-c", "0"],
+                     "--ring-kb", "4")
+    check("lost" in r.stderr, "the recorder says it lost events")
+    rep = report_json(path)
+    check(rep["lost_events"] > 0, "lost events counted")
+    text = h.run([WEFT, "report", path])
+    check(text.returncode == 0, text.stderr)
+    first = text.stdout.splitlines()[0]
+    check("lost" in first.lower(), f"first line mentions the loss: {first!r}")
+
+
+@h.test
+def runs_as_invoking_user_and_file_is_theirs(tmp):
+    os.chmod(tmp, 0o777)
+    env = dict(os.environ, SUDO_UID="65534", SUDO_GID="65534", SUDO_USER="nobody")
+    out = os.path.join(tmp, "user.data")
+    r = h.run([WEFT, "record", "-o", out, "--", "id", "-u"], env=env)
+    check(r.returncode == 0, r.stderr)
+    check(r.stdout.strip() == "65534", f"command ran as uid {r.stdout.strip()}")
+    st = os.stat(out)
+    check(st.st_uid == 65534 and st.st_gid == 65534, f"owner {st.st_uid}:{st.st_gid}")
+    # and the report works as that ordinary user
+    r = h.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+               WEFT, "report", out, "--format", "json"])
+    check(r.returncode == 0, f"report as nobody: {r.stderr}")
+    json.loads(r.stdout)
+
+
+@h.test
+def exit_status_and_duration(tmp):
+    path, r = record(tmp, "false", ["sh", "-c", "exit 3"], expect_rc=3)
+    path, r = record(tmp, "dur", ["sleep", "30"], "--duration", "0.5", expect_rc=143)
+    rep = report_json(path)
+    check(rep["wall_s"] < 5, f"--duration stops the command: wall {rep['wall_s']}")
+
+
+@h.test
+def truncated_and_corrupt_files(tmp):
+    path, _ = record(tmp, "whole", [f"{HELPERS}/pingpong", "-n", "50000", "-c", "0"])
+    data = open(path, "rb").read()
+    cut = os.path.join(tmp, "cut.data")
+    open(cut, "wb").write(data[: len(data) * 2 // 3])
+    r = h.run([WEFT, "report", cut, "--format", "json"])
+    check(r.returncode == 0, f"a truncated file still reports: {r.stderr}")
+    check("truncated" in r.stderr, f"warning on stderr: {r.stderr!r}")
+    check(json.loads(r.stdout)["truncated"] is True, "json says truncated")
+    bad = os.path.join(tmp, "flip.data")
+    flipped = bytearray(data)
+    flipped[len(data) // 2] ^= 0x40
+    open(bad, "wb").write(bytes(flipped))
+    r = h.run([WEFT, "report", bad])
+    check(r.returncode != 0, "a flipped byte is an error")
+    check("offset" in r.stderr and len(r.stderr.strip().splitlines()) == 1,
+          f"one line naming the offset: {r.stderr!r}")
+
+
+@h.test
+def bad_input_gets_one_clear_line(tmp):
+    notweft = os.path.join(tmp, "notes.txt")
+    open(notweft, "w").write("hello\n")
+    cases = [
+        ([WEFT, "record"], "no command"),
+        ([WEFT, "record", "--", "/nonexistent/prog"], "not found"),
+        ([WEFT, "record", "--", "no-such-command-xyz"], "not found"),
+        ([WEFT, "record", "-p", "999999999"], "PID"),
+        ([WEFT, "report", notweft], "not a weft recording"),
+        ([WEFT, "report", os.path.join(tmp, "missing.data")], "No such file"),
+        ([WEFT, "record", "--bogus", "--", "true"], "unrecognized option"),
+        ([WEFT, "frobnicate"], "unknown command"),
+        (["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", WEFT, "record",
+          "-o", os.path.join(tmp, "x.data"), "--", "true"], "root"),
+    ]
+    for cmd, needle in cases:
+        r = h.run(cmd, cwd=tmp)
+        check(r.returncode != 0, f"{cmd[1:]} must fail")
+        first = r.stderr.strip().splitlines()[0] if r.stderr.strip() else ""
+        check(needle in first, f"{cmd[1:]}: {needle!r} not in {first!r}")
+        check(not os.path.exists(os.path.join(tmp, "x.data")), "no file left by a failed run")
+
+
+if __name__ == "__main__":
+    sys.exit(h.main())

@@ -1,0 +1,153 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* weft record: options and wiring only; the work is in record.c. */
+#include <argp.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cmd.h"
+#include "kv.h"
+#include "log.h"
+#include "record.h"
+
+enum {
+	OPT_DURATION = 0x100,
+	OPT_RING_KB,
+	OPT_META,
+};
+
+static const char record_doc[] =
+	"Record the scheduling of a command and every process it starts, or of running "
+	"processes.\n"
+	"\n"
+	"USAGE: weft record [OPTION...] (-- CMD [ARG...] | -p PID[,PID...])\n"
+	"\n"
+	"EXAMPLES:\n"
+	"  sudo weft record -- ./server --threads 8   # trace a command and its children\n"
+	"  sudo weft record -p 1234 --duration 5      # attach to a process for 5 s\n"
+	"  sudo weft record -o run.data --meta build=O2 -- make -j8\n"
+	"\v"
+	"Under sudo, the command runs as the invoking user and the recording belongs to them.";
+
+static const struct argp_option record_options[] = {
+	{ NULL, 0, NULL, 0, "Output:", 1 },
+	{ "output", 'o', "FILE", 0,
+	  "Write the recording to FILE (default weft.data; an existing "
+	  "one becomes FILE.old)",
+	  1 },
+	{ "meta", OPT_META, "KEY=VALUE", 0, "Store a note in the recording (repeatable)", 1 },
+	{ NULL, 0, NULL, 0, "What to trace:", 2 },
+	{ "pid", 'p', "PID[,PID...]", 0, "Attach to running processes instead of starting one", 2 },
+	{ "duration", OPT_DURATION, "S", 0, "Stop after S seconds (a started command gets SIGTERM)",
+	  2 },
+	{ "user", 'u', "USER", 0, "Run the command as USER (default: the user behind sudo)", 2 },
+	{ NULL, 0, NULL, 0, "Tuning:", 3 },
+	{ "ring-kb", OPT_RING_KB, "N", 0, "Ring buffer size per CPU in KiB (default 4096)", 3 },
+	{ "verbose", 'v', NULL, 0, "Show libbpf's messages", 3 },
+	{},
+};
+
+static int parse_pids(const char *arg, struct record_opts *o)
+{
+	const char *p = arg;
+	char *end;
+	long pid;
+
+	while (*p) {
+		errno = 0;
+		pid = strtol(p, &end, 10);
+		if (errno || end == p || pid <= 0 || pid > 0x3fffffff || (*end && *end != ','))
+			return -EINVAL;
+		if (o->npids == RECORD_MAX_PIDS)
+			return -E2BIG;
+		o->pids[o->npids++] = (pid_t)pid;
+		p = *end ? end + 1 : end;
+	}
+	return o->npids ? 0 : -EINVAL;
+}
+
+static error_t record_parse_arg(int key, char *arg, struct argp_state *state)
+{
+	struct record_opts *o = state->input;
+	const char *eq;
+	char *end, *name;
+	double d;
+	long n;
+
+	switch (key) {
+	case 'o':
+		o->output = arg;
+		break;
+	case 'p':
+		if (parse_pids(arg, o))
+			argp_failure(state, 2, 0, "invalid PID list: %s", arg);
+		break;
+	case 'u':
+		o->user = arg;
+		break;
+	case 'v':
+		weft_verbose = true;
+		break;
+	case OPT_DURATION:
+		errno = 0;
+		d = strtod(arg, &end);
+		if (errno || end == arg || *end || !(d > 0) || d > 1e7)
+			argp_failure(state, 2, 0, "invalid duration: %s (seconds, > 0)", arg);
+		o->duration_s = d;
+		break;
+	case OPT_RING_KB:
+		errno = 0;
+		n = strtol(arg, &end, 10);
+		if (errno || end == arg || *end || n < 4 || n > 1024 * 1024)
+			argp_failure(state, 2, 0, "invalid --ring-kb: %s (4 to 1048576)", arg);
+		o->ring_kb = (unsigned int)n;
+		break;
+	case OPT_META:
+		eq = strchr(arg, '=');
+		if (!eq || eq == arg)
+			argp_failure(state, 2, 0, "invalid --meta: %s (KEY=VALUE)", arg);
+		name = strndup(arg, eq - arg);
+		if (!name || weft_kv__set(o->meta, name, eq + 1))
+			argp_failure(state, 1, ENOMEM, "--meta");
+		free(name);
+		break;
+	case ARGP_KEY_ARG:
+		/* The command and all its arguments, options included. */
+		o->argv = &state->argv[state->next - 1];
+		o->argc = state->argc - (state->next - 1);
+		state->next = state->argc;
+		break;
+	case ARGP_KEY_END:
+		if (!o->argv && !o->npids)
+			argp_failure(state, 2, 0,
+				     "no command to record: give -- CMD [ARG...] or -p PID");
+		if (o->argv && o->npids)
+			argp_failure(state, 2, 0, "give either a command or -p PID, not both");
+		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+int cmd_record(int argc, char **argv)
+{
+	struct argp argp = { record_options, record_parse_arg, NULL, record_doc };
+	struct record_opts opts = { .ring_kb = RECORD_DEFAULT_RING_KB };
+	int status;
+
+	opts.meta = weft_kv__new();
+	if (!opts.meta) {
+		elog("out of memory");
+		return 1;
+	}
+	if (argp_parse(&argp, argc, argv, ARGP_IN_ORDER, NULL, &opts)) {
+		weft_kv__free(opts.meta);
+		return 2;
+	}
+	opts.progress = isatty(STDERR_FILENO);
+	status = record_run(&opts);
+	weft_kv__free(opts.meta);
+	return status;
+}

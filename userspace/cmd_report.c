@@ -1,0 +1,126 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* weft report: options and wiring only. Needs no root: everything comes
+ * from the recording. */
+#include <argp.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <linux/types.h>
+
+#include "analysis.h"
+#include "cmd.h"
+#include "events.h"
+#include "recording.h"
+#include "log.h"
+#include "output.h"
+
+enum report_format {
+	FORMAT_TEXT,
+	FORMAT_JSON,
+	FORMAT_MARKDOWN,
+};
+
+struct report_opts {
+	const char *path;
+	enum report_format format;
+	struct output_opts out;
+};
+
+enum {
+	OPT_FORMAT = 0x100,
+	OPT_THREADS,
+	OPT_CPUS,
+};
+
+static const char report_doc[] =
+	"Report how parallel a recorded program was, where its threads took turns, and how long "
+	"they waited for a CPU.\n"
+	"\n"
+	"USAGE: weft report [FILE] [--format text|json|markdown] [--threads] [--cpus]\n"
+	"\n"
+	"EXAMPLES:\n"
+	"  weft report                      # weft.data, as text\n"
+	"  weft report run.data --threads   # with a table per thread and process\n"
+	"  weft report --format json | jq .parallelism";
+
+static const struct argp_option report_options[] = {
+	{ "format", OPT_FORMAT, "FMT", 0, "text (default), json or markdown", 0 },
+	{ "threads", OPT_THREADS, NULL, 0, "Add per-thread and per-process tables", 0 },
+	{ "cpus", OPT_CPUS, NULL, 0, "Add the per-CPU table", 0 },
+	{},
+};
+
+static error_t report_parse_arg(int key, char *arg, struct argp_state *state)
+{
+	struct report_opts *o = state->input;
+
+	switch (key) {
+	case OPT_FORMAT:
+		if (!strcmp(arg, "text"))
+			o->format = FORMAT_TEXT;
+		else if (!strcmp(arg, "json"))
+			o->format = FORMAT_JSON;
+		else if (!strcmp(arg, "markdown") || !strcmp(arg, "md"))
+			o->format = FORMAT_MARKDOWN;
+		else
+			argp_failure(state, 2, 0, "unknown format '%s' (text, json or markdown)",
+				     arg);
+		break;
+	case OPT_THREADS:
+		o->out.threads = true;
+		break;
+	case OPT_CPUS:
+		o->out.cpus = true;
+		break;
+	case ARGP_KEY_ARG:
+		if (o->path)
+			argp_failure(state, 2, 0, "one recording at a time (got %s and %s)",
+				     o->path, arg);
+		o->path = arg;
+		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+int cmd_report(int argc, char **argv)
+{
+	struct argp argp = { report_options, report_parse_arg, NULL, report_doc };
+	struct report_opts opts = { .path = NULL };
+	const struct weft_metrics *m;
+	struct recording *rec = NULL;
+	char err[512];
+	int status = 1, werr;
+
+	if (argp_parse(&argp, argc, argv, 0, NULL, &opts))
+		return 2;
+	if (!opts.path)
+		opts.path = "weft.data";
+
+	rec = recording_analyze(opts.path, err, sizeof(err));
+	if (!rec) {
+		elog("%s", err);
+		return 1;
+	}
+	m = recording_metrics(rec);
+	switch (opts.format) {
+	case FORMAT_JSON:
+		werr = output_json(stdout, m, &opts.out);
+		break;
+	case FORMAT_MARKDOWN:
+		werr = output_markdown(stdout, m, &opts.out);
+		break;
+	default:
+		werr = output_text(stdout, m, &opts.out);
+		break;
+	}
+	if (werr || fflush(stdout)) {
+		elog("Failed to write the report: %s", strerror(werr ? -werr : errno));
+		goto cleanup;
+	}
+	status = 0;
+cleanup:
+	recording_free(rec);
+	return status;
+}

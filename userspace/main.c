@@ -1,0 +1,64 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* weft: dispatch to a subcommand, as bpftool does. */
+#include <argp.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cmd.h"
+#include "log.h"
+#include "recording_meta.h"
+
+const char *argp_program_version = "weft " WEFT_VERSION;
+const char *argp_program_bug_address = NULL;
+
+struct subcommand {
+	const char *name;
+	int (*func)(int argc, char **argv);
+	const char *summary;
+};
+
+static const struct subcommand subcommands[] = {
+	{ "record", cmd_record, "trace a command or running processes into weft.data (root)" },
+	{ "report", cmd_report, "parallelism, interleaving and run-queue figures of a recording" },
+};
+
+static void usage(FILE *out)
+{
+	size_t i;
+
+	fprintf(out, "usage: weft COMMAND [OPTION...]\n\n"
+		     "weft shows how parallel a program really was, where its threads only took "
+		     "turns,\nand what held them back.\n\ncommands:\n");
+	for (i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++)
+		fprintf(out, "  %-8s %s\n", subcommands[i].name, subcommands[i].summary);
+	fprintf(out, "\n'weft COMMAND --help' describes each one.\n"
+		     "example: sudo weft record -- ./my-program && weft report\n");
+}
+
+int main(int argc, char **argv)
+{
+	char name[64];
+	size_t i;
+
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+		usage(stdout);
+		return 0;
+	}
+	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V")) {
+		printf("%s\n", argp_program_version);
+		return 0;
+	}
+	for (i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++) {
+		if (strcmp(argv[1], subcommands[i].name))
+			continue;
+		snprintf(name, sizeof(name), "weft %s", subcommands[i].name);
+		argv[1] = name;
+		return subcommands[i].func(argc - 1, argv + 1);
+	}
+	elog("unknown command '%s'; see 'weft --help'", argv[1]);
+	return 2;
+}

@@ -1,0 +1,853 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <math.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/types.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "events.h"
+#include "file.h"
+#include "kv.h"
+#include "launch.h"
+#include "log.h"
+#include "procfs.h"
+#include "record.h"
+#include "recording_meta.h"
+#include "weft.skel.h"
+
+#define DRAIN_PERIOD_MS 50
+#define KILL_GRACE_NS 2000000000ULL
+#define MAX_THREADS_PER_PROC 65536
+
+struct ring_ctx {
+	struct recorder *rec;
+	unsigned int cpu;
+};
+
+/* A process of the traced tree, as seen in the records the recorder
+ * drains: the list of processes whose threads are read from /proc at the
+ * end, and the file's task table. */
+struct proc_entry {
+	__u32 tgid;
+	__u32 ppid;
+	bool exited;
+	char comm[WEFT_COMM_LEN];
+};
+
+struct recorder {
+	const struct record_opts *opts;
+	struct weft_bpf *skel;
+	int ncpu;
+	int *ring_fds;
+	struct ring_ctx *ring_ctxs;
+	struct ring_buffer *rb;
+	struct weft_writer *writer;
+	int fd;
+	char path[PATH_MAX];
+	struct run_as ra;
+	struct held_child child;
+	bool child_running;
+	pid_t root_pid;
+	int exit_status;
+	struct rusage child_rusage;
+	bool have_rusage;
+	struct proc_entry *procs;
+	size_t nprocs, procs_cap;
+	struct weft_cpu_stat *stats_start;
+	__u64 *steal_start;
+	__u64 start_ns, end_ns;
+	int write_err;
+	bool recording;
+};
+
+static volatile sig_atomic_t stop_signal;
+
+static void on_stop_signal(int sig)
+{
+	stop_signal = sig;
+}
+
+/* Only there so that a child's exit interrupts the wait for ring data. */
+static void on_child_signal(int sig)
+{
+	(void)sig;
+}
+
+static __u64 now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (__u64)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list args)
+{
+	if (level == LIBBPF_DEBUG && !weft_verbose)
+		return 0;
+	if (level == LIBBPF_INFO && !weft_verbose)
+		return 0;
+	return vfprintf(stderr, fmt, args);
+}
+
+static struct proc_entry *proc_find(struct recorder *r, __u32 tgid)
+{
+	size_t i;
+
+	for (i = r->nprocs; i > 0; i--)
+		if (r->procs[i - 1].tgid == tgid)
+			return &r->procs[i - 1];
+	return NULL;
+}
+
+static struct proc_entry *proc_add(struct recorder *r, __u32 tgid, __u32 ppid, const char *comm)
+{
+	struct proc_entry *p = proc_find(r, tgid), *grown;
+
+	if (p && !p->exited)
+		return p;
+	if (r->nprocs == r->procs_cap) {
+		r->procs_cap = r->procs_cap ? r->procs_cap * 2 : 64;
+		grown = realloc(r->procs, r->procs_cap * sizeof(*grown));
+		if (!grown)
+			return NULL;
+		r->procs = grown;
+	}
+	p = &r->procs[r->nprocs++];
+	memset(p, 0, sizeof(*p));
+	p->tgid = tgid;
+	p->ppid = ppid;
+	snprintf(p->comm, sizeof(p->comm), "%s", comm);
+	return p;
+}
+
+/* The recorder reads only the life-cycle records, to know which
+ * processes to read from /proc at the end. */
+static void track_task(struct recorder *r, const struct weft_event_header *h)
+{
+	const struct weft_ev_fork *fork_ev;
+	const struct weft_ev_exec *exec_ev;
+	const struct weft_ev_exit *exit_ev;
+	struct proc_entry *p;
+
+	switch (h->type) {
+	case WEFT_EV_FORK:
+		fork_ev = (const void *)h;
+		if (!(h->flags & WEFT_FORK_THREAD))
+			proc_add(r, fork_ev->child_tgid, fork_ev->parent_tgid, fork_ev->comm);
+		break;
+	case WEFT_EV_EXEC:
+		exec_ev = (const void *)h;
+		p = proc_find(r, exec_ev->tgid);
+		if (p)
+			memcpy(p->comm, exec_ev->comm, sizeof(p->comm));
+		break;
+	case WEFT_EV_EXIT:
+		exit_ev = (const void *)h;
+		p = proc_find(r, exit_ev->tgid);
+		if (p && (h->flags & WEFT_EXIT_GROUP_DEAD))
+			p->exited = true;
+		break;
+	}
+}
+
+static int on_ring_record(void *ctx, void *data, size_t size)
+{
+	struct ring_ctx *rc = ctx;
+	struct recorder *r = rc->rec;
+	const struct weft_event_header *h = data;
+	int err;
+
+	if (size < sizeof(*h) || weft_event_size(h->type) != size)
+		return 0;
+	if (h->type == WEFT_EV_FORK || h->type == WEFT_EV_EXEC || h->type == WEFT_EV_EXIT)
+		track_task(r, h);
+	err = weft_writer__add_event(r->writer, rc->cpu, data, size);
+	if (err) {
+		r->write_err = err;
+		return err;
+	}
+	return 0;
+}
+
+static int add_own_event(struct recorder *r, const void *rec, size_t size)
+{
+	int err = weft_writer__add_event(r->writer, r->ncpu, rec, size);
+
+	if (err && !r->write_err)
+		r->write_err = err;
+	return err;
+}
+
+static bool has_bpf_capabilities(void)
+{
+	unsigned long long cap_eff = 0;
+	char line[256];
+	FILE *f;
+
+	if (geteuid() == 0)
+		return true;
+	f = fopen("/proc/self/status", "re");
+	if (!f)
+		return false;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "CapEff: %llx", &cap_eff) == 1)
+			break;
+	fclose(f);
+	/* CAP_PERFMON is 38, CAP_BPF 39 */
+	return (cap_eff >> 38 & 1) && (cap_eff >> 39 & 1);
+}
+
+static int open_output(struct recorder *r)
+{
+	const char *path = r->opts->output ? r->opts->output : "weft.data";
+	char old[PATH_MAX + 8];
+	struct stat st;
+
+	/* As perf does: an earlier recording is kept once, as .old. */
+	if (stat(path, &st) == 0 && S_ISREG(st.st_mode)) {
+		snprintf(old, sizeof(old), "%s.old", path);
+		if (rename(path, old)) {
+			elog("Failed to rename %s to %s: %s", path, old, strerror(errno));
+			return -errno;
+		}
+	}
+	r->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (r->fd < 0) {
+		elog("Failed to create %s: %s", path, strerror(errno));
+		return -errno;
+	}
+	snprintf(r->path, sizeof(r->path), "%s", path);
+	/* The file belongs to whoever asked for it, not to root. */
+	if (r->ra.drop && fchown(r->fd, r->ra.uid, r->ra.gid))
+		wlog("could not give %s to %s: %s", path, r->ra.user, strerror(errno));
+	r->writer = weft_writer__new(path, r->fd);
+	if (!r->writer) {
+		elog("Failed to start %s: %s", path, strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+static unsigned long ring_bytes_for(unsigned int ring_kb)
+{
+	unsigned long bytes = 4096, want = (unsigned long)ring_kb * 1024;
+
+	/* A ring buffer is a power of two pages. */
+	while (bytes < want && bytes < (1UL << 30))
+		bytes <<= 1;
+	return bytes;
+}
+
+static int load_programs(struct recorder *r)
+{
+	unsigned long ring_bytes = ring_bytes_for(r->opts->ring_kb);
+	struct bpf_map *inner;
+	int err, i, outer_fd;
+
+	r->skel = weft_bpf__open();
+	if (!r->skel) {
+		elog("Failed to open BPF programs: %s", strerror(errno));
+		return -errno;
+	}
+	r->skel->rodata->wakeup_watermark = ring_bytes / 4;
+	bpf_map__set_max_entries(r->skel->maps.rings, r->ncpu);
+	inner = bpf_map__inner_map(r->skel->maps.rings);
+	if (inner)
+		bpf_map__set_max_entries(inner, ring_bytes);
+	err = weft_bpf__load(r->skel);
+	if (err) {
+		elog("Failed to load BPF programs: %s (run with -v for the verifier's log)",
+		     strerror(-err));
+		return err;
+	}
+	r->ring_fds = calloc(r->ncpu, sizeof(*r->ring_fds));
+	r->ring_ctxs = calloc(r->ncpu, sizeof(*r->ring_ctxs));
+	if (!r->ring_fds || !r->ring_ctxs)
+		return -ENOMEM;
+	outer_fd = bpf_map__fd(r->skel->maps.rings);
+	for (i = 0; i < r->ncpu; i++) {
+		r->ring_fds[i] =
+			bpf_map_create(BPF_MAP_TYPE_RINGBUF, "weft_ring", 0, 0, ring_bytes, NULL);
+		if (r->ring_fds[i] < 0) {
+			err = -errno;
+			elog("Failed to create a %lu KiB ring buffer for CPU %d: %s",
+			     ring_bytes / 1024, i, strerror(errno));
+			return err;
+		}
+		if (bpf_map_update_elem(outer_fd, &i, &r->ring_fds[i], BPF_ANY)) {
+			err = -errno;
+			elog("Failed to install the ring buffer of CPU %d: %s", i, strerror(errno));
+			return err;
+		}
+		r->ring_ctxs[i].rec = r;
+		r->ring_ctxs[i].cpu = i;
+		if (i == 0)
+			r->rb = ring_buffer__new(r->ring_fds[0], on_ring_record, &r->ring_ctxs[0],
+						 NULL);
+		else if (r->rb &&
+			 ring_buffer__add(r->rb, r->ring_fds[i], on_ring_record, &r->ring_ctxs[i]))
+			return -errno;
+		if (!r->rb) {
+			elog("Failed to set up ring buffer reading: %s", strerror(errno));
+			return -errno;
+		}
+	}
+	return 0;
+}
+
+static int attach_programs(struct recorder *r)
+{
+	int err = weft_bpf__attach(r->skel);
+
+	if (err)
+		elog("Failed to attach BPF programs: %s", strerror(-err));
+	return err;
+}
+
+static int add_target(struct recorder *r, pid_t tgid)
+{
+	__u32 key = tgid, flags = 1;
+
+	if (bpf_map_update_elem(bpf_map__fd(r->skel->maps.targets), &key, &flags, BPF_ANY)) {
+		elog("Failed to add PID %d to the traced tree: %s", tgid, strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+static int read_cpu_stats(struct recorder *r, struct weft_cpu_stat *out)
+{
+	__u32 zero = 0;
+
+	if (bpf_map_lookup_elem(bpf_map__fd(r->skel->maps.cpu_stats), &zero, out))
+		return -errno;
+	return 0;
+}
+
+static __u64 lost_so_far(struct recorder *r)
+{
+	struct weft_cpu_stat *now = calloc(r->ncpu, sizeof(*now));
+	__u64 lost = 0;
+	int i;
+
+	if (now && !read_cpu_stats(r, now))
+		for (i = 0; i < r->ncpu; i++)
+			lost += now[i].lost - r->stats_start[i].lost;
+	free(now);
+	return lost;
+}
+
+static void fill_state_event(struct weft_ev_task_state *ev, __u64 ts, pid_t tgid, pid_t tid,
+			     const struct proc_thread_stat *st, __u32 state)
+{
+	memset(ev, 0, sizeof(*ev));
+	ev->hdr.ts_ns = ts;
+	ev->hdr.type = WEFT_EV_TASK_STATE;
+	ev->hdr.cpu = st->processor >= 0 ? st->processor : 0;
+	ev->hdr.flags = WEFT_STATE_ATTACH;
+	ev->tid = tid;
+	ev->tgid = tgid;
+	ev->ppid = st->ppid;
+	ev->state = state;
+	ev->sum_exec_ns = st->sum_exec_ns;
+	ev->run_delay_ns = st->run_delay_ns;
+	ev->nvcsw = st->nvcsw;
+	ev->nivcsw = st->nivcsw;
+	memcpy(ev->comm, st->comm, sizeof(ev->comm));
+}
+
+/* The state of every thread of an attached process, just before it joins
+ * the traced tree, so that a thread that never switches while weft
+ * watches still counts. /proc tells runnable from blocked but not running
+ * from queued: a runnable thread is taken as running on the CPU it last
+ * ran on, which its next switch corrects. */
+static int snapshot_process(struct recorder *r, pid_t tgid, __u64 ts)
+{
+	struct weft_ev_task_state ev;
+	struct proc_thread_stat st;
+	pid_t *tids;
+	int n, i, err = 0;
+
+	tids = calloc(MAX_THREADS_PER_PROC, sizeof(*tids));
+	if (!tids)
+		return -ENOMEM;
+	n = procfs_list_threads("/proc", tgid, tids, MAX_THREADS_PER_PROC);
+	if (n < 0) {
+		err = n;
+		goto cleanup;
+	}
+	for (i = 0; i < n && i < MAX_THREADS_PER_PROC; i++) {
+		if (procfs_read_thread("/proc", tgid, tids[i], &st))
+			continue;
+		if (tids[i] == tgid)
+			proc_add(r, tgid, st.ppid, st.comm);
+		fill_state_event(&ev, ts, tgid, tids[i], &st,
+				 st.state == 'R' ? WEFT_TASK_RUNNING : WEFT_TASK_BLOCKED);
+		err = add_own_event(r, &ev, sizeof(ev));
+		if (err)
+			break;
+	}
+cleanup:
+	free(tids);
+	return err;
+}
+
+/* The kernel's accounting of every thread still alive at the end: with the
+ * exit records, the other side of the accounting check. */
+static void account_live_threads(struct recorder *r, __u64 ts)
+{
+	struct proc_thread_stat st;
+	struct weft_ev_exit ev;
+	pid_t *tids;
+	size_t p;
+	int n, i;
+
+	tids = calloc(MAX_THREADS_PER_PROC, sizeof(*tids));
+	if (!tids)
+		return;
+	for (p = 0; p < r->nprocs; p++) {
+		if (r->procs[p].exited)
+			continue;
+		n = procfs_list_threads("/proc", r->procs[p].tgid, tids, MAX_THREADS_PER_PROC);
+		for (i = 0; i < n && i < MAX_THREADS_PER_PROC; i++) {
+			if (procfs_read_thread("/proc", r->procs[p].tgid, tids[i], &st))
+				continue;
+			/* A zombie's /proc still answers: only live ones. */
+			if (st.state == 'Z' || st.state == 'X')
+				continue;
+			memset(&ev, 0, sizeof(ev));
+			ev.hdr.ts_ns = ts;
+			ev.hdr.type = WEFT_EV_TASK_ACCT;
+			ev.hdr.cpu = st.processor >= 0 ? st.processor : 0;
+			ev.tid = tids[i];
+			ev.tgid = r->procs[p].tgid;
+			ev.sum_exec_ns = st.sum_exec_ns;
+			ev.run_delay_ns = st.run_delay_ns;
+			ev.pcount = st.pcount;
+			ev.nvcsw = st.nvcsw;
+			ev.nivcsw = st.nivcsw;
+			memcpy(ev.comm, st.comm, sizeof(ev.comm));
+			add_own_event(r, &ev, sizeof(ev));
+		}
+	}
+	free(tids);
+}
+
+static void write_cpu_totals(struct recorder *r, __u64 ts)
+{
+	struct weft_cpu_stat *end = calloc(r->ncpu, sizeof(*end));
+	__u64 *steal_end = calloc(r->ncpu, sizeof(*steal_end));
+	struct weft_ev_cpu_totals ev;
+	int i;
+
+	if (!end || !steal_end || read_cpu_stats(r, end))
+		goto cleanup;
+	procfs_read_steal("/proc", steal_end, r->ncpu);
+	for (i = 0; i < r->ncpu; i++) {
+		memset(&ev, 0, sizeof(ev));
+		ev.hdr.ts_ns = ts;
+		ev.hdr.type = WEFT_EV_CPU_TOTALS;
+		ev.hdr.cpu = i;
+		ev.idle_ns = end[i].idle_ns - r->stats_start[i].idle_ns;
+		ev.traced_ns = end[i].traced_ns - r->stats_start[i].traced_ns;
+		ev.other_ns = end[i].other_ns - r->stats_start[i].other_ns;
+		ev.lost = end[i].lost - r->stats_start[i].lost;
+		ev.steal_ns = steal_end[i] >= r->steal_start[i] ? steal_end[i] - r->steal_start[i] :
+								  0;
+		add_own_event(r, &ev, sizeof(ev));
+	}
+cleanup:
+	free(end);
+	free(steal_end);
+}
+
+static int usable_cpus_of(pid_t pid)
+{
+	cpu_set_t set;
+
+	if (sched_getaffinity(pid, sizeof(set), &set))
+		return 0;
+	return CPU_COUNT(&set);
+}
+
+static void write_start_meta(struct recorder *r, int usable)
+{
+	const struct record_opts *o = r->opts;
+	struct weft_kv *kv = weft_kv__new();
+	char host[256] = "", when[64] = "", pids[RECORD_MAX_PIDS * 12] = "", key[64];
+	struct utsname uts;
+	time_t t = time(NULL);
+	struct tm tm;
+	size_t i, off = 0;
+	int a;
+
+	if (!kv)
+		return;
+	weft_kv__set(kv, META_VERSION, WEFT_VERSION);
+	weft_kv__set(kv, META_MODE, o->argv ? "command" : "attach");
+	if (o->argv) {
+		weft_kv__setf(kv, META_ARGC, "%d", o->argc);
+		for (a = 0; a < o->argc; a++) {
+			snprintf(key, sizeof(key), META_ARGV_FMT, a);
+			weft_kv__set(kv, key, o->argv[a]);
+		}
+	} else {
+		for (a = 0; a < o->npids && off < sizeof(pids); a++)
+			off += snprintf(pids + off, sizeof(pids) - off, "%s%d", a ? "," : "",
+					o->pids[a]);
+		weft_kv__set(kv, META_PIDS, pids);
+	}
+	weft_kv__setf(kv, META_START_NS, "%llu", (unsigned long long)r->start_ns);
+	gmtime_r(&t, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	weft_kv__set(kv, META_START_REALTIME, when);
+	gethostname(host, sizeof(host) - 1);
+	weft_kv__set(kv, META_HOSTNAME, host);
+	if (!uname(&uts))
+		weft_kv__set(kv, META_KERNEL, uts.release);
+	weft_kv__setf(kv, META_NCPU, "%d", r->ncpu);
+	weft_kv__setf(kv, META_USABLE_CPUS, "%d", usable ? usable : r->ncpu);
+	weft_kv__setf(kv, META_RING_KB, "%lu", ring_bytes_for(o->ring_kb) / 1024);
+	for (i = 0; o->meta && i < weft_kv__count(o->meta); i++) {
+		snprintf(key, sizeof(key), META_USER_PREFIX "%s", weft_kv__key(o->meta, i));
+		weft_kv__set(kv, key, weft_kv__value(o->meta, i));
+	}
+	if (weft_writer__add_meta(r->writer, kv) && !r->write_err)
+		r->write_err = -EIO;
+	weft_kv__free(kv);
+}
+
+static void write_end_meta(struct recorder *r, __u64 lost, __u64 targets_full)
+{
+	struct weft_kv *kv = weft_kv__new();
+
+	if (!kv)
+		return;
+	weft_kv__setf(kv, META_END_NS, "%llu", (unsigned long long)r->end_ns);
+	weft_kv__setf(kv, META_LOST, "%llu", (unsigned long long)lost);
+	weft_kv__setf(kv, META_EVENTS, "%llu", weft_writer__events(r->writer));
+	weft_kv__setf(kv, META_TARGETS_FULL, "%llu", (unsigned long long)targets_full);
+	if (r->opts->argv)
+		weft_kv__setf(kv, META_EXIT_STATUS, "%d", r->exit_status);
+	if (r->have_rusage) {
+		weft_kv__setf(kv, META_RUSAGE_USER, "%.6f",
+			      r->child_rusage.ru_utime.tv_sec +
+				      r->child_rusage.ru_utime.tv_usec / 1e6);
+		weft_kv__setf(kv, META_RUSAGE_SYS, "%.6f",
+			      r->child_rusage.ru_stime.tv_sec +
+				      r->child_rusage.ru_stime.tv_usec / 1e6);
+		weft_kv__setf(kv, META_RUSAGE_MAXRSS, "%ld", r->child_rusage.ru_maxrss);
+	}
+	if (weft_writer__add_meta(r->writer, kv) && !r->write_err)
+		r->write_err = -EIO;
+	weft_kv__free(kv);
+}
+
+/* The task table: every process of the tree with its parent and last name,
+ * one tab-separated line each (pid, ppid, exited, comm). */
+static void write_task_table(struct recorder *r)
+{
+	size_t i, size = r->nprocs * 48 + 1, off = 0;
+	char *buf = malloc(size);
+
+	if (!buf)
+		return;
+	for (i = 0; i < r->nprocs; i++)
+		off += snprintf(buf + off, size - off, "%u\t%u\t%d\t%s\n", r->procs[i].tgid,
+				r->procs[i].ppid, r->procs[i].exited, r->procs[i].comm);
+	if (weft_writer__add_section(r->writer, WEFT_SEC_TASKS, buf, off) && !r->write_err)
+		r->write_err = -EIO;
+	free(buf);
+}
+
+static void reap_child(struct recorder *r)
+{
+	struct rusage ru;
+	int status;
+	pid_t pid;
+
+	if (!r->child_running)
+		return;
+	pid = wait4(r->root_pid, &status, WNOHANG, &ru);
+	if (pid != r->root_pid)
+		return;
+	r->child_running = false;
+	r->child_rusage = ru;
+	r->have_rusage = true;
+	if (WIFEXITED(status))
+		r->exit_status = WEXITSTATUS(status);
+	else if (WIFSIGNALED(status))
+		r->exit_status = 128 + WTERMSIG(status);
+}
+
+static bool attached_alive(struct recorder *r)
+{
+	int i;
+
+	for (i = 0; i < r->opts->npids; i++)
+		if (procfs_pid_exists("/proc", r->opts->pids[i]))
+			return true;
+	return false;
+}
+
+static void show_progress(struct recorder *r, __u64 now)
+{
+	fprintf(stderr, "\rweft: recording %.1f s, %llu events, %.1f MB, %llu lost  ",
+		(now - r->start_ns) / 1e9, weft_writer__events(r->writer),
+		weft_writer__bytes(r->writer) / 1e6, (unsigned long long)lost_so_far(r));
+}
+
+/* Drains until the command exits (command mode), every attached process
+ * is gone, --duration passes, or a signal asks to stop. A command weft
+ * started is sent SIGTERM when recording must stop early, and SIGKILL if
+ * it is still there 2 s later. */
+static int drain_loop(struct recorder *r)
+{
+	const struct record_opts *o = r->opts;
+	__u64 deadline = o->duration_s > 0 ? r->start_ns + (__u64)(o->duration_s * 1e9) : 0;
+	__u64 kill_at = 0, next_progress = r->start_ns + 1000000000ULL, now;
+	bool stopping = false;
+	int err;
+
+	for (;;) {
+		err = ring_buffer__poll(r->rb, DRAIN_PERIOD_MS);
+		if (err < 0 && err != -EINTR)
+			break;
+		/* Records are submitted without a wakeup: read every ring,
+		 * not only those that signalled. */
+		err = ring_buffer__consume(r->rb);
+		if (r->write_err || (err < 0 && err != -EINTR))
+			break;
+		now = now_ns();
+		if (o->progress && now >= next_progress) {
+			show_progress(r, now);
+			next_progress = now + 1000000000ULL;
+		}
+		if (o->argv) {
+			reap_child(r);
+			if (!r->child_running)
+				return 0;
+			if (!stopping && (stop_signal || (deadline && now >= deadline))) {
+				stopping = true;
+				kill(r->root_pid, stop_signal == SIGINT ? SIGINT : SIGTERM);
+				kill_at = now + KILL_GRACE_NS;
+			}
+			if (kill_at && now >= kill_at) {
+				kill(r->root_pid, SIGKILL);
+				kill_at = 0;
+			}
+		} else if (stop_signal || (deadline && now >= deadline) || !attached_alive(r)) {
+			return 0;
+		}
+	}
+	return r->write_err ? r->write_err : err;
+}
+
+static void recorder_free(struct recorder *r)
+{
+	ring_buffer__free(r->rb);
+	weft_bpf__destroy(r->skel);
+	if (r->ring_fds)
+		for (int i = 0; i < r->ncpu; i++)
+			if (r->ring_fds[i] > 0)
+				close(r->ring_fds[i]);
+	free(r->ring_fds);
+	free(r->ring_ctxs);
+	weft_writer__free(r->writer);
+	if (r->fd >= 0)
+		close(r->fd);
+	free(r->procs);
+	free(r->stats_start);
+	free(r->steal_start);
+}
+
+static int start_command(struct recorder *r, char *path)
+{
+	int err;
+
+	err = launch_hold(path, r->opts->argv, &r->ra, &r->child);
+	if (err) {
+		elog("Failed to start %s: %s", r->opts->argv[0], strerror(-err));
+		return err;
+	}
+	r->root_pid = r->child.pid;
+	r->child_running = true;
+	return add_target(r, r->root_pid);
+}
+
+/* The root's state just before it is let go: blocked on the hold pipe,
+ * with what it ran before exec as the baseline of its accounting. */
+static int release_command(struct recorder *r)
+{
+	struct weft_ev_task_state ev;
+	struct proc_thread_stat st;
+	int err;
+
+	if (procfs_read_thread("/proc", r->root_pid, r->root_pid, &st) == 0) {
+		proc_add(r, r->root_pid, getpid(), st.comm);
+		fill_state_event(&ev, r->start_ns, r->root_pid, r->root_pid, &st,
+				 WEFT_TASK_BLOCKED);
+		add_own_event(r, &ev, sizeof(ev));
+	}
+	err = launch_release(&r->child);
+	if (err) {
+		elog("Failed to run %s: %s", r->opts->argv[0], strerror(-err));
+		reap_child(r);
+	}
+	return err;
+}
+
+int record_run(const struct record_opts *opts)
+{
+	struct recorder rec = { .opts = opts, .fd = -1 }, *r = &rec;
+	struct sigaction sa = {};
+	char path[PATH_MAX], err_msg[256];
+	__u64 lost = 0, targets_full = 0;
+	struct weft_cpu_stat *end_stats = NULL;
+	int err, i, usable = 0;
+
+	if (!has_bpf_capabilities()) {
+		elog("weft record needs root or CAP_BPF+CAP_PERFMON: run it with sudo");
+		return 1;
+	}
+	if (access("/sys/kernel/btf/vmlinux", R_OK)) {
+		elog("this kernel has no BTF (/sys/kernel/btf/vmlinux): weft needs a kernel built "
+		     "with CONFIG_DEBUG_INFO_BTF=y");
+		return 1;
+	}
+	if (run_as_resolve(opts->user, &r->ra, err_msg, sizeof(err_msg))) {
+		elog("%s", err_msg);
+		return 1;
+	}
+	if (opts->argv) {
+		err = launch_resolve_command(opts->argv[0], path, sizeof(path));
+		if (err) {
+			elog("%s: %s", opts->argv[0],
+			     err == -ENOENT ? "command not found" : strerror(-err));
+			return 127;
+		}
+	} else {
+		for (i = 0; i < opts->npids; i++) {
+			if (!procfs_pid_exists("/proc", opts->pids[i])) {
+				elog("no process with PID %d", opts->pids[i]);
+				return 1;
+			}
+		}
+	}
+
+	r->ncpu = libbpf_num_possible_cpus();
+	if (r->ncpu <= 0) {
+		elog("Failed to count CPUs: %s", strerror(-r->ncpu));
+		return 1;
+	}
+	libbpf_set_print(libbpf_print);
+	r->stats_start = calloc(r->ncpu, sizeof(*r->stats_start));
+	r->steal_start = calloc(r->ncpu, sizeof(*r->steal_start));
+	end_stats = calloc(r->ncpu, sizeof(*end_stats));
+	if (!r->stats_start || !r->steal_start || !end_stats) {
+		err = -ENOMEM;
+		goto cleanup;
+	}
+
+	sa.sa_handler = on_stop_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sa.sa_handler = on_child_signal;
+	sigaction(SIGCHLD, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	err = open_output(r);
+	if (!err)
+		err = load_programs(r);
+	if (!err && opts->argv)
+		err = start_command(r, path);
+	if (!err)
+		err = attach_programs(r);
+	if (err)
+		goto cleanup;
+	read_cpu_stats(r, r->stats_start);
+	procfs_read_steal("/proc", r->steal_start, r->ncpu);
+
+	r->start_ns = now_ns();
+	usable = usable_cpus_of(opts->argv ? r->root_pid : opts->pids[0]);
+	write_start_meta(r, usable);
+	if (opts->argv) {
+		err = release_command(r);
+	} else {
+		for (i = 0; i < opts->npids && !err; i++) {
+			err = snapshot_process(r, opts->pids[i], r->start_ns);
+			if (!err)
+				err = add_target(r, opts->pids[i]);
+		}
+	}
+	if (err)
+		goto cleanup;
+	r->recording = true;
+
+	err = drain_loop(r);
+	r->end_ns = now_ns();
+	if (opts->progress)
+		fprintf(stderr, "\r\033[K");
+	/* The last records (the final switch of the exiting command) are in
+	 * the rings by now; stop the programs and take them. */
+	weft_bpf__detach(r->skel);
+	ring_buffer__consume(r->rb);
+	if (!read_cpu_stats(r, end_stats))
+		for (i = 0; i < r->ncpu; i++) {
+			lost += end_stats[i].lost - r->stats_start[i].lost;
+			targets_full += end_stats[i].targets_full - r->stats_start[i].targets_full;
+		}
+	account_live_threads(r, r->end_ns);
+	write_cpu_totals(r, r->end_ns);
+	write_end_meta(r, lost, targets_full);
+	write_task_table(r);
+	if (!r->write_err)
+		r->write_err = weft_writer__finish(r->writer);
+	if (r->write_err) {
+		elog("Failed to write %s: %s", r->path, strerror(-r->write_err));
+		err = r->write_err;
+		goto cleanup;
+	}
+	fprintf(stderr, "weft: recorded %llu events (%llu lost) in %.2f s, %.2f MB written to %s\n",
+		weft_writer__events(r->writer), (unsigned long long)lost,
+		(r->end_ns - r->start_ns) / 1e9, weft_writer__bytes(r->writer) / 1e6, r->path);
+	if (lost)
+		wlog("%llu events were lost: the ring buffers were full; try a larger --ring-kb",
+		     (unsigned long long)lost);
+	if (targets_full)
+		wlog("%llu processes were not traced: the targets map was full",
+		     (unsigned long long)targets_full);
+
+cleanup:
+	if (r->child_running) {
+		/* Recording failed while the command ran: do not leave it. */
+		if (r->child.go_fd > 0)
+			close(r->child.go_fd);
+		kill(r->root_pid, SIGKILL);
+		waitpid(r->root_pid, NULL, 0);
+		r->child_running = false;
+		r->exit_status = 1;
+	}
+	free(end_stats);
+	recorder_free(r);
+	/* Nothing was recorded: leave no file that looks like a recording. */
+	if (err && !r->recording && r->path[0])
+		unlink(r->path);
+	if (err)
+		return 1;
+	return opts->argv ? r->exit_status : 0;
+}

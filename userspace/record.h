@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* The recorder: starts the command (or attaches to running processes),
+ * loads and attaches the BPF programs, drains the per-CPU ring buffers into
+ * the recording file until the command exits, a signal or --duration
+ * stops it, and closes the file with the run's metadata. */
+#ifndef __WEFT_RECORD_H
+#define __WEFT_RECORD_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+struct weft_kv;
+
+#define RECORD_MAX_PIDS 64
+
+struct record_opts {
+	const char *output; /* weft.data when NULL */
+	double duration_s; /* 0: until the command exits or a signal */
+	unsigned int ring_kb; /* per CPU */
+	const char *user; /* -u */
+	struct weft_kv *meta; /* --meta KEY=VALUE notes; borrowed */
+	char **argv; /* command, NULL-terminated; NULL with pids */
+	int argc;
+	pid_t pids[RECORD_MAX_PIDS];
+	int npids;
+	bool progress; /* a status line on stderr while recording */
+};
+
+#define RECORD_DEFAULT_RING_KB 4096
+
+/* Returns the exit status weft should exit with: the command's own status
+ * when it ran to the end, or 1 (with one line on stderr) when recording
+ * failed. */
+int record_run(const struct record_opts *opts);
+
+#endif /* __WEFT_RECORD_H */

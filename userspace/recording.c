@@ -1,0 +1,160 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <linux/types.h>
+
+#include "analysis.h"
+#include "event_reader.h"
+#include "events.h"
+#include "file.h"
+#include "kv.h"
+#include "log.h"
+#include "recording.h"
+#include "recording_meta.h"
+
+struct recording {
+	struct weft_file *file;
+	struct weft_analysis *analysis;
+	const struct weft_metrics *metrics;
+	char **command;
+};
+
+static unsigned long long meta_ull(const struct weft_kv *meta, const char *key)
+{
+	const char *v = weft_kv__get(meta, key);
+
+	return v ? strtoull(v, NULL, 10) : 0;
+}
+
+static double meta_double(const struct weft_kv *meta, const char *key)
+{
+	const char *v = weft_kv__get(meta, key);
+
+	return v ? strtod(v, NULL) : 0;
+}
+
+static int fill_opts(struct recording *rec, struct analysis_opts *o)
+{
+	const struct weft_kv *meta = weft_file__meta(rec->file);
+	const char *mode = weft_kv__get(meta, META_MODE);
+	unsigned int argc = meta_ull(meta, META_ARGC), i;
+	char key[32];
+
+	memset(o, 0, sizeof(*o));
+	o->ncpu = meta_ull(meta, META_NCPU);
+	o->usable_cpus = meta_ull(meta, META_USABLE_CPUS);
+	if (!o->ncpu)
+		return -EINVAL;
+	if (!o->usable_cpus)
+		o->usable_cpus = o->ncpu;
+	o->start_ns = meta_ull(meta, META_START_NS);
+	o->end_ns = meta_ull(meta, META_END_NS);
+	o->attach_mode = mode && !strcmp(mode, "attach");
+	o->truncated = weft_file__truncated(rec->file);
+	if (argc > 4096)
+		argc = 4096;
+	rec->command = calloc(argc + 1, sizeof(*rec->command));
+	if (!rec->command)
+		return -ENOMEM;
+	for (i = 0; i < argc; i++) {
+		snprintf(key, sizeof(key), META_ARGV_FMT, i);
+		rec->command[i] = (char *)weft_kv__get(meta, key);
+		if (!rec->command[i])
+			rec->command[i] = "";
+	}
+	if (!argc && weft_kv__get(meta, META_PIDS)) {
+		rec->command[0] = (char *)weft_kv__get(meta, META_PIDS);
+		argc = 1;
+	}
+	o->command = (const char *const *)rec->command;
+	o->command_len = argc;
+	o->has_rusage = weft_kv__get(meta, META_RUSAGE_USER) != NULL;
+	o->rusage_user_s = meta_double(meta, META_RUSAGE_USER);
+	o->rusage_sys_s = meta_double(meta, META_RUSAGE_SYS);
+	o->maxrss_kb = (long)meta_ull(meta, META_RUSAGE_MAXRSS);
+	return 0;
+}
+
+static int feed_events(struct recording *rec, const char *path, char *err, size_t errlen)
+{
+	struct weft_event_reader *reader = weft_event_reader__new(rec->file);
+	const struct weft_event_header *ev;
+	int ret;
+
+	if (!reader) {
+		snprintf(err, errlen, "%s: cannot read events: %s", path, strerror(errno));
+		return -errno;
+	}
+	while ((ret = weft_event_reader__next(reader, &ev)) > 0) {
+		ret = weft_analysis__feed(rec->analysis, ev);
+		if (ret < 0) {
+			snprintf(err, errlen, "%s: analysis failed: %s", path, strerror(-ret));
+			break;
+		}
+	}
+	if (ret < 0 && !err[0])
+		snprintf(err, errlen, "%s: %s", path, weft_event_reader__error(reader));
+	weft_event_reader__free(reader);
+	return ret;
+}
+
+struct recording *recording_analyze(const char *path, char *err, size_t errlen)
+{
+	struct recording *rec = calloc(1, sizeof(*rec));
+	struct analysis_opts opts;
+
+	err[0] = '\0';
+	if (!rec) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	rec->file = weft_file__open(path, err, errlen);
+	if (!rec->file)
+		goto fail;
+	if (fill_opts(rec, &opts)) {
+		snprintf(err, errlen, "%s: the recording's metadata is missing or damaged", path);
+		goto fail;
+	}
+	if (opts.truncated)
+		wlog("%s is truncated (the recorder was stopped or the disk was full): "
+		     "figures cover what it holds",
+		     path);
+	rec->analysis = weft_analysis__new(&opts);
+	if (!rec->analysis) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		goto fail;
+	}
+	if (feed_events(rec, path, err, errlen) < 0)
+		goto fail;
+	rec->metrics = weft_analysis__finish(rec->analysis);
+	if (!rec->metrics) {
+		snprintf(err, errlen, "%s: analysis failed", path);
+		goto fail;
+	}
+	return rec;
+fail:
+	recording_free(rec);
+	return NULL;
+}
+
+const struct weft_metrics *recording_metrics(const struct recording *rec)
+{
+	return rec->metrics;
+}
+
+struct weft_file *recording_file(const struct recording *rec)
+{
+	return rec->file;
+}
+
+void recording_free(struct recording *rec)
+{
+	if (!rec)
+		return;
+	weft_analysis__free(rec->analysis);
+	weft_file__free(rec->file);
+	free(rec->command);
+	free(rec);
+}
