@@ -57,8 +57,9 @@ struct weft_ev_switch {
 
 /* Wakeup flags */
 #define WEFT_WAKE_NEW 0x1 /* sched_wakeup_new: first enqueue of a new task */
-#define WEFT_WAKE_HARDIRQ 0x2 /* sched_waking ran in hard-IRQ context */
-#define WEFT_WAKE_SOFTIRQ 0x4 /* sched_waking ran while serving a softirq */
+/* sched_waking ran in interrupt context (a timer, a device, a softirq
+ * run on the interrupt stack): the waker fields name the interrupted task */
+#define WEFT_WAKE_IRQ 0x2
 #define WEFT_WAKE_NO_WAKING 0x8 /* no sched_waking seen: waker fields unknown */
 
 /* One record per wakeup of a traced thread, written at the enqueue

@@ -16,9 +16,8 @@
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 #define TASK_DEAD_STATE 0x80
-#define HARDIRQ_MASK 0x000f0000
-#define NMI_MASK 0x00f00000
-#define SOFTIRQ_OFFSET 0x00000100
+/* x86_64 without KASAN; an interrupt's frame is never within it. */
+#define TASK_STACK_SIZE (16 * 1024)
 
 /* Set by the recorder before load. */
 const volatile __u64 wakeup_watermark = 256 * 1024;
@@ -83,7 +82,19 @@ struct {
 		});
 } rings SEC(".maps");
 
-extern int __preempt_count __ksym __weak;
+/* Interrupts run on their own per-CPU stacks, so a frame outside the
+ * current task's stack is an interrupt's. The preempt count would say so
+ * directly, but it is a per-CPU variable, whose address the kernel exports
+ * only with CONFIG_KALLSYMS_ALL. */
+static __always_inline bool in_interrupt_context(void)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	volatile __u64 marker = 0;
+	__u64 here = (__u64)(void *)&marker;
+	__u64 base = (__u64)task->stack;
+
+	return here - base >= TASK_STACK_SIZE;
+}
 
 static __always_inline struct weft_cpu_stat *this_cpu_stat(void)
 {
@@ -207,7 +218,6 @@ int BPF_PROG(handle_waking, struct task_struct *p)
 	struct task_struct *waker = bpf_get_current_task_btf();
 	struct waking_info info = {};
 	__u32 tid = p->pid;
-	int *preempt_count;
 
 	if (!is_traced(p->tgid))
 		return 0;
@@ -215,14 +225,9 @@ int BPF_PROG(handle_waking, struct task_struct *p)
 	info.waker_tid = waker->pid;
 	info.waker_tgid = waker->tgid;
 	/* A timer or device interrupt wakes from whatever task it landed
-	 * on: the preempt count says so, the current task cannot. */
-	if (&__preempt_count) {
-		preempt_count = bpf_this_cpu_ptr(&__preempt_count);
-		if (*preempt_count & (HARDIRQ_MASK | NMI_MASK))
-			info.flags |= WEFT_WAKE_HARDIRQ;
-		else if (*preempt_count & SOFTIRQ_OFFSET)
-			info.flags |= WEFT_WAKE_SOFTIRQ;
-	}
+	 * on: that task is not the waker. */
+	if (in_interrupt_context())
+		info.flags |= WEFT_WAKE_IRQ;
 	bpf_map_update_elem(&pending_waking, &tid, &info, BPF_ANY);
 	return 0;
 }

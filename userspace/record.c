@@ -255,7 +255,6 @@ static unsigned long ring_bytes_for(unsigned int ring_kb)
 static int load_programs(struct recorder *r)
 {
 	unsigned long ring_bytes = ring_bytes_for(r->opts->ring_kb);
-	struct bpf_map *inner;
 	int err, i, outer_fd;
 
 	r->skel = weft_bpf__open();
@@ -264,10 +263,10 @@ static int load_programs(struct recorder *r)
 		return -errno;
 	}
 	r->skel->rodata->wakeup_watermark = ring_bytes / 4;
+	/* The inner template's size stays as declared: libbpf 1.1 cannot
+	 * resize an inner map (it crashes), and the kernel takes ring
+	 * buffers of any size into the array. */
 	bpf_map__set_max_entries(r->skel->maps.rings, r->ncpu);
-	inner = bpf_map__inner_map(r->skel->maps.rings);
-	if (inner)
-		bpf_map__set_max_entries(inner, ring_bytes);
 	err = weft_bpf__load(r->skel);
 	if (err) {
 		elog("Failed to load BPF programs: %s (run with -v for the verifier's log)",
