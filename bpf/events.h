@@ -112,6 +112,9 @@ struct weft_ev_exit {
 	__u64 pcount; /* sched_info.pcount: times run on a CPU */
 	__u64 nvcsw;
 	__u64 nivcsw;
+	/* The process's peak resident set (signal->maxrss), the same for
+	 * every thread of it; VmHWM for the recorder's TASK_ACCT. */
+	__u64 maxrss_kb;
 	char comm[WEFT_COMM_LEN];
 };
 

@@ -18,6 +18,7 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #define TASK_DEAD_STATE 0x80
 /* x86_64 without KASAN; an interrupt's frame is never within it. */
 #define TASK_STACK_SIZE (16 * 1024)
+#define PAGE_BYTES 4096
 
 /* Set by the recorder before load. */
 const volatile __u64 wakeup_watermark = 256 * 1024;
@@ -377,6 +378,8 @@ int BPF_PROG(handle_exit, struct task_struct *p)
 	ev->pcount = p->sched_info.pcount;
 	ev->nvcsw = p->nvcsw;
 	ev->nivcsw = p->nivcsw;
+	/* do_exit() has folded the mm's high-water mark into it by now */
+	ev->maxrss_kb = BPF_CORE_READ(p, signal, maxrss) * (PAGE_BYTES / 1024);
 	bpf_probe_read_kernel_str(ev->comm, sizeof(ev->comm), p->comm);
 	ring_submit(ring, ev, sizeof(*ev));
 	return 0;

@@ -133,7 +133,9 @@ static error_t record_parse_arg(int key, char *arg, struct argp_state *state)
 
 int cmd_record(int argc, char **argv)
 {
-	struct argp argp = { record_options, record_parse_arg, NULL, record_doc };
+	struct argp argp = { .options = record_options,
+			     .parser = record_parse_arg,
+			     .doc = record_doc };
 	struct record_opts opts = { .ring_kb = RECORD_DEFAULT_RING_KB };
 	int status;
 

@@ -86,7 +86,9 @@ static error_t report_parse_arg(int key, char *arg, struct argp_state *state)
 
 int cmd_report(int argc, char **argv)
 {
-	struct argp argp = { report_options, report_parse_arg, NULL, report_doc };
+	struct argp argp = { .options = report_options,
+			     .parser = report_parse_arg,
+			     .doc = report_doc };
 	struct report_opts opts = { .path = NULL };
 	const struct weft_metrics *m;
 	struct recording *rec = NULL;

@@ -91,6 +91,7 @@ int procfs_read_thread(const char *proc_root, pid_t tgid, pid_t tid, struct proc
 		return err;
 	st->nvcsw = status_field(buf, "\nvoluntary_ctxt_switches:");
 	st->nivcsw = status_field(buf, "\nnonvoluntary_ctxt_switches:");
+	st->maxrss_kb = status_field(buf, "\nVmHWM:");
 
 	snprintf(path, sizeof(path), "%s/%d/task/%d/stat", proc_root, tgid, tid);
 	err = read_small_file(path, buf, sizeof(buf));

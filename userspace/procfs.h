@@ -16,6 +16,7 @@ struct proc_thread_stat {
 	__u64 pcount; /* schedstat field 3: times run */
 	__u64 nvcsw; /* status: voluntary_ctxt_switches */
 	__u64 nivcsw; /* status: nonvoluntary_ctxt_switches */
+	__u64 maxrss_kb; /* status: VmHWM, the process's peak resident set */
 	__u32 ppid;
 	char state; /* stat field 3: R, S, D, ... */
 	int processor; /* stat field 39: the CPU it last ran on */

@@ -439,6 +439,7 @@ static void account_live_threads(struct recorder *r, __u64 ts)
 			ev.pcount = st.pcount;
 			ev.nvcsw = st.nvcsw;
 			ev.nivcsw = st.nivcsw;
+			ev.maxrss_kb = st.maxrss_kb;
 			memcpy(ev.comm, st.comm, sizeof(ev.comm));
 			add_own_event(r, &ev, sizeof(ev));
 		}
