@@ -41,6 +41,8 @@ struct weft_event_header {
 #define WEFT_SWITCH_PREEMPT 0x1 /* prev was preempted (tracepoint's preempt arg) */
 #define WEFT_SWITCH_PREV_TRACED 0x2
 #define WEFT_SWITCH_NEXT_TRACED 0x4
+#define WEFT_SWITCH_BLOCKING 0x8 /* syscall_nr and sys_arg* are filled */
+#define WEFT_SWITCH_MULTI_WAIT 0x10 /* futex_waitv: sys_arg0 is its first waiter */
 
 /* Emitted when prev or next is in the traced tree. next_tid 0 is idle. */
 struct weft_ev_switch {
@@ -52,7 +54,14 @@ struct weft_ev_switch {
 	/* prev's state as the tracepoint gives it, masked with 0xff: 0 is
 	 * runnable, 1 interruptible, 2 uninterruptible, 0x80 dead. */
 	__u32 prev_state;
-	__u32 reserved;
+	/* When a traced prev blocks (not preempted, state not runnable): the
+	 * system call it blocks in, read from its saved user registers, and
+	 * its first two arguments (futex: uaddr, op; futex_waitv: the first
+	 * waiter's uaddr, and flags WEFT_SWITCH_MULTI_WAIT). -1 outside a
+	 * system call (a page fault); 0 when nothing was read. */
+	__s32 syscall_nr;
+	__u64 sys_arg0;
+	__u64 sys_arg1;
 };
 
 /* Wakeup flags */

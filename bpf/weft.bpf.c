@@ -171,6 +171,40 @@ static __always_inline void account_cpu_time(__u64 now, struct task_struct *next
 		cs->last_kind = next_traced ? KIND_TRACED : KIND_OTHER;
 }
 
+#define SYS_FUTEX_WAITV 449
+
+struct futex_waiter {
+	__u64 val;
+	__u64 uaddr;
+	__u32 flags;
+	__u32 reserved;
+};
+
+/* Why a thread blocks is in its saved user registers: the system call
+ * number and arguments, read only for the switches that block, so weft
+ * pays nothing for the futex calls that return at once (DESIGN: What is
+ * traced). */
+static __always_inline void read_blocking_syscall(struct task_struct *prev,
+						  struct weft_ev_switch *ev)
+{
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(prev);
+	struct futex_waiter first;
+
+	if (!regs)
+		return;
+	ev->hdr.flags |= WEFT_SWITCH_BLOCKING;
+	ev->syscall_nr = (__s32)BPF_CORE_READ(regs, orig_ax);
+	ev->sys_arg0 = BPF_CORE_READ(regs, di);
+	ev->sys_arg1 = BPF_CORE_READ(regs, si);
+	if (ev->syscall_nr == SYS_FUTEX_WAITV) {
+		ev->hdr.flags |= WEFT_SWITCH_MULTI_WAIT;
+		if (bpf_probe_read_user(&first, sizeof(first), (void *)ev->sys_arg0) == 0)
+			ev->sys_arg0 = first.uaddr;
+		else
+			ev->sys_arg0 = 0;
+	}
+}
+
 SEC("tp_btf/sched_switch")
 int BPF_PROG(handle_switch, bool preempt, struct task_struct *prev, struct task_struct *next,
 	     unsigned int prev_state)
@@ -203,7 +237,12 @@ int BPF_PROG(handle_switch, bool preempt, struct task_struct *prev, struct task_
 		ev->next_tgid = next_tgid;
 		/* The FREEZABLE bit (0x2000) rides on blocking states. */
 		ev->prev_state = prev_state & 0xff;
-		ev->reserved = 0;
+		ev->syscall_nr = 0;
+		ev->sys_arg0 = 0;
+		ev->sys_arg1 = 0;
+		if (prev_target && !preempt && ev->prev_state &&
+		    !(ev->prev_state & TASK_DEAD_STATE))
+			read_blocking_syscall(prev, ev);
 		ring_submit(ring, ev, sizeof(*ev));
 	}
 
