@@ -1,0 +1,1340 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* The analysis keeps, for every traced thread, the state the scheduler
+ * events leave it in (running on a CPU, queued on a CPU's run queue,
+ * blocked) and, for every CPU, which traced thread runs there and how many
+ * wait. Between two events these counts are constant, so each event first
+ * adds (its time - the previous event's time) to the integrals of the
+ * counts, then changes the state: one pass, a few additions per event.
+ *
+ * Run-queue delays are split by what ran on the CPU meanwhile without
+ * looking back: each CPU keeps the running total of the time it ran traced
+ * threads, and a queued thread remembers that total when it joins a queue;
+ * the difference when it leaves (switch-in or migration) is the part of
+ * its wait that the tree itself took.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <linux/types.h>
+
+#include "analysis.h"
+#include "histogram.h"
+#include "recording_meta.h"
+
+#ifndef WEFT_VERSION
+#define WEFT_VERSION "0.0.0"
+#endif
+
+#define NONE UINT32_MAX
+/* hdr.cpu is 16 bits; a larger target_cpu is garbage */
+#define MAX_CPUS 65536
+/* prev_state bit of a thread that has exited */
+#define TASK_DEAD_STATE 0x80
+/* A "max" of R or R + Q must hold this long in total to count, so that a
+ * burst of a few microseconds does not make the headline. */
+#define MAX_HELD_NS 1000000ULL
+
+/* The accounting check: weft's figures may differ from the kernel's by
+ * this share (plus the steal share) before the report warns. */
+#define ACCT_TOLERANCE 0.05
+/* Per thread, only threads that ran at least this long are judged, */
+#define ACCT_MIN_THREAD_ON_CPU_NS 10000000ULL
+/* and differences below this are not: tracepoint and scheduler clocks
+ * disagree by a fraction of a microsecond per switch. */
+#define ACCT_MIN_DIFF_NS 1000000ULL
+
+enum thread_state {
+	TS_UNKNOWN, /* seen, state not known (or no longer: lost events) */
+	TS_NEW, /* forked, not yet enqueued */
+	TS_RUNNING,
+	TS_RUNNABLE,
+	TS_BLOCKED,
+	TS_DEAD, /* its final switch is done: a new thread may take the tid */
+};
+
+struct thread {
+	__u32 tid;
+	__u32 tgid;
+	__u32 ppid;
+	__u32 proc; /* index in procs */
+	__u32 cpu; /* the CPU it runs on or waits on, or NONE */
+	__u8 state;
+	bool exited;
+	bool has_base; /* forked in the trace, or the recorder's snapshot */
+	bool has_end; /* exit record, or the recorder's reading at the end */
+	__u64 since; /* start of the current state */
+	/* the CPU's traced time when the current wait joined that CPU's
+	 * queue, and the tree's share of the wait on earlier CPUs */
+	__u64 q_mark;
+	__u64 q_tree_ns;
+	__u64 on_cpu_ns, runqueue_ns, blocked_ns;
+	__u64 voluntary, involuntary;
+	__u64 base_on_ns, base_rq_ns, base_kern_exec_ns, base_kern_delay_ns;
+	__u64 end_on_ns, end_rq_ns, end_kern_exec_ns, end_kern_delay_ns;
+	__u64 *cpus_seen; /* bitmap, a->cpu_words words */
+	char comm[WEFT_COMM_LEN];
+};
+
+struct proc {
+	__u32 pid;
+	__u32 ppid;
+	char comm[WEFT_COMM_LEN];
+};
+
+struct cpu {
+	__u32 running; /* index of the traced thread on it, or NONE */
+	__u32 nqueued; /* traced threads waiting in its run queue */
+	bool interleaved; /* running a traced thread while others wait */
+	bool has_totals;
+	__u64 run_since;
+	__u64 on_cpu_ns; /* traced time, up to run_since when running */
+	__u64 handoffs, migrations_in, migrations_out;
+	__u32 threads;
+	__u64 idle_ns, traced_ns, other_ns, steal_ns, lost;
+};
+
+/* Open addressing, linear probing, keys never 0 (tid and pid 0 are the
+ * idle task, never traced). A value of NONE marks a key that was removed;
+ * its slot stays taken, so probing needs no tombstones. */
+struct id_map {
+	__u32 *keys;
+	__u32 *vals;
+	__u32 mask;
+	__u32 used;
+};
+
+struct weft_analysis {
+	struct analysis_opts opts;
+	char **command;
+	/* attach mode with both bounds: the figures cover [start, end] */
+	bool window;
+	/* the time integrals have an origin: the window's start, or the
+	 * first kernel event */
+	bool started;
+	bool finished;
+	__u64 origin;
+	__u64 now;
+
+	struct thread *threads;
+	__u32 nr_threads, cap_threads;
+	struct proc *procs;
+	__u32 nr_procs, cap_procs;
+	struct id_map tids, pids;
+
+	struct cpu *cpus;
+	__u32 nr_cpus;
+	__u32 cpu_words;
+
+	__u32 running; /* R */
+	__u32 queued; /* Q */
+	__u32 interleaved_cpus;
+	__u64 *time_at_r; /* nr_cpus + 1 */
+	__u64 *time_at_rq; /* cap_threads + 1: R + Q never exceeds the threads */
+	__u64 interleaved_ns;
+
+	struct weft_hist *rq_hist, *wake_hist, *slice_hist;
+	__u64 rq_total_ns, rq_tree_ns;
+	__u64 handoffs, migrations, wakeups, wakeups_ignored;
+	__u64 voluntary, involuntary;
+	__u64 skipped, inconsistent;
+
+	struct weft_metrics m;
+};
+
+static inline __u64 span(__u64 from, __u64 to)
+{
+	return to > from ? to - from : 0;
+}
+
+static inline __u32 id_hash(__u32 key, __u32 mask)
+{
+	__u32 h = key * 0x9e3779b1u;
+
+	return (h ^ (h >> 15)) & mask;
+}
+
+static __u32 map_get(const struct id_map *m, __u32 key)
+{
+	__u32 i;
+
+	if (!m->keys)
+		return NONE;
+	for (i = id_hash(key, m->mask);; i = (i + 1) & m->mask) {
+		if (m->keys[i] == key)
+			return m->vals[i];
+		if (!m->keys[i])
+			return NONE;
+	}
+}
+
+static int map_grow(struct id_map *m)
+{
+	__u32 cap = m->keys ? (m->mask + 1) * 2 : 1024, i, j;
+	__u32 *keys = calloc(cap, sizeof(*keys));
+	__u32 *vals = calloc(cap, sizeof(*vals));
+
+	if (!keys || !vals) {
+		free(keys);
+		free(vals);
+		return -ENOMEM;
+	}
+	for (i = 0; m->keys && i <= m->mask; i++) {
+		if (!m->keys[i])
+			continue;
+		for (j = id_hash(m->keys[i], cap - 1); keys[j]; j = (j + 1) & (cap - 1))
+			;
+		keys[j] = m->keys[i];
+		vals[j] = m->vals[i];
+	}
+	free(m->keys);
+	free(m->vals);
+	m->keys = keys;
+	m->vals = vals;
+	m->mask = cap - 1;
+	return 0;
+}
+
+static int map_put(struct id_map *m, __u32 key, __u32 val)
+{
+	__u32 i;
+
+	if (!m->keys || (m->used + 1) * 2 > m->mask + 1) {
+		if (map_grow(m))
+			return -ENOMEM;
+	}
+	for (i = id_hash(key, m->mask);; i = (i + 1) & m->mask) {
+		if (m->keys[i] == key)
+			break;
+		if (!m->keys[i]) {
+			m->keys[i] = key;
+			m->used++;
+			break;
+		}
+	}
+	m->vals[i] = val;
+	return 0;
+}
+
+static void map_free(struct id_map *m)
+{
+	free(m->keys);
+	free(m->vals);
+}
+
+static inline __u64 cpu_traced_ns(const struct cpu *c, __u64 t)
+{
+	return c->on_cpu_ns + (c->running != NONE ? span(c->run_since, t) : 0);
+}
+
+/* Grows the CPU tables when a record names a CPU past the ones announced:
+ * the recorder promises it never does, but a report must not crash on a
+ * damaged file. -ERANGE for a number no CPU can have. */
+static int ensure_cpu(struct weft_analysis *a, __u32 c)
+{
+	__u32 n = c + 1, words = (n + 63) / 64, i;
+	struct cpu *cpus;
+	__u64 *hist;
+
+	if (c < a->nr_cpus)
+		return 0;
+	if (c >= MAX_CPUS)
+		return -ERANGE;
+	cpus = realloc(a->cpus, n * sizeof(*cpus));
+	if (!cpus)
+		return -ENOMEM;
+	a->cpus = cpus;
+	hist = realloc(a->time_at_r, (n + 1) * sizeof(*hist));
+	if (!hist)
+		return -ENOMEM;
+	a->time_at_r = hist;
+	for (i = a->nr_cpus; i < n; i++) {
+		memset(&cpus[i], 0, sizeof(cpus[i]));
+		cpus[i].running = NONE;
+		hist[i + 1] = 0;
+	}
+	if (words > a->cpu_words) {
+		for (i = 0; i < a->nr_threads; i++) {
+			__u64 *seen = realloc(a->threads[i].cpus_seen, words * sizeof(*seen));
+
+			if (!seen)
+				return -ENOMEM;
+			memset(seen + a->cpu_words, 0, (words - a->cpu_words) * sizeof(*seen));
+			a->threads[i].cpus_seen = seen;
+		}
+		a->cpu_words = words;
+	}
+	a->nr_cpus = n;
+	return 0;
+}
+
+static __u32 proc_new(struct weft_analysis *a, __u32 pid, const char *comm)
+{
+	struct proc *p;
+
+	if (a->nr_procs == a->cap_procs) {
+		__u32 cap = a->cap_procs ? a->cap_procs * 2 : 64;
+
+		p = realloc(a->procs, cap * sizeof(*p));
+		if (!p)
+			return NONE;
+		a->procs = p;
+		a->cap_procs = cap;
+	}
+	if (map_put(&a->pids, pid, a->nr_procs))
+		return NONE;
+	p = &a->procs[a->nr_procs];
+	memset(p, 0, sizeof(*p));
+	p->pid = pid;
+	if (comm)
+		memcpy(p->comm, comm, WEFT_COMM_LEN);
+	return a->nr_procs++;
+}
+
+static __u32 proc_get(struct weft_analysis *a, __u32 pid)
+{
+	__u32 i = map_get(&a->pids, pid);
+
+	return i != NONE ? i : proc_new(a, pid, NULL);
+}
+
+static __u32 thread_new(struct weft_analysis *a, __u32 tid, __u32 tgid, __u32 proc)
+{
+	struct thread *th;
+
+	if (proc == NONE)
+		return NONE;
+	if (a->nr_threads == a->cap_threads) {
+		__u32 cap = a->cap_threads ? a->cap_threads * 2 : 256;
+		__u64 *rq;
+
+		th = realloc(a->threads, cap * sizeof(*th));
+		if (!th)
+			return NONE;
+		a->threads = th;
+		rq = realloc(a->time_at_rq, (cap + 1) * sizeof(*rq));
+		if (!rq)
+			return NONE;
+		memset(rq + a->cap_threads + 1, 0, (cap - a->cap_threads) * sizeof(*rq));
+		a->time_at_rq = rq;
+		a->cap_threads = cap;
+	}
+	th = &a->threads[a->nr_threads];
+	memset(th, 0, sizeof(*th));
+	th->cpus_seen = calloc(a->cpu_words, sizeof(*th->cpus_seen));
+	if (!th->cpus_seen || map_put(&a->tids, tid, a->nr_threads)) {
+		free(th->cpus_seen);
+		return NONE;
+	}
+	th->tid = tid;
+	th->tgid = tgid;
+	th->proc = proc;
+	th->cpu = NONE;
+	th->state = TS_UNKNOWN;
+	th->since = a->now;
+	return a->nr_threads++;
+}
+
+static inline __u32 thread_find(const struct weft_analysis *a, __u32 tid)
+{
+	return map_get(&a->tids, tid);
+}
+
+/* The live thread with this tid, created if the tid is new or its last
+ * owner is dead (tids are reused). NONE only when out of memory. */
+static __u32 thread_get(struct weft_analysis *a, __u32 tid, __u32 tgid)
+{
+	__u32 i = thread_find(a, tid);
+
+	if (i != NONE && a->threads[i].state != TS_DEAD)
+		return i;
+	return thread_new(a, tid, tgid, proc_get(a, tgid ? tgid : tid));
+}
+
+/* Threads an event refers to after their end (their exit record, a late
+ * rename) belong to the last owner of the tid, dead or not. */
+static __u32 thread_find_any(struct weft_analysis *a, __u32 tid, __u32 tgid)
+{
+	__u32 i = thread_find(a, tid);
+
+	return i != NONE ? i : thread_get(a, tid, tgid);
+}
+
+static void advance(struct weft_analysis *a, __u64 t)
+{
+	__u64 dt;
+
+	if (t <= a->now)
+		return;
+	dt = t - a->now;
+	a->time_at_r[a->running] += dt;
+	a->time_at_rq[a->running + a->queued] += dt;
+	if (a->interleaved_cpus)
+		a->interleaved_ns += dt;
+	a->now = t;
+}
+
+static void update_interleaved(struct weft_analysis *a, struct cpu *cpu)
+{
+	bool v = cpu->running != NONE && cpu->nqueued;
+
+	if (v == cpu->interleaved)
+		return;
+	cpu->interleaved = v;
+	if (v)
+		a->interleaved_cpus++;
+	else
+		a->interleaved_cpus--;
+}
+
+static void run_start(struct weft_analysis *a, __u32 i, __u32 c, __u64 t)
+{
+	struct thread *th = &a->threads[i];
+	struct cpu *cpu = &a->cpus[c];
+	__u64 bit = 1ULL << (c % 64);
+
+	cpu->running = i;
+	cpu->run_since = t;
+	th->cpu = c;
+	a->running++;
+	if (!(th->cpus_seen[c / 64] & bit)) {
+		th->cpus_seen[c / 64] |= bit;
+		cpu->threads++;
+	}
+	update_interleaved(a, cpu);
+}
+
+static void run_stop(struct weft_analysis *a, struct thread *th, __u64 t)
+{
+	struct cpu *cpu = &a->cpus[th->cpu];
+	__u64 slice = span(cpu->run_since, t);
+
+	th->on_cpu_ns += slice;
+	cpu->on_cpu_ns += slice;
+	weft_hist__add(a->slice_hist, slice);
+	cpu->running = NONE;
+	a->running--;
+	update_interleaved(a, cpu);
+}
+
+static void queue_add(struct weft_analysis *a, struct thread *th, __u32 c, __u64 t)
+{
+	th->cpu = c;
+	th->q_tree_ns = 0;
+	a->queued++;
+	if (c == NONE)
+		return;
+	a->cpus[c].nqueued++;
+	th->q_mark = cpu_traced_ns(&a->cpus[c], t);
+	update_interleaved(a, &a->cpus[c]);
+}
+
+/* The end of a wait: complete when the thread runs, not when the trace
+ * ends with the thread still queued (its wait counts in the totals, not in
+ * the percentiles, and the kernel has not accounted it yet). */
+static void queue_del(struct weft_analysis *a, struct thread *th, __u64 t, bool complete)
+{
+	__u64 wait = span(th->since, t), tree = th->q_tree_ns;
+
+	if (th->cpu != NONE) {
+		struct cpu *cpu = &a->cpus[th->cpu];
+
+		tree += span(th->q_mark, cpu_traced_ns(cpu, t));
+		cpu->nqueued--;
+		update_interleaved(a, cpu);
+	}
+	if (tree > wait)
+		tree = wait;
+	a->queued--;
+	th->runqueue_ns += wait;
+	a->rq_total_ns += wait;
+	a->rq_tree_ns += tree;
+	if (complete)
+		weft_hist__add(a->rq_hist, wait);
+}
+
+/* Every state change goes through here, so that the counts R and Q and the
+ * per-CPU queues always agree with the threads' states. A thread is set
+ * running only on a CPU that runs no traced thread (callers evict first). */
+static void set_state(struct weft_analysis *a, __u32 i, enum thread_state st, __u32 c, __u64 t)
+{
+	struct thread *th = &a->threads[i];
+
+	switch (th->state) {
+	case TS_RUNNING:
+		run_stop(a, th, t);
+		break;
+	case TS_RUNNABLE:
+		queue_del(a, th, t, true);
+		break;
+	case TS_BLOCKED:
+		th->blocked_ns += span(th->since, t);
+		break;
+	default:
+		break;
+	}
+	th->state = st;
+	th->since = t;
+	th->cpu = NONE;
+	if (st == TS_RUNNING)
+		run_start(a, i, c, t);
+	else if (st == TS_RUNNABLE)
+		queue_add(a, th, c, t);
+}
+
+/* A CPU that runs a traced thread other than the one an event says:
+ * records were lost; the thread's state is no longer known. */
+static void evict(struct weft_analysis *a, __u32 c, __u64 t)
+{
+	if (a->cpus[c].running == NONE)
+		return;
+	a->inconsistent++;
+	set_state(a, a->cpus[c].running, TS_UNKNOWN, NONE, t);
+}
+
+/* weft's on-CPU figure of a thread at time t (possibly past the last
+ * event: the thread keeps its last known state), for the accounting. */
+static __u64 on_cpu_at(const struct weft_analysis *a, const struct thread *th, __u64 t)
+{
+	if (th->state == TS_RUNNING)
+		return th->on_cpu_ns + span(a->cpus[th->cpu].run_since, t);
+	return th->on_cpu_ns;
+}
+
+static void start_clock(struct weft_analysis *a, __u64 t)
+{
+	__u32 i;
+
+	a->started = true;
+	a->origin = a->now = t;
+	/* Records the recorder wrote before the first kernel event (the held
+	 * root's state) must not add time before the origin. */
+	for (i = 0; i < a->nr_cpus; i++)
+		if (a->cpus[i].running != NONE && a->cpus[i].run_since < t)
+			a->cpus[i].run_since = t;
+	for (i = 0; i < a->nr_threads; i++) {
+		struct thread *th = &a->threads[i];
+
+		if (th->since < t)
+			th->since = t;
+		if (th->state == TS_RUNNABLE && th->cpu != NONE)
+			th->q_mark = cpu_traced_ns(&a->cpus[th->cpu], t);
+	}
+}
+
+static bool is_recorder_record(unsigned int type)
+{
+	return type == WEFT_EV_TASK_STATE || type == WEFT_EV_TASK_ACCT ||
+	       type == WEFT_EV_CPU_TOTALS;
+}
+
+/* The time an event takes effect, after the integrals are brought up to it. */
+static __u64 event_time(struct weft_analysis *a, const struct weft_event_header *ev)
+{
+	__u64 t = ev->ts_ns;
+
+	if (a->window) {
+		if (t < a->opts.start_ns)
+			t = a->opts.start_ns;
+		if (t > a->opts.end_ns)
+			t = a->opts.end_ns;
+	} else if (is_recorder_record(ev->type)) {
+		/* Written at the recording's start and stop, outside the wall of
+		 * first to last kernel event: they take the current time and
+		 * move no clock. */
+		return a->started ? a->now : t;
+	} else if (!a->started) {
+		start_clock(a, t);
+	}
+	if (t < a->now)
+		t = a->now;
+	advance(a, t);
+	return t;
+}
+
+static void copy_comm(char *dst, const char *src)
+{
+	memcpy(dst, src, WEFT_COMM_LEN);
+	dst[WEFT_COMM_LEN - 1] = '\0';
+}
+
+static int on_switch(struct weft_analysis *a, const struct weft_ev_switch *e, __u64 t)
+{
+	__u32 c = e->hdr.cpu, pi = NONE, ni = NONE;
+	bool prev_traced = (e->hdr.flags & WEFT_SWITCH_PREV_TRACED) && e->prev_tid;
+	bool next_traced = (e->hdr.flags & WEFT_SWITCH_NEXT_TRACED) && e->next_tid;
+	int err = ensure_cpu(a, c);
+
+	if (err)
+		return err;
+	if (prev_traced && (pi = thread_get(a, e->prev_tid, e->prev_tgid)) == NONE)
+		return -ENOMEM;
+	if (next_traced && (ni = thread_get(a, e->next_tid, e->next_tgid)) == NONE)
+		return -ENOMEM;
+	if (a->cpus[c].running != pi)
+		evict(a, c, t);
+	if (pi != NONE) {
+		struct thread *p = &a->threads[pi];
+
+		if (p->state == TS_RUNNING && p->cpu != c)
+			a->inconsistent++;
+		/* The kernel's own rule for nvcsw/nivcsw: preempted or still
+		 * TASK_RUNNING is involuntary. The final switch of a dead thread
+		 * counts nowhere: its exit record already holds the kernel's
+		 * counts. */
+		if ((e->hdr.flags & WEFT_SWITCH_PREEMPT) || !e->prev_state) {
+			p->involuntary++;
+			a->involuntary++;
+			set_state(a, pi, TS_RUNNABLE, c, t);
+		} else if (e->prev_state & TASK_DEAD_STATE) {
+			set_state(a, pi, TS_DEAD, NONE, t);
+		} else {
+			p->voluntary++;
+			a->voluntary++;
+			set_state(a, pi, TS_BLOCKED, NONE, t);
+		}
+	}
+	if (ni != NONE) {
+		if (a->threads[ni].state == TS_RUNNING) {
+			a->inconsistent++;
+			set_state(a, ni, TS_UNKNOWN, NONE, t);
+		}
+		set_state(a, ni, TS_RUNNING, c, t);
+		if (pi != NONE) {
+			a->cpus[c].handoffs++;
+			a->handoffs++;
+		}
+	}
+	return 0;
+}
+
+static int on_wakeup(struct weft_analysis *a, const struct weft_ev_wakeup *e, __u64 t)
+{
+	__u32 i = thread_get(a, e->tid, e->tgid), c = e->target_cpu;
+	struct thread *th;
+	int err;
+
+	if (i == NONE)
+		return -ENOMEM;
+	a->wakeups++;
+	th = &a->threads[i];
+	if (th->state == TS_RUNNING || th->state == TS_RUNNABLE) {
+		a->wakeups_ignored++;
+		return 0;
+	}
+	if (!(e->hdr.flags & WEFT_WAKE_NO_WAKING) && e->waking_ts_ns <= e->hdr.ts_ns)
+		weft_hist__add(a->wake_hist, e->hdr.ts_ns - e->waking_ts_ns);
+	err = ensure_cpu(a, c);
+	if (err == -ENOMEM)
+		return err;
+	if (err)
+		c = NONE;
+	set_state(a, i, TS_RUNNABLE, c, t);
+	return 0;
+}
+
+static int on_migrate(struct weft_analysis *a, const struct weft_ev_migrate *e, __u64 t)
+{
+	__u32 i = thread_find_any(a, e->tid, e->tgid), from = e->orig_cpu, to = e->dest_cpu;
+	struct thread *th;
+	int err;
+
+	if (i == NONE)
+		return -ENOMEM;
+	a->migrations++;
+	err = ensure_cpu(a, from);
+	if (err == -ENOMEM)
+		return err;
+	if (err)
+		from = NONE;
+	else
+		a->cpus[from].migrations_out++;
+	err = ensure_cpu(a, to);
+	if (err == -ENOMEM)
+		return err;
+	if (err)
+		to = NONE;
+	else
+		a->cpus[to].migrations_in++;
+
+	th = &a->threads[i];
+	if (th->state != TS_RUNNABLE)
+		return 0;
+	/* The wait goes on in the destination's queue: bank the tree's share
+	 * of it on the CPU it leaves. */
+	if (th->cpu != NONE) {
+		struct cpu *cpu = &a->cpus[th->cpu];
+
+		th->q_tree_ns += span(th->q_mark, cpu_traced_ns(cpu, t));
+		cpu->nqueued--;
+		update_interleaved(a, cpu);
+	}
+	th->cpu = to;
+	if (to != NONE) {
+		a->cpus[to].nqueued++;
+		th->q_mark = cpu_traced_ns(&a->cpus[to], t);
+		update_interleaved(a, &a->cpus[to]);
+	}
+	return 0;
+}
+
+static int on_fork(struct weft_analysis *a, const struct weft_ev_fork *e, __u64 t)
+{
+	bool thread = e->hdr.flags & WEFT_FORK_THREAD;
+	__u32 i = thread_find(a, e->child_tid), p;
+	struct thread *th;
+
+	/* An entry made by an earlier record of the child (out of order across
+	 * CPUs) is this child; anything that already lived is a reused tid. */
+	if (i != NONE && (a->threads[i].state == TS_UNKNOWN || a->threads[i].state == TS_NEW) &&
+	    !a->threads[i].exited && !a->threads[i].on_cpu_ns) {
+		p = a->threads[i].proc;
+		if (!thread && a->procs[p].pid != e->child_tgid)
+			p = proc_new(a, e->child_tgid, e->comm);
+	} else {
+		if (thread)
+			p = proc_get(a, e->child_tgid);
+		else
+			p = proc_new(a, e->child_tgid, e->comm);
+		i = thread_new(a, e->child_tid, e->child_tgid, p);
+	}
+	if (i == NONE || p == NONE)
+		return -ENOMEM;
+	if (!thread) {
+		copy_comm(a->procs[p].comm, e->comm);
+		a->procs[p].ppid = e->parent_tgid;
+	}
+	th = &a->threads[i];
+	th->proc = p;
+	th->tgid = e->child_tgid;
+	th->ppid = e->parent_tgid;
+	copy_comm(th->comm, e->comm);
+	/* Born in the trace: the kernel's figures start at zero, ours now. */
+	th->has_base = true;
+	th->base_on_ns = th->on_cpu_ns;
+	th->base_rq_ns = th->runqueue_ns;
+	th->base_kern_exec_ns = th->base_kern_delay_ns = 0;
+	if (th->state == TS_UNKNOWN)
+		set_state(a, i, TS_NEW, NONE, t);
+	return 0;
+}
+
+static int on_exec(struct weft_analysis *a, const struct weft_ev_exec *e, __u64 t)
+{
+	__u32 i;
+
+	/* A non-leader thread that execs takes the leader's tid: the old
+	 * leader is gone and the exec'ing thread, with its state and its
+	 * kernel accounting, goes on under the leader's tid. */
+	if (e->old_tid && e->old_tid != e->tid) {
+		__u32 oi = thread_find(a, e->old_tid), li = thread_find(a, e->tid);
+
+		if (oi != NONE && a->threads[oi].state == TS_DEAD)
+			oi = NONE;
+		if (li != NONE && li != oi && a->threads[li].state != TS_DEAD)
+			set_state(a, li, TS_DEAD, NONE, t);
+		if (oi != NONE) {
+			if (map_put(&a->tids, e->tid, oi) || map_put(&a->tids, e->old_tid, NONE))
+				return -ENOMEM;
+			a->threads[oi].tid = e->tid;
+		}
+	}
+	i = thread_get(a, e->tid, e->tgid);
+	if (i == NONE)
+		return -ENOMEM;
+	copy_comm(a->threads[i].comm, e->comm);
+	copy_comm(a->procs[a->threads[i].proc].comm, e->comm);
+	return 0;
+}
+
+static int on_rename(struct weft_analysis *a, const struct weft_ev_rename *e)
+{
+	__u32 i = thread_find_any(a, e->tid, e->tgid);
+
+	if (i == NONE)
+		return -ENOMEM;
+	copy_comm(a->threads[i].comm, e->comm);
+	return 0;
+}
+
+/* EXIT (at the exit, in BPF) and TASK_ACCT (from /proc at the end) carry
+ * the kernel's figures that close the thread's accounting check. */
+static int on_exit_acct(struct weft_analysis *a, const struct weft_ev_exit *e, __u64 t)
+{
+	bool exit = e->hdr.type == WEFT_EV_EXIT;
+	__u32 i = thread_find_any(a, e->tid, e->tgid);
+	struct thread *th;
+
+	if (i == NONE)
+		return -ENOMEM;
+	th = &a->threads[i];
+	/* a thread that exited while the recorder read /proc: the exit
+	 * record is the kernel's own reading */
+	if (!exit && th->exited)
+		return 0;
+	if (exit)
+		th->exited = true;
+	else
+		t = e->hdr.ts_ns > t ? e->hdr.ts_ns : t;
+	if (e->comm[0])
+		copy_comm(th->comm, e->comm);
+	th->has_end = true;
+	th->end_on_ns = on_cpu_at(a, th, t);
+	th->end_rq_ns = th->runqueue_ns;
+	th->end_kern_exec_ns = e->sum_exec_ns;
+	th->end_kern_delay_ns = e->run_delay_ns;
+	return 0;
+}
+
+static int on_task_state(struct weft_analysis *a, const struct weft_ev_task_state *e, __u64 t)
+{
+	__u32 i = thread_find(a, e->tid), c = e->hdr.cpu;
+	struct thread *th;
+	struct proc *p;
+
+	if (i == NONE || a->threads[i].state == TS_DEAD)
+		i = thread_new(a, e->tid, e->tgid, proc_get(a, e->tgid));
+	if (i == NONE)
+		return -ENOMEM;
+	th = &a->threads[i];
+	th->ppid = e->ppid;
+	copy_comm(th->comm, e->comm);
+	p = &a->procs[th->proc];
+	if (e->tid == e->tgid) {
+		copy_comm(p->comm, e->comm);
+		p->ppid = e->ppid;
+	}
+	th->has_base = true;
+	th->base_on_ns = on_cpu_at(a, th, t);
+	th->base_rq_ns = th->runqueue_ns;
+	th->base_kern_exec_ns = e->sum_exec_ns;
+	th->base_kern_delay_ns = e->run_delay_ns;
+	/* A kernel event already told more than this snapshot does. */
+	if (th->state != TS_UNKNOWN)
+		return 0;
+	switch (e->state) {
+	case WEFT_TASK_RUNNING:
+	case WEFT_TASK_RUNNABLE: {
+		int err = ensure_cpu(a, c);
+
+		if (err == -ENOMEM)
+			return err;
+		if (err)
+			c = NONE;
+		/* /proc does not tell running from queued: two threads taken
+		 * as running on one CPU means one of them waits there. */
+		if (e->state == WEFT_TASK_RUNNING && c != NONE && a->cpus[c].running == NONE)
+			set_state(a, i, TS_RUNNING, c, t);
+		else
+			set_state(a, i, TS_RUNNABLE, c, t);
+		break;
+	}
+	default:
+		set_state(a, i, TS_BLOCKED, NONE, t);
+		break;
+	}
+	return 0;
+}
+
+static void on_cpu_totals(struct weft_analysis *a, const struct weft_ev_cpu_totals *e)
+{
+	struct cpu *cpu;
+
+	if (ensure_cpu(a, e->hdr.cpu))
+		return;
+	cpu = &a->cpus[e->hdr.cpu];
+	cpu->has_totals = true;
+	cpu->idle_ns = e->idle_ns;
+	cpu->traced_ns = e->traced_ns;
+	cpu->other_ns = e->other_ns;
+	cpu->steal_ns = e->steal_ns;
+	cpu->lost = e->lost;
+}
+
+int weft_analysis__feed(struct weft_analysis *a, const struct weft_event_header *ev)
+{
+	__u64 t;
+
+	if (a->finished)
+		return -EINVAL;
+	if (ev->type >= WEFT_EV_TYPE_MAX || !weft_event_size(ev->type)) {
+		a->skipped++;
+		return 0;
+	}
+	t = event_time(a, ev);
+	switch (ev->type) {
+	case WEFT_EV_SWITCH:
+		return on_switch(a, (const struct weft_ev_switch *)ev, t);
+	case WEFT_EV_WAKEUP:
+		return on_wakeup(a, (const struct weft_ev_wakeup *)ev, t);
+	case WEFT_EV_MIGRATE:
+		return on_migrate(a, (const struct weft_ev_migrate *)ev, t);
+	case WEFT_EV_FORK:
+		return on_fork(a, (const struct weft_ev_fork *)ev, t);
+	case WEFT_EV_EXEC:
+		return on_exec(a, (const struct weft_ev_exec *)ev, t);
+	case WEFT_EV_RENAME:
+		return on_rename(a, (const struct weft_ev_rename *)ev);
+	case WEFT_EV_EXIT:
+	case WEFT_EV_TASK_ACCT:
+		return on_exit_acct(a, (const struct weft_ev_exit *)ev, t);
+	case WEFT_EV_TASK_STATE:
+		return on_task_state(a, (const struct weft_ev_task_state *)ev, t);
+	case WEFT_EV_CPU_TOTALS:
+		on_cpu_totals(a, (const struct weft_ev_cpu_totals *)ev);
+		return 0;
+	default:
+		a->skipped++;
+		return 0;
+	}
+}
+
+struct weft_analysis *weft_analysis__new(const struct analysis_opts *opts)
+{
+	struct weft_analysis *a = calloc(1, sizeof(*a));
+	unsigned int i;
+
+	if (!a)
+		goto err_out;
+	a->opts = *opts;
+	a->opts.command = NULL;
+	a->opts.command_len = 0;
+	if (opts->command_len) {
+		a->command = calloc(opts->command_len, sizeof(*a->command));
+		if (!a->command)
+			goto err_out;
+		a->opts.command_len = opts->command_len;
+		for (i = 0; i < opts->command_len; i++) {
+			a->command[i] = strdup(opts->command[i] ? opts->command[i] : "");
+			if (!a->command[i])
+				goto err_out;
+		}
+		a->opts.command = (const char *const *)a->command;
+	}
+	a->rq_hist = weft_hist__new();
+	a->wake_hist = weft_hist__new();
+	a->slice_hist = weft_hist__new();
+	a->time_at_r = calloc(1, sizeof(*a->time_at_r));
+	a->time_at_rq = calloc(1, sizeof(*a->time_at_rq));
+	if (!a->rq_hist || !a->wake_hist || !a->slice_hist || !a->time_at_r || !a->time_at_rq)
+		goto err_out;
+	if (ensure_cpu(a, (opts->ncpu ? opts->ncpu : 1) - 1))
+		goto err_out;
+	a->window = opts->attach_mode && opts->end_ns > opts->start_ns;
+	if (a->window) {
+		a->started = true;
+		a->origin = a->now = opts->start_ns;
+	}
+	return a;
+err_out:
+	weft_analysis__free(a);
+	errno = ENOMEM;
+	return NULL;
+}
+
+void weft_analysis__free(struct weft_analysis *a)
+{
+	unsigned int i;
+
+	if (!a)
+		return;
+	for (i = 0; a->command && i < a->opts.command_len; i++)
+		free(a->command[i]);
+	free(a->command);
+	for (i = 0; i < a->nr_threads; i++)
+		free(a->threads[i].cpus_seen);
+	free(a->threads);
+	free(a->procs);
+	map_free(&a->tids);
+	map_free(&a->pids);
+	free(a->cpus);
+	free(a->time_at_r);
+	free(a->time_at_rq);
+	weft_hist__free(a->rq_hist);
+	weft_hist__free(a->wake_hist);
+	weft_hist__free(a->slice_hist);
+	free(a->m.parallelism.histogram);
+	free(a->m.cpus);
+	free(a->m.processes);
+	free(a->m.threads);
+	free(a);
+}
+
+__u64 weft_analysis__skipped(const struct weft_analysis *a)
+{
+	return a->skipped;
+}
+
+__u64 weft_analysis__inconsistent(const struct weft_analysis *a)
+{
+	return a->inconsistent;
+}
+
+static inline double ns_to_s(__u64 ns)
+{
+	return ns / 1e9;
+}
+
+static inline double ns_to_us(__u64 ns)
+{
+	return ns / 1e3;
+}
+
+static inline double share(double part, double whole)
+{
+	return whole > 0 ? part / whole : 0;
+}
+
+/* The largest n whose time reaches MAX_HELD_NS; when none does (a trace
+ * shorter than that), the largest n seen at all. */
+static unsigned int held_max(const __u64 *time_at, unsigned int len)
+{
+	unsigned int n, any = 0;
+
+	for (n = len; n-- > 0;) {
+		if (time_at[n] >= MAX_HELD_NS)
+			return n;
+		if (time_at[n] && !any)
+			any = n;
+	}
+	return any;
+}
+
+/* Closes what is still open at the end of the trace. */
+static void close_all(struct weft_analysis *a, __u64 end)
+{
+	__u32 i;
+
+	for (i = 0; i < a->nr_threads; i++) {
+		struct thread *th = &a->threads[i];
+
+		switch (th->state) {
+		case TS_RUNNING:
+			run_stop(a, th, end);
+			break;
+		case TS_RUNNABLE:
+			queue_del(a, th, end, false);
+			break;
+		case TS_BLOCKED:
+			th->blocked_ns += span(th->since, end);
+			break;
+		default:
+			break;
+		}
+		th->state = TS_UNKNOWN;
+		th->since = end;
+		th->cpu = NONE;
+	}
+}
+
+static void check_accounting(struct weft_analysis *a, struct weft_metrics *m)
+{
+	struct weft_accounting *acc = &m->accounting;
+	__u64 w_on = 0, k_on = 0, w_rq = 0, k_rq = 0;
+	double cpu_time = m->ncpu * m->wall_s, d_on, d_rq;
+	__u32 i;
+
+	acc->tolerance = ACCT_TOLERANCE + (cpu_time > 0 ? m->steal_s / cpu_time : 0);
+	for (i = 0; i < a->nr_threads; i++) {
+		const struct thread *th = &a->threads[i];
+		struct weft_thread_metrics *tm = &m->threads[i];
+		__u64 wo, ko, wr, kr;
+
+		if (!th->has_base || !th->has_end || th->end_kern_exec_ns < th->base_kern_exec_ns ||
+		    th->end_kern_delay_ns < th->base_kern_delay_ns)
+			continue;
+		wo = span(th->base_on_ns, th->end_on_ns);
+		ko = th->end_kern_exec_ns - th->base_kern_exec_ns;
+		wr = span(th->base_rq_ns, th->end_rq_ns);
+		kr = th->end_kern_delay_ns - th->base_kern_delay_ns;
+		tm->checked = true;
+		tm->acct_on_cpu_s = ns_to_s(wo);
+		tm->kernel_on_cpu_s = ns_to_s(ko);
+		tm->acct_runqueue_s = ns_to_s(wr);
+		tm->kernel_runqueue_s = ns_to_s(kr);
+		d_on = fabs((double)wo - (double)ko);
+		d_rq = fabs((double)wr - (double)kr);
+		if ((wo >= ACCT_MIN_THREAD_ON_CPU_NS || ko >= ACCT_MIN_THREAD_ON_CPU_NS) &&
+		    ((d_on >= ACCT_MIN_DIFF_NS && d_on > acc->tolerance * ko) ||
+		     (d_rq >= ACCT_MIN_DIFF_NS && d_rq > acc->tolerance * kr))) {
+			tm->acct_warning = true;
+			acc->threads_warned++;
+		}
+		acc->threads_checked++;
+		w_on += wo;
+		k_on += ko;
+		w_rq += wr;
+		k_rq += kr;
+	}
+	acc->on_cpu_s = ns_to_s(w_on);
+	acc->kernel_on_cpu_s = ns_to_s(k_on);
+	acc->runqueue_s = ns_to_s(w_rq);
+	acc->kernel_runqueue_s = ns_to_s(k_rq);
+	d_on = fabs((double)w_on - (double)k_on);
+	d_rq = fabs((double)w_rq - (double)k_rq);
+	acc->on_cpu_err_valid = k_on || !w_on;
+	acc->on_cpu_err = k_on ? d_on / k_on : 0;
+	acc->runqueue_err_valid = k_rq || !w_rq;
+	acc->runqueue_err = k_rq ? d_rq / k_rq : 0;
+	acc->on_cpu_warning = d_on >= ACCT_MIN_DIFF_NS && d_on > acc->tolerance * k_on;
+	acc->runqueue_warning = d_rq >= ACCT_MIN_DIFF_NS && d_rq > acc->tolerance * k_rq;
+}
+
+static int build_metrics(struct weft_analysis *a, __u64 wall_ns)
+{
+	struct weft_metrics *m = &a->m;
+	double wall = (double)wall_ns;
+	__u64 on_cpu_ns = 0, rq_sum = 0, life_ns = 0, blocked_ns = 0;
+	__u32 i, r;
+
+	m->version = WEFT_VERSION;
+	m->command = a->opts.command;
+	m->command_len = a->opts.command_len;
+	m->ncpu = a->nr_cpus;
+	m->usable_cpus = a->opts.usable_cpus ? a->opts.usable_cpus : a->nr_cpus;
+	m->attach_mode = a->opts.attach_mode;
+	m->truncated = a->opts.truncated;
+	m->wall_s = ns_to_s(wall_ns);
+
+	m->parallelism.histogram_len = a->nr_cpus + 1;
+	m->parallelism.histogram = calloc(a->nr_cpus + 1, sizeof(double));
+	m->cpus = calloc(a->nr_cpus, sizeof(*m->cpus));
+	m->threads = calloc(a->nr_threads ? a->nr_threads : 1, sizeof(*m->threads));
+	m->processes = calloc(a->nr_procs ? a->nr_procs : 1, sizeof(*m->processes));
+	if (!m->parallelism.histogram || !m->cpus || !m->threads || !m->processes)
+		return -ENOMEM;
+
+	for (r = 0; r <= a->nr_cpus; r++) {
+		on_cpu_ns += (__u64)r * a->time_at_r[r];
+		m->parallelism.histogram[r] = share(a->time_at_r[r], wall);
+	}
+	for (r = 0; r <= a->cap_threads; r++)
+		rq_sum += (__u64)r * a->time_at_rq[r];
+	m->on_cpu_s = ns_to_s(on_cpu_ns);
+	m->parallelism.avg = share(on_cpu_ns, wall);
+	m->parallelism.max = held_max(a->time_at_r, a->nr_cpus + 1);
+	m->concurrency.avg = share(rq_sum, wall);
+	m->concurrency.max = held_max(a->time_at_rq, a->cap_threads + 1);
+	m->idle_share = share(a->time_at_r[0], wall);
+
+	m->interleaving.interleaved_s = ns_to_s(a->interleaved_ns);
+	m->interleaving.interleaved_share = share(a->interleaved_ns, wall);
+	m->interleaving.handoffs = a->handoffs;
+	m->interleaving.slices = weft_hist__count(a->slice_hist);
+	m->interleaving.slice_p50_us = ns_to_us(weft_hist__percentile(a->slice_hist, 50));
+
+	m->runqueue_delay.count = weft_hist__count(a->rq_hist);
+	m->runqueue_delay.total_s = ns_to_s(a->rq_total_ns);
+	m->runqueue_delay.p50_us = ns_to_us(weft_hist__percentile(a->rq_hist, 50));
+	m->runqueue_delay.p99_us = ns_to_us(weft_hist__percentile(a->rq_hist, 99));
+	m->runqueue_delay.max_us = ns_to_us(weft_hist__max(a->rq_hist));
+	m->runqueue_delay.by_tree_s = ns_to_s(a->rq_tree_ns);
+	/* from the integer difference, so the two parts sum to the total */
+	m->runqueue_delay.by_others_s = ns_to_s(a->rq_total_ns - a->rq_tree_ns);
+
+	m->wakeup_latency.count = weft_hist__count(a->wake_hist);
+	m->wakeup_latency.total_s = ns_to_s(weft_hist__sum(a->wake_hist));
+	m->wakeup_latency.p50_us = ns_to_us(weft_hist__percentile(a->wake_hist, 50));
+	m->wakeup_latency.p99_us = ns_to_us(weft_hist__percentile(a->wake_hist, 99));
+	m->wakeup_latency.max_us = ns_to_us(weft_hist__max(a->wake_hist));
+	m->wakeups = a->wakeups;
+	m->wakeups_ignored = a->wakeups_ignored;
+
+	m->switches.voluntary = a->voluntary;
+	m->switches.involuntary = a->involuntary;
+	m->migrations = a->migrations;
+
+	for (i = 0; i < a->nr_cpus; i++) {
+		const struct cpu *c = &a->cpus[i];
+		struct weft_cpu_metrics *cm = &m->cpus[i];
+		double total = (double)c->idle_ns + c->traced_ns + c->other_ns;
+
+		cm->cpu = i;
+		cm->on_cpu_s = ns_to_s(c->on_cpu_ns);
+		cm->threads = c->threads;
+		cm->handoffs = c->handoffs;
+		cm->migrations_in = c->migrations_in;
+		cm->migrations_out = c->migrations_out;
+		if (c->has_totals) {
+			/* of the CPU's own measured time: the recording's span,
+			 * which in command mode is a little longer than wall */
+			cm->has_totals = true;
+			cm->traced = share(c->traced_ns, total);
+			cm->other = share(c->other_ns, total);
+			cm->idle = share(c->idle_ns, total);
+			cm->steal_s = ns_to_s(c->steal_ns);
+			cm->lost_events = c->lost;
+			m->has_cpu_totals = true;
+			m->steal_s += cm->steal_s;
+			m->lost_events += c->lost;
+		} else {
+			cm->traced = share(c->on_cpu_ns, wall);
+		}
+	}
+
+	for (i = 0; i < a->nr_threads; i++) {
+		const struct thread *th = &a->threads[i];
+		struct weft_thread_metrics *tm = &m->threads[i];
+
+		tm->tid = th->tid;
+		tm->pid = th->tgid;
+		memcpy(tm->comm, th->comm, WEFT_COMM_LEN);
+		tm->on_cpu_s = ns_to_s(th->on_cpu_ns);
+		tm->runqueue_s = ns_to_s(th->runqueue_ns);
+		tm->blocked_s = ns_to_s(th->blocked_ns);
+		tm->voluntary = th->voluntary;
+		tm->involuntary = th->involuntary;
+		tm->exited = th->exited;
+		life_ns += th->on_cpu_ns + th->runqueue_ns + th->blocked_ns;
+		blocked_ns += th->blocked_ns;
+	}
+	m->nr_threads = a->nr_threads;
+	m->thread_time_s = ns_to_s(life_ns);
+	m->blocked_s = ns_to_s(blocked_ns);
+	m->blocked_share = share(blocked_ns, life_ns);
+
+	for (i = 0; i < a->nr_procs; i++) {
+		m->processes[i].pid = a->procs[i].pid;
+		m->processes[i].ppid = a->procs[i].ppid;
+		memcpy(m->processes[i].comm, a->procs[i].comm, WEFT_COMM_LEN);
+	}
+	for (i = 0; i < a->nr_threads; i++) {
+		const struct thread *th = &a->threads[i];
+		struct weft_process_metrics *pm = &m->processes[th->proc];
+
+		pm->threads++;
+		pm->on_cpu_s += m->threads[i].on_cpu_s;
+		/* ps shows a process by its leader's name, renames included */
+		if (th->tid == pm->pid && th->comm[0])
+			memcpy(pm->comm, th->comm, WEFT_COMM_LEN);
+	}
+	m->nr_processes = a->nr_procs;
+
+	m->rusage.valid = a->opts.has_rusage;
+	m->rusage.user_s = a->opts.rusage_user_s;
+	m->rusage.sys_s = a->opts.rusage_sys_s;
+	m->rusage.maxrss_kb = a->opts.maxrss_kb;
+
+	check_accounting(a, m);
+	m->verdict_kind = weft_metrics__verdict(m, m->verdict, sizeof(m->verdict));
+	return 0;
+}
+
+const struct weft_metrics *weft_analysis__finish(struct weft_analysis *a)
+{
+	__u64 end, wall_ns = 0;
+	int err;
+
+	if (a->finished)
+		return &a->m;
+	if (a->window) {
+		end = a->opts.end_ns;
+		advance(a, end);
+		wall_ns = end - a->opts.start_ns;
+	} else {
+		end = a->now;
+		if (a->started)
+			wall_ns = a->now - a->origin;
+	}
+	close_all(a, end);
+	a->finished = true;
+	err = build_metrics(a, wall_ns);
+	if (err) {
+		errno = -err;
+		return NULL;
+	}
+	return &a->m;
+}
+
+/* The verdict. Rules are tried in this order and the first that applies
+ * wins; each threshold sits beside the rule that uses it, and the tests
+ * try every one at and just short of its threshold.
+ *
+ * 1. no data: no traced thread was seen, or the wall is zero.
+ * 2. serialized by a lock: needs the lock analysis (a later stage); the
+ *    slot is here so that it keeps its place in the order.
+ * 3. oversubscribed: for at least OVERSUB_MIN_INTERLEAVED of the wall time
+ *    a thread of the tree waited in the run queue of a CPU that was
+ *    running another of its threads. A quarter is far more than the
+ *    passing overlap of a wakeup (a token handed between two threads
+ *    interleaves well under 1%) and far less than the near 100% of more
+ *    busy threads than cores.
+ * 4. mostly waiting: at least WAITING_MIN_BLOCKED of the threads' summed
+ *    lifetime blocked, and no thread of the tree on a CPU for at least
+ *    WAITING_MIN_IDLE of the wall time. The second condition keeps a main
+ *    thread blocked in pthread_join beside one busy worker (half of the
+ *    thread time blocked, but a core busy all along) out of this rule.
+ * 5. parallel: the average number of threads running is at least
+ *    PARALLEL_MIN_AVG: clearly more than one core, beyond what the
+ *    overlap of a main thread and a worker at their hand-over gives.
+ * 6. single-threaded: everything else; at most about one core busy.
+ */
+#define OVERSUB_MIN_INTERLEAVED 0.25
+#define WAITING_MIN_BLOCKED 0.50
+#define WAITING_MIN_IDLE 0.50
+#define PARALLEL_MIN_AVG 1.20
+
+static unsigned int cores_used(const struct weft_metrics *m)
+{
+	unsigned int i, n = 0;
+
+	for (i = 0; m->cpus && i < m->ncpu; i++)
+		n += m->cpus[i].threads > 0;
+	if (m->usable_cpus && (!n || m->usable_cpus < n))
+		n = m->usable_cpus;
+	return n ? n : 1;
+}
+
+enum weft_verdict_kind weft_metrics__verdict(const struct weft_metrics *m, char *buf, size_t size)
+{
+	unsigned int cores;
+
+	if (!m->nr_threads || !(m->wall_s > 0)) {
+		snprintf(buf, size, "no data: no thread of the traced tree was seen");
+		return WEFT_VERDICT_NO_DATA;
+	}
+	if (m->interleaving.interleaved_share >= OVERSUB_MIN_INTERLEAVED) {
+		/* on the cores it queued on, when affinity kept it to fewer
+		 * than it was allowed */
+		cores = cores_used(m);
+		snprintf(buf, size,
+			 "oversubscribed: %u runnable threads on %u core%s, interleaved %.0f%% of "
+			 "the time",
+			 m->concurrency.max, cores, cores == 1 ? "" : "s",
+			 100 * m->interleaving.interleaved_share);
+		return WEFT_VERDICT_OVERSUBSCRIBED;
+	}
+	if (m->blocked_share >= WAITING_MIN_BLOCKED && m->idle_share >= WAITING_MIN_IDLE) {
+		snprintf(buf, size, "mostly waiting: %.0f%% of thread time blocked",
+			 100 * m->blocked_share);
+		return WEFT_VERDICT_MOSTLY_WAITING;
+	}
+	if (m->parallelism.avg >= PARALLEL_MIN_AVG) {
+		snprintf(buf, size, "parallel: %.2f of %u usable core%s busy", m->parallelism.avg,
+			 m->usable_cpus, m->usable_cpus == 1 ? "" : "s");
+		return WEFT_VERDICT_PARALLEL;
+	}
+	snprintf(buf, size, "single-threaded: parallelism %.2f", m->parallelism.avg);
+	return WEFT_VERDICT_SINGLE_THREADED;
+}
+
+const char *weft_verdict_kind__name(enum weft_verdict_kind kind)
+{
+	switch (kind) {
+	case WEFT_VERDICT_NO_DATA:
+		return "no_data";
+	case WEFT_VERDICT_SERIALIZED:
+		return "serialized";
+	case WEFT_VERDICT_OVERSUBSCRIBED:
+		return "oversubscribed";
+	case WEFT_VERDICT_MOSTLY_WAITING:
+		return "mostly_waiting";
+	case WEFT_VERDICT_PARALLEL:
+		return "parallel";
+	case WEFT_VERDICT_SINGLE_THREADED:
+		return "single_threaded";
+	}
+	return "unknown";
+}

@@ -1,0 +1,214 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* One pass over a recording's events, in time order, to the figures every
+ * report prints (DESIGN.md, "Metrics"). No I/O, no kernel: tests feed it
+ * synthetic events.
+ *
+ * Lifecycle: weft_analysis__new() copies what it needs of the options
+ * (the command strings too); weft_analysis__feed() takes each event once,
+ * ts_ns non-decreasing (a record older than the last one is taken at the
+ * last one's time); weft_analysis__finish() closes the open intervals and
+ * computes the metrics, which belong to the analysis and live until
+ * weft_analysis__free(). After finish, feed returns -EINVAL and finish
+ * returns the same metrics again.
+ *
+ * Memory grows with the number of threads, processes and CPUs seen, never
+ * with the number of events.
+ */
+#ifndef __WEFT_ANALYSIS_H
+#define __WEFT_ANALYSIS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <linux/types.h>
+
+#include "events.h"
+
+struct analysis_opts {
+	unsigned int ncpu; /* CPUs of the machine (possible CPUs; cpu numbers < ncpu) */
+	unsigned int usable_cpus; /* cores the tree may use (affinity/cpuset at start); 0: ncpu */
+	__u64 start_ns, end_ns; /* recording start/stop (CLOCK_MONOTONIC) */
+	/* -p: wall is end - start and the figures cover that window; else
+	 * wall runs from the first to the last kernel event of the tree */
+	bool attach_mode;
+	bool truncated; /* the file was cut short; reported */
+	const char *const *command; /* argv, for the report header */
+	unsigned int command_len;
+	double rusage_user_s, rusage_sys_s;
+	long maxrss_kb;
+	bool has_rusage;
+};
+
+enum weft_verdict_kind {
+	WEFT_VERDICT_NO_DATA, /* nothing of the tree was seen */
+	WEFT_VERDICT_SERIALIZED, /* by a lock: comes with the lock analysis */
+	WEFT_VERDICT_OVERSUBSCRIBED,
+	WEFT_VERDICT_MOSTLY_WAITING,
+	WEFT_VERDICT_PARALLEL,
+	WEFT_VERDICT_SINGLE_THREADED,
+};
+
+#define WEFT_VERDICT_LEN 160
+
+/* Shares are fractions 0..1, times seconds, unless the name says _us. */
+struct weft_cpu_metrics {
+	unsigned int cpu;
+	/* From the recorder's per-CPU totals, as shares of that CPU's measured
+	 * time; without them (has_totals false) traced is weft's own on-CPU
+	 * time of the CPU over wall, and other and idle are unknown. */
+	bool has_totals;
+	double traced, other, idle;
+	double on_cpu_s; /* weft's own: traced threads running there */
+	double steal_s;
+	__u64 lost_events;
+	unsigned int threads; /* distinct traced threads that ran there */
+	__u64 handoffs; /* switches from a traced thread straight to another */
+	__u64 migrations_in, migrations_out;
+};
+
+struct weft_process_metrics {
+	__u32 pid;
+	__u32 ppid; /* 0 when unknown */
+	char comm[WEFT_COMM_LEN + 1]; /* the leader thread's latest name */
+	unsigned int threads; /* every thread seen, however short-lived */
+	double on_cpu_s;
+};
+
+struct weft_thread_metrics {
+	__u32 tid;
+	__u32 pid;
+	char comm[WEFT_COMM_LEN + 1]; /* latest name: exec and renames change it */
+	double on_cpu_s, runqueue_s, blocked_s;
+	__u64 voluntary, involuntary;
+	bool exited; /* its exit was seen */
+	/* The accounting check of this thread: weft's figures and the kernel's
+	 * over the same interval (from its fork or the recorder's snapshot to
+	 * its exit or the end). */
+	bool checked;
+	bool acct_warning; /* past the tolerance; see struct weft_accounting */
+	double acct_on_cpu_s, kernel_on_cpu_s;
+	double acct_runqueue_s, kernel_runqueue_s;
+};
+
+struct weft_delay_metrics {
+	__u64 count;
+	double total_s;
+	double p50_us, p99_us, max_us;
+};
+
+/* weft's figures against the kernel's (se.sum_exec_runtime,
+ * sched_info.run_delay) for every thread whose start and end figures the
+ * recording holds. err = |sum(weft) - sum(kernel)| / sum(kernel); valid
+ * false when the kernel's sum is 0 and weft's is not. */
+struct weft_accounting {
+	unsigned int threads_checked;
+	bool on_cpu_err_valid, runqueue_err_valid;
+	double on_cpu_err, runqueue_err;
+	double on_cpu_s, kernel_on_cpu_s; /* the sums compared */
+	double runqueue_s, kernel_runqueue_s;
+	/* 5% plus the steal share of the CPUs' time, which the kernel leaves
+	 * out of sum_exec_runtime under PARAVIRT_TIME_ACCOUNTING */
+	double tolerance;
+	bool on_cpu_warning, runqueue_warning; /* the totals past tolerance */
+	unsigned int threads_warned; /* threads with acct_warning */
+};
+
+struct weft_metrics {
+	const char *version;
+	const char *const *command;
+	unsigned int command_len;
+	unsigned int ncpu; /* CPUs described in cpus[] and the histogram */
+	unsigned int usable_cpus;
+	bool attach_mode;
+	bool truncated;
+	__u64 lost_events;
+	double wall_s;
+	double on_cpu_s;
+
+	struct {
+		double avg;
+		unsigned int max; /* largest R held for at least 1 ms in total */
+		/* share of wall at R = 0 .. ncpu: histogram_len = ncpu + 1 */
+		double *histogram;
+		unsigned int histogram_len;
+	} parallelism;
+	struct {
+		double avg; /* integral of (R + Q) over wall */
+		unsigned int max; /* largest R + Q held for at least 1 ms in total */
+	} concurrency;
+	struct {
+		double interleaved_s; /* a traced thread queued behind another */
+		double interleaved_share; /* of wall */
+		__u64 handoffs;
+		__u64 slices; /* running intervals of traced threads */
+		double slice_p50_us;
+	} interleaving;
+	/* Lock analysis (a later stage): has_serialized stays false and the
+	 * writers leave serialized_s out until it is computed. */
+	bool has_serialized;
+	double serialized_s;
+
+	/* Waits that ended in the trace are counted and give the percentiles;
+	 * waits still open at the end add to total_s (and its split) only. */
+	struct {
+		__u64 count;
+		double total_s;
+		double p50_us, p99_us, max_us;
+		double by_tree_s, by_others_s; /* sum to total_s */
+	} runqueue_delay;
+	struct weft_delay_metrics wakeup_latency;
+	__u64 wakeups; /* wakeup records of traced threads */
+	__u64 wakeups_ignored; /* of a thread already runnable or running */
+
+	bool has_cpu_totals;
+	double steal_s;
+	struct weft_accounting accounting;
+	struct {
+		__u64 voluntary, involuntary;
+	} switches;
+	__u64 migrations;
+
+	/* Thread time: the summed lifetime of the traced threads, split into
+	 * running, queued and blocked; blocked_share = blocked / thread time. */
+	double thread_time_s;
+	double blocked_s;
+	double blocked_share;
+	double idle_share; /* share of wall with no traced thread running */
+
+	struct weft_cpu_metrics *cpus; /* ncpu entries, by cpu number */
+	struct weft_process_metrics *processes; /* in order of appearance */
+	unsigned int nr_processes;
+	struct weft_thread_metrics *threads; /* in order of appearance */
+	unsigned int nr_threads;
+
+	struct {
+		bool valid;
+		double user_s, sys_s;
+		long maxrss_kb;
+	} rusage;
+
+	enum weft_verdict_kind verdict_kind;
+	char verdict[WEFT_VERDICT_LEN];
+};
+
+struct weft_analysis;
+
+struct weft_analysis *weft_analysis__new(const struct analysis_opts *opts);
+/* 0, or -ENOMEM, or -EINVAL after finish. Records of unknown types are
+ * skipped (counted), so that newer recordings still report. */
+int weft_analysis__feed(struct weft_analysis *a, const struct weft_event_header *ev);
+/* NULL and errno on failure */
+const struct weft_metrics *weft_analysis__finish(struct weft_analysis *a);
+void weft_analysis__free(struct weft_analysis *a);
+
+/* Records skipped because their type was unknown, and events that
+ * contradicted the state weft had built (a sign of lost events). */
+__u64 weft_analysis__skipped(const struct weft_analysis *a);
+__u64 weft_analysis__inconsistent(const struct weft_analysis *a);
+
+/* The verdict rules (analysis.c, next to their thresholds) applied to m:
+ * writes the line into buf and returns its kind. finish() calls it; tests
+ * call it on metrics they fill by hand. */
+enum weft_verdict_kind weft_metrics__verdict(const struct weft_metrics *m, char *buf, size_t size);
+const char *weft_verdict_kind__name(enum weft_verdict_kind kind);
+
+#endif /* __WEFT_ANALYSIS_H */
