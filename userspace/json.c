@@ -1,0 +1,380 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "json.h"
+
+struct json_frame {
+	bool object;
+	bool first; /* nothing written in it yet */
+	bool flat;
+	bool has_key; /* an object's key waits for its value */
+};
+
+struct json_writer {
+	FILE *out;
+	unsigned int flags;
+	int err;
+	bool done; /* the top-level value is written */
+	unsigned int depth;
+	struct json_frame stack[JSON_MAX_DEPTH];
+};
+
+struct json_writer *json_writer__new(FILE *out, unsigned int flags)
+{
+	struct json_writer *w = calloc(1, sizeof(*w));
+
+	if (!w) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	w->out = out;
+	w->flags = flags;
+	return w;
+}
+
+void json_writer__free(struct json_writer *w)
+{
+	free(w);
+}
+
+int json_writer__error(const struct json_writer *w)
+{
+	return w->err;
+}
+
+static void fail(struct json_writer *w, int err)
+{
+	if (!w->err)
+		w->err = err;
+}
+
+static bool pretty(const struct json_writer *w)
+{
+	return (w->flags & JSON_WRITER_PRETTY) && !(w->depth && w->stack[w->depth - 1].flat);
+}
+
+static void newline(struct json_writer *w, unsigned int depth)
+{
+	unsigned int i;
+
+	fputc('\n', w->out);
+	for (i = 0; i < depth; i++)
+		fputs("  ", w->out);
+}
+
+/* Commas and indentation before a value; false when the value must not
+ * be written (an error, or no key before it in an object). */
+static bool before_value(struct json_writer *w)
+{
+	struct json_frame *f;
+
+	if (w->err)
+		return false;
+	if (!w->depth) {
+		if (w->done) {
+			fail(w, -EINVAL);
+			return false;
+		}
+		return true;
+	}
+	f = &w->stack[w->depth - 1];
+	if (f->object) {
+		if (!f->has_key) {
+			fail(w, -EINVAL);
+			return false;
+		}
+		f->has_key = false;
+		return true;
+	}
+	if (!f->first)
+		fputs(pretty(w) ? "," : (f->flat && (w->flags & JSON_WRITER_PRETTY) ? ", " : ","),
+		      w->out);
+	if (pretty(w))
+		newline(w, w->depth);
+	f->first = false;
+	return true;
+}
+
+static void after_value(struct json_writer *w)
+{
+	if (!w->depth)
+		w->done = true;
+}
+
+int json_write_string(FILE *out, const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s, *end = p + len;
+
+	fputc('"', out);
+	while (p < end) {
+		unsigned char c = *p;
+		size_t n = 0;
+
+		if (c < 0x80) {
+			switch (c) {
+			case '"':
+				fputs("\\\"", out);
+				break;
+			case '\\':
+				fputs("\\\\", out);
+				break;
+			case '\b':
+				fputs("\\b", out);
+				break;
+			case '\f':
+				fputs("\\f", out);
+				break;
+			case '\n':
+				fputs("\\n", out);
+				break;
+			case '\r':
+				fputs("\\r", out);
+				break;
+			case '\t':
+				fputs("\\t", out);
+				break;
+			default:
+				if (c < 0x20)
+					fprintf(out, "\\u%04x", c);
+				else
+					fputc(c, out);
+			}
+			p++;
+			continue;
+		}
+		/* The length of a well-formed UTF-8 sequence (RFC 3629): no
+		 * overlong forms, no surrogates, nothing past U+10FFFF. */
+		if (c >= 0xc2 && c <= 0xdf)
+			n = 2;
+		else if (c >= 0xe0 && c <= 0xef)
+			n = 3;
+		else if (c >= 0xf0 && c <= 0xf4)
+			n = 4;
+		if (n && (size_t)(end - p) >= n) {
+			unsigned char lo = 0x80, hi = 0xbf;
+			size_t i;
+
+			if (c == 0xe0)
+				lo = 0xa0;
+			else if (c == 0xed)
+				hi = 0x9f;
+			else if (c == 0xf0)
+				lo = 0x90;
+			else if (c == 0xf4)
+				hi = 0x8f;
+			if (p[1] < lo || p[1] > hi)
+				n = 0;
+			for (i = 2; n && i < n; i++)
+				if (p[i] < 0x80 || p[i] > 0xbf)
+					n = 0;
+		} else {
+			n = 0;
+		}
+		if (n) {
+			fwrite(p, 1, n, out);
+			p += n;
+		} else {
+			fputs("\\ufffd", out);
+			p++;
+		}
+	}
+	fputc('"', out);
+	return ferror(out) ? -EIO : 0;
+}
+
+void json_writer__key(struct json_writer *w, const char *key)
+{
+	struct json_frame *f;
+
+	if (w->err)
+		return;
+	if (!w->depth || !w->stack[w->depth - 1].object || w->stack[w->depth - 1].has_key) {
+		fail(w, -EINVAL);
+		return;
+	}
+	f = &w->stack[w->depth - 1];
+	if (!f->first)
+		fputc(',', w->out);
+	if (pretty(w))
+		newline(w, w->depth);
+	else if (!f->first && (w->flags & JSON_WRITER_PRETTY))
+		fputc(' ', w->out);
+	f->first = false;
+	f->has_key = true;
+	json_write_string(w->out, key, strlen(key));
+	fputs((w->flags & JSON_WRITER_PRETTY) ? ": " : ":", w->out);
+}
+
+static void begin(struct json_writer *w, bool object, bool flat)
+{
+	struct json_frame *f;
+
+	if (!before_value(w))
+		return;
+	if (w->depth == JSON_MAX_DEPTH) {
+		fail(w, -EINVAL);
+		return;
+	}
+	flat = flat || (w->depth && w->stack[w->depth - 1].flat);
+	f = &w->stack[w->depth++];
+	f->object = object;
+	f->first = true;
+	f->flat = flat;
+	f->has_key = false;
+	fputc(object ? '{' : '[', w->out);
+}
+
+static void end(struct json_writer *w, bool object)
+{
+	struct json_frame *f;
+
+	if (w->err)
+		return;
+	if (!w->depth || w->stack[w->depth - 1].object != object ||
+	    w->stack[w->depth - 1].has_key) {
+		fail(w, -EINVAL);
+		return;
+	}
+	f = &w->stack[w->depth - 1];
+	if (!f->first && pretty(w))
+		newline(w, w->depth - 1);
+	w->depth--;
+	fputc(object ? '}' : ']', w->out);
+	after_value(w);
+}
+
+void json_writer__object_begin(struct json_writer *w)
+{
+	begin(w, true, false);
+}
+
+void json_writer__object_end(struct json_writer *w)
+{
+	end(w, true);
+}
+
+void json_writer__array_begin(struct json_writer *w)
+{
+	begin(w, false, false);
+}
+
+void json_writer__array_begin_flat(struct json_writer *w)
+{
+	begin(w, false, true);
+}
+
+void json_writer__array_end(struct json_writer *w)
+{
+	end(w, false);
+}
+
+void json_writer__string_len(struct json_writer *w, const char *s, size_t len)
+{
+	if (!before_value(w))
+		return;
+	json_write_string(w->out, s ? s : "", s ? len : 0);
+	after_value(w);
+}
+
+void json_writer__string(struct json_writer *w, const char *s)
+{
+	json_writer__string_len(w, s, s ? strlen(s) : 0);
+}
+
+static void raw(struct json_writer *w, const char *text)
+{
+	if (!before_value(w))
+		return;
+	fputs(text, w->out);
+	after_value(w);
+}
+
+void json_writer__int(struct json_writer *w, long long v)
+{
+	char buf[32];
+
+	snprintf(buf, sizeof(buf), "%lld", v);
+	raw(w, buf);
+}
+
+void json_writer__uint(struct json_writer *w, unsigned long long v)
+{
+	char buf[32];
+
+	snprintf(buf, sizeof(buf), "%llu", v);
+	raw(w, buf);
+}
+
+/* printf follows LC_NUMERIC; JSON wants a dot whatever the user's locale
+ * (the formats used never group thousands, so a comma is the decimal
+ * point). */
+static void c_locale(char *buf)
+{
+	for (; *buf; buf++)
+		if (*buf == ',')
+			*buf = '.';
+}
+
+void json_writer__double(struct json_writer *w, double v)
+{
+	char buf[40];
+
+	if (!isfinite(v)) {
+		raw(w, "null");
+		return;
+	}
+	snprintf(buf, sizeof(buf), "%.15g", v);
+	c_locale(buf);
+	raw(w, buf);
+}
+
+void json_writer__fixed(struct json_writer *w, double v, int decimals)
+{
+	char buf[352], *dot, *p;
+
+	if (!isfinite(v)) {
+		raw(w, "null");
+		return;
+	}
+	if (decimals < 0)
+		decimals = 0;
+	if (decimals > 17)
+		decimals = 17;
+	/* %f of a huge double is long but finite: 309 digits at most */
+	snprintf(buf, sizeof(buf), "%.*f", decimals, v);
+	c_locale(buf);
+	dot = strchr(buf, '.');
+	if (dot) {
+		for (p = dot + strlen(dot) - 1; p > dot && *p == '0'; p--)
+			*p = '\0';
+		if (p == dot)
+			*p = '\0';
+	}
+	if (!strcmp(buf, "-0"))
+		strcpy(buf, "0");
+	raw(w, buf);
+}
+
+void json_writer__bool(struct json_writer *w, bool v)
+{
+	raw(w, v ? "true" : "false");
+}
+
+void json_writer__null(struct json_writer *w)
+{
+	raw(w, "null");
+}
+
+int json_writer__finish(struct json_writer *w)
+{
+	if (!w->err && (w->depth || !w->done))
+		fail(w, -EINVAL);
+	if (!w->err)
+		fputc('\n', w->out);
+	if (!w->err && ferror(w->out))
+		fail(w, -EIO);
+	return w->err;
+}

@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* A small streaming JSON writer: values go out as they are given, with the
+ * commas, indentation and string escaping done here, so a report never
+ * prints invalid JSON whatever a thread's name holds.
+ *
+ * Strings are escaped per RFC 8259 and made valid UTF-8 (each byte of an
+ * invalid sequence becomes U+FFFD): comm names and arguments are bytes,
+ * not text. Numbers that JSON cannot hold (NaN, infinities) are written as
+ * null, and numbers never depend on the locale.
+ *
+ * Errors are sticky: the first misuse (a value where a key is due, too
+ * deep a nesting, an unbalanced end) or write error is kept, later calls
+ * do nothing, and json_writer__finish() returns it.
+ *
+ * Lifecycle: json_writer__new() (NULL and errno on failure); one top-level
+ * value; json_writer__finish() to check and end the line;
+ * json_writer__free() accepts NULL and does not close the stream.
+ */
+#ifndef __WEFT_JSON_H
+#define __WEFT_JSON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#define JSON_WRITER_PRETTY 0x1 /* two-space indentation, one member a line */
+#define JSON_MAX_DEPTH 32
+
+struct json_writer;
+
+struct json_writer *json_writer__new(FILE *out, unsigned int flags);
+void json_writer__free(struct json_writer *w);
+/* 0, or the first error (-EINVAL misuse, -EIO write), after checking that
+ * every container was closed; writes the final newline. */
+int json_writer__finish(struct json_writer *w);
+int json_writer__error(const struct json_writer *w);
+
+void json_writer__object_begin(struct json_writer *w);
+void json_writer__object_end(struct json_writer *w);
+void json_writer__array_begin(struct json_writer *w);
+/* An array written on one line even when pretty, with whatever it holds:
+ * for short lists of numbers. */
+void json_writer__array_begin_flat(struct json_writer *w);
+void json_writer__array_end(struct json_writer *w);
+
+/* Inside an object, every value follows a key. */
+void json_writer__key(struct json_writer *w, const char *key);
+
+void json_writer__string(struct json_writer *w, const char *s);
+void json_writer__string_len(struct json_writer *w, const char *s, size_t len);
+void json_writer__int(struct json_writer *w, long long v);
+void json_writer__uint(struct json_writer *w, unsigned long long v);
+/* Shortest of up to 15 significant digits. */
+void json_writer__double(struct json_writer *w, double v);
+/* At most `decimals` decimals, trailing zeros dropped: 2.5, not 2.500000000. */
+void json_writer__fixed(struct json_writer *w, double v, int decimals);
+void json_writer__bool(struct json_writer *w, bool v);
+void json_writer__null(struct json_writer *w);
+
+/* Writes s as a JSON string (quotes included) to out: the escaping the
+ * writer uses, for callers that build JSON otherwise. */
+int json_write_string(FILE *out, const char *s, size_t len);
+
+#endif /* __WEFT_JSON_H */
