@@ -1,0 +1,1117 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* The report writers. JSON is read back by a small strict parser (RFC
+ * 8259: no trailing commas, no NaN, no raw control characters, valid
+ * UTF-8) written here, so the test needs nothing but libc; the text report
+ * must fit 80 columns and warn first; markdown tables must keep their
+ * columns whatever a thread is called. */
+#include <errno.h>
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <linux/types.h>
+#include <cmocka.h>
+
+#include "analysis.h"
+#include "events.h"
+#include "json.h"
+#include "output.h"
+
+/* ---- a strict JSON reader ---- */
+
+enum jtype { J_NULL, J_BOOL, J_NUM, J_STR, J_ARR, J_OBJ };
+
+struct jv {
+	enum jtype t;
+	bool b;
+	double num;
+	bool integer; /* no fraction, no exponent */
+	char *s;
+	size_t slen;
+	struct jv **items;
+	char **keys;
+	size_t n;
+};
+
+struct jp {
+	const char *p, *end;
+	int depth;
+};
+
+static void jv_free(struct jv *v)
+{
+	size_t i;
+
+	if (!v)
+		return;
+	for (i = 0; i < v->n; i++) {
+		jv_free(v->items[i]);
+		if (v->keys)
+			free(v->keys[i]);
+	}
+	free(v->items);
+	free(v->keys);
+	free(v->s);
+	free(v);
+}
+
+static void ws(struct jp *p)
+{
+	while (p->p < p->end && strchr(" \t\r\n", *p->p))
+		p->p++;
+}
+
+static bool lit(struct jp *p, const char *word)
+{
+	size_t n = strlen(word);
+
+	if ((size_t)(p->end - p->p) < n || memcmp(p->p, word, n))
+		return false;
+	p->p += n;
+	return true;
+}
+
+static int hex4(const char *s)
+{
+	int v = 0, i;
+
+	for (i = 0; i < 4; i++) {
+		char c = s[i];
+
+		v <<= 4;
+		if (c >= '0' && c <= '9')
+			v |= c - '0';
+		else if (c >= 'a' && c <= 'f')
+			v |= c - 'a' + 10;
+		else if (c >= 'A' && c <= 'F')
+			v |= c - 'A' + 10;
+		else
+			return -1;
+	}
+	return v;
+}
+
+static size_t put_utf8(char *o, unsigned int cp)
+{
+	if (cp < 0x80) {
+		o[0] = cp;
+		return 1;
+	}
+	if (cp < 0x800) {
+		o[0] = 0xc0 | (cp >> 6);
+		o[1] = 0x80 | (cp & 0x3f);
+		return 2;
+	}
+	if (cp < 0x10000) {
+		o[0] = 0xe0 | (cp >> 12);
+		o[1] = 0x80 | ((cp >> 6) & 0x3f);
+		o[2] = 0x80 | (cp & 0x3f);
+		return 3;
+	}
+	o[0] = 0xf0 | (cp >> 18);
+	o[1] = 0x80 | ((cp >> 12) & 0x3f);
+	o[2] = 0x80 | ((cp >> 6) & 0x3f);
+	o[3] = 0x80 | (cp & 0x3f);
+	return 4;
+}
+
+/* length of the well-formed UTF-8 sequence at s, 0 if none */
+static size_t utf8_len(const unsigned char *s, size_t avail)
+{
+	size_t n, i;
+	unsigned char lo = 0x80, hi = 0xbf;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		n = 2;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		n = 3;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		n = 4;
+	else
+		return 0;
+	if (avail < n)
+		return 0;
+	if (s[0] == 0xe0)
+		lo = 0xa0;
+	if (s[0] == 0xed)
+		hi = 0x9f;
+	if (s[0] == 0xf0)
+		lo = 0x90;
+	if (s[0] == 0xf4)
+		hi = 0x8f;
+	if (s[1] < lo || s[1] > hi)
+		return 0;
+	for (i = 2; i < n; i++)
+		if (s[i] < 0x80 || s[i] > 0xbf)
+			return 0;
+	return n;
+}
+
+static char *parse_string(struct jp *p, size_t *len)
+{
+	char *out, *o;
+
+	if (p->p >= p->end || *p->p != '"')
+		return NULL;
+	p->p++;
+	out = o = malloc(4 * (p->end - p->p) + 1);
+	if (!out)
+		return NULL;
+	while (p->p < p->end && *p->p != '"') {
+		unsigned char c = *p->p;
+
+		if (c < 0x20)
+			goto bad;
+		if (c == '\\') {
+			if (++p->p >= p->end)
+				goto bad;
+			switch (*p->p) {
+			case '"':
+			case '\\':
+			case '/':
+				*o++ = *p->p;
+				break;
+			case 'b':
+				*o++ = '\b';
+				break;
+			case 'f':
+				*o++ = '\f';
+				break;
+			case 'n':
+				*o++ = '\n';
+				break;
+			case 'r':
+				*o++ = '\r';
+				break;
+			case 't':
+				*o++ = '\t';
+				break;
+			case 'u': {
+				int cp, lo;
+
+				if (p->end - p->p < 5 || (cp = hex4(p->p + 1)) < 0)
+					goto bad;
+				p->p += 4;
+				if (cp >= 0xd800 && cp <= 0xdbff) {
+					if (p->end - p->p < 7 || p->p[1] != '\\' ||
+					    p->p[2] != 'u' || (lo = hex4(p->p + 3)) < 0xdc00 ||
+					    lo > 0xdfff)
+						goto bad;
+					cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+					p->p += 6;
+				} else if (cp >= 0xdc00 && cp <= 0xdfff) {
+					goto bad;
+				}
+				o += put_utf8(o, cp);
+				break;
+			}
+			default:
+				goto bad;
+			}
+			p->p++;
+		} else {
+			size_t n = utf8_len((const unsigned char *)p->p, p->end - p->p);
+
+			if (!n)
+				goto bad;
+			memcpy(o, p->p, n);
+			o += n;
+			p->p += n;
+		}
+	}
+	if (p->p >= p->end)
+		goto bad;
+	p->p++;
+	*o = '\0';
+	*len = o - out;
+	return out;
+bad:
+	free(out);
+	return NULL;
+}
+
+static bool parse_number(struct jp *p, struct jv *v)
+{
+	const char *s = p->p;
+	char *buf;
+
+	v->integer = true;
+	if (p->p < p->end && *p->p == '-')
+		p->p++;
+	if (p->p >= p->end)
+		return false;
+	if (*p->p == '0') {
+		p->p++;
+	} else if (*p->p >= '1' && *p->p <= '9') {
+		while (p->p < p->end && *p->p >= '0' && *p->p <= '9')
+			p->p++;
+	} else {
+		return false;
+	}
+	if (p->p < p->end && *p->p == '.') {
+		v->integer = false;
+		if (++p->p >= p->end || *p->p < '0' || *p->p > '9')
+			return false;
+		while (p->p < p->end && *p->p >= '0' && *p->p <= '9')
+			p->p++;
+	}
+	if (p->p < p->end && (*p->p == 'e' || *p->p == 'E')) {
+		v->integer = false;
+		p->p++;
+		if (p->p < p->end && (*p->p == '+' || *p->p == '-'))
+			p->p++;
+		if (p->p >= p->end || *p->p < '0' || *p->p > '9')
+			return false;
+		while (p->p < p->end && *p->p >= '0' && *p->p <= '9')
+			p->p++;
+	}
+	buf = strndup(s, p->p - s);
+	if (!buf)
+		return false;
+	v->num = strtod(buf, NULL);
+	free(buf);
+	return isfinite(v->num);
+}
+
+static struct jv *parse_value(struct jp *p);
+
+static bool add_item(struct jv *v, struct jv *item, char *key)
+{
+	struct jv **items = realloc(v->items, (v->n + 1) * sizeof(*items));
+
+	if (!items)
+		return false;
+	v->items = items;
+	if (v->t == J_OBJ) {
+		char **keys = realloc(v->keys, (v->n + 1) * sizeof(*keys));
+
+		if (!keys)
+			return false;
+		v->keys = keys;
+		v->keys[v->n] = key;
+	}
+	v->items[v->n++] = item;
+	return true;
+}
+
+static struct jv *parse_value(struct jp *p)
+{
+	struct jv *v = calloc(1, sizeof(*v));
+
+	if (!v || ++p->depth > 64)
+		goto bad;
+	ws(p);
+	if (p->p >= p->end)
+		goto bad;
+	switch (*p->p) {
+	case 'n':
+		if (!lit(p, "null"))
+			goto bad;
+		v->t = J_NULL;
+		break;
+	case 't':
+	case 'f':
+		v->t = J_BOOL;
+		v->b = *p->p == 't';
+		if (!lit(p, v->b ? "true" : "false"))
+			goto bad;
+		break;
+	case '"':
+		v->t = J_STR;
+		if (!(v->s = parse_string(p, &v->slen)))
+			goto bad;
+		break;
+	case '[':
+	case '{': {
+		bool obj = *p->p == '{';
+		char close = obj ? '}' : ']';
+
+		v->t = obj ? J_OBJ : J_ARR;
+		p->p++;
+		ws(p);
+		if (p->p < p->end && *p->p == close) {
+			p->p++;
+			break;
+		}
+		for (;;) {
+			char *key = NULL;
+			struct jv *item;
+			size_t klen, i;
+
+			if (obj) {
+				ws(p);
+				if (!(key = parse_string(p, &klen)))
+					goto bad;
+				for (i = 0; i < v->n; i++)
+					if (!strcmp(v->keys[i], key))
+						break;
+				ws(p);
+				if (i < v->n || p->p >= p->end || *p->p != ':') {
+					free(key);
+					goto bad;
+				}
+				p->p++;
+			}
+			item = parse_value(p);
+			if (!item || !add_item(v, item, key)) {
+				jv_free(item);
+				free(key);
+				goto bad;
+			}
+			ws(p);
+			if (p->p < p->end && *p->p == ',') {
+				p->p++;
+				continue;
+			}
+			if (p->p < p->end && *p->p == close) {
+				p->p++;
+				break;
+			}
+			goto bad;
+		}
+		break;
+	}
+	default:
+		v->t = J_NUM;
+		if (!parse_number(p, v))
+			goto bad;
+	}
+	p->depth--;
+	return v;
+bad:
+	jv_free(v);
+	return NULL;
+}
+
+/* The whole text must be one value and whitespace. */
+static struct jv *json_parse(const char *text, size_t len)
+{
+	struct jp p = { text, text + len, 0 };
+	struct jv *v = parse_value(&p);
+
+	ws(&p);
+	if (v && p.p != p.end) {
+		jv_free(v);
+		return NULL;
+	}
+	return v;
+}
+
+static const struct jv *jget(const struct jv *obj, const char *key)
+{
+	size_t i;
+
+	if (!obj || obj->t != J_OBJ)
+		return NULL;
+	for (i = 0; i < obj->n; i++)
+		if (!strcmp(obj->keys[i], key))
+			return obj->items[i];
+	return NULL;
+}
+
+static const struct jv *need(const struct jv *obj, const char *key, enum jtype t)
+{
+	const struct jv *v = jget(obj, key);
+
+	if (!v)
+		fail_msg("key \"%s\" missing", key);
+	if (v->t != t)
+		fail_msg("key \"%s\" has type %d, want %d", key, v->t, t);
+	return v;
+}
+
+static void need_int(const struct jv *obj, const char *key)
+{
+	const struct jv *v = need(obj, key, J_NUM);
+
+	if (!v->integer || v->num < 0)
+		fail_msg("key \"%s\" is not a non-negative integer", key);
+}
+
+static void need_share(const struct jv *obj, const char *key)
+{
+	const struct jv *v = need(obj, key, J_NUM);
+
+	if (v->num < 0 || v->num > 1)
+		fail_msg("key \"%s\" = %g is not a share", key, v->num);
+}
+
+/* ---- building reports ---- */
+
+#define US 1000ULL
+#define MS 1000000ULL
+
+static char *text_buf;
+static size_t text_len;
+
+static FILE *mem_open(void)
+{
+	FILE *f;
+
+	free(text_buf);
+	text_buf = NULL;
+	f = open_memstream(&text_buf, &text_len);
+	assert_non_null(f);
+	return f;
+}
+
+static void mem_close(FILE *f)
+{
+	assert_int_equal(fclose(f), 0);
+}
+
+static void sw(struct weft_analysis *a, __u64 ts, unsigned int cpu, __u32 prev, bool preempt,
+	       __u32 next)
+{
+	struct weft_ev_switch e = { .hdr = { .ts_ns = ts, .type = WEFT_EV_SWITCH, .cpu = cpu } };
+
+	e.prev_tid = prev;
+	e.prev_tgid = prev >= 1000 ? 1000 : prev;
+	e.next_tid = next;
+	e.next_tgid = next >= 1000 ? 1000 : next;
+	e.prev_state = preempt ? 0 : 1;
+	e.hdr.flags = (prev >= 1000 ? WEFT_SWITCH_PREV_TRACED : 0) |
+		      (next >= 1000 ? WEFT_SWITCH_NEXT_TRACED : 0) |
+		      (preempt ? WEFT_SWITCH_PREEMPT : 0);
+	assert_int_equal(weft_analysis__feed(a, &e.hdr), 0);
+}
+
+static void wake(struct weft_analysis *a, __u64 ts, __u32 tid, unsigned int cpu)
+{
+	struct weft_ev_wakeup e = { .hdr = { .ts_ns = ts, .type = WEFT_EV_WAKEUP, .cpu = cpu } };
+
+	e.waking_ts_ns = ts - 3 * US;
+	e.tid = tid;
+	e.tgid = 1000;
+	e.target_cpu = cpu;
+	assert_int_equal(weft_analysis__feed(a, &e.hdr), 0);
+}
+
+/* A name with everything a writer must escape: a quote, a backslash, a
+ * pipe, a control character and a byte that is not UTF-8. */
+#define NASTY_COMM "w|k\"r\\\x01\xff*_<b>"
+
+static const char *const long_command[] = {
+	"/usr/local/bin/weft-work",
+	"--task",
+	"cpu",
+	"--mode",
+	"threads",
+	"--workers",
+	"4",
+	"--label",
+	"it's a long label with spaces that goes on and on past eighty columns for sure",
+	"--units",
+	"1000",
+};
+
+/* Four threads of one process on two CPUs, preempting each other for
+ * 50 ms, with forks, a rename, CPU totals with a few lost records, the
+ * kernel's accounting and rusage: a report with every part filled. */
+static struct weft_analysis *typical(unsigned int ncpu, bool lost, bool truncated)
+{
+	struct analysis_opts o = { .ncpu = ncpu, .usable_cpus = 2 };
+	struct weft_ev_fork f = { .hdr = { .type = WEFT_EV_FORK } };
+	struct weft_ev_rename r = { .hdr = { .ts_ns = 1 * MS, .type = WEFT_EV_RENAME } };
+	struct weft_ev_exit x = { .hdr = { .type = WEFT_EV_EXIT } };
+	struct weft_ev_task_state st = { .hdr = { .type = WEFT_EV_TASK_STATE } };
+	/* the kernel's figures of 1001..1003, a little off weft's */
+	static const __u64 exec_us[] = { 29010, 28000, 24990 },
+			   delay_us[] = { 25000, 26050, 29000 };
+	struct weft_ev_cpu_totals c = { .hdr = { .ts_ns = 60 * MS, .type = WEFT_EV_CPU_TOTALS } };
+	struct weft_analysis *a;
+	__u32 run[2] = { 1000, 1001 }, wait[2] = { 1002, 1003 }, tmp;
+	unsigned int i, k;
+
+	o.command = long_command;
+	o.command_len = sizeof(long_command) / sizeof(long_command[0]);
+	o.truncated = truncated;
+	o.has_rusage = true;
+	o.rusage_user_s = 0.099;
+	o.rusage_sys_s = 0.001;
+	o.maxrss_kb = 3456;
+	a = weft_analysis__new(&o);
+	assert_non_null(a);
+	/* the root, as the recorder holds it before exec */
+	st.tid = st.tgid = 1000;
+	st.state = WEFT_TASK_BLOCKED;
+	st.sum_exec_ns = 2 * MS;
+	strcpy(st.comm, "weft-work");
+	assert_int_equal(weft_analysis__feed(a, &st.hdr), 0);
+	for (i = 1; i < 4; i++) {
+		f.hdr.ts_ns = 0;
+		f.hdr.flags = WEFT_FORK_THREAD;
+		f.parent_tid = f.parent_tgid = f.child_tgid = 1000;
+		f.child_tid = 1000 + i;
+		strcpy(f.comm, "weft-work");
+		assert_int_equal(weft_analysis__feed(a, &f.hdr), 0);
+	}
+	r.tid = 1003;
+	r.tgid = 1000;
+	memcpy(r.comm, NASTY_COMM, sizeof(NASTY_COMM));
+	assert_int_equal(weft_analysis__feed(a, &r.hdr), 0);
+	for (k = 0; k < 2; k++) {
+		wake(a, 1 * MS, run[k], k);
+		wake(a, 1 * MS, wait[k], k);
+		sw(a, 1 * MS, k, 0, false, run[k]);
+	}
+	for (i = 1; i <= 10; i++)
+		for (k = 0; k < 2; k++) {
+			sw(a, (1 + 5 * i) * MS + k * US, k, run[k], true, wait[k]);
+			tmp = run[k];
+			run[k] = wait[k];
+			wait[k] = tmp;
+		}
+	for (k = 0; k < 2; k++) {
+		sw(a, 52 * MS, k, run[k], false, wait[k]);
+		sw(a, 55 * MS, k, wait[k], false, 0);
+	}
+	for (i = 1; i < 4; i++) {
+		x.hdr.ts_ns = 56 * MS;
+		x.tid = 1000 + i;
+		x.tgid = 1000;
+		x.sum_exec_ns = exec_us[i - 1] * US;
+		x.run_delay_ns = delay_us[i - 1] * US;
+		assert_int_equal(weft_analysis__feed(a, &x.hdr), 0);
+	}
+	for (k = 0; k < ncpu; k++) {
+		c.hdr.cpu = k;
+		c.idle_ns = 10 * MS;
+		c.traced_ns = k < 2 ? 54 * MS : 0;
+		c.other_ns = 1 * MS;
+		c.steal_ns = 100 * US;
+		c.lost = lost && k == 1 ? 1234 : 0;
+		assert_int_equal(weft_analysis__feed(a, &c.hdr), 0);
+	}
+	return a;
+}
+
+static int setup(void **state)
+{
+	*state = NULL;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	weft_analysis__free(*state);
+	free(text_buf);
+	text_buf = NULL;
+	return 0;
+}
+
+/* ---- the JSON writer ---- */
+
+static struct jv *write_and_parse(void (*fn)(struct json_writer *), int want_err)
+{
+	FILE *f = mem_open();
+	struct json_writer *w = json_writer__new(f, JSON_WRITER_PRETTY);
+
+	assert_non_null(w);
+	fn(w);
+	assert_int_equal(json_writer__finish(w), want_err);
+	json_writer__free(w);
+	mem_close(f);
+	return want_err ? NULL : json_parse(text_buf, text_len);
+}
+
+static void write_values(struct json_writer *w)
+{
+	json_writer__object_begin(w);
+	json_writer__key(w, "s");
+	json_writer__string(w, "a\"b\\c\n\t\x01\x7f/\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80");
+	json_writer__key(w, "bad");
+	json_writer__string(w, "\xff\xc3(\xed\xa0\x80\xc0\xaf");
+	json_writer__key(w, "fixed");
+	json_writer__array_begin_flat(w);
+	json_writer__fixed(w, 2.5, 9);
+	json_writer__fixed(w, 2.0, 9);
+	json_writer__fixed(w, -1e-12, 9);
+	json_writer__fixed(w, 0.1234567891, 6);
+	json_writer__fixed(w, NAN, 3);
+	json_writer__fixed(w, -INFINITY, 3);
+	json_writer__double(w, 1e300);
+	json_writer__double(w, NAN);
+	json_writer__fixed(w, 1e300, 9);
+	json_writer__array_end(w);
+	json_writer__key(w, "ints");
+	json_writer__array_begin(w);
+	json_writer__uint(w, UINT64_MAX);
+	json_writer__int(w, INT64_MIN);
+	json_writer__bool(w, true);
+	json_writer__null(w);
+	json_writer__array_begin(w);
+	json_writer__array_end(w);
+	json_writer__object_begin(w);
+	json_writer__object_end(w);
+	json_writer__array_begin_flat(w);
+	json_writer__object_begin(w);
+	json_writer__key(w, "in");
+	json_writer__string(w, "flat");
+	json_writer__key(w, "x");
+	json_writer__int(w, 1);
+	json_writer__object_end(w);
+	json_writer__array_end(w);
+	json_writer__array_end(w);
+	json_writer__object_end(w);
+}
+
+static void test_json_writer_values(void **state)
+{
+	struct jv *v = write_and_parse(write_values, 0);
+	const struct jv *fx, *ints;
+
+	(void)state;
+	assert_non_null(v);
+	assert_string_equal(need(v, "s", J_STR)->s,
+			    "a\"b\\c\n\t\x01\x7f/\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80");
+	/* each byte of an ill-formed sequence is one U+FFFD */
+	assert_string_equal(need(v, "bad", J_STR)->s,
+			    "\xef\xbf\xbd\xef\xbf\xbd(\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"
+			    "\xef\xbf\xbd\xef\xbf\xbd");
+	fx = need(v, "fixed", J_ARR);
+	assert_int_equal(fx->n, 9);
+	assert_true(fx->items[0]->num == 2.5 && !fx->items[0]->integer);
+	assert_true(fx->items[1]->num == 2 && fx->items[1]->integer);
+	assert_true(fx->items[2]->num == 0 && fx->items[2]->integer);
+	assert_true(fx->items[3]->num == 0.123457);
+	assert_int_equal(fx->items[4]->t, J_NULL);
+	assert_int_equal(fx->items[5]->t, J_NULL);
+	assert_true(fx->items[6]->num == 1e300);
+	assert_int_equal(fx->items[7]->t, J_NULL);
+	assert_true(fx->items[8]->num == 1e300);
+	ints = need(v, "ints", J_ARR);
+	assert_int_equal(ints->n, 7);
+	assert_true(ints->items[0]->num == 18446744073709551615.0);
+	assert_int_equal(ints->items[2]->t, J_BOOL);
+	assert_int_equal(ints->items[3]->t, J_NULL);
+	assert_int_equal(ints->items[4]->t, J_ARR);
+	assert_int_equal(ints->items[5]->t, J_OBJ);
+	assert_string_equal(need(ints->items[6]->items[0], "in", J_STR)->s, "flat");
+	jv_free(v);
+	/* the exact text: escapes and the flat array on one line */
+	assert_non_null(strstr(text_buf, "\"a\\\"b\\\\c\\n\\t\\u0001\x7f/"));
+	assert_non_null(strstr(text_buf, "[2.5, 2, 0, 0.123457, null, null, 1e+300, null, "));
+	assert_non_null(strstr(text_buf, "[{\"in\": \"flat\", \"x\": 1}]"));
+}
+
+static void misuse_value_without_key(struct json_writer *w)
+{
+	json_writer__object_begin(w);
+	json_writer__int(w, 1);
+	json_writer__object_end(w);
+}
+
+static void misuse_key_in_array(struct json_writer *w)
+{
+	json_writer__array_begin(w);
+	json_writer__key(w, "k");
+	json_writer__array_end(w);
+}
+
+static void misuse_unbalanced(struct json_writer *w)
+{
+	json_writer__object_begin(w);
+	json_writer__array_end(w);
+}
+
+static void misuse_unclosed(struct json_writer *w)
+{
+	json_writer__array_begin(w);
+}
+
+static void misuse_two_values(struct json_writer *w)
+{
+	json_writer__int(w, 1);
+	json_writer__int(w, 2);
+}
+
+static void misuse_dangling_key(struct json_writer *w)
+{
+	json_writer__object_begin(w);
+	json_writer__key(w, "k");
+	json_writer__object_end(w);
+}
+
+static void misuse_too_deep(struct json_writer *w)
+{
+	int i;
+
+	for (i = 0; i <= JSON_MAX_DEPTH; i++)
+		json_writer__array_begin(w);
+	for (i = 0; i <= JSON_MAX_DEPTH; i++)
+		json_writer__array_end(w);
+}
+
+static void nothing(struct json_writer *w)
+{
+	(void)w;
+}
+
+static void test_json_writer_misuse(void **state)
+{
+	(void)state;
+	write_and_parse(misuse_value_without_key, -EINVAL);
+	write_and_parse(misuse_key_in_array, -EINVAL);
+	write_and_parse(misuse_unbalanced, -EINVAL);
+	write_and_parse(misuse_unclosed, -EINVAL);
+	write_and_parse(misuse_two_values, -EINVAL);
+	write_and_parse(misuse_dangling_key, -EINVAL);
+	write_and_parse(misuse_too_deep, -EINVAL);
+	write_and_parse(nothing, -EINVAL);
+}
+
+/* The checker itself must refuse what is not JSON. */
+static void test_json_checker_rejects(void **state)
+{
+	const char *bad[] = { "",	    "{",	   "[1,]",
+			      "{\"a\":1,}", "NaN",	   "[Infinity]",
+			      "01",	    "1.",	   "-",
+			      "\"\x01\"",   "\"\\x\"",	   "\"\xff\"",
+			      "{\"a\" 1}",  "[1] [2]",	   "{\"a\":1,\"a\":2}",
+			      "tru",	    "\"\\ud800\"", "[.5]" };
+	const char *good[] = {
+		"0", "-0.5e-3", "[]", "{}", "\"\\ud83d\\ude00\"", " [1, {\"a\": null}] "
+	};
+	unsigned int i;
+	struct jv *v;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		v = json_parse(bad[i], strlen(bad[i]));
+		if (v)
+			fail_msg("accepted %s", bad[i]);
+	}
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		v = json_parse(good[i], strlen(good[i]));
+		if (!v)
+			fail_msg("rejected %s", good[i]);
+		jv_free(v);
+	}
+}
+
+/* ---- the reports ---- */
+
+static const char *const top_keys[] = {
+	"version",	     "command",	       "ncpu",		 "wall_s",	"lost_events",
+	"truncated",	     "on_cpu_s",       "parallelism",	 "concurrency", "interleaving",
+	"interleaved_share", "runqueue_delay", "wakeup_latency", "usable_cpus", "steal_s",
+	"accounting",	     "switches",       "migrations",	 "cpus",	"processes",
+	"threads",	     "rusage",	       "verdict",
+};
+
+static void check_report_json(const struct jv *v, const struct weft_metrics *m)
+{
+	const struct jv *o, *arr;
+	unsigned int i;
+
+	assert_int_equal(v->t, J_OBJ);
+	for (i = 0; i < sizeof(top_keys) / sizeof(top_keys[0]); i++)
+		if (!jget(v, top_keys[i]))
+			fail_msg("stable key \"%s\" missing", top_keys[i]);
+	/* not computed at this stage: absent, never a fake zero */
+	assert_null(jget(v, "serialized_s"));
+	assert_null(jget(v, "off_cpu"));
+	assert_null(jget(v, "locks"));
+
+	need(v, "version", J_STR);
+	arr = need(v, "command", J_ARR);
+	assert_int_equal(arr->n, m->command_len);
+	for (i = 0; i < arr->n; i++) {
+		assert_int_equal(arr->items[i]->t, J_STR);
+		assert_string_equal(arr->items[i]->s, m->command[i]);
+	}
+	need_int(v, "ncpu");
+	need(v, "wall_s", J_NUM);
+	need_int(v, "lost_events");
+	assert_true(need(v, "lost_events", J_NUM)->num == m->lost_events);
+	assert_true(need(v, "truncated", J_BOOL)->b == m->truncated);
+	need(v, "on_cpu_s", J_NUM);
+
+	o = need(v, "parallelism", J_OBJ);
+	need(o, "avg", J_NUM);
+	need_int(o, "max");
+	arr = need(o, "histogram", J_ARR);
+	assert_int_equal(arr->n, m->ncpu + 1);
+	for (i = 0; i < arr->n; i++) {
+		assert_int_equal(arr->items[i]->t, J_NUM);
+		assert_true(arr->items[i]->num >= 0 && arr->items[i]->num <= 1);
+	}
+	need(need(v, "concurrency", J_OBJ), "avg", J_NUM);
+	o = need(v, "interleaving", J_OBJ);
+	need(o, "interleaved_s", J_NUM);
+	need_int(o, "handoffs");
+	need(o, "slice_p50_us", J_NUM);
+	need_share(v, "interleaved_share");
+	o = need(v, "runqueue_delay", J_OBJ);
+	need_int(o, "count");
+	need(o, "total_s", J_NUM);
+	need(o, "p50_us", J_NUM);
+	need(o, "p99_us", J_NUM);
+	need(o, "max_us", J_NUM);
+	need(o, "by_tree_s", J_NUM);
+	need(o, "by_others_s", J_NUM);
+	assert_true(fabs(jget(o, "by_tree_s")->num + jget(o, "by_others_s")->num -
+			 jget(o, "total_s")->num) < 2e-9);
+	o = need(v, "wakeup_latency", J_OBJ);
+	need_int(o, "count");
+	need(o, "total_s", J_NUM);
+	need(o, "p50_us", J_NUM);
+	need(o, "p99_us", J_NUM);
+	need_int(v, "usable_cpus");
+	need(v, "steal_s", J_NUM);
+	o = need(v, "accounting", J_OBJ);
+	assert_non_null(jget(o, "on_cpu_err"));
+	assert_non_null(jget(o, "runqueue_err"));
+	need_int(o, "threads_checked");
+	o = need(v, "switches", J_OBJ);
+	need_int(o, "voluntary");
+	need_int(o, "involuntary");
+	need_int(v, "migrations");
+
+	arr = need(v, "cpus", J_ARR);
+	assert_int_equal(arr->n, m->ncpu);
+	for (i = 0; i < arr->n; i++) {
+		o = arr->items[i];
+		need_int(o, "cpu");
+		need_share(o, "traced");
+		assert_non_null(jget(o, "other"));
+		assert_non_null(jget(o, "idle"));
+		need_int(o, "threads");
+		need_int(o, "handoffs");
+		need_int(o, "migrations_in");
+		need_int(o, "migrations_out");
+	}
+	arr = need(v, "processes", J_ARR);
+	assert_int_equal(arr->n, m->nr_processes);
+	for (i = 0; i < arr->n; i++) {
+		o = arr->items[i];
+		need_int(o, "pid");
+		need(o, "comm", J_STR);
+		need_int(o, "threads");
+		need(o, "on_cpu_s", J_NUM);
+	}
+	arr = need(v, "threads", J_ARR);
+	assert_int_equal(arr->n, m->nr_threads);
+	for (i = 0; i < arr->n; i++) {
+		o = arr->items[i];
+		need_int(o, "tid");
+		need_int(o, "pid");
+		need(o, "comm", J_STR);
+		need(o, "on_cpu_s", J_NUM);
+		need(o, "runqueue_s", J_NUM);
+		need(o, "blocked_s", J_NUM);
+		need_int(o, "voluntary");
+		need_int(o, "involuntary");
+		assert_true(jget(o, "tid")->num == m->threads[i].tid);
+	}
+	assert_string_equal(need(v, "verdict", J_STR)->s, m->verdict);
+}
+
+static void test_json_report(void **state)
+{
+	struct weft_analysis *a = *state = typical(4, true, true);
+	const struct weft_metrics *m = weft_analysis__finish(a);
+	struct output_opts o = { 0 };
+	const struct jv *t;
+	struct jv *v;
+	FILE *f;
+
+	assert_non_null(m);
+	f = mem_open();
+	assert_int_equal(output_json(f, m, &o), 0);
+	mem_close(f);
+	v = json_parse(text_buf, text_len);
+	if (!v)
+		fail_msg("not JSON:\n%s", text_buf);
+	check_report_json(v, m);
+	need(v, "rusage", J_OBJ);
+	assert_true(need(need(v, "rusage", J_OBJ), "maxrss_kb", J_NUM)->num == 3456);
+	assert_true(need(v, "lost_events", J_NUM)->num == 1234);
+	/* the renamed thread: its name back, the stray byte replaced */
+	t = need(v, "threads", J_ARR)->items[3];
+	assert_true(need(t, "tid", J_NUM)->num == 1003);
+	assert_string_equal(need(need(v, "processes", J_ARR)->items[0], "comm", J_STR)->s,
+			    "weft-work");
+	assert_string_equal(need(t, "comm", J_STR)->s, "w|k\"r\\\x01\xef\xbf\xbd*_<b>");
+	assert_true(need(need(v, "accounting", J_OBJ), "threads_checked", J_NUM)->num == 3);
+	need_share(need(v, "accounting", J_OBJ), "on_cpu_err");
+	jv_free(v);
+}
+
+/* Nothing recorded: every division by a zero wall must still give JSON
+ * numbers, and the errors of an empty accounting are null. */
+static void test_json_empty(void **state)
+{
+	struct analysis_opts opts = { .ncpu = 2 };
+	struct output_opts o = { 0 };
+	const struct weft_metrics *m;
+	struct weft_analysis *a;
+	struct jv *v;
+	FILE *f;
+
+	a = *state = weft_analysis__new(&opts);
+	assert_non_null(a);
+	m = weft_analysis__finish(a);
+	assert_non_null(m);
+	f = mem_open();
+	assert_int_equal(output_json(f, m, &o), 0);
+	mem_close(f);
+	v = json_parse(text_buf, text_len);
+	assert_non_null(v);
+	check_report_json(v, m);
+	assert_int_equal(need(need(v, "accounting", J_OBJ), "on_cpu_err", J_NULL)->t, J_NULL);
+	assert_int_equal(need(v, "rusage", J_NULL)->t, J_NULL);
+	assert_int_equal(need(v, "command", J_ARR)->n, 0);
+	assert_string_equal(need(v, "verdict_kind", J_STR)->s, "no_data");
+	jv_free(v);
+
+	/* and the other writers survive it too */
+	f = mem_open();
+	assert_int_equal(output_text(f, m, &(struct output_opts){ true, true }), 0);
+	assert_int_equal(output_markdown(f, m, &(struct output_opts){ true, true }), 0);
+	mem_close(f);
+	assert_null(strstr(text_buf, "nan"));
+	assert_null(strstr(text_buf, "inf"));
+}
+
+static void check_columns(const char *text, size_t width)
+{
+	const char *line = text, *nl;
+	unsigned int n = 0;
+
+	for (; *line; line = nl + 1, n++) {
+		nl = strchr(line, '\n');
+		assert_non_null(nl);
+		if ((size_t)(nl - line) > width)
+			fail_msg("line %u is %zu columns:\n%.*s", n + 1, (size_t)(nl - line),
+				 (int)(nl - line), line);
+	}
+}
+
+static void test_text_report(void **state)
+{
+	struct weft_analysis *a = *state = typical(4, true, true);
+	const struct weft_metrics *m = weft_analysis__finish(a);
+	struct output_opts o = { .threads = true, .cpus = true };
+	const char *verdict;
+	FILE *f;
+
+	assert_non_null(m);
+	f = mem_open();
+	assert_int_equal(output_text(f, m, &o), 0);
+	mem_close(f);
+	check_columns(text_buf, OUTPUT_TEXT_COLUMNS);
+	assert_true(!strncmp(text_buf, "WARNING: 1234 events lost; figures are incomplete\n",
+			     strlen("WARNING: 1234 events lost; figures are incomplete\n")));
+	assert_non_null(strstr(text_buf, "\nWARNING: recording truncated"));
+	/* the long argument is quoted and wrapped, not cut */
+	assert_non_null(strstr(text_buf, "'it'\\''s a long label"));
+	assert_non_null(strstr(text_buf, "\nparallelism:     "));
+	assert_non_null(strstr(text_buf, "|########"));
+	assert_non_null(strstr(text_buf, "\naccounting:      on-CPU within"));
+	assert_non_null(strstr(text_buf, "\nrun-queue delay: "));
+	assert_non_null(strstr(text_buf, "\ninterleaving:    "));
+	assert_non_null(strstr(text_buf, "\nthreads (4)"));
+	assert_non_null(strstr(text_buf, "\ncpus "));
+	/* the control character is shown as '?' */
+	assert_non_null(strstr(text_buf, "w|k\"r\\?"));
+	/* wrapped after its first clause */
+	verdict = strstr(text_buf, "\nverdict:         oversubscribed: 4 runnable threads on 2 "
+				   "cores,\n                 interleaved 96% of the time\n");
+	assert_non_null(verdict);
+	/* the verdict ends the summary: the tables follow it */
+	assert_true(verdict < strstr(text_buf, "\nthreads ("));
+	assert_true(m->verdict_kind == WEFT_VERDICT_OVERSUBSCRIBED);
+}
+
+static void test_text_report_plain(void **state)
+{
+	struct weft_analysis *a = *state = typical(2, false, false);
+	const struct weft_metrics *m = weft_analysis__finish(a);
+	struct output_opts o = { 0 };
+	FILE *f;
+
+	assert_non_null(m);
+	f = mem_open();
+	assert_int_equal(output_text(f, m, &o), 0);
+	mem_close(f);
+	check_columns(text_buf, OUTPUT_TEXT_COLUMNS);
+	assert_true(!strncmp(text_buf, "command:", 8));
+	assert_null(strstr(text_buf, "WARNING"));
+	assert_null(strstr(text_buf, "\nthreads ("));
+	assert_null(strstr(text_buf, "\ncpus "));
+}
+
+/* Unescaped pipes in a table row: the cell borders. */
+static unsigned int cells(const char *line, size_t len)
+{
+	unsigned int n = 0;
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		if (line[i] == '\\') {
+			i++;
+			continue;
+		}
+		n += line[i] == '|';
+	}
+	return n;
+}
+
+static void test_markdown_report(void **state)
+{
+	struct weft_analysis *a = *state = typical(4, true, false);
+	const struct weft_metrics *m = weft_analysis__finish(a);
+	struct output_opts o = { .threads = true, .cpus = true };
+	const char *line, *nl;
+	unsigned int header = 0, rows = 0;
+	FILE *f;
+
+	assert_non_null(m);
+	f = mem_open();
+	assert_int_equal(output_markdown(f, m, &o), 0);
+	mem_close(f);
+	assert_non_null(strstr(text_buf, "> **Warning:** 1234 events lost"));
+	assert_non_null(strstr(text_buf, "### Threads"));
+	assert_non_null(strstr(text_buf, "### CPUs"));
+	assert_non_null(strstr(text_buf, "w\\|k\"r\\\\?"));
+	/* every row of a table has as many cells as its header */
+	for (line = text_buf; *line; line = nl + 1) {
+		nl = strchr(line, '\n');
+		assert_non_null(nl);
+		if (*line != '|') {
+			header = 0;
+			continue;
+		}
+		if (!header) {
+			header = cells(line, nl - line);
+			continue;
+		}
+		assert_int_equal(cells(line, nl - line), header);
+		rows++;
+	}
+	assert_true(rows > 20);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_json_writer_values, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_json_writer_misuse, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_json_checker_rejects, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_json_report, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_json_empty, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_text_report, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_text_report_plain, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_markdown_report, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* The report writers: one struct weft_metrics to text (for a terminal, in
+ * 80 columns), JSON (DESIGN.md's stable keys) or markdown (tables for an
+ * issue or a pull request). They only format: every figure comes from the
+ * metrics, computed once by the analysis.
+ *
+ * Each returns 0 or a negative errno (-EIO when the stream failed); the
+ * stream is not closed.
+ */
+#ifndef __WEFT_OUTPUT_H
+#define __WEFT_OUTPUT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "analysis.h"
+
+struct output_opts {
+	bool threads; /* per-thread and per-process tables */
+	bool cpus; /* per-CPU table */
+};
+
+/* The text report's width: the summary wraps to it. */
+#define OUTPUT_TEXT_COLUMNS 80
+
+int output_text(FILE *out, const struct weft_metrics *m, const struct output_opts *o);
+/* Always lists cpus, processes and threads, whatever o says: a JSON
+ * consumer gets every stable key. */
+int output_json(FILE *out, const struct weft_metrics *m, const struct output_opts *o);
+int output_markdown(FILE *out, const struct weft_metrics *m, const struct output_opts *o);
+
+/* Shared by the writers (output_text.c). */
+
+/* A duration in the unit that reads best: "2.013 s", "1.20 ms", "12.0 us",
+ * "850 ns". Returns buf. */
+char *output_fmt_duration(char *buf, size_t size, double s);
+/* The command as a shell would take it back (arguments quoted where
+ * needed), with control characters shown as '?'. malloc'd; NULL and errno
+ * on failure. */
+char *output_command_line(const struct weft_metrics *m);
+/* src with control characters as '?', for a terminal or a table cell. */
+void output_sanitize(char *dst, size_t size, const char *src);
+
+#endif /* __WEFT_OUTPUT_H */

@@ -1,0 +1,280 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* The JSON report: DESIGN.md's stable keys, times in seconds, shares as
+ * fractions, ids as integers. Keys are only ever added; a figure this
+ * stage does not compute (serialized time, off-CPU reasons, locks) is left
+ * out rather than written as a zero that would read as measured. */
+#include <errno.h>
+#include <string.h>
+
+#include "json.h"
+#include "output.h"
+
+/* Times to the nanosecond, shares and averages to a millionth, latencies
+ * in microseconds to the nanosecond: every digit written means something. */
+#define S_DECIMALS 9
+#define SHARE_DECIMALS 6
+#define US_DECIMALS 3
+
+static void key_s(struct json_writer *w, const char *key, double s)
+{
+	json_writer__key(w, key);
+	json_writer__fixed(w, s, S_DECIMALS);
+}
+
+static void key_share(struct json_writer *w, const char *key, double v)
+{
+	json_writer__key(w, key);
+	json_writer__fixed(w, v, SHARE_DECIMALS);
+}
+
+static void key_us(struct json_writer *w, const char *key, double us)
+{
+	json_writer__key(w, key);
+	json_writer__fixed(w, us, US_DECIMALS);
+}
+
+static void key_uint(struct json_writer *w, const char *key, unsigned long long v)
+{
+	json_writer__key(w, key);
+	json_writer__uint(w, v);
+}
+
+static void key_str(struct json_writer *w, const char *key, const char *s)
+{
+	json_writer__key(w, key);
+	json_writer__string(w, s);
+}
+
+static void key_bool(struct json_writer *w, const char *key, bool v)
+{
+	json_writer__key(w, key);
+	json_writer__bool(w, v);
+}
+
+static void write_cpus(struct json_writer *w, const struct weft_metrics *m)
+{
+	unsigned int i;
+
+	json_writer__key(w, "cpus");
+	json_writer__array_begin(w);
+	for (i = 0; i < m->ncpu; i++) {
+		const struct weft_cpu_metrics *c = &m->cpus[i];
+
+		json_writer__object_begin(w);
+		key_uint(w, "cpu", c->cpu);
+		key_share(w, "traced", c->traced);
+		/* without the recorder's totals only the traced share is known */
+		json_writer__key(w, "other");
+		if (c->has_totals)
+			json_writer__fixed(w, c->other, SHARE_DECIMALS);
+		else
+			json_writer__null(w);
+		json_writer__key(w, "idle");
+		if (c->has_totals)
+			json_writer__fixed(w, c->idle, SHARE_DECIMALS);
+		else
+			json_writer__null(w);
+		key_uint(w, "threads", c->threads);
+		key_uint(w, "handoffs", c->handoffs);
+		key_uint(w, "migrations_in", c->migrations_in);
+		key_uint(w, "migrations_out", c->migrations_out);
+		key_s(w, "on_cpu_s", c->on_cpu_s);
+		key_s(w, "steal_s", c->steal_s);
+		key_uint(w, "lost_events", c->lost_events);
+		json_writer__object_end(w);
+	}
+	json_writer__array_end(w);
+}
+
+static void write_processes(struct json_writer *w, const struct weft_metrics *m)
+{
+	unsigned int i;
+
+	json_writer__key(w, "processes");
+	json_writer__array_begin(w);
+	for (i = 0; i < m->nr_processes; i++) {
+		const struct weft_process_metrics *p = &m->processes[i];
+
+		json_writer__object_begin(w);
+		key_uint(w, "pid", p->pid);
+		key_str(w, "comm", p->comm);
+		key_uint(w, "threads", p->threads);
+		key_s(w, "on_cpu_s", p->on_cpu_s);
+		key_uint(w, "ppid", p->ppid);
+		json_writer__object_end(w);
+	}
+	json_writer__array_end(w);
+}
+
+static void write_threads(struct json_writer *w, const struct weft_metrics *m)
+{
+	unsigned int i;
+
+	json_writer__key(w, "threads");
+	json_writer__array_begin(w);
+	for (i = 0; i < m->nr_threads; i++) {
+		const struct weft_thread_metrics *t = &m->threads[i];
+
+		json_writer__object_begin(w);
+		key_uint(w, "tid", t->tid);
+		key_uint(w, "pid", t->pid);
+		key_str(w, "comm", t->comm);
+		key_s(w, "on_cpu_s", t->on_cpu_s);
+		key_s(w, "runqueue_s", t->runqueue_s);
+		key_s(w, "blocked_s", t->blocked_s);
+		key_uint(w, "voluntary", t->voluntary);
+		key_uint(w, "involuntary", t->involuntary);
+		key_bool(w, "exited", t->exited);
+		if (t->checked) {
+			json_writer__key(w, "accounting");
+			json_writer__object_begin(w);
+			key_s(w, "on_cpu_s", t->acct_on_cpu_s);
+			key_s(w, "kernel_on_cpu_s", t->kernel_on_cpu_s);
+			key_s(w, "runqueue_s", t->acct_runqueue_s);
+			key_s(w, "kernel_runqueue_s", t->kernel_runqueue_s);
+			key_bool(w, "warning", t->acct_warning);
+			json_writer__object_end(w);
+		}
+		json_writer__object_end(w);
+	}
+	json_writer__array_end(w);
+}
+
+static void write_accounting(struct json_writer *w, const struct weft_metrics *m)
+{
+	const struct weft_accounting *a = &m->accounting;
+
+	json_writer__key(w, "accounting");
+	json_writer__object_begin(w);
+	/* an error relative to a kernel figure of zero is no number */
+	json_writer__key(w, "on_cpu_err");
+	if (a->threads_checked && a->on_cpu_err_valid)
+		json_writer__fixed(w, a->on_cpu_err, SHARE_DECIMALS);
+	else
+		json_writer__null(w);
+	json_writer__key(w, "runqueue_err");
+	if (a->threads_checked && a->runqueue_err_valid)
+		json_writer__fixed(w, a->runqueue_err, SHARE_DECIMALS);
+	else
+		json_writer__null(w);
+	key_uint(w, "threads_checked", a->threads_checked);
+	key_share(w, "tolerance", a->tolerance);
+	key_s(w, "on_cpu_s", a->on_cpu_s);
+	key_s(w, "kernel_on_cpu_s", a->kernel_on_cpu_s);
+	key_s(w, "runqueue_s", a->runqueue_s);
+	key_s(w, "kernel_runqueue_s", a->kernel_runqueue_s);
+	key_bool(w, "on_cpu_warning", a->on_cpu_warning);
+	key_bool(w, "runqueue_warning", a->runqueue_warning);
+	key_uint(w, "threads_warned", a->threads_warned);
+	json_writer__object_end(w);
+}
+
+int output_json(FILE *out, const struct weft_metrics *m, const struct output_opts *o)
+{
+	struct json_writer *w = json_writer__new(out, JSON_WRITER_PRETTY);
+	unsigned int i;
+	int err;
+
+	(void)o;
+	if (!w)
+		return -ENOMEM;
+	json_writer__object_begin(w);
+	key_str(w, "version", m->version);
+	json_writer__key(w, "command");
+	json_writer__array_begin_flat(w);
+	for (i = 0; i < m->command_len; i++)
+		json_writer__string(w, m->command[i]);
+	json_writer__array_end(w);
+	key_uint(w, "ncpu", m->ncpu);
+	key_s(w, "wall_s", m->wall_s);
+	key_uint(w, "lost_events", m->lost_events);
+	key_bool(w, "truncated", m->truncated);
+	key_bool(w, "attach", m->attach_mode);
+	key_s(w, "on_cpu_s", m->on_cpu_s);
+
+	json_writer__key(w, "parallelism");
+	json_writer__object_begin(w);
+	key_share(w, "avg", m->parallelism.avg);
+	key_uint(w, "max", m->parallelism.max);
+	json_writer__key(w, "histogram");
+	json_writer__array_begin_flat(w);
+	for (i = 0; i < m->parallelism.histogram_len; i++)
+		json_writer__fixed(w, m->parallelism.histogram[i], SHARE_DECIMALS);
+	json_writer__array_end(w);
+	json_writer__object_end(w);
+
+	json_writer__key(w, "concurrency");
+	json_writer__object_begin(w);
+	key_share(w, "avg", m->concurrency.avg);
+	key_uint(w, "max", m->concurrency.max);
+	json_writer__object_end(w);
+
+	json_writer__key(w, "interleaving");
+	json_writer__object_begin(w);
+	key_s(w, "interleaved_s", m->interleaving.interleaved_s);
+	key_share(w, "interleaved_share", m->interleaving.interleaved_share);
+	key_uint(w, "handoffs", m->interleaving.handoffs);
+	key_uint(w, "slices", m->interleaving.slices);
+	key_us(w, "slice_p50_us", m->interleaving.slice_p50_us);
+	json_writer__object_end(w);
+	key_share(w, "interleaved_share", m->interleaving.interleaved_share);
+	if (m->has_serialized)
+		key_s(w, "serialized_s", m->serialized_s);
+
+	json_writer__key(w, "runqueue_delay");
+	json_writer__object_begin(w);
+	key_uint(w, "count", m->runqueue_delay.count);
+	key_s(w, "total_s", m->runqueue_delay.total_s);
+	key_us(w, "p50_us", m->runqueue_delay.p50_us);
+	key_us(w, "p99_us", m->runqueue_delay.p99_us);
+	key_us(w, "max_us", m->runqueue_delay.max_us);
+	key_s(w, "by_tree_s", m->runqueue_delay.by_tree_s);
+	key_s(w, "by_others_s", m->runqueue_delay.by_others_s);
+	json_writer__object_end(w);
+
+	json_writer__key(w, "wakeup_latency");
+	json_writer__object_begin(w);
+	key_uint(w, "count", m->wakeup_latency.count);
+	key_s(w, "total_s", m->wakeup_latency.total_s);
+	key_us(w, "p50_us", m->wakeup_latency.p50_us);
+	key_us(w, "p99_us", m->wakeup_latency.p99_us);
+	key_us(w, "max_us", m->wakeup_latency.max_us);
+	json_writer__object_end(w);
+	key_uint(w, "wakeups", m->wakeups);
+
+	key_uint(w, "usable_cpus", m->usable_cpus);
+	key_s(w, "steal_s", m->steal_s);
+	write_accounting(w, m);
+
+	json_writer__key(w, "switches");
+	json_writer__object_begin(w);
+	key_uint(w, "voluntary", m->switches.voluntary);
+	key_uint(w, "involuntary", m->switches.involuntary);
+	json_writer__object_end(w);
+	key_uint(w, "migrations", m->migrations);
+	key_s(w, "thread_time_s", m->thread_time_s);
+	key_share(w, "blocked_share", m->blocked_share);
+
+	write_cpus(w, m);
+	write_processes(w, m);
+	write_threads(w, m);
+
+	json_writer__key(w, "rusage");
+	if (m->rusage.valid) {
+		json_writer__object_begin(w);
+		key_s(w, "user_s", m->rusage.user_s);
+		key_s(w, "sys_s", m->rusage.sys_s);
+		json_writer__key(w, "maxrss_kb");
+		json_writer__int(w, m->rusage.maxrss_kb);
+		json_writer__object_end(w);
+	} else {
+		/* attach mode: the targets are not weft's children */
+		json_writer__null(w);
+	}
+	key_str(w, "verdict", m->verdict);
+	key_str(w, "verdict_kind", weft_verdict_kind__name(m->verdict_kind));
+	json_writer__object_end(w);
+	err = json_writer__finish(w);
+	json_writer__free(w);
+	return err;
+}

@@ -1,0 +1,190 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* The markdown report, for an issue or a pull request: the summary as a
+ * two-column table with the verdict last, the parallelism histogram as a
+ * table, and the thread, process and CPU tables on request. Cells are
+ * escaped, so a thread named "a|b" cannot break a table. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "output.h"
+
+/* CommonMark lets a backslash escape any ASCII punctuation; these are the
+ * ones that could start markup or end a cell. */
+static void md_text(FILE *out, const char *s)
+{
+	for (; *s; s++) {
+		unsigned char c = *s;
+
+		if (c < 0x20 || c == 0x7f)
+			fputc('?', out);
+		else if (strchr("\\`*_[]<>|~", c))
+			fprintf(out, "\\%c", c);
+		else
+			fputc(c, out);
+	}
+}
+
+static void row(FILE *out, const char *name, const char *fmt, ...)
+{
+	char text[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	fputs("| ", out);
+	md_text(out, name);
+	fputs(" | ", out);
+	md_text(out, text);
+	fputs(" |\n", out);
+}
+
+static double part(double x, double whole)
+{
+	return whole > 0 ? x / whole : 0;
+}
+
+static void summary(FILE *out, const struct weft_metrics *m, const char *cmd)
+{
+	const struct weft_accounting *a = &m->accounting;
+	char d1[32], d2[32], d3[32], d4[32];
+	double cpu_time = m->ncpu * m->wall_s;
+
+	fprintf(out, "| metric | value |\n| --- | --- |\n");
+	row(out, "command", "%s", cmd);
+	row(out, "wall", "%s (%s)", output_fmt_duration(d1, sizeof(d1), m->wall_s),
+	    m->attach_mode ? "attached: recording start to stop" :
+			     "first to last event of the tree");
+	row(out, "on-CPU", "%s in %u thread%s, %u process%s",
+	    output_fmt_duration(d1, sizeof(d1), m->on_cpu_s), m->nr_threads,
+	    m->nr_threads == 1 ? "" : "s", m->nr_processes, m->nr_processes == 1 ? "" : "es");
+	row(out, "parallelism", "%.2f avg, %u max, of %u usable cores", m->parallelism.avg,
+	    m->parallelism.max, m->usable_cpus);
+	row(out, "concurrency", "%.2f avg, %u max", m->concurrency.avg, m->concurrency.max);
+	row(out, "run-queue delay", "%llu waits, %s total; p50 %s, p99 %s, max %s",
+	    (unsigned long long)m->runqueue_delay.count,
+	    output_fmt_duration(d1, sizeof(d1), m->runqueue_delay.total_s),
+	    output_fmt_duration(d2, sizeof(d2), m->runqueue_delay.p50_us / 1e6),
+	    output_fmt_duration(d3, sizeof(d3), m->runqueue_delay.p99_us / 1e6),
+	    output_fmt_duration(d4, sizeof(d4), m->runqueue_delay.max_us / 1e6));
+	row(out, "run-queue delay, behind", "the tree %s (%.1f%%), others %s (%.1f%%)",
+	    output_fmt_duration(d1, sizeof(d1), m->runqueue_delay.by_tree_s),
+	    100 * part(m->runqueue_delay.by_tree_s, m->runqueue_delay.total_s),
+	    output_fmt_duration(d2, sizeof(d2), m->runqueue_delay.by_others_s),
+	    100 * part(m->runqueue_delay.by_others_s, m->runqueue_delay.total_s));
+	row(out, "wakeup latency", "%llu wakeups, p50 %s, p99 %s, max %s",
+	    (unsigned long long)m->wakeup_latency.count,
+	    output_fmt_duration(d1, sizeof(d1), m->wakeup_latency.p50_us / 1e6),
+	    output_fmt_duration(d2, sizeof(d2), m->wakeup_latency.p99_us / 1e6),
+	    output_fmt_duration(d3, sizeof(d3), m->wakeup_latency.max_us / 1e6));
+	row(out, "interleaving", "%s (%.1f%% of wall), %llu handoffs, slice p50 %s",
+	    output_fmt_duration(d1, sizeof(d1), m->interleaving.interleaved_s),
+	    100 * m->interleaving.interleaved_share, (unsigned long long)m->interleaving.handoffs,
+	    output_fmt_duration(d2, sizeof(d2), m->interleaving.slice_p50_us / 1e6));
+	row(out, "switches", "%llu voluntary, %llu involuntary; %llu migrations",
+	    (unsigned long long)m->switches.voluntary, (unsigned long long)m->switches.involuntary,
+	    (unsigned long long)m->migrations);
+	row(out, "blocked", "%.1f%% of thread time", 100 * m->blocked_share);
+	if (m->rusage.valid)
+		row(out, "rusage", "user %s, sys %s, max RSS %ld kB",
+		    output_fmt_duration(d1, sizeof(d1), m->rusage.user_s),
+		    output_fmt_duration(d2, sizeof(d2), m->rusage.sys_s), m->rusage.maxrss_kb);
+	if (m->has_cpu_totals)
+		row(out, "steal", "%s (%.1f%% of the CPUs' time)",
+		    output_fmt_duration(d1, sizeof(d1), m->steal_s),
+		    100 * part(m->steal_s, cpu_time));
+	if (!a->threads_checked)
+		row(out, "accounting", "no thread with the kernel's figures to compare");
+	else
+		row(out, "accounting",
+		    "on-CPU within %.1f%% of the kernel's, run-queue within %.1f%% (%u threads)%s",
+		    100 * a->on_cpu_err, 100 * a->runqueue_err, a->threads_checked,
+		    a->on_cpu_warning || a->runqueue_warning || a->threads_warned ?
+			    "; WARNING: past the tolerance" :
+			    "");
+	row(out, "verdict", "%s", m->verdict);
+}
+
+static void histogram(FILE *out, const struct weft_metrics *m)
+{
+	unsigned int r;
+
+	fprintf(out, "\n### Parallelism\n\n| R | share of wall |\n| ---: | ---: |\n");
+	for (r = 0; r < m->parallelism.histogram_len; r++)
+		fprintf(out, "| %u | %.1f%% |\n", r, 100 * m->parallelism.histogram[r]);
+}
+
+static void threads(FILE *out, const struct weft_metrics *m)
+{
+	unsigned int i;
+
+	fprintf(out,
+		"\n### Threads\n\n| tid | pid | comm | on-CPU (s) | run queue (s) | blocked (s) "
+		"| voluntary | involuntary |\n"
+		"| ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: |\n");
+	for (i = 0; i < m->nr_threads; i++) {
+		const struct weft_thread_metrics *t = &m->threads[i];
+
+		fprintf(out, "| %u | %u | ", t->tid, t->pid);
+		md_text(out, t->comm);
+		fprintf(out, " | %.3f | %.3f | %.3f | %llu | %llu |\n", t->on_cpu_s, t->runqueue_s,
+			t->blocked_s, (unsigned long long)t->voluntary,
+			(unsigned long long)t->involuntary);
+	}
+	fprintf(out, "\n### Processes\n\n| pid | ppid | comm | threads | on-CPU (s) |\n"
+		     "| ---: | ---: | --- | ---: | ---: |\n");
+	for (i = 0; i < m->nr_processes; i++) {
+		const struct weft_process_metrics *p = &m->processes[i];
+
+		fprintf(out, "| %u | %u | ", p->pid, p->ppid);
+		md_text(out, p->comm);
+		fprintf(out, " | %u | %.3f |\n", p->threads, p->on_cpu_s);
+	}
+}
+
+static void cpus(FILE *out, const struct weft_metrics *m)
+{
+	unsigned int i;
+
+	fprintf(out,
+		"\n### CPUs\n\n| cpu | traced | other | idle | threads | handoffs | migrations in "
+		"| migrations out |\n"
+		"| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
+	for (i = 0; i < m->ncpu; i++) {
+		const struct weft_cpu_metrics *c = &m->cpus[i];
+
+		fprintf(out, "| %u | %.1f%% | ", c->cpu, 100 * c->traced);
+		if (c->has_totals)
+			fprintf(out, "%.1f%% | %.1f%% | ", 100 * c->other, 100 * c->idle);
+		else
+			fprintf(out, "? | ? | ");
+		fprintf(out, "%u | %llu | %llu | %llu |\n", c->threads,
+			(unsigned long long)c->handoffs, (unsigned long long)c->migrations_in,
+			(unsigned long long)c->migrations_out);
+	}
+}
+
+int output_markdown(FILE *out, const struct weft_metrics *m, const struct output_opts *o)
+{
+	char *cmd = output_command_line(m);
+
+	if (!cmd)
+		return -ENOMEM;
+	fprintf(out, "## weft report\n\n");
+	if (m->lost_events)
+		fprintf(out, "> **Warning:** %llu events lost; figures are incomplete.\n\n",
+			(unsigned long long)m->lost_events);
+	if (m->truncated)
+		fprintf(out, "> **Warning:** recording truncated; figures cover only what it "
+			     "holds.\n\n");
+	summary(out, m, cmd);
+	free(cmd);
+	histogram(out, m);
+	if (o && o->threads)
+		threads(out, m);
+	if (o && o->cpus)
+		cpus(out, m);
+	return ferror(out) ? -EIO : 0;
+}

@@ -1,0 +1,389 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* The text report, for a terminal: a summary of labelled lines wrapped to
+ * 80 columns, the parallelism histogram drawn as bars in the manner of
+ * bcc's print_log2_hist(), the verdict last; tables per thread, process
+ * and CPU on request. */
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "output.h"
+
+#define LABEL_WIDTH 17
+#define BAR_WIDTH 40
+/* Threads named in the accounting warning before "and N more" */
+#define ACCT_WARN_THREADS 3
+
+char *output_fmt_duration(char *buf, size_t size, double s)
+{
+	double a = fabs(s);
+
+	if (!isfinite(s) || a == 0)
+		snprintf(buf, size, "0 s");
+	else if (a >= 1)
+		snprintf(buf, size, "%.3f s", s);
+	else if (a >= 1e-3)
+		snprintf(buf, size, "%.2f ms", s * 1e3);
+	else if (a >= 1e-6)
+		snprintf(buf, size, "%.1f us", s * 1e6);
+	else
+		snprintf(buf, size, "%.0f ns", s * 1e9);
+	return buf;
+}
+
+void output_sanitize(char *dst, size_t size, const char *src)
+{
+	size_t i;
+
+	if (!size)
+		return;
+	for (i = 0; src[i] && i + 1 < size; i++) {
+		unsigned char c = src[i];
+
+		dst[i] = c < 0x20 || c == 0x7f ? '?' : (char)c;
+	}
+	dst[i] = '\0';
+}
+
+static bool shell_safe(const char *s)
+{
+	if (!*s)
+		return false;
+	for (; *s; s++)
+		if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_@%+=:,./-",
+			    *s))
+			return false;
+	return true;
+}
+
+char *output_command_line(const struct weft_metrics *m)
+{
+	size_t len = 1, i, j;
+	char *buf, *p;
+
+	/* worst case: every byte a quote, each becoming '\'' (4 bytes) */
+	for (i = 0; i < m->command_len; i++)
+		len += 4 * strlen(m->command[i]) + 3;
+	buf = malloc(len);
+	if (!buf)
+		return NULL;
+	p = buf;
+	for (i = 0; i < m->command_len; i++) {
+		const char *arg = m->command[i];
+		bool quote = !shell_safe(arg);
+
+		if (i)
+			*p++ = ' ';
+		if (quote)
+			*p++ = '\'';
+		for (j = 0; arg[j]; j++) {
+			unsigned char c = arg[j];
+
+			if (quote && c == '\'') {
+				memcpy(p, "'\\''", 4);
+				p += 4;
+			} else {
+				*p++ = c < 0x20 || c == 0x7f ? '?' : (char)c;
+			}
+		}
+		if (quote)
+			*p++ = '\'';
+	}
+	*p = '\0';
+	return buf;
+}
+
+/* Where to end a line of at most width characters of p: after a clause
+ * (", " or "; ") when one ends past the first third, so that a figure
+ * stays with its unit; else at a space; else in the middle of a word. */
+static int wrap_point(const char *p, int width)
+{
+	int i, space = 0;
+
+	for (i = width; i > width / 3; i--)
+		if ((p[i - 1] == ',' || p[i - 1] == ';') && p[i] == ' ')
+			return i;
+	for (i = width; i > 0; i--)
+		if (p[i] == ' ') {
+			space = i;
+			break;
+		}
+	return space ? space : width;
+}
+
+/* Writes "label:" padded to LABEL_WIDTH, then the text wrapped at word
+ * boundaries to OUTPUT_TEXT_COLUMNS, continuation lines indented to the
+ * text; a word longer than a line is cut. An empty label continues the
+ * previous field. */
+static void field(FILE *out, const char *label, const char *fmt, ...)
+{
+	const int width = OUTPUT_TEXT_COLUMNS - LABEL_WIDTH;
+	char text[1024], head[LABEL_WIDTH + 2];
+	const char *p;
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (vsnprintf(text, sizeof(text), fmt, ap) >= (int)sizeof(text))
+		memcpy(text + sizeof(text) - 4, "...", 4);
+	va_end(ap);
+	snprintf(head, sizeof(head), "%s%s", label, *label ? ":" : "");
+	fprintf(out, "%-*s", LABEL_WIDTH, head);
+	p = text;
+	while (*p == ' ')
+		p++;
+	while (*p) {
+		int len = strlen(p), cut = len;
+
+		if (len > width) {
+			cut = wrap_point(p, width);
+		}
+		fprintf(out, "%.*s\n", cut, p);
+		p += cut;
+		while (*p == ' ')
+			p++;
+		if (*p)
+			fprintf(out, "%*s", LABEL_WIDTH, "");
+	}
+	if (!*text)
+		fputc('\n', out);
+}
+
+static const char *pct(char *buf, size_t size, double share)
+{
+	snprintf(buf, size, "%.1f%%", 100 * share);
+	return buf;
+}
+
+static void print_histogram(FILE *out, const struct weft_metrics *m)
+{
+	unsigned int r, last = m->parallelism.max;
+
+	for (r = 0; r < m->parallelism.histogram_len; r++)
+		if (m->parallelism.histogram[r] > 0 && r > last)
+			last = r;
+	if (last >= m->parallelism.histogram_len)
+		last = m->parallelism.histogram_len - 1;
+	fprintf(out, "%*s%4s %7s  %s\n", LABEL_WIDTH, "", "R", "share", "of wall");
+	for (r = 0; r <= last; r++) {
+		double s = m->parallelism.histogram[r];
+		int n = (int)lround(s * BAR_WIDTH);
+
+		if (n > BAR_WIDTH)
+			n = BAR_WIDTH;
+		if (n < 0)
+			n = 0;
+		fprintf(out, "%*s%4u %6.1f%% |%.*s%*s|\n", LABEL_WIDTH, "", r, 100 * s, n,
+			"########################################", BAR_WIDTH - n, "");
+	}
+}
+
+static void print_accounting(FILE *out, const struct weft_metrics *m)
+{
+	const struct weft_accounting *a = &m->accounting;
+	char on[32], rq[32], d1[32], d2[32];
+	unsigned int i, named = 0;
+
+	if (!a->threads_checked) {
+		field(out, "accounting", "no thread with the kernel's figures to compare");
+		return;
+	}
+	if (a->on_cpu_err_valid)
+		snprintf(on, sizeof(on), "within %.1f%%", 100 * a->on_cpu_err);
+	else
+		snprintf(on, sizeof(on), "not comparable");
+	if (a->runqueue_err_valid)
+		snprintf(rq, sizeof(rq), "within %.1f%%", 100 * a->runqueue_err);
+	else
+		snprintf(rq, sizeof(rq), "not comparable");
+	field(out, "accounting", "on-CPU %s of the kernel's, run-queue %s (%u thread%s)", on, rq,
+	      a->threads_checked, a->threads_checked == 1 ? "" : "s");
+	if (a->on_cpu_warning)
+		field(out, "", "WARNING: on-CPU past the %.1f%% tolerance: weft %s, the kernel %s",
+		      100 * a->tolerance, output_fmt_duration(d1, sizeof(d1), a->on_cpu_s),
+		      output_fmt_duration(d2, sizeof(d2), a->kernel_on_cpu_s));
+	if (a->runqueue_warning)
+		field(out, "",
+		      "WARNING: run-queue past the %.1f%% tolerance: weft %s, the kernel %s",
+		      100 * a->tolerance, output_fmt_duration(d1, sizeof(d1), a->runqueue_s),
+		      output_fmt_duration(d2, sizeof(d2), a->kernel_runqueue_s));
+	if (!a->threads_warned)
+		return;
+	field(out, "", "WARNING: %u thread%s past the %.1f%% tolerance:", a->threads_warned,
+	      a->threads_warned == 1 ? "" : "s", 100 * a->tolerance);
+	for (i = 0; i < m->nr_threads && named < ACCT_WARN_THREADS; i++) {
+		const struct weft_thread_metrics *t = &m->threads[i];
+		char comm[WEFT_COMM_LEN + 1], d3[32], d4[32];
+
+		if (!t->acct_warning)
+			continue;
+		output_sanitize(comm, sizeof(comm), t->comm);
+		field(out, "", "  %u (%s): on-CPU %s vs %s, run-queue %s vs %s", t->tid, comm,
+		      output_fmt_duration(d1, sizeof(d1), t->acct_on_cpu_s),
+		      output_fmt_duration(d2, sizeof(d2), t->kernel_on_cpu_s),
+		      output_fmt_duration(d3, sizeof(d3), t->acct_runqueue_s),
+		      output_fmt_duration(d4, sizeof(d4), t->kernel_runqueue_s));
+		named++;
+	}
+	if (a->threads_warned > named)
+		field(out, "", "  and %u more (--format json has them all)",
+		      a->threads_warned - named);
+}
+
+static void print_summary(FILE *out, const struct weft_metrics *m, const char *cmd)
+{
+	char d1[32], d2[32], d3[32], d4[32], p1[16], p2[16];
+	double cpu_time = m->ncpu * m->wall_s;
+
+	if (m->lost_events)
+		fprintf(out, "WARNING: %llu events lost; figures are incomplete\n",
+			(unsigned long long)m->lost_events);
+	if (m->truncated)
+		fprintf(out, "WARNING: recording truncated; figures cover only what it holds\n");
+	field(out, "command", "%s", cmd);
+	field(out, "wall", "%s (%s)", output_fmt_duration(d1, sizeof(d1), m->wall_s),
+	      m->attach_mode ? "attached: recording start to stop" :
+			       "first to last event of the tree");
+	field(out, "on-CPU", "%s in %u thread%s, %u process%s",
+	      output_fmt_duration(d1, sizeof(d1), m->on_cpu_s), m->nr_threads,
+	      m->nr_threads == 1 ? "" : "s", m->nr_processes, m->nr_processes == 1 ? "" : "es");
+	field(out, "parallelism", "%.2f avg, %u max, of %u usable core%s", m->parallelism.avg,
+	      m->parallelism.max, m->usable_cpus, m->usable_cpus == 1 ? "" : "s");
+	print_histogram(out, m);
+	field(out, "concurrency", "%.2f avg, %u max (running + runnable)", m->concurrency.avg,
+	      m->concurrency.max);
+	field(out, "run-queue delay", "%llu waits, %s total; p50 %s, p99 %s, max %s",
+	      (unsigned long long)m->runqueue_delay.count,
+	      output_fmt_duration(d1, sizeof(d1), m->runqueue_delay.total_s),
+	      output_fmt_duration(d2, sizeof(d2), m->runqueue_delay.p50_us / 1e6),
+	      output_fmt_duration(d3, sizeof(d3), m->runqueue_delay.p99_us / 1e6),
+	      output_fmt_duration(d4, sizeof(d4), m->runqueue_delay.max_us / 1e6));
+	field(out, "", "behind the tree %s (%s), behind others %s (%s)",
+	      output_fmt_duration(d1, sizeof(d1), m->runqueue_delay.by_tree_s),
+	      pct(p1, sizeof(p1),
+		  m->runqueue_delay.total_s > 0 ?
+			  m->runqueue_delay.by_tree_s / m->runqueue_delay.total_s :
+			  0),
+	      output_fmt_duration(d2, sizeof(d2), m->runqueue_delay.by_others_s),
+	      pct(p2, sizeof(p2),
+		  m->runqueue_delay.total_s > 0 ?
+			  m->runqueue_delay.by_others_s / m->runqueue_delay.total_s :
+			  0));
+	field(out, "wakeup latency", "%llu wakeups, p50 %s, p99 %s, max %s",
+	      (unsigned long long)m->wakeup_latency.count,
+	      output_fmt_duration(d1, sizeof(d1), m->wakeup_latency.p50_us / 1e6),
+	      output_fmt_duration(d2, sizeof(d2), m->wakeup_latency.p99_us / 1e6),
+	      output_fmt_duration(d3, sizeof(d3), m->wakeup_latency.max_us / 1e6));
+	field(out, "interleaving", "%s interleaved (%s of wall), %llu handoffs, slice p50 %s",
+	      output_fmt_duration(d1, sizeof(d1), m->interleaving.interleaved_s),
+	      pct(p1, sizeof(p1), m->interleaving.interleaved_share),
+	      (unsigned long long)m->interleaving.handoffs,
+	      output_fmt_duration(d2, sizeof(d2), m->interleaving.slice_p50_us / 1e6));
+	field(out, "switches", "%llu voluntary, %llu involuntary; %llu migrations",
+	      (unsigned long long)m->switches.voluntary,
+	      (unsigned long long)m->switches.involuntary, (unsigned long long)m->migrations);
+	field(out, "blocked", "%s of thread time (%s of %s)", pct(p1, sizeof(p1), m->blocked_share),
+	      output_fmt_duration(d1, sizeof(d1), m->blocked_s),
+	      output_fmt_duration(d2, sizeof(d2), m->thread_time_s));
+	if (m->rusage.valid)
+		field(out, "rusage", "user %s, sys %s, max RSS %ld kB",
+		      output_fmt_duration(d1, sizeof(d1), m->rusage.user_s),
+		      output_fmt_duration(d2, sizeof(d2), m->rusage.sys_s), m->rusage.maxrss_kb);
+	if (m->has_cpu_totals)
+		field(out, "steal", "%s (%s of the CPUs' time)",
+		      output_fmt_duration(d1, sizeof(d1), m->steal_s),
+		      pct(p1, sizeof(p1), cpu_time > 0 ? m->steal_s / cpu_time : 0));
+	print_accounting(out, m);
+	field(out, "verdict", "%s", m->verdict);
+}
+
+static int cmp_on_cpu_desc(const void *x, const void *y)
+{
+	const struct weft_thread_metrics *a = *(const struct weft_thread_metrics *const *)x;
+	const struct weft_thread_metrics *b = *(const struct weft_thread_metrics *const *)y;
+
+	if (a->on_cpu_s != b->on_cpu_s)
+		return a->on_cpu_s < b->on_cpu_s ? 1 : -1;
+	return a->tid < b->tid ? -1 : a->tid > b->tid;
+}
+
+static int print_threads(FILE *out, const struct weft_metrics *m)
+{
+	const struct weft_thread_metrics **order;
+	char comm[WEFT_COMM_LEN + 1];
+	unsigned int i;
+
+	order = calloc(m->nr_threads ? m->nr_threads : 1, sizeof(*order));
+	if (!order)
+		return -ENOMEM;
+	for (i = 0; i < m->nr_threads; i++)
+		order[i] = &m->threads[i];
+	qsort(order, m->nr_threads, sizeof(*order), cmp_on_cpu_desc);
+	fprintf(out, "\nthreads (%u), by on-CPU time:\n", m->nr_threads);
+	fprintf(out, "%7s %7s %-16s %9s %9s %10s %7s %7s\n", "TID", "PID", "COMM", "ON-CPU(s)",
+		"RUNQ(s)", "BLOCKED(s)", "VOL", "INVOL");
+	for (i = 0; i < m->nr_threads; i++) {
+		const struct weft_thread_metrics *t = order[i];
+
+		output_sanitize(comm, sizeof(comm), t->comm);
+		fprintf(out, "%7u %7u %-16s %9.3f %9.3f %10.3f %7llu %7llu\n", t->tid, t->pid, comm,
+			t->on_cpu_s, t->runqueue_s, t->blocked_s, (unsigned long long)t->voluntary,
+			(unsigned long long)t->involuntary);
+	}
+	free(order);
+
+	fprintf(out, "\nprocesses (%u):\n", m->nr_processes);
+	fprintf(out, "%7s %7s %-16s %7s %10s\n", "PID", "PPID", "COMM", "THREADS", "ON-CPU(s)");
+	for (i = 0; i < m->nr_processes; i++) {
+		const struct weft_process_metrics *p = &m->processes[i];
+
+		output_sanitize(comm, sizeof(comm), p->comm);
+		fprintf(out, "%7u %7u %-16s %7u %10.3f\n", p->pid, p->ppid, comm, p->threads,
+			p->on_cpu_s);
+	}
+	return 0;
+}
+
+static void print_cpus(FILE *out, const struct weft_metrics *m)
+{
+	unsigned int i;
+
+	fprintf(out, "\ncpus (shares of each CPU's time):\n");
+	fprintf(out, "%4s %7s %7s %7s %7s %9s %8s %8s %10s\n", "CPU", "TRACED", "OTHER", "IDLE",
+		"THREADS", "HANDOFFS", "MIG-IN", "MIG-OUT", "ON-CPU(s)");
+	for (i = 0; i < m->ncpu; i++) {
+		const struct weft_cpu_metrics *c = &m->cpus[i];
+		char other[16], idle[16];
+
+		if (c->has_totals) {
+			snprintf(other, sizeof(other), "%.1f%%", 100 * c->other);
+			snprintf(idle, sizeof(idle), "%.1f%%", 100 * c->idle);
+		} else {
+			snprintf(other, sizeof(other), "-");
+			snprintf(idle, sizeof(idle), "-");
+		}
+		fprintf(out, "%4u %6.1f%% %7s %7s %7u %9llu %8llu %8llu %10.3f\n", c->cpu,
+			100 * c->traced, other, idle, c->threads, (unsigned long long)c->handoffs,
+			(unsigned long long)c->migrations_in, (unsigned long long)c->migrations_out,
+			c->on_cpu_s);
+	}
+}
+
+int output_text(FILE *out, const struct weft_metrics *m, const struct output_opts *o)
+{
+	char *cmd = output_command_line(m);
+	int err = 0;
+
+	if (!cmd)
+		return -ENOMEM;
+	print_summary(out, m, cmd);
+	free(cmd);
+	if (o && o->threads)
+		err = print_threads(out, m);
+	if (!err && o && o->cpus)
+		print_cpus(out, m);
+	if (!err && ferror(out))
+		err = -EIO;
+	return err;
+}
