@@ -611,6 +611,9 @@ static void test_fork_exit_lifetimes(void **state)
 	assert_int_equal(m->accounting.threads_checked, 1);
 	assert_near(m->accounting.on_cpu_err, 0, 1e-12);
 	assert_near(m->wall_s, 8e-3, 1e-12);
+	/* a new thread's first enqueue has no waking: no latency */
+	assert_int_equal(m->wakeups, 2);
+	assert_int_equal(m->wakeup_latency.count, 0);
 }
 
 /* Accounting by hand. A (forked, baseline 0) runs 10 ms and waits 2 ms;

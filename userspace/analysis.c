@@ -624,7 +624,9 @@ static int on_wakeup(struct weft_analysis *a, const struct weft_ev_wakeup *e, __
 		a->wakeups_ignored++;
 		return 0;
 	}
-	if (!(e->hdr.flags & WEFT_WAKE_NO_WAKING) && e->waking_ts_ns <= e->hdr.ts_ns)
+	/* A new thread has no waking step: its parent enqueues it. */
+	if (!(e->hdr.flags & (WEFT_WAKE_NO_WAKING | WEFT_WAKE_NEW)) &&
+	    e->waking_ts_ns <= e->hdr.ts_ns)
 		weft_hist__add(a->wake_hist, e->hdr.ts_ns - e->waking_ts_ns);
 	err = ensure_cpu(a, c);
 	if (err == -ENOMEM)

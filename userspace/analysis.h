@@ -155,6 +155,8 @@ struct weft_metrics {
 		double p50_us, p99_us, max_us;
 		double by_tree_s, by_others_s; /* sum to total_s */
 	} runqueue_delay;
+	/* enqueue - waking, for wakeups that had a waking (not a new
+	 * thread's first enqueue) and changed the thread's state */
 	struct weft_delay_metrics wakeup_latency;
 	__u64 wakeups; /* wakeup records of traced threads */
 	__u64 wakeups_ignored; /* of a thread already runnable or running */
