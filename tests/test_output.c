@@ -1049,6 +1049,23 @@ static void test_text_report_plain(void **state)
 	assert_null(strstr(text_buf, "\ncpus "));
 }
 
+/* On 64 CPUs the histogram stops after the last R used. */
+static void test_text_report_many_cpus(void **state)
+{
+	struct weft_analysis *a = *state = typical(64, false, false);
+	const struct weft_metrics *m = weft_analysis__finish(a);
+	struct output_opts o = { .cpus = true };
+	FILE *f;
+
+	assert_non_null(m);
+	f = mem_open();
+	assert_int_equal(output_text(f, m, &o), 0);
+	mem_close(f);
+	check_columns(text_buf, OUTPUT_TEXT_COLUMNS);
+	assert_non_null(strstr(text_buf, "R = 3..64: none\n"));
+	assert_non_null(strstr(text_buf, "\n  63 "));
+}
+
 /* Unescaped pipes in a table row: the cell borders. */
 static unsigned int cells(const char *line, size_t len)
 {
@@ -1110,6 +1127,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_json_empty, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_text_report, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_text_report_plain, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_text_report_many_cpus, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_markdown_report, setup, teardown),
 	};
 

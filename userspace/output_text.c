@@ -156,15 +156,20 @@ static const char *pct(char *buf, size_t size, double share)
 	return buf;
 }
 
+/* Every R from 0 to ncpu, as a CPU-utilization histogram has it; on a
+ * machine with many CPUs, the empty rows past the last used R are told in
+ * one line. */
+#define HIST_ALL_ROWS 16
+
 static void print_histogram(FILE *out, const struct weft_metrics *m)
 {
-	unsigned int r, last = m->parallelism.max;
+	unsigned int r, last = m->parallelism.max, len = m->parallelism.histogram_len;
 
-	for (r = 0; r < m->parallelism.histogram_len; r++)
+	for (r = 0; r < len; r++)
 		if (m->parallelism.histogram[r] > 0 && r > last)
 			last = r;
-	if (last >= m->parallelism.histogram_len)
-		last = m->parallelism.histogram_len - 1;
+	if (len <= HIST_ALL_ROWS + 1 || last >= len)
+		last = len - 1;
 	fprintf(out, "%*s%4s %7s  %s\n", LABEL_WIDTH, "", "R", "share", "of wall");
 	for (r = 0; r <= last; r++) {
 		double s = m->parallelism.histogram[r];
@@ -177,6 +182,8 @@ static void print_histogram(FILE *out, const struct weft_metrics *m)
 		fprintf(out, "%*s%4u %6.1f%% |%.*s%*s|\n", LABEL_WIDTH, "", r, 100 * s, n,
 			"########################################", BAR_WIDTH - n, "");
 	}
+	if (last + 1 < len)
+		fprintf(out, "%*s%4s R = %u..%u: none\n", LABEL_WIDTH, "", "", last + 1, len - 1);
 }
 
 static void print_accounting(FILE *out, const struct weft_metrics *m)
@@ -248,8 +255,16 @@ static void print_summary(FILE *out, const struct weft_metrics *m, const char *c
 	field(out, "on-CPU", "%s in %u thread%s, %u process%s",
 	      output_fmt_duration(d1, sizeof(d1), m->on_cpu_s), m->nr_threads,
 	      m->nr_threads == 1 ? "" : "s", m->nr_processes, m->nr_processes == 1 ? "" : "es");
-	field(out, "parallelism", "%.2f avg, %u max, of %u usable core%s", m->parallelism.avg,
-	      m->parallelism.max, m->usable_cpus, m->usable_cpus == 1 ? "" : "s");
+	/* steal beside it: the host may have taken part of those cores */
+	if (m->has_cpu_totals)
+		field(out, "parallelism", "%.2f avg, %u max, of %u usable core%s (steal %s)",
+		      m->parallelism.avg, m->parallelism.max, m->usable_cpus,
+		      m->usable_cpus == 1 ? "" : "s",
+		      pct(p1, sizeof(p1), cpu_time > 0 ? m->steal_s / cpu_time : 0));
+	else
+		field(out, "parallelism", "%.2f avg, %u max, of %u usable core%s",
+		      m->parallelism.avg, m->parallelism.max, m->usable_cpus,
+		      m->usable_cpus == 1 ? "" : "s");
 	print_histogram(out, m);
 	field(out, "concurrency", "%.2f avg, %u max (running + runnable)", m->concurrency.avg,
 	      m->concurrency.max);
