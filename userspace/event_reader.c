@@ -1,0 +1,514 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* Merges the per-stream EVENTS chunks of a recording by timestamp. The
+ * chunk encoding (three columns: lengths, timestamp deltas, bodies) is
+ * described with the rest of the format at the top of file.c.
+ *
+ * Each stream keeps the records it has decoded and not yet returned in an
+ * arena, with an index sorted by timestamp (insertion sort as they are
+ * decoded: nearly sorted input costs one comparison a record). A stream
+ * offers its first record only while at least WEFT_REORDER_WINDOW others
+ * wait behind it (or its chunks are all read), so a record that many
+ * places late still goes in front. The streams' first records sit in a
+ * binary heap; returning a record and moving its stream's key costs one
+ * sift. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "event_reader.h"
+
+struct rec_ref {
+	__u64 ts;
+	__u32 off; /* in the arena */
+	__u32 len;
+};
+
+struct ev_stream {
+	unsigned int id;
+	size_t *chunks; /* section indices, in file order */
+	size_t nchunks;
+	size_t next_chunk;
+	unsigned char *arena;
+	size_t alen;
+	size_t acap;
+	struct rec_ref *idx; /* idx[head..n) are waiting, sorted */
+	size_t head;
+	size_t n;
+	size_t icap;
+	__u64 last_ts; /* of the last record returned */
+	bool emitted;
+};
+
+/* The heap holds each stream's first key, so a sift compares without
+ * following pointers into the streams. Streams are numbered in id order,
+ * so (ts, k) orders ties by stream id. */
+struct heap_ent {
+	__u64 ts;
+	unsigned int k; /* index in streams */
+};
+
+struct weft_event_reader {
+	struct weft_file *f;
+	struct ev_stream *streams;
+	unsigned int nstreams;
+	struct heap_ent *heap;
+	unsigned int nheap;
+	struct ev_stream *cur; /* returned the last record; at heap[0] */
+	bool started;
+	void *raw; /* an inflated chunk */
+	size_t raw_cap;
+	void *tmp; /* records moving to the front of their arena */
+	size_t tmp_cap;
+	int err; /* sticky */
+	unsigned long long reordered;
+	unsigned long long skipped;
+	unsigned long long count;
+	char msg[256];
+};
+
+#define ALIGN8(x) (((x) + 7) & ~(size_t)7)
+
+__attribute__((format(printf, 2, 3))) static void set_msg(struct weft_event_reader *r,
+							  const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(r->msg, sizeof(r->msg), fmt, ap);
+	va_end(ap);
+}
+
+static int get_varint_slow(const unsigned char **pp, const unsigned char *end, uint64_t *v)
+{
+	const unsigned char *p = *pp;
+	uint64_t r = 0;
+	int shift;
+
+	for (shift = 0; shift < 64 && p < end; shift += 7) {
+		r |= (uint64_t)(*p & 0x7f) << shift;
+		if (!(*p++ & 0x80)) {
+			*pp = p;
+			*v = r;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+static inline int get_varint(const unsigned char **pp, const unsigned char *end, uint64_t *v)
+{
+	const unsigned char *p = *pp;
+
+	if (p < end && *p < 0x80) {
+		*v = *p;
+		*pp = p + 1;
+		return 0;
+	}
+	return get_varint_slow(pp, end, v);
+}
+
+static int grow(void **p, size_t *cap, size_t need, size_t elem)
+{
+	size_t n = *cap ? *cap : 64;
+	void *q;
+
+	if (*cap >= need && *p)
+		return 0;
+	while (n < need)
+		n *= 2;
+	q = realloc(*p, n * elem);
+	if (!q)
+		return -ENOMEM;
+	*p = q;
+	*cap = n;
+	return 0;
+}
+
+/* Lists each stream's chunks (section indices, in file order) from the
+ * section headers alone. */
+static int index_streams(struct weft_event_reader *r)
+{
+	size_t nsecs = weft_file__nsections(r->f), s;
+	const struct weft_section_info *si;
+	unsigned int max_id = 0, i, k, n = 0;
+	struct ev_stream *st;
+	int *map, err = 0;
+
+	for (s = 0; s < nsecs; s++) {
+		si = weft_file__section(r->f, s);
+		if (si->type == WEFT_SEC_EVENTS && si->aux > max_id)
+			max_id = si->aux;
+	}
+	/* Stream ids may be sparse: number the ones present in id order. */
+	map = calloc(max_id + 1, sizeof(*map));
+	if (!map)
+		return -ENOMEM;
+	for (s = 0; s < nsecs; s++) {
+		si = weft_file__section(r->f, s);
+		if (si->type == WEFT_SEC_EVENTS)
+			map[si->aux]++;
+	}
+	for (i = 0; i <= max_id; i++)
+		n += map[i] > 0;
+	if (!n)
+		goto free_map;
+	r->streams = calloc(n, sizeof(*r->streams));
+	r->heap = calloc(n, sizeof(*r->heap));
+	if (!r->streams || !r->heap) {
+		err = -ENOMEM;
+		goto free_map;
+	}
+	r->nstreams = n;
+	for (i = 0, k = 0; i <= max_id; i++) {
+		if (!map[i])
+			continue;
+		st = &r->streams[k];
+		st->id = i;
+		st->chunks = calloc(map[i], sizeof(*st->chunks));
+		if (!st->chunks) {
+			err = -ENOMEM;
+			goto free_map;
+		}
+		map[i] = k++;
+	}
+	for (s = 0; s < nsecs; s++) {
+		si = weft_file__section(r->f, s);
+		if (si->type != WEFT_SEC_EVENTS)
+			continue;
+		st = &r->streams[map[si->aux]];
+		st->chunks[st->nchunks++] = s;
+	}
+
+free_map:
+	free(map);
+	return err;
+}
+
+struct weft_event_reader *weft_event_reader__new(struct weft_file *f)
+{
+	struct weft_event_reader *r = NULL;
+	int err;
+
+	if (!f) {
+		err = -EINVAL;
+		goto err_out;
+	}
+	r = calloc(1, sizeof(*r));
+	if (!r) {
+		err = -ENOMEM;
+		goto err_out;
+	}
+	r->f = f;
+	err = index_streams(r);
+	if (err)
+		goto err_out;
+	return r;
+
+err_out:
+	weft_event_reader__free(r);
+	errno = -err;
+	return NULL;
+}
+
+void weft_event_reader__free(struct weft_event_reader *r)
+{
+	unsigned int i;
+
+	if (!r)
+		return;
+	for (i = 0; i < r->nstreams; i++) {
+		free(r->streams[i].chunks);
+		free(r->streams[i].arena);
+		free(r->streams[i].idx);
+	}
+	free(r->streams);
+	free(r->heap);
+	free(r->raw);
+	free(r->tmp);
+	free(r);
+}
+
+/* Puts a decoded record in its place among the waiting ones, moving it at
+ * most WEFT_REORDER_WINDOW places (so a hostile chunk costs O(n * window),
+ * not O(n^2)). */
+static inline void insert(struct weft_event_reader *r, struct ev_stream *s, __u64 ts, size_t off,
+			  size_t len)
+{
+	size_t j = s->n, lim = s->head;
+
+	if (j - lim > WEFT_REORDER_WINDOW)
+		lim = j - WEFT_REORDER_WINDOW;
+	while (j > lim && s->idx[j - 1].ts > ts) {
+		s->idx[j] = s->idx[j - 1];
+		j--;
+	}
+	s->idx[j].ts = ts;
+	s->idx[j].off = off;
+	s->idx[j].len = len;
+	s->n++;
+	if (j > s->head ? s->idx[j - 1].ts > ts : s->emitted && ts < s->last_ts)
+		r->reordered++;
+}
+
+/* Records are a few words long: a word loop beats the call (or the rep
+ * movs) a memcpy of unknown size costs. */
+static inline void copy_body(unsigned char *dst, const unsigned char *src, size_t len)
+{
+	__u64 w;
+	size_t i;
+
+	if (len & 7) {
+		memcpy(dst, src, len);
+		return;
+	}
+	for (i = 0; i < len; i += 8) {
+		memcpy(&w, src + i, sizeof(w));
+		memcpy(dst + i, &w, sizeof(w));
+	}
+}
+
+static int bad_chunk(struct weft_event_reader *r, size_t sec, const char *why)
+{
+	set_msg(r, "corrupt section at offset %llu (events chunk: %s)",
+		weft_file__section(r->f, sec)->offset, why);
+	return -EBADMSG;
+}
+
+/* Moves the waiting records (at most the window, since a chunk is read
+ * only when that few are left) to the front of the arena, through a
+ * scratch buffer, and makes room for a chunk: memory stays at about one
+ * chunk plus the window per stream. */
+static int compact(struct weft_event_reader *r, struct ev_stream *s, size_t more_recs,
+		   size_t more_bytes)
+{
+	size_t kept = s->n - s->head, bytes = 0, k, o = 0;
+	struct rec_ref *e;
+	void *p;
+
+	for (k = s->head; k < s->n; k++)
+		bytes += ALIGN8(s->idx[k].len);
+	if (grow(&r->tmp, &r->tmp_cap, bytes, 1))
+		return -ENOMEM;
+	for (k = s->head; k < s->n; k++) {
+		e = &s->idx[k];
+		memcpy((char *)r->tmp + o, s->arena + e->off, e->len);
+		e->off = o;
+		o += ALIGN8(e->len);
+	}
+	if (s->acap < bytes + more_bytes || !s->arena) {
+		/* Its contents are in tmp: no need for realloc to copy them. */
+		free(s->arena);
+		s->arena = NULL;
+		s->acap = 0;
+		p = NULL;
+		if (grow(&p, &s->acap, bytes + more_bytes, 1))
+			return -ENOMEM;
+		s->arena = p;
+	}
+	if (kept) {
+		memcpy(s->arena, r->tmp, o);
+		memmove(s->idx, s->idx + s->head, kept * sizeof(*s->idx));
+	}
+	s->head = 0;
+	s->n = kept;
+	s->alen = o;
+	return grow((void **)&s->idx, &s->icap, kept + more_recs, sizeof(*s->idx));
+}
+
+static int load_chunk(struct weft_event_reader *r, struct ev_stream *s)
+{
+	size_t sec = s->chunks[s->next_chunk++], blen, off;
+	const struct weft_section_info *si = weft_file__section(r->f, sec);
+	const unsigned char *p, *end, *lp, *lend, *tp, *tend, *bp, *bend;
+	uint64_t stream, count, len_bytes, ts_bytes, len, zz, c;
+	__u64 ts = 0;
+	__u16 type;
+	int err;
+
+	err = weft_file__read_section(r->f, sec, &r->raw, &r->raw_cap);
+	if (err) {
+		set_msg(r, "%s", weft_file__error(r->f));
+		return err;
+	}
+	p = r->raw;
+	end = p + si->raw_length;
+	if (get_varint(&p, end, &stream) || get_varint(&p, end, &count) ||
+	    get_varint(&p, end, &len_bytes) || get_varint(&p, end, &ts_bytes))
+		return bad_chunk(r, sec, "bad prefix");
+	if (stream != s->id)
+		return bad_chunk(r, sec, "stream differs from its header");
+	/* Every length and delta takes at least a byte: count is bounded by
+	 * the payload, so the allocations below are too. */
+	if (len_bytes > (uint64_t)(end - p) || ts_bytes > (uint64_t)(end - p) - len_bytes ||
+	    count > len_bytes || count > ts_bytes)
+		return bad_chunk(r, sec, "columns do not fit");
+	lp = p;
+	lend = tp = lp + len_bytes;
+	tend = bp = tp + ts_bytes;
+	bend = end;
+	blen = bend - bp;
+	/* Each record takes len - 8 body bytes, 8 for ts, up to 7 of padding. */
+	err = compact(r, s, count, blen + count * 15);
+	if (err) {
+		set_msg(r, "%s", strerror(-err));
+		return err;
+	}
+	for (c = 0; c < count; c++) {
+		if (get_varint(&lp, lend, &len) || get_varint(&tp, tend, &zz))
+			return bad_chunk(r, sec, "column ends early");
+		if (len < sizeof(struct weft_event_header) || len > WEFT_RECORD_MAX ||
+		    len - 8 > (uint64_t)(bend - bp))
+			return bad_chunk(r, sec, "bad record length");
+		ts += (zz >> 1) ^ -(zz & 1);
+		memcpy(&type, bp, sizeof(type));
+		if (weft_event_size(type) != len) {
+			r->skipped++;
+			bp += len - 8;
+			continue;
+		}
+		off = s->alen;
+		memcpy(s->arena + off, &ts, sizeof(ts));
+		copy_body(s->arena + off + 8, bp, len - 8);
+		bp += len - 8;
+		s->alen += ALIGN8(len);
+		insert(r, s, ts, off, len);
+	}
+	if (lp != lend || tp != tend || bp != bend)
+		return bad_chunk(r, sec, "columns do not add up");
+	return 0;
+}
+
+/* Reads chunks until WEFT_REORDER_WINDOW records wait behind the first,
+ * or the stream has no more. */
+static int fill(struct weft_event_reader *r, struct ev_stream *s)
+{
+	int err;
+
+	while (s->n - s->head <= WEFT_REORDER_WINDOW && s->next_chunk < s->nchunks) {
+		err = load_chunk(r, s);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static inline bool before(const struct heap_ent *a, const struct heap_ent *b)
+{
+	return a->ts < b->ts || (a->ts == b->ts && a->k < b->k);
+}
+
+static void sift_down(struct weft_event_reader *r, unsigned int i)
+{
+	struct heap_ent *h = r->heap, x = h[i];
+	unsigned int n = r->nheap, c;
+
+	for (;;) {
+		c = 2 * i + 1;
+		if (c >= n)
+			break;
+		if (c + 1 < n && before(&h[c + 1], &h[c]))
+			c++;
+		if (!before(&h[c], &x))
+			break;
+		h[i] = h[c];
+		i = c;
+	}
+	h[i] = x;
+}
+
+static int start(struct weft_event_reader *r)
+{
+	struct ev_stream *s;
+	unsigned int i;
+	int err;
+
+	for (i = 0; i < r->nstreams; i++) {
+		s = &r->streams[i];
+		err = fill(r, s);
+		if (err)
+			return err;
+		if (s->n > s->head)
+			r->heap[r->nheap++] = (struct heap_ent){ s->idx[s->head].ts, i };
+	}
+	for (i = r->nheap / 2; i-- > 0;)
+		sift_down(r, i);
+	r->started = true;
+	return 0;
+}
+
+int weft_event_reader__next(struct weft_event_reader *r, const struct weft_event_header **ev)
+{
+	struct ev_stream *s;
+	struct rec_ref *e;
+	int err = 0;
+
+	if (!r || !ev)
+		return -EINVAL;
+	if (r->err)
+		return r->err;
+	if (!r->started) {
+		err = start(r);
+		if (err)
+			goto fail;
+	} else if ((s = r->cur)) {
+		s->head++;
+		if (s->n - s->head <= WEFT_REORDER_WINDOW && s->next_chunk < s->nchunks) {
+			err = fill(r, s);
+			if (err)
+				goto fail;
+		}
+		if (s->head == s->n)
+			r->heap[0] = r->heap[--r->nheap];
+		else
+			r->heap[0].ts = s->idx[s->head].ts;
+		if (r->nheap > 1)
+			sift_down(r, 0);
+	}
+	if (!r->nheap) {
+		r->cur = NULL;
+		return 0;
+	}
+	s = &r->streams[r->heap[0].k];
+	e = &s->idx[s->head];
+	s->last_ts = e->ts;
+	s->emitted = true;
+	/* The stream's next record is wanted when its turn comes again, some
+	 * records from now: fetch it into the cache meanwhile (with tens of
+	 * streams the arenas do not all fit in it). */
+	if (s->head + 1 < s->n)
+		__builtin_prefetch(s->arena + e[1].off);
+	if (s->head + 8 < s->n)
+		__builtin_prefetch(&e[8]);
+	r->cur = s;
+	r->count++;
+	*ev = (const struct weft_event_header *)(s->arena + e->off);
+	return 1;
+
+fail:
+	r->err = err;
+	r->cur = NULL;
+	return err;
+}
+
+const char *weft_event_reader__error(const struct weft_event_reader *r)
+{
+	return r ? r->msg : "";
+}
+
+unsigned long long weft_event_reader__reordered(const struct weft_event_reader *r)
+{
+	return r ? r->reordered : 0;
+}
+
+unsigned long long weft_event_reader__skipped(const struct weft_event_reader *r)
+{
+	return r ? r->skipped : 0;
+}
+
+unsigned long long weft_event_reader__count(const struct weft_event_reader *r)
+{
+	return r ? r->count : 0;
+}
