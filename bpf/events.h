@@ -15,6 +15,13 @@
 
 #define WEFT_COMM_LEN 16
 
+/* Stack ids index the recording's stack table (ids of the kernel's
+ * stack-trace map). Negative: no stack. WEFT_STACK_NOT_TAKEN when stacks
+ * are off or the record has none to take; otherwise -errno of the failed
+ * capture (-EFAULT: no frames of that kind, e.g. a user-mode sample has no
+ * kernel stack; -EEXIST: hash collision; -ENOMEM: the map is full). */
+#define WEFT_STACK_NOT_TAKEN (-1)
+
 enum weft_event_type {
 	WEFT_EV_SWITCH = 1,
 	WEFT_EV_WAKEUP = 2,
@@ -27,6 +34,7 @@ enum weft_event_type {
 	WEFT_EV_TASK_STATE = 8,
 	WEFT_EV_TASK_ACCT = 9,
 	WEFT_EV_CPU_TOTALS = 10,
+	WEFT_EV_SAMPLE = 11, /* on-CPU sample (perf_event cpu-clock) */
 	WEFT_EV_TYPE_MAX,
 };
 
@@ -62,6 +70,9 @@ struct weft_ev_switch {
 	__s32 syscall_nr;
 	__u64 sys_arg0;
 	__u64 sys_arg1;
+	/* Where prev was when it switched out (off-CPU stacks) */
+	__s32 user_stack_id;
+	__s32 kernel_stack_id;
 };
 
 /* Wakeup flags */
@@ -84,6 +95,10 @@ struct weft_ev_wakeup {
 	__u32 waker_tid;
 	__u32 waker_tgid;
 	__u32 target_cpu;
+	/* The waker's stacks when the waker is a task (not an interrupt):
+	 * who woke the thread, and from where */
+	__s32 waker_user_stack_id;
+	__s32 waker_kernel_stack_id;
 	__u32 reserved;
 };
 
@@ -168,6 +183,15 @@ struct weft_ev_task_state {
 
 /* WEFT_EV_TASK_ACCT uses struct weft_ev_exit: threads alive at the end. */
 
+/* A traced thread found on a CPU by the sampling timer (-F HZ). */
+struct weft_ev_sample {
+	struct weft_event_header hdr;
+	__u32 tid;
+	__u32 tgid;
+	__s32 user_stack_id;
+	__s32 kernel_stack_id;
+};
+
 /* Per-CPU time over the recording, measured in the switch program. */
 struct weft_ev_cpu_totals {
 	struct weft_event_header hdr; /* hdr.cpu: the CPU these are for */
@@ -190,6 +214,7 @@ struct weft_cpu_stat {
 	__u64 other_ns;
 	__u64 lost; /* ring-buffer reservations that failed */
 	__u64 targets_full; /* forked processes the targets map had no room for */
+	__u64 stack_failures; /* captures that failed (map full, collision, fault) */
 };
 
 static inline unsigned int weft_event_size(unsigned int type)
@@ -214,6 +239,8 @@ static inline unsigned int weft_event_size(unsigned int type)
 		return sizeof(struct weft_ev_task_state);
 	case WEFT_EV_CPU_TOTALS:
 		return sizeof(struct weft_ev_cpu_totals);
+	case WEFT_EV_SAMPLE:
+		return sizeof(struct weft_ev_sample);
 	default:
 		return 0;
 	}

@@ -22,6 +22,18 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 /* Set by the recorder before load. */
 const volatile __u64 wakeup_watermark = 256 * 1024;
+const volatile bool targ_stacks = false;
+
+#define MAX_STACK_DEPTH 127
+#define EFAULT_ERR 14
+
+/* Resized by the recorder (--stack-entries). */
+struct {
+	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__uint(value_size, MAX_STACK_DEPTH * sizeof(__u64));
+} stacks SEC(".maps");
 
 enum target_flags {
 	TARGET_TRACED = 1,
@@ -42,6 +54,8 @@ struct waking_info {
 	__u32 waker_tid;
 	__u32 waker_tgid;
 	__u32 flags;
+	__s32 user_stack_id;
+	__s32 kernel_stack_id;
 	__u32 reserved;
 };
 
@@ -102,6 +116,22 @@ static __always_inline struct weft_cpu_stat *this_cpu_stat(void)
 	__u32 zero = 0;
 
 	return bpf_map_lookup_elem(&cpu_stats, &zero);
+}
+
+/* A failed capture is kept in the record as -errno and counted, except
+ * -EFAULT, which only says there are no frames of that kind (a thread
+ * preempted in user mode has no kernel stack worth the name). */
+static __always_inline __s32 take_stack(void *ctx, __u64 flags)
+{
+	long id = bpf_get_stackid(ctx, &stacks, flags);
+	struct weft_cpu_stat *cs;
+
+	if (id < 0 && id != -EFAULT_ERR) {
+		cs = this_cpu_stat();
+		if (cs)
+			cs->stack_failures++;
+	}
+	return (__s32)id;
 }
 
 static __always_inline bool is_traced(__u32 tgid)
@@ -243,6 +273,15 @@ int BPF_PROG(handle_switch, bool preempt, struct task_struct *prev, struct task_
 		if (prev_target && !preempt && ev->prev_state &&
 		    !(ev->prev_state & TASK_DEAD_STATE))
 			read_blocking_syscall(prev, ev);
+		/* sched_switch runs in prev's context: its stacks are
+		 * the current ones. */
+		if (targ_stacks && prev_target && !(ev->prev_state & TASK_DEAD_STATE)) {
+			ev->user_stack_id = take_stack(ctx, BPF_F_USER_STACK);
+			ev->kernel_stack_id = take_stack(ctx, 0);
+		} else {
+			ev->user_stack_id = WEFT_STACK_NOT_TAKEN;
+			ev->kernel_stack_id = WEFT_STACK_NOT_TAKEN;
+		}
 		ring_submit(ring, ev, sizeof(*ev));
 	}
 
@@ -268,6 +307,13 @@ int BPF_PROG(handle_waking, struct task_struct *p)
 	 * on: that task is not the waker. */
 	if (in_interrupt_context())
 		info.flags |= WEFT_WAKE_IRQ;
+	if (targ_stacks && !(info.flags & WEFT_WAKE_IRQ)) {
+		info.user_stack_id = take_stack(ctx, BPF_F_USER_STACK);
+		info.kernel_stack_id = take_stack(ctx, 0);
+	} else {
+		info.user_stack_id = WEFT_STACK_NOT_TAKEN;
+		info.kernel_stack_id = WEFT_STACK_NOT_TAKEN;
+	}
 	bpf_map_update_elem(&pending_waking, &tid, &info, BPF_ANY);
 	return 0;
 }
@@ -295,6 +341,8 @@ static __always_inline int emit_wakeup(struct task_struct *p, bool new_task)
 		ev->waker_tid = info->waker_tid;
 		ev->waker_tgid = info->waker_tgid;
 		flags = info->flags;
+		ev->waker_user_stack_id = info->user_stack_id;
+		ev->waker_kernel_stack_id = info->kernel_stack_id;
 		bpf_map_delete_elem(&pending_waking, &tid);
 	} else if (new_task) {
 		/* wake_up_new_task has no sched_waking: the forking task
@@ -303,10 +351,14 @@ static __always_inline int emit_wakeup(struct task_struct *p, bool new_task)
 		ev->waking_ts_ns = now;
 		ev->waker_tid = current->pid;
 		ev->waker_tgid = current->tgid;
+		ev->waker_user_stack_id = WEFT_STACK_NOT_TAKEN;
+		ev->waker_kernel_stack_id = WEFT_STACK_NOT_TAKEN;
 	} else {
 		ev->waking_ts_ns = now;
 		ev->waker_tid = 0;
 		ev->waker_tgid = 0;
+		ev->waker_user_stack_id = WEFT_STACK_NOT_TAKEN;
+		ev->waker_kernel_stack_id = WEFT_STACK_NOT_TAKEN;
 		flags |= WEFT_WAKE_NO_WAKING;
 	}
 	if (new_task)
@@ -461,6 +513,29 @@ int BPF_PROG(handle_rename, struct task_struct *task, const char *comm)
 	ev->tid = task->pid;
 	ev->tgid = task->tgid;
 	bpf_probe_read_kernel_str(ev->comm, sizeof(ev->comm), comm);
+	ring_submit(ring, ev, sizeof(*ev));
+	return 0;
+}
+
+/* On-CPU samples: the cpu-clock timer of each CPU at -F HZ finds whoever
+ * runs; only the traced tree's threads are kept. */
+SEC("perf_event")
+int handle_sample(struct bpf_perf_event_data *ctx)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct weft_ev_sample *ev;
+	void *ring;
+
+	if (!task->pid || !is_traced(task->tgid))
+		return 0;
+	ev = ring_reserve(sizeof(*ev), &ring);
+	if (!ev)
+		return 0;
+	fill_header(&ev->hdr, bpf_ktime_get_ns(), WEFT_EV_SAMPLE, 0);
+	ev->tid = task->pid;
+	ev->tgid = task->tgid;
+	ev->user_stack_id = targ_stacks ? take_stack(ctx, BPF_F_USER_STACK) : WEFT_STACK_NOT_TAKEN;
+	ev->kernel_stack_id = targ_stacks ? take_stack(ctx, 0) : WEFT_STACK_NOT_TAKEN;
 	ring_submit(ring, ev, sizeof(*ev));
 	return 0;
 }
