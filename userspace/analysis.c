@@ -29,8 +29,8 @@
 #endif
 
 #define NONE UINT32_MAX
-/* hdr.cpu is 16 bits; a larger target_cpu is garbage */
-#define MAX_CPUS 65536
+/* CONFIG_NR_CPUS goes up to 8192: a CPU number past it is a damaged record */
+#define MAX_CPUS 8192
 /* prev_state bit of a thread that has exited */
 #define TASK_DEAD_STATE 0x80
 /* A "max" of R or R + Q must hold this long in total to count, so that a
@@ -567,6 +567,10 @@ static int on_switch(struct weft_analysis *a, const struct weft_ev_switch *e, __
 	bool next_traced = (e->hdr.flags & WEFT_SWITCH_NEXT_TRACED) && e->next_tid;
 	int err = ensure_cpu(a, c);
 
+	if (err == -ERANGE) {
+		a->inconsistent++;
+		return 0;
+	}
 	if (err)
 		return err;
 	if (prev_traced && (pi = thread_get(a, e->prev_tid, e->prev_tgid)) == NONE)
