@@ -146,6 +146,7 @@ static void exit_ev(struct weft_analysis *a, __u64 ts, __u32 tid, __u64 exec_ns,
 	e.tgid = tg(tid);
 	e.sum_exec_ns = exec_ns;
 	e.run_delay_ns = delay_ns;
+	e.maxrss_kb = 1000 + tid;
 	feed(a, &e);
 }
 
@@ -607,6 +608,9 @@ static void test_fork_exit_lifetimes(void **state)
 	assert_int_equal(m->processes[0].threads, 1);
 	assert_int_equal(m->processes[1].pid, 1001);
 	assert_string_equal(m->processes[1].comm, "child");
+	/* the first thread's exit record carried its process's peak RSS */
+	assert_int_equal(m->processes[0].maxrss_kb, 2001);
+	assert_int_equal(m->processes[1].maxrss_kb, 0);
 	/* the exit record checks the first: 4 ms against 4 ms */
 	assert_int_equal(m->accounting.threads_checked, 1);
 	assert_near(m->accounting.on_cpu_err, 0, 1e-12);
@@ -794,6 +798,7 @@ static void test_inconsistent_events(void **state)
 	struct weft_analysis *a = *state = new_analysis(2);
 	const struct weft_metrics *m;
 	struct weft_event_header unknown = { .ts_ns = 1 * MS, .type = 200 };
+	struct weft_ev_sample sample = { .hdr = { .ts_ns = 3 * MS, .type = WEFT_EV_SAMPLE } };
 
 	wake(a, 0, 1000, 0);
 	sw(a, 0, 0, 0, BLOCK, 1000);
@@ -801,6 +806,7 @@ static void test_inconsistent_events(void **state)
 	sw(a, 2 * MS, 1, 0, BLOCK, 1002); /* 1002 was running on CPU 0 */
 	sw(a, 3 * MS, 7, 0, BLOCK, 1003); /* a CPU past ncpu */
 	feed(a, &unknown);
+	feed(a, &sample);
 	sw(a, 4 * MS, 1, 1002, BLOCK, 0);
 	sw(a, 4 * MS, 7, 1003, BLOCK, 0);
 	sw(a, 4 * MS, 60000, 0, BLOCK, 1004); /* no CPU has that number: skipped */

@@ -81,6 +81,7 @@ struct thread {
 struct proc {
 	__u32 pid;
 	__u32 ppid;
+	__u64 maxrss_kb;
 	char comm[WEFT_COMM_LEN];
 };
 
@@ -786,6 +787,8 @@ static int on_exit_acct(struct weft_analysis *a, const struct weft_ev_exit *e, _
 		t = e->hdr.ts_ns > t ? e->hdr.ts_ns : t;
 	if (e->comm[0])
 		copy_comm(th->comm, e->comm);
+	if (e->maxrss_kb > a->procs[th->proc].maxrss_kb)
+		a->procs[th->proc].maxrss_kb = e->maxrss_kb;
 	th->has_end = true;
 	th->end_on_ns = on_cpu_at(a, th, t);
 	th->end_rq_ns = th->runqueue_ns;
@@ -890,6 +893,10 @@ int weft_analysis__feed(struct weft_analysis *a, const struct weft_event_header 
 		return on_task_state(a, (const struct weft_ev_task_state *)ev, t);
 	case WEFT_EV_CPU_TOTALS:
 		on_cpu_totals(a, (const struct weft_ev_cpu_totals *)ev);
+		return 0;
+	case WEFT_EV_SAMPLE:
+		/* stacks are for the flame graphs; the sample's time still
+		 * counts as an event of the tree */
 		return 0;
 	default:
 		a->skipped++;
@@ -1204,6 +1211,7 @@ static int build_metrics(struct weft_analysis *a, __u64 wall_ns)
 	for (i = 0; i < a->nr_procs; i++) {
 		m->processes[i].pid = a->procs[i].pid;
 		m->processes[i].ppid = a->procs[i].ppid;
+		m->processes[i].maxrss_kb = a->procs[i].maxrss_kb;
 		memcpy(m->processes[i].comm, a->procs[i].comm, WEFT_COMM_LEN);
 	}
 	for (i = 0; i < a->nr_threads; i++) {

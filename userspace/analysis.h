@@ -71,6 +71,7 @@ struct weft_process_metrics {
 	char comm[WEFT_COMM_LEN + 1]; /* the leader thread's latest name */
 	unsigned int threads; /* every thread seen, however short-lived */
 	double on_cpu_s;
+	__u64 maxrss_kb; /* peak RSS from exit or end records; 0 when none */
 };
 
 struct weft_thread_metrics {

@@ -101,6 +101,7 @@ static void write_processes(struct json_writer *w, const struct weft_metrics *m)
 		key_uint(w, "threads", p->threads);
 		key_s(w, "on_cpu_s", p->on_cpu_s);
 		key_uint(w, "ppid", p->ppid);
+		key_uint(w, "maxrss_kb", p->maxrss_kb);
 		json_writer__object_end(w);
 	}
 	json_writer__array_end(w);
