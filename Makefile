@@ -118,7 +118,8 @@ $(OUTPUT)/bench/%: workloads/bench/%.c | $(OUTPUT)/bench $(OUTPUT)/.deps-ok
 
 # Programs that integration tests trace: built like the workloads, with
 # frame pointers, so their stacks are whole.
-$(OUTPUT)/tests/helpers/%: tests/helpers/%.c | $(OUTPUT)/tests/helpers $(OUTPUT)/.deps-ok
+$(OUTPUT)/tests/helpers/%: tests/helpers/%.c $(wildcard tests/helpers/*.h) | $(OUTPUT)/tests/helpers \
+		$(OUTPUT)/.deps-ok
 	$(call msg,CC,$@)
 	$(Q)$(WORK_CC) $(WORK_CFLAGS) $< -lpthread -o $@
 

@@ -51,6 +51,13 @@ struct weft_event_header {
 #define WEFT_SWITCH_NEXT_TRACED 0x4
 #define WEFT_SWITCH_BLOCKING 0x8 /* syscall_nr and sys_arg* are filled */
 #define WEFT_SWITCH_MULTI_WAIT 0x10 /* futex_waitv: sys_arg0 is its first waiter */
+/* Written by weft, not by the tracepoint: on this CPU a traced thread
+ * switched out although the last switch seen there put another task on it
+ * (the kernel ran it without tracing the switch; perf sees the same gap).
+ * ts_ns is when it started running, from its slice's runtime
+ * (sum_exec_runtime - prev_sum_exec_runtime), and prev_tid is the task the
+ * last seen switch put on the CPU. */
+#define WEFT_SWITCH_INFERRED 0x20
 
 /* Emitted when prev or next is in the traced tree. next_tid 0 is idle. */
 struct weft_ev_switch {
@@ -215,6 +222,8 @@ struct weft_cpu_stat {
 	__u64 lost; /* ring-buffer reservations that failed */
 	__u64 targets_full; /* forked processes the targets map had no room for */
 	__u64 stack_failures; /* captures that failed (map full, collision, fault) */
+	__u64 last_next_tid; /* what the last switch put on this CPU */
+	__u64 inferred_switches; /* switch-ins the kernel did not trace */
 };
 
 static inline unsigned int weft_event_size(unsigned int type)

@@ -178,9 +178,9 @@ static __always_inline void fill_header(struct weft_event_header *hdr, __u64 ts,
 	hdr->flags = flags;
 }
 
-static __always_inline void account_cpu_time(__u64 now, struct task_struct *next, bool next_traced)
+static __always_inline void account_cpu_time(struct weft_cpu_stat *cs, __u64 now,
+					     struct task_struct *next, bool next_traced)
 {
-	struct weft_cpu_stat *cs = this_cpu_stat();
 	__u64 delta;
 
 	if (!cs)
@@ -195,6 +195,7 @@ static __always_inline void account_cpu_time(__u64 now, struct task_struct *next
 			cs->other_ns += delta;
 	}
 	cs->last_ts_ns = now;
+	cs->last_next_tid = next->pid;
 	if (next->pid == 0)
 		cs->last_kind = KIND_IDLE;
 	else
@@ -235,6 +236,38 @@ static __always_inline void read_blocking_syscall(struct task_struct *prev,
 	}
 }
 
+/* The kernel sometimes runs a task without tracing the switch to it (seen
+ * on 6.18 after short runs of other tasks; perf's sched_switch shows the
+ * same hole). Left alone, the thread would look queued the whole time it
+ * ran. Its current slice's runtime says when it started. */
+static __always_inline void emit_inferred_switch_in(struct weft_cpu_stat *cs,
+						    struct task_struct *task, __u32 last_next,
+						    __u64 last_ts, __u64 now)
+{
+	__u64 slice = task->se.sum_exec_runtime - task->se.prev_sum_exec_runtime;
+	__u64 start = slice < now - last_ts ? now - slice : last_ts;
+	struct weft_ev_switch *ev;
+	void *ring;
+
+	cs->inferred_switches++;
+	ev = ring_reserve(sizeof(*ev), &ring);
+	if (!ev)
+		return;
+	fill_header(&ev->hdr, start, WEFT_EV_SWITCH,
+		    WEFT_SWITCH_NEXT_TRACED | WEFT_SWITCH_INFERRED);
+	ev->prev_tid = last_next;
+	ev->prev_tgid = 0;
+	ev->next_tid = task->pid;
+	ev->next_tgid = task->tgid;
+	ev->prev_state = 0;
+	ev->syscall_nr = 0;
+	ev->sys_arg0 = 0;
+	ev->sys_arg1 = 0;
+	ev->user_stack_id = WEFT_STACK_NOT_TAKEN;
+	ev->kernel_stack_id = WEFT_STACK_NOT_TAKEN;
+	ring_submit(ring, ev, sizeof(*ev));
+}
+
 SEC("tp_btf/sched_switch")
 int BPF_PROG(handle_switch, bool preempt, struct task_struct *prev, struct task_struct *next,
 	     unsigned int prev_state)
@@ -247,9 +280,15 @@ int BPF_PROG(handle_switch, bool preempt, struct task_struct *prev, struct task_
 	__u32 flags = 0;
 	void *ring;
 
-	account_cpu_time(now, next, next_traced);
+	struct weft_cpu_stat *cs = this_cpu_stat();
+	__u64 last_ts = cs ? cs->last_ts_ns : 0;
+	__u32 last_next = cs ? cs->last_next_tid : 0;
+
+	account_cpu_time(cs, now, next, next_traced);
 	if (!prev_target && !next_traced)
 		return 0;
+	if (prev_target && last_ts && last_next != prev->pid)
+		emit_inferred_switch_in(cs, prev, last_next, last_ts, now);
 
 	if (preempt)
 		flags |= WEFT_SWITCH_PREEMPT;

@@ -13,8 +13,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "oracle.h"
+
 static double seconds = 1.0;
-static pthread_mutex_t print_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static double now_s(void)
 {
@@ -22,41 +23,6 @@ static double now_s(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static unsigned long long status_value(const char *buf, const char *key)
-{
-	const char *p = strstr(buf, key);
-
-	return p ? strtoull(p + strlen(key), NULL, 10) : 0;
-}
-
-static void print_own_accounting(void)
-{
-	unsigned long long exec_ns = 0, delay_ns = 0, pcount = 0;
-	char buf[4096];
-	size_t n;
-	FILE *f;
-
-	f = fopen("/proc/thread-self/schedstat", "r");
-	if (f) {
-		if (fscanf(f, "%llu %llu %llu", &exec_ns, &delay_ns, &pcount) != 3)
-			exec_ns = delay_ns = 0;
-		fclose(f);
-	}
-	buf[0] = '\0';
-	f = fopen("/proc/thread-self/status", "r");
-	if (f) {
-		n = fread(buf, 1, sizeof(buf) - 1, f);
-		buf[n] = '\0';
-		fclose(f);
-	}
-	pthread_mutex_lock(&print_lock);
-	printf("thread %d %d %llu %llu %llu %llu\n", gettid(), getpid(), exec_ns, delay_ns,
-	       status_value(buf, "\nvoluntary_ctxt_switches:"),
-	       status_value(buf, "\nnonvoluntary_ctxt_switches:"));
-	fflush(stdout);
-	pthread_mutex_unlock(&print_lock);
 }
 
 __attribute__((noinline)) static unsigned long spin_until(double end)

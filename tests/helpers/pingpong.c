@@ -3,7 +3,7 @@
  * other and blocks, so every handoff is two context switches. With -c CPU
  * both are pinned to that CPU (the most switches a machine can do), with -x
  * one runs on each of CPUs 0 and 1. Prints each thread's own accounting
- * like busy.c does. */
+ * (oracle.h). */
 #include <linux/futex.h>
 #include <pthread.h>
 #include <sched.h>
@@ -14,10 +14,11 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "oracle.h"
+
 static _Atomic int token;
 static long iterations = 100000;
 static int pin_cpu = -1, cross;
-static pthread_mutex_t print_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static void futex_wait(_Atomic int *addr, int val)
 {
@@ -38,22 +39,6 @@ static void pin_to(int cpu)
 	CPU_ZERO(&set);
 	CPU_SET(cpu, &set);
 	sched_setaffinity(0, sizeof(set), &set);
-}
-
-static void print_own_accounting(void)
-{
-	unsigned long long exec_ns = 0, delay_ns = 0, pcount = 0;
-	FILE *f = fopen("/proc/thread-self/schedstat", "r");
-
-	if (f) {
-		if (fscanf(f, "%llu %llu %llu", &exec_ns, &delay_ns, &pcount) != 3)
-			exec_ns = delay_ns = 0;
-		fclose(f);
-	}
-	pthread_mutex_lock(&print_lock);
-	printf("thread %d %d %llu %llu 0 0\n", gettid(), getpid(), exec_ns, delay_ns);
-	fflush(stdout);
-	pthread_mutex_unlock(&print_lock);
 }
 
 __attribute__((noinline)) static void *player(void *arg)
