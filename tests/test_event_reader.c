@@ -18,6 +18,8 @@
 #include "events.h"
 #include "file.h"
 
+#define SW_SIZE sizeof(struct weft_ev_switch)
+
 static char tmpdir[] = "/tmp/weft-test-reader.XXXXXX";
 
 static char *tpath(const char *name)
@@ -53,7 +55,7 @@ struct rec {
 		struct weft_ev_switch sw;
 		struct weft_ev_wakeup wk;
 		struct weft_ev_fork fork;
-		unsigned char bytes[64];
+		unsigned char bytes[128];
 	} u;
 };
 
@@ -195,7 +197,7 @@ static void test_merge_by_hand(void **state)
 	recs[n].u.hdr.type = 99;
 	n++;
 	recs[n] = sw_rec(5, 13, 502);
-	recs[n].len = 48;
+	recs[n].len = SW_SIZE - 8;
 	n++;
 	memset(&recs[n], 0, sizeof(recs[n]));
 	recs[n].stream = 5;
@@ -206,8 +208,8 @@ static void test_merge_by_hand(void **state)
 	recs[n].u.fork.child_tid = 503;
 	memcpy(recs[n].u.fork.comm, "worker", 7);
 	n++;
-	/* 4 switches to a chunk: 3 * 56 < 200 <= 4 * 56 */
-	write_recs(tpath("hand.data"), recs, n, 200);
+	/* 4 switches to a chunk */
+	write_recs(tpath("hand.data"), recs, n, 3 * SW_SIZE + 8);
 	r = read_expect(&f, tpath("hand.data"), recs, n, want, sizeof(want) / sizeof(want[0]));
 	assert_int_equal(weft_file__nstreams(f), 6);
 	assert_int_equal(weft_event_reader__skipped(r), 2);
@@ -274,7 +276,7 @@ static void test_beyond_window(void **state)
 
 	(void)state;
 	assert_non_null(recs);
-	for (chunk = 56 * 4; chunk <= 56 * 2000; chunk *= 500) {
+	for (chunk = SW_SIZE * 4; chunk <= SW_SIZE * 2000; chunk *= 500) {
 		for (i = 0; i < 1200; i++)
 			recs[i] = sw_rec(0, 1000 + i, i);
 		/* 1000 places late */
@@ -524,13 +526,13 @@ static size_t chunk_of(unsigned char *p, uint64_t stream, uint64_t count, const 
 static void test_hostile_chunks(void **state)
 {
 	struct rec sw = sw_rec(0, 1, 7);
-	unsigned char raw[512], lens[2] = { 56, 56 }, tss[2] = { 2, 2 }, short_len = 8;
+	unsigned char raw[512], lens[2] = { SW_SIZE, SW_SIZE }, tss[2] = { 2, 2 }, short_len = 8;
 	unsigned char big_count[16];
 	size_t n;
 
 	(void)state;
 	/* a good chunk of one record reads */
-	n = chunk_of(raw, 3, 1, lens, 1, tss, 1, (char *)&sw.u + 8, 48);
+	n = chunk_of(raw, 3, 1, lens, 1, tss, 1, (char *)&sw.u + 8, SW_SIZE - 8);
 	write_crafted(tpath("crafted.data"), 3, raw, n);
 	{
 		struct weft_file *f = weft_file__open(tpath("crafted.data"), NULL, 0);
@@ -539,7 +541,7 @@ static void test_hostile_chunks(void **state)
 
 		assert_int_equal(weft_event_reader__next(r, &ev), 1);
 		assert_int_equal(ev->ts_ns, 1); /* zigzag 2 is +1 */
-		assert_memory_equal((const char *)ev + 8, (char *)&sw.u + 8, 48);
+		assert_memory_equal((const char *)ev + 8, (char *)&sw.u + 8, SW_SIZE - 8);
 		assert_int_equal(weft_event_reader__next(r, &ev), 0);
 		weft_event_reader__free(r);
 		weft_file__free(f);
@@ -550,19 +552,19 @@ static void test_hostile_chunks(void **state)
 	n += put_varint(big_count + n, 1ULL << 40);
 	n += put_varint(big_count + n, 1);
 	n += put_varint(big_count + n, 1);
-	big_count[n++] = 56;
+	big_count[n++] = SW_SIZE;
 	big_count[n++] = 2;
 	expect_bad_chunk(big_count, n, 0, "columns do not fit");
-	n = chunk_of(raw, 0, 1, &short_len, 1, tss, 1, (char *)&sw.u + 8, 48);
+	n = chunk_of(raw, 0, 1, &short_len, 1, tss, 1, (char *)&sw.u + 8, SW_SIZE - 8);
 	expect_bad_chunk(raw, n, 0, "bad record length");
 	/* says two records, holds one body */
-	n = chunk_of(raw, 0, 2, lens, 2, tss, 2, (char *)&sw.u + 8, 48);
+	n = chunk_of(raw, 0, 2, lens, 2, tss, 2, (char *)&sw.u + 8, SW_SIZE - 8);
 	expect_bad_chunk(raw, n, 0, "bad record length");
 	/* a byte left over in the body column */
-	n = chunk_of(raw, 0, 1, lens, 1, tss, 1, (char *)&sw.u + 8, 49);
+	n = chunk_of(raw, 0, 1, lens, 1, tss, 1, (char *)&sw.u + 8, SW_SIZE - 7);
 	expect_bad_chunk(raw, n, 0, "columns do not add up");
 	/* a length column shorter than its count */
-	n = chunk_of(raw, 0, 2, lens, 1, tss, 2, (char *)&sw.u + 8, 48);
+	n = chunk_of(raw, 0, 2, lens, 1, tss, 2, (char *)&sw.u + 8, SW_SIZE - 8);
 	expect_bad_chunk(raw, n, 0, "columns do not fit");
 	/* a prefix cut off */
 	expect_bad_chunk(raw, 2, 0, "bad prefix");
