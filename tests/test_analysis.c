@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "analysis.h"
+#include "waits.h"
 #include "events.h"
 
 #define US 1000ULL
@@ -913,6 +914,235 @@ static void test_verdict_thresholds(void **state)
 	assert_string_equal(weft_verdict_kind__name(WEFT_VERDICT_MOSTLY_WAITING), "mostly_waiting");
 }
 
+/* Lock waits, off-CPU reasons and serialized time */
+
+#define FUTEX_WAIT_PRIVATE 128
+#define FUTEX_WAIT_BITSET_PRIVATE_RT 0x189
+#define NR_FUTEX 202
+#define NR_EPOLL_WAIT 232
+
+static void block_on(struct weft_analysis *a, __u64 ts, unsigned int cpu, __u32 prev, __u32 next,
+		     int nr, __u64 arg0, __u64 arg1)
+{
+	struct weft_ev_switch e = { .hdr = { .ts_ns = ts, .type = WEFT_EV_SWITCH, .cpu = cpu } };
+
+	e.prev_tid = prev;
+	e.prev_tgid = tg(prev);
+	e.next_tid = next;
+	e.next_tgid = tg(next);
+	e.hdr.flags = WEFT_SWITCH_PREV_TRACED | WEFT_SWITCH_BLOCKING;
+	if (traced(next))
+		e.hdr.flags |= WEFT_SWITCH_NEXT_TRACED;
+	e.prev_state = 1;
+	e.syscall_nr = nr;
+	e.sys_arg0 = arg0;
+	e.sys_arg1 = arg1;
+	feed(a, &e);
+}
+
+static void wake_by(struct weft_analysis *a, __u64 ts, __u32 tid, unsigned int cpu, __u32 waker)
+{
+	struct weft_ev_wakeup e = { .hdr = { .ts_ns = ts, .type = WEFT_EV_WAKEUP, .cpu = cpu } };
+
+	e.waking_ts_ns = ts;
+	e.tid = tid;
+	e.tgid = tg(tid);
+	e.waker_tid = waker;
+	e.waker_tgid = tg(waker);
+	e.target_cpu = cpu;
+	feed(a, &e);
+}
+
+static const struct weft_lock_metrics *lock_at(const struct weft_metrics *m, __u64 addr)
+{
+	unsigned int i;
+
+	for (i = 0; i < m->nr_locks; i++)
+		if (m->locks[i].addr == addr)
+			return &m->locks[i];
+	return NULL;
+}
+
+/* 1001 waits 5 ms on a mutex that 1002 releases. */
+static void test_lock_wait_classified(void **state)
+{
+	struct weft_analysis *a = *state = new_analysis(2);
+	const struct weft_lock_metrics *l;
+	const struct weft_metrics *m;
+
+	sw(a, 0, 0, 0, BLOCK, 1001);
+	sw(a, 0, 1, 0, BLOCK, 1002);
+	block_on(a, 10 * MS, 0, 1001, 0, NR_FUTEX, 0x1000, FUTEX_WAIT_PRIVATE);
+	wake_by(a, 15 * MS, 1001, 0, 1002);
+	sw(a, 16 * MS, 0, 0, BLOCK, 1001);
+	sw(a, 20 * MS, 0, 1001, DIE, 0);
+	sw(a, 20 * MS, 1, 1002, DIE, 0);
+	m = finish(a);
+	assert_near(thread_of(m, 1001)->off_cpu_s[WEFT_WAIT_LOCK], 0.005, 1e-9);
+	assert_near(thread_of(m, 1001)->off_cpu_s[WEFT_WAIT_RUNQUEUE], 0.001, 1e-9);
+	assert_near(m->off_cpu_s[WEFT_WAIT_LOCK], 0.005, 1e-9);
+	l = lock_at(m, 0x1000);
+	assert_non_null(l);
+	assert_string_equal(l->kind, "mutex");
+	assert_int_equal(l->waits, 1);
+	assert_near(l->total_s, 0.005, 1e-9);
+	assert_int_equal(l->handoffs, 1);
+	assert_int_equal(l->threads, 1);
+	assert_false(l->turn_taking);
+	/* one waiter cannot serialize anyone */
+	assert_near(m->serialized_s, 0, 1e-12);
+}
+
+/* Three threads take turns on one condition variable (a GIL), two CPUs:
+ * B and C wait from 1 and 2 ms; at 10 ms A wakes B and waits itself,
+ * which makes the address turn-taking; B hands to C at 20 ms, C to A at
+ * 30 ms, A stops at 40 ms. From 10 ms on one thread runs while the others
+ * wait there: 30 ms serialized of a 40 ms wall. */
+static void test_serialized_three_threads(void **state)
+{
+	struct weft_analysis *a = *state = new_analysis(2);
+	const __u64 x = 0x2000;
+	const struct weft_lock_metrics *l;
+	const struct weft_metrics *m;
+
+	sw(a, 0, 0, 0, BLOCK, 1001);
+	sw(a, 0, 1, 0, BLOCK, 1002);
+	block_on(a, 1 * MS, 1, 1002, 1003, NR_FUTEX, x + 4, FUTEX_WAIT_BITSET_PRIVATE_RT);
+	block_on(a, 2 * MS, 1, 1003, 0, NR_FUTEX, x, FUTEX_WAIT_BITSET_PRIVATE_RT);
+	wake_by(a, 10 * MS, 1002, 1, 1001);
+	block_on(a, 10 * MS, 0, 1001, 0, NR_FUTEX, x + 4, FUTEX_WAIT_BITSET_PRIVATE_RT);
+	sw(a, 10 * MS, 1, 0, BLOCK, 1002);
+	wake_by(a, 20 * MS, 1003, 1, 1002);
+	block_on(a, 20 * MS, 1, 1002, 1003, NR_FUTEX, x, FUTEX_WAIT_BITSET_PRIVATE_RT);
+	wake_by(a, 30 * MS, 1001, 1, 1003);
+	block_on(a, 30 * MS, 1, 1003, 1001, NR_FUTEX, x + 4, FUTEX_WAIT_BITSET_PRIVATE_RT);
+	sw(a, 40 * MS, 1, 1001, BLOCK, 0);
+	m = finish(a);
+	assert_near(m->wall_s, 0.040, 1e-9);
+	assert_near(m->serialized_s, 0.030, 1e-9);
+	assert_near(m->serialized_share, 0.75, 1e-9);
+	/* both words of the condition variable are one address */
+	l = lock_at(m, x);
+	assert_non_null(l);
+	assert_true(l->turn_taking);
+	assert_int_equal(l->threads, 3);
+	assert_int_equal(l->handoffs, 3);
+	assert_near(l->serialized_s, 0.030, 1e-9);
+	assert_int_equal(m->verdict_kind, WEFT_VERDICT_SERIALIZED);
+	assert_non_null(
+		strstr(m->verdict, "serialized by one lock (futex-wait at 0x2000): 3 threads"));
+	assert_near(m->off_cpu_s[WEFT_WAIT_WAIT], l->total_s, 1e-9);
+}
+
+/* A main thread joins while its one worker runs: the worker wakes it as it
+ * exits but never waits there itself. Not serialized, not a lock. */
+static void test_join_not_serialized(void **state)
+{
+	struct weft_analysis *a = *state = new_analysis(2);
+	const struct weft_metrics *m;
+
+	sw(a, 0, 0, 0, BLOCK, 1001);
+	sw(a, 0, 1, 0, BLOCK, 1002);
+	block_on(a, 1 * MS, 0, 1001, 0, NR_FUTEX, 0x3000, FUTEX_WAIT_BITSET_PRIVATE_RT);
+	wake_by(a, 50 * MS, 1001, 0, 1002);
+	sw(a, 50 * MS, 1, 1002, DIE, 0);
+	sw(a, 50 * MS, 0, 0, BLOCK, 1001);
+	sw(a, 51 * MS, 0, 1001, DIE, 0);
+	m = finish(a);
+	assert_near(m->serialized_s, 0, 1e-12);
+	assert_int_equal(m->nr_locks, 0);
+	assert_near(m->off_cpu_s[WEFT_WAIT_WAIT], 0.049, 1e-9);
+	assert_int_not_equal(m->verdict_kind, WEFT_VERDICT_SERIALIZED);
+}
+
+/* Two workers wait on a queue's condition variable that only the producer
+ * signals; the producer never waits there. */
+static void test_producer_queue_not_serialized(void **state)
+{
+	struct weft_analysis *a = *state = new_analysis(2);
+	const __u64 q = 0x4000;
+	const struct weft_metrics *m;
+	int i;
+
+	sw(a, 0, 0, 0, BLOCK, 1001);
+	sw(a, 0, 1, 0, BLOCK, 1002);
+	block_on(a, 1 * MS, 1, 1002, 1003, NR_FUTEX, q, FUTEX_WAIT_BITSET_PRIVATE_RT);
+	block_on(a, 2 * MS, 1, 1003, 0, NR_FUTEX, q, FUTEX_WAIT_BITSET_PRIVATE_RT);
+	for (i = 0; i < 4; i++) {
+		__u32 worker = i % 2 ? 1003 : 1002;
+		__u64 t = (10 + 10 * i) * MS;
+
+		wake_by(a, t, worker, 1, 1001);
+		sw(a, t, 1, 0, BLOCK, worker);
+		block_on(a, t + 2 * MS, 1, worker, 0, NR_FUTEX, q, FUTEX_WAIT_BITSET_PRIVATE_RT);
+	}
+	sw(a, 60 * MS, 0, 1001, DIE, 0);
+	m = finish(a);
+	assert_near(m->serialized_s, 0, 1e-12);
+	assert_null(lock_at(m, q));
+	assert_true(m->off_cpu_s[WEFT_WAIT_WAIT] > 0);
+}
+
+/* A thread in epoll_wait most of the time: waiting for events. */
+static void test_reasons_from_syscalls(void **state)
+{
+	struct weft_analysis *a = *state = new_analysis(1);
+	const struct weft_metrics *m;
+	char reason[16];
+	double top;
+
+	sw(a, 0, 0, 0, BLOCK, 1001);
+	block_on(a, 1 * MS, 0, 1001, 0, NR_EPOLL_WAIT, 5, 0);
+	wake(a, 90 * MS, 1001, 0);
+	sw(a, 90 * MS, 0, 0, BLOCK, 1001);
+	block_on(a, 91 * MS, 0, 1001, 0, 230 /* clock_nanosleep */, 1, 0);
+	wake(a, 95 * MS, 1001, 0);
+	sw(a, 95 * MS, 0, 0, BLOCK, 1001);
+	block_on(a, 96 * MS, 0, 1001, 0, -1, 0, 0);
+	wake(a, 97 * MS, 1001, 0);
+	sw(a, 97 * MS, 0, 0, BLOCK, 1001);
+	sw(a, 100 * MS, 0, 1001, DIE, 0);
+	m = finish(a);
+	assert_near(m->off_cpu_s[WEFT_WAIT_WAIT], 0.089, 1e-9);
+	assert_near(m->off_cpu_s[WEFT_WAIT_SLEEP], 0.004, 1e-9);
+	assert_near(m->off_cpu_s[WEFT_WAIT_FAULT], 0.001, 1e-9);
+	weft_metrics__top_wait(m, reason, sizeof(reason), &top);
+	assert_string_equal(reason, "wait");
+	assert_near(top, 0.89, 1e-6);
+	assert_int_equal(m->verdict_kind, WEFT_VERDICT_MOSTLY_WAITING);
+	assert_non_null(strstr(m->verdict, "mostly for events (epoll_wait)"));
+}
+
+static void test_verdict_serialized_thresholds(void **state)
+{
+	struct weft_lock_metrics lock = { .kind = "futex-wait", .threads = 4, .total_s = 2.84 };
+	char buf[WEFT_VERDICT_LEN];
+	struct weft_metrics m;
+
+	(void)state;
+	base_metrics(&m);
+	snprintf(lock.name, sizeof(lock.name), "gil+0x50");
+	m.has_serialized = true;
+	m.locks = &lock;
+	m.nr_locks = 1;
+	m.thread_time_s = 4;
+	m.serialized_s = 0.40;
+	m.serialized_share = 0.40;
+	lock.serialized_s = 0.20;
+	assert_int_equal(weft_metrics__verdict(&m, buf, sizeof(buf)), WEFT_VERDICT_SERIALIZED);
+	assert_string_equal(buf, "serialized by one lock (gil+0x50): 4 threads, parallelism 1.00, "
+				 "71% of thread time waiting for it");
+	/* it wins over oversubscribed */
+	m.interleaving.interleaved_share = 0.9;
+	assert_int_equal(verdict(&m), WEFT_VERDICT_SERIALIZED);
+	m.interleaving.interleaved_share = 0;
+	m.serialized_share = 0.3999;
+	assert_int_equal(verdict(&m), WEFT_VERDICT_SINGLE_THREADED);
+	m.serialized_share = 0.40;
+	lock.serialized_s = 0.1999;
+	assert_int_equal(verdict(&m), WEFT_VERDICT_SINGLE_THREADED);
+}
+
 /* A steady stream of events over a fixed set of threads allocates nothing
  * once every thread is known. */
 static void test_memory_does_not_grow_with_events(void **state)
@@ -959,6 +1189,14 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_inconsistent_events, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_empty, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_verdict_thresholds, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lock_wait_classified, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_serialized_three_threads, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_join_not_serialized, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_producer_queue_not_serialized, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_reasons_from_syscalls, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_verdict_serialized_thresholds, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_memory_does_not_grow_with_events, setup,
 						teardown),
 	};

@@ -22,6 +22,7 @@
 
 #include "analysis.h"
 #include "histogram.h"
+#include "waits.h"
 #include "recording_meta.h"
 
 #ifndef WEFT_VERSION
@@ -75,6 +76,11 @@ struct thread {
 	__u64 base_on_ns, base_rq_ns, base_kern_exec_ns, base_kern_delay_ns;
 	__u64 end_on_ns, end_rq_ns, end_kern_exec_ns, end_kern_delay_ns;
 	__u64 *cpus_seen; /* bitmap, a->cpu_words words */
+	/* why it blocked, read at the switch that blocked it, and the
+	 * address it waits on (an index in the wait table) */
+	struct wait_class block;
+	__u32 block_addr;
+	__u64 off_ns[WEFT_WAIT_NR];
 	char comm[WEFT_COMM_LEN];
 };
 
@@ -137,6 +143,19 @@ struct weft_analysis {
 	__u64 interleaved_ns;
 
 	struct weft_hist *rq_hist, *wake_hist, *slice_hist;
+
+	/* Waits on addresses; the turn-taking ones with threads blocked on
+	 * them right now, for the serialized time. */
+	struct wait_table *waits;
+	__u32 *tt_active;
+	__u32 nr_tt_active, cap_tt_active;
+	__u64 serialized_ns;
+	/* the wakeup being applied, so the wait it ends knows its waker */
+	const struct weft_ev_wakeup *waking;
+	__u64 syscall_ns[WEFT_WAIT_NR][512];
+
+	weft_slice_fn slice_fn;
+	void *slice_ctx;
 	__u64 rq_total_ns, rq_tree_ns;
 	__u64 handoffs, migrations, wakeups, wakeups_ignored;
 	__u64 voluntary, involuntary;
@@ -335,6 +354,9 @@ static __u32 thread_new(struct weft_analysis *a, __u32 tid, __u32 tgid, __u32 pr
 	th->cpu = NONE;
 	th->state = TS_UNKNOWN;
 	th->since = a->now;
+	th->block.reason = WEFT_WAIT_OTHER;
+	th->block.syscall_nr = -1;
+	th->block_addr = WAIT_NONE;
 	return a->nr_threads++;
 }
 
@@ -374,7 +396,112 @@ static void advance(struct weft_analysis *a, __u64 t)
 	a->time_at_rq[a->running + a->queued] += dt;
 	if (a->interleaved_cpus)
 		a->interleaved_ns += dt;
+	/* serialized: one thread of the tree runs while others wait on an
+	 * address they pass between them */
+	if (a->running == 1 && a->nr_tt_active) {
+		__u32 k;
+
+		a->serialized_ns += dt;
+		for (k = 0; k < a->nr_tt_active; k++)
+			wait_table__at(a->waits, a->tt_active[k])->serialized_ns += dt;
+	}
 	a->now = t;
+}
+
+/* An address is in the active list while it is turn-taking and someone
+ * waits there: the list stays as short as the locks in contention. */
+static int update_tt_active(struct weft_analysis *a, __u32 idx)
+{
+	struct wait_addr *w = wait_table__at(a->waits, idx), *last;
+	bool want = wait_addr__turn_taking(w) && w->blocked_now;
+	__u32 *grown;
+
+	if (want == (w->active_pos != WAIT_NONE))
+		return 0;
+	if (want) {
+		if (a->nr_tt_active == a->cap_tt_active) {
+			__u32 cap = a->cap_tt_active ? a->cap_tt_active * 2 : 16;
+
+			grown = realloc(a->tt_active, cap * sizeof(*grown));
+			if (!grown)
+				return -ENOMEM;
+			a->tt_active = grown;
+			a->cap_tt_active = cap;
+		}
+		w->active_pos = a->nr_tt_active;
+		a->tt_active[a->nr_tt_active++] = idx;
+	} else {
+		last = wait_table__at(a->waits, a->tt_active[--a->nr_tt_active]);
+		a->tt_active[w->active_pos] = a->tt_active[a->nr_tt_active];
+		last->active_pos = w->active_pos;
+		w->active_pos = WAIT_NONE;
+	}
+	return 0;
+}
+
+static void block_start(struct weft_analysis *a, struct thread *th)
+{
+	struct wait_addr *w;
+
+	th->block_addr = WAIT_NONE;
+	if (th->block.kind == WEFT_LOCK_NONE)
+		return;
+	th->block_addr = wait_table__get(a->waits, th->tgid, th->block.addr, th->block.kind);
+	if (th->block_addr == WAIT_NONE)
+		return;
+	wait_table__note_waiter(a->waits, th->block_addr, th->tid);
+	w = wait_table__at(a->waits, th->block_addr);
+	w->blocked_now++;
+	update_tt_active(a, th->block_addr);
+}
+
+/* The end of a blocked interval: its time goes to its reason, and to the
+ * address it waited on with the waker that ended it. */
+static void block_end(struct weft_analysis *a, struct thread *th, __u64 t, struct weft_slice *slice)
+{
+	const struct weft_ev_wakeup *wk = a->waking;
+	__u64 d = span(th->since, t);
+	bool by_tree = wk && !(wk->hdr.flags & (WEFT_WAKE_IRQ | WEFT_WAKE_NO_WAKING)) &&
+		       wk->waker_tid && wk->waker_tid != th->tid &&
+		       thread_find(a, wk->waker_tid) != NONE;
+	struct wait_addr *w;
+
+	th->blocked_ns += d;
+	th->off_ns[th->block.reason] += d;
+	if (th->block.syscall_nr >= 0 && th->block.syscall_nr < 512)
+		a->syscall_ns[th->block.reason][th->block.syscall_nr] += d;
+	slice->reason = th->block.reason;
+	slice->syscall_nr = th->block.syscall_nr;
+	slice->addr = th->block.addr;
+	if (by_tree) {
+		slice->waker_tid = wk->waker_tid;
+		slice->waker_pid = wk->waker_tgid;
+	}
+	slice->waker_irq = wk && (wk->hdr.flags & WEFT_WAKE_IRQ);
+	if (th->block_addr == WAIT_NONE)
+		return;
+	w = wait_table__at(a->waits, th->block_addr);
+	w->waits++;
+	w->total_ns += d;
+	if (d > w->max_ns)
+		w->max_ns = d;
+	if (w->blocked_now)
+		w->blocked_now--;
+	if (by_tree) {
+		w->handoffs++;
+		wait_table__note_waker(a->waits, th->block_addr, wk->waker_tid);
+	}
+	update_tt_active(a, th->block_addr);
+	th->block_addr = WAIT_NONE;
+}
+
+/* What blocked it is known only from the switch that blocked it: a block
+ * seen another way (a snapshot at attach) has no reason but other. */
+static void block_forget(struct thread *th)
+{
+	memset(&th->block, 0, sizeof(th->block));
+	th->block.reason = WEFT_WAIT_OTHER;
+	th->block.syscall_nr = -1;
 }
 
 static void update_interleaved(struct weft_analysis *a, struct cpu *cpu)
@@ -435,7 +562,7 @@ static void queue_add(struct weft_analysis *a, struct thread *th, __u32 c, __u64
 /* The end of a wait: complete when the thread runs, not when the trace
  * ends with the thread still queued (its wait counts in the totals, not in
  * the percentiles, and the kernel has not accounted it yet). */
-static void queue_del(struct weft_analysis *a, struct thread *th, __u64 t, bool complete)
+static __u64 queue_del(struct weft_analysis *a, struct thread *th, __u64 t, bool complete)
 {
 	__u64 wait = span(th->since, t), tree = th->q_tree_ns;
 
@@ -454,28 +581,54 @@ static void queue_del(struct weft_analysis *a, struct thread *th, __u64 t, bool 
 	a->rq_tree_ns += tree;
 	if (complete)
 		weft_hist__add(a->rq_hist, wait);
+	return tree;
 }
 
 /* Every state change goes through here, so that the counts R and Q and the
  * per-CPU queues always agree with the threads' states. A thread is set
  * running only on a CPU that runs no traced thread (callers evict first). */
-static void set_state(struct weft_analysis *a, __u32 i, enum thread_state st, __u32 c, __u64 t)
+static void leave_state(struct weft_analysis *a, struct thread *th, __u64 t, bool complete)
 {
-	struct thread *th = &a->threads[i];
+	struct weft_slice slice = {
+		.tid = th->tid,
+		.pid = th->tgid,
+		.comm = th->comm,
+		.state = WEFT_SLICE_UNKNOWN,
+		.start_ns = th->since,
+		.end_ns = t,
+		.cpu = th->cpu,
+		.syscall_nr = -1,
+	};
 
 	switch (th->state) {
 	case TS_RUNNING:
+		slice.state = WEFT_SLICE_RUNNING;
 		run_stop(a, th, t);
 		break;
 	case TS_RUNNABLE:
-		queue_del(a, th, t, true);
+		slice.state = WEFT_SLICE_RUNNABLE;
+		slice.tree_ns = queue_del(a, th, t, complete);
 		break;
 	case TS_BLOCKED:
-		th->blocked_ns += span(th->since, t);
+		slice.state = WEFT_SLICE_BLOCKED;
+		block_end(a, th, t, &slice);
+		block_forget(th);
+		break;
+	case TS_NEW:
+		slice.state = WEFT_SLICE_NEW;
 		break;
 	default:
 		break;
 	}
+	if (a->slice_fn && (th->state != TS_DEAD) && t > slice.start_ns)
+		a->slice_fn(a->slice_ctx, &slice);
+}
+
+static void set_state(struct weft_analysis *a, __u32 i, enum thread_state st, __u32 c, __u64 t)
+{
+	struct thread *th = &a->threads[i];
+
+	leave_state(a, th, t, true);
 	th->state = st;
 	th->since = t;
 	th->cpu = NONE;
@@ -483,6 +636,8 @@ static void set_state(struct weft_analysis *a, __u32 i, enum thread_state st, __
 		run_start(a, i, c, t);
 	else if (st == TS_RUNNABLE)
 		queue_add(a, th, c, t);
+	else if (st == TS_BLOCKED)
+		block_start(a, th);
 }
 
 /* A CPU that runs a traced thread other than the one an event says:
@@ -598,6 +753,8 @@ static int on_switch(struct weft_analysis *a, const struct weft_ev_switch *e, __
 		} else {
 			p->voluntary++;
 			a->voluntary++;
+			wait_classify(e->syscall_nr, e->sys_arg0, e->sys_arg1, e->prev_state,
+				      e->hdr.flags, &p->block);
 			set_state(a, pi, TS_BLOCKED, NONE, t);
 		}
 	}
@@ -638,7 +795,9 @@ static int on_wakeup(struct weft_analysis *a, const struct weft_ev_wakeup *e, __
 		return err;
 	if (err)
 		c = NONE;
+	a->waking = e;
 	set_state(a, i, TS_RUNNABLE, c, t);
+	a->waking = NULL;
 	return 0;
 }
 
@@ -929,9 +1088,11 @@ struct weft_analysis *weft_analysis__new(const struct analysis_opts *opts)
 	a->rq_hist = weft_hist__new();
 	a->wake_hist = weft_hist__new();
 	a->slice_hist = weft_hist__new();
+	a->waits = wait_table__new();
 	a->time_at_r = calloc(1, sizeof(*a->time_at_r));
 	a->time_at_rq = calloc(1, sizeof(*a->time_at_rq));
-	if (!a->rq_hist || !a->wake_hist || !a->slice_hist || !a->time_at_r || !a->time_at_rq)
+	if (!a->rq_hist || !a->wake_hist || !a->slice_hist || !a->time_at_r || !a->time_at_rq ||
+	    !a->waits)
 		goto err_out;
 	if (ensure_cpu(a, (opts->ncpu ? opts->ncpu : 1) - 1))
 		goto err_out;
@@ -968,6 +1129,9 @@ void weft_analysis__free(struct weft_analysis *a)
 	weft_hist__free(a->rq_hist);
 	weft_hist__free(a->wake_hist);
 	weft_hist__free(a->slice_hist);
+	wait_table__free(a->waits);
+	free(a->tt_active);
+	free(a->m.locks);
 	free(a->m.parallelism.histogram);
 	free(a->m.cpus);
 	free(a->m.processes);
@@ -1023,19 +1187,7 @@ static void close_all(struct weft_analysis *a, __u64 end)
 	for (i = 0; i < a->nr_threads; i++) {
 		struct thread *th = &a->threads[i];
 
-		switch (th->state) {
-		case TS_RUNNING:
-			run_stop(a, th, end);
-			break;
-		case TS_RUNNABLE:
-			queue_del(a, th, end, false);
-			break;
-		case TS_BLOCKED:
-			th->blocked_ns += span(th->since, end);
-			break;
-		default:
-			break;
-		}
+		leave_state(a, th, end, false);
 		th->state = TS_UNKNOWN;
 		th->since = end;
 		th->cpu = NONE;
@@ -1093,6 +1245,112 @@ static void check_accounting(struct weft_analysis *a, struct weft_metrics *m)
 	acc->runqueue_err = k_rq ? d_rq / k_rq : 0;
 	acc->on_cpu_warning = d_on >= ACCT_MIN_DIFF_NS && d_on > acc->tolerance * k_on;
 	acc->runqueue_warning = d_rq >= ACCT_MIN_DIFF_NS && d_rq > acc->tolerance * k_rq;
+}
+
+static int cmp_lock_total(const void *x, const void *y)
+{
+	const struct weft_lock_metrics *a = x, *b = y;
+
+	if (a->total_s != b->total_s)
+		return a->total_s < b->total_s ? 1 : -1;
+	return a->addr < b->addr ? -1 : a->addr > b->addr;
+}
+
+/* Off-CPU reasons per thread, process and tree; the locks table; the
+ * serialized time. Joins and waits on a producer are waits, not locks:
+ * an address waited on with FUTEX_WAIT_BITSET enters the table only when
+ * it is turn-taking. */
+static int build_waits(struct weft_analysis *a, struct weft_metrics *m, __u64 life_ns)
+{
+	size_t n = wait_table__count(a->waits), k;
+	__u32 i, r, nr, best;
+
+	for (i = 0; i < a->nr_threads; i++) {
+		const struct thread *th = &a->threads[i];
+		struct weft_thread_metrics *tm = &m->threads[i];
+		struct weft_process_metrics *pm = &m->processes[th->proc];
+
+		for (r = 0; r < WEFT_OFF_CPU_REASONS; r++) {
+			tm->off_cpu_s[r] =
+				ns_to_s(r == WEFT_WAIT_RUNQUEUE ? th->runqueue_ns : th->off_ns[r]);
+			pm->off_cpu_s[r] += tm->off_cpu_s[r];
+			m->off_cpu_s[r] += tm->off_cpu_s[r];
+		}
+	}
+	for (r = 0; r < WEFT_OFF_CPU_REASONS && r < WEFT_WAIT_NR; r++) {
+		for (nr = 0, best = 0; nr < 512; nr++)
+			if (a->syscall_ns[r][nr] > a->syscall_ns[r][best])
+				best = nr;
+		m->off_cpu_syscall[r] = a->syscall_ns[r][best] ? weft_syscall_name(best) : NULL;
+	}
+	m->has_serialized = true;
+	m->serialized_s = ns_to_s(a->serialized_ns);
+	m->serialized_share = share(m->serialized_s, m->wall_s);
+	(void)life_ns;
+
+	m->locks = calloc(n ? n : 1, sizeof(*m->locks));
+	if (!m->locks)
+		return -ENOMEM;
+	for (k = 0; k < n; k++) {
+		const struct wait_addr *w = wait_table__at(a->waits, k);
+		struct weft_lock_metrics *lm;
+		const char *name = NULL;
+
+		if (w->kind == WEFT_LOCK_FUTEX_WAIT && !wait_addr__turn_taking(w))
+			continue;
+		if (!w->waits)
+			continue;
+		lm = &m->locks[m->nr_locks++];
+		lm->pid = w->tgid;
+		lm->addr = w->addr;
+		lm->kind = weft_lock_kind__name(w->kind);
+		lm->turn_taking = wait_addr__turn_taking(w);
+		lm->waits = w->waits;
+		lm->total_s = ns_to_s(w->total_ns);
+		lm->max_s = ns_to_s(w->max_ns);
+		lm->threads = w->threads;
+		lm->handoffs = w->handoffs;
+		lm->serialized_s = ns_to_s(w->serialized_ns);
+		if (a->opts.lock_name)
+			name = a->opts.lock_name(a->opts.lock_name_ctx, w->tgid, w->addr);
+		snprintf(lm->name, sizeof(lm->name), "%s", name ? name : "");
+	}
+	qsort(m->locks, m->nr_locks, sizeof(*m->locks), cmp_lock_total);
+	return 0;
+}
+
+void weft_metrics__top_wait(const struct weft_metrics *m, char *reason, size_t size,
+			    double *top_share)
+{
+	unsigned int r, best = 0;
+
+	for (r = 1; r < WEFT_OFF_CPU_REASONS; r++)
+		if (m->off_cpu_s[r] > m->off_cpu_s[best])
+			best = r;
+	if (!(m->off_cpu_s[best] > 0)) {
+		if (size)
+			reason[0] = '\0';
+		*top_share = 0;
+		return;
+	}
+	snprintf(reason, size, "%s", weft_wait_reason__name(best));
+	*top_share = share(m->off_cpu_s[best], m->thread_time_s);
+}
+
+__u64 weft_metrics__lock_waits(const struct weft_metrics *m)
+{
+	__u64 waits = 0;
+	unsigned int i;
+
+	for (i = 0; i < m->nr_locks; i++)
+		waits += m->locks[i].waits;
+	return waits;
+}
+
+void weft_analysis__set_slice_observer(struct weft_analysis *a, weft_slice_fn fn, void *ctx)
+{
+	a->slice_fn = fn;
+	a->slice_ctx = ctx;
 }
 
 static int build_metrics(struct weft_analysis *a, __u64 wall_ns)
@@ -1226,6 +1484,9 @@ static int build_metrics(struct weft_analysis *a, __u64 wall_ns)
 	}
 	m->nr_processes = a->nr_procs;
 
+	if (build_waits(a, m, life_ns))
+		return -ENOMEM;
+
 	m->rusage.valid = a->opts.has_rusage;
 	m->rusage.user_s = a->opts.rusage_user_s;
 	m->rusage.sys_s = a->opts.rusage_sys_s;
@@ -1267,8 +1528,11 @@ const struct weft_metrics *weft_analysis__finish(struct weft_analysis *a)
  * try every one at and just short of its threshold.
  *
  * 1. no data: no traced thread was seen, or the wall is zero.
- * 2. serialized by a lock: needs the lock analysis (a later stage); the
- *    slot is here so that it keeps its place in the order.
+ * 2. serialized by a lock: for at least SERIALIZED_MIN_SHARE of the wall
+ *    time one thread of the tree ran while others waited on a turn-taking
+ *    address, and one address carries at least SERIALIZED_MIN_TOP of that
+ *    time. Under a GIL nearly all the time is so; a mutex with short
+ *    critical sections among busy threads leaves most of it parallel.
  * 3. oversubscribed: for at least OVERSUB_MIN_INTERLEAVED of the wall time
  *    a thread of the tree waited in the run queue of a CPU that was
  *    running another of its threads. A quarter is far more than the
@@ -1285,6 +1549,8 @@ const struct weft_metrics *weft_analysis__finish(struct weft_analysis *a)
  *    overlap of a main thread and a worker at their hand-over gives.
  * 6. single-threaded: everything else; at most about one core busy.
  */
+#define SERIALIZED_MIN_SHARE 0.40
+#define SERIALIZED_MIN_TOP 0.50
 #define OVERSUB_MIN_INTERLEAVED 0.25
 #define WAITING_MIN_BLOCKED 0.50
 #define WAITING_MIN_IDLE 0.50
@@ -1301,13 +1567,72 @@ static unsigned int cores_used(const struct weft_metrics *m)
 	return n ? n : 1;
 }
 
+static const struct weft_lock_metrics *top_serializing_lock(const struct weft_metrics *m)
+{
+	const struct weft_lock_metrics *best = NULL;
+	unsigned int i;
+
+	for (i = 0; i < m->nr_locks; i++)
+		if (!best || m->locks[i].serialized_s > best->serialized_s)
+			best = &m->locks[i];
+	return best;
+}
+
+static const char *lock_label(const struct weft_lock_metrics *l, char *buf, size_t size)
+{
+	if (l->name[0])
+		snprintf(buf, size, "%s", l->name);
+	else
+		snprintf(buf, size, "%s at 0x%llx", l->kind, (unsigned long long)l->addr);
+	return buf;
+}
+
+/* ", mostly in epoll_wait (events)": the blocked reason with the most
+ * time, with the call or lock behind it. */
+static const char *waiting_on(const struct weft_metrics *m, char *buf, size_t size)
+{
+	static const char *const what[WEFT_OFF_CPU_REASONS] = {
+		"for a lock", "for events", "on I/O", "sleeping", "on page faults", "", "",
+	};
+	unsigned int r, best = WEFT_WAIT_OTHER;
+	char lock[96];
+
+	for (r = 0; r < WEFT_OFF_CPU_REASONS; r++)
+		if (r != WEFT_WAIT_RUNQUEUE && m->off_cpu_s[r] > m->off_cpu_s[best])
+			best = r;
+	if (best == WEFT_WAIT_OTHER || !(m->off_cpu_s[best] > 0)) {
+		buf[0] = '\0';
+		return buf;
+	}
+	if (best == WEFT_WAIT_LOCK && m->nr_locks)
+		snprintf(buf, size, ", mostly %s (%s)", what[best],
+			 lock_label(&m->locks[0], lock, sizeof(lock)));
+	else if (m->off_cpu_syscall[best])
+		snprintf(buf, size, ", mostly %s (%s)", what[best], m->off_cpu_syscall[best]);
+	else
+		snprintf(buf, size, ", mostly %s", what[best]);
+	return buf;
+}
+
 enum weft_verdict_kind weft_metrics__verdict(const struct weft_metrics *m, char *buf, size_t size)
 {
+	const struct weft_lock_metrics *lock;
+	char label[128];
 	unsigned int cores;
 
 	if (!m->nr_threads || !(m->wall_s > 0)) {
 		snprintf(buf, size, "no data: no thread of the traced tree was seen");
 		return WEFT_VERDICT_NO_DATA;
+	}
+	lock = top_serializing_lock(m);
+	if (m->has_serialized && m->serialized_share >= SERIALIZED_MIN_SHARE && lock &&
+	    lock->serialized_s >= SERIALIZED_MIN_TOP * m->serialized_s) {
+		snprintf(buf, size,
+			 "serialized by one lock (%s): %u threads, parallelism %.2f, %.0f%% of "
+			 "thread time waiting for it",
+			 lock_label(lock, label, sizeof(label)), lock->threads, m->parallelism.avg,
+			 100 * share(lock->total_s, m->thread_time_s));
+		return WEFT_VERDICT_SERIALIZED;
 	}
 	if (m->interleaving.interleaved_share >= OVERSUB_MIN_INTERLEAVED) {
 		/* on the cores it queued on, when affinity kept it to fewer
@@ -1321,8 +1646,8 @@ enum weft_verdict_kind weft_metrics__verdict(const struct weft_metrics *m, char 
 		return WEFT_VERDICT_OVERSUBSCRIBED;
 	}
 	if (m->blocked_share >= WAITING_MIN_BLOCKED && m->idle_share >= WAITING_MIN_IDLE) {
-		snprintf(buf, size, "mostly waiting: %.0f%% of thread time blocked",
-			 100 * m->blocked_share);
+		snprintf(buf, size, "mostly waiting: %.0f%% of thread time blocked%s",
+			 100 * m->blocked_share, waiting_on(m, label, sizeof(label)));
 		return WEFT_VERDICT_MOSTLY_WAITING;
 	}
 	if (m->parallelism.avg >= PARALLEL_MIN_AVG) {

@@ -36,7 +36,41 @@ struct analysis_opts {
 	double rusage_user_s, rusage_sys_s;
 	long maxrss_kb;
 	bool has_rusage;
+	/* Names of the addresses threads waited on ("gil+0x50"), from the
+	 * recording's symbols; NULL or a NULL result leaves them unnamed. */
+	const char *(*lock_name)(void *ctx, __u32 pid, __u64 addr);
+	void *lock_name_ctx;
 };
+
+/* One interval of one thread in one state, told to an observer as it
+ * closes (the timeline draws them). Intervals of a thread tile its
+ * lifetime in the trace, in time order per thread. */
+enum weft_slice_state {
+	WEFT_SLICE_RUNNING,
+	WEFT_SLICE_RUNNABLE,
+	WEFT_SLICE_BLOCKED,
+	WEFT_SLICE_NEW, /* forked, not yet enqueued */
+	WEFT_SLICE_UNKNOWN, /* after lost or missing records */
+};
+
+struct weft_slice {
+	__u32 tid, pid;
+	const char *comm; /* the thread's name now; valid during the call */
+	enum weft_slice_state state;
+	__u64 start_ns, end_ns;
+	__u32 cpu; /* RUNNING: where; RUNNABLE: the queue it left; else -1 */
+	__u64 tree_ns; /* RUNNABLE: the part of the wait the tree held that CPU */
+	/* BLOCKED: why (enum weft_wait_reason), in which system call (-1
+	 * none), on which address (0 none), and the traced thread whose
+	 * wakeup ended it (0 none; waker_irq when an interrupt did) */
+	int reason;
+	int syscall_nr;
+	__u64 addr;
+	__u32 waker_tid, waker_pid;
+	bool waker_irq;
+};
+
+typedef void (*weft_slice_fn)(void *ctx, const struct weft_slice *slice);
 
 enum weft_verdict_kind {
 	WEFT_VERDICT_NO_DATA, /* nothing of the tree was seen */
@@ -65,7 +99,12 @@ struct weft_cpu_metrics {
 	__u64 migrations_in, migrations_out;
 };
 
+/* Off-CPU time by reason, seconds, indexed by enum weft_wait_reason:
+ * lock, wait, io, sleep, fault, runqueue, other. */
+#define WEFT_OFF_CPU_REASONS 7
+
 struct weft_process_metrics {
+	double off_cpu_s[WEFT_OFF_CPU_REASONS];
 	__u32 pid;
 	__u32 ppid; /* 0 when unknown */
 	char comm[WEFT_COMM_LEN + 1]; /* the leader thread's latest name */
@@ -79,6 +118,7 @@ struct weft_thread_metrics {
 	__u32 pid;
 	char comm[WEFT_COMM_LEN + 1]; /* latest name: exec and renames change it */
 	double on_cpu_s, runqueue_s, blocked_s;
+	double off_cpu_s[WEFT_OFF_CPU_REASONS];
 	__u64 voluntary, involuntary;
 	bool exited; /* its exit was seen */
 	/* The accounting check of this thread: weft's figures and the kernel's
@@ -88,6 +128,21 @@ struct weft_thread_metrics {
 	bool acct_warning; /* past the tolerance; see struct weft_accounting */
 	double acct_on_cpu_s, kernel_on_cpu_s;
 	double acct_runqueue_s, kernel_runqueue_s;
+};
+
+/* An address threads waited on: a futex used as a mutex, a kernel lock,
+ * or any turn-taking address (a GIL's condition variable). */
+struct weft_lock_metrics {
+	__u32 pid;
+	__u64 addr;
+	char name[64]; /* "gil+0x50"; "" when it did not resolve */
+	const char *kind; /* "mutex", "futex-wait", "kernel" */
+	bool turn_taking;
+	__u64 waits;
+	double total_s, max_s;
+	unsigned int threads; /* distinct waiters */
+	__u64 handoffs; /* waits ended by another traced thread */
+	double serialized_s; /* serialized time with waiters here */
 };
 
 struct weft_delay_metrics {
@@ -147,6 +202,14 @@ struct weft_metrics {
 	 * writers leave serialized_s out until it is computed. */
 	bool has_serialized;
 	double serialized_s;
+	double serialized_share; /* of wall */
+
+	/* Off-CPU time of the tree by reason (shares: of thread_time_s) */
+	double off_cpu_s[WEFT_OFF_CPU_REASONS];
+	/* the system call that took most of each reason's time, or NULL */
+	const char *off_cpu_syscall[WEFT_OFF_CPU_REASONS];
+	struct weft_lock_metrics *locks; /* by total wait, longest first */
+	unsigned int nr_locks;
 
 	/* Waits that ended in the trace are counted and give the percentiles;
 	 * waits still open at the end add to total_s (and its split) only. */
@@ -212,6 +275,17 @@ __u64 weft_analysis__inconsistent(const struct weft_analysis *a);
  * writes the line into buf and returns its kind. finish() calls it; tests
  * call it on metrics they fill by hand. */
 enum weft_verdict_kind weft_metrics__verdict(const struct weft_metrics *m, char *buf, size_t size);
+
+/* The off-CPU reason with the most time (blocked reasons and the run
+ * queue), its name in reason (an off_cpu key without _s) and its share of
+ * the thread time; "" when there was no off-CPU time. */
+void weft_metrics__top_wait(const struct weft_metrics *m, char *reason, size_t size, double *share);
+/* Waits on the addresses of the locks table. */
+__u64 weft_metrics__lock_waits(const struct weft_metrics *m);
+
+/* Tells fn every closed interval of every thread (before finish returns
+ * for the last ones). */
+void weft_analysis__set_slice_observer(struct weft_analysis *a, weft_slice_fn fn, void *ctx);
 const char *weft_verdict_kind__name(enum weft_verdict_kind kind);
 
 #endif /* __WEFT_ANALYSIS_H */

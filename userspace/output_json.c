@@ -8,6 +8,7 @@
 
 #include "json.h"
 #include "output.h"
+#include "waits.h"
 
 /* Times to the nanosecond, shares and averages to a millionth, latencies
  * in microseconds to the nanosecond: every digit written means something. */
@@ -86,6 +87,49 @@ static void write_cpus(struct json_writer *w, const struct weft_metrics *m)
 	json_writer__array_end(w);
 }
 
+/* off_cpu {lock_s, wait_s, io_s, sleep_s, fault_s, runqueue_s, other_s} */
+static void write_off_cpu(struct json_writer *w, const double *off_cpu_s)
+{
+	char key[32];
+	unsigned int r;
+
+	json_writer__key(w, "off_cpu");
+	json_writer__object_begin(w);
+	for (r = 0; r < WEFT_OFF_CPU_REASONS; r++) {
+		snprintf(key, sizeof(key), "%s_s", weft_wait_reason__name(r));
+		key_s(w, key, off_cpu_s[r]);
+	}
+	json_writer__object_end(w);
+}
+
+static void write_locks(struct json_writer *w, const struct weft_metrics *m)
+{
+	unsigned int i;
+	char addr[32];
+
+	json_writer__key(w, "locks");
+	json_writer__array_begin(w);
+	for (i = 0; i < m->nr_locks; i++) {
+		const struct weft_lock_metrics *l = &m->locks[i];
+
+		json_writer__object_begin(w);
+		snprintf(addr, sizeof(addr), "0x%llx", (unsigned long long)l->addr);
+		key_str(w, "addr", addr);
+		key_str(w, "name", l->name);
+		key_str(w, "kind", l->kind);
+		key_uint(w, "pid", l->pid);
+		key_uint(w, "waits", l->waits);
+		key_s(w, "total_s", l->total_s);
+		key_s(w, "max_s", l->max_s);
+		key_uint(w, "threads", l->threads);
+		key_uint(w, "handoffs", l->handoffs);
+		key_bool(w, "turn_taking", l->turn_taking);
+		key_s(w, "serialized_s", l->serialized_s);
+		json_writer__object_end(w);
+	}
+	json_writer__array_end(w);
+}
+
 static void write_processes(struct json_writer *w, const struct weft_metrics *m)
 {
 	unsigned int i;
@@ -102,6 +146,8 @@ static void write_processes(struct json_writer *w, const struct weft_metrics *m)
 		key_s(w, "on_cpu_s", p->on_cpu_s);
 		key_uint(w, "ppid", p->ppid);
 		key_uint(w, "maxrss_kb", p->maxrss_kb);
+		if (m->has_serialized)
+			write_off_cpu(w, p->off_cpu_s);
 		json_writer__object_end(w);
 	}
 	json_writer__array_end(w);
@@ -126,6 +172,8 @@ static void write_threads(struct json_writer *w, const struct weft_metrics *m)
 		key_uint(w, "voluntary", t->voluntary);
 		key_uint(w, "involuntary", t->involuntary);
 		key_bool(w, "exited", t->exited);
+		if (m->has_serialized)
+			write_off_cpu(w, t->off_cpu_s);
 		if (t->checked) {
 			json_writer__key(w, "accounting");
 			json_writer__object_begin(w);
@@ -219,8 +267,12 @@ int output_json(FILE *out, const struct weft_metrics *m, const struct output_opt
 	key_us(w, "slice_p50_us", m->interleaving.slice_p50_us);
 	json_writer__object_end(w);
 	key_share(w, "interleaved_share", m->interleaving.interleaved_share);
-	if (m->has_serialized)
+	if (m->has_serialized) {
 		key_s(w, "serialized_s", m->serialized_s);
+		key_share(w, "serialized_share", m->serialized_share);
+		write_off_cpu(w, m->off_cpu_s);
+		write_locks(w, m);
+	}
 
 	json_writer__key(w, "runqueue_delay");
 	json_writer__object_begin(w);
