@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "output.h"
+#include "waits.h"
 
 #define LABEL_WIDTH 17
 #define BAR_WIDTH 40
@@ -238,6 +239,61 @@ static void print_accounting(FILE *out, const struct weft_metrics *m)
 		      a->threads_warned - named);
 }
 
+/* "wait 62%, runqueue 3%, ...": reasons with any time, largest first */
+static void print_off_cpu(FILE *out, const char *label, const double *off_cpu_s, double whole_s)
+{
+	char line[256], p[16];
+	unsigned int r, k, order[WEFT_OFF_CPU_REASONS];
+	size_t off = 0;
+
+	for (r = 0; r < WEFT_OFF_CPU_REASONS; r++)
+		order[r] = r;
+	for (r = 0; r < WEFT_OFF_CPU_REASONS; r++)
+		for (k = r + 1; k < WEFT_OFF_CPU_REASONS; k++)
+			if (off_cpu_s[order[k]] > off_cpu_s[order[r]]) {
+				unsigned int t = order[r];
+
+				order[r] = order[k];
+				order[k] = t;
+			}
+	line[0] = '\0';
+	for (r = 0; r < WEFT_OFF_CPU_REASONS && off < sizeof(line); r++) {
+		if (!(off_cpu_s[order[r]] > 0))
+			break;
+		off += snprintf(line + off, sizeof(line) - off, "%s%s %s", r ? ", " : "",
+				weft_wait_reason__name(order[r]),
+				pct(p, sizeof(p), whole_s > 0 ? off_cpu_s[order[r]] / whole_s : 0));
+	}
+	field(out, label, "%s", line[0] ? line : "none");
+}
+
+#define LOCKS_SHOWN 5
+
+static void print_locks(FILE *out, const struct weft_metrics *m)
+{
+	char name[64], d1[32], d2[32];
+	unsigned int i;
+
+	if (!m->nr_locks)
+		return;
+	fprintf(out, "\nlocks (by total wait; %u in all):\n", m->nr_locks);
+	fprintf(out, "%-24s %-10s %7s %9s %9s %4s %8s\n", "NAME", "KIND", "WAITS", "TOTAL", "MAX",
+		"THR", "HANDOFFS");
+	for (i = 0; i < m->nr_locks && i < LOCKS_SHOWN; i++) {
+		const struct weft_lock_metrics *l = &m->locks[i];
+
+		if (l->name[0])
+			output_sanitize(name, sizeof(name), l->name);
+		else
+			snprintf(name, sizeof(name), "0x%llx", (unsigned long long)l->addr);
+		fprintf(out, "%-24.24s %-10s %7llu %9s %9s %4u %8llu\n", name, l->kind,
+			(unsigned long long)l->waits,
+			output_fmt_duration(d1, sizeof(d1), l->total_s),
+			output_fmt_duration(d2, sizeof(d2), l->max_s), l->threads,
+			(unsigned long long)l->handoffs);
+	}
+}
+
 static void print_summary(FILE *out, const struct weft_metrics *m, const char *cmd)
 {
 	char d1[32], d2[32], d3[32], d4[32], p1[16], p2[16];
@@ -301,6 +357,12 @@ static void print_summary(FILE *out, const struct weft_metrics *m, const char *c
 	field(out, "blocked", "%s of thread time (%s of %s)", pct(p1, sizeof(p1), m->blocked_share),
 	      output_fmt_duration(d1, sizeof(d1), m->blocked_s),
 	      output_fmt_duration(d2, sizeof(d2), m->thread_time_s));
+	if (m->has_serialized) {
+		print_off_cpu(out, "off-CPU", m->off_cpu_s, m->thread_time_s);
+		field(out, "serialized", "%s (%s of wall): one thread ran, others waited on a lock",
+		      output_fmt_duration(d1, sizeof(d1), m->serialized_s),
+		      pct(p1, sizeof(p1), m->serialized_share));
+	}
 	if (m->rusage.valid)
 		field(out, "rusage", "user %s, sys %s, max RSS %ld kB",
 		      output_fmt_duration(d1, sizeof(d1), m->rusage.user_s),
@@ -394,6 +456,7 @@ int output_text(FILE *out, const struct weft_metrics *m, const struct output_opt
 		return -ENOMEM;
 	print_summary(out, m, cmd);
 	free(cmd);
+	print_locks(out, m);
 	if (o && o->threads)
 		err = print_threads(out, m);
 	if (!err && o && o->cpus)

@@ -22,14 +22,20 @@
 #include "file.h"
 #include "kv.h"
 #include "launch.h"
+#include "lock_names.h"
 #include "log.h"
+#include "maps_book.h"
 #include "procfs.h"
 #include "record.h"
 #include "recording_meta.h"
+#include "symbols.h"
+#include "waits.h"
 #include "weft.skel.h"
 
 #define DRAIN_PERIOD_MS 50
 #define KILL_GRACE_NS 2000000000ULL
+/* Libraries mapped after exec (and dlopen) show up in maps read later. */
+#define MAPS_REFRESH_NS 500000000ULL
 #define MAX_THREADS_PER_PROC 65536
 
 struct ring_ctx {
@@ -44,6 +50,7 @@ struct proc_entry {
 	__u32 tgid;
 	__u32 ppid;
 	bool exited;
+	bool maps_stale; /* new, or exec'd, since its maps were read */
 	char comm[WEFT_COMM_LEN];
 };
 
@@ -69,6 +76,9 @@ struct recorder {
 	struct weft_cpu_stat *stats_start;
 	__u64 *steal_start;
 	__u64 start_ns, end_ns;
+	struct maps_book *maps;
+	__u64 maps_read_ns;
+	struct lock_names *lock_names;
 	int write_err;
 	bool recording;
 };
@@ -130,6 +140,7 @@ static struct proc_entry *proc_add(struct recorder *r, __u32 tgid, __u32 ppid, c
 	memset(p, 0, sizeof(*p));
 	p->tgid = tgid;
 	p->ppid = ppid;
+	p->maps_stale = true;
 	snprintf(p->comm, sizeof(p->comm), "%s", comm);
 	return p;
 }
@@ -152,8 +163,10 @@ static void track_task(struct recorder *r, const struct weft_event_header *h)
 	case WEFT_EV_EXEC:
 		exec_ev = (const void *)h;
 		p = proc_find(r, exec_ev->tgid);
-		if (p)
+		if (p) {
 			memcpy(p->comm, exec_ev->comm, sizeof(p->comm));
+			p->maps_stale = true;
+		}
 		break;
 	case WEFT_EV_EXIT:
 		exit_ev = (const void *)h;
@@ -162,6 +175,50 @@ static void track_task(struct recorder *r, const struct weft_event_header *h)
 			p->exited = true;
 		break;
 	}
+}
+
+/* The futex words threads block on are named at the end, from the data
+ * symbols of the process's mapped files. */
+static void note_lock_address(struct recorder *r, const struct weft_ev_switch *ev)
+{
+	struct wait_class wc;
+
+	wait_classify(ev->syscall_nr, ev->sys_arg0, ev->sys_arg1, ev->prev_state, ev->hdr.flags,
+		      &wc);
+	if (wc.kind != WEFT_LOCK_NONE)
+		lock_names__note(r->lock_names, ev->prev_tgid, wc.addr);
+}
+
+/* Maps are read while the processes live: those new or exec'd since the
+ * last read at once, all of them every MAPS_REFRESH_NS. */
+static void read_maps(struct recorder *r, __u64 now, bool all)
+{
+	bool refresh = all || now >= r->maps_read_ns + MAPS_REFRESH_NS;
+	size_t i;
+
+	for (i = 0; i < r->nprocs; i++) {
+		struct proc_entry *p = &r->procs[i];
+
+		if (p->exited || !(p->maps_stale || refresh))
+			continue;
+		if (maps_book__take(r->maps, p->tgid) == 0)
+			p->maps_stale = false;
+	}
+	if (refresh)
+		r->maps_read_ns = now;
+}
+
+static void write_lock_names(struct recorder *r)
+{
+	struct syms_cache *syms = syms_cache__new();
+	size_t len = 0;
+	char *text = NULL;
+
+	if (syms && !lock_names__resolve(r->lock_names, r->maps, syms, &text, &len) && len &&
+	    weft_writer__add_section(r->writer, WEFT_SEC_SYMBOLS, text, len) && !r->write_err)
+		r->write_err = -EIO;
+	free(text);
+	syms_cache__free(syms);
 }
 
 static int on_ring_record(void *ctx, void *data, size_t size)
@@ -175,6 +232,8 @@ static int on_ring_record(void *ctx, void *data, size_t size)
 		return 0;
 	if (h->type == WEFT_EV_FORK || h->type == WEFT_EV_EXEC || h->type == WEFT_EV_EXIT)
 		track_task(r, h);
+	else if (h->type == WEFT_EV_SWITCH && (h->flags & WEFT_SWITCH_BLOCKING))
+		note_lock_address(r, data);
 	err = weft_writer__add_event(r->writer, rc->cpu, data, size);
 	if (err) {
 		r->write_err = err;
@@ -633,6 +692,7 @@ static int drain_loop(struct recorder *r)
 		if (r->write_err || (err < 0 && err != -EINTR))
 			break;
 		now = now_ns();
+		read_maps(r, now, false);
 		if (o->progress && now >= next_progress) {
 			show_progress(r, now);
 			next_progress = now + 1000000000ULL;
@@ -671,6 +731,8 @@ static void recorder_free(struct recorder *r)
 	if (r->fd >= 0)
 		close(r->fd);
 	free(r->procs);
+	maps_book__free(r->maps);
+	lock_names__free(r->lock_names);
 	free(r->stats_start);
 	free(r->steal_start);
 }
@@ -758,7 +820,9 @@ int record_run(const struct record_opts *opts)
 	r->stats_start = calloc(r->ncpu, sizeof(*r->stats_start));
 	r->steal_start = calloc(r->ncpu, sizeof(*r->steal_start));
 	end_stats = calloc(r->ncpu, sizeof(*end_stats));
-	if (!r->stats_start || !r->steal_start || !end_stats) {
+	r->maps = maps_book__new();
+	r->lock_names = lock_names__new();
+	if (!r->stats_start || !r->steal_start || !end_stats || !r->maps || !r->lock_names) {
 		err = -ENOMEM;
 		goto cleanup;
 	}
@@ -811,10 +875,12 @@ int record_run(const struct record_opts *opts)
 			lost += end_stats[i].lost - r->stats_start[i].lost;
 			targets_full += end_stats[i].targets_full - r->stats_start[i].targets_full;
 		}
+	read_maps(r, now_ns(), true);
 	account_live_threads(r, r->end_ns);
 	write_cpu_totals(r, r->end_ns);
 	write_end_meta(r, lost, targets_full);
 	write_task_table(r);
+	write_lock_names(r);
 	if (!r->write_err)
 		r->write_err = weft_writer__finish(r->writer);
 	if (r->write_err) {

@@ -10,6 +10,7 @@
 #include "events.h"
 #include "file.h"
 #include "kv.h"
+#include "lock_names.h"
 #include "log.h"
 #include "recording.h"
 #include "recording_meta.h"
@@ -19,7 +20,20 @@ struct recording {
 	struct weft_analysis *analysis;
 	const struct weft_metrics *metrics;
 	char **command;
+	struct lock_names *lock_names;
 };
+
+static const char *lock_name(void *ctx, __u32 pid, __u64 addr)
+{
+	return lock_names__get(ctx, pid, addr);
+}
+
+static int read_lock_names(const void *payload, size_t len, void *ctx)
+{
+	/* a damaged names section costs names, not the report */
+	lock_names__decode(ctx, payload, len);
+	return 0;
+}
 
 static unsigned long long meta_ull(const struct weft_kv *meta, const char *key)
 {
@@ -74,6 +88,12 @@ static int fill_opts(struct recording *rec, struct analysis_opts *o)
 	o->rusage_user_s = meta_double(meta, META_RUSAGE_USER);
 	o->rusage_sys_s = meta_double(meta, META_RUSAGE_SYS);
 	o->maxrss_kb = (long)meta_ull(meta, META_RUSAGE_MAXRSS);
+	rec->lock_names = lock_names__new();
+	if (!rec->lock_names)
+		return -ENOMEM;
+	weft_file__for_each_section(rec->file, WEFT_SEC_SYMBOLS, read_lock_names, rec->lock_names);
+	o->lock_name = lock_name;
+	o->lock_name_ctx = rec->lock_names;
 	return 0;
 }
 
@@ -155,6 +175,7 @@ void recording_free(struct recording *rec)
 		return;
 	weft_analysis__free(rec->analysis);
 	weft_file__free(rec->file);
+	lock_names__free(rec->lock_names);
 	free(rec->command);
 	free(rec);
 }

@@ -5,6 +5,7 @@
 #include <linux/types.h>
 
 #include "events.h"
+#include "u64set.h"
 #include "waits.h"
 
 /* x86_64 system call numbers of the calls that block */
@@ -211,82 +212,6 @@ void wait_classify(__s32 syscall_nr, __u64 arg0, __u64 arg1, __u32 prev_state, _
 		out->reason = WEFT_WAIT_IO;
 }
 
-/* Open addressing over 64-bit keys; key 0 is never used (tgid and tid 0
- * are the idle task). */
-struct u64_set {
-	__u64 *keys;
-	__u32 *vals;
-	size_t mask, used;
-};
-
-static size_t hash64(__u64 k, size_t mask)
-{
-	k ^= k >> 33;
-	k *= 0xff51afd7ed558ccdULL;
-	k ^= k >> 33;
-	return (size_t)k & mask;
-}
-
-static int set_grow(struct u64_set *s)
-{
-	size_t cap = s->keys ? (s->mask + 1) * 2 : 256, i, j;
-	__u64 *keys = calloc(cap, sizeof(*keys));
-	__u32 *vals = calloc(cap, sizeof(*vals));
-
-	if (!keys || !vals) {
-		free(keys);
-		free(vals);
-		return -ENOMEM;
-	}
-	for (i = 0; s->keys && i <= s->mask; i++) {
-		if (!s->keys[i])
-			continue;
-		for (j = hash64(s->keys[i], cap - 1); keys[j]; j = (j + 1) & (cap - 1))
-			;
-		keys[j] = s->keys[i];
-		vals[j] = s->vals[i];
-	}
-	free(s->keys);
-	free(s->vals);
-	s->keys = keys;
-	s->vals = vals;
-	s->mask = cap - 1;
-	return 0;
-}
-
-/* The slot of key, inserted when absent (*added set then); NULL on ENOMEM. */
-static __u32 *set_slot(struct u64_set *s, __u64 key, bool *added)
-{
-	size_t i;
-
-	*added = false;
-	if (!s->keys || (s->used + 1) * 2 > s->mask + 1)
-		if (set_grow(s))
-			return NULL;
-	for (i = hash64(key, s->mask);; i = (i + 1) & s->mask) {
-		if (s->keys[i] == key)
-			return &s->vals[i];
-		if (!s->keys[i]) {
-			s->keys[i] = key;
-			s->used++;
-			*added = true;
-			return &s->vals[i];
-		}
-	}
-}
-
-static bool set_has(const struct u64_set *s, __u64 key)
-{
-	size_t i;
-
-	if (!s->keys)
-		return false;
-	for (i = hash64(key, s->mask); s->keys[i]; i = (i + 1) & s->mask)
-		if (s->keys[i] == key)
-			return true;
-	return false;
-}
-
 struct wait_table {
 	struct wait_addr *entries;
 	size_t n, cap;
@@ -304,12 +229,9 @@ void wait_table__free(struct wait_table *t)
 	if (!t)
 		return;
 	free(t->entries);
-	free(t->by_addr.keys);
-	free(t->by_addr.vals);
-	free(t->waiters.keys);
-	free(t->waiters.vals);
-	free(t->wakers.keys);
-	free(t->wakers.vals);
+	u64_set__release(&t->by_addr);
+	u64_set__release(&t->waiters);
+	u64_set__release(&t->wakers);
 	free(t);
 }
 
@@ -327,11 +249,11 @@ __u32 wait_table__get(struct wait_table *t, __u32 tgid, __u64 addr, enum weft_lo
 	size_t i;
 
 	if (!s->keys || (s->used + 1) * 2 > s->mask + 1)
-		if (set_grow(s))
+		if (u64_set__grow(s))
 			return WAIT_NONE;
 	/* Equal keys (two processes, addresses 2^47 apart) are told apart by
 	 * the entry itself. */
-	for (i = hash64(key, s->mask); s->keys[i]; i = (i + 1) & s->mask) {
+	for (i = u64_set__hash(key, s->mask); s->keys[i]; i = (i + 1) & s->mask) {
 		w = &t->entries[s->vals[i]];
 		if (s->keys[i] == key && w->tgid == tgid && w->addr == addr)
 			return s->vals[i];
@@ -377,11 +299,11 @@ int wait_table__note_waiter(struct wait_table *t, __u32 index, __u32 tid)
 	struct wait_addr *w = &t->entries[index];
 	bool added;
 
-	if (!set_slot(&t->waiters, pair_key(index, tid), &added))
+	if (!u64_set__slot(&t->waiters, pair_key(index, tid), &added))
 		return -ENOMEM;
 	if (added) {
 		w->threads++;
-		if (set_has(&t->wakers, pair_key(index, tid)))
+		if (u64_set__has(&t->wakers, pair_key(index, tid)))
 			w->waker_waited = true;
 	}
 	return 0;
@@ -392,9 +314,9 @@ int wait_table__note_waker(struct wait_table *t, __u32 index, __u32 waker_tid)
 	struct wait_addr *w = &t->entries[index];
 	bool added;
 
-	if (!set_slot(&t->wakers, pair_key(index, waker_tid), &added))
+	if (!u64_set__slot(&t->wakers, pair_key(index, waker_tid), &added))
 		return -ENOMEM;
-	if (added && set_has(&t->waiters, pair_key(index, waker_tid)))
+	if (added && u64_set__has(&t->waiters, pair_key(index, waker_tid)))
 		w->waker_waited = true;
 	return 0;
 }
