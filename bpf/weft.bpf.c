@@ -479,6 +479,24 @@ int BPF_PROG(handle_exec, struct task_struct *p, pid_t old_pid, struct linux_bin
 	return 0;
 }
 
+/* The peak resident set of the program the process runs now: its mm's
+ * high-water mark (or its current size, when that is larger: the mark is
+ * updated lazily). signal->maxrss would do once the mm is gone, but it
+ * also holds the peak of the image before exec, which under weft is a
+ * copy of the recorder. */
+static __always_inline __u64 peak_rss_pages(struct task_struct *p)
+{
+	struct mm_struct *mm = p->mm;
+	__u64 hiwater, rss;
+
+	if (!mm)
+		return BPF_CORE_READ(p, signal, maxrss);
+	hiwater = BPF_CORE_READ(mm, hiwater_rss);
+	rss = BPF_CORE_READ(mm, rss_stat[0].count) + BPF_CORE_READ(mm, rss_stat[1].count) +
+	      BPF_CORE_READ(mm, rss_stat[3].count);
+	return rss > hiwater && (__s64)rss > 0 ? rss : hiwater;
+}
+
 /* The kernel's own accounting of the thread, read as it exits, is what the
  * report checks weft's figures against. The group's end is read from
  * signal->live rather than the tracepoint's group_dead argument, which
@@ -508,8 +526,7 @@ int BPF_PROG(handle_exit, struct task_struct *p)
 	ev->pcount = p->sched_info.pcount;
 	ev->nvcsw = p->nvcsw;
 	ev->nivcsw = p->nivcsw;
-	/* do_exit() has folded the mm's high-water mark into it by now */
-	ev->maxrss_kb = BPF_CORE_READ(p, signal, maxrss) * (PAGE_BYTES / 1024);
+	ev->maxrss_kb = peak_rss_pages(p) * (PAGE_BYTES / 1024);
 	bpf_probe_read_kernel_str(ev->comm, sizeof(ev->comm), p->comm);
 	ring_submit(ring, ev, sizeof(*ev));
 	return 0;

@@ -20,6 +20,8 @@ struct subcommand {
 static const struct subcommand subcommands[] = {
 	{ "record", cmd_record, "trace a command or running processes into weft.data (root)" },
 	{ "report", cmd_report, "parallelism, interleaving and run-queue figures of a recording" },
+	{ "compare", cmd_compare,
+	  "one task in every concurrency model, or recordings, side by side" },
 };
 
 static void usage(FILE *out)

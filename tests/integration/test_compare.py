@@ -1,0 +1,108 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+"""Integration tests of weft compare: weft-work recorded in every model on
+this machine, each row checked against the kernel's figures of the same run
+(rusage) and against what the model must do, never against fixed timings."""
+import json
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(__file__))
+from harness import Harness, check, close_to  # noqa: E402
+
+h = Harness()
+WEFT = h.weft
+HELPERS = os.path.join(h.build, "tests", "helpers")
+ROW_KEYS = ["model", "wall_s", "elapsed_s", "speedup", "on_cpu_s", "parallelism", "concurrency",
+            "interleaved_share", "serialized_share", "top_wait", "threads", "processes",
+            "maxrss_kb", "rss_per_worker_kb", "switches_per_s", "lock_waits", "checksum_ok",
+            "verdict"]
+
+
+def compare(tmp, *args):
+    keep = os.path.join(tmp, "keep")
+    r = h.run([WEFT, "compare", "--format", "json", "--keep", keep, *args], timeout=300)
+    check(r.returncode == 0, f"weft compare failed: {r.stderr.strip()}")
+    table = json.loads(r.stdout)
+    return table, {row["model"]: row for row in table["rows"]}, keep
+
+
+def report(path):
+    r = h.run([WEFT, "report", path, "--format", "json", "--cpus"])
+    check(r.returncode == 0, r.stderr)
+    return json.loads(r.stdout)
+
+
+@h.test
+def cpu_task_in_every_model(tmp):
+    table, rows, keep = compare(tmp, "--task", "cpu", "--units", "16", "--size", "40000000")
+    check(table["task"] == "cpu", f"task {table['task']}")
+    check(list(rows) == ["sync", "threads", "gil", "eventloop", "procs", "pool"], list(rows))
+    for row in rows.values():
+        for key in ROW_KEYS:
+            check(key in row, f"{row['model']}: key {key} missing")
+        check(row["checksum_ok"] is True, f"{row['model']}: checksum {row['checksum_ok']}")
+    cores = os.cpu_count()
+    for model in ("threads", "procs", "pool"):
+        row = rows[model]
+        rep = report(os.path.join(keep, f"{model}-1.data"))
+        ru = rep["rusage"]
+        close_to(row["parallelism"]["avg"], (ru["user_s"] + ru["sys_s"]) / rep["wall_s"], 0.05,
+                 f"{model}: parallelism vs rusage")
+        workers = row["threads"] - 1 if model == "threads" else row["processes"] - 1
+        taken = max(c["other"] for c in rep["cpus"]) + rep["steal_s"] / rep["wall_s"]
+        if taken < 0.2:
+            check(row["parallelism"]["avg"] >= 0.8 * min(workers, cores),
+                  f"{model}: parallelism {row['parallelism']['avg']}")
+    for model in ("sync", "gil", "eventloop"):
+        check(rows[model]["parallelism"]["avg"] <= 1.1,
+              f"{model}: parallelism {rows[model]['parallelism']['avg']}")
+    check(rows["gil"]["serialized_share"] >= 0.5, f"gil serialized {rows['gil']['serialized_share']}")
+    check("(gil" in rows["gil"]["verdict"], f"gil verdict {rows['gil']['verdict']!r}")
+    workers = rows["threads"]["threads"] - 1
+    for model in ("procs", "pool"):
+        check(rows[model]["processes"] == workers + 1,
+              f"{model}: {rows[model]['processes']} processes for {workers} workers")
+
+
+@h.test
+def io_task_event_loop_and_sync(tmp):
+    latency = 0.050
+    table, rows, _ = compare(tmp, "--task", "io", "--units", "16", "--latency", "50",
+                             "--modes", "sync,eventloop")
+    ev, sync = rows["eventloop"], rows["sync"]
+    check(ev["threads"] == 1, f"eventloop threads {ev['threads']}")
+    check(ev["wall_s"] < 3 * latency, f"eventloop wall {ev['wall_s']}")
+    close_to(sync["wall_s"], 16 * latency, 0.25, "sync wall vs units x latency")
+    check(ev["top_wait"]["reason"] == "wait", f"eventloop waits on {ev['top_wait']}")
+    check(sync["top_wait"]["reason"] == "sleep", f"sync waits on {sync['top_wait']}")
+
+
+@h.test
+def compare_files_equals_their_reports(tmp):
+    files = []
+    for name, cmd in (("busy", [f"{HELPERS}/busy", "-t", "2", "-s", "0.3"]),
+                      ("pingpong", [f"{HELPERS}/pingpong", "-n", "20000", "-c", "0"])):
+        path = os.path.join(tmp, name + ".data")
+        r = h.run([WEFT, "record", "-o", path, "--", *cmd])
+        check(r.returncode == 0, r.stderr)
+        files.append(path)
+    r = h.run([WEFT, "compare", "--format", "json", *files])
+    check(r.returncode == 0, r.stderr)
+    rows = json.loads(r.stdout)["rows"]
+    check(len(rows) == 2, f"{len(rows)} rows")
+    for row, path in zip(rows, files):
+        rep = report(path)
+        for key in ("wall_s", "on_cpu_s"):
+            close_to(row[key], rep[key], 1e-5, f"{path}: {key}")
+        close_to(row["parallelism"]["avg"], rep["parallelism"]["avg"], 1e-3, "parallelism")
+        close_to(row["concurrency"]["avg"], rep["concurrency"]["avg"], 1e-3, "concurrency")
+        check(abs(row["interleaved_share"] - rep["interleaving"]["interleaved_share"]) < 1e-3,
+              "interleaved share")
+        check(abs(row["serialized_share"] - rep["serialized_s"] / rep["wall_s"]) < 1e-3,
+              "serialized share")
+    check(rows[0]["speedup"] == 1.0, "speedup relative to the first file")
+
+
+if __name__ == "__main__":
+    sys.exit(h.main())

@@ -1,0 +1,503 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* weft compare: record weft-work in each concurrency model (or take
+ * existing recordings) and print one table. Options and wiring; the table
+ * is compare.c's. */
+#include <argp.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/types.h>
+
+#include "analysis.h"
+#include "cmd.h"
+#include "compare.h"
+#include "file.h"
+#include "kv.h"
+#include "log.h"
+#include "recording.h"
+
+#define MAX_MODES 6
+#define MAX_FILES 64
+#define MAX_REPEAT 99
+
+static const char *const all_modes[MAX_MODES] = { "sync",      "threads", "gil",
+						  "eventloop", "procs",	  "pool" };
+
+struct compare_opts {
+	const char *task;
+	const char *modes[MAX_MODES];
+	int nmodes;
+	const char *workers, *units, *size, *latency;
+	int repeat;
+	const char *keep;
+	enum compare_format format;
+	const char *files[MAX_FILES];
+	int nfiles;
+};
+
+enum {
+	OPT_FORMAT = 0x100,
+	OPT_TASK,
+	OPT_MODES,
+	OPT_WORKERS,
+	OPT_UNITS,
+	OPT_SIZE,
+	OPT_LATENCY,
+	OPT_REPEAT,
+	OPT_KEEP,
+};
+
+static const char compare_doc[] =
+	"Run the same task in every concurrency model under weft and compare them, or compare "
+	"existing recordings.\n"
+	"\n"
+	"USAGE: weft compare --task cpu|io|mixed [--modes LIST] [--workers N] [--units N] "
+	"[--size N] [--latency MS] [--repeat N] [--keep DIR]\n"
+	"       weft compare FILE...\n"
+	"\n"
+	"EXAMPLES:\n"
+	"  sudo weft compare --task cpu                  # all six models on this machine\n"
+	"  sudo weft compare --task io --modes sync,eventloop --repeat 3\n"
+	"  weft compare before.data after.data --format markdown";
+
+static const struct argp_option compare_options[] = {
+	{ "task", OPT_TASK, "TASK", 0, "cpu, io or mixed: record weft-work in each model", 0 },
+	{ "modes", OPT_MODES, "LIST", 0,
+	  "Models to run, comma-separated (default sync,threads,gil,eventloop,procs,pool)", 0 },
+	{ "workers", OPT_WORKERS, "N", 0, "Workers (threads or processes); default: online CPUs",
+	  0 },
+	{ "units", OPT_UNITS, "N", 0, "Units of work (weft-work's default when not given)", 0 },
+	{ "size", OPT_SIZE, "N", 0, "Size of a cpu unit (weft-work's default)", 0 },
+	{ "latency", OPT_LATENCY, "MS", 0, "Latency of an io unit (weft-work's default)", 0 },
+	{ "repeat", OPT_REPEAT, "N", 0, "Run each model N times, interleaved; report medians", 0 },
+	{ "keep", OPT_KEEP, "DIR", 0, "Keep the recordings in DIR", 0 },
+	{ "format", OPT_FORMAT, "FMT", 0, "text (default), markdown, json or csv", 0 },
+	{},
+};
+
+static bool is_number(const char *s)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	return !errno && end != s && !*end && v > 0;
+}
+
+static int parse_modes(char *list, struct compare_opts *o, struct argp_state *state)
+{
+	char *tok, *save = NULL;
+	int i;
+
+	o->nmodes = 0;
+	for (tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		for (i = 0; i < MAX_MODES; i++)
+			if (!strcmp(tok, all_modes[i]))
+				break;
+		if (i == MAX_MODES)
+			argp_failure(
+				state, 2, 0,
+				"unknown model '%s' (sync, threads, gil, eventloop, procs, pool)",
+				tok);
+		if (o->nmodes < MAX_MODES)
+			o->modes[o->nmodes++] = all_modes[i];
+	}
+	return o->nmodes ? 0 : -EINVAL;
+}
+
+static error_t compare_parse_arg(int key, char *arg, struct argp_state *state)
+{
+	struct compare_opts *o = state->input;
+
+	switch (key) {
+	case OPT_TASK:
+		if (strcmp(arg, "cpu") && strcmp(arg, "io") && strcmp(arg, "mixed"))
+			argp_failure(state, 2, 0, "unknown task '%s' (cpu, io or mixed)", arg);
+		o->task = arg;
+		break;
+	case OPT_MODES:
+		if (parse_modes(arg, o, state))
+			argp_failure(state, 2, 0, "no models in --modes");
+		break;
+	case OPT_WORKERS:
+	case OPT_UNITS:
+	case OPT_SIZE:
+	case OPT_LATENCY:
+		if (!is_number(arg))
+			argp_failure(state, 2, 0, "invalid number: %s", arg);
+		*(key == OPT_WORKERS ? &o->workers :
+		  key == OPT_UNITS   ? &o->units :
+		  key == OPT_SIZE    ? &o->size :
+				       &o->latency) = arg;
+		break;
+	case OPT_REPEAT:
+		if (!is_number(arg) || atoi(arg) > MAX_REPEAT)
+			argp_failure(state, 2, 0, "invalid --repeat: %s (1 to %d)", arg,
+				     MAX_REPEAT);
+		o->repeat = atoi(arg);
+		break;
+	case OPT_KEEP:
+		o->keep = arg;
+		break;
+	case OPT_FORMAT:
+		if (!strcmp(arg, "text"))
+			o->format = COMPARE_TEXT;
+		else if (!strcmp(arg, "markdown") || !strcmp(arg, "md"))
+			o->format = COMPARE_MARKDOWN;
+		else if (!strcmp(arg, "json"))
+			o->format = COMPARE_JSON;
+		else if (!strcmp(arg, "csv"))
+			o->format = COMPARE_CSV;
+		else
+			argp_failure(state, 2, 0, "unknown format '%s' (text, markdown, json, csv)",
+				     arg);
+		break;
+	case ARGP_KEY_ARG:
+		if (o->nfiles == MAX_FILES)
+			argp_failure(state, 2, 0, "at most %d recordings", MAX_FILES);
+		o->files[o->nfiles++] = arg;
+		break;
+	case ARGP_KEY_END:
+		if (!o->task && !o->nfiles)
+			argp_failure(state, 2, 0,
+				     "nothing to compare: give --task TASK or FILE...");
+		if (o->task && o->nfiles)
+			argp_failure(state, 2, 0, "give either --task or recordings, not both");
+		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+/* weft-work is looked for beside this weft first, so a build tree's
+ * weft compares that tree's workloads, then on PATH. */
+static int find_weft_work(char *path, size_t size)
+{
+	char self[PATH_MAX];
+	const char *env = getenv("PATH");
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	char *slash, *dirs, *dir, *save = NULL;
+
+	if (n > 0) {
+		self[n] = '\0';
+		slash = strrchr(self, '/');
+		if (slash) {
+			*slash = '\0';
+			if (snprintf(path, size, "%s/weft-work", self) < (int)size &&
+			    access(path, X_OK) == 0)
+				return 0;
+		}
+	}
+	dirs = strdup(env ? env : "/usr/local/bin:/usr/bin");
+	for (dir = strtok_r(dirs, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
+		if (snprintf(path, size, "%s/weft-work", dir) < (int)size &&
+		    access(path, X_OK) == 0) {
+			free(dirs);
+			return 0;
+		}
+	}
+	free(dirs);
+	return -ENOENT;
+}
+
+/* Reads a number or string value of "key" from weft-work's one-line JSON. */
+static bool json_value(const char *json, const char *key, char *out, size_t size)
+{
+	char pattern[64];
+	const char *p;
+	size_t n = 0;
+
+	snprintf(pattern, sizeof(pattern), "\"%s\":", key);
+	p = strstr(json, pattern);
+	if (!p)
+		return false;
+	p += strlen(pattern);
+	while (*p == ' ')
+		p++;
+	if (*p == '"')
+		p++;
+	while (*p && *p != '"' && *p != ',' && *p != '}' && n + 1 < size)
+		out[n++] = *p++;
+	out[n] = '\0';
+	return n > 0;
+}
+
+struct run_result {
+	char elapsed[32];
+	char checksum[COMPARE_NAME_LEN];
+	char workers[16];
+};
+
+static int read_all(int fd, char *buf, size_t size)
+{
+	size_t off = 0;
+	ssize_t n;
+
+	while (off + 1 < size && (n = read(fd, buf + off, size - off - 1)) != 0) {
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		off += n;
+	}
+	buf[off] = '\0';
+	return 0;
+}
+
+/* One model under `weft record`, run as a separate process so that its
+ * signal handling and exit are its own. */
+static int record_model(const struct compare_opts *o, const char *work, const char *mode,
+			const char *data, struct run_result *res)
+{
+	char self[PATH_MAX], out[4096], errbuf[4096], log_path[PATH_MAX + 8];
+	const char *argv[40];
+	int pipefd[2], status, argc = 0, log_fd, err = 0;
+	pid_t pid;
+	ssize_t n;
+
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n <= 0)
+		return -errno;
+	self[n] = '\0';
+	argv[argc++] = "weft";
+	argv[argc++] = "record";
+	argv[argc++] = "-o";
+	argv[argc++] = data;
+	argv[argc++] = "--";
+	argv[argc++] = work;
+	argv[argc++] = "--task";
+	argv[argc++] = o->task;
+	argv[argc++] = "--mode";
+	argv[argc++] = mode;
+	argv[argc++] = "--json";
+#define PASS(opt, val)              \
+	if (val) {                  \
+		argv[argc++] = opt; \
+		argv[argc++] = val; \
+	}
+	PASS("--workers", o->workers);
+	PASS("--units", o->units);
+	PASS("--size", o->size);
+	PASS("--latency", o->latency);
+#undef PASS
+	argv[argc] = NULL;
+
+	if (snprintf(log_path, sizeof(log_path), "%s.log", data) >= (int)sizeof(log_path))
+		return -ENAMETOOLONG;
+	log_fd = open(log_path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (log_fd < 0 || pipe2(pipefd, O_CLOEXEC))
+		return -errno;
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (pid == 0) {
+		dup2(pipefd[1], STDOUT_FILENO);
+		dup2(log_fd, STDERR_FILENO);
+		execv(self, (char *const *)argv);
+		_exit(127);
+	}
+	close(pipefd[1]);
+	err = read_all(pipefd[0], out, sizeof(out));
+	close(pipefd[0]);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (!err && (!WIFEXITED(status) || WEXITSTATUS(status))) {
+		lseek(log_fd, 0, SEEK_SET);
+		read_all(log_fd, errbuf, sizeof(errbuf));
+		elog("weft-work --mode %s failed: %s", mode,
+		     errbuf[0] ? strtok(errbuf, "\n") : "no message");
+		err = -ECHILD;
+	}
+	close(log_fd);
+	unlink(log_path);
+	if (err)
+		return err;
+	if (!json_value(out, "elapsed_s", res->elapsed, sizeof(res->elapsed)) ||
+	    !json_value(out, "checksum", res->checksum, sizeof(res->checksum))) {
+		elog("weft-work --mode %s printed no result", mode);
+		return -EINVAL;
+	}
+	if (!json_value(out, "workers", res->workers, sizeof(res->workers)))
+		res->workers[0] = '\0';
+	return 0;
+}
+
+static int note_result(const char *data, const char *task, const char *mode,
+		       const struct run_result *res)
+{
+	struct weft_kv *notes = weft_kv__new();
+	char err[256];
+	int ret;
+
+	if (!notes)
+		return -ENOMEM;
+	weft_kv__set(notes, "model", mode);
+	weft_kv__set(notes, "task", task);
+	weft_kv__set(notes, "elapsed_s", res->elapsed);
+	weft_kv__set(notes, "checksum", res->checksum);
+	if (res->workers[0])
+		weft_kv__set(notes, "workers", res->workers);
+	ret = weft_file__append_notes(data, notes, err, sizeof(err));
+	if (ret)
+		elog("%s", err);
+	weft_kv__free(notes);
+	return ret;
+}
+
+static int row_from_file(const char *path, struct compare_row *row)
+{
+	struct recording *rec;
+	const char *base = strrchr(path, '/');
+	char err[512];
+
+	rec = recording_analyze(path, err, sizeof(err));
+	if (!rec) {
+		elog("%s", err);
+		return -EINVAL;
+	}
+	compare_row_from_metrics(row, recording_metrics(rec), weft_file__notes(recording_file(rec)),
+				 base ? base + 1 : path);
+	recording_free(rec);
+	return 0;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* DIR/MODEL-RUN.data: the recordings --keep leaves */
+static int recording_path(char *buf, size_t size, const char *dir, const char *mode, int run)
+{
+	return snprintf(buf, size, "%s/%s-%d.data", dir, mode, run + 1) < (int)size ? 0 :
+										      -ENAMETOOLONG;
+}
+
+static int remove_tree(const char *dir, const struct compare_opts *o)
+{
+	char path[PATH_MAX];
+	int m, r;
+
+	for (r = 0; r < o->repeat; r++)
+		for (m = 0; m < o->nmodes; m++)
+			if (!recording_path(path, sizeof(path), dir, o->modes[m], r))
+				unlink(path);
+	return rmdir(dir);
+}
+
+static int run_models(const struct compare_opts *o, struct compare_row *rows)
+{
+	struct compare_row runs[MAX_MODES][MAX_REPEAT];
+	char work[PATH_MAX], dir[PATH_MAX], data[PATH_MAX + 64];
+	bool progress = isatty(STDERR_FILENO);
+	struct run_result res;
+	double start = now_s();
+	int m, r, err = 0, done = 0;
+
+	if (find_weft_work(work, sizeof(work))) {
+		elog("weft-work not found beside weft or on PATH: build it with make");
+		return -ENOENT;
+	}
+	if (o->keep) {
+		if (mkdir(o->keep, 0755) && errno != EEXIST) {
+			elog("Failed to create %s: %s", o->keep, strerror(errno));
+			return -errno;
+		}
+		snprintf(dir, sizeof(dir), "%s", o->keep);
+	} else {
+		snprintf(dir, sizeof(dir), "/tmp/weft-compare.XXXXXX");
+		if (!mkdtemp(dir)) {
+			elog("Failed to create a temporary folder: %s", strerror(errno));
+			return -errno;
+		}
+	}
+	/* Interleaved (A B C A B C ...), so that a slow phase of the machine
+	 * is spread over every model rather than landing on one. */
+	for (r = 0; r < o->repeat && !err; r++) {
+		for (m = 0; m < o->nmodes && !err; m++) {
+			if (progress)
+				fprintf(stderr, "\rweft compare: %s %s (%d of %d), %.1f s  ",
+					o->task, o->modes[m], ++done, o->repeat * o->nmodes,
+					now_s() - start);
+			err = recording_path(data, sizeof(data), dir, o->modes[m], r);
+			if (!err)
+				err = record_model(o, work, o->modes[m], data, &res);
+			if (!err)
+				err = note_result(data, o->task, o->modes[m], &res);
+			if (!err)
+				err = row_from_file(data, &runs[m][r]);
+		}
+	}
+	if (progress)
+		fprintf(stderr, "\r\033[K");
+	if (!o->keep)
+		remove_tree(dir, o);
+	if (err)
+		return err;
+	for (m = 0; m < o->nmodes; m++)
+		compare_row_median(&rows[m], runs[m], o->repeat);
+	return 0;
+}
+
+static int terminal_width(void)
+{
+	struct winsize ws;
+	const char *cols = getenv("COLUMNS");
+
+	if (isatty(STDOUT_FILENO) && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col)
+		return ws.ws_col;
+	return cols && atoi(cols) > 0 ? atoi(cols) : 100;
+}
+
+int cmd_compare(int argc, char **argv)
+{
+	struct argp argp = { .options = compare_options,
+			     .parser = compare_parse_arg,
+			     .doc = compare_doc };
+	struct compare_opts opts = { .repeat = 1 };
+	struct compare_row rows[MAX_FILES];
+	int i, n, err = 0;
+
+	if (argp_parse(&argp, argc, argv, 0, NULL, &opts))
+		return 2;
+	if (opts.task) {
+		if (!opts.nmodes) {
+			for (i = 0; i < MAX_MODES; i++)
+				opts.modes[i] = all_modes[i];
+			opts.nmodes = MAX_MODES;
+		}
+		if (geteuid() != 0) {
+			elog("weft compare --task records with eBPF: run it with sudo (comparing "
+			     "recordings needs no root: weft compare FILE...)");
+			return 1;
+		}
+		err = run_models(&opts, rows);
+		n = opts.nmodes;
+	} else {
+		for (i = 0; i < opts.nfiles && !err; i++)
+			err = row_from_file(opts.files[i], &rows[i]);
+		n = opts.nfiles;
+	}
+	if (err)
+		return 1;
+	compare_rows_finish(rows, n, opts.task != NULL);
+	if (compare_print(stdout, opts.format, opts.task, rows, n, terminal_width()) ||
+	    fflush(stdout)) {
+		elog("Failed to write the table: %s", strerror(errno));
+		return 1;
+	}
+	return 0;
+}
