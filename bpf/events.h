@@ -35,6 +35,7 @@ enum weft_event_type {
 	WEFT_EV_TASK_ACCT = 9,
 	WEFT_EV_CPU_TOTALS = 10,
 	WEFT_EV_SAMPLE = 11, /* on-CPU sample (perf_event cpu-clock) */
+	WEFT_EV_KLOCK = 12, /* a contended kernel lock (contention tracepoints) */
 	WEFT_EV_TYPE_MAX,
 };
 
@@ -58,6 +59,10 @@ struct weft_event_header {
  * (sum_exec_runtime - prev_sum_exec_runtime), and prev_tid is the task the
  * last seen switch put on the CPU. */
 #define WEFT_SWITCH_INFERRED 0x20
+/* prev blocks while waiting for a contended kernel lock (between the
+ * contention_begin and contention_end tracepoints): sys_arg1 is then the
+ * lock's address instead of the system call's second argument. */
+#define WEFT_SWITCH_KERNEL_LOCK 0x40
 
 /* Emitted when prev or next is in the traced tree. next_tid 0 is idle. */
 struct weft_ev_switch {
@@ -190,6 +195,29 @@ struct weft_ev_task_state {
 
 /* WEFT_EV_TASK_ACCT uses struct weft_ev_exit: threads alive at the end. */
 
+/* Flags of the contention tracepoints (not in vmlinux.h) */
+#define WEFT_LCB_F_SPIN 0x1
+#define WEFT_LCB_F_READ 0x2
+#define WEFT_LCB_F_WRITE 0x4
+#define WEFT_LCB_F_RT 0x8
+#define WEFT_LCB_F_PERCPU 0x10
+#define WEFT_LCB_F_MUTEX 0x20
+/* weft's own flag on a klock record: the thread slept during this wait, so
+ * its blocked interval (a switch with WEFT_SWITCH_KERNEL_LOCK) has it */
+#define WEFT_KLOCK_SLEPT 0x10000
+
+/* One wait for a contended kernel lock, written when it ends (hdr.ts_ns);
+ * waits nest (an rwsem's wait, then its inner spin), each its own record. */
+struct weft_ev_klock {
+	struct weft_event_header hdr; /* hdr.flags: WEFT_LCB_F_* */
+	__u32 tid;
+	__u32 tgid;
+	__u64 lock_addr;
+	__u64 start_ns;
+	__s32 kernel_stack_id;
+	__s32 ret; /* contention_end's: 0, or -errno of a wait given up */
+};
+
 /* A traced thread found on a CPU by the sampling timer (-F HZ). */
 struct weft_ev_sample {
 	struct weft_event_header hdr;
@@ -250,6 +278,8 @@ static inline unsigned int weft_event_size(unsigned int type)
 		return sizeof(struct weft_ev_cpu_totals);
 	case WEFT_EV_SAMPLE:
 		return sizeof(struct weft_ev_sample);
+	case WEFT_EV_KLOCK:
+		return sizeof(struct weft_ev_klock);
 	default:
 		return 0;
 	}

@@ -23,6 +23,8 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 /* Set by the recorder before load. */
 const volatile __u64 wakeup_watermark = 256 * 1024;
 const volatile bool targ_stacks = false;
+const volatile bool targ_futex_reasons = true;
+const volatile bool targ_kernel_locks = true;
 
 #define MAX_STACK_DEPTH 127
 #define EFAULT_ERR 14
@@ -268,6 +270,48 @@ static __always_inline void emit_inferred_switch_in(struct weft_cpu_stat *cs,
 	ring_submit(ring, ev, sizeof(*ev));
 }
 
+#define KLOCK_DEPTH 4
+
+struct klock_wait {
+	__u64 lock;
+	__u64 start_ns;
+	__u32 flags;
+	__s32 kernel_stack_id;
+};
+
+/* The contended kernel locks a traced thread waits for right now, nested
+ * (an rwsem's wait, then the spin inside it). */
+struct klock_stack {
+	__u32 depth;
+	__u32 reserved;
+	struct klock_wait waits[KLOCK_DEPTH];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32); /* tid */
+	__type(value, struct klock_stack);
+} klock_waits SEC(".maps");
+
+/* A thread that blocks inside a lock wait is off the CPU for that lock. */
+static __always_inline void note_kernel_lock_wait(struct task_struct *prev,
+						  struct weft_ev_switch *ev)
+{
+	__u32 tid = prev->pid;
+	struct klock_stack *st = bpf_map_lookup_elem(&klock_waits, &tid);
+	__u32 top;
+
+	if (!st || !st->depth)
+		return;
+	top = st->depth - 1;
+	if (top >= KLOCK_DEPTH)
+		return;
+	ev->hdr.flags |= WEFT_SWITCH_KERNEL_LOCK;
+	ev->sys_arg1 = st->waits[top & (KLOCK_DEPTH - 1)].lock;
+	st->waits[top & (KLOCK_DEPTH - 1)].flags |= WEFT_KLOCK_SLEPT;
+}
+
 SEC("tp_btf/sched_switch")
 int BPF_PROG(handle_switch, bool preempt, struct task_struct *prev, struct task_struct *next,
 	     unsigned int prev_state)
@@ -309,9 +353,12 @@ int BPF_PROG(handle_switch, bool preempt, struct task_struct *prev, struct task_
 		ev->syscall_nr = 0;
 		ev->sys_arg0 = 0;
 		ev->sys_arg1 = 0;
-		if (prev_target && !preempt && ev->prev_state &&
-		    !(ev->prev_state & TASK_DEAD_STATE))
+		if (targ_futex_reasons && prev_target && !preempt && ev->prev_state &&
+		    !(ev->prev_state & TASK_DEAD_STATE)) {
 			read_blocking_syscall(prev, ev);
+			if (targ_kernel_locks)
+				note_kernel_lock_wait(prev, ev);
+		}
 		/* sched_switch runs in prev's context: its stacks are
 		 * the current ones. */
 		if (targ_stacks && prev_target && !(ev->prev_state & TASK_DEAD_STATE)) {
@@ -508,12 +555,15 @@ int BPF_PROG(handle_exit, struct task_struct *p)
 	__u32 *target = bpf_map_lookup_elem(&targets, &tgid);
 	bool group_dead = BPF_CORE_READ(p, signal, live.counter) == 0;
 	struct weft_ev_exit *ev;
+	__u32 tid;
 	void *ring;
 
 	if (!target)
 		return 0;
 	if (group_dead)
 		*target |= TARGET_EXITING;
+	tid = p->pid;
+	bpf_map_delete_elem(&klock_waits, &tid);
 	ev = ring_reserve(sizeof(*ev), &ring);
 	if (!ev)
 		return 0;
@@ -592,6 +642,71 @@ int handle_sample(struct bpf_perf_event_data *ctx)
 	ev->tgid = task->tgid;
 	ev->user_stack_id = targ_stacks ? take_stack(ctx, BPF_F_USER_STACK) : WEFT_STACK_NOT_TAKEN;
 	ev->kernel_stack_id = targ_stacks ? take_stack(ctx, 0) : WEFT_STACK_NOT_TAKEN;
+	ring_submit(ring, ev, sizeof(*ev));
+	return 0;
+}
+
+SEC("tp_btf/contention_begin")
+int BPF_PROG(handle_contention_begin, void *lock, unsigned int flags)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct klock_stack empty = {}, *st;
+	__u32 tid = task->pid, depth;
+
+	if (!task->pid || !is_traced(task->tgid))
+		return 0;
+	st = bpf_map_lookup_elem(&klock_waits, &tid);
+	if (!st) {
+		bpf_map_update_elem(&klock_waits, &tid, &empty, BPF_NOEXIST);
+		st = bpf_map_lookup_elem(&klock_waits, &tid);
+		if (!st)
+			return 0;
+	}
+	depth = st->depth;
+	if (depth >= KLOCK_DEPTH) {
+		/* deeper than we keep: counted, so the end pops evenly */
+		st->depth++;
+		return 0;
+	}
+	st->waits[depth & (KLOCK_DEPTH - 1)].lock = (__u64)lock;
+	st->waits[depth & (KLOCK_DEPTH - 1)].start_ns = bpf_ktime_get_ns();
+	st->waits[depth & (KLOCK_DEPTH - 1)].flags = flags;
+	st->waits[depth & (KLOCK_DEPTH - 1)].kernel_stack_id = targ_stacks ? take_stack(ctx, 0) :
+									     WEFT_STACK_NOT_TAKEN;
+	st->depth = depth + 1;
+	return 0;
+}
+
+SEC("tp_btf/contention_end")
+int BPF_PROG(handle_contention_end, void *lock, int ret)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	__u32 tid = task->pid, top;
+	struct klock_wait wait;
+	struct weft_ev_klock *ev;
+	struct klock_stack *st;
+	void *ring;
+
+	if (!task->pid || !is_traced(task->tgid))
+		return 0;
+	st = bpf_map_lookup_elem(&klock_waits, &tid);
+	if (!st || !st->depth)
+		return 0;
+	top = --st->depth;
+	if (top >= KLOCK_DEPTH)
+		return 0;
+	/* masked, so the verifier sees the bound (KLOCK_DEPTH is 2^n) */
+	wait = st->waits[top & (KLOCK_DEPTH - 1)];
+	ev = ring_reserve(sizeof(*ev), &ring);
+	if (!ev)
+		return 0;
+	fill_header(&ev->hdr, bpf_ktime_get_ns(), WEFT_EV_KLOCK, wait.flags);
+	ev->tid = tid;
+	ev->tgid = task->tgid;
+	ev->lock_addr = wait.lock;
+	ev->start_ns = wait.start_ns;
+	ev->kernel_stack_id = wait.kernel_stack_id;
+	ev->ret = ret;
 	ring_submit(ring, ev, sizeof(*ev));
 	return 0;
 }

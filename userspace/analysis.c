@@ -1006,6 +1006,28 @@ static int on_task_state(struct weft_analysis *a, const struct weft_ev_task_stat
 	return 0;
 }
 
+/* A contended kernel lock the thread spun for without sleeping: its
+ * blocked waits came with their switch (WEFT_KLOCK_SLEPT). */
+static int on_klock(struct weft_analysis *a, const struct weft_ev_klock *e)
+{
+	struct wait_addr *w;
+	__u64 d;
+	__u32 idx;
+
+	if (e->hdr.flags & WEFT_KLOCK_SLEPT)
+		return 0;
+	idx = wait_table__get(a->waits, e->tgid, e->lock_addr, WEFT_LOCK_KERNEL);
+	if (idx == WAIT_NONE || wait_table__note_waiter(a->waits, idx, e->tid))
+		return -ENOMEM;
+	w = wait_table__at(a->waits, idx);
+	d = span(e->start_ns, e->hdr.ts_ns);
+	w->waits++;
+	w->total_ns += d;
+	if (d > w->max_ns)
+		w->max_ns = d;
+	return 0;
+}
+
 static void on_cpu_totals(struct weft_analysis *a, const struct weft_ev_cpu_totals *e)
 {
 	struct cpu *cpu;
@@ -1053,6 +1075,8 @@ int weft_analysis__feed(struct weft_analysis *a, const struct weft_event_header 
 	case WEFT_EV_CPU_TOTALS:
 		on_cpu_totals(a, (const struct weft_ev_cpu_totals *)ev);
 		return 0;
+	case WEFT_EV_KLOCK:
+		return on_klock(a, (const struct weft_ev_klock *)ev);
 	case WEFT_EV_SAMPLE:
 		/* stacks are for the flame graphs; the sample's time still
 		 * counts as an event of the tree */

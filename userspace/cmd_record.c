@@ -15,6 +15,7 @@ enum {
 	OPT_DURATION = 0x100,
 	OPT_RING_KB,
 	OPT_META,
+	OPT_LOCKS,
 };
 
 static const char record_doc[] =
@@ -43,6 +44,10 @@ static const struct argp_option record_options[] = {
 	  2 },
 	{ "user", 'u', "USER", 0, "Run the command as USER (default: the user behind sudo)", 2 },
 	{ NULL, 0, NULL, 0, "Tuning:", 3 },
+	{ "locks", OPT_LOCKS, "LIST", 0,
+	  "What to read about waits: futex (the blocking system call), kernel (contended kernel "
+	  "locks), or none; default futex,kernel",
+	  2 },
 	{ "ring-kb", OPT_RING_KB, "N", 0, "Ring buffer size per CPU in KiB (default 4096)", 3 },
 	{ "verbose", 'v', NULL, 0, "Show libbpf's messages", 3 },
 	{},
@@ -65,6 +70,26 @@ static int parse_pids(const char *arg, struct record_opts *o)
 		p = *end ? end + 1 : end;
 	}
 	return o->npids ? 0 : -EINVAL;
+}
+
+static int parse_locks(const char *arg, struct record_opts *o)
+{
+	char *list = strdup(arg), *tok, *save = NULL;
+	int err = 0;
+
+	if (!list)
+		return -ENOMEM;
+	o->lock_futex = o->lock_kernel = false;
+	for (tok = strtok_r(list, ",", &save); tok && !err; tok = strtok_r(NULL, ",", &save)) {
+		if (!strcmp(tok, "futex"))
+			o->lock_futex = true;
+		else if (!strcmp(tok, "kernel"))
+			o->lock_kernel = true;
+		else if (strcmp(tok, "none"))
+			err = -EINVAL;
+	}
+	free(list);
+	return err;
 }
 
 static error_t record_parse_arg(int key, char *arg, struct argp_state *state)
@@ -103,6 +128,11 @@ static error_t record_parse_arg(int key, char *arg, struct argp_state *state)
 			argp_failure(state, 2, 0, "invalid --ring-kb: %s (4 to 1048576)", arg);
 		o->ring_kb = (unsigned int)n;
 		break;
+	case OPT_LOCKS:
+		if (parse_locks(arg, o))
+			argp_failure(state, 2, 0, "invalid --locks: %s (futex, kernel or none)",
+				     arg);
+		break;
 	case OPT_META:
 		eq = strchr(arg, '=');
 		if (!eq || eq == arg)
@@ -136,7 +166,11 @@ int cmd_record(int argc, char **argv)
 	struct argp argp = { .options = record_options,
 			     .parser = record_parse_arg,
 			     .doc = record_doc };
-	struct record_opts opts = { .ring_kb = RECORD_DEFAULT_RING_KB };
+	struct record_opts opts = {
+		.ring_kb = RECORD_DEFAULT_RING_KB,
+		.lock_futex = true,
+		.lock_kernel = true,
+	};
 	int status;
 
 	opts.meta = weft_kv__new();

@@ -322,6 +322,12 @@ static int load_programs(struct recorder *r)
 		return -errno;
 	}
 	r->skel->rodata->wakeup_watermark = ring_bytes / 4;
+	r->skel->rodata->targ_futex_reasons = r->opts->lock_futex;
+	r->skel->rodata->targ_kernel_locks = r->opts->lock_kernel;
+	if (!r->opts->lock_kernel) {
+		bpf_program__set_autoload(r->skel->progs.handle_contention_begin, false);
+		bpf_program__set_autoload(r->skel->progs.handle_contention_end, false);
+	}
 	/* The inner template's size stays as declared: libbpf 1.1 cannot
 	 * resize an inner map (it crashes), and the kernel takes ring
 	 * buffers of any size into the array. */

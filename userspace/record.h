@@ -24,6 +24,9 @@ struct record_opts {
 	pid_t pids[RECORD_MAX_PIDS];
 	int npids;
 	bool progress; /* a status line on stderr while recording */
+	/* --locks: what is read about waits (futex: the blocking system call
+	 * at the switch; kernel: the contention tracepoints) */
+	bool lock_futex, lock_kernel;
 };
 
 #define RECORD_DEFAULT_RING_KB 4096

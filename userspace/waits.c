@@ -168,6 +168,13 @@ void wait_classify(__s32 syscall_nr, __u64 arg0, __u64 arg1, __u32 prev_state, _
 			out->reason = WEFT_WAIT_IO;
 		return;
 	}
+	if (flags & WEFT_SWITCH_KERNEL_LOCK) {
+		/* the contention tracepoints saw it wait for this lock */
+		out->reason = WEFT_WAIT_LOCK;
+		out->kind = WEFT_LOCK_KERNEL;
+		out->addr = arg1;
+		return;
+	}
 	if (syscall_nr < 0) {
 		/* Blocked outside any system call: only a fault (a page
 		 * being read in) takes a user thread off the CPU there. */
