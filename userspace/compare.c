@@ -50,6 +50,7 @@ void compare_row_from_metrics(struct compare_row *row, const struct weft_metrics
 	snprintf(row->verdict, sizeof(row->verdict), "%s", m->verdict);
 	weft_metrics__top_wait(m, row->top_wait, sizeof(row->top_wait), &row->top_wait_share);
 	row->lock_waits = weft_metrics__lock_waits(m);
+	row->handoffs_per_s = m->nr_locks && m->wall_s > 0 ? m->locks[0].handoffs / m->wall_s : 0;
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -106,6 +107,7 @@ void compare_row_median(struct compare_row *out, const struct compare_row *rows,
 	MEDIAN(serialized_share);
 	MEDIAN(top_wait_share);
 	MEDIAN(switches_per_s);
+	MEDIAN(handoffs_per_s);
 	MEDIAN_U64(maxrss_kb);
 	MEDIAN_U64(lock_waits);
 #undef MEDIAN
@@ -185,6 +187,7 @@ static const struct column columns[] = {
 	COL("RSS/worker", "rss_per_worker_kb", COL_KB, rss_per_worker_kb),
 	COL("switches/s", "switches_per_s", COL_RATE, switches_per_s),
 	COL("lock waits", "lock_waits", COL_COUNT_U64, lock_waits),
+	COL("handoffs/s", "handoffs_per_s", COL_RATE, handoffs_per_s),
 	COL("checksum", "checksum_ok", COL_CHECK, checksum_ok),
 };
 #define NR_COLUMNS (sizeof(columns) / sizeof(columns[0]))
@@ -272,8 +275,8 @@ static void print_legend(FILE *out, const struct compare_row *rows, int n)
 		"queue\nbehind another thread of the same program. serialized: share of the time "
 		"one thread\nran while others waited for a lock they pass between them. peak RSS: "
 		"each process's\npeak resident memory, added up (processes alive together both "
-		"count); RSS/worker:\nwhat a worker adds over sync's. speedup: sync's wall over "
-		"the row's.\n");
+		"count); RSS/worker:\nwhat a worker adds over sync's. handoffs/s: how often the "
+		"most waited-for lock\nchanged hands. speedup: sync's wall over the row's.\n");
 	fprintf(out, "fastest: %s (%.3f s wall)", rows[fastest].model, rows[fastest].wall_s);
 	for (i = 0; i < n; i++)
 		if (i != fastest && rows[i].wall_s <= rows[fastest].wall_s * 1.05)
@@ -466,8 +469,8 @@ static int print_json(FILE *out, const char *task, const struct compare_row *row
 			r->processes, (unsigned long long)r->maxrss_kb);
 		fprintf(out, ",\"rss_per_worker_kb\":%llu,\"switches_per_s\":%.1f",
 			(unsigned long long)r->rss_per_worker_kb, r->switches_per_s);
-		fprintf(out,
-			",\"lock_waits\":%llu,\"checksum_ok\":", (unsigned long long)r->lock_waits);
+		fprintf(out, ",\"lock_waits\":%llu,\"lock_handoffs_per_s\":%.1f,\"checksum_ok\":",
+			(unsigned long long)r->lock_waits, r->handoffs_per_s);
 		fputs(r->checksum_ok < 0 ? "null" : r->checksum_ok ? "true" : "false", out);
 		fputs(",\"checksum\":", out);
 		print_json_string(out, r->checksum);

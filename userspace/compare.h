@@ -35,6 +35,7 @@ struct compare_row {
 	__u64 rss_per_worker_kb;
 	double switches_per_s;
 	__u64 lock_waits;
+	double handoffs_per_s; /* of the lock with the most wait: how often it changed hands */
 	int checksum_ok; /* 1, 0, or -1 when unknown */
 	char verdict[160];
 };
