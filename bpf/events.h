@@ -36,6 +36,7 @@ enum weft_event_type {
 	WEFT_EV_CPU_TOTALS = 10,
 	WEFT_EV_SAMPLE = 11, /* on-CPU sample (perf_event cpu-clock) */
 	WEFT_EV_KLOCK = 12, /* a contended kernel lock (contention tracepoints) */
+	WEFT_EV_PLOCK = 13, /* a pthread_mutex_lock that waited (--locks=pthread) */
 	WEFT_EV_TYPE_MAX,
 };
 
@@ -218,6 +219,16 @@ struct weft_ev_klock {
 	__s32 ret; /* contention_end's: 0, or -errno of a wait given up */
 };
 
+/* A pthread_mutex_lock call during which the thread blocked, from the
+ * uprobe at its entry to the uretprobe at its return (hdr.ts_ns). */
+struct weft_ev_plock {
+	struct weft_event_header hdr;
+	__u32 tid;
+	__u32 tgid;
+	__u64 mutex_addr;
+	__u64 start_ns;
+};
+
 /* A traced thread found on a CPU by the sampling timer (-F HZ). */
 struct weft_ev_sample {
 	struct weft_event_header hdr;
@@ -280,6 +291,8 @@ static inline unsigned int weft_event_size(unsigned int type)
 		return sizeof(struct weft_ev_sample);
 	case WEFT_EV_KLOCK:
 		return sizeof(struct weft_ev_klock);
+	case WEFT_EV_PLOCK:
+		return sizeof(struct weft_ev_plock);
 	default:
 		return 0;
 	}

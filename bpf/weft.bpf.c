@@ -25,6 +25,23 @@ const volatile __u64 wakeup_watermark = 256 * 1024;
 const volatile bool targ_stacks = false;
 const volatile bool targ_futex_reasons = true;
 const volatile bool targ_kernel_locks = true;
+const volatile bool targ_pthread_locks = false;
+
+struct plock_call {
+	__u64 mutex;
+	__u64 start_ns;
+	__u32 blocked;
+	__u32 reserved;
+};
+
+/* pthread_mutex_lock calls in progress, by tid: only those during which
+ * the thread blocked become records. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, struct plock_call);
+} plock_calls SEC(".maps");
 
 #define MAX_STACK_DEPTH 127
 #define EFAULT_ERR 14
@@ -312,6 +329,15 @@ static __always_inline void note_kernel_lock_wait(struct task_struct *prev,
 	st->waits[top & (KLOCK_DEPTH - 1)].flags |= WEFT_KLOCK_SLEPT;
 }
 
+static __always_inline void note_pthread_lock_wait(struct task_struct *prev)
+{
+	__u32 tid = prev->pid;
+	struct plock_call *call = bpf_map_lookup_elem(&plock_calls, &tid);
+
+	if (call)
+		call->blocked = 1;
+}
+
 SEC("tp_btf/sched_switch")
 int BPF_PROG(handle_switch, bool preempt, struct task_struct *prev, struct task_struct *next,
 	     unsigned int prev_state)
@@ -358,6 +384,8 @@ int BPF_PROG(handle_switch, bool preempt, struct task_struct *prev, struct task_
 			read_blocking_syscall(prev, ev);
 			if (targ_kernel_locks)
 				note_kernel_lock_wait(prev, ev);
+			if (targ_pthread_locks)
+				note_pthread_lock_wait(prev);
 		}
 		/* sched_switch runs in prev's context: its stacks are
 		 * the current ones. */
@@ -708,5 +736,50 @@ int BPF_PROG(handle_contention_end, void *lock, int ret)
 	ev->kernel_stack_id = wait.kernel_stack_id;
 	ev->ret = ret;
 	ring_submit(ring, ev, sizeof(*ev));
+	return 0;
+}
+
+/* --locks=pthread: attached by the recorder to each traced process's libc,
+ * never system-wide. Every call pays a uprobe; only calls that blocked
+ * write a record. */
+SEC("uprobe")
+int BPF_KPROBE(handle_pthread_lock, void *mutex)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct plock_call call = {};
+	__u32 tid = (__u32)id;
+
+	if (!is_traced(id >> 32))
+		return 0;
+	call.mutex = (__u64)mutex;
+	call.start_ns = bpf_ktime_get_ns();
+	bpf_map_update_elem(&plock_calls, &tid, &call, BPF_ANY);
+	return 0;
+}
+
+SEC("uretprobe")
+int BPF_KRETPROBE(handle_pthread_lock_return, int ret)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tid = (__u32)id;
+	struct weft_ev_plock *ev;
+	struct plock_call *call;
+	void *ring;
+
+	call = bpf_map_lookup_elem(&plock_calls, &tid);
+	if (!call)
+		return 0;
+	if (call->blocked) {
+		ev = ring_reserve(sizeof(*ev), &ring);
+		if (ev) {
+			fill_header(&ev->hdr, bpf_ktime_get_ns(), WEFT_EV_PLOCK, 0);
+			ev->tid = tid;
+			ev->tgid = id >> 32;
+			ev->mutex_addr = call->mutex;
+			ev->start_ns = call->start_ns;
+			ring_submit(ring, ev, sizeof(*ev));
+		}
+	}
+	bpf_map_delete_elem(&plock_calls, &tid);
 	return 0;
 }

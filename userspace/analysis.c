@@ -1028,6 +1028,24 @@ static int on_klock(struct weft_analysis *a, const struct weft_ev_klock *e)
 	return 0;
 }
 
+/* A pthread_mutex_lock call that blocked, from the uprobes. */
+static int on_plock(struct weft_analysis *a, const struct weft_ev_plock *e)
+{
+	__u32 idx = wait_table__get(a->waits, e->tgid, e->mutex_addr, WEFT_LOCK_PTHREAD);
+	struct wait_addr *w;
+	__u64 d;
+
+	if (idx == WAIT_NONE || wait_table__note_waiter(a->waits, idx, e->tid))
+		return -ENOMEM;
+	w = wait_table__at(a->waits, idx);
+	d = span(e->start_ns, e->hdr.ts_ns);
+	w->waits++;
+	w->total_ns += d;
+	if (d > w->max_ns)
+		w->max_ns = d;
+	return 0;
+}
+
 static void on_cpu_totals(struct weft_analysis *a, const struct weft_ev_cpu_totals *e)
 {
 	struct cpu *cpu;
@@ -1077,6 +1095,8 @@ int weft_analysis__feed(struct weft_analysis *a, const struct weft_event_header 
 		return 0;
 	case WEFT_EV_KLOCK:
 		return on_klock(a, (const struct weft_ev_klock *)ev);
+	case WEFT_EV_PLOCK:
+		return on_plock(a, (const struct weft_ev_plock *)ev);
 	case WEFT_EV_SAMPLE:
 		/* stacks are for the flame graphs; the sample's time still
 		 * counts as an event of the tree */

@@ -46,7 +46,8 @@ static const struct argp_option record_options[] = {
 	{ NULL, 0, NULL, 0, "Tuning:", 3 },
 	{ "locks", OPT_LOCKS, "LIST", 0,
 	  "What to read about waits: futex (the blocking system call), kernel (contended kernel "
-	  "locks), or none; default futex,kernel",
+	  "locks), pthread (uprobes on libc's pthread_mutex_lock: costs every lock call), or "
+	  "none; default futex,kernel",
 	  2 },
 	{ "ring-kb", OPT_RING_KB, "N", 0, "Ring buffer size per CPU in KiB (default 4096)", 3 },
 	{ "verbose", 'v', NULL, 0, "Show libbpf's messages", 3 },
@@ -79,12 +80,14 @@ static int parse_locks(const char *arg, struct record_opts *o)
 
 	if (!list)
 		return -ENOMEM;
-	o->lock_futex = o->lock_kernel = false;
+	o->lock_futex = o->lock_kernel = o->lock_pthread = false;
 	for (tok = strtok_r(list, ",", &save); tok && !err; tok = strtok_r(NULL, ",", &save)) {
 		if (!strcmp(tok, "futex"))
 			o->lock_futex = true;
 		else if (!strcmp(tok, "kernel"))
 			o->lock_kernel = true;
+		else if (!strcmp(tok, "pthread"))
+			o->lock_pthread = true;
 		else if (strcmp(tok, "none"))
 			err = -EINVAL;
 	}
@@ -130,8 +133,8 @@ static error_t record_parse_arg(int key, char *arg, struct argp_state *state)
 		break;
 	case OPT_LOCKS:
 		if (parse_locks(arg, o))
-			argp_failure(state, 2, 0, "invalid --locks: %s (futex, kernel or none)",
-				     arg);
+			argp_failure(state, 2, 0,
+				     "invalid --locks: %s (futex, kernel, pthread or none)", arg);
 		break;
 	case OPT_META:
 		eq = strchr(arg, '=');

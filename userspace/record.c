@@ -51,6 +51,7 @@ struct proc_entry {
 	__u32 ppid;
 	bool exited;
 	bool maps_stale; /* new, or exec'd, since its maps were read */
+	bool pthread_probed; /* --locks=pthread: its libc is probed */
 	char comm[WEFT_COMM_LEN];
 };
 
@@ -79,6 +80,8 @@ struct recorder {
 	struct maps_book *maps;
 	__u64 maps_read_ns;
 	struct lock_names *lock_names;
+	struct bpf_link **pthread_links;
+	size_t nr_pthread_links, cap_pthread_links;
 	int write_err;
 	bool recording;
 };
@@ -189,6 +192,68 @@ static void note_lock_address(struct recorder *r, const struct weft_ev_switch *e
 		lock_names__note(r->lock_names, ev->prev_tgid, wc.addr);
 }
 
+/* The libc a process maps, from /proc/PID/maps: what the pthread uprobes
+ * attach to. */
+static int find_libc(pid_t tgid, char *path, size_t size)
+{
+	char maps[64], line[512], *name;
+	int err = -ENOENT;
+	FILE *f;
+
+	snprintf(maps, sizeof(maps), "/proc/%d/maps", tgid);
+	f = fopen(maps, "re");
+	if (!f)
+		return -errno;
+	while (err && fgets(line, sizeof(line), f)) {
+		name = strchr(line, '/');
+		if (!name || !strstr(name, "/libc.so.6"))
+			continue;
+		name[strcspn(name, "\n")] = '\0';
+		snprintf(path, size, "%s", name);
+		err = 0;
+	}
+	fclose(f);
+	return err;
+}
+
+static int keep_link(struct recorder *r, struct bpf_link *link)
+{
+	struct bpf_link **grown;
+
+	if (r->nr_pthread_links == r->cap_pthread_links) {
+		r->cap_pthread_links = r->cap_pthread_links ? r->cap_pthread_links * 2 : 16;
+		grown = realloc(r->pthread_links, r->cap_pthread_links * sizeof(*grown));
+		if (!grown)
+			return -ENOMEM;
+		r->pthread_links = grown;
+	}
+	r->pthread_links[r->nr_pthread_links++] = link;
+	return 0;
+}
+
+/* Per process, never system-wide: a uprobe filtered by the process's pid
+ * fires for every thread sharing its address space, and only there. */
+static void attach_pthread_probes(struct recorder *r, struct proc_entry *p)
+{
+	LIBBPF_OPTS(bpf_uprobe_opts, opts, .func_name = "pthread_mutex_lock");
+	struct bpf_link *entry, *ret;
+	char libc[PATH_MAX];
+
+	p->pthread_probed = true;
+	if (find_libc(p->tgid, libc, sizeof(libc)))
+		return;
+	entry = bpf_program__attach_uprobe_opts(r->skel->progs.handle_pthread_lock, p->tgid, libc,
+						0, &opts);
+	opts.retprobe = true;
+	ret = bpf_program__attach_uprobe_opts(r->skel->progs.handle_pthread_lock_return, p->tgid,
+					      libc, 0, &opts);
+	if (!entry || !ret || keep_link(r, entry) || keep_link(r, ret)) {
+		wlog("could not probe pthread_mutex_lock in %s for PID %u", libc, p->tgid);
+		bpf_link__destroy(entry);
+		bpf_link__destroy(ret);
+	}
+}
+
 /* Maps are read while the processes live: those new or exec'd since the
  * last read at once, all of them every MAPS_REFRESH_NS. */
 static void read_maps(struct recorder *r, __u64 now, bool all)
@@ -203,6 +268,8 @@ static void read_maps(struct recorder *r, __u64 now, bool all)
 			continue;
 		if (maps_book__take(r->maps, p->tgid) == 0)
 			p->maps_stale = false;
+		if (r->opts->lock_pthread && !p->pthread_probed)
+			attach_pthread_probes(r, p);
 	}
 	if (refresh)
 		r->maps_read_ns = now;
@@ -234,6 +301,9 @@ static int on_ring_record(void *ctx, void *data, size_t size)
 		track_task(r, h);
 	else if (h->type == WEFT_EV_SWITCH && (h->flags & WEFT_SWITCH_BLOCKING))
 		note_lock_address(r, data);
+	else if (h->type == WEFT_EV_PLOCK)
+		lock_names__note(r->lock_names, ((const struct weft_ev_plock *)data)->tgid,
+				 ((const struct weft_ev_plock *)data)->mutex_addr);
 	err = weft_writer__add_event(r->writer, rc->cpu, data, size);
 	if (err) {
 		r->write_err = err;
@@ -324,6 +394,11 @@ static int load_programs(struct recorder *r)
 	r->skel->rodata->wakeup_watermark = ring_bytes / 4;
 	r->skel->rodata->targ_futex_reasons = r->opts->lock_futex;
 	r->skel->rodata->targ_kernel_locks = r->opts->lock_kernel;
+	r->skel->rodata->targ_pthread_locks = r->opts->lock_pthread;
+	if (!r->opts->lock_pthread) {
+		bpf_program__set_autoload(r->skel->progs.handle_pthread_lock, false);
+		bpf_program__set_autoload(r->skel->progs.handle_pthread_lock_return, false);
+	}
 	if (!r->opts->lock_kernel) {
 		bpf_program__set_autoload(r->skel->progs.handle_contention_begin, false);
 		bpf_program__set_autoload(r->skel->progs.handle_contention_end, false);
@@ -736,6 +811,9 @@ static void recorder_free(struct recorder *r)
 	weft_writer__free(r->writer);
 	if (r->fd >= 0)
 		close(r->fd);
+	for (size_t i = 0; i < r->nr_pthread_links; i++)
+		bpf_link__destroy(r->pthread_links[i]);
+	free(r->pthread_links);
 	free(r->procs);
 	maps_book__free(r->maps);
 	lock_names__free(r->lock_names);
@@ -761,12 +839,16 @@ static int start_command(struct recorder *r, char *path)
  * with what it ran before exec as the baseline of its accounting. */
 static int release_command(struct recorder *r)
 {
+	struct proc_entry *proc;
 	struct weft_ev_task_state ev;
 	struct proc_thread_stat st;
 	int err;
 
 	if (procfs_read_thread("/proc", r->root_pid, r->root_pid, &st) == 0) {
-		proc_add(r, r->root_pid, getpid(), st.comm);
+		proc = proc_add(r, r->root_pid, getpid(), st.comm);
+		/* before exec: a uprobe filtered by this pid survives it */
+		if (proc && r->opts->lock_pthread)
+			attach_pthread_probes(r, proc);
 		fill_state_event(&ev, r->start_ns, r->root_pid, r->root_pid, &st,
 				 WEFT_TASK_BLOCKED);
 		add_own_event(r, &ev, sizeof(ev));

@@ -26,7 +26,7 @@ struct record_opts {
 	bool progress; /* a status line on stderr while recording */
 	/* --locks: what is read about waits (futex: the blocking system call
 	 * at the switch; kernel: the contention tracepoints) */
-	bool lock_futex, lock_kernel;
+	bool lock_futex, lock_kernel, lock_pthread;
 };
 
 #define RECORD_DEFAULT_RING_KB 4096

@@ -136,6 +136,8 @@ const char *weft_lock_kind__name(enum weft_lock_kind k)
 		return "futex-wait";
 	case WEFT_LOCK_KERNEL:
 		return "kernel";
+	case WEFT_LOCK_PTHREAD:
+		return "pthread";
 	default:
 		return "none";
 	}
@@ -262,7 +264,8 @@ __u32 wait_table__get(struct wait_table *t, __u32 tgid, __u64 addr, enum weft_lo
 	 * the entry itself. */
 	for (i = u64_set__hash(key, s->mask); s->keys[i]; i = (i + 1) & s->mask) {
 		w = &t->entries[s->vals[i]];
-		if (s->keys[i] == key && w->tgid == tgid && w->addr == addr)
+		if (s->keys[i] == key && w->tgid == tgid && w->addr == addr &&
+		    (w->kind == WEFT_LOCK_PTHREAD) == (kind == WEFT_LOCK_PTHREAD))
 			return s->vals[i];
 	}
 	if (t->n == t->cap) {

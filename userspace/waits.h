@@ -38,6 +38,10 @@ enum weft_lock_kind {
 	WEFT_LOCK_MUTEX, /* a futex used as a mutex: FUTEX_WAIT, FUTEX_LOCK_PI */
 	WEFT_LOCK_FUTEX_WAIT, /* a futex used to wait for an event: WAIT_BITSET, waitv */
 	WEFT_LOCK_KERNEL, /* a kernel lock (contention tracepoints) */
+	/* a pthread_mutex_lock call that blocked (--locks=pthread): a row of
+	 * its own beside the futex one, whose waits it includes with the
+	 * spinning before and between them */
+	WEFT_LOCK_PTHREAD,
 };
 
 const char *weft_lock_kind__name(enum weft_lock_kind k);

@@ -43,6 +43,21 @@ def contended_mutex_is_the_top_lock(tmp):
 
 
 @h.test
+def pthread_probes_find_the_same_mutex(tmp):
+    out = os.path.join(tmp, "pthread.data")
+    r = h.run([WEFT, "record", "--locks=futex,pthread", "-o", out, "--",
+               f"{HELPERS}/mutex", "4", "0.3"])
+    check(r.returncode == 0, f"weft record failed: {r.stderr.strip()}")
+    r = h.run([WEFT, "report", out, "--format", "json"])
+    check(r.returncode == 0, r.stderr)
+    locks = json.loads(r.stdout)["locks"]
+    by_kind = {lock["kind"]: lock for lock in locks if lock["name"] == "shared_lock"}
+    check("pthread" in by_kind and "mutex" in by_kind, f"locks: {locks}")
+    check(by_kind["pthread"]["addr"] == by_kind["mutex"]["addr"], "same address both ways")
+    check(by_kind["pthread"]["waits"] > 0, "pthread waits counted")
+
+
+@h.test
 def gil_like_program_is_serialized(tmp):
     rep = report(tmp, "gil", [WORK, "--task", "cpu", "--mode", "gil", "--units", "16"])
     check(rep["parallelism"]["avg"] <= 1.15, f"parallelism {rep['parallelism']['avg']}")
