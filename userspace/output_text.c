@@ -385,10 +385,30 @@ static int cmp_on_cpu_desc(const void *x, const void *y)
 	return a->tid < b->tid ? -1 : a->tid > b->tid;
 }
 
+/* "sleep 97%": the thread's off-CPU reason with the most time, as a
+ * share of its off-CPU time */
+static const char *top_reason(char *buf, size_t size, const double *off_cpu_s)
+{
+	unsigned int r, best = 0;
+	double total = 0;
+
+	for (r = 0; r < WEFT_OFF_CPU_REASONS; r++) {
+		total += off_cpu_s[r];
+		if (off_cpu_s[r] > off_cpu_s[best])
+			best = r;
+	}
+	if (!(total > 0))
+		snprintf(buf, size, "-");
+	else
+		snprintf(buf, size, "%s %.0f%%", weft_wait_reason__name(best),
+			 100 * off_cpu_s[best] / total);
+	return buf;
+}
+
 static int print_threads(FILE *out, const struct weft_metrics *m)
 {
 	const struct weft_thread_metrics **order;
-	char comm[WEFT_COMM_LEN + 1];
+	char comm[WEFT_COMM_LEN + 1], wait[32];
 	unsigned int i;
 
 	order = calloc(m->nr_threads ? m->nr_threads : 1, sizeof(*order));
@@ -411,13 +431,15 @@ static int print_threads(FILE *out, const struct weft_metrics *m)
 	free(order);
 
 	fprintf(out, "\nprocesses (%u):\n", m->nr_processes);
-	fprintf(out, "%7s %7s %-16s %7s %10s\n", "PID", "PPID", "COMM", "THREADS", "ON-CPU(s)");
+	fprintf(out, "%7s %7s %-16s %7s %10s  %s\n", "PID", "PPID", "COMM", "THREADS", "ON-CPU(s)",
+		m->has_serialized ? "TOP OFF-CPU REASON" : "");
 	for (i = 0; i < m->nr_processes; i++) {
 		const struct weft_process_metrics *p = &m->processes[i];
 
 		output_sanitize(comm, sizeof(comm), p->comm);
-		fprintf(out, "%7u %7u %-16s %7u %10.3f\n", p->pid, p->ppid, comm, p->threads,
-			p->on_cpu_s);
+		fprintf(out, "%7u %7u %-16s %7u %10.3f  %s\n", p->pid, p->ppid, comm, p->threads,
+			p->on_cpu_s,
+			m->has_serialized ? top_reason(wait, sizeof(wait), p->off_cpu_s) : "");
 	}
 	return 0;
 }
