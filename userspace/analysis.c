@@ -1006,21 +1006,18 @@ static int on_task_state(struct weft_analysis *a, const struct weft_ev_task_stat
 	return 0;
 }
 
-/* A contended kernel lock the thread spun for without sleeping: its
- * blocked waits came with their switch (WEFT_KLOCK_SLEPT). */
-static int on_klock(struct weft_analysis *a, const struct weft_ev_klock *e)
+/* A wait known from its start and end only (the lock tracepoints and
+ * uprobes), not from a blocked interval: it joins its address's figures. */
+static int count_wait(struct weft_analysis *a, __u32 tgid, __u32 tid, __u64 addr,
+		      enum weft_lock_kind kind, __u64 start_ns, __u64 end_ns)
 {
+	__u32 idx = wait_table__get(a->waits, tgid, addr, kind);
 	struct wait_addr *w;
-	__u64 d;
-	__u32 idx;
+	__u64 d = span(start_ns, end_ns);
 
-	if (e->hdr.flags & WEFT_KLOCK_SLEPT)
-		return 0;
-	idx = wait_table__get(a->waits, e->tgid, e->lock_addr, WEFT_LOCK_KERNEL);
-	if (idx == WAIT_NONE || wait_table__note_waiter(a->waits, idx, e->tid))
+	if (idx == WAIT_NONE || wait_table__note_waiter(a->waits, idx, tid))
 		return -ENOMEM;
 	w = wait_table__at(a->waits, idx);
-	d = span(e->start_ns, e->hdr.ts_ns);
 	w->waits++;
 	w->total_ns += d;
 	if (d > w->max_ns)
@@ -1028,22 +1025,22 @@ static int on_klock(struct weft_analysis *a, const struct weft_ev_klock *e)
 	return 0;
 }
 
+/* A contended kernel lock: the waits it slept in came with their switch
+ * (WEFT_KLOCK_SLEPT) and were counted as blocked intervals; the spins are
+ * counted here. */
+static int on_klock(struct weft_analysis *a, const struct weft_ev_klock *e)
+{
+	if (e->hdr.flags & WEFT_KLOCK_SLEPT)
+		return 0;
+	return count_wait(a, e->tgid, e->tid, e->lock_addr, WEFT_LOCK_KERNEL, e->start_ns,
+			  e->hdr.ts_ns);
+}
+
 /* A pthread_mutex_lock call that blocked, from the uprobes. */
 static int on_plock(struct weft_analysis *a, const struct weft_ev_plock *e)
 {
-	__u32 idx = wait_table__get(a->waits, e->tgid, e->mutex_addr, WEFT_LOCK_PTHREAD);
-	struct wait_addr *w;
-	__u64 d;
-
-	if (idx == WAIT_NONE || wait_table__note_waiter(a->waits, idx, e->tid))
-		return -ENOMEM;
-	w = wait_table__at(a->waits, idx);
-	d = span(e->start_ns, e->hdr.ts_ns);
-	w->waits++;
-	w->total_ns += d;
-	if (d > w->max_ns)
-		w->max_ns = d;
-	return 0;
+	return count_wait(a, e->tgid, e->tid, e->mutex_addr, WEFT_LOCK_PTHREAD, e->start_ns,
+			  e->hdr.ts_ns);
 }
 
 static void on_cpu_totals(struct weft_analysis *a, const struct weft_ev_cpu_totals *e)

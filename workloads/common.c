@@ -221,6 +221,20 @@ int reap_child(pid_t pid, int *status)
 	return 0;
 }
 
+int reap_worker(pid_t pid, int w, struct work_result *res, int err)
+{
+	char how[96];
+	int status;
+
+	if (reap_child(pid, &status))
+		return err ? err :
+			     work_fail(res, -ECHILD, "Failed to wait for worker process %d", w);
+	if (!err && !(WIFEXITED(status) && WEXITSTATUS(status) == 0))
+		err = work_fail(res, -ECHILD, "worker process %d %s", w,
+				describe_status(status, how, sizeof(how)));
+	return err;
+}
+
 const char *describe_status(int status, char *buf, size_t len)
 {
 	if (WIFEXITED(status))

@@ -177,10 +177,9 @@ cleanup:
 int pool_run(const struct work_opts *opts, struct work_result *res)
 {
 	struct sigaction ign = { .sa_handler = SIG_IGN }, old_pipe;
-	int task_pipe[2], result_pipe[2], started = 0, status, err = 0;
+	int task_pipe[2], result_pipe[2], started = 0, err = 0;
 	struct pool_child *children;
 	uint64_t sum = 0;
-	char how[96];
 
 	children = calloc(opts->workers, sizeof(*children));
 	if (!children)
@@ -252,15 +251,7 @@ int pool_run(const struct work_opts *opts, struct work_result *res)
 
 		if (c->pid <= 0)
 			continue;
-		if (reap_child(c->pid, &status)) {
-			if (!err)
-				err = work_fail(res, -ECHILD,
-						"Failed to wait for worker process %d", w);
-			continue;
-		}
-		if (!err && !(WIFEXITED(status) && WEXITSTATUS(status) == 0))
-			err = work_fail(res, -ECHILD, "worker process %d %s", w,
-					describe_status(status, how, sizeof(how)));
+		err = reap_worker(c->pid, w, res, err);
 	}
 	sigaction(SIGPIPE, &old_pipe, NULL);
 	if (!err)

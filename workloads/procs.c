@@ -128,9 +128,8 @@ cleanup:
 int procs_run(const struct work_opts *opts, struct work_result *res)
 {
 	struct procs_child *children;
-	int pipefd[2], started = 0, status, err = 0;
+	int pipefd[2], started = 0, err = 0;
 	uint64_t sum = 0;
-	char how[96];
 
 	children = calloc(opts->workers, sizeof(*children));
 	if (!children)
@@ -185,15 +184,7 @@ int procs_run(const struct work_opts *opts, struct work_result *res)
 
 		if (c->pid <= 0)
 			continue;
-		if (reap_child(c->pid, &status)) {
-			if (!err)
-				err = work_fail(res, -ECHILD,
-						"Failed to wait for worker process %d", w);
-			continue;
-		}
-		if (!err && !(WIFEXITED(status) && WEXITSTATUS(status) == 0))
-			err = work_fail(res, -ECHILD, "worker process %d %s", w,
-					describe_status(status, how, sizeof(how)));
+		err = reap_worker(c->pid, w, res, err);
 		sum += c->msg.sum;
 	}
 	if (!err)

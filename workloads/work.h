@@ -180,4 +180,9 @@ int reap_child(pid_t pid, int *status);
  * 9") into buf. */
 const char *describe_status(int status, char *buf, size_t len);
 
+/* Reaps worker process w of a process model; a worker that could not be
+ * waited for or did not exit 0 fails the run, unless err already did:
+ * returns the run's error so far. */
+int reap_worker(pid_t pid, int w, struct work_result *res, int err);
+
 #endif /* __WEFT_WORK_H */
