@@ -75,17 +75,17 @@ struct waking_info {
 	__u32 flags;
 	__s32 user_stack_id;
 	__s32 kernel_stack_id;
-	__u32 reserved;
+	__u32 pending; /* set at the waking, cleared by the wakeup that uses it */
 };
 
 /* sched_waking runs in the waker's context, sched_wakeup where the wakee
  * is enqueued (often another CPU's idle loop): the waker is carried from
- * one to the other here. LRU, because a waking whose wakeup never comes
- * must not leak an entry. */
+ * one to the other in the wakee's task storage, which costs a fraction of
+ * a hash map's update and delete on every wakeup. */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 16384);
-	__type(key, __u32); /* wakee tid */
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
 	__type(value, struct waking_info);
 } pending_waking SEC(".maps");
 
@@ -409,26 +409,29 @@ SEC("tp_btf/sched_waking")
 int BPF_PROG(handle_waking, struct task_struct *p)
 {
 	struct task_struct *waker = bpf_get_current_task_btf();
-	struct waking_info info = {};
-	__u32 tid = p->pid;
+	struct waking_info *info;
 
 	if (!is_traced(p->tgid))
 		return 0;
-	info.ts_ns = bpf_ktime_get_ns();
-	info.waker_tid = waker->pid;
-	info.waker_tgid = waker->tgid;
+	info = bpf_task_storage_get(&pending_waking, p, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!info)
+		return 0;
+	info->ts_ns = bpf_ktime_get_ns();
+	info->waker_tid = waker->pid;
+	info->waker_tgid = waker->tgid;
+	info->flags = 0;
 	/* A timer or device interrupt wakes from whatever task it landed
 	 * on: that task is not the waker. */
 	if (in_interrupt_context())
-		info.flags |= WEFT_WAKE_IRQ;
-	if (targ_stacks && !(info.flags & WEFT_WAKE_IRQ)) {
-		info.user_stack_id = take_stack(ctx, BPF_F_USER_STACK);
-		info.kernel_stack_id = take_stack(ctx, 0);
+		info->flags |= WEFT_WAKE_IRQ;
+	if (targ_stacks && !(info->flags & WEFT_WAKE_IRQ)) {
+		info->user_stack_id = take_stack(ctx, BPF_F_USER_STACK);
+		info->kernel_stack_id = take_stack(ctx, 0);
 	} else {
-		info.user_stack_id = WEFT_STACK_NOT_TAKEN;
-		info.kernel_stack_id = WEFT_STACK_NOT_TAKEN;
+		info->user_stack_id = WEFT_STACK_NOT_TAKEN;
+		info->kernel_stack_id = WEFT_STACK_NOT_TAKEN;
 	}
-	bpf_map_update_elem(&pending_waking, &tid, &info, BPF_ANY);
+	info->pending = 1;
 	return 0;
 }
 
@@ -444,20 +447,21 @@ static __always_inline int emit_wakeup(struct task_struct *p, bool new_task)
 
 	if (!is_traced(p->tgid))
 		return 0;
+	info = bpf_task_storage_get(&pending_waking, p, 0, 0);
 	ev = ring_reserve(sizeof(*ev), &ring);
 	if (!ev) {
-		bpf_map_delete_elem(&pending_waking, &tid);
+		if (info)
+			info->pending = 0;
 		return 0;
 	}
-	info = bpf_map_lookup_elem(&pending_waking, &tid);
-	if (info) {
+	if (info && info->pending) {
 		ev->waking_ts_ns = info->ts_ns;
 		ev->waker_tid = info->waker_tid;
 		ev->waker_tgid = info->waker_tgid;
 		flags = info->flags;
 		ev->waker_user_stack_id = info->user_stack_id;
 		ev->waker_kernel_stack_id = info->kernel_stack_id;
-		bpf_map_delete_elem(&pending_waking, &tid);
+		info->pending = 0;
 	} else if (new_task) {
 		/* wake_up_new_task has no sched_waking: the forking task
 		 * enqueues its child itself. */
