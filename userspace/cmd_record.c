@@ -16,6 +16,8 @@ enum {
 	OPT_RING_KB,
 	OPT_META,
 	OPT_LOCKS,
+	OPT_NO_STACKS,
+	OPT_STACK_ENTRIES,
 };
 
 static const char record_doc[] =
@@ -49,6 +51,14 @@ static const struct argp_option record_options[] = {
 	  "locks), pthread (uprobes on libc's pthread_mutex_lock: costs every lock call), or "
 	  "none; default futex,kernel",
 	  2 },
+	{ "freq", 'F', "HZ", 0, "Sample on-CPU stacks HZ times a second on every CPU (default 99)",
+	  2 },
+	{ "no-stacks", OPT_NO_STACKS, NULL, 0,
+	  "Take no stacks at all: no on-CPU samples, no off-CPU or waker stacks", 2 },
+	{ "stack-entries", OPT_STACK_ENTRIES, "N", 0,
+	  "Distinct stacks the kernel's stack map holds (default 16384); captures past it are "
+	  "counted as stack failures",
+	  3 },
 	{ "ring-kb", OPT_RING_KB, "N", 0, "Ring buffer size per CPU in KiB (default 4096)", 3 },
 	{ "verbose", 'v', NULL, 0, "Show libbpf's messages", 3 },
 	{},
@@ -131,6 +141,24 @@ static error_t record_parse_arg(int key, char *arg, struct argp_state *state)
 			argp_failure(state, 2, 0, "invalid --ring-kb: %s (4 to 1048576)", arg);
 		o->ring_kb = (unsigned int)n;
 		break;
+	case 'F':
+		errno = 0;
+		n = strtol(arg, &end, 10);
+		if (errno || end == arg || *end || n < 1 || n > 10000)
+			argp_failure(state, 2, 0, "invalid -F: %s (1 to 10000 Hz)", arg);
+		o->sample_hz = (unsigned int)n;
+		break;
+	case OPT_NO_STACKS:
+		o->stacks = false;
+		break;
+	case OPT_STACK_ENTRIES:
+		errno = 0;
+		n = strtol(arg, &end, 10);
+		if (errno || end == arg || *end || n < 1 || n > 1 << 24)
+			argp_failure(state, 2, 0, "invalid --stack-entries: %s (1 to 16777216)",
+				     arg);
+		o->stack_entries = (unsigned int)n;
+		break;
 	case OPT_LOCKS:
 		if (parse_locks(arg, o))
 			argp_failure(state, 2, 0,
@@ -173,6 +201,9 @@ int cmd_record(int argc, char **argv)
 		.ring_kb = RECORD_DEFAULT_RING_KB,
 		.lock_futex = true,
 		.lock_kernel = true,
+		.stacks = true,
+		.sample_hz = RECORD_DEFAULT_SAMPLE_HZ,
+		.stack_entries = RECORD_DEFAULT_STACK_ENTRIES,
 	};
 	int status;
 

@@ -28,6 +28,7 @@
 #include "procfs.h"
 #include "record.h"
 #include "recording_meta.h"
+#include "stacks.h"
 #include "symbols.h"
 #include "waits.h"
 #include "weft.skel.h"
@@ -84,6 +85,8 @@ struct recorder {
 	size_t nr_pthread_links, cap_pthread_links;
 	int write_err;
 	bool recording;
+	struct stack_table *stacks; /* the stack ids the records name */
+	struct stack_sampler *sampler;
 };
 
 static volatile sig_atomic_t stop_signal;
@@ -297,6 +300,8 @@ static int on_ring_record(void *ctx, void *data, size_t size)
 
 	if (size < sizeof(*h) || weft_event_size(h->type) != size)
 		return 0;
+	if (r->stacks)
+		stack_table__note_event(r->stacks, h);
 	if (h->type == WEFT_EV_FORK || h->type == WEFT_EV_EXEC || h->type == WEFT_EV_EXIT)
 		track_task(r, h);
 	else if (h->type == WEFT_EV_SWITCH && (h->flags & WEFT_SWITCH_BLOCKING))
@@ -395,6 +400,11 @@ static int load_programs(struct recorder *r)
 	r->skel->rodata->targ_futex_reasons = r->opts->lock_futex;
 	r->skel->rodata->targ_kernel_locks = r->opts->lock_kernel;
 	r->skel->rodata->targ_pthread_locks = r->opts->lock_pthread;
+	r->skel->rodata->targ_stacks = r->opts->stacks;
+	bpf_map__set_max_entries(r->skel->maps.stacks,
+				 r->opts->stacks ? r->opts->stack_entries : 1);
+	if (!r->opts->stacks)
+		bpf_program__set_autoload(r->skel->progs.handle_sample, false);
 	if (!r->opts->lock_pthread) {
 		bpf_program__set_autoload(r->skel->progs.handle_pthread_lock, false);
 		bpf_program__set_autoload(r->skel->progs.handle_pthread_lock_return, false);
@@ -452,8 +462,16 @@ static int attach_programs(struct recorder *r)
 {
 	int err = weft_bpf__attach(r->skel);
 
-	if (err)
+	if (err) {
 		elog("Failed to attach BPF programs: %s", strerror(-err));
+		return err;
+	}
+	/* perf_event programs are not attached by the skeleton */
+	if (r->opts->stacks) {
+		r->sampler = stack_sampler__start(r->skel->progs.handle_sample, r->opts->sample_hz);
+		if (!r->sampler)
+			err = -errno;
+	}
 	return err;
 }
 
@@ -697,6 +715,53 @@ static void write_end_meta(struct recorder *r, __u64 lost, __u64 targets_full)
 	weft_kv__free(kv);
 }
 
+/* A process gone before its maps were read resolves through its parent's:
+ * right for a fork without exec, the usual short-lived child. */
+static const struct proc_maps *stack_maps_of(void *ctx, __u32 tgid)
+{
+	struct recorder *r = ctx;
+	const struct proc_maps *m = maps_book__get(r->maps, tgid);
+	struct proc_entry *p;
+
+	if (!m && (p = proc_find(r, tgid)) && p->ppid)
+		m = maps_book__get(r->maps, p->ppid);
+	return m;
+}
+
+/* The stacks the records name, read from the kernel's map and named now,
+ * while the machine that ran the program is at hand. */
+static void write_stacks(struct recorder *r, __u64 failures)
+{
+	struct syms_cache *syms = syms_cache__new();
+	struct kallsyms *ks = kallsyms__load("/proc/kallsyms");
+	struct weft_kv *kv = weft_kv__new();
+	size_t len = 0;
+	char *text = NULL;
+	int missing;
+
+	missing = stack_table__read_map(r->stacks, bpf_map__fd(r->skel->maps.stacks),
+					bpf_map__value_size(r->skel->maps.stacks) / sizeof(__u64));
+	if (missing > 0)
+		wlog("%d stacks named by records were not in the stack map", missing);
+	if (!ks)
+		wlog("could not read /proc/kallsyms: kernel frames stay unnamed");
+	if (syms && !stack_table__symbolize(r->stacks, stack_maps_of, r, syms, ks) &&
+	    !stack_table__encode(r->stacks, &text, &len) && len &&
+	    weft_writer__add_section(r->writer, WEFT_SEC_STACKS, text, len) && !r->write_err)
+		r->write_err = -EIO;
+	if (kv) {
+		weft_kv__setf(kv, META_STACK_FAILURES, "%llu", (unsigned long long)failures);
+		weft_kv__setf(kv, META_STACK_ENTRIES, "%u", r->opts->stack_entries);
+		weft_kv__setf(kv, META_SAMPLE_HZ, "%u", r->opts->sample_hz);
+		if (weft_writer__add_meta(r->writer, kv) && !r->write_err)
+			r->write_err = -EIO;
+	}
+	weft_kv__free(kv);
+	free(text);
+	kallsyms__free(ks);
+	syms_cache__free(syms);
+}
+
 /* The task table: every process of the tree with its parent and last name,
  * one tab-separated line each (pid, ppid, exited, comm). */
 static void write_task_table(struct recorder *r)
@@ -817,6 +882,8 @@ static void recorder_free(struct recorder *r)
 	free(r->procs);
 	maps_book__free(r->maps);
 	lock_names__free(r->lock_names);
+	stack_sampler__free(r->sampler);
+	stack_table__free(r->stacks);
 	free(r->stats_start);
 	free(r->steal_start);
 }
@@ -866,7 +933,7 @@ int record_run(const struct record_opts *opts)
 	struct recorder rec = { .opts = opts, .fd = -1 }, *r = &rec;
 	struct sigaction sa = {};
 	char path[PATH_MAX], err_msg[256];
-	__u64 lost = 0, targets_full = 0;
+	__u64 lost = 0, targets_full = 0, stack_failures = 0;
 	struct weft_cpu_stat *end_stats = NULL;
 	int err, i, usable = 0;
 
@@ -910,7 +977,9 @@ int record_run(const struct record_opts *opts)
 	end_stats = calloc(r->ncpu, sizeof(*end_stats));
 	r->maps = maps_book__new();
 	r->lock_names = lock_names__new();
-	if (!r->stats_start || !r->steal_start || !end_stats || !r->maps || !r->lock_names) {
+	r->stacks = opts->stacks ? stack_table__new() : NULL;
+	if ((opts->stacks && !r->stacks) || !r->stats_start || !r->steal_start || !end_stats ||
+	    !r->maps || !r->lock_names) {
 		err = -ENOMEM;
 		goto cleanup;
 	}
@@ -957,16 +1026,22 @@ int record_run(const struct record_opts *opts)
 	/* The last records (the final switch of the exiting command) are in
 	 * the rings by now; stop the programs and take them. */
 	weft_bpf__detach(r->skel);
+	stack_sampler__free(r->sampler);
+	r->sampler = NULL;
 	ring_buffer__consume(r->rb);
 	if (!read_cpu_stats(r, end_stats))
 		for (i = 0; i < r->ncpu; i++) {
 			lost += end_stats[i].lost - r->stats_start[i].lost;
 			targets_full += end_stats[i].targets_full - r->stats_start[i].targets_full;
+			stack_failures +=
+				end_stats[i].stack_failures - r->stats_start[i].stack_failures;
 		}
 	read_maps(r, now_ns(), true);
 	account_live_threads(r, r->end_ns);
 	write_cpu_totals(r, r->end_ns);
 	write_end_meta(r, lost, targets_full);
+	if (r->stacks)
+		write_stacks(r, stack_failures);
 	write_task_table(r);
 	write_lock_names(r);
 	if (!r->write_err)
@@ -976,12 +1051,19 @@ int record_run(const struct record_opts *opts)
 		err = r->write_err;
 		goto cleanup;
 	}
-	fprintf(stderr, "weft: recorded %llu events (%llu lost) in %.2f s, %.2f MB written to %s\n",
+	fprintf(stderr,
+		"weft: recorded %llu events (%llu lost, %llu stack failures) in %.2f s, %.2f MB "
+		"written to %s\n",
 		weft_writer__events(r->writer), (unsigned long long)lost,
-		(r->end_ns - r->start_ns) / 1e9, weft_writer__bytes(r->writer) / 1e6, r->path);
+		(unsigned long long)stack_failures, (r->end_ns - r->start_ns) / 1e9,
+		weft_writer__bytes(r->writer) / 1e6, r->path);
 	if (lost)
 		wlog("%llu events were lost: the ring buffers were full; try a larger --ring-kb",
 		     (unsigned long long)lost);
+	if (stack_failures)
+		wlog("%llu stacks could not be taken (map full or hash collisions); try a larger "
+		     "--stack-entries",
+		     (unsigned long long)stack_failures);
 	if (targets_full)
 		wlog("%llu processes were not traced: the targets map was full",
 		     (unsigned long long)targets_full);

@@ -27,9 +27,17 @@ struct record_opts {
 	/* --locks: what is read about waits (futex: the blocking system call
 	 * at the switch; kernel: the contention tracepoints) */
 	bool lock_futex, lock_kernel, lock_pthread;
+	/* Stacks: off-CPU stacks at each switch, wakers' stacks and on-CPU
+	 * samples at sample_hz on every CPU; the kernel's stack map holds
+	 * stack_entries distinct stacks. false: no stack at all (--no-stacks). */
+	bool stacks;
+	unsigned int sample_hz;
+	unsigned int stack_entries;
 };
 
 #define RECORD_DEFAULT_RING_KB 4096
+#define RECORD_DEFAULT_SAMPLE_HZ 99
+#define RECORD_DEFAULT_STACK_ENTRIES 16384
 
 /* Returns the exit status weft should exit with: the command's own status
  * when it ran to the end, or 1 (with one line on stderr) when recording
