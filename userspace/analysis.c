@@ -1718,3 +1718,10 @@ const char *weft_verdict_kind__name(enum weft_verdict_kind kind)
 	}
 	return "unknown";
 }
+
+void weft_analysis__counts(const struct weft_analysis *a, unsigned int *running,
+			   unsigned int *queued)
+{
+	*running = a->running;
+	*queued = a->queued;
+}

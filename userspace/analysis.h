@@ -286,6 +286,11 @@ __u64 weft_metrics__lock_waits(const struct weft_metrics *m);
 /* Tells fn every closed interval of every thread (before finish returns
  * for the last ones). */
 void weft_analysis__set_slice_observer(struct weft_analysis *a, weft_slice_fn fn, void *ctx);
+/* R and Q after the last event fed (or after finish): the traced threads
+ * running and runnable at that instant. The timeline reads them after each
+ * event for its counters. */
+void weft_analysis__counts(const struct weft_analysis *a, unsigned int *running,
+			   unsigned int *queued);
 const char *weft_verdict_kind__name(enum weft_verdict_kind kind);
 
 #endif /* __WEFT_ANALYSIS_H */

@@ -87,6 +87,7 @@ struct recorder {
 	bool recording;
 	struct stack_table *stacks; /* the stack ids the records name */
 	struct stack_sampler *sampler;
+	struct exec_watch *exec_watch;
 };
 
 static volatile sig_atomic_t stop_signal;
@@ -471,6 +472,12 @@ static int attach_programs(struct recorder *r)
 		r->sampler = stack_sampler__start(r->skel->progs.handle_sample, r->opts->sample_hz);
 		if (!r->sampler)
 			err = -errno;
+		/* without it, a process that lives a few ms has no maps */
+		r->exec_watch = exec_watch__new(ring_buffer__epoll_fd(r->rb));
+		if (!r->exec_watch)
+			vlog("no process events connector (%s): short-lived processes may keep "
+			     "unnamed frames",
+			     strerror(errno));
 	}
 	return err;
 }
@@ -715,15 +722,15 @@ static void write_end_meta(struct recorder *r, __u64 lost, __u64 targets_full)
 	weft_kv__free(kv);
 }
 
-/* A process gone before its maps were read resolves through its parent's:
- * right for a fork without exec, the usual short-lived child. */
+/* A process gone before its maps were read resolves through its parent's
+ * when it did not exec: a fork has its parent's mappings. */
 static const struct proc_maps *stack_maps_of(void *ctx, __u32 tgid)
 {
 	struct recorder *r = ctx;
 	const struct proc_maps *m = maps_book__get(r->maps, tgid);
 	struct proc_entry *p;
 
-	if (!m && (p = proc_find(r, tgid)) && p->ppid)
+	if (!m && !stack_table__execed(r->stacks, tgid) && (p = proc_find(r, tgid)) && p->ppid)
 		m = maps_book__get(r->maps, p->ppid);
 	return m;
 }
@@ -837,6 +844,7 @@ static int drain_loop(struct recorder *r)
 		err = ring_buffer__consume(r->rb);
 		if (r->write_err || (err < 0 && err != -EINTR))
 			break;
+		exec_watch__drain(r->exec_watch);
 		now = now_ns();
 		read_maps(r, now, false);
 		if (o->progress && now >= next_progress) {
@@ -883,6 +891,7 @@ static void recorder_free(struct recorder *r)
 	maps_book__free(r->maps);
 	lock_names__free(r->lock_names);
 	stack_sampler__free(r->sampler);
+	exec_watch__free(r->exec_watch);
 	stack_table__free(r->stacks);
 	free(r->stats_start);
 	free(r->steal_start);

@@ -21,6 +21,7 @@ struct recording {
 	const struct weft_metrics *metrics;
 	char **command;
 	struct lock_names *lock_names;
+	struct analysis_opts opts;
 };
 
 static const char *lock_name(void *ctx, __u32 pid, __u64 addr)
@@ -120,10 +121,10 @@ static int feed_events(struct recording *rec, const char *path, char *err, size_
 	return ret;
 }
 
-struct recording *recording_analyze(const char *path, char *err, size_t errlen)
+struct recording *recording_open(const char *path, const struct analysis_opts **opts, char *err,
+				 size_t errlen)
 {
 	struct recording *rec = calloc(1, sizeof(*rec));
-	struct analysis_opts opts;
 
 	err[0] = '\0';
 	if (!rec) {
@@ -133,15 +134,29 @@ struct recording *recording_analyze(const char *path, char *err, size_t errlen)
 	rec->file = weft_file__open(path, err, errlen);
 	if (!rec->file)
 		goto fail;
-	if (fill_opts(rec, &opts)) {
+	if (fill_opts(rec, &rec->opts)) {
 		snprintf(err, errlen, "%s: the recording's metadata is missing or damaged", path);
 		goto fail;
 	}
-	if (opts.truncated)
+	if (rec->opts.truncated)
 		wlog("%s is truncated (the recorder was stopped or the disk was full): "
 		     "figures cover what it holds",
 		     path);
-	rec->analysis = weft_analysis__new(&opts);
+	*opts = &rec->opts;
+	return rec;
+fail:
+	recording_free(rec);
+	return NULL;
+}
+
+struct recording *recording_analyze(const char *path, char *err, size_t errlen)
+{
+	const struct analysis_opts *opts;
+	struct recording *rec = recording_open(path, &opts, err, errlen);
+
+	if (!rec)
+		return NULL;
+	rec->analysis = weft_analysis__new(opts);
 	if (!rec->analysis) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		goto fail;

@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 
+struct analysis_opts;
 struct recording;
 struct weft_file;
 struct weft_metrics;
@@ -15,6 +16,14 @@ struct weft_metrics;
  * read or is corrupt. A truncated file is analysed up to its last whole
  * section, and a warning naming it goes to stderr. */
 struct recording *recording_analyze(const char *path, char *err, size_t errlen);
+/* The file opened and its metadata turned into analysis options, for a
+ * caller that feeds the events itself (weft timeline reads them through
+ * recording_file()); nothing is analysed. *opts (the command and the lock
+ * names too) belongs to rec and lives until recording_free(). Errors and
+ * the truncation warning as recording_analyze(). */
+struct recording *recording_open(const char *path, const struct analysis_opts **opts, char *err,
+				 size_t errlen);
+/* NULL after recording_open() */
 const struct weft_metrics *recording_metrics(const struct recording *rec);
 struct weft_file *recording_file(const struct recording *rec);
 void recording_free(struct recording *rec);

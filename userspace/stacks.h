@@ -111,4 +111,20 @@ struct stack_sampler *stack_sampler__start(struct bpf_program *prog, unsigned in
 void stack_sampler__free(struct stack_sampler *s);
 unsigned int stack_sampler__cpus(const struct stack_sampler *s);
 
+/* Whether the records showed tgid exec: its user frames must not be
+ * resolved with a snapshot taken before (its parent's, say). */
+bool stack_table__execed(const struct stack_table *t, __u32 tgid);
+
+/* Wakes the recorder as soon as a process execs (the kernel's process
+ * events connector, root only), so that the maps of a process that lives a
+ * few milliseconds are read while it lives: the recorder drains its rings
+ * on a 50 ms timer otherwise. The socket joins epoll_fd (the ring
+ * buffers' epoll, ring_buffer__epoll_fd()) as if it were ring 0, edge
+ * triggered; exec_watch__drain() empties it. NULL and errno when the
+ * connector is not there (the recorder then works as before). */
+struct exec_watch;
+struct exec_watch *exec_watch__new(int epoll_fd);
+void exec_watch__drain(struct exec_watch *w); /* NULL is fine */
+void exec_watch__free(struct exec_watch *w);
+
 #endif /* __WEFT_STACKS_H */

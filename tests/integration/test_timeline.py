@@ -1,0 +1,201 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+"""Integration tests of weft timeline: real recordings of a 2-thread busy
+program and of pingpong turned into Chrome trace-event JSON, each held to
+the format's rules (check_trace) and to the report of the same recording:
+one track per thread with its name, and the running time of each thread
+equal to its on-CPU time in `weft report --format json --threads`."""
+import glob
+import json
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(__file__))
+from harness import Harness, check, close_to  # noqa: E402
+
+h = Harness()
+BUILD = h.build
+WEFT = h.weft
+HELPERS = os.path.join(BUILD, "tests", "helpers")
+CPUS_PID = 0x7FFFFFFF
+TREE_PID = 0x7FFFFFFE
+STATES = ("running", "runnable", "blocked", "new", "unknown")
+
+
+def record(tmp, name, cmd):
+    out = os.path.join(tmp, name + ".data")
+    r = h.run([WEFT, "record", "-o", out, "--", *cmd])
+    check(r.returncode == 0, f"weft record exited {r.returncode}: {r.stderr.strip()}")
+    return out
+
+
+def report_json(path):
+    r = h.run([WEFT, "report", path, "--format", "json", "--threads"])
+    check(r.returncode == 0, f"weft report failed: {r.stderr.strip()}")
+    return json.loads(r.stdout)
+
+
+def timeline(path, out, *opts, user=False):
+    cmd = [WEFT, "timeline", path, "-o", out, *opts]
+    if user:
+        cmd = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *cmd]
+    r = h.run(cmd)
+    check(r.returncode == 0, f"weft timeline {' '.join(opts)} failed: {r.stderr.strip()}")
+    with open(out) as f:
+        return json.load(f)
+
+
+def check_trace(doc):
+    """The trace-event format's rules; returns per-thread state times (us),
+    thread names, process names and the number of flows."""
+    check(isinstance(doc, dict) and isinstance(doc.get("traceEvents"), list),
+          "a {traceEvents: [...]} object")
+    tracks, last_ts, counters = {}, {}, {}
+    flows_s, flows_f = {}, {}
+    thread_names, process_names, used_pids = {}, {}, set()
+    for ev in doc["traceEvents"]:
+        ph = ev.get("ph")
+        if ph == "M":
+            if ev["name"] == "thread_name":
+                key = (ev["pid"], ev["tid"])
+                check(key not in thread_names, f"thread {key} named twice")
+                thread_names[key] = ev["args"]["name"]
+            elif ev["name"] == "process_name":
+                process_names[ev["pid"]] = ev["args"]["name"]
+            continue
+        for k in ("ts", "pid"):
+            check(k in ev, f"{ph} event without {k}: {ev}")
+        check(isinstance(ev["ts"], (int, float)) and ev["ts"] >= 0, f"ts of {ev}")
+        check(isinstance(ev["pid"], int), f"pid of {ev}")
+        used_pids.add(ev["pid"])
+        if ph == "X":
+            for k in ("dur", "tid", "name"):
+                check(k in ev, f"X event without {k}: {ev}")
+            check(isinstance(ev["tid"], int) and ev["dur"] >= 0, f"X event {ev}")
+            key = (ev["pid"], ev["tid"])
+            # microseconds, in order on each track, never overlapping
+            check(ev["ts"] >= last_ts.get(key, 0) - 1e-3, f"track {key} goes back at {ev}")
+            last_ts[key] = ev["ts"] + ev["dur"]
+            t = tracks.setdefault(key, dict.fromkeys(STATES, 0.0))
+            if ev["pid"] == CPUS_PID:
+                continue
+            if ev["name"] == "mixed":
+                for s in STATES:
+                    t[s] += ev["args"].get(s + "_us", 0)
+            else:
+                check(ev["name"] in STATES, f"thread slice named {ev['name']}")
+                t[ev["name"]] += ev["dur"]
+        elif ph == "C":
+            check(ev["ts"] >= counters.get(ev["name"], 0), f"counter goes back at {ev}")
+            counters[ev["name"]] = ev["ts"]
+        elif ph in ("s", "f"):
+            check("id" in ev and "tid" in ev, f"flow event {ev}")
+            tracks.setdefault((ev["pid"], ev["tid"]), dict.fromkeys(STATES, 0.0))
+            side = flows_s if ph == "s" else flows_f
+            check(ev["id"] not in side, f"flow id {ev['id']} twice")
+            side[ev["id"]] = ev
+            if ph == "f":
+                check(ev.get("bp") == "e", f"flow finish binds to its slice: {ev}")
+        else:
+            check(False, f"unknown ph {ph}")
+    check(flows_s.keys() == flows_f.keys(), "every flow start has its finish and back")
+    for i, s in flows_s.items():
+        check(flows_f[i]["ts"] >= s["ts"], f"flow {i} ends before it starts")
+    for key in tracks:
+        check(key in thread_names, f"thread {key} has no name")
+    for pid in used_pids:
+        check(pid in process_names, f"process {pid} has no name")
+    return tracks, thread_names, process_names, len(flows_s)
+
+
+def check_against_report(doc, rep, exact):
+    tracks, tnames, pnames, _ = check_trace(doc)
+    threads = {(t["pid"], t["tid"]): t for t in rep["threads"]}
+    mine = {k: v for k, v in tracks.items() if k[0] not in (CPUS_PID, TREE_PID)}
+    check(set(mine) == set(threads),
+          f"one track per thread: {sorted(mine)} vs {sorted(threads)}")
+    for key, t in threads.items():
+        check(tnames[key] == t["comm"], f"name of {key}: {tnames[key]!r} vs {t['comm']!r}")
+        run_s = mine[key]["running"] / 1e6
+        if t["on_cpu_s"] > 0.01:
+            close_to(run_s, t["on_cpu_s"], 0.001, f"running time of {key}")
+        else:
+            check(abs(run_s - t["on_cpu_s"]) < 1e-5, f"running of {key}: {run_s} vs {t['on_cpu_s']}")
+    for p in rep["processes"]:
+        check(pnames[p["pid"]] == p["comm"], f"process {p['pid']} named {pnames[p['pid']]!r}")
+    check(pnames.get(CPUS_PID) == "CPUs", "the CPUs pseudo-process")
+    cpu_tracks = [k for k in tracks if k[0] == CPUS_PID]
+    check(cpu_tracks, "CPU tracks")
+    for k in cpu_tracks:
+        check(tnames[k] == f"CPU {k[1] - 1}", f"CPU track name {tnames[k]}")
+    return tracks
+
+
+@h.test
+def busy_two_threads(tmp):
+    os.chmod(tmp, 0o777)
+    path = record(tmp, "busy", [f"{HELPERS}/busy", "-t", "2", "-s", "1"])
+    os.chmod(path, 0o644)
+    rep = report_json(path)
+    # as an ordinary user, from the recording alone
+    out = os.path.join(tmp, "busy.json")
+    doc = timeline(path, out, "--min-us", "0", user=True)
+    tracks = check_against_report(doc, rep, True)
+    check(len(rep["threads"]) == 3, f"busy -t 2: main and two workers, {len(rep['threads'])}")
+    workers = [t for t in rep["threads"] if t["on_cpu_s"] > 0.5]
+    check(len(workers) == 2, "two busy workers")
+    # the default merges short slices but keeps the totals
+    doc = timeline(path, os.path.join(tmp, "busy-default.json"))
+    check_against_report(doc, rep, False)
+    check(not glob.glob(os.path.join(tmp, "*.tmp.*")), "no temporary file left")
+    del tracks
+
+
+@h.test
+def pingpong_threads_and_flows(tmp):
+    path = record(tmp, "pp", [f"{HELPERS}/pingpong", "-n", "20000", "-c", "0"])
+    rep = report_json(path)
+    doc = timeline(path, os.path.join(tmp, "pp.json"), "--min-us", "0")
+    check_against_report(doc, rep, True)
+    _, _, _, flows = check_trace(doc)
+    # every handoff is a wakeup by the other thread: an arrow each
+    check(flows >= 20000, f"wakeup arrows: {flows}")
+    small = timeline(path, os.path.join(tmp, "pp-default.json"))
+    check_against_report(small, rep, False)
+    size0 = os.path.getsize(os.path.join(tmp, "pp.json"))
+    size1 = os.path.getsize(os.path.join(tmp, "pp-default.json"))
+    check(size1 * 3 < size0, f"the default merges: {size1} vs {size0} bytes")
+    # a window: everything inside it
+    win = timeline(path, os.path.join(tmp, "pp-win.json"), "--from", "0.01", "--to", "0.02",
+                   "--min-us", "0")
+    check_trace(win)
+    for ev in win["traceEvents"]:
+        if ev["ph"] == "X":
+            check(1e4 - 1e-3 <= ev["ts"] and ev["ts"] + ev["dur"] <= 2e4 + 1e-3,
+                  f"slice outside the window: {ev}")
+
+
+@h.test
+def errors_leave_no_file(tmp):
+    path = record(tmp, "t", ["true"])
+    out = os.path.join(tmp, "out.json")
+    cases = [
+        ([path], "missing -o"),
+        ([path, "-o", out, "--min-us", "abc"], "bad --min-us"),
+        ([path, "-o", out, "--from", "-1"], "bad --from"),
+        ([path, "-o", out, "--from", "2", "--to", "1"], "--from after --to"),
+        ([path, "-o", out, "--by", "process"], "bad --by"),
+        ([os.path.join(tmp, "missing.data"), "-o", out], "unreadable file"),
+        ([path, "-o", os.path.join(tmp, "no", "such", "dir.json")], "unwritable output"),
+    ]
+    for args, what in cases:
+        r = h.run([WEFT, "timeline", *args])
+        check(r.returncode != 0, f"{what}: exit 0")
+        lines = r.stderr.strip().splitlines()
+        check(len(lines) == 1, f"{what}: one line on stderr, got {r.stderr!r}")
+    check(not os.path.exists(out), "no output file after errors")
+    check(not glob.glob(os.path.join(tmp, "*.tmp.*")), "no temporary file left")
+
+
+if __name__ == "__main__":
+    sys.exit(h.main())
