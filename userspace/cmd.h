@@ -7,6 +7,7 @@
 int cmd_record(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
+int cmd_flame(int argc, char **argv);
 int cmd_timeline(int argc, char **argv);
 
 #endif /* __WEFT_CMD_H */

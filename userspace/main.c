@@ -22,6 +22,7 @@ static const struct subcommand subcommands[] = {
 	{ "report", cmd_report, "parallelism, interleaving and run-queue figures of a recording" },
 	{ "compare", cmd_compare,
 	  "one task in every concurrency model, or recordings, side by side" },
+	{ "flame", cmd_flame, "a recording's stacks, folded for flame graphs, or as an SVG" },
 	{ "timeline", cmd_timeline, "a recording as a trace to open in Perfetto's UI" },
 };
 

@@ -1,0 +1,153 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* weft flame: options and wiring only. Needs no root: the stacks and their
+ * symbols are in the recording. */
+#include <argp.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd.h"
+#include "flame.h"
+#include "flame_svg.h"
+#include "log.h"
+
+struct flame_cli {
+	const char *path;
+	const char *svg;
+	struct flame_opts f;
+};
+
+enum {
+	OPT_TYPE = 0x100,
+	OPT_BY,
+	OPT_SVG,
+};
+
+static const char flame_doc[] =
+	"Write a recording's stacks in the folded format of flame graphs (flamegraph.pl, "
+	"speedscope, inferno), or as a flame graph of weft's own.\n"
+	"\n"
+	"USAGE: weft flame [FILE] --type oncpu|offcpu|wakeup|lock [--by process|pid|thread|none] "
+	"[--svg OUT]\n"
+	"\n"
+	"EXAMPLES:\n"
+	"  weft flame --type oncpu > oncpu.folded      # on-CPU samples\n"
+	"  weft flame --type offcpu --svg offcpu.svg   # where threads blocked, in us\n"
+	"  weft flame run.data --type wakeup --by thread\n"
+	"\v"
+	"Counts are samples (oncpu) or microseconds (offcpu, wakeup, lock). Each line is "
+	"root;...;leaf COUNT, rooted at the process name (or comm-pid, comm-tid); kernel frames "
+	"end in _[k].";
+
+static const struct argp_option flame_options[] = {
+	{ "type", OPT_TYPE, "TYPE", 0,
+	  "oncpu (samples, default), offcpu (blocked time by the stack that blocked), wakeup "
+	  "(blocked stack, --, the waker's stack), lock (waits on locks)",
+	  0 },
+	{ "by", OPT_BY, "BY", 0,
+	  "Root frame: process (default: the name, same names merge), pid, thread or none", 0 },
+	{ "svg", OPT_SVG, "OUT", 0, "Write an interactive SVG flame graph to OUT instead", 0 },
+	{},
+};
+
+static error_t flame_parse_arg(int key, char *arg, struct argp_state *state)
+{
+	struct flame_cli *o = state->input;
+
+	switch (key) {
+	case OPT_TYPE:
+		if (flame_type__parse(arg, &o->f.type))
+			argp_failure(state, 2, 0,
+				     "unknown --type '%s' (oncpu, offcpu, wakeup or lock)", arg);
+		break;
+	case OPT_BY:
+		if (flame_by__parse(arg, &o->f.by))
+			argp_failure(state, 2, 0,
+				     "unknown --by '%s' (process, pid, thread or none)", arg);
+		break;
+	case OPT_SVG:
+		o->svg = arg;
+		break;
+	case ARGP_KEY_ARG:
+		if (o->path)
+			argp_failure(state, 2, 0, "one recording at a time (got %s and %s)",
+				     o->path, arg);
+		o->path = arg;
+		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+static const char *const titles[] = {
+	[FLAME_ONCPU] = "On-CPU samples",
+	[FLAME_OFFCPU] = "Off-CPU time (us)",
+	[FLAME_WAKEUP] = "Off-CPU time with wakers (us)",
+	[FLAME_LOCK] = "Lock waits (us)",
+};
+
+static int write_svg(const struct flame *f, const struct flame_cli *o)
+{
+	size_t n = flame__count(f), i;
+	const char **stacks = calloc(n ? n : 1, sizeof(*stacks));
+	__u64 *values = calloc(n ? n : 1, sizeof(*values));
+	struct flame_svg_opts so = { .title = titles[o->f.type],
+				     .unit = flame_type__unit(o->f.type) };
+	FILE *out = NULL;
+	int err = -ENOMEM;
+
+	if (!stacks || !values)
+		goto cleanup;
+	for (i = 0; i < n; i++) {
+		stacks[i] = flame__stack(f, i);
+		values[i] = flame__value(f, i);
+	}
+	out = fopen(o->svg, "we");
+	if (!out) {
+		err = -errno;
+		elog("Failed to create %s: %s", o->svg, strerror(errno));
+		goto cleanup;
+	}
+	err = flame_svg__write(out, stacks, values, n, &so);
+	if (fclose(out) && !err)
+		err = -errno;
+	if (err)
+		elog("Failed to write %s: %s", o->svg, strerror(-err));
+cleanup:
+	free(stacks);
+	free(values);
+	return err;
+}
+
+int cmd_flame(int argc, char **argv)
+{
+	struct argp argp = { .options = flame_options,
+			     .parser = flame_parse_arg,
+			     .doc = flame_doc };
+	struct flame_cli o = { .f = { .type = FLAME_ONCPU, .by = FLAME_BY_PROCESS } };
+	char err[512];
+	struct flame *f;
+	int ret = 0;
+
+	if (argp_parse(&argp, argc, argv, 0, NULL, &o))
+		return 2;
+	if (!o.path)
+		o.path = "weft.data";
+	f = flame__from_recording(o.path, &o.f, NULL, err, sizeof(err));
+	if (!f) {
+		elog("%s", err);
+		return 1;
+	}
+	if (!flame__count(f))
+		wlog("%s has no %s stacks (recorded with --no-stacks, or nothing of that kind "
+		     "happened)",
+		     o.path, o.f.type == FLAME_ONCPU ? "on-CPU" : "off-CPU");
+	if (o.svg)
+		ret = write_svg(f, &o) ? 1 : 0;
+	else if (flame__write_folded(f, stdout) || fflush(stdout))
+		ret = 1;
+	flame__free(f);
+	return ret;
+}

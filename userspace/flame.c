@@ -1,0 +1,642 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analysis.h"
+#include "event_reader.h"
+#include "events.h"
+#include "file.h"
+#include "flame.h"
+#include "recording.h"
+#include "stacks.h"
+#include "u64set.h"
+
+#define LINE_MAX_LEN (64 * 1024)
+
+/* What flame needs to know of each thread: its name, the stacks of its
+ * last switch out (the start of its current block) and of the wakeup that
+ * ended it. */
+struct thread_info {
+	__u32 tid, tgid;
+	char comm[WEFT_COMM_LEN + 1];
+	bool has_switch;
+	__u32 sw_tgid;
+	__s32 sw_user, sw_kernel;
+	bool has_wake;
+	bool wake_irq;
+	__u32 waker_tid, waker_tgid;
+	__s32 wk_user, wk_kernel;
+};
+
+struct line {
+	char *stack;
+	__u64 value;
+	__u32 pid; /* lock type, before finish: the wait's address */
+	__u64 addr;
+};
+
+struct line_map {
+	struct line *lines;
+	size_t n, cap;
+	size_t *slots; /* index + 1; 0 is empty */
+	size_t mask;
+};
+
+struct flame {
+	struct flame_opts opts;
+	const struct stack_table *stacks;
+	struct thread_info *threads;
+	size_t nthreads, cap_threads;
+	struct u64_set thread_index;
+	struct line_map pending; /* lock waits keyed by "pid addr stack" */
+	struct line_map map;
+	bool finished;
+	__u64 total;
+	char *buf; /* LINE_MAX_LEN */
+};
+
+int flame_type__parse(const char *name, enum flame_type *out)
+{
+	static const char *const names[] = { "oncpu", "offcpu", "wakeup", "lock" };
+	unsigned int i;
+
+	for (i = 0; i < 4; i++)
+		if (!strcmp(name, names[i])) {
+			*out = i;
+			return 0;
+		}
+	return -EINVAL;
+}
+
+int flame_by__parse(const char *name, enum flame_by *out)
+{
+	static const char *const names[] = { "process", "pid", "thread", "none" };
+	unsigned int i;
+
+	for (i = 0; i < 4; i++)
+		if (!strcmp(name, names[i])) {
+			*out = i;
+			return 0;
+		}
+	return -EINVAL;
+}
+
+const char *flame_type__unit(enum flame_type type)
+{
+	return type == FLAME_ONCPU ? "samples" : "us";
+}
+
+/* --- a map of strings to counts --- */
+
+static size_t str_hash(const char *s)
+{
+	size_t h = 1469598103934665603ULL;
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	return h;
+}
+
+static int map_grow(struct line_map *m)
+{
+	size_t cap = m->slots ? (m->mask + 1) * 2 : 1024, i, j;
+	size_t *slots = calloc(cap, sizeof(*slots));
+
+	if (!slots)
+		return -ENOMEM;
+	for (i = 0; i < m->n; i++) {
+		for (j = str_hash(m->lines[i].stack) & (cap - 1); slots[j]; j = (j + 1) & (cap - 1))
+			;
+		slots[j] = i + 1;
+	}
+	free(m->slots);
+	m->slots = slots;
+	m->mask = cap - 1;
+	return 0;
+}
+
+static struct line *map_get(struct line_map *m, const char *stack)
+{
+	struct line *grown, *l;
+	size_t i;
+
+	if ((!m->slots || (m->n + 1) * 2 > m->mask + 1) && map_grow(m))
+		return NULL;
+	for (i = str_hash(stack) & m->mask; m->slots[i]; i = (i + 1) & m->mask)
+		if (!strcmp(m->lines[m->slots[i] - 1].stack, stack))
+			return &m->lines[m->slots[i] - 1];
+	if (m->n == m->cap) {
+		size_t cap = m->cap ? m->cap * 2 : 256;
+
+		grown = realloc(m->lines, cap * sizeof(*grown));
+		if (!grown)
+			return NULL;
+		m->lines = grown;
+		m->cap = cap;
+	}
+	l = &m->lines[m->n];
+	memset(l, 0, sizeof(*l));
+	l->stack = strdup(stack);
+	if (!l->stack)
+		return NULL;
+	m->slots[i] = ++m->n;
+	return l;
+}
+
+static void map_release(struct line_map *m)
+{
+	size_t i;
+
+	for (i = 0; i < m->n; i++)
+		free(m->lines[i].stack);
+	free(m->lines);
+	free(m->slots);
+	memset(m, 0, sizeof(*m));
+}
+
+/* --- threads --- */
+
+static struct thread_info *thread_get(struct flame *f, __u32 tid, __u32 tgid)
+{
+	struct thread_info *grown, *t;
+	bool added;
+	__u32 *slot = u64_set__slot(&f->thread_index, 1ULL << 63 | tid, &added);
+
+	if (!slot)
+		return NULL;
+	if (!added) {
+		t = &f->threads[*slot];
+		if (tgid)
+			t->tgid = tgid;
+		return t;
+	}
+	if (f->nthreads == f->cap_threads) {
+		size_t cap = f->cap_threads ? f->cap_threads * 2 : 64;
+
+		grown = realloc(f->threads, cap * sizeof(*grown));
+		if (!grown)
+			return NULL;
+		f->threads = grown;
+		f->cap_threads = cap;
+	}
+	*slot = f->nthreads;
+	t = &f->threads[f->nthreads++];
+	memset(t, 0, sizeof(*t));
+	t->tid = tid;
+	t->tgid = tgid;
+	return t;
+}
+
+static const struct thread_info *thread_find(const struct flame *f, __u32 tid)
+{
+	const struct u64_set *s = &f->thread_index;
+	__u64 key = 1ULL << 63 | tid;
+	size_t i;
+
+	if (!s->keys)
+		return NULL;
+	for (i = u64_set__hash(key, s->mask); s->keys[i]; i = (i + 1) & s->mask)
+		if (s->keys[i] == key)
+			return &f->threads[s->vals[i]];
+	return NULL;
+}
+
+static void set_comm(struct flame *f, __u32 tid, __u32 tgid, const char *comm)
+{
+	struct thread_info *t = thread_get(f, tid, tgid);
+
+	if (t)
+		snprintf(t->comm, sizeof(t->comm), "%.*s", WEFT_COMM_LEN, comm);
+}
+
+struct flame *flame__new(const struct flame_opts *opts, const struct stack_table *stacks)
+{
+	struct flame *f = calloc(1, sizeof(*f));
+
+	if (!f)
+		return NULL;
+	f->opts = *opts;
+	f->stacks = stacks;
+	f->buf = malloc(LINE_MAX_LEN);
+	if (!f->buf) {
+		free(f);
+		errno = ENOMEM;
+		return NULL;
+	}
+	return f;
+}
+
+void flame__free(struct flame *f)
+{
+	if (!f)
+		return;
+	map_release(&f->map);
+	map_release(&f->pending);
+	u64_set__release(&f->thread_index);
+	free(f->threads);
+	free(f->buf);
+	free(f);
+}
+
+/* --- building a line --- */
+
+struct line_buf {
+	char *p;
+	size_t len, cap;
+	bool full;
+};
+
+/* One frame, with spaces and ';' made '_' so that the line stays
+ * "frames COUNT" with ';' between frames. */
+static void put_frame(struct line_buf *b, const char *name, const char *suffix)
+{
+	size_t need = strlen(name) + (suffix ? strlen(suffix) : 0) + 2;
+	const char *s;
+
+	if (b->len + need >= b->cap) {
+		b->full = true;
+		return;
+	}
+	if (b->len)
+		b->p[b->len++] = ';';
+	if (!*name)
+		name = "[unknown]";
+	for (s = name; *s; s++)
+		b->p[b->len++] = (*s == ' ' || *s == ';' || *s == '\t' || *s == '\n') ? '_' : *s;
+	for (s = suffix; s && *s; s++)
+		b->p[b->len++] = *s;
+	b->p[b->len] = '\0';
+}
+
+static void put_root(struct flame *f, struct line_buf *b, __u32 tid, __u32 tgid)
+{
+	const struct thread_info *t = thread_find(f, tid), *leader = thread_find(f, tgid);
+	const char *comm = "[unknown]";
+	char name[64];
+
+	if (f->opts.by == FLAME_BY_NONE)
+		return;
+	if (f->opts.by == FLAME_BY_THREAD) {
+		if (t && t->comm[0])
+			comm = t->comm;
+		snprintf(name, sizeof(name), "%s-%u", comm, tid);
+	} else {
+		/* a process is named by its main thread */
+		if (leader && leader->comm[0])
+			comm = leader->comm;
+		else if (t && t->comm[0])
+			comm = t->comm;
+		if (f->opts.by == FLAME_BY_PID)
+			snprintf(name, sizeof(name), "%s-%u", comm, tgid);
+		else
+			snprintf(name, sizeof(name), "%s", comm);
+	}
+	put_frame(b, name, NULL);
+}
+
+/* The kernel frames of weft's own programs, at the leaf end of every
+ * stack they take: what ran is what called them. */
+static bool is_tracing_frame(const char *name)
+{
+	return name && (!strncmp(name, "bpf_prog_", 9) || !strncmp(name, "bpf_trace_run", 13) ||
+			!strncmp(name, "__bpf_trace_", 12) || !strncmp(name, "__traceiter_", 12) ||
+			!strncmp(name, "bpf_get_stackid", 15) || !strncmp(name, "perf_trace_", 11));
+}
+
+/* The frames of one stack, root first (reverse) or leaf first. */
+static void put_stack(struct line_buf *b, const struct weft_stack *st, bool root_first)
+{
+	const char *suffix = st->user ? NULL : "_[k]";
+	unsigned int i, skip = 0, n;
+
+	while (!st->user && skip < st->nframes && is_tracing_frame(st->frames[skip].name))
+		skip++;
+	n = st->nframes - skip;
+	for (i = 0; i < n; i++) {
+		const struct stack_frame *fr =
+			&st->frames[root_first ? st->nframes - 1 - i : skip + i];
+
+		put_frame(b, fr->name ? fr->name : "[unknown]", suffix);
+	}
+}
+
+/* A thread's stack: user frames then kernel frames, root first; or the
+ * reverse, leaf first (a waker's, after the "--"). */
+static void put_stacks(struct flame *f, struct line_buf *b, __u32 tgid, __s32 user_id,
+		       __s32 kernel_id, bool root_first)
+{
+	const struct weft_stack *u = f->stacks ? stack_table__get(f->stacks, true, tgid, user_id) :
+						 NULL;
+	const struct weft_stack *k = f->stacks ? stack_table__get(f->stacks, false, 0, kernel_id) :
+						 NULL;
+
+	if ((!u || !u->nframes) && (!k || !k->nframes)) {
+		put_frame(b, "[unknown]", NULL);
+		return;
+	}
+	if (root_first) {
+		if (u)
+			put_stack(b, u, true);
+		if (k)
+			put_stack(b, k, true);
+	} else {
+		if (k)
+			put_stack(b, k, false);
+		if (u)
+			put_stack(b, u, false);
+	}
+}
+
+static int add_value(struct flame *f, struct line_buf *b, __u64 value)
+{
+	struct line *l;
+
+	if (b->full)
+		b->p[b->cap - 1] = '\0';
+	l = map_get(&f->map, b->p);
+	if (!l)
+		return -ENOMEM;
+	l->value += value;
+	return 0;
+}
+
+int flame__feed(struct flame *f, const struct weft_event_header *ev)
+{
+	const struct weft_ev_switch *sw;
+	const struct weft_ev_wakeup *wk;
+	const struct weft_ev_sample *sa;
+	struct line_buf b = { .p = f->buf, .cap = LINE_MAX_LEN };
+	struct thread_info *t;
+
+	f->buf[0] = '\0';
+	switch (ev->type) {
+	case WEFT_EV_FORK:
+		set_comm(f, ((const struct weft_ev_fork *)ev)->child_tid,
+			 ((const struct weft_ev_fork *)ev)->child_tgid,
+			 ((const struct weft_ev_fork *)ev)->comm);
+		break;
+	case WEFT_EV_EXEC:
+		set_comm(f, ((const struct weft_ev_exec *)ev)->tid,
+			 ((const struct weft_ev_exec *)ev)->tgid,
+			 ((const struct weft_ev_exec *)ev)->comm);
+		break;
+	case WEFT_EV_RENAME:
+		set_comm(f, ((const struct weft_ev_rename *)ev)->tid,
+			 ((const struct weft_ev_rename *)ev)->tgid,
+			 ((const struct weft_ev_rename *)ev)->comm);
+		break;
+	case WEFT_EV_TASK_STATE:
+		set_comm(f, ((const struct weft_ev_task_state *)ev)->tid,
+			 ((const struct weft_ev_task_state *)ev)->tgid,
+			 ((const struct weft_ev_task_state *)ev)->comm);
+		break;
+	case WEFT_EV_SWITCH:
+		sw = (const void *)ev;
+		if (!(ev->flags & WEFT_SWITCH_PREV_TRACED) || (ev->flags & WEFT_SWITCH_INFERRED))
+			break;
+		t = thread_get(f, sw->prev_tid, sw->prev_tgid);
+		if (!t)
+			return -ENOMEM;
+		t->has_switch = true;
+		t->sw_tgid = sw->prev_tgid;
+		t->sw_user = sw->user_stack_id;
+		t->sw_kernel = sw->kernel_stack_id;
+		t->has_wake = false;
+		break;
+	case WEFT_EV_WAKEUP:
+		wk = (const void *)ev;
+		t = thread_get(f, wk->tid, wk->tgid);
+		if (!t)
+			return -ENOMEM;
+		t->has_wake = true;
+		t->wake_irq = ev->flags & WEFT_WAKE_IRQ;
+		t->waker_tid = ev->flags & WEFT_WAKE_NO_WAKING ? 0 : wk->waker_tid;
+		t->waker_tgid = wk->waker_tgid;
+		t->wk_user = wk->waker_user_stack_id;
+		t->wk_kernel = wk->waker_kernel_stack_id;
+		break;
+	case WEFT_EV_SAMPLE:
+		if (f->opts.type != FLAME_ONCPU)
+			break;
+		sa = (const void *)ev;
+		put_root(f, &b, sa->tid, sa->tgid);
+		put_stacks(f, &b, sa->tgid, sa->user_stack_id, sa->kernel_stack_id, true);
+		return add_value(f, &b, 1);
+	}
+	return 0;
+}
+
+void flame__slice(void *ctx, const struct weft_slice *s)
+{
+	struct flame *f = ctx;
+	struct line_buf b = { .p = f->buf, .cap = LINE_MAX_LEN };
+	struct thread_info *t;
+	struct line *l;
+	int plen = 0;
+
+	if (s->state != WEFT_SLICE_BLOCKED || f->opts.type == FLAME_ONCPU)
+		return;
+	if (f->opts.type == FLAME_LOCK && !s->addr)
+		return;
+	t = thread_get(f, s->tid, s->pid);
+	if (!t)
+		return;
+	/* which addresses are locks is known at the end: a lock wait's line
+	 * starts with its address until then */
+	if (f->opts.type == FLAME_LOCK)
+		plen = snprintf(f->buf, 64, "%u %llx ", s->pid, (unsigned long long)s->addr);
+	b.p = f->buf + plen;
+	b.cap = LINE_MAX_LEN - plen;
+	b.p[0] = '\0';
+	put_root(f, &b, s->tid, s->pid);
+	if (t->has_switch)
+		put_stacks(f, &b, t->sw_tgid, t->sw_user, t->sw_kernel, true);
+	else
+		put_frame(&b, "[unknown]", NULL);
+	if (f->opts.type == FLAME_WAKEUP) {
+		put_frame(&b, "--", NULL);
+		if (!t->has_wake)
+			put_frame(&b, "[unknown]", NULL);
+		else if (t->wake_irq)
+			put_frame(&b, "[interrupt]", NULL);
+		else
+			put_stacks(f, &b, t->waker_tgid, t->wk_user, t->wk_kernel, false);
+		if (t->has_wake && !t->wake_irq && t->waker_tid)
+			put_root(f, &b, t->waker_tid, t->waker_tgid);
+	}
+	t->has_switch = false;
+	t->has_wake = false;
+	if (f->opts.type != FLAME_LOCK) {
+		add_value(f, &b, s->end_ns - s->start_ns);
+		return;
+	}
+	l = map_get(&f->pending, f->buf);
+	if (!l)
+		return;
+	l->pid = s->pid;
+	l->addr = s->addr;
+	l->value += s->end_ns - s->start_ns;
+}
+
+static bool is_lock(const struct weft_metrics *m, __u32 pid, __u64 addr)
+{
+	unsigned int i;
+
+	for (i = 0; m && i < m->nr_locks; i++)
+		if (m->locks[i].addr == addr && (m->locks[i].pid == pid || !m->locks[i].pid))
+			return true;
+	return false;
+}
+
+static int cmp_line(const void *a, const void *b)
+{
+	return strcmp(((const struct line *)a)->stack, ((const struct line *)b)->stack);
+}
+
+int flame__finish(struct flame *f, const struct weft_metrics *m)
+{
+	struct line_map out = {};
+	size_t i;
+
+	if (f->finished)
+		return 0;
+	f->finished = true;
+	for (i = 0; i < f->pending.n; i++) {
+		struct line *p = &f->pending.lines[i], *l;
+		const char *stack = strchr(strchr(p->stack, ' ') + 1, ' ') + 1;
+
+		if (!is_lock(m, p->pid, p->addr))
+			continue;
+		l = map_get(&f->map, stack);
+		if (!l)
+			return -ENOMEM;
+		l->value += p->value;
+	}
+	/* time is kept in ns and given in us; lines under half a microsecond
+	 * go */
+	for (i = 0; i < f->map.n; i++) {
+		struct line *l = &f->map.lines[i];
+		__u64 v = f->opts.type == FLAME_ONCPU ? l->value : (l->value + 500) / 1000;
+
+		if (!v)
+			continue;
+		if (out.n == out.cap) {
+			size_t cap = out.cap ? out.cap * 2 : 256;
+			struct line *grown = realloc(out.lines, cap * sizeof(*grown));
+
+			if (!grown) {
+				map_release(&out);
+				return -ENOMEM;
+			}
+			out.lines = grown;
+			out.cap = cap;
+		}
+		out.lines[out.n] = *l;
+		out.lines[out.n++].value = v;
+		l->stack = NULL;
+		f->total += v;
+	}
+	map_release(&f->map);
+	qsort(out.lines, out.n, sizeof(*out.lines), cmp_line);
+	f->map = out;
+	return 0;
+}
+
+size_t flame__count(const struct flame *f)
+{
+	return f->finished ? f->map.n : 0;
+}
+
+const char *flame__stack(const struct flame *f, size_t i)
+{
+	return f->map.lines[i].stack;
+}
+
+__u64 flame__value(const struct flame *f, size_t i)
+{
+	return f->map.lines[i].value;
+}
+
+__u64 flame__total(const struct flame *f)
+{
+	return f->total;
+}
+
+int flame__write_folded(const struct flame *f, FILE *out)
+{
+	size_t i;
+
+	for (i = 0; i < flame__count(f); i++)
+		fprintf(out, "%s %llu\n", f->map.lines[i].stack,
+			(unsigned long long)f->map.lines[i].value);
+	return ferror(out) ? -EIO : 0;
+}
+
+static int read_stacks(const void *payload, size_t len, void *ctx)
+{
+	/* a damaged stacks section costs frames, not the graph */
+	stack_table__decode(ctx, payload, len);
+	return 0;
+}
+
+struct flame *flame__from_recording(const char *path, const struct flame_opts *opts,
+				    double *blocked_s, char *err, size_t errlen)
+{
+	const struct analysis_opts *aopts;
+	struct recording *rec = recording_open(path, &aopts, err, errlen);
+	struct weft_event_reader *reader = NULL;
+	const struct weft_event_header *ev;
+	const struct weft_metrics *m;
+	struct weft_analysis *a = NULL;
+	struct stack_table *stacks = NULL;
+	struct flame *f = NULL, *ret = NULL;
+	int r = 0;
+
+	if (!rec)
+		return NULL;
+	stacks = stack_table__new();
+	f = stacks ? flame__new(opts, stacks) : NULL;
+	a = weft_analysis__new(aopts);
+	reader = weft_event_reader__new(recording_file(rec));
+	if (!f || !a || !reader) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno ? errno : ENOMEM));
+		goto cleanup;
+	}
+	weft_file__for_each_section(recording_file(rec), WEFT_SEC_STACKS, read_stacks, stacks);
+	weft_analysis__set_slice_observer(a, flame__slice, f);
+	while ((r = weft_event_reader__next(reader, &ev)) > 0) {
+		r = flame__feed(f, ev);
+		if (!r)
+			r = weft_analysis__feed(a, ev);
+		if (r < 0) {
+			snprintf(err, errlen, "%s: analysis failed: %s", path, strerror(-r));
+			goto cleanup;
+		}
+	}
+	if (r < 0) {
+		snprintf(err, errlen, "%s: %s", path, weft_event_reader__error(reader));
+		goto cleanup;
+	}
+	m = weft_analysis__finish(a);
+	if (!m || flame__finish(f, m)) {
+		snprintf(err, errlen, "%s: analysis failed", path);
+		goto cleanup;
+	}
+	if (blocked_s)
+		*blocked_s = m->blocked_s;
+	ret = f;
+	f = NULL;
+cleanup:
+	/* the lines own their strings: the stack table can go */
+	flame__free(f);
+	weft_event_reader__free(reader);
+	weft_analysis__free(a);
+	stack_table__free(stacks);
+	recording_free(rec);
+	if (ret)
+		ret->stacks = NULL;
+	return ret;
+}

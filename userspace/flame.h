@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* Folded stacks (Brendan Gregg's format) from a recording: one line per
+ * distinct stack, "root;frame;...;leaf COUNT", root first.
+ *
+ *   oncpu   the on-CPU samples' stacks; COUNT is samples
+ *   offcpu  the stack each blocked interval started with (the switch that
+ *           blocked the thread); COUNT is microseconds blocked
+ *   wakeup  the blocked thread's stack, a "--" frame, then the stack of
+ *           the thread that woke it, leaf first (as offwaketime prints
+ *           it), ending with the waker's name; microseconds blocked
+ *   lock    the off-CPU stacks of the waits on the addresses of the
+ *           analysis' locks table (mutexes, kernel locks, turn-taking
+ *           addresses); microseconds waited
+ *
+ * The root frame names the process (--by process: processes of the same
+ * name merge), "comm-pid", "comm-tid", or is left out (none). In every
+ * frame, spaces and ';' become '_'; kernel frames end in "_[k]"; a stack
+ * that was not taken is one "[unknown]" frame.
+ *
+ * Lifecycle: flame__new() with the recording's stack table (borrowed);
+ * for each event in time order, flame__feed() and then the analysis' feed
+ * (flame__slice() is the analysis' slice observer); flame__finish() with
+ * the analysis' metrics; then read the lines, sorted by stack. Or all of
+ * it at once from a file: flame__from_recording().
+ */
+#ifndef __WEFT_FLAME_H
+#define __WEFT_FLAME_H
+
+#include <stdio.h>
+#include <stddef.h>
+#include <linux/types.h>
+
+struct stack_table;
+struct weft_event_header;
+struct weft_metrics;
+struct weft_slice;
+
+enum flame_type {
+	FLAME_ONCPU,
+	FLAME_OFFCPU,
+	FLAME_WAKEUP,
+	FLAME_LOCK,
+};
+
+enum flame_by {
+	FLAME_BY_PROCESS,
+	FLAME_BY_PID,
+	FLAME_BY_THREAD,
+	FLAME_BY_NONE,
+};
+
+struct flame_opts {
+	enum flame_type type;
+	enum flame_by by;
+};
+
+struct flame;
+
+/* 0 and *out set, or -EINVAL for a name it does not know */
+int flame_type__parse(const char *name, enum flame_type *out);
+int flame_by__parse(const char *name, enum flame_by *out);
+const char *flame_type__unit(enum flame_type type); /* "samples" or "us" */
+
+/* NULL and errno on failure */
+struct flame *flame__new(const struct flame_opts *opts, const struct stack_table *stacks);
+void flame__free(struct flame *f);
+/* 0 or -ENOMEM */
+int flame__feed(struct flame *f, const struct weft_event_header *ev);
+/* A weft_slice_fn: ctx is the struct flame */
+void flame__slice(void *ctx, const struct weft_slice *slice);
+/* Closes the aggregation (m is needed for the lock type's locks table);
+ * 0 or -ENOMEM. */
+int flame__finish(struct flame *f, const struct weft_metrics *m);
+
+/* After finish: the lines, sorted by stack */
+size_t flame__count(const struct flame *f);
+const char *flame__stack(const struct flame *f, size_t i);
+__u64 flame__value(const struct flame *f, size_t i);
+__u64 flame__total(const struct flame *f);
+/* Writes "stack COUNT\n" lines; 0 or -EIO */
+int flame__write_folded(const struct flame *f, FILE *out);
+
+/* The whole pass over a recording; NULL with one line in err (naming the
+ * file) on failure. When m is not NULL, *m gets the analysis' blocked
+ * time in seconds (for checks). */
+struct flame *flame__from_recording(const char *path, const struct flame_opts *opts,
+				    double *blocked_s, char *err, size_t errlen);
+
+#endif /* __WEFT_FLAME_H */

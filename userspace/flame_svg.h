@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* A flame graph drawn by weft itself: one self-contained SVG (no external
+ * file, no network) with a small inline script. Each frame is a <g> with a
+ * <title> ("name (COUNT UNIT, P%)"), a <rect> whose width is its count
+ * times the graph's scale, and a label. Hovering shows the frame in the
+ * details line; a click zooms on the frame (its children fill the width),
+ * "Reset zoom" undoes it; "Search" highlights the frames matching a regular
+ * expression and shows their share.
+ *
+ * Frames narrower than 0.1 pixel are not drawn (their time stays in their
+ * parent's width), as flamegraph.pl does.
+ */
+#ifndef __WEFT_FLAME_SVG_H
+#define __WEFT_FLAME_SVG_H
+
+#include <stdio.h>
+#include <linux/types.h>
+
+#define FLAME_SVG_WIDTH 1200
+#define FLAME_SVG_MIN_WIDTH 0.1
+
+struct flame_svg_opts {
+	const char *title; /* "Off-CPU time" */
+	const char *unit; /* "samples", "us" */
+};
+
+/* stacks[i] is one folded stack ("a;b;c"), values[i] its count; the
+ * order does not matter. 0, -ENOMEM, or -EIO on a write error. */
+int flame_svg__write(FILE *out, const char *const *stacks, const __u64 *values, size_t n,
+		     const struct flame_svg_opts *opts);
+
+#endif /* __WEFT_FLAME_SVG_H */
