@@ -1,0 +1,398 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* Folded stacks from synthetic events through the analysis: every line is
+ * "frames COUNT" with no space in the frames, on-CPU counts add up to the
+ * samples, off-CPU counts to the analysis' blocked time; and the SVG is
+ * well-formed with widths proportional to the counts. */
+#include <errno.h>
+#include <math.h>
+#include <regex.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <linux/types.h>
+#include <cmocka.h>
+
+#include "analysis.h"
+#include "events.h"
+#include "flame.h"
+#include "flame_svg.h"
+#include "stacks.h"
+
+#define MS 1000000ULL
+#define PID 100
+#define T2 101
+
+/* user stacks of PID (leaf first) and kernel stacks */
+static const char stacks_text[] = "s\tu\t100\t1\t3\n"
+				  "f\t401010\twork\n"
+				  "f\t401100\tmain\n"
+				  "f\t401200\t__libc_start_call_main\n"
+				  "s\tu\t100\t2\t3\n"
+				  "f\t401310\twait here\n" /* a space: made '_' */
+				  "f\t401400\tthread;fn\n" /* a ';': made '_' */
+				  "f\t401500\tstart_thread\n"
+				  "s\tk\t0\t3\t3\n"
+				  "f\tffffffff81000000\tbpf_prog_1234_handle_switch\n"
+				  "f\tffffffff81000100\tschedule\n"
+				  "f\tffffffff81000200\tdo_futex\n"
+				  "s\tk\t0\t4\t1\n"
+				  "f\tffffffff81000300\tfutex_wake\n";
+
+union any_ev {
+	struct weft_event_header hdr;
+	struct weft_ev_switch sw;
+	struct weft_ev_wakeup wk;
+	struct weft_ev_sample sa;
+	struct weft_ev_task_state st;
+};
+
+struct fixture {
+	union any_ev evs[256];
+	size_t nevs;
+	struct stack_table *stacks;
+	struct flame *flame;
+	struct weft_analysis *a;
+	const struct weft_metrics *m;
+	__u64 samples;
+};
+
+/* events are kept and fed in time order at the end, as the reader does */
+static void feed(struct fixture *fx, const void *ev)
+{
+	assert_true(fx->nevs < 256);
+	memcpy(&fx->evs[fx->nevs++], ev,
+	       weft_event_size(((const struct weft_event_header *)ev)->type));
+}
+
+static int cmp_ts(const void *a, const void *b)
+{
+	const union any_ev *x = a, *y = b;
+
+	return x->hdr.ts_ns < y->hdr.ts_ns ? -1 : x->hdr.ts_ns > y->hdr.ts_ns;
+}
+
+static void feed_all(struct fixture *fx)
+{
+	size_t i;
+
+	qsort(fx->evs, fx->nevs, sizeof(fx->evs[0]), cmp_ts);
+	for (i = 0; i < fx->nevs; i++) {
+		assert_int_equal(flame__feed(fx->flame, &fx->evs[i].hdr), 0);
+		assert_int_equal(weft_analysis__feed(fx->a, &fx->evs[i].hdr), 0);
+	}
+}
+
+static void state_ev(struct fixture *fx, __u64 ts, __u32 tid, unsigned int cpu, const char *comm)
+{
+	struct weft_ev_task_state e = { .hdr = { .ts_ns = ts,
+						 .type = WEFT_EV_TASK_STATE,
+						 .cpu = cpu,
+						 .flags = WEFT_STATE_ATTACH } };
+
+	e.tid = tid;
+	e.tgid = PID;
+	e.ppid = 1;
+	e.state = WEFT_TASK_RUNNING;
+	strncpy(e.comm, comm, sizeof(e.comm) - 1);
+	feed(fx, &e);
+}
+
+static void sample_ev(struct fixture *fx, __u64 ts, __u32 tid, unsigned int cpu, int uid, int kid)
+{
+	struct weft_ev_sample e = { .hdr = { .ts_ns = ts, .type = WEFT_EV_SAMPLE, .cpu = cpu } };
+
+	e.tid = tid;
+	e.tgid = PID;
+	e.user_stack_id = uid;
+	e.kernel_stack_id = kid;
+	feed(fx, &e);
+	fx->samples++;
+}
+
+static void block_ev(struct fixture *fx, __u64 ts, __u32 tid, unsigned int cpu, int uid, int kid)
+{
+	struct weft_ev_switch e = { .hdr = { .ts_ns = ts, .type = WEFT_EV_SWITCH, .cpu = cpu } };
+
+	e.hdr.flags = WEFT_SWITCH_PREV_TRACED;
+	e.prev_tid = tid;
+	e.prev_tgid = PID;
+	e.prev_state = 1;
+	e.syscall_nr = -1;
+	e.user_stack_id = uid;
+	e.kernel_stack_id = kid;
+	feed(fx, &e);
+}
+
+static void wake_run_ev(struct fixture *fx, __u64 ts, __u32 tid, unsigned int cpu, __u32 waker,
+			int wuid, int wkid)
+{
+	struct weft_ev_wakeup w = { .hdr = { .ts_ns = ts, .type = WEFT_EV_WAKEUP, .cpu = cpu } };
+	struct weft_ev_switch s = {
+		.hdr = { .ts_ns = ts + 1000, .type = WEFT_EV_SWITCH, .cpu = cpu }
+	};
+
+	w.waking_ts_ns = ts - 1000;
+	w.tid = tid;
+	w.tgid = PID;
+	w.waker_tid = waker;
+	w.waker_tgid = PID;
+	w.target_cpu = cpu;
+	w.waker_user_stack_id = wuid;
+	w.waker_kernel_stack_id = wkid;
+	feed(fx, &w);
+	s.hdr.flags = WEFT_SWITCH_NEXT_TRACED;
+	s.next_tid = tid;
+	s.next_tgid = PID;
+	s.user_stack_id = s.kernel_stack_id = WEFT_STACK_NOT_TAKEN;
+	feed(fx, &s);
+}
+
+/* Two threads of "my app": the main thread computes in work() (sampled),
+ * the second blocks three times in wait_here() and is woken by the main
+ * thread. */
+static void run(struct fixture *fx, enum flame_type type, enum flame_by by)
+{
+	struct analysis_opts o = { .ncpu = 2, .usable_cpus = 2, .start_ns = 0, .end_ns = 100 * MS };
+	struct flame_opts fo = { .type = type, .by = by };
+	__u64 t;
+	int i;
+
+	memset(fx, 0, sizeof(*fx));
+	fx->stacks = stack_table__new();
+	assert_non_null(fx->stacks);
+	assert_int_equal(stack_table__decode(fx->stacks, stacks_text, sizeof(stacks_text) - 1), 0);
+	fx->flame = flame__new(&fo, fx->stacks);
+	fx->a = weft_analysis__new(&o);
+	assert_non_null(fx->flame);
+	assert_non_null(fx->a);
+	weft_analysis__set_slice_observer(fx->a, flame__slice, fx->flame);
+	state_ev(fx, 0, PID, 0, "my app");
+	state_ev(fx, 0, T2, 1, "worker");
+	for (t = MS; t < 90 * MS; t += 10 * MS / 3)
+		sample_ev(fx, t, PID, 0, 1, -EFAULT);
+	sample_ev(fx, 95 * MS, PID, 0, -EFAULT, -EFAULT); /* nothing taken */
+	for (i = 0; i < 3; i++) {
+		t = (10 + 30 * i) * MS;
+		sample_ev(fx, t - MS, T2, 1, 2, -EFAULT);
+		block_ev(fx, t, T2, 1, 2, 3);
+		wake_run_ev(fx, t + (7 + i) * MS + 333333, T2, 1, PID, 1, 4);
+	}
+	feed_all(fx);
+	fx->m = weft_analysis__finish(fx->a);
+	assert_non_null(fx->m);
+	assert_int_equal(flame__finish(fx->flame, fx->m), 0);
+}
+
+static void done(struct fixture *fx)
+{
+	flame__free(fx->flame);
+	weft_analysis__free(fx->a);
+	stack_table__free(fx->stacks);
+}
+
+/* Every line is "frames COUNT": frames without spaces, one space, digits;
+ * returns the sum of the counts. */
+static __u64 check_lines(const struct flame *f)
+{
+	regex_t re;
+	__u64 sum = 0;
+	char *text = NULL, *line, *save = NULL;
+	size_t len = 0, i, n = 0;
+	FILE *out = open_memstream(&text, &len);
+
+	assert_int_equal(regcomp(&re, "^[^ ]+ [0-9]+$", REG_EXTENDED | REG_NOSUB), 0);
+	assert_non_null(out);
+	assert_int_equal(flame__write_folded(f, out), 0);
+	fclose(out);
+	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		assert_int_equal(regexec(&re, line, 0, NULL, 0), 0);
+		sum += strtoull(strrchr(line, ' ') + 1, NULL, 10);
+		n++;
+	}
+	assert_int_equal(n, flame__count(f));
+	for (i = 0; i < flame__count(f); i++) {
+		assert_null(strchr(flame__stack(f, i), ' '));
+		assert_true(flame__value(f, i) > 0);
+		/* weft's own program frames are gone */
+		assert_null(strstr(flame__stack(f, i), "bpf_prog_"));
+	}
+	assert_true(sum == flame__total(f));
+	regfree(&re);
+	free(text);
+	return sum;
+}
+
+static __u64 value_of(const struct flame *f, const char *stack)
+{
+	size_t i;
+
+	for (i = 0; i < flame__count(f); i++)
+		if (!strcmp(flame__stack(f, i), stack))
+			return flame__value(f, i);
+	return 0;
+}
+
+static void test_oncpu(void **state)
+{
+	struct fixture fx;
+
+	(void)state;
+	run(&fx, FLAME_ONCPU, FLAME_BY_PROCESS);
+	assert_true(check_lines(fx.flame) == fx.samples);
+	assert_int_equal(value_of(fx.flame, "my_app;__libc_start_call_main;main;work"), 27);
+	/* the second thread's samples are under its process's name */
+	assert_int_equal(value_of(fx.flame, "my_app;start_thread;thread_fn;wait_here"), 3);
+	assert_int_equal(value_of(fx.flame, "my_app;[unknown]"), 1);
+	done(&fx);
+
+	run(&fx, FLAME_ONCPU, FLAME_BY_THREAD);
+	assert_true(check_lines(fx.flame) == fx.samples);
+	assert_int_equal(value_of(fx.flame, "worker-101;start_thread;thread_fn;wait_here"), 3);
+	done(&fx);
+
+	run(&fx, FLAME_ONCPU, FLAME_BY_NONE);
+	assert_int_equal(value_of(fx.flame, "start_thread;thread_fn;wait_here"), 3);
+	done(&fx);
+}
+
+static void test_offcpu_adds_up_to_blocked_time(void **state)
+{
+	struct fixture fx;
+	double us;
+
+	(void)state;
+	run(&fx, FLAME_OFFCPU, FLAME_BY_PID);
+	us = fx.m->blocked_s * 1e6;
+	assert_true(us > 20000);
+	assert_true(fabs(check_lines(fx.flame) - us) <= 0.01 * us);
+	assert_int_equal(flame__count(fx.flame), 1);
+	assert_string_equal(
+		flame__stack(fx.flame, 0),
+		"my_app-100;start_thread;thread_fn;wait_here;do_futex_[k];schedule_[k]");
+	done(&fx);
+}
+
+static void test_wakeup(void **state)
+{
+	struct fixture fx;
+
+	(void)state;
+	run(&fx, FLAME_WAKEUP, FLAME_BY_THREAD);
+	assert_true(fabs(check_lines(fx.flame) - fx.m->blocked_s * 1e6) <=
+		    0.01 * fx.m->blocked_s * 1e6);
+	assert_int_equal(flame__count(fx.flame), 1);
+	/* the waker's stack leaf first after "--", then the waker */
+	assert_string_equal(flame__stack(fx.flame, 0),
+			    "worker-101;start_thread;thread_fn;wait_here;do_futex_[k];schedule_[k];"
+			    "--;futex_wake_[k];work;main;__libc_start_call_main;my_app-100");
+	done(&fx);
+}
+
+static void test_lock_needs_a_lock(void **state)
+{
+	struct fixture fx;
+
+	(void)state;
+	/* the waits here are on no address: no lock, no line */
+	run(&fx, FLAME_LOCK, FLAME_BY_PROCESS);
+	assert_int_equal(flame__count(fx.flame), 0);
+	done(&fx);
+}
+
+/* --- SVG --- */
+
+/* A crude XML check: tags balance (CDATA, comments, <?...?> and
+ * self-closing tags aside), attributes are quoted. */
+static void check_xml(const char *s)
+{
+	const char *stack[64];
+	size_t lens[64], depth = 0, n;
+	const char *p = s, *end;
+
+	assert_int_equal(strncmp(s, "<?xml", 5), 0);
+	while ((p = strchr(p, '<'))) {
+		if (!strncmp(p, "<![CDATA[", 9)) {
+			p = strstr(p, "]]>");
+			assert_non_null(p);
+			continue;
+		}
+		end = strchr(p, '>');
+		assert_non_null(end);
+		if (p[1] == '?' || p[1] == '!' || end[-1] == '/') {
+			p = end;
+			continue;
+		}
+		if (p[1] == '/') {
+			assert_true(depth > 0);
+			depth--;
+			assert_int_equal(strncmp(p + 2, stack[depth], lens[depth]), 0);
+		} else {
+			n = strcspn(p + 1, " >");
+			assert_true(depth < 64);
+			stack[depth] = p + 1;
+			lens[depth++] = n;
+		}
+		p = end;
+	}
+	assert_int_equal(depth, 0);
+}
+
+static void test_svg(void **state)
+{
+	static const char *const stacks[] = { "a;b;c", "a;b;d", "a;e", "f" };
+	static const __u64 values[] = { 300, 100, 500, 100 };
+	/* all, a, b, c, d, e, f */
+	static const char *const names[] = { "all", "a", "b", "c", "d", "e", "f" };
+	static const __u64 totals[] = { 1000, 900, 400, 300, 100, 500, 100 };
+	struct flame_svg_opts o = { .title = "Test <&>", .unit = "us" };
+	char *text = NULL, *p, title[64];
+	size_t len = 0, rects = 0, i;
+	double scale = 0, x, w;
+	FILE *out = open_memstream(&text, &len);
+
+	(void)state;
+	assert_non_null(out);
+	assert_int_equal(flame_svg__write(out, stacks, values, 4, &o), 0);
+	fclose(out);
+	check_xml(text);
+	assert_non_null(strstr(text, "Test &lt;&amp;&gt;"));
+	/* every frame: <title>NAME (COUNT us, ...)</title><rect x=.. width=..> */
+	for (p = text; (p = strstr(p, "<rect x=\"")); p++) {
+		if (sscanf(p, "<rect x=\"%lf\" y=\"%*f\" width=\"%lf\"", &x, &w) != 2)
+			continue;
+		if (w == FLAME_SVG_WIDTH) /* the background */
+			continue;
+		rects++;
+		for (i = 0; i < 7; i++) {
+			snprintf(title, sizeof(title), "<title>%s (%llu us", names[i],
+				 (unsigned long long)totals[i]);
+			if (strstr(p - 200 > text ? p - 200 : text, title) &&
+			    strstr(p - 200 > text ? p - 200 : text, title) < p)
+				break;
+		}
+		assert_true(i < 7);
+		if (!scale)
+			scale = w / totals[i];
+		assert_true(fabs(w - scale * totals[i]) < 0.001 * w + 0.0002);
+	}
+	assert_int_equal(rects, 7);
+	assert_true(fabs(scale * 1000 - (FLAME_SVG_WIDTH - 20)) < 0.01);
+	free(text);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_oncpu),
+		cmocka_unit_test(test_offcpu_adds_up_to_blocked_time),
+		cmocka_unit_test(test_wakeup),
+		cmocka_unit_test(test_lock_needs_a_lock),
+		cmocka_unit_test(test_svg),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
