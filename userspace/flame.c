@@ -540,7 +540,8 @@ int flame__finish(struct flame *f, const struct weft_metrics *m)
 		f->total += v;
 	}
 	map_release(&f->map);
-	qsort(out.lines, out.n, sizeof(*out.lines), cmp_line);
+	if (out.n)
+		qsort(out.lines, out.n, sizeof(*out.lines), cmp_line);
 	f->map = out;
 	return 0;
 }
