@@ -841,10 +841,10 @@ static int drain_loop(struct recorder *r)
 			break;
 		/* Records are submitted without a wakeup: read every ring,
 		 * not only those that signalled. */
+		exec_watch__drain(r->exec_watch);
 		err = ring_buffer__consume(r->rb);
 		if (r->write_err || (err < 0 && err != -EINTR))
 			break;
-		exec_watch__drain(r->exec_watch);
 		now = now_ns();
 		read_maps(r, now, false);
 		if (o->progress && now >= next_progress) {

@@ -528,19 +528,24 @@ fail:
 	return NULL;
 }
 
-void exec_watch__drain(struct exec_watch *w)
+int exec_watch__drain(struct exec_watch *w)
 {
 	char buf[4096];
+	int n = 0;
 
 	if (!w)
-		return;
+		return 0;
 	/* what exec'd is in the rings (the tracepoint fires before the
 	 * connector): the messages only had to wake the recorder */
 	for (;;) {
 		errno = 0;
 		if (recv(w->fd, buf, sizeof(buf), MSG_DONTWAIT) <= 0 && errno != ENOBUFS)
 			break;
+		n++;
 	}
+	if (n)
+		usleep(EXEC_SETTLE_US);
+	return n;
 }
 
 void exec_watch__free(struct exec_watch *w)

@@ -124,7 +124,11 @@ bool stack_table__execed(const struct stack_table *t, __u32 tgid);
  * connector is not there (the recorder then works as before). */
 struct exec_watch;
 struct exec_watch *exec_watch__new(int epoll_fd);
-void exec_watch__drain(struct exec_watch *w); /* NULL is fine */
+/* Empties the socket; when something exec'd, waits EXEC_SETTLE_US first,
+ * so that the dynamic loader has mapped the libraries by the time the
+ * maps are read. Returns the messages read (0 for NULL). */
+#define EXEC_SETTLE_US 1500
+int exec_watch__drain(struct exec_watch *w);
 void exec_watch__free(struct exec_watch *w);
 
 #endif /* __WEFT_STACKS_H */

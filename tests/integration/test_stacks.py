@@ -1,0 +1,118 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+"""Integration tests of stacks: weft record with stacks on, then weft flame.
+The traced helpers are built with frame pointers and have functions of
+known names (busy's spin_until, stacker's sleep_here and child_spin)."""
+import os
+import re
+import sys
+import xml.etree.ElementTree as ET
+
+sys.path.insert(0, os.path.dirname(__file__))
+from harness import Harness, check  # noqa: E402
+
+h = Harness()
+WEFT = h.weft
+HELPERS = os.path.join(h.build, "tests", "helpers")
+LINE = re.compile(r"^[^ ]+ [0-9]+$")
+
+
+def record(tmp, name, cmd, *opts):
+    out = os.path.join(tmp, name + ".data")
+    r = h.run([WEFT, "record", "-o", out, *opts, "--", *cmd])
+    check(r.returncode == 0, f"weft record exited {r.returncode}: {r.stderr.strip()}")
+    m = re.search(r"(\d+) stack failures", r.stderr)
+    check(m is not None, f"no stack failures in the summary: {r.stderr.strip()}")
+    return out, int(m.group(1))
+
+
+def flame(path, *opts):
+    r = h.run([WEFT, "flame", path, *opts])
+    check(r.returncode == 0, f"weft flame failed: {r.stderr.strip()}")
+    rows = []
+    for line in r.stdout.splitlines():
+        check(LINE.match(line), f"not a folded line: {line!r}")
+        stack, count = line.rsplit(" ", 1)
+        rows.append((stack.split(";"), int(count)))
+    return rows
+
+
+@h.test
+def oncpu_names_the_busy_function(tmp):
+    path, failures = record(tmp, "busy", [f"{HELPERS}/busy", "-t", "2", "-s", "1"])
+    check(failures == 0, f"{failures} stack failures")
+    rows = flame(path, "--type", "oncpu")
+    total = sum(c for _, c in rows)
+    busy = sum(c for s, c in rows if "spin_until" in s)
+    # 2 threads x 1 s at 99 Hz, whatever share of the CPUs they got
+    check(total >= 50, f"only {total} samples")
+    check(busy >= 0.8 * total, f"spin_until in {busy} of {total} samples")
+    check(all(s[0] == "busy" for s, _ in rows if "spin_until" in s), "root frame is the comm")
+
+
+@h.test
+def offcpu_ends_in_the_kernel_sleep_path(tmp):
+    path, failures = record(tmp, "sleep", [f"{HELPERS}/stacker", "sleep", "20", "10"])
+    check(failures == 0, f"{failures} stack failures")
+    rows = flame(path, "--type", "offcpu")
+    total = sum(c for _, c in rows)
+    sleeping = [(s, c) for s, c in rows if "sleep_here" in s]
+    asleep = sum(c for _, c in sleeping)
+    check(total > 150000, f"only {total} us off-CPU")
+    check(asleep >= 0.9 * total, f"sleep_here in {asleep} of {total} us")
+    for s, _ in sleeping:
+        leaf = s[s.index("sleep_here") + 1:]
+        check(leaf and all(f.endswith("_[k]") for f in leaf if f != "clock_nanosleep"),
+              f"not kernel frames after sleep_here: {s}")
+        check(any("nanosleep" in f for f in leaf), f"no nanosleep in {s}")
+        check(s[-1].endswith("_[k]") and "schedule" in s[-1], f"leaf not in schedule: {s}")
+
+
+@h.test
+def short_forked_children_resolve(tmp):
+    path, failures = record(tmp, "fork", [f"{HELPERS}/stacker", "forkexec", "20", "3"],
+                            "-F", "1000")
+    check(failures == 0, f"{failures} stack failures")
+    rows = flame(path, "--type", "oncpu", "--by", "pid")
+    pids = sorted({int(s[0].rsplit("-", 1)[1]) for s, _ in rows})
+    check(len(pids) >= 10, f"samples of only {len(pids)} processes")
+    root = pids[0]
+    children = [p for p in pids if p != root]
+    # each child spends about 1 ms in exec and the dynamic loader, whose
+    # frames are not its own: ask that its own function shows in each
+    named = {int(s[0].rsplit("-", 1)[1]) for s, _ in rows if "child_spin" in s}
+    check(len(named & set(children)) >= 0.8 * len(children),
+          f"child_spin named in {len(named)} of {len(children)} children")
+    libc = sum(c for s, c in rows if "child_spin" in s and "__libc_start_call_main" in s)
+    spin = sum(c for s, c in rows if "child_spin" in s)
+    check(libc >= 0.8 * spin, f"libc frames named in {libc} of {spin} child_spin samples")
+
+
+@h.test
+def wakeup_and_svg(tmp):
+    path, failures = record(tmp, "pp", [f"{HELPERS}/pingpong", "-n", "2000", "-c", "0"])
+    check(failures == 0, f"{failures} stack failures")
+    rows = flame(path, "--type", "wakeup", "--by", "thread")
+    check(rows, "no wakeup stacks")
+    check(all("--" in s for s, _ in rows), "a wakeup stack without its -- frame")
+    svg = os.path.join(tmp, "pp.svg")
+    r = h.run([WEFT, "flame", path, "--type", "offcpu", "--svg", svg])
+    check(r.returncode == 0, f"weft flame --svg failed: {r.stderr.strip()}")
+    root = ET.parse(svg).getroot()
+    ns = "{http://www.w3.org/2000/svg}"
+    frames = root.findall(f".//{ns}g")
+    check(len(frames) > 3, f"only {len(frames)} frames drawn")
+
+
+@h.test
+def no_stacks_takes_none(tmp):
+    path, failures = record(tmp, "none", [f"{HELPERS}/busy", "-t", "1", "-s", "0.3"],
+                            "--no-stacks")
+    check(failures == 0, f"{failures} stack failures")
+    check(flame(path, "--type", "oncpu") == [], "on-CPU samples with --no-stacks")
+    rows = flame(path, "--type", "offcpu")
+    check(all(s[1:] == ["[unknown]"] for s, _ in rows), "off-CPU stacks with --no-stacks")
+
+
+if __name__ == "__main__":
+    sys.exit(h.main())
