@@ -1,0 +1,319 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+# What weft costs the program it records, beside perf, and how fast its
+# report reads a recording. Prints a table, then one line per measurement:
+#   bench: WORKLOAD CONDITION ratio=R ns_per_event=N events=E switches=S lost=L
+#          bytes_per_event=B bytes_per_switch=W cpu_ns_per_event=C [ratio_max=M]
+#   bench: report EVENTS events_per_s=X vs_inflate=Y peak_rss_mb=M
+# then whether each target of the benchmark is met, then the weft-work model
+# table (scripts/bench-work.sh).
+#
+# Workloads: pingpong (two threads handing a futex token, both on CPU 0),
+# pingpong-x (one on CPU 0, one on CPU 1), mutex (4 threads, one contended
+# pthread mutex), cpu (weft-work --task cpu --mode threads), fork (2,000
+# fork + exec of /bin/true), many (64 threads passing 4 tokens in a ring).
+# Conditions: untraced, weft record (default), weft record --no-stacks,
+# weft record --locks=pthread (mutex only), perf sched record, perf record
+# -e sched:sched_switch -e sched:sched_wakeup. Runs are interleaved (every
+# workload and condition once per round) and figures are medians.
+#
+# How things are measured:
+# - wall: the workload's own, by build/bench/timed run inside the tracer,
+#   so the tracer's start (loading BPF, perf's setup) and its end (writing
+#   symbols) are not counted. The mutex workload runs for a fixed time and
+#   counts its critical sections: its wall and events are scaled to the
+#   untraced run's amount of work.
+# - switches: the kernel's count (ru_nvcsw + ru_nivcsw of every waited-for
+#   process of the workload, its threads included), from the same run.
+# - events, lost: weft's summary line ("recorded N events (L lost, ...");
+#   perf's "(N samples)" line, and the LOST counts of perf report --stats.
+# - recorder CPU: user + sys of everything under a second timed around the
+#   tracer, minus the workload's own.
+# - report: weft report --format json timed beside tests/bench/inflate_only
+#   (inflates every EVENTS chunk and does nothing else) on recordings of
+#   about 1M and 10M events (pingpong, --no-stacks); peak RSS is the
+#   report's ru_maxrss.
+#
+# usage: scripts/bench.sh [--smoke] [--repeat N] BUILD_DIR
+#   --smoke     every workload and condition once at a tiny size; checks that
+#               everything runs (exit status non-zero if anything failed)
+#   --repeat N  rounds (default 5)
+# Needs root (weft record and perf sched record). About 12 minutes on 2 cores.
+set -uo pipefail
+
+smoke=0
+repeat=5
+while [[ $# -gt 0 ]]; do
+	case $1 in
+	--smoke) smoke=1 ;;
+	--repeat)
+		repeat=${2:-}
+		shift
+		;;
+	-*)
+		echo "usage: $0 [--smoke] [--repeat N] BUILD_DIR" >&2
+		exit 2
+		;;
+	*) break ;;
+	esac
+	shift
+done
+if [[ $# -ne 1 || ! $repeat =~ ^[1-9][0-9]*$ ]]; then
+	echo "usage: $0 [--smoke] [--repeat N] BUILD_DIR" >&2
+	exit 2
+fi
+build=$(cd "$1" && pwd) || exit 1
+here=$(cd "$(dirname "$0")/.." && pwd)
+weft=$build/weft
+timed=$build/bench/timed
+helpers=$build/tests/helpers
+for f in "$weft" "$timed" "$build/bench/fork" "$build/bench/many" "$helpers/pingpong" \
+	"$helpers/mutex" "$build/weft-work" "$build/libweft.a"; do
+	if [[ ! -e $f ]]; then
+		echo "bench: $f not found: build it with make" >&2
+		exit 1
+	fi
+done
+if [[ $(id -u) -ne 0 ]]; then
+	echo "bench: weft record needs root or CAP_BPF+CAP_PERFMON: run make bench with sudo" >&2
+	exit 1
+fi
+((smoke)) && repeat=1
+
+# perf comes from linux-perf on Debian; without it the perf conditions are
+# reported as unsupported.
+if ! command -v perf >/dev/null && command -v apt-get >/dev/null; then
+	echo "bench: installing linux-perf" >&2
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q linux-perf >/dev/null 2>&1 ||
+		(apt-get update -q >/dev/null 2>&1 &&
+			DEBIAN_FRONTEND=noninteractive apt-get install -y -q linux-perf >/dev/null 2>&1)
+fi
+have_perf=0
+command -v perf >/dev/null && perf --version >/dev/null 2>&1 && have_perf=1
+
+inflate=$build/bench/inflate_only
+if ! cc -O2 -Wall -Wextra -Werror -D_GNU_SOURCE -I"$here/userspace" -I"$here/bpf" -I"$build" \
+	"$here/tests/bench/inflate_only.c" "$build/libweft.a" -lbpf -lelf -lz -lpthread -lm \
+	-o "$inflate"; then
+	echo "bench: Failed to build $inflate" >&2
+	exit 1
+fi
+
+# Recordings go to /tmp (one filesystem for every tracer). The folder is
+# world-writable because weft runs the command as the user behind sudo, and
+# the timed inside it writes there.
+tmp=$(mktemp -d /tmp/weft-bench.XXXXXX) || exit 1
+chmod 1777 "$tmp"
+trap 'rm -rf "$tmp"' EXIT
+runs=$tmp/runs
+tree=$tmp/tree
+reports=$tmp/reports
+: >"$runs"
+: >"$tree"
+: >"$reports"
+failed=0
+
+if ((smoke)); then
+	n_pingpong=2000 n_cross=300 mutex_s=0.05 cpu_size=2000000 n_fork=20 n_many=20
+else
+	n_pingpong=300000 n_cross=30000 mutex_s=1.0 cpu_size=200000000 n_fork=2000 n_many=2000
+fi
+many_threads=64
+
+workloads=(pingpong pingpong-x mutex cpu fork many)
+command_of() {
+	case $1 in
+	pingpong) echo "$helpers/pingpong -n $n_pingpong -c 0" ;;
+	pingpong-x) echo "$helpers/pingpong -n $n_cross -x" ;;
+	mutex) echo "$helpers/mutex 4 $mutex_s" ;;
+	cpu) echo "$build/weft-work --task cpu --mode threads --size $cpu_size" ;;
+	fork) echo "$build/bench/fork -n $n_fork" ;;
+	many) echo "$build/bench/many -t $many_threads -n $n_many" ;;
+	esac
+}
+
+# Conditions a weft without an option cannot run are reported once and
+# skipped: try each on /bin/true first.
+unsupported=()
+supports() {
+	"$weft" record -o "$tmp/probe.data" "$@" -- /bin/true >"$tmp/probe.out" 2>&1
+}
+if ! supports; then
+	echo "bench: weft record does not run:" >&2
+	cat "$tmp/probe.out" >&2
+	exit 1
+fi
+supports --no-stacks || unsupported+=(no-stacks)
+supports --locks=pthread || unsupported+=(pthread-locks)
+((have_perf)) || unsupported+=(perf-sched perf-record)
+rm -f "$tmp/probe.data"*
+
+conditions_of() {
+	local c list=(untraced default no-stacks)
+	[[ $1 == mutex ]] && list+=(pthread-locks)
+	list+=(perf-sched perf-record)
+	for c in "${list[@]}"; do
+		[[ " ${unsupported[*]} " == *" $c "* ]] || echo "$c"
+	done
+}
+
+# Runs WORKLOAD under CONDITION once and appends a line to $runs (and to
+# $tree for traced fork and many runs). 0, or 1 with what went wrong on
+# stderr.
+run_one() {
+	local w=$1 c=$2 rec=$tmp/rec.data out=$tmp/out err=$tmp/err
+	local -a cmd tracer
+	read -ra cmd <<<"$(command_of "$w")"
+	case $c in
+	untraced) tracer=() ;;
+	default) tracer=("$weft" record -o "$rec" --) ;;
+	no-stacks) tracer=("$weft" record --no-stacks -o "$rec" --) ;;
+	pthread-locks) tracer=("$weft" record --locks=pthread -o "$rec" --) ;;
+	perf-sched) tracer=(perf sched record -o "$rec" --) ;;
+	perf-record) tracer=(perf record -e sched:sched_switch -e sched:sched_wakeup -o "$rec" --) ;;
+	esac
+	rm -f "$tmp/inner" "$tmp/outer" "$rec" "$rec.old"
+	if ! "$timed" -o "$tmp/outer" -- "${tracer[@]}" "$timed" -o "$tmp/inner" -- "${cmd[@]}" \
+		>"$out" 2>"$err" || [[ ! -s $tmp/inner ]]; then
+		echo "bench: $w $c failed: ${tracer[*]} ${cmd[*]}" >&2
+		tail -n 5 "$err" >&2
+		return 1
+	fi
+	local wall u s sw outer_u outer_s work=1 events=0 lost=0 bytes=0 rcpu=0
+	read -r wall u s sw _ <"$tmp/inner"
+	read -r _ outer_u outer_s _ <"$tmp/outer"
+	[[ $w == mutex ]] && work=$(head -n 1 "$out")
+	if [[ $c != untraced ]]; then
+		bytes=$(stat -c %s "$rec")
+		rcpu=$(awk -v a="$outer_u" -v b="$outer_s" -v c="$u" -v d="$s" \
+			'BEGIN { x = a + b - c - d; printf "%.6f", x < 0 ? 0 : x }')
+	fi
+	case $c in
+	default | no-stacks | pthread-locks)
+		read -r events lost < <(sed -n 's/^weft: recorded \([0-9]*\) events (\([0-9]*\) lost.*/\1 \2/p' "$err")
+		;;
+	perf-*)
+		events=$(sed -n 's/.*perf record: Captured and wrote .*(\([0-9]*\) samples).*/\1/p' "$err")
+		lost=$(perf report --stats -i "$rec" 2>/dev/null |
+			awk '/LOST/ && $3 ~ /^[0-9]+$/ && !seen[$1]++ { n += $3 } END { print n + 0 }')
+		;;
+	esac
+	if [[ -z $events || -z $lost || -z $work ]]; then
+		echo "bench: $w $c: no event count in the tracer's output" >&2
+		tail -n 5 "$err" >&2
+		return 1
+	fi
+	echo "$w $c $wall $sw $work $events $lost $bytes $rcpu" >>"$runs"
+	if [[ $c == default && ($w == fork || $w == many) ]]; then
+		# The root of the traced tree is timed, then the workload: fork adds
+		# one process per child, many one thread per ring seat.
+		local expect_p expect_t
+		if [[ $w == fork ]]; then
+			expect_p=$((n_fork + 2)) expect_t=$((n_fork + 2))
+		else
+			expect_p=2 expect_t=$((many_threads + 2))
+		fi
+		if ! "$weft" report --format json "$rec" >"$tmp/report.json" 2>"$err"; then
+			echo "bench: weft report of $w failed" >&2
+			tail -n 5 "$err" >&2
+			return 1
+		fi
+		python3 -c '
+import json, sys
+r = json.load(open(sys.argv[1]))
+print(sys.argv[2], len(r["processes"]), len(r["threads"]), sys.argv[3], sys.argv[4], r["lost_events"])
+' "$tmp/report.json" "$w" "$expect_p" "$expect_t" >>"$tree" || return 1
+	fi
+	rm -f "$rec" "$rec.old"
+	return 0
+}
+
+start_s=$SECONDS
+for w in "${workloads[@]}"; do
+	for c in "${unsupported[@]}"; do
+		[[ $c == pthread-locks && $w != mutex ]] && continue
+		echo "bench: $w $c unsupported"
+	done
+done
+for ((r = 1; r <= repeat; r++)); do
+	echo "bench: round $r of $repeat ($((SECONDS - start_s)) s)" >&2
+	for w in "${workloads[@]}"; do
+		for c in $(conditions_of "$w"); do
+			run_one "$w" "$c" || failed=1
+		done
+	done
+done
+
+echo "weft bench: $(nproc) online CPUs, $(uname -r), median of $repeat rounds"
+echo
+python3 "$here/scripts/bench_math.py" runs "$runs" "$tree" >"$tmp/summary" || failed=1
+cat "$tmp/summary"
+echo
+# Every workload and condition run must have its line.
+for w in "${workloads[@]}"; do
+	for c in $(conditions_of "$w"); do
+		if ! grep -q "^bench: $w $c ratio=" "$tmp/summary"; then
+			echo "bench: no line for $w $c" >&2
+			failed=1
+		fi
+	done
+done
+
+# Analysis speed and memory: pingpong recordings of about 1M and 10M events
+# (the events per iteration are measured on the first, to size the second).
+if ((smoke)); then
+	sizes=(10000 100000) report_repeat=1
+else
+	sizes=(1000000 10000000) report_repeat=3
+fi
+events_per_iter=3
+echo "bench: recording pingpong for the report timings ($((SECONDS - start_s)) s)" >&2
+nostacks=--no-stacks
+[[ " ${unsupported[*]} " == *" no-stacks "* ]] && nostacks=
+for want in "${sizes[@]}"; do
+	rec=$tmp/report-$want.data
+	iters=$(awk -v w="$want" -v e="$events_per_iter" 'BEGIN { printf "%d", w / e }')
+	if ! "$weft" record $nostacks -o "$rec" -- "$helpers/pingpong" -n "$iters" -c 0 \
+		>/dev/null 2>"$tmp/err"; then
+		echo "bench: recording $want events failed" >&2
+		tail -n 5 "$tmp/err" >&2
+		failed=1
+		continue
+	fi
+	got=$(sed -n 's/^weft: recorded \([0-9]*\) events.*/\1/p' "$tmp/err")
+	events_per_iter=$(awk -v g="$got" -v i="$iters" 'BEGIN { print g / i }')
+	for ((r = 1; r <= report_repeat; r++)); do
+		rm -f "$tmp/t_report" "$tmp/t_inflate"
+		if ! "$timed" -o "$tmp/t_report" -- "$weft" report --format json "$rec" \
+			>/dev/null 2>"$tmp/err" ||
+			! "$timed" -o "$tmp/t_inflate" -- "$inflate" "$rec" >/dev/null 2>>"$tmp/err"; then
+			echo "bench: reading the $got-event recording failed" >&2
+			tail -n 5 "$tmp/err" >&2
+			failed=1
+			break
+		fi
+		read -r rw _ _ _ rss _ <"$tmp/t_report"
+		read -r iw _ <"$tmp/t_inflate"
+		echo "$got $rw $iw $rss" >>"$reports"
+	done
+	rm -f "$rec"
+done
+python3 "$here/scripts/bench_math.py" report "$reports" >"$tmp/summary" || failed=1
+cat "$tmp/summary"
+if [[ $(grep -c '^bench: report ' "$tmp/summary") -ne ${#sizes[@]} ]]; then
+	echo "bench: a report timing is missing" >&2
+	failed=1
+fi
+
+if ((!smoke)); then
+	echo
+	echo "## weft-work: the models untraced (scripts/bench-work.sh)"
+	"$here/scripts/bench-work.sh" "$build" || failed=1
+fi
+echo "bench: done in $((SECONDS - start_s)) s" >&2
+
+if ((failed)); then
+	echo "bench: some runs failed (see above)" >&2
+	exit 1
+fi
+exit 0

@@ -1,0 +1,104 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+"""The arithmetic of make bench (scripts/bench_math.py) on fixed inputs:
+medians, ratios, time per event, the fixed-time workload's scaling, and the
+bench: lines made from a runs file. Traces nothing."""
+import os
+import sys
+
+here = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, here)
+sys.path.insert(0, os.path.join(here, "..", "..", "scripts"))
+from harness import Harness, check, close_to  # noqa: E402
+import bench_math as bm  # noqa: E402
+
+h = Harness()
+
+
+@h.test
+def test_median(tmp):
+    check(bm.median([3]) == 3, "one value")
+    check(bm.median([5, 1, 3]) == 3, "odd count, unsorted")
+    check(bm.median([4, 1, 3, 2]) == 2.5, "even count: mean of the middle two")
+    check(bm.median([2.0, 2.0, 9.0]) == 2.0, "an outlier does not move it")
+    try:
+        bm.median([])
+        check(False, "median of nothing must raise")
+    except ValueError:
+        pass
+
+
+@h.test
+def test_ratio_and_ns_per_event(tmp):
+    close_to(bm.ratio(1.5, 1.0), 1.5, 1e-12, "ratio")
+    check(bm.ratio(1.0, 0) is None, "ratio to 0 is None")
+    close_to(bm.ns_per_event(1.3, 1.0, 600000), 500.0, 1e-9, "0.3 s over 600,000 events")
+    close_to(bm.ns_per_event(0.9, 1.0, 1000), -1e5, 1e-9, "negative within noise")
+    check(bm.ns_per_event(1.0, 1.0, 0) is None, "no events")
+
+
+@h.test
+def test_normalize(tmp):
+    w, e = bm.normalize(1.0, 1000, 50, 100)
+    close_to(w, 2.0, 1e-12, "half the work in the same time: twice the time per work")
+    close_to(e, 2000, 1e-12, "events scale with the work")
+    check(bm.normalize(1.0, 10, 0, 100) == (1.0, 10), "no work count: unchanged")
+
+
+@h.test
+def test_summary_lines(tmp):
+    path = os.path.join(tmp, "runs")
+    with open(path, "w") as f:
+        # WORKLOAD CONDITION wall_s switches work events lost bytes recorder_cpu_s
+        for wall in (1.0, 1.2, 0.9):
+            f.write(f"pingpong untraced {wall} 600000 1 0 0 0 0\n")
+        for wall, lost in ((1.3, 0), (1.5, 2), (1.4, 0)):
+            f.write(f"pingpong default {wall} 600000 1 900000 {lost} 2700000 0.45\n")
+        f.write("mutex untraced 1.0 1000 100 0 0 0 0\n")
+        f.write("mutex default 1.0 1000 50 500 0 5000 0.1\n")
+        f.write("garbage line\n")
+    s = {(x["workload"], x["condition"]): x for x in bm.summarize(bm.read_runs(path))}
+    d = s[("pingpong", "default")]
+    close_to(d["ratio"], 1.4, 1e-9, "median 1.4 over median 1.0")
+    close_to(d["ratio_max"], 1.5, 1e-9, "slowest run over median untraced")
+    close_to(d["ns_per_event"], 0.4e9 / 900000, 1e-9, "ns per event")
+    close_to(d["cpu_ns_per_event"], 500.0, 1e-9, "0.45 s of recorder CPU over 900,000 events")
+    check(d["lost"] == 2, f"lost is the worst run's: {d['lost']}")
+    close_to(d["bytes_per_event"], 3.0, 1e-9, "bytes per event")
+    close_to(d["bytes_per_switch"], 4.5, 1e-9, "bytes per switch")
+    line = bm.bench_line(d)
+    check(line.startswith("bench: pingpong default ratio=1.400 ns_per_event=444 events=900000 "
+                          "switches=600000 lost=2 bytes_per_event=3.00 bytes_per_switch=4.50"),
+          line)
+    u = bm.bench_line(s[("pingpong", "untraced")])
+    check("ratio=1.000 ns_per_event=na events=na" in u, u)
+    m = s[("mutex", "default")]
+    close_to(m["ratio"], 2.0, 1e-9, "half the critical sections in the same time")
+    check("ratio_max=2.000" in bm.bench_line(m), "mutex lines carry ratio_max")
+    t = "\n".join(bm.targets(list(s.values()), [["fork", 2002, 2002, 2002, 2002, 0]]))
+    check("target: mutex default ratio 2.000 <= 1.03: NOT met" in t, t)
+    check("target: 0 lost at default: NOT met (pingpong 2)" in t, t)
+    check("target: fork every process and thread accounted for" in t and "): met" in t, t)
+
+
+@h.test
+def test_report_lines(tmp):
+    path = os.path.join(tmp, "reports")
+    with open(path, "w") as f:
+        # EVENTS report_wall_s inflate_wall_s report_peak_rss_kb
+        f.write("1000000 0.10 0.05 3072\n1000000 0.12 0.04 3072\n1000000 0.08 0.06 3072\n")
+        f.write("10000000 1.0 0.25 4096\n")
+    lines = bm.report_lines(path)
+    check(lines[0] == "bench: report 1000000 events_per_s=10000000 vs_inflate=2.00 "
+          "peak_rss_mb=3.0", lines[0])
+    check(lines[1] == "bench: report 10000000 events_per_s=10000000 vs_inflate=4.00 "
+          "peak_rss_mb=4.0", lines[1])
+    check("target: report of 10000000 events 4.00x inflate <= 3: NOT met" in lines, lines)
+    check(lines[-1].endswith("1.33x that for 1000000 <= 1.2: NOT met"), lines[-1])
+
+
+# Pure arithmetic: it runs without root, unlike the tests that trace.
+h.why_skip_all = lambda: None
+
+if __name__ == "__main__":
+    sys.exit(h.main())
