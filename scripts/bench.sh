@@ -38,7 +38,7 @@
 #   --smoke     every workload and condition once at a tiny size; checks that
 #               everything runs (exit status non-zero if anything failed)
 #   --repeat N  rounds (default 5)
-# Needs root (weft record and perf sched record). About 12 minutes on 2 cores.
+# Needs root (weft record and perf sched record). About 6 minutes on 2 cores.
 set -uo pipefail
 
 smoke=0
