@@ -141,6 +141,7 @@ test: all
 	$(Q)$(MAKE) --no-print-directory unit-tests
 	$(Q)$(MAKE) --no-print-directory san-tests
 	$(Q)$(MAKE) --no-print-directory integration-tests
+	$(Q)$(MAKE) --no-print-directory bench-smoke
 
 demo: all
 	$(Q)scripts/demo.sh $(OUTPUT)
