@@ -235,6 +235,19 @@ int reap_worker(pid_t pid, int w, struct work_result *res, int err)
 	return err;
 }
 
+int fail_worker(pid_t *pid, int w, struct work_result *res, const char *what)
+{
+	char how[96];
+	int status;
+
+	if (!reap_child(*pid, &status)) {
+		*pid = 0;
+		return work_fail(res, -EPIPE, "worker process %d %s: %s", w, what,
+				 describe_status(status, how, sizeof(how)));
+	}
+	return work_fail(res, -EPIPE, "worker process %d %s", w, what);
+}
+
 const char *describe_status(int status, char *buf, size_t len)
 {
 	if (WIFEXITED(status))

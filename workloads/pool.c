@@ -52,21 +52,6 @@ pool_worker(const struct work_opts *opts, int index, int task_fd, int result_fd)
 	}
 }
 
-static int pool_fail_child(struct pool_child *c, int w, struct work_result *res, const char *what)
-{
-	char how[96];
-	int status;
-
-	/* The worker's end of the pipe is closed: it has exited, or is about
-	 * to. Reap it to say how. */
-	if (!reap_child(c->pid, &status)) {
-		c->pid = 0;
-		return work_fail(res, -EPIPE, "worker process %d %s: %s", w, what,
-				 describe_status(status, how, sizeof(how)));
-	}
-	return work_fail(res, -EPIPE, "worker process %d %s", w, what);
-}
-
 static void pool_stop_worker(struct pool_child *c)
 {
 	if (c->task_fd >= 0)
@@ -86,7 +71,7 @@ static int pool_send_unit(const struct work_opts *opts, struct pool_child *c, in
 		return 0;
 	}
 	if (write_full(c->task_fd, &unit, sizeof(unit)))
-		return pool_fail_child(c, w, res, "cannot take a unit");
+		return fail_worker(&c->pid, w, res, "cannot take a unit");
 	c->outstanding = unit;
 	(*next_unit)++;
 	return 0;
@@ -146,7 +131,7 @@ __attribute__((noinline)) static int pool_dispatch(const struct work_opts *opts,
 
 					snprintf(what, sizeof(what), "ended while running unit %ld",
 						 c->outstanding);
-					err = pool_fail_child(c, index[i], res, what);
+					err = fail_worker(&c->pid, index[i], res, what);
 					break;
 				}
 				c->done = true;

@@ -45,20 +45,6 @@ procs_worker(const struct work_opts *opts, int index, long first, long count, in
 	_exit(write_full(fd, &msg, sizeof(msg)) ? 1 : 0);
 }
 
-static int procs_fail_child(struct procs_child *c, int w, struct work_result *res, const char *what)
-{
-	char how[96];
-	int status;
-
-	/* The child closed its pipe: reap it to say how it ended. */
-	if (!reap_child(c->pid, &status)) {
-		c->pid = 0;
-		return work_fail(res, -EPIPE, "worker process %d %s: %s", w, what,
-				 describe_status(status, how, sizeof(how)));
-	}
-	return work_fail(res, -EPIPE, "worker process %d %s", w, what);
-}
-
 /* Reads every worker's result as it comes, so that a worker that dies is
  * noticed at once, whatever the others are doing. */
 __attribute__((noinline)) static int
@@ -103,8 +89,8 @@ procs_collect(const struct work_opts *opts, struct procs_child *children, struct
 				goto cleanup;
 			}
 			if (got == 0) {
-				err = procs_fail_child(c, index[i], res,
-						       "ended without sending its result");
+				err = fail_worker(&c->pid, index[i], res,
+						  "ended without sending its result");
 				goto cleanup;
 			}
 			c->have += got;

@@ -185,4 +185,8 @@ const char *describe_status(int status, char *buf, size_t len);
  * returns the run's error so far. */
 int reap_worker(pid_t pid, int w, struct work_result *res, int err);
 
+/* A worker process closed its pipe: reaps it (clearing *pid) to say how
+ * it ended, and fails the run with what the parent was doing. */
+int fail_worker(pid_t *pid, int w, struct work_result *res, const char *what);
+
 #endif /* __WEFT_WORK_H */
