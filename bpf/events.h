@@ -21,6 +21,13 @@
  * capture (-EFAULT: no frames of that kind, e.g. a user-mode sample has no
  * kernel stack; -EEXIST: hash collision; -ENOMEM: the map is full). */
 #define WEFT_STACK_NOT_TAKEN (-1)
+/* A blocking switch left out by stack sampling (--stack-every N): the
+ * thread's next sampled switch carries its blocked time. No errno. */
+#define WEFT_STACK_SKIPPED (-0x10000)
+/* The last frame of a user stack the unwinder could not finish (no rule
+ * for a frame, an unreadable stack, too deep): shown as "[unknown]" and
+ * counted as cut short. Never a user address. */
+#define WEFT_STACK_CUT_SHORT 0xffffffffffffff00ULL
 
 enum weft_event_type {
 	WEFT_EV_SWITCH = 1,

@@ -12,6 +12,7 @@
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
 #include "events.h"
+#include "unwind.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -26,6 +27,11 @@ const volatile bool targ_stacks = false;
 const volatile bool targ_futex_reasons = true;
 const volatile bool targ_kernel_locks = true;
 const volatile bool targ_pthread_locks = false;
+/* User stacks walked with the unwind tables (unwind.h) rather than by the
+ * kernel's frame-pointer walk */
+const volatile bool targ_unwind_tables = false;
+/* One blocking switch in stack_every per thread takes stacks */
+const volatile __u32 stack_every = 1;
 
 struct plock_call {
 	__u64 mutex;
@@ -76,9 +82,15 @@ struct waking_info {
 	__s32 user_stack_id;
 	__s32 kernel_stack_id;
 	__u32 pending; /* set at the waking, cleared by the wakeup that uses it */
+	/* stack sampling (stack_every): blocking switches to skip before the
+	 * next one takes stacks, and whether the last one did (its waker's
+	 * stacks are taken only then, for the wakeup flame graph) */
+	__u32 stack_countdown;
+	__u32 block_sampled;
 };
 
-/* sched_waking runs in the waker's context, sched_wakeup where the wakee
+/* Per-thread state, kept in task storage because it is read on hot paths.
+ * sched_waking runs in the waker's context, sched_wakeup where the wakee
  * is enqueued (often another CPU's idle loop): the waker is carried from
  * one to the other in the wakee's task storage, which costs a fraction of
  * a hash map's update and delete on every wakeup. */
@@ -151,6 +163,299 @@ static __always_inline __s32 take_stack(void *ctx, __u64 flags)
 			cs->stack_failures++;
 	}
 	return (__s32)id;
+}
+
+/* Unwind tables (unwind.h): rows of every object, appended by the
+ * recorder through a memory mapping; resized by it (--unwind-rows). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct weft_unwind_row);
+} unwind_rows SEC(".maps");
+
+/* Each traced process's executable mappings, written by the recorder from
+ * /proc/PID/maps; a forked child starts with a copy of its parent's. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 4096);
+	__type(key, __u32); /* tgid */
+	__type(value, struct weft_unwind_proc);
+} unwind_procs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct weft_unwind_object_key);
+	__type(value, struct weft_unwind_object);
+} unwind_objects SEC(".maps");
+
+struct user_stack {
+	__u64 ips[WEFT_UNWIND_MAX_FRAMES]; /* leaf first, 0 after the last */
+};
+
+/* Stacks walked with the tables, deduplicated by content as the kernel's
+ * stack map does: the record keeps the id. Resized by the recorder
+ * (--stack-entries). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, struct user_stack);
+} ustacks SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct user_stack);
+} ustack_scratch SEC(".maps");
+
+#define MAPPING_SEARCH_STEPS 7 /* 2^7 >= WEFT_UNWIND_MAX_MAPPINGS */
+#define ROW_SEARCH_STEPS 23 /* up to 8M rows */
+#define MAX_UNWIND_ROWS (1U << ROW_SEARCH_STEPS)
+
+struct ustack_walk {
+	__u64 pc, sp, bp;
+	__u64 hash;
+	struct user_stack *out;
+	struct weft_unwind_proc *proc;
+	/* the mapping bpf_find_vma() found, for pcs outside proc's list */
+	struct weft_unwind_mapping found;
+	bool find_tried;
+	__u32 n;
+	bool whole; /* reached the outermost frame */
+};
+
+static __always_inline struct weft_unwind_mapping *find_mapping(struct weft_unwind_proc *proc,
+								__u64 pc)
+{
+	__u32 lo = 0, hi = proc->count, mid, i;
+	struct weft_unwind_mapping *m;
+
+	if (hi > WEFT_UNWIND_MAX_MAPPINGS)
+		hi = WEFT_UNWIND_MAX_MAPPINGS;
+	for (i = 0; i < MAPPING_SEARCH_STEPS && lo < hi; i++) {
+		mid = (lo + hi) / 2;
+		if (mid >= WEFT_UNWIND_MAX_MAPPINGS)
+			return NULL;
+		m = &proc->maps[mid];
+		if (pc < m->start)
+			hi = mid;
+		else if (pc >= m->end)
+			lo = mid + 1;
+		else
+			return m;
+	}
+	return NULL;
+}
+
+/* The last row at or below addr among the mapping's rows */
+static __always_inline struct weft_unwind_row *find_row(struct weft_unwind_mapping *m, __u64 addr)
+{
+	__u32 lo = m->row_begin, hi = m->row_begin + m->row_count, mid, i;
+	struct weft_unwind_row *row;
+
+	for (i = 0; i < ROW_SEARCH_STEPS && hi - lo > 1; i++) {
+		mid = lo + (hi - lo) / 2;
+		row = bpf_map_lookup_elem(&unwind_rows, &mid);
+		if (!row)
+			return NULL;
+		if (row->pc <= addr)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	row = bpf_map_lookup_elem(&unwind_rows, &lo);
+	return row && row->pc <= addr ? row : NULL;
+}
+
+static __always_inline __u64 read_user_word(__u64 addr, bool *ok)
+{
+	__u64 v = 0;
+
+	if (bpf_probe_read_user(&v, sizeof(v), (void *)addr))
+		*ok = false;
+	return v;
+}
+
+static long found_vma(struct task_struct *task, struct vm_area_struct *vma, struct ustack_walk *st)
+{
+	struct weft_unwind_object_key key = {};
+	struct weft_unwind_object *obj;
+	struct file *file = vma->vm_file;
+
+	if (!file)
+		return 0;
+	key.dev = file->f_inode->i_sb->s_dev;
+	key.ino = file->f_inode->i_ino;
+	obj = bpf_map_lookup_elem(&unwind_objects, &key);
+	if (!obj)
+		return 0;
+	st->found.start = vma->vm_start;
+	st->found.end = vma->vm_end;
+	st->found.bias = vma->vm_start - ((vma->vm_pgoff << 12) + obj->vaddr_minus_offset);
+	st->found.row_begin = obj->row_begin;
+	st->found.row_count = obj->row_count;
+	return 0;
+}
+
+/* The mapping of pc: from the recorder's list, else from the kernel's own
+ * (bpf_find_vma() once per stack: in the switch program, with interrupts
+ * off, a second call would find its unlock still queued and fail). */
+static __always_inline struct weft_unwind_mapping *mapping_of(struct ustack_walk *st)
+{
+	struct weft_unwind_mapping *m = st->proc ? find_mapping(st->proc, st->pc) : NULL;
+
+	if (m)
+		return m;
+	if (!st->find_tried) {
+		st->find_tried = true;
+		bpf_find_vma(bpf_get_current_task_btf(), st->pc, found_vma, st, 0);
+	}
+	if (st->pc >= st->found.start && st->pc < st->found.end)
+		return &st->found;
+	return NULL;
+}
+
+/* One frame: the rules are unwind_table.h's unwind__step(), which the unit
+ * tests exercise; keep the two the same. Returns 1 to stop. */
+static int unwind_frame(__u32 i, struct ustack_walk *st)
+{
+	struct weft_unwind_mapping *m;
+	struct weft_unwind_row *row;
+	__u64 cfa, ra, addr;
+	bool ok = true;
+
+	__u32 slot = i;
+
+	if (i >= WEFT_UNWIND_MAX_FRAMES || !st->out)
+		return 1;
+	/* clang drops the mask after the check, and writes with an
+	 * unchecked copy of i: keep the mask in a register it cannot see
+	 * through */
+	asm volatile("" : "+r"(slot));
+	st->out->ips[slot & (WEFT_UNWIND_MAX_FRAMES - 1)] = st->pc;
+	st->n = i + 1;
+	st->hash = (st->hash ^ st->pc) * 0x100000001b3ULL;
+
+	m = mapping_of(st);
+	if (m && m->row_count) {
+		/* a return address may be just past its function's end */
+		addr = st->pc - m->bias - (i ? 1 : 0);
+		row = find_row(m, addr);
+		if (!row)
+			return 1;
+		switch (row->cfa_type) {
+		case WEFT_CFA_RSP:
+			cfa = st->sp + row->cfa_offset;
+			break;
+		case WEFT_CFA_RBP:
+			cfa = st->bp + row->cfa_offset;
+			break;
+		case WEFT_CFA_PLT:
+			cfa = st->sp + row->cfa_offset +
+			      ((st->pc & 15) >= (__u64)row->rbp_offset8 ? 8 : 0);
+			break;
+		case WEFT_CFA_END:
+			st->whole = true;
+			return 1;
+		default:
+			return 1;
+		}
+		ra = read_user_word(cfa - 8, &ok);
+		if (row->cfa_type != WEFT_CFA_PLT && row->rbp_offset8 == WEFT_RBP_UNKNOWN)
+			st->bp = 0;
+		else if (row->cfa_type != WEFT_CFA_PLT && row->rbp_offset8 != WEFT_RBP_SAME)
+			st->bp = read_user_word(cfa + (__s64)row->rbp_offset8 * 8, &ok);
+	} else {
+		/* code with frame pointers (or none we know): follow rbp */
+		if (!st->bp) {
+			st->whole = true;
+			return 1;
+		}
+		cfa = st->bp + 16;
+		ra = read_user_word(st->bp + 8, &ok);
+		st->bp = read_user_word(st->bp, &ok);
+	}
+	/* callers' frames lie above: anything else is a loop or garbage */
+	if (!ok || cfa <= st->sp)
+		return 1;
+	if (!ra) {
+		st->whole = true;
+		return 1;
+	}
+	st->sp = cfa;
+	st->pc = ra;
+	return 0;
+}
+
+/* The current task's user stack, walked with the unwind tables from its
+ * saved user registers, stored in ustacks: its id, or -errno as
+ * take_stack() gives. */
+static __noinline __s32 take_user_stack_unwound(void)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
+	struct ustack_walk st = {};
+	struct user_stack *known;
+	__u32 zero = 0, tgid = task->tgid, id, j, probe;
+	struct weft_cpu_stat *cs;
+	long err = -EFAULT_ERR;
+
+	st.out = bpf_map_lookup_elem(&ustack_scratch, &zero);
+	if (!st.out || !regs)
+		return -EFAULT_ERR;
+	st.pc = BPF_CORE_READ(regs, ip);
+	st.sp = BPF_CORE_READ(regs, sp);
+	st.bp = BPF_CORE_READ(regs, bp);
+	if (!st.pc || st.pc >= 0x800000000000ULL)
+		return -EFAULT_ERR; /* no user context */
+	st.proc = bpf_map_lookup_elem(&unwind_procs, &tgid);
+	st.hash = 0xcbf29ce484222325ULL;
+	bpf_loop(WEFT_UNWIND_MAX_FRAMES, unwind_frame, &st, 0);
+	if (!st.whole && st.n) {
+		j = st.n < WEFT_UNWIND_MAX_FRAMES ? st.n : WEFT_UNWIND_MAX_FRAMES - 1;
+		st.out->ips[j & (WEFT_UNWIND_MAX_FRAMES - 1)] = WEFT_STACK_CUT_SHORT;
+		st.n = j + 1;
+		st.hash = (st.hash ^ WEFT_STACK_CUT_SHORT) * 0x100000001b3ULL;
+	}
+	/* what follows the terminator is stale and never read */
+	if (st.n < WEFT_UNWIND_MAX_FRAMES)
+		st.out->ips[st.n & (WEFT_UNWIND_MAX_FRAMES - 1)] = 0;
+
+	id = (__u32)(st.hash ^ (st.hash >> 32)) & 0x7fffffff;
+	for (probe = 0; probe < 2; probe++) {
+		known = bpf_map_lookup_elem(&ustacks, &id);
+		if (!known) {
+			err = bpf_map_update_elem(&ustacks, &id, st.out, BPF_NOEXIST);
+			if (!err)
+				return id;
+			known = bpf_map_lookup_elem(&ustacks, &id); /* lost a race */
+			if (!known)
+				break;
+		}
+		for (j = 0; j < WEFT_UNWIND_MAX_FRAMES; j++)
+			if (known->ips[j] != st.out->ips[j] || !known->ips[j])
+				break;
+		if (j == WEFT_UNWIND_MAX_FRAMES ||
+		    known->ips[j & (WEFT_UNWIND_MAX_FRAMES - 1)] ==
+			    st.out->ips[j & (WEFT_UNWIND_MAX_FRAMES - 1)])
+			return id;
+		err = -17; /* EEXIST: another stack has this hash; try one more */
+		id = (id + 0x9e3779b9) & 0x7fffffff;
+	}
+	cs = this_cpu_stat();
+	if (cs)
+		cs->stack_failures++;
+	return (__s32)err;
+}
+
+static __always_inline __s32 take_user_stack(void *ctx)
+{
+	return targ_unwind_tables ? take_user_stack_unwound() : take_stack(ctx, BPF_F_USER_STACK);
 }
 
 static __always_inline bool is_traced(__u32 tgid)
@@ -338,6 +643,30 @@ static __always_inline void note_pthread_lock_wait(struct task_struct *prev)
 		call->blocked = 1;
 }
 
+/* Stack sampling: whole stacks at every blocking switch cost more than
+ * the rest of the switch program together on a program that switches
+ * 100,000s of times a second, so one blocking switch in stack_every per
+ * thread takes them. The skipped ones are marked, and the reports give
+ * their blocked time to the thread's next sampled stack. */
+static __always_inline bool block_takes_stacks(struct task_struct *prev)
+{
+	struct waking_info *info;
+
+	if (stack_every <= 1)
+		return true;
+	info = bpf_task_storage_get(&pending_waking, prev, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!info)
+		return true;
+	if (info->stack_countdown) {
+		info->stack_countdown--;
+		info->block_sampled = 0;
+		return false;
+	}
+	info->stack_countdown = stack_every - 1;
+	info->block_sampled = 1;
+	return true;
+}
+
 SEC("tp_btf/sched_switch")
 int BPF_PROG(handle_switch, bool preempt, struct task_struct *prev, struct task_struct *next,
 	     unsigned int prev_state)
@@ -388,10 +717,17 @@ int BPF_PROG(handle_switch, bool preempt, struct task_struct *prev, struct task_
 				note_pthread_lock_wait(prev);
 		}
 		/* sched_switch runs in prev's context: its stacks are
-		 * the current ones. */
-		if (targ_stacks && prev_target && !(ev->prev_state & TASK_DEAD_STATE)) {
-			ev->user_stack_id = take_stack(ctx, BPF_F_USER_STACK);
-			ev->kernel_stack_id = take_stack(ctx, 0);
+		 * the current ones. Only a block starts an off-CPU
+		 * interval that a stack explains. */
+		if (targ_stacks && prev_target && !preempt && ev->prev_state &&
+		    !(ev->prev_state & TASK_DEAD_STATE)) {
+			if (block_takes_stacks(prev)) {
+				ev->user_stack_id = take_user_stack(ctx);
+				ev->kernel_stack_id = take_stack(ctx, 0);
+			} else {
+				ev->user_stack_id = WEFT_STACK_SKIPPED;
+				ev->kernel_stack_id = WEFT_STACK_SKIPPED;
+			}
 		} else {
 			ev->user_stack_id = WEFT_STACK_NOT_TAKEN;
 			ev->kernel_stack_id = WEFT_STACK_NOT_TAKEN;
@@ -424,8 +760,9 @@ int BPF_PROG(handle_waking, struct task_struct *p)
 	 * on: that task is not the waker. */
 	if (in_interrupt_context())
 		info->flags |= WEFT_WAKE_IRQ;
-	if (targ_stacks && !(info->flags & WEFT_WAKE_IRQ)) {
-		info->user_stack_id = take_stack(ctx, BPF_F_USER_STACK);
+	if (targ_stacks && !(info->flags & WEFT_WAKE_IRQ) &&
+	    (stack_every <= 1 || info->block_sampled)) {
+		info->user_stack_id = take_user_stack(ctx);
 		info->kernel_stack_id = take_stack(ctx, 0);
 	} else {
 		info->user_stack_id = WEFT_STACK_NOT_TAKEN;
@@ -507,6 +844,7 @@ int BPF_PROG(handle_fork, struct task_struct *parent, struct task_struct *child)
 {
 	__u32 parent_tgid = parent->tgid, child_tgid = child->tgid;
 	__u32 traced = TARGET_TRACED;
+	struct weft_unwind_proc *parent_maps;
 	struct weft_ev_fork *ev;
 	struct weft_cpu_stat *cs;
 	__u32 flags = 0;
@@ -520,6 +858,14 @@ int BPF_PROG(handle_fork, struct task_struct *parent, struct task_struct *child)
 			cs = this_cpu_stat();
 			if (cs)
 				cs->targets_full++;
+		}
+		/* a fork has its parent's mappings until it execs, long
+		 * before the recorder reads its own */
+		if (targ_unwind_tables) {
+			parent_maps = bpf_map_lookup_elem(&unwind_procs, &parent_tgid);
+			if (parent_maps)
+				bpf_map_update_elem(&unwind_procs, &child_tgid, parent_maps,
+						    BPF_ANY);
 		}
 	} else {
 		flags |= WEFT_FORK_THREAD;
@@ -540,11 +886,15 @@ int BPF_PROG(handle_fork, struct task_struct *parent, struct task_struct *child)
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(handle_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
 {
+	__u32 tgid = p->tgid;
 	struct weft_ev_exec *ev;
 	void *ring;
 
-	if (!is_traced(p->tgid))
+	if (!is_traced(tgid))
 		return 0;
+	/* the old image's mappings are gone; the recorder reads the new */
+	if (targ_unwind_tables)
+		bpf_map_delete_elem(&unwind_procs, &tgid);
 	ev = ring_reserve(sizeof(*ev), &ring);
 	if (!ev)
 		return 0;
@@ -672,7 +1022,7 @@ int handle_sample(struct bpf_perf_event_data *ctx)
 	fill_header(&ev->hdr, bpf_ktime_get_ns(), WEFT_EV_SAMPLE, 0);
 	ev->tid = task->pid;
 	ev->tgid = task->tgid;
-	ev->user_stack_id = targ_stacks ? take_stack(ctx, BPF_F_USER_STACK) : WEFT_STACK_NOT_TAKEN;
+	ev->user_stack_id = targ_stacks ? take_user_stack(ctx) : WEFT_STACK_NOT_TAKEN;
 	ev->kernel_stack_id = targ_stacks ? take_stack(ctx, 0) : WEFT_STACK_NOT_TAKEN;
 	ring_submit(ring, ev, sizeof(*ev));
 	return 0;

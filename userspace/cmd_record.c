@@ -18,6 +18,9 @@ enum {
 	OPT_LOCKS,
 	OPT_NO_STACKS,
 	OPT_STACK_ENTRIES,
+	OPT_STACK_EVERY,
+	OPT_UNWIND,
+	OPT_UNWIND_ROWS,
 };
 
 static const char record_doc[] =
@@ -58,6 +61,18 @@ static const struct argp_option record_options[] = {
 	{ "stack-entries", OPT_STACK_ENTRIES, "N", 0,
 	  "Distinct stacks the kernel's stack map holds (default 16384); captures past it are "
 	  "counted as stack failures",
+	  3 },
+	{ "unwind", OPT_UNWIND, "tables|fp", 0,
+	  "Walk user stacks with unwind tables compiled from each object's CFI, so that code "
+	  "without frame pointers (glibc) keeps its callers (default), or by frame pointers only",
+	  3 },
+	{ "unwind-rows", OPT_UNWIND_ROWS, "N", 0,
+	  "Rows the kernel's unwind tables hold, 8 bytes each (default 1048576; libc takes about "
+	  "XXX)",
+	  3 },
+	{ "stack-every", OPT_STACK_EVERY, "N", 0,
+	  "Take off-CPU and waker stacks at one blocking switch in N per thread; each sampled "
+	  "stack carries the blocked time of the switches skipped before it (default 1: all)",
 	  3 },
 	{ "ring-kb", OPT_RING_KB, "N", 0, "Ring buffer size per CPU in KiB (default 4096)", 3 },
 	{ "verbose", 'v', NULL, 0, "Show libbpf's messages", 3 },
@@ -105,13 +120,26 @@ static int parse_locks(const char *arg, struct record_opts *o)
 	return err;
 }
 
+/* A whole number in [min, max], or exit 2 with one line naming the option */
+static unsigned int parse_count(struct argp_state *state, const char *option, const char *arg,
+				long min, long max)
+{
+	char *end;
+	long n;
+
+	errno = 0;
+	n = strtol(arg, &end, 10);
+	if (errno || end == arg || *end || n < min || n > max)
+		argp_failure(state, 2, 0, "invalid %s: %s (%ld to %ld)", option, arg, min, max);
+	return (unsigned int)n;
+}
+
 static error_t record_parse_arg(int key, char *arg, struct argp_state *state)
 {
 	struct record_opts *o = state->input;
 	const char *eq;
 	char *end, *name;
 	double d;
-	long n;
 
 	switch (key) {
 	case 'o':
@@ -135,29 +163,30 @@ static error_t record_parse_arg(int key, char *arg, struct argp_state *state)
 		o->duration_s = d;
 		break;
 	case OPT_RING_KB:
-		errno = 0;
-		n = strtol(arg, &end, 10);
-		if (errno || end == arg || *end || n < 4 || n > 1024 * 1024)
-			argp_failure(state, 2, 0, "invalid --ring-kb: %s (4 to 1048576)", arg);
-		o->ring_kb = (unsigned int)n;
+		o->ring_kb = parse_count(state, "--ring-kb", arg, 4, 1024 * 1024);
 		break;
 	case 'F':
-		errno = 0;
-		n = strtol(arg, &end, 10);
-		if (errno || end == arg || *end || n < 1 || n > 10000)
-			argp_failure(state, 2, 0, "invalid -F: %s (1 to 10000 Hz)", arg);
-		o->sample_hz = (unsigned int)n;
+		o->sample_hz = parse_count(state, "-F", arg, 1, 10000);
 		break;
 	case OPT_NO_STACKS:
 		o->stacks = false;
 		break;
 	case OPT_STACK_ENTRIES:
-		errno = 0;
-		n = strtol(arg, &end, 10);
-		if (errno || end == arg || *end || n < 1 || n > 1 << 24)
-			argp_failure(state, 2, 0, "invalid --stack-entries: %s (1 to 16777216)",
-				     arg);
-		o->stack_entries = (unsigned int)n;
+		o->stack_entries = parse_count(state, "--stack-entries", arg, 1, 1 << 24);
+		break;
+	case OPT_STACK_EVERY:
+		o->stack_every = parse_count(state, "--stack-every", arg, 1, 1 << 20);
+		break;
+	case OPT_UNWIND_ROWS:
+		o->unwind_rows = parse_count(state, "--unwind-rows", arg, 1024, 1 << 23);
+		break;
+	case OPT_UNWIND:
+		if (!strcmp(arg, "tables"))
+			o->unwind_tables = true;
+		else if (!strcmp(arg, "fp"))
+			o->unwind_tables = false;
+		else
+			argp_failure(state, 2, 0, "invalid --unwind: %s (tables or fp)", arg);
 		break;
 	case OPT_LOCKS:
 		if (parse_locks(arg, o))
@@ -204,6 +233,9 @@ int cmd_record(int argc, char **argv)
 		.stacks = true,
 		.sample_hz = RECORD_DEFAULT_SAMPLE_HZ,
 		.stack_entries = RECORD_DEFAULT_STACK_ENTRIES,
+		.unwind_tables = true,
+		.unwind_rows = RECORD_DEFAULT_UNWIND_ROWS,
+		.stack_every = RECORD_DEFAULT_STACK_EVERY,
 	};
 	int status;
 

@@ -36,6 +36,9 @@ struct line {
 	__u64 value;
 	__u32 pid; /* lock type, before finish: the wait's address */
 	__u64 addr;
+	/* carry lines: the line (index + 1) of the thread's last sampled
+	 * stack, in map or pending */
+	size_t last;
 };
 
 struct line_map {
@@ -52,6 +55,9 @@ struct flame {
 	size_t nthreads, cap_threads;
 	struct u64_set thread_index;
 	struct line_map pending; /* lock waits keyed by "pid addr stack" */
+	/* blocked time not yet given to a sampled stack, keyed by
+	 * "tid addr" (addr 0 but for the lock type) */
+	struct line_map carry;
 	struct line_map map;
 	bool finished;
 	__u64 total;
@@ -235,6 +241,7 @@ void flame__free(struct flame *f)
 		return;
 	map_release(&f->map);
 	map_release(&f->pending);
+	map_release(&f->carry);
 	u64_set__release(&f->thread_index);
 	free(f->threads);
 	free(f->buf);
@@ -433,8 +440,11 @@ void flame__slice(void *ctx, const struct weft_slice *s)
 {
 	struct flame *f = ctx;
 	struct line_buf b = { .p = f->buf, .cap = LINE_MAX_LEN };
+	__u64 value = s->end_ns - s->start_ns;
+	struct line *l, *carry;
+	struct line_map *target;
 	struct thread_info *t;
-	struct line *l;
+	char key[48];
 	int plen = 0;
 
 	if (s->state != WEFT_SLICE_BLOCKED || f->opts.type == FLAME_ONCPU)
@@ -444,6 +454,24 @@ void flame__slice(void *ctx, const struct weft_slice *s)
 	t = thread_get(f, s->tid, s->pid);
 	if (!t)
 		return;
+	/* --stack-every: a block that took no stack adds its time to the
+	 * thread's next one that did */
+	snprintf(key, sizeof(key), "%u %llx", s->tid,
+		 f->opts.type == FLAME_LOCK ? (unsigned long long)s->addr : 0ULL);
+	carry = map_get(&f->carry, key);
+	if (t->has_switch && t->sw_user == WEFT_STACK_SKIPPED) {
+		if (carry) {
+			carry->pid = s->pid;
+			carry->value += value;
+		}
+		t->has_switch = false;
+		t->has_wake = false;
+		return;
+	}
+	if (carry) {
+		value += carry->value;
+		carry->value = 0;
+	}
 	/* which addresses are locks is known at the end: a lock wait's line
 	 * starts with its address until then */
 	if (f->opts.type == FLAME_LOCK)
@@ -469,16 +497,17 @@ void flame__slice(void *ctx, const struct weft_slice *s)
 	}
 	t->has_switch = false;
 	t->has_wake = false;
-	if (f->opts.type != FLAME_LOCK) {
-		add_value(f, &b, s->end_ns - s->start_ns);
-		return;
-	}
-	l = map_get(&f->pending, f->buf);
+	target = f->opts.type == FLAME_LOCK ? &f->pending : &f->map;
+	if (b.full)
+		b.p[b.cap - 1] = '\0';
+	l = map_get(target, f->buf);
 	if (!l)
 		return;
 	l->pid = s->pid;
 	l->addr = s->addr;
-	l->value += s->end_ns - s->start_ns;
+	l->value += value;
+	if (carry)
+		carry->last = (size_t)(l - target->lines) + 1;
 }
 
 static bool is_lock(const struct weft_metrics *m, __u32 pid, __u64 addr)
@@ -504,6 +533,14 @@ int flame__finish(struct flame *f, const struct weft_metrics *m)
 	if (f->finished)
 		return 0;
 	f->finished = true;
+	/* what a thread blocked after its last sampled stack goes to it */
+	for (i = 0; i < f->carry.n; i++) {
+		struct line *c = &f->carry.lines[i];
+		struct line_map *target = f->opts.type == FLAME_LOCK ? &f->pending : &f->map;
+
+		if (c->value && c->last)
+			target->lines[c->last - 1].value += c->value;
+	}
 	for (i = 0; i < f->pending.n; i++) {
 		struct line *p = &f->pending.lines[i], *l;
 		const char *stack = strchr(strchr(p->stack, ' ') + 1, ' ') + 1;

@@ -29,6 +29,8 @@
 #include "record.h"
 #include "recording_meta.h"
 #include "stacks.h"
+#include "unwind.h"
+#include "unwind_loader.h"
 #include "symbols.h"
 #include "waits.h"
 #include "weft.skel.h"
@@ -88,6 +90,7 @@ struct recorder {
 	struct stack_table *stacks; /* the stack ids the records name */
 	struct stack_sampler *sampler;
 	struct exec_watch *exec_watch;
+	struct unwind_loader *unwind;
 };
 
 static volatile sig_atomic_t stop_signal;
@@ -270,8 +273,12 @@ static void read_maps(struct recorder *r, __u64 now, bool all)
 
 		if (p->exited || !(p->maps_stale || refresh))
 			continue;
-		if (maps_book__take(r->maps, p->tgid) == 0)
+		if (maps_book__take(r->maps, p->tgid) == 0) {
 			p->maps_stale = false;
+			if (r->unwind)
+				unwind_loader__update(r->unwind, p->tgid,
+						      maps_book__get(r->maps, p->tgid));
+		}
 		if (r->opts->lock_pthread && !p->pthread_probed)
 			attach_pthread_probes(r, p);
 	}
@@ -387,6 +394,11 @@ static unsigned long ring_bytes_for(unsigned int ring_kb)
 	return bytes;
 }
 
+static bool unwinding(const struct recorder *r)
+{
+	return r->opts->stacks && r->opts->unwind_tables;
+}
+
 static int load_programs(struct recorder *r)
 {
 	unsigned long ring_bytes = ring_bytes_for(r->opts->ring_kb);
@@ -402,8 +414,13 @@ static int load_programs(struct recorder *r)
 	r->skel->rodata->targ_kernel_locks = r->opts->lock_kernel;
 	r->skel->rodata->targ_pthread_locks = r->opts->lock_pthread;
 	r->skel->rodata->targ_stacks = r->opts->stacks;
+	r->skel->rodata->targ_unwind_tables = unwinding(r);
+	r->skel->rodata->stack_every = r->opts->stack_every;
 	bpf_map__set_max_entries(r->skel->maps.stacks,
 				 r->opts->stacks ? r->opts->stack_entries : 1);
+	bpf_map__set_max_entries(r->skel->maps.ustacks, unwinding(r) ? r->opts->stack_entries : 1);
+	bpf_map__set_max_entries(r->skel->maps.unwind_rows,
+				 unwinding(r) ? r->opts->unwind_rows : 1);
 	if (!r->opts->stacks)
 		bpf_program__set_autoload(r->skel->progs.handle_sample, false);
 	if (!r->opts->lock_pthread) {
@@ -457,6 +474,46 @@ static int load_programs(struct recorder *r)
 		}
 	}
 	return 0;
+}
+
+/* Tables for the recorder's own libc and dynamic loader, which are the
+ * traced programs' too as a rule, are compiled before the command runs:
+ * compiling them later would hold up the draining of the rings. */
+static int start_unwinder(struct recorder *r)
+{
+	struct proc_maps *self;
+	struct unwind_loader_stats st;
+
+	r->unwind = unwind_loader__new(bpf_map__fd(r->skel->maps.unwind_rows), r->opts->unwind_rows,
+				       bpf_map__fd(r->skel->maps.unwind_procs),
+				       bpf_map__fd(r->skel->maps.unwind_objects));
+	if (!r->unwind) {
+		elog("Failed to map the unwind tables: %s", strerror(errno));
+		return -errno;
+	}
+	self = proc_maps__read(getpid());
+	unwind_loader__prepare(r->unwind, self);
+	proc_maps__free(self);
+	unwind_loader__stats(r->unwind, &st);
+	vlog("unwind tables: %zu rows of %zu objects compiled in %.1f ms", st.rows,
+	     st.objects_with_rows, st.compile_s * 1e3);
+	return 0;
+}
+
+static void log_unwind_stats(struct recorder *r)
+{
+	struct unwind_loader_stats st;
+
+	unwind_loader__stats(r->unwind, &st);
+	vlog("unwind tables: %zu of %zu rows used by %zu of %zu objects, compiled in %.1f ms",
+	     st.rows, st.rows_max, st.objects_with_rows, st.objects, st.compile_s * 1e3);
+	if (st.objects_too_big)
+		wlog("%zu objects had no room in the unwind tables: their frames are walked by "
+		     "frame pointers; try a larger --unwind-rows",
+		     st.objects_too_big);
+	if (st.mappings_dropped)
+		vlog("%zu executable mappings past %d per process are walked by frame pointers",
+		     st.mappings_dropped, WEFT_UNWIND_MAX_MAPPINGS);
 }
 
 static int attach_programs(struct recorder *r)
@@ -746,8 +803,17 @@ static void write_stacks(struct recorder *r, __u64 failures)
 	char *text = NULL;
 	int missing;
 
+	/* user stacks are in ustacks when the tables walked them */
 	missing = stack_table__read_map(r->stacks, bpf_map__fd(r->skel->maps.stacks),
-					bpf_map__value_size(r->skel->maps.stacks) / sizeof(__u64));
+					bpf_map__value_size(r->skel->maps.stacks) / sizeof(__u64),
+					unwinding(r) ? STACKS_KERNEL : STACKS_KERNEL | STACKS_USER);
+	if (unwinding(r) && missing >= 0) {
+		int more = stack_table__read_map(
+			r->stacks, bpf_map__fd(r->skel->maps.ustacks),
+			bpf_map__value_size(r->skel->maps.ustacks) / sizeof(__u64), STACKS_USER);
+
+		missing = more < 0 ? more : missing + more;
+	}
 	if (missing > 0)
 		wlog("%d stacks named by records were not in the stack map", missing);
 	if (!ks)
@@ -760,6 +826,8 @@ static void write_stacks(struct recorder *r, __u64 failures)
 		weft_kv__setf(kv, META_STACK_FAILURES, "%llu", (unsigned long long)failures);
 		weft_kv__setf(kv, META_STACK_ENTRIES, "%u", r->opts->stack_entries);
 		weft_kv__setf(kv, META_SAMPLE_HZ, "%u", r->opts->sample_hz);
+		weft_kv__set(kv, META_USER_UNWIND, unwinding(r) ? "tables" : "fp");
+		weft_kv__setf(kv, META_STACK_EVERY, "%u", r->opts->stack_every);
 		if (weft_writer__add_meta(r->writer, kv) && !r->write_err)
 			r->write_err = -EIO;
 	}
@@ -892,6 +960,7 @@ static void recorder_free(struct recorder *r)
 	lock_names__free(r->lock_names);
 	stack_sampler__free(r->sampler);
 	exec_watch__free(r->exec_watch);
+	unwind_loader__free(r->unwind);
 	stack_table__free(r->stacks);
 	free(r->stats_start);
 	free(r->steal_start);
@@ -1003,6 +1072,8 @@ int record_run(const struct record_opts *opts)
 	err = open_output(r);
 	if (!err)
 		err = load_programs(r);
+	if (!err && unwinding(r))
+		err = start_unwinder(r);
 	if (!err && opts->argv)
 		err = start_command(r, path);
 	if (!err)
@@ -1038,6 +1109,8 @@ int record_run(const struct record_opts *opts)
 	stack_sampler__free(r->sampler);
 	r->sampler = NULL;
 	ring_buffer__consume(r->rb);
+	if (r->unwind)
+		log_unwind_stats(r);
 	if (!read_cpu_stats(r, end_stats))
 		for (i = 0; i < r->ncpu; i++) {
 			lost += end_stats[i].lost - r->stats_start[i].lost;

@@ -33,11 +33,20 @@ struct record_opts {
 	bool stacks;
 	unsigned int sample_hz;
 	unsigned int stack_entries;
+	/* User stacks walked with unwind tables compiled from each object's
+	 * CFI (true), or by frame pointers only (--unwind=fp); unwind_rows is
+	 * the size of the kernel's table of rows. */
+	bool unwind_tables;
+	unsigned int unwind_rows;
+	/* One blocking switch in stack_every per thread takes stacks */
+	unsigned int stack_every;
 };
 
 #define RECORD_DEFAULT_RING_KB 4096
 #define RECORD_DEFAULT_SAMPLE_HZ 99
 #define RECORD_DEFAULT_STACK_ENTRIES 16384
+#define RECORD_DEFAULT_UNWIND_ROWS (1U << 20)
+#define RECORD_DEFAULT_STACK_EVERY 1
 
 /* Returns the exit status weft should exit with: the command's own status
  * when it ran to the end, or 1 (with one line on stderr) when recording

@@ -181,7 +181,8 @@ int stack_table__set(struct stack_table *t, bool user, __u32 tgid, __s32 id, con
 	return 0;
 }
 
-int stack_table__read_map(struct stack_table *t, int map_fd, unsigned int max_depth)
+int stack_table__read_map(struct stack_table *t, int map_fd, unsigned int max_depth,
+			  unsigned int which)
 {
 	__u64 *ips = calloc(max_depth, sizeof(*ips));
 	int missing = 0, err = 0;
@@ -194,6 +195,8 @@ int stack_table__read_map(struct stack_table *t, int map_fd, unsigned int max_de
 		struct weft_stack *st = &t->stacks[i];
 		__u32 id = st->id;
 
+		if (!(which & (st->user ? STACKS_USER : STACKS_KERNEL)))
+			continue;
 		memset(ips, 0, max_depth * sizeof(*ips));
 		if (bpf_map_lookup_elem(map_fd, &id, ips)) {
 			missing++;
@@ -258,7 +261,9 @@ int stack_table__symbolize(struct stack_table *t, stack_maps_fn maps_of, void *m
 			int err = -1;
 
 			memset(&res, 0, sizeof(res));
-			if (st->user && m && syms)
+			if (st->frames[f].addr == WEFT_STACK_CUT_SHORT)
+				err = -1; /* the unwinder's "[unknown]" */
+			else if (st->user && m && syms)
 				err = syms_cache__resolve_user(syms, m, addr, false, &res);
 			else if (!st->user && ks)
 				err = kallsyms__resolve(ks, addr, &res);

@@ -45,6 +45,8 @@ struct bpf_program;
 #define META_STACK_FAILURES "stack_failures"
 #define META_STACK_ENTRIES "stack_entries"
 #define META_SAMPLE_HZ "sample_hz"
+#define META_USER_UNWIND "user_unwind" /* "tables" or "fp" */
+#define META_STACK_EVERY "stack_every"
 
 struct stack_frame {
 	__u64 addr;
@@ -74,10 +76,14 @@ void stack_table__note_event(struct stack_table *t, const struct weft_event_head
  * ones. 0 or -ENOMEM. */
 int stack_table__set(struct stack_table *t, bool user, __u32 tgid, __s32 id, const __u64 *addrs,
 		     unsigned int n);
-/* Reads the addresses of every noted stack from a BPF stack-trace map of
- * max_depth frames. Returns the number of noted stacks the map did not
- * hold (>= 0), or a negative errno. */
-int stack_table__read_map(struct stack_table *t, int map_fd, unsigned int max_depth);
+#define STACKS_USER 0x1
+#define STACKS_KERNEL 0x2
+/* Reads the addresses of every noted stack of the kinds in `which` from a
+ * BPF map of stacks of max_depth frames, zero-terminated when shorter (the
+ * kernel's stack-trace map, or the unwinder's). Returns the number of
+ * noted stacks the map did not hold (>= 0), or a negative errno. */
+int stack_table__read_map(struct stack_table *t, int map_fd, unsigned int max_depth,
+			  unsigned int which);
 
 /* The maps snapshot to resolve a process's user addresses with (NULL:
  * none; its frames become "[unknown]"). */

@@ -310,6 +310,25 @@ size_t proc_maps__count(const struct proc_maps *m)
 	return m ? m->n : 0;
 }
 
+bool proc_maps__get(const struct proc_maps *m, size_t i, struct proc_mapping *out)
+{
+	const struct proc_map *mp;
+
+	if (!m || i >= m->n)
+		return false;
+	mp = &m->v[i];
+	out->start = mp->start;
+	out->end = mp->end;
+	out->pgoff = mp->pgoff;
+	out->ino = mp->ino;
+	out->major = mp->major;
+	out->minor = mp->minor;
+	out->exec = mp->exec;
+	out->file = mp->kind == MAP_FILE;
+	out->path = mp->path;
+	return true;
+}
+
 void proc_maps__free(struct proc_maps *m)
 {
 	if (!m)
@@ -454,6 +473,13 @@ static int open_mapped_file(const struct proc_maps *m, const struct proc_map *mp
 		}
 	}
 	return open_checked(mp->path, mp);
+}
+
+int proc_maps__open(const struct proc_maps *m, size_t i)
+{
+	if (!m || i >= m->n || m->v[i].kind != MAP_FILE)
+		return -1;
+	return open_mapped_file(m, &m->v[i]);
 }
 
 static void load_entry(struct syms_cache *c, const struct proc_maps *m, const struct proc_map *mp,

@@ -74,6 +74,21 @@ void proc_maps__set_pid(struct proc_maps *m, pid_t pid);
 size_t proc_maps__count(const struct proc_maps *m);
 void proc_maps__free(struct proc_maps *m);
 
+/* One line of a snapshot; path points into the snapshot. */
+struct proc_mapping {
+	unsigned long long start, end, pgoff, ino;
+	unsigned int major, minor;
+	bool exec;
+	bool file; /* backed by a file named by path (not [heap], [vdso], ...) */
+	const char *path;
+};
+/* The i-th mapping, in address order; false past the last. */
+bool proc_maps__get(const struct proc_maps *m, size_t i, struct proc_mapping *out);
+/* Opens the file of the i-th mapping for reading, checked to be the very
+ * file mapped (same device and inode; see proc_maps__set_pid()): an fd,
+ * or -1 when the file is gone or replaced. */
+int proc_maps__open(const struct proc_maps *m, size_t i);
+
 /* Resolves addr, an address in the process whose snapshot is m.
  *
  * data false: a code address, looked up among function symbols. The
