@@ -30,8 +30,10 @@ const volatile bool targ_pthread_locks = false;
 /* User stacks walked with the unwind tables (unwind.h) rather than by the
  * kernel's frame-pointer walk */
 const volatile bool targ_unwind_tables = false;
-/* One blocking switch in stack_every per thread takes stacks */
+/* One blocking switch in stack_every per thread takes stacks, and any
+ * that comes stack_gap_ns or more after the thread's last one that did */
 const volatile __u32 stack_every = 1;
+const volatile __u64 stack_gap_ns = 1000000;
 
 struct plock_call {
 	__u64 mutex;
@@ -87,6 +89,7 @@ struct waking_info {
 	 * stacks are taken only then, for the wakeup flame graph) */
 	__u32 stack_countdown;
 	__u32 block_sampled;
+	__u64 last_stack_ns;
 };
 
 /* Per-thread state, kept in task storage because it is read on hot paths.
@@ -229,46 +232,84 @@ struct ustack_walk {
 	bool whole; /* reached the outermost frame */
 };
 
+/* The searches run as bpf_loop() callbacks: the verifier checks a
+ * callback's body once, where it would walk every iteration of a bounded
+ * loop, branch by branch (seconds of loading). */
+struct mapping_search {
+	struct weft_unwind_proc *proc;
+	__u64 pc;
+	__u32 lo, hi;
+	__s32 found;
+};
+
+static int mapping_search_step(__u32 i, struct mapping_search *ms)
+{
+	struct weft_unwind_mapping *m;
+	__u32 mid;
+
+	if (ms->lo >= ms->hi || !ms->proc)
+		return 1;
+	mid = (ms->lo + ms->hi) / 2;
+	if (mid >= WEFT_UNWIND_MAX_MAPPINGS)
+		return 1;
+	m = &ms->proc->maps[mid];
+	if (ms->pc < m->start) {
+		ms->hi = mid;
+	} else if (ms->pc >= m->end) {
+		ms->lo = mid + 1;
+	} else {
+		ms->found = mid;
+		return 1;
+	}
+	return 0;
+}
+
 static __always_inline struct weft_unwind_mapping *find_mapping(struct weft_unwind_proc *proc,
 								__u64 pc)
 {
-	__u32 lo = 0, hi = proc->count, mid, i;
-	struct weft_unwind_mapping *m;
+	struct mapping_search ms = { .proc = proc, .pc = pc, .hi = proc->count, .found = -1 };
+	__u32 at;
 
-	if (hi > WEFT_UNWIND_MAX_MAPPINGS)
-		hi = WEFT_UNWIND_MAX_MAPPINGS;
-	for (i = 0; i < MAPPING_SEARCH_STEPS && lo < hi; i++) {
-		mid = (lo + hi) / 2;
-		if (mid >= WEFT_UNWIND_MAX_MAPPINGS)
-			return NULL;
-		m = &proc->maps[mid];
-		if (pc < m->start)
-			hi = mid;
-		else if (pc >= m->end)
-			lo = mid + 1;
-		else
-			return m;
-	}
-	return NULL;
+	bpf_loop(MAPPING_SEARCH_STEPS, mapping_search_step, &ms, 0);
+	at = ms.found;
+	if (ms.found < 0 || at >= WEFT_UNWIND_MAX_MAPPINGS)
+		return NULL;
+	return &proc->maps[at];
+}
+
+struct row_search {
+	__u64 addr;
+	__u32 lo, hi;
+};
+
+static int row_search_step(__u32 i, struct row_search *rs)
+{
+	struct weft_unwind_row *row;
+	__u32 mid;
+
+	if (rs->hi - rs->lo <= 1)
+		return 1;
+	mid = rs->lo + (rs->hi - rs->lo) / 2;
+	row = bpf_map_lookup_elem(&unwind_rows, &mid);
+	if (!row)
+		return 1;
+	if (row->pc <= rs->addr)
+		rs->lo = mid;
+	else
+		rs->hi = mid;
+	return 0;
 }
 
 /* The last row at or below addr among the mapping's rows */
 static __always_inline struct weft_unwind_row *find_row(struct weft_unwind_mapping *m, __u64 addr)
 {
-	__u32 lo = m->row_begin, hi = m->row_begin + m->row_count, mid, i;
+	struct row_search rs = { .addr = addr,
+				 .lo = m->row_begin,
+				 .hi = m->row_begin + m->row_count };
 	struct weft_unwind_row *row;
 
-	for (i = 0; i < ROW_SEARCH_STEPS && hi - lo > 1; i++) {
-		mid = lo + (hi - lo) / 2;
-		row = bpf_map_lookup_elem(&unwind_rows, &mid);
-		if (!row)
-			return NULL;
-		if (row->pc <= addr)
-			lo = mid;
-		else
-			hi = mid;
-	}
-	row = bpf_map_lookup_elem(&unwind_rows, &lo);
+	bpf_loop(ROW_SEARCH_STEPS, row_search_step, &rs, 0);
+	row = bpf_map_lookup_elem(&unwind_rows, &rs.lo);
 	return row && row->pc <= addr ? row : NULL;
 }
 
@@ -646,9 +687,10 @@ static __always_inline void note_pthread_lock_wait(struct task_struct *prev)
 /* Stack sampling: whole stacks at every blocking switch cost more than
  * the rest of the switch program together on a program that switches
  * 100,000s of times a second, so one blocking switch in stack_every per
- * thread takes them. The skipped ones are marked, and the reports give
+ * thread takes them, and any that comes after a quiet gap: only threads
+ * that block more than about 1000 times a second are sampled. The skipped ones are marked, and the reports give
  * their blocked time to the thread's next sampled stack. */
-static __always_inline bool block_takes_stacks(struct task_struct *prev)
+static __always_inline bool block_takes_stacks(struct task_struct *prev, __u64 now)
 {
 	struct waking_info *info;
 
@@ -657,13 +699,15 @@ static __always_inline bool block_takes_stacks(struct task_struct *prev)
 	info = bpf_task_storage_get(&pending_waking, prev, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (!info)
 		return true;
-	if (info->stack_countdown) {
+	/* a thread that blocks less than once a gap keeps every stack */
+	if (info->stack_countdown && now - info->last_stack_ns < stack_gap_ns) {
 		info->stack_countdown--;
 		info->block_sampled = 0;
 		return false;
 	}
 	info->stack_countdown = stack_every - 1;
 	info->block_sampled = 1;
+	info->last_stack_ns = now;
 	return true;
 }
 
@@ -721,7 +765,7 @@ int BPF_PROG(handle_switch, bool preempt, struct task_struct *prev, struct task_
 		 * interval that a stack explains. */
 		if (targ_stacks && prev_target && !preempt && ev->prev_state &&
 		    !(ev->prev_state & TASK_DEAD_STATE)) {
-			if (block_takes_stacks(prev)) {
+			if (block_takes_stacks(prev, now)) {
 				ev->user_stack_id = take_user_stack(ctx);
 				ev->kernel_stack_id = take_stack(ctx, 0);
 			} else {

@@ -13,8 +13,10 @@
 # pthread mutex), cpu (weft-work --task cpu --mode threads), fork (2,000
 # fork + exec of /bin/true), many (64 threads passing 4 tokens in a ring).
 # Conditions: untraced, weft record (default), weft record --no-stacks,
-# weft record --locks=pthread (mutex only), perf sched record, perf record
-# -e sched:sched_switch -e sched:sched_wakeup. Runs are interleaved (every
+# weft record --locks=pthread (mutex only), on pingpong the stack settings
+# the default is chosen from: --unwind=fp (frame-pointer user stacks) and
+# --stack-every=1 (whole stacks at every blocking switch), perf sched
+# record, perf record -e sched:sched_switch -e sched:sched_wakeup. Runs are interleaved (every
 # workload and condition once per round) and figures are medians.
 #
 # How things are measured:
@@ -145,12 +147,15 @@ if ! supports; then
 fi
 supports --no-stacks || unsupported+=(no-stacks)
 supports --locks=pthread || unsupported+=(pthread-locks)
+supports --unwind=fp || unsupported+=(fp-stacks)
+supports --stack-every=1 || unsupported+=(all-stacks)
 ((have_perf)) || unsupported+=(perf-sched perf-record)
 rm -f "$tmp/probe.data"*
 
 conditions_of() {
 	local c list=(untraced default no-stacks)
 	[[ $1 == mutex ]] && list+=(pthread-locks)
+	[[ $1 == pingpong ]] && list+=(fp-stacks all-stacks)
 	list+=(perf-sched perf-record)
 	for c in "${list[@]}"; do
 		[[ " ${unsupported[*]} " == *" $c "* ]] || echo "$c"
@@ -169,6 +174,8 @@ run_one() {
 	default) tracer=("$weft" record -o "$rec" --) ;;
 	no-stacks) tracer=("$weft" record --no-stacks -o "$rec" --) ;;
 	pthread-locks) tracer=("$weft" record --locks=pthread -o "$rec" --) ;;
+	fp-stacks) tracer=("$weft" record --unwind=fp -o "$rec" --) ;;
+	all-stacks) tracer=("$weft" record --stack-every=1 -o "$rec" --) ;;
 	perf-sched) tracer=(perf sched record -o "$rec" --) ;;
 	perf-record) tracer=(perf record -e sched:sched_switch -e sched:sched_wakeup -o "$rec" --) ;;
 	esac
@@ -189,7 +196,7 @@ run_one() {
 			'BEGIN { x = a + b - c - d; printf "%.6f", x < 0 ? 0 : x }')
 	fi
 	case $c in
-	default | no-stacks | pthread-locks)
+	default | no-stacks | fp-stacks | all-stacks | pthread-locks)
 		read -r events lost < <(sed -n 's/^weft: recorded \([0-9]*\) events (\([0-9]*\) lost.*/\1 \2/p' "$err")
 		;;
 	perf-*)
@@ -232,6 +239,7 @@ start_s=$SECONDS
 for w in "${workloads[@]}"; do
 	for c in "${unsupported[@]}"; do
 		[[ $c == pthread-locks && $w != mutex ]] && continue
+		[[ ($c == fp-stacks || $c == all-stacks) && $w != pingpong ]] && continue
 		echo "bench: $w $c unsupported"
 	done
 done

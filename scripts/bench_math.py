@@ -22,7 +22,8 @@ REPORT_FILE, one line per timing:
 """
 import sys
 
-CONDITIONS = ["untraced", "default", "no-stacks", "pthread-locks", "perf-sched", "perf-record"]
+CONDITIONS = ["untraced", "default", "no-stacks", "fp-stacks", "all-stacks", "pthread-locks",
+              "perf-sched", "perf-record"]
 WORKLOADS = ["pingpong", "pingpong-x", "mutex", "cpu", "fork", "many"]
 
 

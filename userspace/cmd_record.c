@@ -67,12 +67,13 @@ static const struct argp_option record_options[] = {
 	  "without frame pointers (glibc) keeps its callers (default), or by frame pointers only",
 	  3 },
 	{ "unwind-rows", OPT_UNWIND_ROWS, "N", 0,
-	  "Rows the kernel's unwind tables hold, 8 bytes each (default 1048576; libc takes about "
-	  "XXX)",
+	  "Rows the kernel's unwind tables hold, 8 bytes each (default 1048576; glibc and its "
+	  "loader take about 40000)",
 	  3 },
 	{ "stack-every", OPT_STACK_EVERY, "N", 0,
-	  "Take off-CPU and waker stacks at one blocking switch in N per thread; each sampled "
-	  "stack carries the blocked time of the switches skipped before it (default 1: all)",
+	  "Take off-CPU and waker stacks at one blocking switch in N per thread, and at any "
+	  "that comes 1 ms or more after the thread's last sampled one; each sampled stack "
+	  "carries the blocked time of the switches skipped before it (default 16; 1: all)",
 	  3 },
 	{ "ring-kb", OPT_RING_KB, "N", 0, "Ring buffer size per CPU in KiB (default 4096)", 3 },
 	{ "verbose", 'v', NULL, 0, "Show libbpf's messages", 3 },

@@ -38,7 +38,8 @@ struct record_opts {
 	 * the size of the kernel's table of rows. */
 	bool unwind_tables;
 	unsigned int unwind_rows;
-	/* One blocking switch in stack_every per thread takes stacks */
+	/* One blocking switch in stack_every per thread takes stacks (and
+	 * any 1 ms or more after the thread's last one that did) */
 	unsigned int stack_every;
 };
 
@@ -46,7 +47,7 @@ struct record_opts {
 #define RECORD_DEFAULT_SAMPLE_HZ 99
 #define RECORD_DEFAULT_STACK_ENTRIES 16384
 #define RECORD_DEFAULT_UNWIND_ROWS (1U << 20)
-#define RECORD_DEFAULT_STACK_EVERY 1
+#define RECORD_DEFAULT_STACK_EVERY 16
 
 /* Returns the exit status weft should exit with: the command's own status
  * when it ran to the end, or 1 (with one line on stderr) when recording

@@ -1,0 +1,114 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+"""Integration tests of unwinding through Debian's glibc, which has no frame
+pointers: the waits of tests/helpers/libc_waits (built with frame pointers)
+all block inside libc, and their stacks must name the program's function
+that waited and go on to the thread's start."""
+import os
+import re
+import sys
+
+sys.path.insert(0, os.path.dirname(__file__))
+from harness import Harness, check  # noqa: E402
+
+h = Harness()
+WEFT = h.weft
+WAITS = os.path.join(h.build, "tests", "helpers", "libc_waits")
+THREAD_START = ("start_thread", "clone3")
+
+
+def record(tmp, name, args, *opts):
+    out = os.path.join(tmp, name + ".data")
+    r = h.run([WEFT, "record", "-o", out, *opts, "--", WAITS, *args])
+    check(r.returncode == 0, f"weft record exited {r.returncode}: {r.stderr.strip()}")
+    m = re.search(r"(\d+) stack failures", r.stderr)
+    check(m and m.group(1) == "0", f"stack failures: {r.stderr.strip()}")
+    return out
+
+
+def flame(path, kind, by="thread"):
+    r = h.run([WEFT, "flame", path, "--type", kind, "--by", by])
+    check(r.returncode == 0, f"weft flame failed: {r.stderr.strip()}")
+    rows = []
+    for line in r.stdout.splitlines():
+        stack, count = line.rsplit(" ", 1)
+        rows.append((stack.split(";"), int(count)))
+    return rows
+
+
+def user_frames(stack):
+    """root first, without the root (comm-tid) and the kernel's frames"""
+    return [f for f in stack[1:] if not f.endswith("_[k]")]
+
+
+def share(rows, pred):
+    total = sum(c for _, c in rows)
+    return (sum(c for s, c in rows if pred(s)) / total if total else 0.0), total
+
+
+def cut_short(rows):
+    return share(rows, lambda s: "[unknown]" in user_frames(s))[0]
+
+
+def names_caller_from_start(stack, caller, callee, start):
+    """caller calls (through libc) callee, and the stack goes on from
+    caller back to one of start"""
+    user = user_frames(stack)
+    if caller not in user or callee not in user:
+        return False
+    at = user.index(caller)
+    return user.index(callee) > at and any(f in start for f in user[:at])
+
+
+@h.test
+def mutex_waits_name_their_caller(tmp):
+    path = record(tmp, "mutex", ["mutex", "3", "0.6"])
+    rows = flame(path, "lock")
+    named, total = share(rows, lambda s: names_caller_from_start(
+        s, "lock_and_count", "pthread_mutex_lock", THREAD_START))
+    print(f"  lock wait: {100 * named:.1f}% of {total} us named, "
+          f"{100 * cut_short(rows):.1f}% cut short")
+    check(total > 100000, f"only {total} us of lock waits")
+    check(named >= 0.9, f"lock_and_count <- start_thread in {100 * named:.1f}% of lock waits")
+
+
+@h.test
+def frame_pointers_alone_lose_the_caller(tmp):
+    # the same program walked by frame pointers only: the check above is
+    # one that fails without the unwind tables
+    path = record(tmp, "mutex-fp", ["mutex", "3", "0.3"], "--unwind=fp")
+    rows = flame(path, "lock")
+    named, total = share(rows, lambda s: names_caller_from_start(
+        s, "lock_and_count", "pthread_mutex_lock", THREAD_START))
+    check(total > 0, "no lock waits")
+    check(named < 0.5, f"frame pointers alone named the caller in {100 * named:.1f}%")
+
+
+@h.test
+def condition_wait_names_its_caller(tmp):
+    path = record(tmp, "cond", ["cond", "60"])
+    rows = [(s, c) for s, c in flame(path, "offcpu")
+            if any("pthread_cond_wait" in f for f in s)]
+    named, total = share(rows, lambda s: names_caller_from_start(
+        s, "wait_for_signal", next(f for f in s if "pthread_cond_wait" in f), THREAD_START))
+    print(f"  cond wait: {100 * named:.1f}% of {total} us named, "
+          f"{100 * cut_short(rows):.1f}% cut short")
+    check(total > 100000, f"only {total} us in pthread_cond_wait")
+    check(named >= 0.9, f"wait_for_signal <- start_thread in {100 * named:.1f}%")
+
+
+@h.test
+def sleep_names_its_caller_down_to_main(tmp):
+    path = record(tmp, "sleep", ["sleep", "20", "10"])
+    rows = flame(path, "offcpu")
+    named, total = share(rows, lambda s: names_caller_from_start(
+        s, "nap", "clock_nanosleep", ("main",)) and names_caller_from_start(
+        s, "main", "nap", ("__libc_start_call_main",)))
+    print(f"  sleep: {100 * named:.1f}% of {total} us named, "
+          f"{100 * cut_short(rows):.1f}% cut short")
+    check(total > 150000, f"only {total} us asleep")
+    check(named >= 0.9, f"__libc_start_call_main -> main -> nap in {100 * named:.1f}%")
+
+
+if __name__ == "__main__":
+    sys.exit(h.main())
