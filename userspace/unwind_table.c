@@ -857,6 +857,8 @@ static int compile_rows(const struct eh_frame_section *sec, struct cfi_index *ix
 	size_t i;
 	int err;
 
+	if (!ix->nfdes)
+		return 0;
 	qsort(ix->fdes, ix->nfdes, sizeof(*ix->fdes), fde_cmp);
 	for (i = 0; i < ix->nfdes; i++) {
 		const struct fde *f = &ix->fdes[i];
@@ -875,12 +877,9 @@ static int compile_rows(const struct eh_frame_section *sec, struct cfi_index *ix
 			return err;
 		kept_end = f->end;
 	}
-	if (ix->nfdes) {
-		gap = gap_template;
-		gap.pc = kept_end;
-		return emit_row(out, out->count, &gap);
-	}
-	return 0;
+	gap = gap_template;
+	gap.pc = kept_end;
+	return emit_row(out, out->count, &gap);
 }
 
 int unwind_table__from_eh_frame(const struct eh_frame_section *sec, struct unwind_table *out)

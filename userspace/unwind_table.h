@@ -66,9 +66,9 @@ struct eh_frame_section {
 
 /* Compiles the .eh_frame of an x86-64 ELF object. 0; -ENOENT: no
  * .eh_frame (or one without bytes, as in a debug file); -EINVAL:
- * malformed CFI, or not a 64-bit x86-64 object; -E2BIG: a function at or
- * past 4 GiB (rows hold 32-bit addresses); -ENOMEM. A section holding no
- * FDE gives an empty table and 0. */
+ * malformed CFI, or not a 64-bit x86-64 object; -E2BIG: an FDE reaching
+ * past 0xffffffff (rows hold 32-bit addresses, and its end needs a row);
+ * -ENOMEM. A section holding no FDE gives an empty table and 0. */
 int unwind_table__from_elf(Elf *elf, struct unwind_table *out);
 
 /* The same for the file at path, opened with libelf and closed again;
@@ -86,8 +86,8 @@ void unwind_table__release(struct unwind_table *t);
 const struct weft_unwind_row *unwind_table__find(const struct weft_unwind_row *rows, size_t n,
 						 __u64 pc);
 
-/* A frame: where it executes, its stack pointer, and rbp as it will be
- * when control returns to it. */
+/* A frame: where it executes, its stack pointer, and its rbp (for a
+ * caller: the value rbp will have again once control returns to it). */
 struct unwind_regs {
 	__u64 pc, sp, bp;
 };
@@ -99,9 +99,10 @@ typedef int (*unwind_read_fn)(void *ctx, __u64 addr, __u64 *val);
  * object that contains r->pc, loaded at bias (object address = process
  * address - bias). The exact rules, which the BPF programs follow:
  *  1. lookup = r->pc - bias, minus 1 unless leaf (a return address
- *     points after its call, maybe at the next function; leaf: r->pc is
- *     where the thread is, frame 0). A lookup before bias or at or past
- *     4 GiB, or before the first row: -ENOENT.
+ *     points after its call, maybe into the next function; leaf: r->pc
+ *     is where the thread is, frame 0). -ENOENT when r->pc < bias (or
+ *     r->pc == bias and not leaf), lookup > 0xffffffff, or lookup is
+ *     before the first row.
  *  2. The row of lookup (unwind_table__find). WEFT_CFA_END: return 0, the
  *     stack ends here whole. WEFT_CFA_UNKNOWN: -ENOENT.
  *  3. cfa = r->sp + cfa_offset (RSP), r->bp + cfa_offset (RBP), or for
