@@ -228,6 +228,9 @@ struct ustack_walk {
 	/* the mapping bpf_find_vma() found, for pcs outside proc's list */
 	struct weft_unwind_mapping found;
 	bool find_tried;
+	/* a row could not restore rbp: a frame-pointer step must not take
+	 * the 0 it holds for the end of the chain */
+	bool bp_lost;
 	__u32 n;
 	bool whole; /* reached the outermost frame */
 };
@@ -407,14 +410,17 @@ static int unwind_frame(__u32 i, struct ustack_walk *st)
 			return 1;
 		}
 		ra = read_user_word(cfa - 8, &ok);
-		if (row->cfa_type != WEFT_CFA_PLT && row->rbp_offset8 == WEFT_RBP_UNKNOWN)
+		if (row->cfa_type != WEFT_CFA_PLT && row->rbp_offset8 == WEFT_RBP_UNKNOWN) {
 			st->bp = 0;
-		else if (row->cfa_type != WEFT_CFA_PLT && row->rbp_offset8 != WEFT_RBP_SAME)
+			st->bp_lost = true;
+		} else if (row->cfa_type != WEFT_CFA_PLT && row->rbp_offset8 != WEFT_RBP_SAME) {
 			st->bp = read_user_word(cfa + (__s64)row->rbp_offset8 * 8, &ok);
+			st->bp_lost = false;
+		}
 	} else {
 		/* code with frame pointers (or none we know): follow rbp */
 		if (!st->bp) {
-			st->whole = true;
+			st->whole = !st->bp_lost;
 			return 1;
 		}
 		cfa = st->bp + 16;
