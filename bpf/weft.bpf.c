@@ -76,7 +76,24 @@ struct {
 	__type(value, __u32); /* enum target_flags */
 } targets SEC(".maps");
 
-struct waking_info {
+#define KLOCK_DEPTH 4
+
+struct klock_wait {
+	__u64 lock;
+	__u64 start_ns;
+	__u32 flags;
+	__s32 kernel_stack_id;
+};
+
+/* The contended kernel locks a traced thread waits for right now, nested
+ * (an rwsem's wait, then the spin inside it). */
+struct klock_stack {
+	__u32 depth;
+	__u32 reserved;
+	struct klock_wait waits[KLOCK_DEPTH];
+};
+
+struct thread_state {
 	__u64 ts_ns;
 	__u32 waker_tid;
 	__u32 waker_tgid;
@@ -90,10 +107,11 @@ struct waking_info {
 	__u32 stack_countdown;
 	__u32 block_sampled;
 	__u64 last_stack_ns;
+	struct klock_stack klocks;
 };
 
-/* Per-thread state, kept in task storage because it is read on hot paths.
- * sched_waking runs in the waker's context, sched_wakeup where the wakee
+/* Per-thread state, kept in task storage because it is read on hot paths;
+ * only traced threads get it. sched_waking runs in the waker's context, sched_wakeup where the wakee
  * is enqueued (often another CPU's idle loop): the waker is carried from
  * one to the other in the wakee's task storage, which costs a fraction of
  * a hash map's update and delete on every wakeup. */
@@ -101,8 +119,8 @@ struct {
 	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, int);
-	__type(value, struct waking_info);
-} pending_waking SEC(".maps");
+	__type(value, struct thread_state);
+} thread_states SEC(".maps");
 
 enum cpu_kind {
 	KIND_UNKNOWN = 0,
@@ -455,9 +473,9 @@ static __noinline __s32 take_user_stack_unwound(void)
 	st.out = bpf_map_lookup_elem(&ustack_scratch, &zero);
 	if (!st.out || !regs)
 		return -EFAULT_ERR;
-	st.pc = BPF_CORE_READ(regs, ip);
-	st.sp = BPF_CORE_READ(regs, sp);
-	st.bp = BPF_CORE_READ(regs, bp);
+	st.pc = regs->ip;
+	st.sp = regs->sp;
+	st.bp = regs->bp;
 	if (!st.pc || st.pc >= 0x800000000000ULL)
 		return -EFAULT_ERR; /* no user context */
 	st.proc = bpf_map_lookup_elem(&unwind_procs, &tgid);
@@ -595,9 +613,9 @@ static __always_inline void read_blocking_syscall(struct task_struct *prev,
 	if (!regs)
 		return;
 	ev->hdr.flags |= WEFT_SWITCH_BLOCKING;
-	ev->syscall_nr = (__s32)BPF_CORE_READ(regs, orig_ax);
-	ev->sys_arg0 = BPF_CORE_READ(regs, di);
-	ev->sys_arg1 = BPF_CORE_READ(regs, si);
+	ev->syscall_nr = (__s32)regs->orig_ax;
+	ev->sys_arg0 = regs->di;
+	ev->sys_arg1 = regs->si;
 	if (ev->syscall_nr == SYS_FUTEX_WAITV) {
 		ev->hdr.flags |= WEFT_SWITCH_MULTI_WAIT;
 		if (bpf_probe_read_user(&first, sizeof(first), (void *)ev->sys_arg0) == 0)
@@ -639,36 +657,11 @@ static __always_inline void emit_inferred_switch_in(struct weft_cpu_stat *cs,
 	ring_submit(ring, ev, sizeof(*ev));
 }
 
-#define KLOCK_DEPTH 4
-
-struct klock_wait {
-	__u64 lock;
-	__u64 start_ns;
-	__u32 flags;
-	__s32 kernel_stack_id;
-};
-
-/* The contended kernel locks a traced thread waits for right now, nested
- * (an rwsem's wait, then the spin inside it). */
-struct klock_stack {
-	__u32 depth;
-	__u32 reserved;
-	struct klock_wait waits[KLOCK_DEPTH];
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 16384);
-	__type(key, __u32); /* tid */
-	__type(value, struct klock_stack);
-} klock_waits SEC(".maps");
-
 /* A thread that blocks inside a lock wait is off the CPU for that lock. */
-static __always_inline void note_kernel_lock_wait(struct task_struct *prev,
+static __always_inline void note_kernel_lock_wait(struct thread_state *ts,
 						  struct weft_ev_switch *ev)
 {
-	__u32 tid = prev->pid;
-	struct klock_stack *st = bpf_map_lookup_elem(&klock_waits, &tid);
+	struct klock_stack *st = ts ? &ts->klocks : NULL;
 	__u32 top;
 
 	if (!st || !st->depth)
@@ -690,20 +683,34 @@ static __always_inline void note_pthread_lock_wait(struct task_struct *prev)
 		call->blocked = 1;
 }
 
+/* Traced threads carry task storage, made on their first switch or
+ * wakeup: finding it answers "traced?" for less than the targets lookup
+ * on the hottest paths. Only traced threads ever get it. */
+static __always_inline bool thread_traced(struct task_struct *t, struct thread_state **state)
+{
+	__u32 tgid = t->tgid;
+
+	*state = NULL;
+	if (!t->pid)
+		return false;
+	*state = bpf_task_storage_get(&thread_states, t, 0, 0);
+	if (*state)
+		return true;
+	if (!bpf_map_lookup_elem(&targets, &tgid))
+		return false;
+	*state = bpf_task_storage_get(&thread_states, t, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	return true;
+}
+
 /* Stack sampling: whole stacks at every blocking switch cost more than
  * the rest of the switch program together on a program that switches
  * 100,000s of times a second, so one blocking switch in stack_every per
  * thread takes them, and any that comes after a quiet gap: only threads
  * that block more than about 1000 times a second are sampled. The skipped ones are marked, and the reports give
  * their blocked time to the thread's next sampled stack. */
-static __always_inline bool block_takes_stacks(struct task_struct *prev, __u64 now)
+static __always_inline bool block_takes_stacks(struct thread_state *info, __u64 now)
 {
-	struct waking_info *info;
-
-	if (stack_every <= 1)
-		return true;
-	info = bpf_task_storage_get(&pending_waking, prev, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
-	if (!info)
+	if (stack_every <= 1 || !info)
 		return true;
 	/* a thread that blocks less than once a gap keeps every stack */
 	if (info->stack_countdown && now - info->last_stack_ns < stack_gap_ns) {
@@ -723,8 +730,10 @@ int BPF_PROG(handle_switch, bool preempt, struct task_struct *prev, struct task_
 {
 	__u64 now = bpf_ktime_get_ns();
 	__u32 prev_tgid = prev->tgid, next_tgid = next->tgid;
-	__u32 *prev_target = prev->pid ? bpf_map_lookup_elem(&targets, &prev_tgid) : NULL;
-	bool next_traced = next->pid && is_traced(next_tgid);
+	struct thread_state *prev_state_bpf, *next_state_bpf;
+	bool prev_traced = thread_traced(prev, &prev_state_bpf);
+	bool next_traced = thread_traced(next, &next_state_bpf);
+	__u32 *prev_target;
 	struct weft_ev_switch *ev;
 	__u32 flags = 0;
 	void *ring;
@@ -734,14 +743,14 @@ int BPF_PROG(handle_switch, bool preempt, struct task_struct *prev, struct task_
 	__u32 last_next = cs ? cs->last_next_tid : 0;
 
 	account_cpu_time(cs, now, next, next_traced);
-	if (!prev_target && !next_traced)
+	if (!prev_traced && !next_traced)
 		return 0;
-	if (prev_target && last_ts && last_next != prev->pid)
+	if (prev_traced && last_ts && last_next != prev->pid)
 		emit_inferred_switch_in(cs, prev, last_next, last_ts, now);
 
 	if (preempt)
 		flags |= WEFT_SWITCH_PREEMPT;
-	if (prev_target)
+	if (prev_traced)
 		flags |= WEFT_SWITCH_PREV_TRACED;
 	if (next_traced)
 		flags |= WEFT_SWITCH_NEXT_TRACED;
@@ -758,20 +767,20 @@ int BPF_PROG(handle_switch, bool preempt, struct task_struct *prev, struct task_
 		ev->syscall_nr = 0;
 		ev->sys_arg0 = 0;
 		ev->sys_arg1 = 0;
-		if (targ_futex_reasons && prev_target && !preempt && ev->prev_state &&
+		if (targ_futex_reasons && prev_traced && !preempt && ev->prev_state &&
 		    !(ev->prev_state & TASK_DEAD_STATE)) {
 			read_blocking_syscall(prev, ev);
 			if (targ_kernel_locks)
-				note_kernel_lock_wait(prev, ev);
+				note_kernel_lock_wait(prev_state_bpf, ev);
 			if (targ_pthread_locks)
 				note_pthread_lock_wait(prev);
 		}
 		/* sched_switch runs in prev's context: its stacks are
 		 * the current ones. Only a block starts an off-CPU
 		 * interval that a stack explains. */
-		if (targ_stacks && prev_target && !preempt && ev->prev_state &&
+		if (targ_stacks && prev_traced && !preempt && ev->prev_state &&
 		    !(ev->prev_state & TASK_DEAD_STATE)) {
-			if (block_takes_stacks(prev, now)) {
+			if (block_takes_stacks(prev_state_bpf, now)) {
 				ev->user_stack_id = take_user_stack(ctx);
 				ev->kernel_stack_id = take_stack(ctx, 0);
 			} else {
@@ -785,9 +794,11 @@ int BPF_PROG(handle_switch, bool preempt, struct task_struct *prev, struct task_
 		ring_submit(ring, ev, sizeof(*ev));
 	}
 
-	if (prev_target && (*prev_target & TARGET_EXITING) && (prev_state & TASK_DEAD_STATE) &&
-	    prev->pid == prev_tgid)
-		bpf_map_delete_elem(&targets, &prev_tgid);
+	if (prev_traced && (prev_state & TASK_DEAD_STATE) && prev->pid == prev_tgid) {
+		prev_target = bpf_map_lookup_elem(&targets, &prev_tgid);
+		if (prev_target && (*prev_target & TARGET_EXITING))
+			bpf_map_delete_elem(&targets, &prev_tgid);
+	}
 	return 0;
 }
 
@@ -795,13 +806,17 @@ SEC("tp_btf/sched_waking")
 int BPF_PROG(handle_waking, struct task_struct *p)
 {
 	struct task_struct *waker = bpf_get_current_task_btf();
-	struct waking_info *info;
+	struct thread_state *info = bpf_task_storage_get(&thread_states, p, 0, 0);
 
-	if (!is_traced(p->tgid))
-		return 0;
-	info = bpf_task_storage_get(&pending_waking, p, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
-	if (!info)
-		return 0;
+	/* Only traced threads get this storage: having it says traced, for
+	 * less than the targets lookup costs (wakeups are hot). */
+	if (!info) {
+		if (!is_traced(p->tgid))
+			return 0;
+		info = bpf_task_storage_get(&thread_states, p, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+		if (!info)
+			return 0;
+	}
 	info->ts_ns = bpf_ktime_get_ns();
 	info->waker_tid = waker->pid;
 	info->waker_tgid = waker->tgid;
@@ -826,15 +841,15 @@ static __always_inline int emit_wakeup(struct task_struct *p, bool new_task)
 {
 	__u64 now = bpf_ktime_get_ns();
 	struct task_struct *current;
-	struct waking_info *info;
+	struct thread_state *info;
 	struct weft_ev_wakeup *ev;
 	__u32 tid = p->pid;
 	__u32 flags = 0;
 	void *ring;
 
-	if (!is_traced(p->tgid))
+	info = bpf_task_storage_get(&thread_states, p, 0, 0);
+	if (!info && !is_traced(p->tgid))
 		return 0;
-	info = bpf_task_storage_get(&pending_waking, p, 0, 0);
 	ev = ring_reserve(sizeof(*ev), &ring);
 	if (!ev) {
 		if (info)
@@ -987,15 +1002,12 @@ int BPF_PROG(handle_exit, struct task_struct *p)
 	__u32 *target = bpf_map_lookup_elem(&targets, &tgid);
 	bool group_dead = BPF_CORE_READ(p, signal, live.counter) == 0;
 	struct weft_ev_exit *ev;
-	__u32 tid;
 	void *ring;
 
 	if (!target)
 		return 0;
 	if (group_dead)
 		*target |= TARGET_EXITING;
-	tid = p->pid;
-	bpf_map_delete_elem(&klock_waits, &tid);
 	ev = ring_reserve(sizeof(*ev), &ring);
 	if (!ev)
 		return 0;
@@ -1082,18 +1094,13 @@ SEC("tp_btf/contention_begin")
 int BPF_PROG(handle_contention_begin, void *lock, unsigned int flags)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
-	struct klock_stack empty = {}, *st;
-	__u32 tid = task->pid, depth;
+	struct thread_state *ts;
+	struct klock_stack *st;
+	__u32 depth;
 
-	if (!task->pid || !is_traced(task->tgid))
+	if (!thread_traced(task, &ts) || !ts)
 		return 0;
-	st = bpf_map_lookup_elem(&klock_waits, &tid);
-	if (!st) {
-		bpf_map_update_elem(&klock_waits, &tid, &empty, BPF_NOEXIST);
-		st = bpf_map_lookup_elem(&klock_waits, &tid);
-		if (!st)
-			return 0;
-	}
+	st = &ts->klocks;
 	depth = st->depth;
 	if (depth >= KLOCK_DEPTH) {
 		/* deeper than we keep: counted, so the end pops evenly */
@@ -1114,15 +1121,18 @@ int BPF_PROG(handle_contention_end, void *lock, int ret)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 	__u32 tid = task->pid, top;
+	struct thread_state *ts;
 	struct klock_wait wait;
 	struct weft_ev_klock *ev;
 	struct klock_stack *st;
 	void *ring;
 
-	if (!task->pid || !is_traced(task->tgid))
+	/* a wait that began untraced has nothing here */
+	ts = task->pid ? bpf_task_storage_get(&thread_states, task, 0, 0) : NULL;
+	if (!ts)
 		return 0;
-	st = bpf_map_lookup_elem(&klock_waits, &tid);
-	if (!st || !st->depth)
+	st = &ts->klocks;
+	if (!st->depth)
 		return 0;
 	top = --st->depth;
 	if (top >= KLOCK_DEPTH)
