@@ -29,87 +29,13 @@
 
 #include "symbols.h"
 
+#define FIXTURE_TEST "test_symbols"
+#include "fixture.h"
+
 static struct {
 	char src[PATH_MAX]; /* tests/symbols */
 	char dir[PATH_MAX]; /* the temporary folder */
 } env;
-
-/* snprintf that fails the test rather than cut a path short. */
-static void xsnprintf(char *buf, size_t size, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void xsnprintf(char *buf, size_t size, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(buf, size, fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= size) {
-		fprintf(stderr, "test_symbols: path too long: %s\n", fmt);
-		abort();
-	}
-}
-
-static bool has_file(const char *dir, const char *name)
-{
-	char path[PATH_MAX * 2];
-
-	xsnprintf(path, sizeof(path), "%s/%s", dir, name);
-	return !access(path, R_OK);
-}
-
-/* The fixtures sit next to this file: found through WEFT_TEST_SRCDIR, the
- * working folder (make runs tests from the top of the tree), or the
- * binary's place in build/tests or build/san/tests. */
-static int find_sources(void)
-{
-	char exe[PATH_MAX], cand[PATH_MAX * 2];
-	const char *envdir = getenv("WEFT_TEST_SRCDIR");
-	const char *rel[] = { "/../../tests/symbols", "/../../../tests/symbols" };
-	ssize_t n;
-	size_t i;
-
-	if (envdir) {
-		xsnprintf(cand, sizeof(cand), "%s/symbols", envdir);
-		if (has_file(cand, "fix_prog.c"))
-			goto found;
-	}
-	xsnprintf(cand, sizeof(cand), "tests/symbols");
-	if (has_file(cand, "fix_prog.c"))
-		goto found;
-	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (n <= 0)
-		return -1;
-	exe[n] = '\0';
-	*strrchr(exe, '/') = '\0';
-	for (i = 0; i < sizeof(rel) / sizeof(rel[0]); i++) {
-		xsnprintf(cand, sizeof(cand), "%s%s", exe, rel[i]);
-		if (has_file(cand, "fix_prog.c"))
-			goto found;
-	}
-	return -1;
-found:
-	if (!realpath(cand, env.src))
-		return -1;
-	return 0;
-}
-
-static int run(const char *fmt, ...)
-{
-	char cmd[8192];
-	va_list ap;
-	int st;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	st = system(cmd);
-	if (st != 0)
-		fprintf(stderr, "test_symbols: failed (%d): %s\n", st, cmd);
-	return st == 0 ? 0 : -1;
-}
 
 /* First line of a command's output, without its newline. */
 static int capture(char *out, size_t size, const char *fmt, ...)
@@ -174,10 +100,8 @@ static int build_fixtures(void)
 static int group_setup(void **state)
 {
 	(void)state;
-	if (find_sources()) {
-		fprintf(stderr, "test_symbols: tests/symbols not found (set WEFT_TEST_SRCDIR)\n");
+	if (find_sources("symbols", "fix_prog.c", env.src))
 		return -1;
-	}
 	xsnprintf(env.dir, sizeof(env.dir), "/tmp/weft-test-symbols.XXXXXX");
 	if (!mkdtemp(env.dir))
 		return -1;

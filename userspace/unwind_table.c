@@ -123,40 +123,41 @@ static __u8 read_u8(struct cursor *c)
 	return read_le(c, 1);
 }
 
-static __u64 read_uleb(struct cursor *c)
+/* LEB128: 7 bits a byte, least significant first, while the top bit is
+ * set. shift is left just past the last byte's bits: 64 or more when they
+ * reach the top of the value (nothing left to sign-extend). */
+static __u64 read_leb(struct cursor *c, unsigned int *shift)
 {
-	unsigned int shift = 0;
 	__u64 v = 0;
 	__u8 b;
 
+	*shift = 0;
 	do {
-		if (shift >= 64) {
+		if (*shift >= 64) {
 			cursor_fail(c);
 			return 0;
 		}
 		b = read_u8(c);
-		v |= (__u64)(b & 0x7f) << shift;
-		shift += 7;
+		v |= (__u64)(b & 0x7f) << *shift;
+		*shift += 7;
 	} while ((b & 0x80) && !c->bad);
 	return v;
 }
 
+static __u64 read_uleb(struct cursor *c)
+{
+	unsigned int shift;
+
+	return read_leb(c, &shift);
+}
+
+/* Sign-extended from bit 6 of the last byte, which is bit shift - 1. */
 static __s64 read_sleb(struct cursor *c)
 {
-	unsigned int shift = 0;
-	__u64 v = 0;
-	__u8 b;
+	unsigned int shift;
+	__u64 v = read_leb(c, &shift);
 
-	do {
-		if (shift >= 64) {
-			cursor_fail(c);
-			return 0;
-		}
-		b = read_u8(c);
-		v |= (__u64)(b & 0x7f) << shift;
-		shift += 7;
-	} while ((b & 0x80) && !c->bad);
-	if (shift < 64 && (b & 0x40))
+	if (shift < 64 && (v >> (shift - 1) & 1))
 		v |= ~0ULL << shift;
 	return (__s64)v;
 }

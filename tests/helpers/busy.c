@@ -13,17 +13,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "oracle.h"
 
 static double seconds = 1.0;
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 __attribute__((noinline)) static unsigned long spin_until(double end)
 {

@@ -16,17 +16,11 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
+
 pthread_mutex_t shared_lock = PTHREAD_MUTEX_INITIALIZER;
 static unsigned long counter;
 static double stop_at;
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 __attribute__((noinline)) static void lock_and_count(void)
 {

@@ -7,17 +7,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
+
 pthread_mutex_t shared_lock = PTHREAD_MUTEX_INITIALIZER;
 static unsigned long shared_counter;
 static double seconds = 0.5;
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 __attribute__((noinline)) static void critical_section(void)
 {

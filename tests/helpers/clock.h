@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* The helpers' clock: CLOCK_MONOTONIC in seconds, for their time limits. */
+#ifndef __WEFT_TEST_CLOCK_H
+#define __WEFT_TEST_CLOCK_H
+
+#include <time.h>
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+#endif /* __WEFT_TEST_CLOCK_H */
