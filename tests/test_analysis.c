@@ -671,6 +671,37 @@ static void test_accounting(void **state)
 	assert_near(thread_of(m, 1000)->acct_runqueue_s, 2e-3, 1e-12);
 }
 
+/* The kernel's clock skip: C waits 2 ms for CPU 1 after its wakeup and
+ * runs 10 ms; the kernel says 11.8 ms run and 0.2 ms waited, having
+ * counted 1.8 ms of the wait as run time. That much moves, and nothing is
+ * off. D is the other way round (the kernel shows less run time and more
+ * wait than weft): never forgiven, 1.8 ms and 15% off, warned. */
+static void test_accounting_kernel_clock_skip(void **state)
+{
+	struct weft_analysis *a = *state = new_analysis(2);
+	const struct weft_metrics *m;
+
+	fork_ev(a, 0, 2000, 3000, false, "c");
+	fork_ev(a, 0, 2000, 4000, false, "d");
+	wake(a, 0, 3000, 1);
+	wake(a, 0, 4000, 0);
+	sw(a, 2 * MS, 1, 0, BLOCK, 3000);
+	sw(a, 2 * MS, 0, 0, BLOCK, 4000);
+	sw(a, 12 * MS, 1, 3000, BLOCK, 0);
+	sw(a, 14 * MS, 0, 4000, BLOCK, 0);
+	acct_ev(a, 20 * MS, 3000, 3000, 11800 * US, 200 * US);
+	acct_ev(a, 20 * MS, 4000, 4000, 10200 * US, 3800 * US);
+	m = finish(a);
+	check_invariants(m);
+	assert_near(m->accounting.kernel_clock_skip_s, 1.8e-3, 1e-12);
+	assert_false(thread_of(m, 3000)->acct_warning);
+	/* figures shown as measured; the judgement moves the skip */
+	assert_near(thread_of(m, 3000)->acct_on_cpu_s, 10e-3, 1e-12);
+	assert_near(thread_of(m, 3000)->acct_runqueue_s, 2e-3, 1e-12);
+	assert_true(thread_of(m, 4000)->acct_warning);
+	assert_near(m->accounting.on_cpu_err, 1.8 / 22.0, 1e-9);
+}
+
 /* Steal widens the tolerance: 2 CPUs over 30 ms with 6 ms stolen is a
  * 10% steal share, so C's 7% (20 ms against 21.4 ms) is no longer a
  * warning. */
@@ -1182,6 +1213,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_names_fork_exec_rename, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fork_exit_lifetimes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_accounting, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_accounting_kernel_clock_skip, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_accounting_steal, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_attach_mode, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_attach_mode_clamps, setup, teardown),
