@@ -21,6 +21,7 @@
 #include "flame.h"
 #include "flame_svg.h"
 #include "stacks.h"
+#include "synth_events.h"
 
 #define MS 1000000ULL
 #define PID 100
@@ -42,113 +43,23 @@ static const char stacks_text[] = "s\tu\t100\t1\t3\n"
 				  "s\tk\t0\t4\t1\n"
 				  "f\tffffffff81000300\tfutex_wake\n";
 
-union any_ev {
-	struct weft_event_header hdr;
-	struct weft_ev_switch sw;
-	struct weft_ev_wakeup wk;
-	struct weft_ev_sample sa;
-	struct weft_ev_task_state st;
-};
-
 struct fixture {
-	union any_ev evs[256];
-	size_t nevs;
+	struct synth_events ev;
 	struct stack_table *stacks;
 	struct flame *flame;
 	struct weft_analysis *a;
 	const struct weft_metrics *m;
-	__u64 samples;
 };
-
-/* events are kept and fed in time order at the end, as the reader does */
-static void feed(struct fixture *fx, const void *ev)
-{
-	assert_true(fx->nevs < 256);
-	memcpy(&fx->evs[fx->nevs++], ev,
-	       weft_event_size(((const struct weft_event_header *)ev)->type));
-}
-
-static int cmp_ts(const void *a, const void *b)
-{
-	const union any_ev *x = a, *y = b;
-
-	return x->hdr.ts_ns < y->hdr.ts_ns ? -1 : x->hdr.ts_ns > y->hdr.ts_ns;
-}
 
 static void feed_all(struct fixture *fx)
 {
 	size_t i;
 
-	qsort(fx->evs, fx->nevs, sizeof(fx->evs[0]), cmp_ts);
-	for (i = 0; i < fx->nevs; i++) {
-		assert_int_equal(flame__feed(fx->flame, &fx->evs[i].hdr), 0);
-		assert_int_equal(weft_analysis__feed(fx->a, &fx->evs[i].hdr), 0);
+	synth_sort(&fx->ev);
+	for (i = 0; i < fx->ev.n; i++) {
+		assert_int_equal(flame__feed(fx->flame, &fx->ev.evs[i].hdr), 0);
+		assert_int_equal(weft_analysis__feed(fx->a, &fx->ev.evs[i].hdr), 0);
 	}
-}
-
-static void state_ev(struct fixture *fx, __u64 ts, __u32 tid, unsigned int cpu, const char *comm)
-{
-	struct weft_ev_task_state e = { .hdr = { .ts_ns = ts,
-						 .type = WEFT_EV_TASK_STATE,
-						 .cpu = cpu,
-						 .flags = WEFT_STATE_ATTACH } };
-
-	e.tid = tid;
-	e.tgid = PID;
-	e.ppid = 1;
-	e.state = WEFT_TASK_RUNNING;
-	strncpy(e.comm, comm, sizeof(e.comm) - 1);
-	feed(fx, &e);
-}
-
-static void sample_ev(struct fixture *fx, __u64 ts, __u32 tid, unsigned int cpu, int uid, int kid)
-{
-	struct weft_ev_sample e = { .hdr = { .ts_ns = ts, .type = WEFT_EV_SAMPLE, .cpu = cpu } };
-
-	e.tid = tid;
-	e.tgid = PID;
-	e.user_stack_id = uid;
-	e.kernel_stack_id = kid;
-	feed(fx, &e);
-	fx->samples++;
-}
-
-static void block_ev(struct fixture *fx, __u64 ts, __u32 tid, unsigned int cpu, int uid, int kid)
-{
-	struct weft_ev_switch e = { .hdr = { .ts_ns = ts, .type = WEFT_EV_SWITCH, .cpu = cpu } };
-
-	e.hdr.flags = WEFT_SWITCH_PREV_TRACED;
-	e.prev_tid = tid;
-	e.prev_tgid = PID;
-	e.prev_state = 1;
-	e.syscall_nr = -1;
-	e.user_stack_id = uid;
-	e.kernel_stack_id = kid;
-	feed(fx, &e);
-}
-
-static void wake_run_ev(struct fixture *fx, __u64 ts, __u32 tid, unsigned int cpu, __u32 waker,
-			int wuid, int wkid)
-{
-	struct weft_ev_wakeup w = { .hdr = { .ts_ns = ts, .type = WEFT_EV_WAKEUP, .cpu = cpu } };
-	struct weft_ev_switch s = {
-		.hdr = { .ts_ns = ts + 1000, .type = WEFT_EV_SWITCH, .cpu = cpu }
-	};
-
-	w.waking_ts_ns = ts - 1000;
-	w.tid = tid;
-	w.tgid = PID;
-	w.waker_tid = waker;
-	w.waker_tgid = PID;
-	w.target_cpu = cpu;
-	w.waker_user_stack_id = wuid;
-	w.waker_kernel_stack_id = wkid;
-	feed(fx, &w);
-	s.hdr.flags = WEFT_SWITCH_NEXT_TRACED;
-	s.next_tid = tid;
-	s.next_tgid = PID;
-	s.user_stack_id = s.kernel_stack_id = WEFT_STACK_NOT_TAKEN;
-	feed(fx, &s);
 }
 
 /* Two threads of "my app": the main thread computes in work() (sampled),
@@ -170,16 +81,16 @@ static void run(struct fixture *fx, enum flame_type type, enum flame_by by)
 	assert_non_null(fx->flame);
 	assert_non_null(fx->a);
 	weft_analysis__set_slice_observer(fx->a, flame__slice, fx->flame);
-	state_ev(fx, 0, PID, 0, "my app");
-	state_ev(fx, 0, T2, 1, "worker");
+	synth_task_state(&fx->ev, 0, PID, PID, 0, "my app");
+	synth_task_state(&fx->ev, 0, T2, PID, 1, "worker");
 	for (t = MS; t < 90 * MS; t += 10 * MS / 3)
-		sample_ev(fx, t, PID, 0, 1, -EFAULT);
-	sample_ev(fx, 95 * MS, PID, 0, -EFAULT, -EFAULT); /* nothing taken */
+		synth_sample(&fx->ev, t, PID, PID, 0, 1, -EFAULT);
+	synth_sample(&fx->ev, 95 * MS, PID, PID, 0, -EFAULT, -EFAULT); /* nothing taken */
 	for (i = 0; i < 3; i++) {
 		t = (10 + 30 * i) * MS;
-		sample_ev(fx, t - MS, T2, 1, 2, -EFAULT);
-		block_ev(fx, t, T2, 1, 2, 3);
-		wake_run_ev(fx, t + (7 + i) * MS + 333333, T2, 1, PID, 1, 4);
+		synth_sample(&fx->ev, t - MS, T2, PID, 1, 2, -EFAULT);
+		synth_block(&fx->ev, t, T2, PID, 1, 2, 3);
+		synth_wake_run(&fx->ev, t + (7 + i) * MS + 333333, T2, PID, 1, PID, 1, 4);
 	}
 	feed_all(fx);
 	fx->m = weft_analysis__finish(fx->a);
@@ -242,7 +153,7 @@ static void test_oncpu(void **state)
 
 	(void)state;
 	run(&fx, FLAME_ONCPU, FLAME_BY_PROCESS);
-	assert_true(check_lines(fx.flame) == fx.samples);
+	assert_true(check_lines(fx.flame) == fx.ev.samples);
 	assert_int_equal(value_of(fx.flame, "my_app;__libc_start_call_main;main;work"), 27);
 	/* the second thread's samples are under its process's name */
 	assert_int_equal(value_of(fx.flame, "my_app;start_thread;thread_fn;wait_here"), 3);
@@ -250,7 +161,7 @@ static void test_oncpu(void **state)
 	done(&fx);
 
 	run(&fx, FLAME_ONCPU, FLAME_BY_THREAD);
-	assert_true(check_lines(fx.flame) == fx.samples);
+	assert_true(check_lines(fx.flame) == fx.ev.samples);
 	assert_int_equal(value_of(fx.flame, "worker-101;start_thread;thread_fn;wait_here"), 3);
 	done(&fx);
 

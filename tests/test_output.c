@@ -586,8 +586,10 @@ static void test_json_empty(void **state)
 
 	/* and the other writers survive it too */
 	f = mem_open();
-	assert_int_equal(output_text(f, m, &(struct output_opts){ true, true }), 0);
-	assert_int_equal(output_markdown(f, m, &(struct output_opts){ true, true }), 0);
+	assert_int_equal(output_text(f, m, &(struct output_opts){ .threads = true, .cpus = true }),
+			 0);
+	assert_int_equal(
+		output_markdown(f, m, &(struct output_opts){ .threads = true, .cpus = true }), 0);
 	mem_close(f);
 	assert_null(strstr(text_buf, "nan"));
 	assert_null(strstr(text_buf, "inf"));

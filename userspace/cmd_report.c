@@ -10,9 +10,12 @@
 #include "analysis.h"
 #include "cmd.h"
 #include "events.h"
-#include "recording.h"
+#include "file.h"
 #include "log.h"
 #include "output.h"
+#include "recording.h"
+#include "stack_summary.h"
+#include "stacks.h"
 
 enum report_format {
 	FORMAT_TEXT,
@@ -45,7 +48,10 @@ static const char report_doc[] =
 
 static const struct argp_option report_options[] = {
 	{ "format", OPT_FORMAT, "FMT", 0, "text (default), json or markdown", 0 },
-	{ "threads", OPT_THREADS, NULL, 0, "Add per-thread and per-process tables", 0 },
+	{ "threads", OPT_THREADS, NULL, 0,
+	  "Add per-thread and per-process tables, and each process's top on-CPU functions and "
+	  "off-CPU stacks",
+	  0 },
 	{ "cpus", OPT_CPUS, NULL, 0, "Add the per-CPU table", 0 },
 	{},
 };
@@ -84,14 +90,25 @@ static error_t report_parse_arg(int key, char *arg, struct argp_state *state)
 	return 0;
 }
 
+/* The summary sees each event of the analysis' pass: one read of the file */
+static int feed_stack_summary(void *ctx, const struct weft_event_header *ev)
+{
+	return stack_summary__feed(ctx, ev);
+}
+
 int cmd_report(int argc, char **argv)
 {
 	struct argp argp = { .options = report_options,
 			     .parser = report_parse_arg,
 			     .doc = report_doc };
 	struct report_opts opts = { .path = NULL };
+	struct stack_summary_opts sopts = { .per_process = false };
+	const struct analysis_opts *aopts;
+	struct stack_summary *stacks = NULL;
+	struct stack_table *table = NULL;
 	const struct weft_metrics *m;
 	struct recording *rec = NULL;
+	struct recording_tap tap;
 	char err[512];
 	int status = 1, werr;
 
@@ -100,12 +117,37 @@ int cmd_report(int argc, char **argv)
 	if (!opts.path)
 		opts.path = "weft.data";
 
-	rec = recording_analyze(opts.path, err, sizeof(err));
+	rec = recording_open(opts.path, &aopts, err, sizeof(err));
 	if (!rec) {
 		elog("%s", err);
 		return 1;
 	}
+	/* JSON lists every process's stacks, as it lists every thread */
+	sopts.per_process = opts.out.threads || opts.format == FORMAT_JSON;
+	table = stack_table__new();
+	if (table)
+		recording_read_stacks(rec, table);
+	stacks = table ? stack_summary__new(table, weft_file__meta(recording_file(rec)), &sopts) :
+			 NULL;
+	if (!stacks) {
+		elog("%s: %s", opts.path, strerror(errno));
+		goto cleanup;
+	}
+	tap = (struct recording_tap){ feed_stack_summary, stack_summary__slice, stacks };
+	if (recording_run(rec, &tap, err, sizeof(err)) < 0) {
+		elog("%s", err);
+		goto cleanup;
+	}
 	m = recording_metrics(rec);
+	werr = stack_summary__finish(stacks, m);
+	if (werr) {
+		elog("%s: stacks: %s", opts.path, strerror(-werr));
+		goto cleanup;
+	}
+	/* the summary copied what it reports */
+	stack_table__free(table);
+	table = NULL;
+	opts.out.stacks = stacks;
 	switch (opts.format) {
 	case FORMAT_JSON:
 		werr = output_json(stdout, m, &opts.out);
@@ -123,6 +165,8 @@ int cmd_report(int argc, char **argv)
 	}
 	status = 0;
 cleanup:
+	stack_summary__free(stacks);
+	stack_table__free(table);
 	recording_free(rec);
 	return status;
 }

@@ -2,7 +2,7 @@
 /* The report writers: one struct weft_metrics to text (for a terminal, in
  * 80 columns), JSON (DESIGN.md's stable keys) or markdown (tables for an
  * issue or a pull request). They only format: every figure comes from the
- * metrics, computed once by the analysis.
+ * metrics, computed once by the analysis, and from the stack summary.
  *
  * Each returns 0 or a negative errno (-EIO when the stream failed); the
  * stream is not closed.
@@ -16,9 +16,16 @@
 
 #include "analysis.h"
 
+struct stack_capture;
+struct stack_summary;
+
 struct output_opts {
 	bool threads; /* per-thread and per-process tables */
 	bool cpus; /* per-CPU table */
+	/* How stacks were taken, and with threads, each process's top
+	 * functions and off-CPU stacks; NULL: the report says nothing of
+	 * stacks (JSON: null) */
+	const struct stack_summary *stacks;
 };
 
 /* The text report's width: the summary wraps to it. */
@@ -26,7 +33,8 @@ struct output_opts {
 
 int output_text(FILE *out, const struct weft_metrics *m, const struct output_opts *o);
 /* Always lists cpus, processes and threads, whatever o says: a JSON
- * consumer gets every stable key. */
+ * consumer gets every stable key. Each process's stacks are there when the
+ * summary computed them, else null. */
 int output_json(FILE *out, const struct weft_metrics *m, const struct output_opts *o);
 int output_markdown(FILE *out, const struct weft_metrics *m, const struct output_opts *o);
 
@@ -41,5 +49,9 @@ char *output_fmt_duration(char *buf, size_t size, double s);
 char *output_command_line(const struct weft_metrics *m);
 /* src with control characters as '?', for a terminal or a table cell. */
 void output_sanitize(char *dst, size_t size, const char *src);
+/* How the stacks were taken, in one sentence ("user stacks by unwind
+ * tables, ..., 3 of 120 user stacks cut short (2.1% of off-CPU time)").
+ * Returns buf. */
+char *output_stacks_line(char *buf, size_t size, const struct stack_capture *c);
 
 #endif /* __WEFT_OUTPUT_H */

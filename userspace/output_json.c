@@ -8,6 +8,7 @@
 
 #include "json.h"
 #include "output.h"
+#include "stack_summary.h"
 #include "waits.h"
 
 /* Times to the nanosecond, shares and averages to a millionth, latencies
@@ -130,7 +131,108 @@ static void write_locks(struct json_writer *w, const struct weft_metrics *m)
 	json_writer__array_end(w);
 }
 
-static void write_processes(struct json_writer *w, const struct weft_metrics *m)
+/* A setting the recording does not state is null: 0 would read as set */
+static void key_setting(struct json_writer *w, const char *key, bool known, unsigned long long v)
+{
+	json_writer__key(w, key);
+	if (known)
+		json_writer__uint(w, v);
+	else
+		json_writer__null(w);
+}
+
+/* stacks {recorded, user_unwind, stack_every, sample_hz, stack_entries,
+ * failures, user_stacks, user_stacks_cut_short, cut_short_offcpu_share} */
+static void write_stacks(struct json_writer *w, const struct stack_summary *s)
+{
+	const struct stack_capture *c = stack_summary__capture(s);
+
+	json_writer__key(w, "stacks");
+	json_writer__object_begin(w);
+	key_bool(w, "recorded", c->recorded);
+	json_writer__key(w, "user_unwind");
+	if (c->user_unwind)
+		json_writer__string(w, c->user_unwind);
+	else
+		json_writer__null(w);
+	key_setting(w, "stack_every", c->stack_every, c->stack_every);
+	key_setting(w, "sample_hz", c->sample_hz, c->sample_hz);
+	key_setting(w, "stack_entries", c->stack_entries, c->stack_entries);
+	key_setting(w, "failures", c->has_failures, c->failures);
+	key_setting(w, "user_stacks", c->recorded, c->user_stacks);
+	key_setting(w, "user_stacks_cut_short", c->recorded, c->user_stacks_cut_short);
+	json_writer__key(w, "cut_short_offcpu_share");
+	if (c->recorded && c->has_blocked && c->blocked_ns)
+		json_writer__fixed(w, (double)c->cut_short_ns / c->blocked_ns, SHARE_DECIMALS);
+	else
+		json_writer__null(w);
+	json_writer__object_end(w);
+}
+
+static double share(__u64 part, __u64 whole)
+{
+	return whole ? (double)part / whole : 0;
+}
+
+/* samples, offcpu_us (the process's total in the off-CPU flame graph),
+ * top_oncpu_functions [{name, samples, share, total_samples,
+ * total_share}], top_offcpu_stacks [{frames (leaf first), us, share}]:
+ * all null when the recording has no stacks. */
+static void write_process_stacks(struct json_writer *w, const struct stack_summary *s, __u32 pid)
+{
+	static const struct stack_process none;
+	const struct stack_process *p = NULL;
+	unsigned int i, k;
+
+	if (s && stack_summary__has_processes(s)) {
+		p = stack_summary__process(s, pid);
+		if (!p)
+			p = &none;
+	}
+	key_setting(w, "samples", p, p ? p->samples : 0);
+	key_setting(w, "offcpu_us", p, p ? p->blocked_us : 0);
+	json_writer__key(w, "top_oncpu_functions");
+	if (!p) {
+		json_writer__null(w);
+	} else {
+		json_writer__array_begin(w);
+		for (i = 0; i < p->nr_functions; i++) {
+			const struct stack_function *f = &p->functions[i];
+
+			json_writer__object_begin(w);
+			key_str(w, "name", f->name);
+			key_uint(w, "samples", f->self_samples);
+			key_share(w, "share", share(f->self_samples, p->samples));
+			key_uint(w, "total_samples", f->total_samples);
+			key_share(w, "total_share", share(f->total_samples, p->samples));
+			json_writer__object_end(w);
+		}
+		json_writer__array_end(w);
+	}
+	json_writer__key(w, "top_offcpu_stacks");
+	if (!p) {
+		json_writer__null(w);
+		return;
+	}
+	json_writer__array_begin(w);
+	for (i = 0; i < p->nr_blocked; i++) {
+		const struct stack_blocked *b = &p->blocked[i];
+
+		json_writer__object_begin(w);
+		json_writer__key(w, "frames");
+		json_writer__array_begin_flat(w);
+		for (k = 0; k < b->nframes; k++)
+			json_writer__string(w, b->frames[k]);
+		json_writer__array_end(w);
+		key_uint(w, "us", b->us);
+		key_share(w, "share", share(b->us, p->blocked_us));
+		json_writer__object_end(w);
+	}
+	json_writer__array_end(w);
+}
+
+static void write_processes(struct json_writer *w, const struct weft_metrics *m,
+			    const struct stack_summary *s)
 {
 	unsigned int i;
 
@@ -148,6 +250,7 @@ static void write_processes(struct json_writer *w, const struct weft_metrics *m)
 		key_uint(w, "maxrss_kb", p->maxrss_kb);
 		if (m->has_serialized)
 			write_off_cpu(w, p->off_cpu_s);
+		write_process_stacks(w, s, p->pid);
 		json_writer__object_end(w);
 	}
 	json_writer__array_end(w);
@@ -212,6 +315,7 @@ static void write_accounting(struct json_writer *w, const struct weft_metrics *m
 	key_s(w, "kernel_on_cpu_s", a->kernel_on_cpu_s);
 	key_s(w, "runqueue_s", a->runqueue_s);
 	key_s(w, "kernel_runqueue_s", a->kernel_runqueue_s);
+	key_s(w, "kernel_clock_skip_s", a->kernel_clock_skip_s);
 	key_bool(w, "on_cpu_warning", a->on_cpu_warning);
 	key_bool(w, "runqueue_warning", a->runqueue_warning);
 	key_uint(w, "threads_warned", a->threads_warned);
@@ -224,7 +328,6 @@ int output_json(FILE *out, const struct weft_metrics *m, const struct output_opt
 	unsigned int i;
 	int err;
 
-	(void)o;
 	if (!w)
 		return -ENOMEM;
 	json_writer__object_begin(w);
@@ -298,6 +401,12 @@ int output_json(FILE *out, const struct weft_metrics *m, const struct output_opt
 	key_uint(w, "usable_cpus", m->usable_cpus);
 	key_s(w, "steal_s", m->steal_s);
 	write_accounting(w, m);
+	if (o && o->stacks) {
+		write_stacks(w, o->stacks);
+	} else {
+		json_writer__key(w, "stacks");
+		json_writer__null(w);
+	}
 
 	json_writer__key(w, "switches");
 	json_writer__object_begin(w);
@@ -309,7 +418,7 @@ int output_json(FILE *out, const struct weft_metrics *m, const struct output_opt
 	key_share(w, "blocked_share", m->blocked_share);
 
 	write_cpus(w, m);
-	write_processes(w, m);
+	write_processes(w, m, o ? o->stacks : NULL);
 	write_threads(w, m);
 
 	json_writer__key(w, "rusage");

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "output.h"
+#include "stack_summary.h"
 
 /* CommonMark lets a backslash escape any ASCII punctuation; these are the
  * ones that could start markup or end a cell. */
@@ -46,7 +47,8 @@ static double part(double x, double whole)
 	return whole > 0 ? x / whole : 0;
 }
 
-static void summary(FILE *out, const struct weft_metrics *m, const char *cmd)
+static void summary(FILE *out, const struct weft_metrics *m, const struct output_opts *o,
+		    const char *cmd)
 {
 	const struct weft_accounting *a = &m->accounting;
 	char d1[32], d2[32], d3[32], d4[32];
@@ -95,6 +97,12 @@ static void summary(FILE *out, const struct weft_metrics *m, const char *cmd)
 		row(out, "steal", "%s (%.1f%% of the CPUs' time)",
 		    output_fmt_duration(d1, sizeof(d1), m->steal_s),
 		    100 * part(m->steal_s, cpu_time));
+	if (o && o->stacks) {
+		char line[512];
+
+		row(out, "stacks", "%s",
+		    output_stacks_line(line, sizeof(line), stack_summary__capture(o->stacks)));
+	}
 	if (!a->threads_checked)
 		row(out, "accounting", "no thread with the kernel's figures to compare");
 	else
@@ -144,6 +152,55 @@ static void threads(FILE *out, const struct weft_metrics *m)
 	}
 }
 
+static double share(__u64 part, __u64 whole)
+{
+	return whole ? (double)part / whole : 0;
+}
+
+/* Two tables, every process's rows together, in the processes table's
+ * order */
+static void stacks(FILE *out, const struct weft_metrics *m, const struct stack_summary *s)
+{
+	char d1[32], stack[1024];
+	unsigned int i, k;
+
+	if (!s || !stack_summary__has_processes(s))
+		return;
+	fprintf(out, "\n### Top on-CPU functions\n\n| pid | comm | function | self | total | "
+		     "samples |\n| ---: | --- | --- | ---: | ---: | ---: |\n");
+	for (i = 0; i < m->nr_processes; i++) {
+		const struct weft_process_metrics *pm = &m->processes[i];
+		const struct stack_process *p = stack_summary__process(s, pm->pid);
+
+		for (k = 0; p && k < p->nr_functions; k++) {
+			fprintf(out, "| %u | ", pm->pid);
+			md_text(out, pm->comm);
+			fputs(" | ", out);
+			md_text(out, p->functions[k].name);
+			fprintf(out, " | %.1f%% | %.1f%% | %llu |\n",
+				100 * share(p->functions[k].self_samples, p->samples),
+				100 * share(p->functions[k].total_samples, p->samples),
+				(unsigned long long)p->functions[k].self_samples);
+		}
+	}
+	fprintf(out, "\n### Top off-CPU stacks\n\n| pid | comm | share | blocked | stack, leaf "
+		     "first |\n| ---: | --- | ---: | ---: | --- |\n");
+	for (i = 0; i < m->nr_processes; i++) {
+		const struct weft_process_metrics *pm = &m->processes[i];
+		const struct stack_process *p = stack_summary__process(s, pm->pid);
+
+		for (k = 0; p && k < p->nr_blocked; k++) {
+			fprintf(out, "| %u | ", pm->pid);
+			md_text(out, pm->comm);
+			fprintf(out, " | %.1f%% | %s | ",
+				100 * share(p->blocked[k].us, p->blocked_us),
+				output_fmt_duration(d1, sizeof(d1), p->blocked[k].us / 1e6));
+			md_text(out, stack_blocked__short(&p->blocked[k], stack, sizeof(stack)));
+			fputs(" |\n", out);
+		}
+	}
+}
+
 static void cpus(FILE *out, const struct weft_metrics *m)
 {
 	unsigned int i;
@@ -179,11 +236,13 @@ int output_markdown(FILE *out, const struct weft_metrics *m, const struct output
 	if (m->truncated)
 		fprintf(out, "> **Warning:** recording truncated; figures cover only what it "
 			     "holds.\n\n");
-	summary(out, m, cmd);
+	summary(out, m, o, cmd);
 	free(cmd);
 	histogram(out, m);
-	if (o && o->threads)
+	if (o && o->threads) {
 		threads(out, m);
+		stacks(out, m, o->stacks);
+	}
 	if (o && o->cpus)
 		cpus(out, m);
 	return ferror(out) ? -EIO : 0;

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "output.h"
+#include "stack_summary.h"
 #include "waits.h"
 
 #define LABEL_WIDTH 17
@@ -93,6 +94,70 @@ char *output_command_line(const struct weft_metrics *m)
 			*p++ = '\'';
 	}
 	*p = '\0';
+	return buf;
+}
+
+/* Appends to buf at *off, never past size */
+static void append(char *buf, size_t size, size_t *off, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static void append(char *buf, size_t size, size_t *off, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (*off >= size)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(buf + *off, size - *off, fmt, ap);
+	va_end(ap);
+	*off = n < 0 ? size : *off + (size_t)n;
+}
+
+char *output_stacks_line(char *buf, size_t size, const struct stack_capture *c)
+{
+	const char *sep = "";
+	size_t off = 0;
+
+	if (!size)
+		return buf;
+	buf[0] = '\0';
+	if (!c || !c->recorded) {
+		append(buf, size, &off, "none in the recording");
+		return buf;
+	}
+	/* settings an older recording does not state are left out */
+	if (c->user_unwind) {
+		append(buf, size, &off, "user stacks by %s",
+		       !strcmp(c->user_unwind, "tables") ? "unwind tables" :
+		       !strcmp(c->user_unwind, "fp")	 ? "frame pointers" :
+							   c->user_unwind);
+		sep = ", ";
+	}
+	if (c->stack_every == 1)
+		append(buf, size, &off, "%soff-CPU stacks at every blocking switch", sep);
+	else if (c->stack_every > 1)
+		append(buf, size, &off,
+		       "%soff-CPU stacks at 1 blocking switch in %u per thread (each with the "
+		       "blocked time of the ones skipped)",
+		       sep, c->stack_every);
+	if (c->stack_every)
+		sep = ", ";
+	if (c->sample_hz) {
+		append(buf, size, &off, "%s%u Hz samples", sep, c->sample_hz);
+		sep = ", ";
+	}
+	if (c->has_failures) {
+		append(buf, size, &off, "%s%llu failure%s", sep, (unsigned long long)c->failures,
+		       c->failures == 1 ? "" : "s");
+		sep = ", ";
+	}
+	append(buf, size, &off, "%s%llu of %llu user stack%s cut short", sep,
+	       (unsigned long long)c->user_stacks_cut_short, (unsigned long long)c->user_stacks,
+	       c->user_stacks == 1 ? "" : "s");
+	if (c->user_stacks_cut_short && c->has_blocked && c->blocked_ns)
+		append(buf, size, &off, " (%.1f%% of off-CPU time)",
+		       100.0 * c->cut_short_ns / c->blocked_ns);
 	return buf;
 }
 
@@ -207,6 +272,11 @@ static void print_accounting(FILE *out, const struct weft_metrics *m)
 		snprintf(rq, sizeof(rq), "not comparable");
 	field(out, "accounting", "on-CPU %s of the kernel's, run-queue %s (%u thread%s)", on, rq,
 	      a->threads_checked, a->threads_checked == 1 ? "" : "s");
+	if (a->kernel_clock_skip_s >= 0.0005)
+		field(out, "",
+		      "after %s of wake-to-run time the kernel counts as run time (its clock "
+		      "skips that update)",
+		      output_fmt_duration(d1, sizeof(d1), a->kernel_clock_skip_s));
 	if (a->on_cpu_warning)
 		field(out, "", "WARNING: on-CPU past the %.1f%% tolerance: weft %s, the kernel %s",
 		      100 * a->tolerance, output_fmt_duration(d1, sizeof(d1), a->on_cpu_s),
@@ -294,7 +364,8 @@ static void print_locks(FILE *out, const struct weft_metrics *m)
 	}
 }
 
-static void print_summary(FILE *out, const struct weft_metrics *m, const char *cmd)
+static void print_summary(FILE *out, const struct weft_metrics *m, const struct output_opts *o,
+			  const char *cmd)
 {
 	char d1[32], d2[32], d3[32], d4[32], p1[16], p2[16];
 	double cpu_time = m->ncpu * m->wall_s;
@@ -371,6 +442,12 @@ static void print_summary(FILE *out, const struct weft_metrics *m, const char *c
 		field(out, "steal", "%s (%s of the CPUs' time)",
 		      output_fmt_duration(d1, sizeof(d1), m->steal_s),
 		      pct(p1, sizeof(p1), cpu_time > 0 ? m->steal_s / cpu_time : 0));
+	if (o->stacks) {
+		char line[512];
+
+		field(out, "stacks", "%s",
+		      output_stacks_line(line, sizeof(line), stack_summary__capture(o->stacks)));
+	}
 	print_accounting(out, m);
 	field(out, "verdict", "%s", m->verdict);
 }
@@ -444,6 +521,81 @@ static int print_threads(FILE *out, const struct weft_metrics *m)
 	return 0;
 }
 
+/* Where the function and stack columns start */
+#define FUNCTION_COLUMN 18
+#define STACK_COLUMN 20
+
+/* text from STACK_COLUMN on, broken before a " <- " to fit the columns,
+ * continuation lines indented to the column */
+static void print_stack_wrapped(FILE *out, const char *text)
+{
+	const int room = OUTPUT_TEXT_COLUMNS - STACK_COLUMN;
+	const char *p = text;
+
+	while ((int)strlen(p) > room) {
+		const char *cut = NULL, *q;
+
+		for (q = strstr(p, " <- "); q && q - p <= room; q = strstr(q + 1, " <- "))
+			cut = q;
+		if (!cut || cut == p)
+			cut = p + room; /* one frame longer than a line */
+		fprintf(out, "%.*s\n%*s", (int)(cut - p), p, STACK_COLUMN, "");
+		p = *cut == ' ' ? cut + 1 : cut;
+	}
+	fprintf(out, "%s\n", p);
+}
+
+static void print_process_stacks(FILE *out, const struct weft_process_metrics *pm,
+				 const struct stack_process *p)
+{
+	char comm[WEFT_COMM_LEN + 1], d1[32], stack[1024];
+	char name[OUTPUT_TEXT_COLUMNS - FUNCTION_COLUMN + 1];
+	unsigned int i;
+
+	output_sanitize(comm, sizeof(comm), pm->comm);
+	fprintf(out, "\n%s (pid %u): %llu sample%s, %s blocked\n", comm, pm->pid,
+		(unsigned long long)p->samples, p->samples == 1 ? "" : "s",
+		output_fmt_duration(d1, sizeof(d1), p->blocked_us / 1e6));
+	if (p->nr_functions)
+		fprintf(out, "  %6s %6s   %s\n", "SELF", "TOTAL", "ON-CPU FUNCTION");
+	for (i = 0; i < p->nr_functions; i++) {
+		const struct stack_function *f = &p->functions[i];
+
+		output_sanitize(name, sizeof(name), f->name);
+		fprintf(out, "  %5.1f%% %5.1f%%   %s\n", 100.0 * f->self_samples / p->samples,
+			100.0 * f->total_samples / p->samples, name);
+	}
+	if (p->nr_blocked)
+		fprintf(out, "  %6s %9s  %s\n", "SHARE", "TIME", "OFF-CPU STACK, LEAF FIRST");
+	for (i = 0; i < p->nr_blocked; i++) {
+		const struct stack_blocked *b = &p->blocked[i];
+
+		output_sanitize(stack, sizeof(stack),
+				stack_blocked__short(b, stack, sizeof(stack)));
+		fprintf(out, "  %5.1f%% %9s  ", 100.0 * b->us / p->blocked_us,
+			output_fmt_duration(d1, sizeof(d1), b->us / 1e6));
+		print_stack_wrapped(out, stack);
+	}
+}
+
+/* Per process, in the processes table's order; processes with neither
+ * samples nor blocked time are left out. */
+static void print_stacks(FILE *out, const struct weft_metrics *m, const struct stack_summary *s)
+{
+	unsigned int i;
+
+	if (!s || !stack_summary__has_processes(s))
+		return;
+	fprintf(out, "\ntop on-CPU functions (shares of the process's samples) and off-CPU "
+		     "stacks\n(shares of its blocked time), per process:\n");
+	for (i = 0; i < m->nr_processes; i++) {
+		const struct stack_process *p = stack_summary__process(s, m->processes[i].pid);
+
+		if (p && (p->samples || p->blocked_us))
+			print_process_stacks(out, &m->processes[i], p);
+	}
+}
+
 static void print_cpus(FILE *out, const struct weft_metrics *m)
 {
 	unsigned int i;
@@ -476,11 +628,13 @@ int output_text(FILE *out, const struct weft_metrics *m, const struct output_opt
 
 	if (!cmd)
 		return -ENOMEM;
-	print_summary(out, m, cmd);
+	print_summary(out, m, o ? o : &(struct output_opts){}, cmd);
 	free(cmd);
 	print_locks(out, m);
 	if (o && o->threads)
 		err = print_threads(out, m);
+	if (!err && o && o->threads)
+		print_stacks(out, m, o->stacks);
 	if (!err && o && o->cpus)
 		print_cpus(out, m);
 	if (!err && ferror(out))

@@ -14,6 +14,7 @@
 #include "log.h"
 #include "recording.h"
 #include "recording_meta.h"
+#include "stacks.h"
 
 struct recording {
 	struct weft_file *file;
@@ -98,7 +99,8 @@ static int fill_opts(struct recording *rec, struct analysis_opts *o)
 	return 0;
 }
 
-static int feed_events(struct recording *rec, const char *path, char *err, size_t errlen)
+static int feed_events(struct recording *rec, const struct recording_tap *tap, const char *path,
+		       char *err, size_t errlen)
 {
 	struct weft_event_reader *reader = weft_event_reader__new(rec->file);
 	const struct weft_event_header *ev;
@@ -109,7 +111,9 @@ static int feed_events(struct recording *rec, const char *path, char *err, size_
 		return -errno;
 	}
 	while ((ret = weft_event_reader__next(reader, &ev)) > 0) {
-		ret = weft_analysis__feed(rec->analysis, ev);
+		ret = tap && tap->feed ? tap->feed(tap->ctx, ev) : 0;
+		if (!ret)
+			ret = weft_analysis__feed(rec->analysis, ev);
 		if (ret < 0) {
 			snprintf(err, errlen, "%s: analysis failed: %s", path, strerror(-ret));
 			break;
@@ -149,29 +153,57 @@ fail:
 	return NULL;
 }
 
+int recording_run(struct recording *rec, const struct recording_tap *tap, char *err, size_t errlen)
+{
+	const char *path = weft_file__path(rec->file);
+	int ret;
+
+	err[0] = '\0';
+	if (rec->analysis) {
+		snprintf(err, errlen, "%s: analysed already", path);
+		return -EINVAL;
+	}
+	rec->analysis = weft_analysis__new(&rec->opts);
+	if (!rec->analysis) {
+		ret = -errno;
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return ret;
+	}
+	if (tap && tap->slice)
+		weft_analysis__set_slice_observer(rec->analysis, tap->slice, tap->ctx);
+	ret = feed_events(rec, tap, path, err, errlen);
+	if (ret < 0)
+		return ret;
+	rec->metrics = weft_analysis__finish(rec->analysis);
+	if (!rec->metrics) {
+		ret = errno ? -errno : -ENOMEM;
+		snprintf(err, errlen, "%s: analysis failed", path);
+		return ret;
+	}
+	return 0;
+}
+
+static int read_stacks(const void *payload, size_t len, void *ctx)
+{
+	stack_table__decode(ctx, payload, len);
+	return 0;
+}
+
+void recording_read_stacks(struct recording *rec, struct stack_table *t)
+{
+	weft_file__for_each_section(rec->file, WEFT_SEC_STACKS, read_stacks, t);
+}
+
 struct recording *recording_analyze(const char *path, char *err, size_t errlen)
 {
 	const struct analysis_opts *opts;
 	struct recording *rec = recording_open(path, &opts, err, errlen);
 
-	if (!rec)
+	if (rec && recording_run(rec, NULL, err, errlen) < 0) {
+		recording_free(rec);
 		return NULL;
-	rec->analysis = weft_analysis__new(opts);
-	if (!rec->analysis) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		goto fail;
-	}
-	if (feed_events(rec, path, err, errlen) < 0)
-		goto fail;
-	rec->metrics = weft_analysis__finish(rec->analysis);
-	if (!rec->metrics) {
-		snprintf(err, errlen, "%s: analysis failed", path);
-		goto fail;
 	}
 	return rec;
-fail:
-	recording_free(rec);
-	return NULL;
 }
 
 const struct weft_metrics *recording_metrics(const struct recording *rec)

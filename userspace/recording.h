@@ -7,10 +7,22 @@
 
 #include <stddef.h>
 
-struct analysis_opts;
+#include "analysis.h"
+
 struct recording;
+struct stack_table;
 struct weft_file;
 struct weft_metrics;
+
+/* What else sees the pass over the events, so that a report computes
+ * everything in one read of the file: feed gets each event before the
+ * analysis does (a negative errno stops the pass), slice is the analysis'
+ * slice observer. Any of them may be NULL. */
+struct recording_tap {
+	int (*feed)(void *ctx, const struct weft_event_header *ev);
+	weft_slice_fn slice;
+	void *ctx;
+};
 
 /* NULL with one line in err (which names the file) when the file cannot be
  * read or is corrupt. A truncated file is analysed up to its last whole
@@ -23,7 +35,14 @@ struct recording *recording_analyze(const char *path, char *err, size_t errlen);
  * the truncation warning as recording_analyze(). */
 struct recording *recording_open(const char *path, const struct analysis_opts **opts, char *err,
 				 size_t errlen);
-/* NULL after recording_open() */
+/* After recording_open(): the pass over the events into the analysis and
+ * tap (NULL: none), then the metrics (recording_metrics()). Once only. 0,
+ * or a negative errno with one line in err (which names the file). */
+int recording_run(struct recording *rec, const struct recording_tap *tap, char *err, size_t errlen);
+/* Adds the recording's stacks (its STACKS sections) to t. A damaged
+ * section costs the stacks from its fault on, not the report. */
+void recording_read_stacks(struct recording *rec, struct stack_table *t);
+/* NULL until recording_run() */
 const struct weft_metrics *recording_metrics(const struct recording *rec);
 struct weft_file *recording_file(const struct recording *rec);
 void recording_free(struct recording *rec);

@@ -1,8 +1,10 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-"""Integration tests of stacks: weft record with stacks on, then weft flame.
+"""Integration tests of stacks: weft record with stacks on, then weft flame
+and weft report --threads.
 The traced helpers are built with frame pointers and have functions of
 known names (busy's spin_until, stacker's sleep_here and child_spin)."""
+import json
 import os
 import re
 import sys
@@ -104,6 +106,56 @@ def wakeup_and_svg(tmp):
     check(len(frames) > 3, f"only {len(frames)} frames drawn")
 
 
+def report(path, *opts):
+    r = h.run([WEFT, "report", path, "--threads", *opts])
+    check(r.returncode == 0, f"weft report failed: {r.stderr.strip()}")
+    return r.stdout
+
+
+def json_process(path, comm):
+    procs = [p for p in json.loads(report(path, "--format", "json"))["processes"]
+             if p["comm"] == comm]
+    check(len(procs) == 1, f"{len(procs)} processes named {comm}")
+    return procs[0]
+
+
+def flame_total(path, kind, pid):
+    return sum(c for s, c in flame(path, "--type", kind, "--by", "pid")
+               if s[0].endswith(f"-{pid}"))
+
+
+@h.test
+def report_names_the_top_functions_and_stacks(tmp):
+    path, _ = record(tmp, "busy", [f"{HELPERS}/busy", "-t", "2", "-s", "1"])
+    text = report(path)
+    check(re.search(r"^stacks: +user stacks by ", text, re.M), f"no stacks line:\n{text}")
+    m = re.search(r"^busy \(pid \d+\): \d+ samples.*\n.*ON-CPU FUNCTION\n +([0-9.]+)% .* (\S+)\n",
+                  text, re.M)
+    check(m and m.group(2) == "spin_until" and float(m.group(1)) >= 80,
+          f"spin_until not the top on-CPU function:\n{text}")
+    p = json_process(path, "busy")
+    top = p["top_oncpu_functions"][0]
+    check(top["name"] == "spin_until" and top["share"] >= 0.8, f"top function {top}")
+    # the report and the flame graph count the same samples
+    check(p["samples"] == flame_total(path, "oncpu", p["pid"]),
+          f"{p['samples']} samples, the flame graph has another count")
+
+    path, _ = record(tmp, "sleep", [f"{HELPERS}/stacker", "sleep", "20", "10"])
+    p = json_process(path, "stacker")
+    check(p["offcpu_us"] == flame_total(path, "offcpu", p["pid"]),
+          f"{p['offcpu_us']} us off-CPU, the flame graph has another total")
+    top = p["top_offcpu_stacks"][0]
+    frames = top["frames"]
+    check(top["share"] >= 0.5, f"the top off-CPU stack has {top['share']:.0%} of the time")
+    check("sleep_here" in frames, f"sleep_here not in the top off-CPU stack: {frames}")
+    leaf = frames[:frames.index("sleep_here")]
+    check(any("nanosleep" in f for f in leaf) and all(f.endswith("_[k]") for f in leaf),
+          f"the top off-CPU stack does not end in the kernel's sleep: {frames}")
+    text = report(path)
+    check(re.search(r"OFF-CPU STACK.*\n.*do_nanosleep_\[k\] <- .*sleep_here", text),
+          f"no sleep stack in the text report:\n{text}")
+
+
 @h.test
 def no_stacks_takes_none(tmp):
     path, failures = record(tmp, "none", [f"{HELPERS}/busy", "-t", "1", "-s", "0.3"],
@@ -112,6 +164,11 @@ def no_stacks_takes_none(tmp):
     check(flame(path, "--type", "oncpu") == [], "on-CPU samples with --no-stacks")
     rows = flame(path, "--type", "offcpu")
     check(all(s[1:] == ["[unknown]"] for s, _ in rows), "off-CPU stacks with --no-stacks")
+    check(re.search(r"^stacks: +none in the recording$", report(path), re.M),
+          "no 'none in the recording' line")
+    p = json_process(path, "busy")
+    check(p["top_oncpu_functions"] is None and p["top_offcpu_stacks"] is None,
+          f"stacks of a --no-stacks recording: {p}")
 
 
 if __name__ == "__main__":
