@@ -110,6 +110,19 @@ static void write_recs(const char *path, const struct rec *recs, size_t n, size_
 	close(fd);
 }
 
+/* Readers made by the tests merge in a thread of their own when set */
+static bool force_prefetch;
+
+static struct weft_event_reader *new_reader(struct weft_file *f)
+{
+	struct weft_event_reader *r = weft_event_reader__new(f);
+
+	assert_non_null(r);
+	if (force_prefetch)
+		weft_event_reader__prefetch(r);
+	return r;
+}
+
 /* Reads path and checks the tags come out as want, each record byte for
  * byte as written. */
 static struct weft_event_reader *read_expect(struct weft_file **fp, const char *path,
@@ -133,8 +146,7 @@ static struct weft_event_reader *read_expect(struct weft_file **fp, const char *
 		by_tag[recs[k].tag] = k;
 	f = weft_file__open(path, err, sizeof(err));
 	assert_non_null(f);
-	r = weft_event_reader__new(f);
-	assert_non_null(r);
+	r = new_reader(f);
 	while (weft_event_reader__next(r, &ev) == 1) {
 		assert_true(i < nwant);
 		if (tag_of(ev) != want[i])
@@ -419,8 +431,7 @@ static void test_corrupt_chunk(void **state)
 	byte ^= 4;
 	assert_int_equal(pwrite(fd, &byte, 1, si->offset + 30), 1);
 	close(fd);
-	r = weft_event_reader__new(f);
-	assert_non_null(r);
+	r = new_reader(f);
 	while ((ret = weft_event_reader__next(r, &ev)) == 1)
 		;
 	assert_int_equal(ret, -EBADMSG);
@@ -428,6 +439,46 @@ static void test_corrupt_chunk(void **state)
 	assert_int_equal(weft_event_reader__next(r, &ev), -EBADMSG);
 	weft_event_reader__free(r);
 	weft_file__free(f);
+}
+
+/* The same records, errors and counts when a thread merges: 18,000
+ * records make several batches. */
+static void test_prefetched(void **state)
+{
+	force_prefetch = true;
+	test_random_streams(state);
+	test_corrupt_chunk(state);
+	force_prefetch = false;
+}
+
+/* A reader freed halfway stops its thread (ASan sees leaks and races on
+ * freed memory). */
+static void test_prefetch_stopped_early(void **state)
+{
+	enum { N = 20000 };
+	struct rec *recs = calloc(N, sizeof(*recs));
+	const struct weft_event_header *ev;
+	struct weft_event_reader *r;
+	struct weft_file *f;
+	int i;
+
+	(void)state;
+	assert_non_null(recs);
+	for (i = 0; i < N; i++)
+		recs[i] = sw_rec(i % 3, 10 * i, i);
+	write_recs(tpath("early.data"), recs, N, 4096);
+	f = weft_file__open(tpath("early.data"), NULL, 0);
+	assert_non_null(f);
+	r = weft_event_reader__new(f);
+	assert_non_null(r);
+	weft_event_reader__prefetch(r);
+	for (i = 0; i < 100; i++)
+		assert_int_equal(weft_event_reader__next(r, &ev), 1);
+	assert_int_equal(tag_of(ev), 99);
+	assert_int_equal(weft_event_reader__count(r), 100);
+	weft_event_reader__free(r);
+	weft_file__free(f);
+	free(recs);
 }
 
 /* Chunks whose crc is right but whose contents lie, as a buggy or hostile
@@ -573,10 +624,16 @@ static void test_hostile_chunks(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_merge_by_hand),  cmocka_unit_test(test_late_across_chunks),
-		cmocka_unit_test(test_ties),	       cmocka_unit_test(test_beyond_window),
-		cmocka_unit_test(test_random_streams), cmocka_unit_test(test_no_events),
-		cmocka_unit_test(test_corrupt_chunk),  cmocka_unit_test(test_hostile_chunks),
+		cmocka_unit_test(test_merge_by_hand),
+		cmocka_unit_test(test_late_across_chunks),
+		cmocka_unit_test(test_ties),
+		cmocka_unit_test(test_beyond_window),
+		cmocka_unit_test(test_random_streams),
+		cmocka_unit_test(test_no_events),
+		cmocka_unit_test(test_corrupt_chunk),
+		cmocka_unit_test(test_hostile_chunks),
+		cmocka_unit_test(test_prefetched),
+		cmocka_unit_test(test_prefetch_stopped_early),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -21,8 +21,10 @@
  * weft_event_reader__skipped().
  *
  * Lifecycle: the reader borrows f, which must outlive it, and uses f's
- * buffers: while a reader is in use, read nothing else through f. One
- * thread at a time. weft_event_reader__free() accepts NULL.
+ * buffers: from the first next() until weft_event_reader__free(), read
+ * nothing else through f (on a long recording a thread of the reader's
+ * own reads it meanwhile). Calls from one thread at a time.
+ * weft_event_reader__free() accepts NULL.
  */
 #ifndef __WEFT_EVENT_READER_H
 #define __WEFT_EVENT_READER_H
@@ -45,6 +47,11 @@ void weft_event_reader__free(struct weft_event_reader *r);
  * corrupt or cannot be read; weft_event_reader__error() then says which,
  * and every later call returns the same error. */
 int weft_event_reader__next(struct weft_event_reader *r, const struct weft_event_header **ev);
+
+/* Before the first next(): merge in a thread of the reader's own whatever
+ * the recording's length (it does so on its own past a few MB of events;
+ * tests use this to check that both ways give the same records). */
+void weft_event_reader__prefetch(struct weft_event_reader *r);
 
 /* The message of the error next() returned, without the path ("corrupt
  * section at offset 12345 (crc mismatch)"); "" if none. */
