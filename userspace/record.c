@@ -493,6 +493,9 @@ static int start_unwinder(struct recorder *r)
 	}
 	self = proc_maps__read(getpid());
 	unwind_loader__prepare(r->unwind, self);
+	/* the held command is a fork of the recorder until it execs */
+	if (r->opts->argv && self)
+		unwind_loader__update(r->unwind, r->root_pid, self);
 	proc_maps__free(self);
 	unwind_loader__stats(r->unwind, &st);
 	vlog("unwind tables: %zu rows of %zu objects compiled in %.1f ms", st.rows,
@@ -1072,10 +1075,10 @@ int record_run(const struct record_opts *opts)
 	err = open_output(r);
 	if (!err)
 		err = load_programs(r);
-	if (!err && unwinding(r))
-		err = start_unwinder(r);
 	if (!err && opts->argv)
 		err = start_command(r, path);
+	if (!err && unwinding(r))
+		err = start_unwinder(r);
 	if (!err)
 		err = attach_programs(r);
 	if (err)
