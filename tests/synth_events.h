@@ -24,6 +24,8 @@ union synth_event {
 	struct weft_ev_wakeup wk;
 	struct weft_ev_sample sa;
 	struct weft_ev_task_state st;
+	struct weft_ev_klock kl;
+	struct weft_ev_rename rn;
 };
 
 struct synth_events {
@@ -97,6 +99,56 @@ SYNTH_FN void synth_block(struct synth_events *s, __u64 ts, __u32 tid, __u32 tgi
 	e.syscall_nr = -1;
 	e.user_stack_id = user_id;
 	e.kernel_stack_id = kernel_id;
+	synth_add(s, &e);
+}
+
+#define SYNTH_NR_FUTEX 202
+#define SYNTH_FUTEX_WAIT_PRIVATE 128 /* a mutex's wait */
+#define SYNTH_FUTEX_WAIT_BITSET_PRIVATE 0x89 /* a condition variable's */
+
+/* tid blocks on cpu, which goes idle, in a futex wait with op on uaddr;
+ * its switch took these stacks */
+SYNTH_FN void synth_block_futex(struct synth_events *s, __u64 ts, __u32 tid, __u32 tgid,
+				unsigned int cpu, int user_id, int kernel_id, __u64 uaddr, __u64 op)
+{
+	struct weft_ev_switch e = { .hdr = { .ts_ns = ts, .type = WEFT_EV_SWITCH, .cpu = cpu } };
+
+	e.hdr.flags = WEFT_SWITCH_PREV_TRACED | WEFT_SWITCH_BLOCKING;
+	e.prev_tid = tid;
+	e.prev_tgid = tgid;
+	e.prev_state = 1;
+	e.syscall_nr = SYNTH_NR_FUTEX;
+	e.sys_arg0 = uaddr;
+	e.sys_arg1 = op;
+	e.user_stack_id = user_id;
+	e.kernel_stack_id = kernel_id;
+	synth_add(s, &e);
+}
+
+/* tid spins on a kernel lock from start to ts, never sleeping: a wait
+ * without a blocked interval, so without a switch's stacks */
+SYNTH_FN void synth_klock_spin(struct synth_events *s, __u64 start, __u64 ts, __u32 tid, __u32 tgid,
+			       unsigned int cpu, __u64 lock_addr)
+{
+	struct weft_ev_klock e = { .hdr = { .ts_ns = ts, .type = WEFT_EV_KLOCK, .cpu = cpu } };
+
+	e.tid = tid;
+	e.tgid = tgid;
+	e.lock_addr = lock_addr;
+	e.start_ns = start;
+	e.kernel_stack_id = WEFT_STACK_NOT_TAKEN;
+	synth_add(s, &e);
+}
+
+/* tid renames itself (prctl PR_SET_NAME) */
+SYNTH_FN void synth_rename(struct synth_events *s, __u64 ts, __u32 tid, __u32 tgid,
+			   unsigned int cpu, const char *comm)
+{
+	struct weft_ev_rename e = { .hdr = { .ts_ns = ts, .type = WEFT_EV_RENAME, .cpu = cpu } };
+
+	e.tid = tid;
+	e.tgid = tgid;
+	strncpy(e.comm, comm, sizeof(e.comm) - 1);
 	synth_add(s, &e);
 }
 

@@ -214,6 +214,106 @@ static void test_lock_needs_a_lock(void **state)
 	done(&fx);
 }
 
+/* Lock waits, each lock's lines. On a mutex at LOCK, the worker waits
+ * from wait_here() 10-14 (kernel stack 3), 20-25 (kernel stack 4), then
+ * renames itself and waits 30-36 (kernel stack 3); the main thread waits
+ * 40-42 from work(). Process OTHER waits 50-53 on the same address, its
+ * own mutex, without a stack. The worker's condition variable wait 60-70
+ * is no lock. */
+#define OTHER 200
+#define LOCK 0x601000ULL
+
+static void run_locks(struct fixture *fx, enum flame_by by, bool user_only)
+{
+	struct analysis_opts o = { .ncpu = 3, .usable_cpus = 3, .start_ns = 0, .end_ns = 100 * MS };
+	struct flame_opts fo = { .type = FLAME_LOCK, .by = by, .user_only = user_only };
+
+	memset(fx, 0, sizeof(*fx));
+	fx->stacks = stack_table__new();
+	assert_non_null(fx->stacks);
+	assert_int_equal(stack_table__decode(fx->stacks, stacks_text, sizeof(stacks_text) - 1), 0);
+	fx->flame = flame__new(&fo, fx->stacks);
+	fx->a = weft_analysis__new(&o);
+	assert_non_null(fx->flame);
+	assert_non_null(fx->a);
+	weft_analysis__set_slice_observer(fx->a, flame__slice, fx->flame);
+	synth_task_state(&fx->ev, 0, PID, PID, 0, "my app");
+	synth_task_state(&fx->ev, 0, T2, PID, 1, "worker");
+	synth_task_state(&fx->ev, 0, OTHER, OTHER, 2, "other");
+	synth_block_futex(&fx->ev, 10 * MS, T2, PID, 1, 2, 3, LOCK, SYNTH_FUTEX_WAIT_PRIVATE);
+	synth_wake_run(&fx->ev, 14 * MS, T2, PID, 1, PID, 1, 4);
+	synth_block_futex(&fx->ev, 20 * MS, T2, PID, 1, 2, 4, LOCK, SYNTH_FUTEX_WAIT_PRIVATE);
+	synth_wake_run(&fx->ev, 25 * MS, T2, PID, 1, PID, 1, 4);
+	synth_rename(&fx->ev, 27 * MS, T2, PID, 1, "worker2");
+	synth_block_futex(&fx->ev, 30 * MS, T2, PID, 1, 2, 3, LOCK, SYNTH_FUTEX_WAIT_PRIVATE);
+	synth_wake_run(&fx->ev, 36 * MS, T2, PID, 1, PID, 1, 4);
+	synth_block_futex(&fx->ev, 40 * MS, PID, PID, 0, 1, 3, LOCK, SYNTH_FUTEX_WAIT_PRIVATE);
+	synth_wake_run(&fx->ev, 42 * MS, PID, PID, 0, T2, 2, 4);
+	synth_block_futex(&fx->ev, 50 * MS, OTHER, OTHER, 2, WEFT_STACK_NOT_TAKEN,
+			  WEFT_STACK_NOT_TAKEN, LOCK, SYNTH_FUTEX_WAIT_PRIVATE);
+	synth_wake_run(&fx->ev, 53 * MS, OTHER, OTHER, 2, OTHER, -EFAULT, -EFAULT);
+	synth_block_futex(&fx->ev, 60 * MS, T2, PID, 1, 2, 3, LOCK + 0x1000,
+			  SYNTH_FUTEX_WAIT_BITSET_PRIVATE);
+	synth_wake_run(&fx->ev, 70 * MS, T2, PID, 1, PID, 1, 4);
+	feed_all(fx);
+	fx->m = weft_analysis__finish(fx->a);
+	assert_non_null(fx->m);
+	assert_int_equal(flame__finish(fx->flame, fx->m), 0);
+}
+
+static void check_lock_line(const struct flame *f, size_t i, __u32 pid, const char *stack, __u64 ns)
+{
+	const struct flame_lock_line *l;
+
+	assert_true(i < flame__lock_count(f));
+	l = flame__lock_line(f, i);
+	assert_int_equal(l->pid, pid);
+	assert_int_equal(l->addr, LOCK);
+	assert_string_equal(l->stack, stack);
+	assert_int_equal(l->ns, ns);
+}
+
+static void test_lock_lines(void **state)
+{
+	struct fixture fx;
+
+	(void)state;
+	run_locks(&fx, FLAME_BY_THREAD, true);
+	/* the analysis' table: a mutex per process, the condition variable
+	 * no lock */
+	assert_int_equal(fx.m->nr_locks, 2);
+	/* by process, then time: the kernel paths make no difference, the
+	 * new name does */
+	assert_int_equal(flame__lock_count(fx.flame), 4);
+	check_lock_line(fx.flame, 0, PID, "worker-101;start_thread;thread_fn;wait_here", 9 * MS);
+	check_lock_line(fx.flame, 1, PID, "worker2-101;start_thread;thread_fn;wait_here", 6 * MS);
+	check_lock_line(fx.flame, 2, PID, "my_app-100;__libc_start_call_main;main;work", 2 * MS);
+	check_lock_line(fx.flame, 3, OTHER, "other-200;[unknown]", 3 * MS);
+	/* the graph: the same lines, merged across locks, in us */
+	assert_int_equal(check_lines(fx.flame), 20000);
+	assert_int_equal(flame__count(fx.flame), 4);
+	assert_int_equal(value_of(fx.flame, "worker-101;start_thread;thread_fn;wait_here"), 9000);
+	assert_int_equal(value_of(fx.flame, "other-200;[unknown]"), 3000);
+	done(&fx);
+
+	/* with kernel frames, waits through two kernel paths are two lines */
+	run_locks(&fx, FLAME_BY_NONE, false);
+	assert_int_equal(flame__lock_count(fx.flame), 4);
+	check_lock_line(fx.flame, 0, PID,
+			"start_thread;thread_fn;wait_here;do_futex_[k];schedule_[k]", 10 * MS);
+	check_lock_line(fx.flame, 1, PID, "start_thread;thread_fn;wait_here;futex_wake_[k]",
+			5 * MS);
+	check_lock_line(fx.flame, 2, PID,
+			"__libc_start_call_main;main;work;do_futex_[k];schedule_[k]", 2 * MS);
+	check_lock_line(fx.flame, 3, OTHER, "[unknown]", 3 * MS);
+	done(&fx);
+
+	/* other types have none */
+	run(&fx, FLAME_OFFCPU, FLAME_BY_PID);
+	assert_int_equal(flame__lock_count(fx.flame), 0);
+	done(&fx);
+}
+
 /* --- SVG --- */
 
 /* A crude XML check: tags balance (CDATA, comments, <?...?> and
@@ -302,6 +402,7 @@ int main(void)
 		cmocka_unit_test(test_offcpu_adds_up_to_blocked_time),
 		cmocka_unit_test(test_wakeup),
 		cmocka_unit_test(test_lock_needs_a_lock),
+		cmocka_unit_test(test_lock_lines),
 		cmocka_unit_test(test_svg),
 	};
 

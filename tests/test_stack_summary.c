@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* The stack summary from synthetic events and a synthetic stack table:
  * top on-CPU functions, top off-CPU stacks and their shares, the carried
- * time of skipped switches, cut-short stacks, and the report writers'
- * lines. Every figure is worked out by hand in the comments; times in ms.
+ * time of skipped switches, cut-short stacks, each lock's top user
+ * stacks, and the report writers' lines. Every figure is worked out by hand in the comments; times in ms.
  */
 #include <errno.h>
 #include <math.h>
@@ -102,10 +102,10 @@ static void feed_all(void)
 	assert_int_equal(stack_summary__finish(fx.s, fx.m), 0);
 }
 
-static void start(bool with_stacks, bool per_process)
+static void start_with(const char *text, size_t len, bool with_stacks,
+		       const struct stack_summary_opts *so)
 {
 	struct analysis_opts o = { .ncpu = 3, .usable_cpus = 3, .end_ns = 100 * MS };
-	struct stack_summary_opts so = { .per_process = per_process };
 
 	memset(&fx, 0, sizeof(fx));
 	fx.meta = weft_kv__new();
@@ -113,19 +113,25 @@ static void start(bool with_stacks, bool per_process)
 	if (with_stacks) {
 		fx.stacks = stack_table__new();
 		assert_non_null(fx.stacks);
-		assert_int_equal(
-			stack_table__decode(fx.stacks, stacks_text, sizeof(stacks_text) - 1), 0);
+		assert_int_equal(stack_table__decode(fx.stacks, text, len), 0);
 		assert_int_equal(weft_kv__set(fx.meta, META_STACK_FAILURES, "0"), 0);
 		assert_int_equal(weft_kv__set(fx.meta, META_STACK_ENTRIES, "16384"), 0);
 		assert_int_equal(weft_kv__set(fx.meta, META_SAMPLE_HZ, "99"), 0);
 		assert_int_equal(weft_kv__set(fx.meta, META_USER_UNWIND, "tables"), 0);
 		assert_int_equal(weft_kv__set(fx.meta, META_STACK_EVERY, "8"), 0);
 	}
-	fx.s = stack_summary__new(fx.stacks, fx.meta, &so);
+	fx.s = stack_summary__new(fx.stacks, fx.meta, so);
 	fx.a = weft_analysis__new(&o);
 	assert_non_null(fx.s);
 	assert_non_null(fx.a);
 	weft_analysis__set_slice_observer(fx.a, stack_summary__slice, fx.s);
+}
+
+static void start(bool with_stacks, bool per_process)
+{
+	struct stack_summary_opts so = { .per_process = per_process };
+
+	start_with(stacks_text, sizeof(stacks_text) - 1, with_stacks, &so);
 }
 
 /* APP's main thread samples (18, at 1..52 ms, while it runs):
@@ -533,6 +539,242 @@ static void test_json_report(void **state)
 	jv_free(v);
 }
 
+/* ---- the locks' top user stacks ---- */
+
+#define PRODUCER 101
+#define CONSUMER 102
+#define LOCK 0x601000ULL
+#define COND 0x602000ULL
+#define KLOCK 0xffff888100001000ULL
+
+/* APP's user stacks 1 and 2: two call sites of one mutex, through glibc;
+ * kernel stacks 11 and 12: two futex paths (a wait's kernel frames are
+ * left out, so they make no difference) */
+static const char lock_stacks_text[] = "s\tu\t100\t1\t6\n"
+				       "f\t7f0010\t__lll_lock_wait\n"
+				       "f\t7f0020\t___pthread_mutex_lock\n"
+				       "f\t401010\tpush_job\n"
+				       "f\t401100\tproducer\n"
+				       "f\t7f0100\tstart_thread\n"
+				       "f\t7f0200\tclone3\n"
+				       "s\tu\t100\t2\t6\n"
+				       "f\t7f0010\t__lll_lock_wait\n"
+				       "f\t7f0020\t___pthread_mutex_lock\n"
+				       "f\t401210\tpop_job\n"
+				       "f\t401300\tconsumer\n"
+				       "f\t7f0100\tstart_thread\n"
+				       "f\t7f0200\tclone3\n"
+				       "s\tk\t0\t11\t4\n"
+				       "f\tffffffff81000200\t__schedule\n"
+				       "f\tffffffff81000300\tschedule\n"
+				       "f\tffffffff81000400\tfutex_wait_queue\n"
+				       "f\tffffffff81000500\tdo_futex\n"
+				       "s\tk\t0\t12\t3\n"
+				       "f\tffffffff81000200\t__schedule\n"
+				       "f\tffffffff81000300\tschedule\n"
+				       "f\tffffffff81000600\tfutex_wait\n";
+
+/* APP's main thread runs throughout on CPU 0 and wakes the others.
+ * Waits on the mutex LOCK (stack_every 8: skipped switches carry):
+ *   producer 10-25  stack 1, kernel 11                 15
+ *   consumer 20-24  stack 2                             4
+ *   producer 30-35  skipped: to its next on LOCK        5
+ *   producer 40-50  stack 1, kernel 12     10 + 5 =    15
+ *   consumer 55-61  skipped: after its last, to it      6
+ * so push_job 30 of 40 (75%), pop_job 10 (25%). The producer's condition
+ * variable wait (70-80) is no lock: nobody else waits there. The
+ * consumer's spin on a kernel lock (85-85.5) is a lock without a blocked
+ * interval, so without stacks. */
+static void run_locks(bool with_stacks, bool locks)
+{
+	struct stack_summary_opts so = { .per_process = true, .locks = locks };
+
+	start_with(lock_stacks_text, sizeof(lock_stacks_text) - 1, with_stacks, &so);
+	synth_task_state(&fx.ev, 0, APP, APP, 0, "app");
+	synth_task_state(&fx.ev, 0, PRODUCER, APP, 1, "producer");
+	synth_task_state(&fx.ev, 0, CONSUMER, APP, 2, "consumer");
+	synth_block_futex(&fx.ev, 10 * MS, PRODUCER, APP, 1, 1, 11, LOCK, SYNTH_FUTEX_WAIT_PRIVATE);
+	synth_wake_run(&fx.ev, 25 * MS, PRODUCER, APP, 1, APP, -EFAULT, -EFAULT);
+	synth_block_futex(&fx.ev, 20 * MS, CONSUMER, APP, 2, 2, 11, LOCK, SYNTH_FUTEX_WAIT_PRIVATE);
+	synth_wake_run(&fx.ev, 24 * MS, CONSUMER, APP, 2, APP, -EFAULT, -EFAULT);
+	synth_block_futex(&fx.ev, 30 * MS, PRODUCER, APP, 1, WEFT_STACK_SKIPPED, WEFT_STACK_SKIPPED,
+			  LOCK, SYNTH_FUTEX_WAIT_PRIVATE);
+	synth_wake_run(&fx.ev, 35 * MS, PRODUCER, APP, 1, APP, -EFAULT, -EFAULT);
+	synth_block_futex(&fx.ev, 40 * MS, PRODUCER, APP, 1, 1, 12, LOCK, SYNTH_FUTEX_WAIT_PRIVATE);
+	synth_wake_run(&fx.ev, 50 * MS, PRODUCER, APP, 1, APP, -EFAULT, -EFAULT);
+	synth_block_futex(&fx.ev, 55 * MS, CONSUMER, APP, 2, WEFT_STACK_SKIPPED, WEFT_STACK_SKIPPED,
+			  LOCK, SYNTH_FUTEX_WAIT_PRIVATE);
+	synth_wake_run(&fx.ev, 61 * MS, CONSUMER, APP, 2, APP, -EFAULT, -EFAULT);
+	synth_block_futex(&fx.ev, 70 * MS, PRODUCER, APP, 1, 1, 11, COND,
+			  SYNTH_FUTEX_WAIT_BITSET_PRIVATE);
+	synth_wake_run(&fx.ev, 80 * MS, PRODUCER, APP, 1, APP, -EFAULT, -EFAULT);
+	synth_klock_spin(&fx.ev, 85 * MS, 85 * MS + 500000, CONSUMER, APP, 2, KLOCK);
+	feed_all();
+}
+
+static const char *const push_frames[] = { "__lll_lock_wait", "___pthread_mutex_lock", "push_job",
+					   "producer",	      "start_thread",	       "clone3" };
+static const char *const pop_frames[] = { "__lll_lock_wait", "___pthread_mutex_lock", "pop_job",
+					  "consumer",	     "start_thread",	      "clone3" };
+
+static void check_waiter(const struct stack_waiter *w, const char *const *want, unsigned int n,
+			 __u64 ns)
+{
+	unsigned int i;
+
+	assert_int_equal(w->ns, ns);
+	assert_int_equal(w->nframes, n);
+	for (i = 0; i < n; i++)
+		assert_string_equal(w->frames[i], want[i]);
+}
+
+static void test_lock_stacks(void **state)
+{
+	const struct weft_lock_metrics *l;
+	const struct stack_lock *sl;
+
+	(void)state;
+	run_locks(true, true);
+	/* the analysis' table: the mutex, then the kernel lock; the condition
+	 * variable is no lock */
+	assert_int_equal(fx.m->nr_locks, 2);
+	l = &fx.m->locks[0];
+	assert_int_equal(l->addr, LOCK);
+	assert_int_equal(l->waits, 5);
+	assert_true(fabs(l->total_s - 0.040) < 1e-9);
+	assert_int_equal(fx.m->locks[1].addr, KLOCK);
+
+	assert_true(stack_summary__has_locks(fx.s));
+	sl = stack_summary__lock(fx.s, 0);
+	assert_non_null(sl);
+	/* kernel frames left out: stack 1 through two kernel paths is one,
+	 * with the skipped waits' time */
+	assert_int_equal(sl->nr_stacks, 2);
+	check_waiter(&sl->stacks[0], push_frames, 6, 30 * MS);
+	check_waiter(&sl->stacks[1], pop_frames, 6, 10 * MS);
+	/* a lock whose waits took no stack has none */
+	sl = stack_summary__lock(fx.s, 1);
+	assert_non_null(sl);
+	assert_int_equal(sl->nr_stacks, 0);
+	assert_null(stack_summary__lock(fx.s, 2));
+}
+
+static void test_lock_stacks_not_computed(void **state)
+{
+	(void)state;
+	/* not asked for */
+	run_locks(true, false);
+	assert_int_equal(fx.m->nr_locks, 2);
+	assert_false(stack_summary__has_locks(fx.s));
+	assert_null(stack_summary__lock(fx.s, 0));
+	teardown(NULL);
+
+	/* no stacks in the recording */
+	run_locks(false, true);
+	assert_int_equal(fx.m->nr_locks, 2);
+	assert_false(stack_summary__has_locks(fx.s));
+	assert_null(stack_summary__lock(fx.s, 0));
+}
+
+static void test_short_lock_stack(void **state)
+{
+	static const char *const cond[] = { "__futex_abstimed_wait_common",
+					    "__GI___lll_lock_wait",
+					    "__pthread_cond_wait_common",
+					    "pthread_cond_timedwait",
+					    "take_gil",
+					    "eval" };
+	static const char *const unresolved[] = {
+		"[unknown]", "libc.so.6+0x8f3a2", "lock_it", "a", "b", "c", "d"
+	};
+	static const char *const only_lock[] = { "__lll_lock_wait", "pthread_mutex_lock" };
+	static const char *const sem[] = { "syscall", "do_futex_wait", "__new_sem_wait_slow64",
+					   "sem_wait", "next_job" };
+	struct stack_waiter w;
+	char buf[256], tiny[8];
+
+	(void)state;
+	w = (struct stack_waiter){ push_frames, 6, 1 };
+	assert_string_equal(stack_waiter__short(&w, buf, sizeof(buf)),
+			    "push_job <- producer <- start_thread <- clone3");
+	/* a condition variable's wait is the program's call */
+	w = (struct stack_waiter){ cond, 6, 1 };
+	assert_string_equal(stack_waiter__short(&w, buf, sizeof(buf)),
+			    "pthread_cond_timedwait <- take_gil <- eval");
+	w = (struct stack_waiter){ unresolved, 7, 1 };
+	assert_string_equal(stack_waiter__short(&w, buf, sizeof(buf)),
+			    "lock_it <- a <- b <- c <- ...");
+	w = (struct stack_waiter){ only_lock, 2, 1 };
+	assert_string_equal(stack_waiter__short(&w, buf, sizeof(buf)),
+			    "__lll_lock_wait <- pthread_mutex_lock");
+	w = (struct stack_waiter){ sem, 5, 1 };
+	assert_string_equal(stack_waiter__short(&w, buf, sizeof(buf)), "next_job");
+	w = (struct stack_waiter){ unresolved, 7, 1 };
+	assert_int_equal(strlen(stack_waiter__short(&w, tiny, sizeof(tiny))), sizeof(tiny) - 1);
+}
+
+static void test_lock_stacks_in_reports(void **state)
+{
+	const struct jv *locks, *top, *st, *frames;
+	const char *r;
+	struct jv *v;
+
+	(void)state;
+	run_locks(true, true);
+	r = report(output_text, false);
+	check_columns(r);
+	assert_non_null(strstr(r, "\nlocks (by total wait; 2 in all; each with its top user "
+				  "stacks, leaf first):\n"));
+	assert_non_null(
+		strstr(r, "\n0x601000                 mutex            5  40.00 ms  "
+			  "15.00 ms    2        5\n"
+			  "     75%  30.00 ms  push_job <- producer <- start_thread <- clone3\n"
+			  "     25%  10.00 ms  pop_job <- consumer <- start_thread <- clone3\n"
+			  "0xffff888100001000       kernel"));
+
+	r = report(output_markdown, false);
+	assert_non_null(strstr(r, "\n| 0x601000 | mutex | 5 | 40.00 ms | 15.00 ms | 2 | 5 |\n"));
+	assert_non_null(strstr(r, "\n| 0x601000 | 75% | 30.00 ms | push\\_job \\<- producer "
+				  "\\<- start\\_thread \\<- clone3 |\n"));
+
+	report(output_json, false);
+	v = json_parse(text, text_len);
+	assert_non_null(v);
+	locks = need(v, "locks", J_ARR);
+	assert_int_equal(locks->n, 2);
+	top = need(locks->items[0], "top_stacks", J_ARR);
+	assert_int_equal(top->n, 2);
+	st = top->items[0];
+	assert_true(fabs(need(st, "us", J_NUM)->num - 30000) < 1e-6);
+	assert_true(fabs(need(st, "share", J_NUM)->num - 0.75) < 1e-6);
+	frames = need(st, "frames", J_ARR);
+	assert_int_equal(frames->n, 6);
+	assert_string_equal(frames->items[0]->s, "__lll_lock_wait");
+	assert_string_equal(frames->items[2]->s, "push_job");
+	st = top->items[1];
+	assert_true(fabs(need(st, "us", J_NUM)->num - 10000) < 1e-6);
+	assert_true(fabs(need(st, "share", J_NUM)->num - 0.25) < 1e-6);
+	assert_string_equal(need(st, "frames", J_ARR)->items[2]->s, "pop_job");
+	/* stacks in the recording, none for this lock: [] */
+	assert_int_equal(need(locks->items[1], "top_stacks", J_ARR)->n, 0);
+	jv_free(v);
+	teardown(NULL);
+
+	/* no stacks: unknown, null */
+	run_locks(false, true);
+	report(output_json, false);
+	v = json_parse(text, text_len);
+	assert_non_null(v);
+	locks = need(v, "locks", J_ARR);
+	assert_int_equal(locks->n, 2);
+	need(locks->items[0], "top_stacks", J_NULL);
+	need(locks->items[1], "top_stacks", J_NULL);
+	jv_free(v);
+	r = report(output_text, false);
+	assert_non_null(strstr(r, "\nlocks (by total wait; 2 in all):\n"));
+	assert_null(strstr(r, "push_job"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -545,6 +787,10 @@ int main(void)
 		cmocka_unit_test_teardown(test_text_report, teardown),
 		cmocka_unit_test_teardown(test_markdown_report, teardown),
 		cmocka_unit_test_teardown(test_json_report, teardown),
+		cmocka_unit_test_teardown(test_lock_stacks, teardown),
+		cmocka_unit_test_teardown(test_lock_stacks_not_computed, teardown),
+		cmocka_unit_test(test_short_lock_stack),
+		cmocka_unit_test_teardown(test_lock_stacks_in_reports, teardown),
 	};
 	int failed = cmocka_run_group_tests(tests, NULL, NULL);
 

@@ -102,7 +102,7 @@ int cmd_report(int argc, char **argv)
 			     .parser = report_parse_arg,
 			     .doc = report_doc };
 	struct report_opts opts = { .path = NULL };
-	struct stack_summary_opts sopts = { .per_process = false };
+	struct stack_summary_opts sopts = { .per_process = false, .locks = false };
 	const struct analysis_opts *aopts;
 	struct stack_summary *stacks = NULL;
 	struct stack_table *table = NULL;
@@ -124,6 +124,8 @@ int cmd_report(int argc, char **argv)
 	}
 	/* JSON lists every process's stacks, as it lists every thread */
 	sopts.per_process = opts.out.threads || opts.format == FORMAT_JSON;
+	/* every format prints the locks table */
+	sopts.locks = true;
 	table = stack_table__new();
 	if (table)
 		recording_read_stacks(rec, table);

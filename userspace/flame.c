@@ -16,6 +16,20 @@
 
 #define LINE_MAX_LEN (64 * 1024)
 
+/* A line a thread's lock wait went to, by what the line is made of, so
+ * that a wait like one before it builds no line: most threads wait on a
+ * few addresses from a few stacks, over and over. */
+#define LOCK_HITS 4
+
+struct lock_hit {
+	__u64 addr;
+	__u32 pid, tgid;
+	__s32 user, kernel; /* kernel 0 with user_only */
+	bool has_switch;
+	unsigned int comm_gen; /* flame.comm_gen when the line was built */
+	size_t line; /* index + 1 in flame.pending; 0: empty */
+};
+
 /* What flame needs to know of each thread: its name, the stacks of its
  * last switch out (the start of its current block) and of the wakeup that
  * ended it. */
@@ -29,6 +43,14 @@ struct thread_info {
 	bool wake_irq;
 	__u32 waker_tid, waker_tgid;
 	__s32 wk_user, wk_kernel;
+	/* --stack-every, but for the lock type (whose carry is per address,
+	 * in flame.carry): blocked time not yet given to a sampled stack, and
+	 * the line (index + 1) of the thread's last one */
+	__u64 carry_ns;
+	size_t carry_last;
+	/* lock type: the lines of its last waits, replaced in turn */
+	struct lock_hit hits[LOCK_HITS];
+	unsigned int next_hit;
 };
 
 struct line {
@@ -55,10 +77,15 @@ struct flame {
 	size_t nthreads, cap_threads;
 	struct u64_set thread_index;
 	struct line_map pending; /* lock waits keyed by "pid addr stack" */
-	/* blocked time not yet given to a sampled stack, keyed by
-	 * "tid addr" (addr 0 but for the lock type) */
+	/* the lock type's blocked time not yet given to a sampled stack,
+	 * keyed by "tid addr" (value, last as in struct thread_info) */
 	struct line_map carry;
 	struct line_map map;
+	/* lock type, after finish: pending's lines that are locks */
+	struct flame_lock_line *lock_lines;
+	size_t nr_lock_lines;
+	/* changes with any thread's name, which the roots are made of */
+	unsigned int comm_gen;
 	bool finished;
 	__u64 total;
 	char *buf; /* LINE_MAX_LEN */
@@ -216,6 +243,7 @@ static void set_comm(struct flame *f, __u32 tid, __u32 tgid, const char *comm)
 
 	if (t)
 		snprintf(t->comm, sizeof(t->comm), "%.*s", WEFT_COMM_LEN, comm);
+	f->comm_gen++;
 }
 
 struct flame *flame__new(const struct flame_opts *opts, const struct stack_table *stacks)
@@ -242,6 +270,7 @@ void flame__free(struct flame *f)
 	map_release(&f->map);
 	map_release(&f->pending);
 	map_release(&f->carry);
+	free(f->lock_lines);
 	u64_set__release(&f->thread_index);
 	free(f->threads);
 	free(f->buf);
@@ -337,8 +366,9 @@ static void put_stacks(struct flame *f, struct line_buf *b, __u32 tgid, __s32 us
 {
 	const struct weft_stack *u = f->stacks ? stack_table__get(f->stacks, true, tgid, user_id) :
 						 NULL;
-	const struct weft_stack *k = f->stacks ? stack_table__get(f->stacks, false, 0, kernel_id) :
-						 NULL;
+	const struct weft_stack *k = f->stacks && !f->opts.user_only ?
+					     stack_table__get(f->stacks, false, 0, kernel_id) :
+					     NULL;
 
 	if ((!u || !u->nframes) && (!k || !k->nframes)) {
 		put_frame(b, "[unknown]", NULL);
@@ -436,11 +466,65 @@ int flame__feed(struct flame *f, const struct weft_event_header *ev)
 	return 0;
 }
 
+/* "ID ADDR" as "%u %llx" writes it (a lock wait's keys), without
+ * printf's cost on every wait: at most 28 bytes with the NUL; returns the
+ * length */
+static int put_ids(char *p, __u32 id, __u64 addr)
+{
+	char digits[20];
+	int n = 0, len = 0;
+
+	do
+		digits[n++] = '0' + id % 10;
+	while (id /= 10);
+	while (n)
+		p[len++] = digits[--n];
+	p[len++] = ' ';
+	do
+		digits[n++] = "0123456789abcdef"[addr & 15];
+	while (addr >>= 4);
+	while (n)
+		p[len++] = digits[--n];
+	p[len] = '\0';
+	return len;
+}
+
+/* The thread's line for this lock wait, or the entry to keep it in once
+ * built (line 0) */
+static struct lock_hit *lock_hit(struct flame *f, struct thread_info *t, const struct weft_slice *s)
+{
+	struct lock_hit want = { .addr = s->addr,
+				 .pid = s->pid,
+				 .has_switch = t->has_switch,
+				 .comm_gen = f->comm_gen },
+			*h;
+	unsigned int i;
+
+	if (t->has_switch) {
+		want.tgid = t->sw_tgid;
+		want.user = t->sw_user;
+		want.kernel = f->opts.user_only ? 0 : t->sw_kernel;
+	}
+	for (i = 0; i < LOCK_HITS; i++) {
+		h = &t->hits[i];
+		if (h->line && h->addr == want.addr && h->pid == want.pid && h->tgid == want.tgid &&
+		    h->user == want.user && h->kernel == want.kernel &&
+		    h->has_switch == want.has_switch && h->comm_gen == want.comm_gen)
+			return h;
+	}
+	h = &t->hits[t->next_hit++ % LOCK_HITS];
+	*h = want;
+	return h;
+}
+
 void flame__slice(void *ctx, const struct weft_slice *s)
 {
 	struct flame *f = ctx;
 	struct line_buf b = { .p = f->buf, .cap = LINE_MAX_LEN };
 	__u64 value = s->end_ns - s->start_ns;
+	__u64 *carry_ns = NULL;
+	size_t *carry_last = NULL;
+	struct lock_hit *hit = NULL;
 	struct line *l, *carry;
 	struct line_map *target;
 	struct thread_info *t;
@@ -456,26 +540,44 @@ void flame__slice(void *ctx, const struct weft_slice *s)
 		return;
 	/* --stack-every: a block that took no stack adds its time to the
 	 * thread's next one that did */
-	snprintf(key, sizeof(key), "%u %llx", s->tid,
-		 f->opts.type == FLAME_LOCK ? (unsigned long long)s->addr : 0ULL);
-	carry = map_get(&f->carry, key);
-	if (t->has_switch && t->sw_user == WEFT_STACK_SKIPPED) {
+	if (f->opts.type == FLAME_LOCK) {
+		put_ids(key, s->tid, s->addr);
+		carry = map_get(&f->carry, key);
 		if (carry) {
 			carry->pid = s->pid;
-			carry->value += value;
+			carry_ns = &carry->value;
+			carry_last = &carry->last;
 		}
+	} else {
+		carry_ns = &t->carry_ns;
+		carry_last = &t->carry_last;
+	}
+	if (t->has_switch && t->sw_user == WEFT_STACK_SKIPPED) {
+		if (carry_ns)
+			*carry_ns += value;
 		t->has_switch = false;
 		t->has_wake = false;
 		return;
 	}
-	if (carry) {
-		value += carry->value;
-		carry->value = 0;
+	if (carry_ns) {
+		value += *carry_ns;
+		*carry_ns = 0;
+	}
+	target = f->opts.type == FLAME_LOCK ? &f->pending : &f->map;
+	if (f->opts.type == FLAME_LOCK) {
+		hit = lock_hit(f, t, s);
+		if (hit->line) {
+			l = &target->lines[hit->line - 1];
+			t->has_switch = false;
+			goto add;
+		}
 	}
 	/* which addresses are locks is known at the end: a lock wait's line
 	 * starts with its address until then */
-	if (f->opts.type == FLAME_LOCK)
-		plen = snprintf(f->buf, 64, "%u %llx ", s->pid, (unsigned long long)s->addr);
+	if (f->opts.type == FLAME_LOCK) {
+		plen = put_ids(f->buf, s->pid, s->addr);
+		f->buf[plen++] = ' ';
+	}
 	b.p = f->buf + plen;
 	b.cap = LINE_MAX_LEN - plen;
 	b.p[0] = '\0';
@@ -497,17 +599,19 @@ void flame__slice(void *ctx, const struct weft_slice *s)
 	}
 	t->has_switch = false;
 	t->has_wake = false;
-	target = f->opts.type == FLAME_LOCK ? &f->pending : &f->map;
 	if (b.full)
 		b.p[b.cap - 1] = '\0';
 	l = map_get(target, f->buf);
 	if (!l)
 		return;
+	if (hit)
+		hit->line = (size_t)(l - target->lines) + 1;
+add:
 	l->pid = s->pid;
 	l->addr = s->addr;
 	l->value += value;
-	if (carry)
-		carry->last = (size_t)(l - target->lines) + 1;
+	if (carry_last)
+		*carry_last = (size_t)(l - target->lines) + 1;
 }
 
 static bool is_lock(const struct weft_metrics *m, __u32 pid, __u64 addr)
@@ -525,6 +629,19 @@ static int cmp_line(const void *a, const void *b)
 	return strcmp(((const struct line *)a)->stack, ((const struct line *)b)->stack);
 }
 
+static int cmp_lock_line(const void *a, const void *b)
+{
+	const struct flame_lock_line *x = a, *y = b;
+
+	if (x->pid != y->pid)
+		return x->pid < y->pid ? -1 : 1;
+	if (x->addr != y->addr)
+		return x->addr < y->addr ? -1 : 1;
+	if (x->ns != y->ns)
+		return x->ns > y->ns ? -1 : 1;
+	return strcmp(x->stack, y->stack);
+}
+
 int flame__finish(struct flame *f, const struct weft_metrics *m)
 {
 	struct line_map out = {};
@@ -536,22 +653,36 @@ int flame__finish(struct flame *f, const struct weft_metrics *m)
 	/* what a thread blocked after its last sampled stack goes to it */
 	for (i = 0; i < f->carry.n; i++) {
 		struct line *c = &f->carry.lines[i];
-		struct line_map *target = f->opts.type == FLAME_LOCK ? &f->pending : &f->map;
 
 		if (c->value && c->last)
-			target->lines[c->last - 1].value += c->value;
+			f->pending.lines[c->last - 1].value += c->value;
+	}
+	for (i = 0; i < f->nthreads; i++) {
+		struct thread_info *t = &f->threads[i];
+
+		if (t->carry_ns && t->carry_last)
+			f->map.lines[t->carry_last - 1].value += t->carry_ns;
+	}
+	if (f->pending.n) {
+		f->lock_lines = calloc(f->pending.n, sizeof(*f->lock_lines));
+		if (!f->lock_lines)
+			return -ENOMEM;
 	}
 	for (i = 0; i < f->pending.n; i++) {
 		struct line *p = &f->pending.lines[i], *l;
 		const char *stack = strchr(strchr(p->stack, ' ') + 1, ' ') + 1;
 
-		if (!is_lock(m, p->pid, p->addr))
+		if (!p->value || !is_lock(m, p->pid, p->addr))
 			continue;
 		l = map_get(&f->map, stack);
 		if (!l)
 			return -ENOMEM;
 		l->value += p->value;
+		f->lock_lines[f->nr_lock_lines++] =
+			(struct flame_lock_line){ p->pid, p->addr, stack, p->value };
 	}
+	if (f->nr_lock_lines)
+		qsort(f->lock_lines, f->nr_lock_lines, sizeof(*f->lock_lines), cmp_lock_line);
 	/* time is kept in ns and given in us; lines under half a microsecond
 	 * go */
 	for (i = 0; i < f->map.n; i++) {
@@ -601,6 +732,16 @@ __u64 flame__value(const struct flame *f, size_t i)
 __u64 flame__total(const struct flame *f)
 {
 	return f->total;
+}
+
+size_t flame__lock_count(const struct flame *f)
+{
+	return f->finished ? f->nr_lock_lines : 0;
+}
+
+const struct flame_lock_line *flame__lock_line(const struct flame *f, size_t i)
+{
+	return &f->lock_lines[i];
 }
 
 int flame__write_folded(const struct flame *f, FILE *out)

@@ -10,12 +10,14 @@
  *           it), ending with the waker's name; microseconds blocked
  *   lock    the off-CPU stacks of the waits on the addresses of the
  *           analysis' locks table (mutexes, kernel locks, turn-taking
- *           addresses); microseconds waited
+ *           addresses); microseconds waited. Each lock's own lines are
+ *           there too, before they merge (flame__lock_line()).
  *
  * The root frame names the process (--by process: processes of the same
  * name merge), "comm-pid", "comm-tid", or is left out (none). In every
- * frame, spaces and ';' become '_'; kernel frames end in "_[k]"; a stack
- * that was not taken is one "[unknown]" frame.
+ * frame, spaces and ';' become '_'; kernel frames end in "_[k]" (or are
+ * left out: user_only); a stack that was not taken, or has no frames of
+ * the kinds kept, is one "[unknown]" frame.
  *
  * Lifecycle: flame__new() with the recording's stack table (borrowed);
  * for each event in time order, flame__feed() and then the analysis' feed
@@ -26,6 +28,7 @@
 #ifndef __WEFT_FLAME_H
 #define __WEFT_FLAME_H
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stddef.h>
 #include <linux/types.h>
@@ -52,6 +55,23 @@ enum flame_by {
 struct flame_opts {
 	enum flame_type type;
 	enum flame_by by;
+	/* Leave kernel frames out: stacks that differ only in the kernel
+	 * (the futex and scheduler path a wait took) are one line. */
+	bool user_only;
+};
+
+/* One line of one lock, for the lock type: the stack (as in the graph,
+ * root first, without the "pid addr" the lines carry until finish) of
+ * the waits of process pid on address addr, as the analysis' locks table
+ * names them (struct weft_lock_metrics pid and addr), and the time they
+ * waited in nanoseconds, not rounded, stack sampling's carried time
+ * included: a lock's lines add up to at most its total wait (less when a
+ * thread's skipped waits found no sampled stack of it on that lock). */
+struct flame_lock_line {
+	__u32 pid;
+	__u64 addr;
+	const char *stack;
+	__u64 ns;
 };
 
 struct flame;
@@ -79,6 +99,13 @@ __u64 flame__value(const struct flame *f, size_t i);
 __u64 flame__total(const struct flame *f);
 /* Writes "stack COUNT\n" lines; 0 or -EIO */
 int flame__write_folded(const struct flame *f, FILE *out);
+
+/* After finish, lock type only (else none): the lines of each lock of the
+ * locks table, sorted by pid, then address, then time (longest first; ties
+ * by stack), so that a lock's lines are next to each other, its top ones
+ * first. Owned by f, valid until flame__free(). */
+size_t flame__lock_count(const struct flame *f);
+const struct flame_lock_line *flame__lock_line(const struct flame *f, size_t i);
 
 /* The whole pass over a recording; NULL with one line in err (naming the
  * file) on failure. When m is not NULL, *m gets the analysis' blocked

@@ -103,8 +103,40 @@ static void write_off_cpu(struct json_writer *w, const double *off_cpu_s)
 	json_writer__object_end(w);
 }
 
-static void write_locks(struct json_writer *w, const struct weft_metrics *m)
+/* top_stacks [{frames (user frames, leaf first), us, share (of the
+ * lock's total wait)}]: null when the recording has no stacks, [] when
+ * the lock's waits took none */
+static void write_lock_stacks(struct json_writer *w, const struct weft_lock_metrics *l,
+			      const struct stack_lock *sl)
 {
+	unsigned int i, k;
+
+	json_writer__key(w, "top_stacks");
+	if (!sl) {
+		json_writer__null(w);
+		return;
+	}
+	json_writer__array_begin(w);
+	for (i = 0; i < sl->nr_stacks; i++) {
+		const struct stack_waiter *s = &sl->stacks[i];
+
+		json_writer__object_begin(w);
+		json_writer__key(w, "frames");
+		json_writer__array_begin_flat(w);
+		for (k = 0; k < s->nframes; k++)
+			json_writer__string(w, s->frames[k]);
+		json_writer__array_end(w);
+		key_us(w, "us", s->ns / 1e3);
+		key_share(w, "share", l->total_s > 0 ? s->ns / 1e9 / l->total_s : 0);
+		json_writer__object_end(w);
+	}
+	json_writer__array_end(w);
+}
+
+static void write_locks(struct json_writer *w, const struct weft_metrics *m,
+			const struct stack_summary *s)
+{
+	bool stacks = s && stack_summary__has_locks(s);
 	unsigned int i;
 	char addr[32];
 
@@ -126,6 +158,7 @@ static void write_locks(struct json_writer *w, const struct weft_metrics *m)
 		key_uint(w, "handoffs", l->handoffs);
 		key_bool(w, "turn_taking", l->turn_taking);
 		key_s(w, "serialized_s", l->serialized_s);
+		write_lock_stacks(w, l, stacks ? stack_summary__lock(s, i) : NULL);
 		json_writer__object_end(w);
 	}
 	json_writer__array_end(w);
@@ -374,7 +407,7 @@ int output_json(FILE *out, const struct weft_metrics *m, const struct output_opt
 		key_s(w, "serialized_s", m->serialized_s);
 		key_share(w, "serialized_share", m->serialized_share);
 		write_off_cpu(w, m->off_cpu_s);
-		write_locks(w, m);
+		write_locks(w, m, o ? o->stacks : NULL);
 	}
 
 	json_writer__key(w, "runqueue_delay");

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* The markdown report, for an issue or a pull request: the summary as a
  * two-column table with the verdict last, the parallelism histogram as a
- * table, and the thread, process and CPU tables on request. Cells are
+ * table, the locks with their top stacks, and the thread, process and CPU
+ * tables on request. Cells are
  * escaped, so a thread named "a|b" cannot break a table. */
 #include <errno.h>
 #include <stdarg.h>
@@ -124,6 +125,67 @@ static void histogram(FILE *out, const struct weft_metrics *m)
 		fprintf(out, "| %u | %.1f%% |\n", r, 100 * m->parallelism.histogram[r]);
 }
 
+/* Locks shown, as in the text report */
+#define LOCKS_SHOWN 5
+
+static void lock_name(FILE *out, const struct weft_lock_metrics *l)
+{
+	if (l->name[0])
+		md_text(out, l->name);
+	else
+		fprintf(out, "0x%llx", (unsigned long long)l->addr);
+}
+
+/* The locks table, then each lock's top user stacks (shares of its wait)
+ * when the recording has stacks */
+static void locks(FILE *out, const struct weft_metrics *m, const struct stack_summary *s)
+{
+	char d1[32], d2[32], stack[1024];
+	unsigned int i, k, shown = m->nr_locks < LOCKS_SHOWN ? m->nr_locks : LOCKS_SHOWN;
+
+	if (!m->nr_locks)
+		return;
+	fprintf(out,
+		"\n### Locks\n\nBy total wait; %u in all.\n\n| lock | kind | waits | total | max "
+		"| threads | handoffs |\n| --- | --- | ---: | ---: | ---: | ---: | ---: |\n",
+		m->nr_locks);
+	for (i = 0; i < shown; i++) {
+		const struct weft_lock_metrics *l = &m->locks[i];
+
+		fputs("| ", out);
+		lock_name(out, l);
+		fputs(" | ", out);
+		md_text(out, l->kind);
+		fprintf(out, " | %llu | %s | %s | %u | %llu |\n", (unsigned long long)l->waits,
+			output_fmt_duration(d1, sizeof(d1), l->total_s),
+			output_fmt_duration(d2, sizeof(d2), l->max_s), l->threads,
+			(unsigned long long)l->handoffs);
+	}
+	if (!s || !stack_summary__has_locks(s))
+		return;
+	fprintf(out, "\n### Top lock stacks\n\n| lock | share | waited | user stack, leaf first "
+		     "|\n| --- | ---: | ---: | --- |\n");
+	for (i = 0; i < shown; i++) {
+		const struct weft_lock_metrics *l = &m->locks[i];
+		const struct stack_lock *sl = stack_summary__lock(s, i);
+
+		for (k = 0; sl && k < sl->nr_stacks; k++) {
+			const struct stack_waiter *w = &sl->stacks[k];
+			double p = l->total_s > 0 ? 100 * w->ns / 1e9 / l->total_s : 0;
+
+			fputs("| ", out);
+			lock_name(out, l);
+			if (p > 0 && p < 0.5)
+				fputs(" | \\<1% | ", out);
+			else
+				fprintf(out, " | %.0f%% | ", p);
+			fprintf(out, "%s | ", output_fmt_duration(d1, sizeof(d1), w->ns / 1e9));
+			md_text(out, stack_waiter__short(w, stack, sizeof(stack)));
+			fputs(" |\n", out);
+		}
+	}
+}
+
 static void threads(FILE *out, const struct weft_metrics *m)
 {
 	unsigned int i;
@@ -239,6 +301,7 @@ int output_markdown(FILE *out, const struct weft_metrics *m, const struct output
 	summary(out, m, o, cmd);
 	free(cmd);
 	histogram(out, m);
+	locks(out, m, o ? o->stacks : NULL);
 	if (o && o->threads) {
 		threads(out, m);
 		stacks(out, m, o->stacks);

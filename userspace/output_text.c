@@ -339,18 +339,78 @@ static void print_off_cpu(FILE *out, const char *label, const double *off_cpu_s,
 
 #define LOCKS_SHOWN 5
 
-static void print_locks(FILE *out, const struct weft_metrics *m)
+/* Where the function and stack columns start */
+#define FUNCTION_COLUMN 18
+#define STACK_COLUMN 20
+
+/* text from STACK_COLUMN on, broken before a " <- " to fit the columns,
+ * continuation lines indented to the column */
+static void print_stack_wrapped(FILE *out, const char *text)
+{
+	const int room = OUTPUT_TEXT_COLUMNS - STACK_COLUMN;
+	const char *p = text;
+
+	while ((int)strlen(p) > room) {
+		const char *cut = NULL, *q;
+
+		for (q = strstr(p, " <- "); q && q - p <= room; q = strstr(q + 1, " <- "))
+			cut = q;
+		if (!cut || cut == p)
+			cut = p + room; /* one frame longer than a line */
+		fprintf(out, "%.*s\n%*s", (int)(cut - p), p, STACK_COLUMN, "");
+		p = *cut == ' ' ? cut + 1 : cut;
+	}
+	fprintf(out, "%s\n", p);
+}
+
+/* Under a lock's row, its top user stacks: share of the lock's wait, time,
+ * the stack from where the program took the lock (stack_waiter__short),
+ * one line each: frames that do not fit become "..." */
+static void print_lock_stacks(FILE *out, const struct weft_lock_metrics *l,
+			      const struct stack_lock *sl)
+{
+	const int room = OUTPUT_TEXT_COLUMNS - STACK_COLUMN;
+	char d1[32], share[16], stack[1024];
+	unsigned int k;
+
+	for (k = 0; k < sl->nr_stacks; k++) {
+		const struct stack_waiter *w = &sl->stacks[k];
+		double p = l->total_s > 0 ? 100 * w->ns / 1e9 / l->total_s : 0;
+		char *cut = NULL, *q;
+
+		output_sanitize(stack, sizeof(stack), stack_waiter__short(w, stack, sizeof(stack)));
+		if ((int)strlen(stack) > room) {
+			for (q = strstr(stack, " <- "); q && q - stack + 7 <= room;
+			     q = strstr(q + 1, " <- "))
+				cut = q;
+			if (cut)
+				memcpy(cut, " <- ...", 8);
+		}
+		if (p > 0 && p < 0.5)
+			snprintf(share, sizeof(share), "<1%%");
+		else
+			snprintf(share, sizeof(share), "%.0f%%", p);
+		fprintf(out, "    %4s %9s  ", share,
+			output_fmt_duration(d1, sizeof(d1), w->ns / 1e9));
+		print_stack_wrapped(out, stack);
+	}
+}
+
+static void print_locks(FILE *out, const struct weft_metrics *m, const struct stack_summary *s)
 {
 	char name[64], d1[32], d2[32];
+	bool stacks = s && stack_summary__has_locks(s);
 	unsigned int i;
 
 	if (!m->nr_locks)
 		return;
-	fprintf(out, "\nlocks (by total wait; %u in all):\n", m->nr_locks);
+	fprintf(out, "\nlocks (by total wait; %u in all%s):\n", m->nr_locks,
+		stacks ? "; each with its top user stacks, leaf first" : "");
 	fprintf(out, "%-24s %-10s %7s %9s %9s %4s %8s\n", "NAME", "KIND", "WAITS", "TOTAL", "MAX",
 		"THR", "HANDOFFS");
 	for (i = 0; i < m->nr_locks && i < LOCKS_SHOWN; i++) {
 		const struct weft_lock_metrics *l = &m->locks[i];
+		const struct stack_lock *sl = stacks ? stack_summary__lock(s, i) : NULL;
 
 		if (l->name[0])
 			output_sanitize(name, sizeof(name), l->name);
@@ -361,6 +421,8 @@ static void print_locks(FILE *out, const struct weft_metrics *m)
 			output_fmt_duration(d1, sizeof(d1), l->total_s),
 			output_fmt_duration(d2, sizeof(d2), l->max_s), l->threads,
 			(unsigned long long)l->handoffs);
+		if (sl)
+			print_lock_stacks(out, l, sl);
 	}
 }
 
@@ -521,30 +583,6 @@ static int print_threads(FILE *out, const struct weft_metrics *m)
 	return 0;
 }
 
-/* Where the function and stack columns start */
-#define FUNCTION_COLUMN 18
-#define STACK_COLUMN 20
-
-/* text from STACK_COLUMN on, broken before a " <- " to fit the columns,
- * continuation lines indented to the column */
-static void print_stack_wrapped(FILE *out, const char *text)
-{
-	const int room = OUTPUT_TEXT_COLUMNS - STACK_COLUMN;
-	const char *p = text;
-
-	while ((int)strlen(p) > room) {
-		const char *cut = NULL, *q;
-
-		for (q = strstr(p, " <- "); q && q - p <= room; q = strstr(q + 1, " <- "))
-			cut = q;
-		if (!cut || cut == p)
-			cut = p + room; /* one frame longer than a line */
-		fprintf(out, "%.*s\n%*s", (int)(cut - p), p, STACK_COLUMN, "");
-		p = *cut == ' ' ? cut + 1 : cut;
-	}
-	fprintf(out, "%s\n", p);
-}
-
 static void print_process_stacks(FILE *out, const struct weft_process_metrics *pm,
 				 const struct stack_process *p)
 {
@@ -630,7 +668,7 @@ int output_text(FILE *out, const struct weft_metrics *m, const struct output_opt
 		return -ENOMEM;
 	print_summary(out, m, o ? o : &(struct output_opts){}, cmd);
 	free(cmd);
-	print_locks(out, m);
+	print_locks(out, m, o ? o->stacks : NULL);
 	if (o && o->threads)
 		err = print_threads(out, m);
 	if (!err && o && o->threads)

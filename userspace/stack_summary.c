@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,12 +32,20 @@ struct proc {
 	char *frames_text[STACK_SUMMARY_TOP]; /* the frames' strings */
 };
 
+/* A lock's stacks, and the strings their frames point into */
+struct lock_slot {
+	struct stack_lock out;
+	char *frames_text[STACK_SUMMARY_LOCK_TOP];
+};
+
 struct stack_summary {
 	struct stack_summary_opts opts;
 	const struct stack_table *stacks;
 	struct stack_capture capture;
 	char *user_unwind;
-	struct flame *oncpu, *offcpu;
+	struct flame *oncpu, *offcpu, *lock;
+	struct lock_slot *locks; /* in the order of the metrics' locks */
+	unsigned int nr_locks;
 	struct thread_state *threads;
 	size_t nthreads, cap_threads;
 	struct u64_set thread_index;
@@ -101,9 +110,20 @@ struct stack_summary *stack_summary__new(const struct stack_table *stacks,
 	read_capture(s, meta);
 	s->opts.per_process = opts->per_process && s->capture.recorded;
 	if (s->opts.per_process) {
-		s->oncpu = flame__new(&(struct flame_opts){ FLAME_ONCPU, FLAME_BY_PID }, stacks);
-		s->offcpu = flame__new(&(struct flame_opts){ FLAME_OFFCPU, FLAME_BY_PID }, stacks);
+		s->oncpu = flame__new(
+			&(struct flame_opts){ .type = FLAME_ONCPU, .by = FLAME_BY_PID }, stacks);
+		s->offcpu = flame__new(
+			&(struct flame_opts){ .type = FLAME_OFFCPU, .by = FLAME_BY_PID }, stacks);
 		if (!s->oncpu || !s->offcpu)
+			goto err_out;
+	}
+	s->opts.locks = opts->locks && s->capture.recorded;
+	if (s->opts.locks) {
+		s->lock = flame__new(&(struct flame_opts){ .type = FLAME_LOCK,
+							   .by = FLAME_BY_NONE,
+							   .user_only = true },
+				     stacks);
+		if (!s->lock)
 			goto err_out;
 	}
 	return s;
@@ -127,11 +147,18 @@ void stack_summary__free(struct stack_summary *s)
 			free((void *)s->procs[i].out.blocked[j].frames);
 		}
 	free(s->procs);
+	for (i = 0; i < s->nr_locks; i++)
+		for (j = 0; j < STACK_SUMMARY_LOCK_TOP; j++) {
+			free(s->locks[i].frames_text[j]);
+			free((void *)s->locks[i].out.stacks[j].frames);
+		}
+	free(s->locks);
 	u64_set__release(&s->proc_index);
 	free(s->threads);
 	u64_set__release(&s->thread_index);
 	flame__free(s->oncpu);
 	flame__free(s->offcpu);
+	flame__free(s->lock);
 	free(s->user_unwind);
 	free(s);
 }
@@ -172,6 +199,11 @@ int stack_summary__feed(struct stack_summary *s, const struct weft_event_header 
 		if (err)
 			return err;
 	}
+	if (s->opts.locks) {
+		err = flame__feed(s->lock, ev);
+		if (err)
+			return err;
+	}
 	if (!s->capture.recorded || ev->type != WEFT_EV_SWITCH ||
 	    !(ev->flags & WEFT_SWITCH_PREV_TRACED) || (ev->flags & WEFT_SWITCH_INFERRED))
 		return 0;
@@ -193,6 +225,8 @@ void stack_summary__slice(void *ctx, const struct weft_slice *slice)
 
 	if (s->opts.per_process)
 		flame__slice(s->offcpu, slice);
+	if (s->opts.locks)
+		flame__slice(s->lock, slice);
 	if (!s->capture.recorded || slice->state != WEFT_SLICE_BLOCKED)
 		return;
 	t = thread_get(s, slice->tid);
@@ -422,33 +456,34 @@ cleanup:
 	return err;
 }
 
-/* A line of the off-CPU graph as frames, leaf first, its root left out */
-static int split_frames(struct proc *p, unsigned int k, const char *line)
+/* A flame line's frames (root first, joined by ';') as an array, leaf
+ * first, pointing into *text, a copy; 0 or -ENOMEM */
+static int split_frames(const char *stack, char **text, const char *const **out,
+			unsigned int *nframes)
 {
-	const char *rest = strchr(line, ';');
 	unsigned int n = 1, i;
 	const char **frames;
-	char *text, *c;
+	char *c;
 
-	text = strdup(rest ? rest + 1 : "[unknown]");
-	if (!text)
+	*text = strdup(stack);
+	if (!*text)
 		return -ENOMEM;
-	for (c = text; *c; c++)
+	for (c = *text; *c; c++)
 		n += *c == ';';
 	frames = calloc(n, sizeof(*frames));
 	if (!frames) {
-		free(text);
+		free(*text);
+		*text = NULL;
 		return -ENOMEM;
 	}
-	for (i = 0, c = text; i < n; i++) {
+	for (i = 0, c = *text; i < n; i++) {
 		frames[n - 1 - i] = c;
 		c = strchr(c, ';');
 		if (c)
 			*c++ = '\0';
 	}
-	p->frames_text[k] = text;
-	p->out.blocked[k].frames = frames;
-	p->out.blocked[k].nframes = n;
+	*out = frames;
+	*nframes = n;
 	return 0;
 }
 
@@ -474,7 +509,11 @@ static int sum_blocked(struct proc *p, const struct flame *f, const struct line_
 		}
 	}
 	for (k = 0; k < ntop; k++) {
-		if (split_frames(p, k, flame__stack(f, top[k])))
+		const char *line = flame__stack(f, top[k]), *rest = strchr(line, ';');
+
+		/* the root frame, the process, is left out */
+		if (split_frames(rest ? rest + 1 : "[unknown]", &p->frames_text[k],
+				 &p->out.blocked[k].frames, &p->out.blocked[k].nframes))
 			return -ENOMEM;
 		p->out.blocked[k].us = flame__value(f, top[k]);
 		p->out.nr_blocked = k + 1;
@@ -504,6 +543,45 @@ static int per_process(struct stack_summary *s, const struct flame *f,
 	return err;
 }
 
+/* Each lock's top lines of the lock graph: they are sorted by lock, then
+ * by time, so a lock's top ones are the first of its run. */
+static int sum_locks(struct stack_summary *s, const struct weft_metrics *m)
+{
+	size_t n = flame__lock_count(s->lock), lo, hi, mid;
+	const struct flame_lock_line *l;
+	unsigned int i, k;
+
+	s->locks = calloc(m->nr_locks ? m->nr_locks : 1, sizeof(*s->locks));
+	if (!s->locks)
+		return -ENOMEM;
+	s->nr_locks = m->nr_locks;
+	for (i = 0; i < m->nr_locks; i++) {
+		const struct weft_lock_metrics *lm = &m->locks[i];
+		struct lock_slot *slot = &s->locks[i];
+
+		for (lo = 0, hi = n; lo < hi;) {
+			mid = lo + (hi - lo) / 2;
+			l = flame__lock_line(s->lock, mid);
+			if (l->pid < lm->pid || (l->pid == lm->pid && l->addr < lm->addr))
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		for (k = 0; k < STACK_SUMMARY_LOCK_TOP && lo + k < n; k++) {
+			struct stack_waiter *w = &slot->out.stacks[k];
+
+			l = flame__lock_line(s->lock, lo + k);
+			if (l->pid != lm->pid || l->addr != lm->addr)
+				break;
+			if (split_frames(l->stack, &slot->frames_text[k], &w->frames, &w->nframes))
+				return -ENOMEM;
+			w->ns = l->ns;
+			slot->out.nr_stacks = k + 1;
+		}
+	}
+	return 0;
+}
+
 int stack_summary__finish(struct stack_summary *s, const struct weft_metrics *m)
 {
 	size_t i;
@@ -531,10 +609,16 @@ int stack_summary__finish(struct stack_summary *s, const struct weft_metrics *m)
 		if (!err)
 			err = per_process(s, s->offcpu, sum_blocked);
 	}
+	if (!err && s->opts.locks) {
+		err = flame__finish(s->lock, m);
+		if (!err)
+			err = sum_locks(s, m);
+	}
 	/* the lines were copied: the graphs and the stack table can go */
 	flame__free(s->oncpu);
 	flame__free(s->offcpu);
-	s->oncpu = s->offcpu = NULL;
+	flame__free(s->lock);
+	s->oncpu = s->offcpu = s->lock = NULL;
 	s->stacks = NULL;
 	return err;
 }
@@ -547,6 +631,16 @@ const struct stack_capture *stack_summary__capture(const struct stack_summary *s
 bool stack_summary__has_processes(const struct stack_summary *s)
 {
 	return s->opts.per_process;
+}
+
+bool stack_summary__has_locks(const struct stack_summary *s)
+{
+	return s->opts.locks;
+}
+
+const struct stack_lock *stack_summary__lock(const struct stack_summary *s, unsigned int i)
+{
+	return s->opts.locks && i < s->nr_locks ? &s->locks[i].out : NULL;
 }
 
 const struct stack_process *stack_summary__process(const struct stack_summary *s, __u32 pid)
@@ -629,6 +723,62 @@ char *stack_blocked__short(const struct stack_blocked *b, char *buf, size_t size
 	for (i = nk; i < end; i++)
 		join(&j, b->frames[i]);
 	if (end < b->nframes)
+		join(&j, "...");
+	return buf;
+}
+
+/* --- a lock's waiting stack in a few frames --- */
+
+#define SHORT_LOCK_FRAMES 4
+
+/* The lock implementation's frames, at the leaf end of a lock wait's user
+ * stack: glibc's (__lll_lock_wait, ___pthread_mutex_lock,
+ * __futex_abstimed_wait_common64, __pthread_cond_wait_common,
+ * __new_sem_wait_slow64, syscall) and their __GI_ aliases; a frame that
+ * did not resolve, or a libc frame with no symbol (libc without its debug
+ * file). A condition variable's wait (pthread_cond_wait, _timedwait, ...)
+ * is not one: it is the call the program made, and says why a thread
+ * takes the mutex again inside it. */
+static bool is_lock_frame(const char *name)
+{
+	static const char *const prefixes[] = {
+		"lll_", "futex",    "pthread_mutex_", "pthread_rwlock_",  "pthread_spin_",
+		"sem_", "new_sem_", "do_futex_wait",  "pthread_barrier_", "pthread_cond_wait_common"
+	};
+	unsigned int i;
+
+	if (!strcmp(name, STACK_UNKNOWN_FRAME) ||
+	    (!strncmp(name, "libc.so", 7) && strstr(name, "+0x")))
+		return true;
+	while (*name == '_')
+		name++;
+	if (!strncmp(name, "GI_", 3))
+		for (name += 3; *name == '_'; name++)
+			;
+	if (!strcmp(name, "syscall"))
+		return true;
+	for (i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++)
+		if (!strncmp(name, prefixes[i], strlen(prefixes[i])))
+			return true;
+	return false;
+}
+
+char *stack_waiter__short(const struct stack_waiter *w, char *buf, size_t size)
+{
+	struct joined j = { .buf = buf, .size = size };
+	unsigned int first = 0, i, end;
+
+	if (!size)
+		return buf;
+	buf[0] = '\0';
+	while (first < w->nframes && is_lock_frame(w->frames[first]))
+		first++;
+	if (first == w->nframes)
+		first = 0; /* nothing but the lock: show it */
+	end = first + SHORT_LOCK_FRAMES < w->nframes ? first + SHORT_LOCK_FRAMES : w->nframes;
+	for (i = first; i < end; i++)
+		join(&j, w->frames[i]);
+	if (end < w->nframes)
 		join(&j, "...");
 	return buf;
 }

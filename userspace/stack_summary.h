@@ -18,6 +18,17 @@
  * taken one "[unknown]" frame. Shares are of the process's blocked time as
  * that graph counts it.
  *
+ * Lock stacks: per lock of the analysis' locks table, the user stacks its
+ * waits blocked in, by time: that lock's own lines of the lock-wait flame
+ * graph (flame.h, FLAME_LOCK, FLAME_BY_NONE, user frames only), stack
+ * sampling's carried time included, so that they agree with `weft flame
+ * --type lock`. Kernel frames are left out (they are the futex and
+ * scheduler path of every wait) and stacks that differ only there are
+ * one. Times are not rounded: a lock's stacks add up to at most its total
+ * wait, and shares are of that total (weft_lock_metrics.total_s). A
+ * pthread row (--locks=pthread) and the futex row of the same mutex show
+ * the same stacks, the futex waits'.
+ *
  * Cut short: a user stack whose last (outermost) frame is the unwinder's
  * marker WEFT_STACK_CUT_SHORT. Their share of off-CPU time gives each
  * blocked interval to the stack flame gives it to (a skipped switch's time
@@ -47,12 +58,17 @@ struct weft_slice;
 
 /* Functions and stacks kept per process */
 #define STACK_SUMMARY_TOP 5
+/* Stacks kept per lock */
+#define STACK_SUMMARY_LOCK_TOP 3
 
 struct stack_summary_opts {
 	/* The per-process tables. They cost a folded stack per blocked
 	 * interval, so only reports that print them ask; the capture
 	 * figures are computed either way. */
 	bool per_process;
+	/* Each lock's top user stacks: a folded stack per wait on an
+	 * address, for reports that print the locks table. */
+	bool locks;
 };
 
 /* How the stacks were taken. Settings the recording does not state
@@ -98,6 +114,20 @@ struct stack_process {
 	struct stack_blocked blocked[STACK_SUMMARY_TOP];
 };
 
+/* A user stack that waited on a lock */
+struct stack_waiter {
+	/* user frames, leaf first; one "[unknown]" when the switch took no
+	 * user stack */
+	const char *const *frames;
+	unsigned int nframes;
+	__u64 ns; /* the lock's wait from this stack */
+};
+
+struct stack_lock {
+	unsigned int nr_stacks; /* by time, longest first */
+	struct stack_waiter stacks[STACK_SUMMARY_LOCK_TOP];
+};
+
 struct stack_summary;
 
 /* stacks may be NULL (the recording has none); meta is the recording's
@@ -122,10 +152,30 @@ bool stack_summary__has_processes(const struct stack_summary *s);
  * nor blocked time */
 const struct stack_process *stack_summary__process(const struct stack_summary *s, __u32 pid);
 
+/* Whether the locks' stacks were computed (asked for, and the recording
+ * holds stacks) */
+bool stack_summary__has_locks(const struct stack_summary *s);
+/* After finish: the top stacks of m->locks[i], m the metrics given to
+ * finish (its locks table, in its order); NULL when they were not
+ * computed or i is past the table. nr_stacks is 0 for a lock whose waits
+ * took no stack. */
+const struct stack_lock *stack_summary__lock(const struct stack_summary *s, unsigned int i);
+
 /* A blocked stack in a few frames for a line of text, leaf first, joined
  * by " <- ": the kernel function the thread waited in (the first kernel
  * frame past the scheduler's own), then up to four user frames, with
  * "..." where frames are left out. Returns buf. */
 char *stack_blocked__short(const struct stack_blocked *b, char *buf, size_t size);
+
+/* A lock's waiting stack in a few frames for a line of text, leaf first,
+ * joined by " <- ", starting where the program asked for the lock: the
+ * lock implementation's frames at the leaf are left out (names, leading
+ * underscores aside, starting with lll_, futex, pthread_mutex_,
+ * pthread_rwlock_, pthread_spin_, sem_ and the like; frames that did not
+ * resolve, and unnamed ones of libc), unless all of them are; a condition
+ * variable's wait (pthread_cond_timedwait) is kept, as the call the
+ * program made. Then up to four frames, with "..." when more are left
+ * out. Returns buf. */
+char *stack_waiter__short(const struct stack_waiter *w, char *buf, size_t size);
 
 #endif /* __WEFT_STACK_SUMMARY_H */

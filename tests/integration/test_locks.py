@@ -26,6 +26,27 @@ def report(tmp, name, cmd):
     return json.loads(r.stdout)
 
 
+def check_top_stacks(lock, caller):
+    """The lock's top user stacks: one names the function that took it, and
+    together they are at most the lock's wait."""
+    tops = lock.get("top_stacks")
+    check(isinstance(tops, list) and tops, f"top_stacks of {lock['name']}: {tops!r}")
+    check(len(tops) <= 3, f"{len(tops)} top stacks")
+    check(any(caller in s["frames"] for s in tops),
+          f"no top stack of {lock['name']} names {caller}(): {[s['frames'] for s in tops]}")
+    for s in tops:
+        check(s["frames"] and not any(f.endswith("_[k]") for f in s["frames"]),
+              f"not user frames only: {s['frames']}")
+        check(s["us"] > 0 and 0 < s["share"] <= 1, f"stack {s}")
+    us = [s["us"] for s in tops]
+    check(us == sorted(us, reverse=True), f"not by time: {us}")
+    # rounding: shares to 1e-6, times to 1e-3 us and 1e-9 s
+    share = sum(s["share"] for s in tops)
+    check(share <= 1 + 3e-6, f"shares sum to {share}")
+    check(sum(us) <= lock["total_s"] * 1e6 + 0.01,
+          f"stacks {sum(us)} us, more than the lock's {lock['total_s'] * 1e6} us")
+
+
 def top_reason(rep):
     off = rep["off_cpu"]
     return max(off, key=off.get)[: -len("_s")]
@@ -40,6 +61,40 @@ def contended_mutex_is_the_top_lock(tmp):
     check(top["kind"] == "mutex" and top["waits"] > 0, f"top lock {top}")
     check(top["threads"] >= 2, f"waiting threads: {top['threads']}")
     check(rep["off_cpu"]["lock_s"] > 0, "lock time in off_cpu")
+    # contender() calls pthread_mutex_lock itself
+    check_top_stacks(top, "contender")
+
+
+@h.test
+def lock_names_the_stacks_that_wait_for_it(tmp):
+    out = os.path.join(tmp, "libc_waits.data")
+    r = h.run([WEFT, "record", "-o", out, "--", f"{HELPERS}/libc_waits", "mutex", "3", "0.6"])
+    check(r.returncode == 0, f"weft record failed: {r.stderr.strip()}")
+    r = h.run([WEFT, "report", out, "--format", "json"])
+    check(r.returncode == 0, f"weft report failed: {r.stderr.strip()}")
+    locks = [lock for lock in json.loads(r.stdout)["locks"] if lock["name"] == "shared_lock"]
+    check(len(locks) == 1, f"shared_lock entries: {locks}")
+    check_top_stacks(locks[0], "lock_and_count")
+    # the text report: under the lock's row, from where the program took it
+    r = h.run([WEFT, "report", out])
+    check(r.returncode == 0, f"weft report failed: {r.stderr.strip()}")
+    lines = r.stdout.splitlines()
+    row = next((i for i, line in enumerate(lines) if line.startswith("shared_lock ")), None)
+    check(row is not None, f"no shared_lock row:\n{r.stdout}")
+    check(row + 1 < len(lines) and "% " in lines[row + 1]
+          and lines[row + 1].split("  ")[-1].startswith("lock_and_count <- contender"),
+          f"under the row: {lines[row + 1:row + 4]}")
+
+    # without stacks, unknown: null
+    out = os.path.join(tmp, "nostacks.data")
+    r = h.run([WEFT, "record", "--no-stacks", "-o", out, "--",
+               f"{HELPERS}/libc_waits", "mutex", "3", "0.2"])
+    check(r.returncode == 0, f"weft record failed: {r.stderr.strip()}")
+    r = h.run([WEFT, "report", out, "--format", "json"])
+    check(r.returncode == 0, f"weft report failed: {r.stderr.strip()}")
+    locks = json.loads(r.stdout)["locks"]
+    check(locks and all(lock["top_stacks"] is None for lock in locks),
+          f"top_stacks without stacks: {[lock['top_stacks'] for lock in locks]}")
 
 
 @h.test
