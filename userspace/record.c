@@ -39,6 +39,8 @@
 #define KILL_GRACE_NS 2000000000ULL
 /* Libraries mapped after exec (and dlopen) show up in maps read later. */
 #define MAPS_REFRESH_NS 500000000ULL
+#define MAPS_READS_AFTER_EXEC 3
+#define MAPS_REREAD_NS 30000000ULL
 #define MAX_THREADS_PER_PROC 65536
 
 struct ring_ctx {
@@ -53,7 +55,12 @@ struct proc_entry {
 	__u32 tgid;
 	__u32 ppid;
 	bool exited;
-	bool maps_stale; /* new, or exec'd, since its maps were read */
+	/* Reads of its maps still due: new or exec'd processes are read at
+	 * once and on the next drains too, because the dynamic loader may
+	 * still be mapping libraries at the first (a busy machine, or an
+	 * exec chain like a pyenv shim: env, bash, then python) */
+	unsigned int maps_reads_due;
+	__u64 maps_not_before; /* the next due read, MAPS_REREAD_NS after one */
 	bool pthread_probed; /* --locks=pthread: its libc is probed */
 	char comm[WEFT_COMM_LEN];
 };
@@ -150,7 +157,7 @@ static struct proc_entry *proc_add(struct recorder *r, __u32 tgid, __u32 ppid, c
 	memset(p, 0, sizeof(*p));
 	p->tgid = tgid;
 	p->ppid = ppid;
-	p->maps_stale = true;
+	p->maps_reads_due = MAPS_READS_AFTER_EXEC;
 	snprintf(p->comm, sizeof(p->comm), "%s", comm);
 	return p;
 }
@@ -175,7 +182,8 @@ static void track_task(struct recorder *r, const struct weft_event_header *h)
 		p = proc_find(r, exec_ev->tgid);
 		if (p) {
 			memcpy(p->comm, exec_ev->comm, sizeof(p->comm));
-			p->maps_stale = true;
+			p->maps_reads_due = MAPS_READS_AFTER_EXEC;
+			p->maps_not_before = 0;
 		}
 		break;
 	case WEFT_EV_EXIT:
@@ -271,10 +279,11 @@ static void read_maps(struct recorder *r, __u64 now, bool all)
 	for (i = 0; i < r->nprocs; i++) {
 		struct proc_entry *p = &r->procs[i];
 
-		if (p->exited || !(p->maps_stale || refresh))
+		if (p->exited || !((p->maps_reads_due && now >= p->maps_not_before) || refresh))
 			continue;
 		if (maps_book__take(r->maps, p->tgid) == 0) {
-			p->maps_stale = false;
+			p->maps_reads_due -= p->maps_reads_due ? 1 : 0;
+			p->maps_not_before = now + MAPS_REREAD_NS;
 			if (r->unwind)
 				unwind_loader__update(r->unwind, p->tgid,
 						      maps_book__get(r->maps, p->tgid));
