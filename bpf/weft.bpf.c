@@ -213,6 +213,33 @@ struct {
 	__type(value, struct weft_unwind_object);
 } unwind_objects SEC(".maps");
 
+/* Mappings bpf_find_vma() found for a process, one per stack at most, kept
+ * until the recorder's list covers them: a process's first stacks, before
+ * the recorder has read its maps, get one more mapping each. */
+#define FOUND_CACHE 8
+
+struct found_cache {
+	__u32 next;
+	__u32 reserved;
+	struct weft_unwind_mapping maps[FOUND_CACHE];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 4096);
+	__type(key, __u32); /* tgid */
+	__type(value, struct found_cache);
+} unwind_found SEC(".maps");
+
+/* Never written: the zeroes a new found_cache starts from */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct found_cache);
+} found_cache_zero SEC(".maps");
+
 struct user_stack {
 	__u64 ips[WEFT_UNWIND_MAX_FRAMES]; /* leaf first, 0 after the last */
 };
@@ -243,6 +270,8 @@ struct ustack_walk {
 	__u64 hash;
 	struct user_stack *out;
 	struct weft_unwind_proc *proc;
+	struct found_cache *cache;
+	__u32 tgid;
 	/* the mapping bpf_find_vma() found, for pcs outside proc's list */
 	struct weft_unwind_mapping found;
 	bool find_tried;
@@ -370,12 +399,30 @@ static long found_vma(struct task_struct *task, struct vm_area_struct *vma, stru
 static __always_inline struct weft_unwind_mapping *mapping_of(struct ustack_walk *st)
 {
 	struct weft_unwind_mapping *m = st->proc ? find_mapping(st->proc, st->pc) : NULL;
+	struct found_cache *cache = st->cache, *zeroes;
+	__u32 i, zero = 0;
 
 	if (m)
 		return m;
+	for (i = 0; cache && i < FOUND_CACHE; i++)
+		if (st->pc >= cache->maps[i].start && st->pc < cache->maps[i].end)
+			return &cache->maps[i];
 	if (!st->find_tried) {
 		st->find_tried = true;
 		bpf_find_vma(bpf_get_current_task_btf(), st->pc, found_vma, st, 0);
+		if (st->pc >= st->found.start && st->pc < st->found.end) {
+			if (!cache) {
+				zeroes = bpf_map_lookup_elem(&found_cache_zero, &zero);
+				if (zeroes)
+					bpf_map_update_elem(&unwind_found, &st->tgid, zeroes,
+							    BPF_NOEXIST);
+				cache = st->cache = bpf_map_lookup_elem(&unwind_found, &st->tgid);
+			}
+			if (cache) {
+				cache->maps[cache->next & (FOUND_CACHE - 1)] = st->found;
+				cache->next++;
+			}
+		}
 	}
 	if (st->pc >= st->found.start && st->pc < st->found.end)
 		return &st->found;
@@ -479,6 +526,8 @@ static __noinline __s32 take_user_stack_unwound(void)
 	if (!st.pc || st.pc >= 0x800000000000ULL)
 		return -EFAULT_ERR; /* no user context */
 	st.proc = bpf_map_lookup_elem(&unwind_procs, &tgid);
+	st.tgid = tgid;
+	st.cache = bpf_map_lookup_elem(&unwind_found, &tgid);
 	st.hash = 0xcbf29ce484222325ULL;
 	bpf_loop(WEFT_UNWIND_MAX_FRAMES, unwind_frame, &st, 0);
 	if (!st.whole && st.n) {
@@ -910,6 +959,7 @@ int BPF_PROG(handle_fork, struct task_struct *parent, struct task_struct *child)
 	__u32 parent_tgid = parent->tgid, child_tgid = child->tgid;
 	__u32 traced = TARGET_TRACED;
 	struct weft_unwind_proc *parent_maps;
+	struct found_cache *parent_found;
 	struct weft_ev_fork *ev;
 	struct weft_cpu_stat *cs;
 	__u32 flags = 0;
@@ -930,6 +980,10 @@ int BPF_PROG(handle_fork, struct task_struct *parent, struct task_struct *child)
 			parent_maps = bpf_map_lookup_elem(&unwind_procs, &parent_tgid);
 			if (parent_maps)
 				bpf_map_update_elem(&unwind_procs, &child_tgid, parent_maps,
+						    BPF_ANY);
+			parent_found = bpf_map_lookup_elem(&unwind_found, &parent_tgid);
+			if (parent_found)
+				bpf_map_update_elem(&unwind_found, &child_tgid, parent_found,
 						    BPF_ANY);
 		}
 	} else {
@@ -958,8 +1012,10 @@ int BPF_PROG(handle_exec, struct task_struct *p, pid_t old_pid, struct linux_bin
 	if (!is_traced(tgid))
 		return 0;
 	/* the old image's mappings are gone; the recorder reads the new */
-	if (targ_unwind_tables)
+	if (targ_unwind_tables) {
 		bpf_map_delete_elem(&unwind_procs, &tgid);
+		bpf_map_delete_elem(&unwind_found, &tgid);
+	}
 	ev = ring_reserve(sizeof(*ev), &ring);
 	if (!ev)
 		return 0;
@@ -1006,8 +1062,14 @@ int BPF_PROG(handle_exit, struct task_struct *p)
 
 	if (!target)
 		return 0;
-	if (group_dead)
+	if (group_dead) {
 		*target |= TARGET_EXITING;
+		/* room for the processes still to come */
+		if (targ_unwind_tables) {
+			bpf_map_delete_elem(&unwind_procs, &tgid);
+			bpf_map_delete_elem(&unwind_found, &tgid);
+		}
+	}
 	ev = ring_reserve(sizeof(*ev), &ring);
 	if (!ev)
 		return 0;
