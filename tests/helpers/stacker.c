@@ -17,17 +17,19 @@
 
 #include "clock.h"
 
-/* The system call made here, not in libc (built without frame pointers,
- * which would hide this frame from the stack walk). */
+/* The system call made here, not in libc, so that the stack is this
+ * program's down to the kernel whichever way it is walked (libc has no
+ * frame pointers: --unwind=fp would lose this frame inside it). */
 __attribute__((noinline)) static void sleep_here(int ms)
 {
 	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L };
+	register long remaining __asm__("r10") = 0; /* the 4th argument: NULL */
 	long ret;
 
 	__asm__ volatile("syscall"
 			 : "=a"(ret)
 			 : "0"((long)SYS_clock_nanosleep), "D"((long)CLOCK_MONOTONIC), "S"(0L),
-			   "d"(&ts), "r"(0L)
+			   "d"(&ts), "r"(remaining)
 			 : "rcx", "r11", "memory");
 	(void)ret;
 }
