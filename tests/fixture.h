@@ -7,6 +7,7 @@
 #ifndef __WEFT_TESTS_FIXTURE_H
 #define __WEFT_TESTS_FIXTURE_H
 
+#include <ftw.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -103,6 +104,21 @@ FIXTURE_FN int run(const char *fmt, ...)
 	if (st != 0)
 		fprintf(stderr, FIXTURE_TEST ": failed (%d): %s\n", st, cmd);
 	return st == 0 ? 0 : -1;
+}
+
+static int fixture_remove_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+/* Removes the temporary folder dir and all in it (nothing when empty) */
+FIXTURE_FN void fixture_remove_tree(const char *dir)
+{
+	if (dir[0])
+		nftw(dir, fixture_remove_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 #endif /* __WEFT_TESTS_FIXTURE_H */

@@ -409,4 +409,19 @@ JSON_CHECK_FN const struct jv *jget(const struct jv *obj, const char *key)
 	return NULL;
 }
 
+#ifdef fail_msg
+/* With cmocka included first: obj's value at key, failing the test when
+ * it is missing or of another type */
+JSON_CHECK_FN const struct jv *jneed(const struct jv *obj, const char *key, enum jtype t)
+{
+	const struct jv *v = jget(obj, key);
+
+	if (!v)
+		fail_msg("key \"%s\" missing", key);
+	if (v->t != t)
+		fail_msg("key \"%s\" has type %d, want %d", key, v->t, t);
+	return v;
+}
+#endif
+
 #endif /* __WEFT_TESTS_JSON_CHECK_H */

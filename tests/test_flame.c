@@ -62,27 +62,46 @@ static void feed_all(struct fixture *fx)
 	}
 }
 
-/* Two threads of "my app": the main thread computes in work() (sampled),
- * the second blocks three times in wait_here() and is woken by the main
- * thread. */
-static void run(struct fixture *fx, enum flame_type type, enum flame_by by)
+/* A fixture's stack table, flame and analysis (observing slices for the
+ * flame), with the two threads of "my app" known from the start */
+static void fixture_start(struct fixture *fx, unsigned int ncpu, const struct flame_opts *fo)
 {
-	struct analysis_opts o = { .ncpu = 2, .usable_cpus = 2, .start_ns = 0, .end_ns = 100 * MS };
-	struct flame_opts fo = { .type = type, .by = by };
-	__u64 t;
-	int i;
+	struct analysis_opts o = {
+		.ncpu = ncpu, .usable_cpus = ncpu, .start_ns = 0, .end_ns = 100 * MS
+	};
 
 	memset(fx, 0, sizeof(*fx));
 	fx->stacks = stack_table__new();
 	assert_non_null(fx->stacks);
 	assert_int_equal(stack_table__decode(fx->stacks, stacks_text, sizeof(stacks_text) - 1), 0);
-	fx->flame = flame__new(&fo, fx->stacks);
+	fx->flame = flame__new(fo, fx->stacks);
 	fx->a = weft_analysis__new(&o);
 	assert_non_null(fx->flame);
 	assert_non_null(fx->a);
 	weft_analysis__set_slice_observer(fx->a, flame__slice, fx->flame);
 	synth_task_state(&fx->ev, 0, PID, PID, 0, "my app");
 	synth_task_state(&fx->ev, 0, T2, PID, 1, "worker");
+}
+
+/* Feeds the events and closes the analysis and the flame */
+static void fixture_finish(struct fixture *fx)
+{
+	feed_all(fx);
+	fx->m = weft_analysis__finish(fx->a);
+	assert_non_null(fx->m);
+	assert_int_equal(flame__finish(fx->flame, fx->m), 0);
+}
+
+/* Two threads of "my app": the main thread computes in work() (sampled),
+ * the second blocks three times in wait_here() and is woken by the main
+ * thread. */
+static void run(struct fixture *fx, enum flame_type type, enum flame_by by)
+{
+	struct flame_opts fo = { .type = type, .by = by };
+	__u64 t;
+	int i;
+
+	fixture_start(fx, 2, &fo);
 	for (t = MS; t < 90 * MS; t += 10 * MS / 3)
 		synth_sample(&fx->ev, t, PID, PID, 0, 1, -EFAULT);
 	synth_sample(&fx->ev, 95 * MS, PID, PID, 0, -EFAULT, -EFAULT); /* nothing taken */
@@ -92,10 +111,7 @@ static void run(struct fixture *fx, enum flame_type type, enum flame_by by)
 		synth_block(&fx->ev, t, T2, PID, 1, 2, 3);
 		synth_wake_run(&fx->ev, t + (7 + i) * MS + 333333, T2, PID, 1, PID, 1, 4);
 	}
-	feed_all(fx);
-	fx->m = weft_analysis__finish(fx->a);
-	assert_non_null(fx->m);
-	assert_int_equal(flame__finish(fx->flame, fx->m), 0);
+	fixture_finish(fx);
 }
 
 static void done(struct fixture *fx)
@@ -225,20 +241,9 @@ static void test_lock_needs_a_lock(void **state)
 
 static void run_locks(struct fixture *fx, enum flame_by by, bool user_only)
 {
-	struct analysis_opts o = { .ncpu = 3, .usable_cpus = 3, .start_ns = 0, .end_ns = 100 * MS };
 	struct flame_opts fo = { .type = FLAME_LOCK, .by = by, .user_only = user_only };
 
-	memset(fx, 0, sizeof(*fx));
-	fx->stacks = stack_table__new();
-	assert_non_null(fx->stacks);
-	assert_int_equal(stack_table__decode(fx->stacks, stacks_text, sizeof(stacks_text) - 1), 0);
-	fx->flame = flame__new(&fo, fx->stacks);
-	fx->a = weft_analysis__new(&o);
-	assert_non_null(fx->flame);
-	assert_non_null(fx->a);
-	weft_analysis__set_slice_observer(fx->a, flame__slice, fx->flame);
-	synth_task_state(&fx->ev, 0, PID, PID, 0, "my app");
-	synth_task_state(&fx->ev, 0, T2, PID, 1, "worker");
+	fixture_start(fx, 3, &fo);
 	synth_task_state(&fx->ev, 0, OTHER, OTHER, 2, "other");
 	synth_block_futex(&fx->ev, 10 * MS, T2, PID, 1, 2, 3, LOCK, SYNTH_FUTEX_WAIT_PRIVATE);
 	synth_wake_run(&fx->ev, 14 * MS, T2, PID, 1, PID, 1, 4);
@@ -255,10 +260,7 @@ static void run_locks(struct fixture *fx, enum flame_by by, bool user_only)
 	synth_block_futex(&fx->ev, 60 * MS, T2, PID, 1, 2, 3, LOCK + 0x1000,
 			  SYNTH_FUTEX_WAIT_BITSET_PRIVATE);
 	synth_wake_run(&fx->ev, 70 * MS, T2, PID, 1, PID, 1, 4);
-	feed_all(fx);
-	fx->m = weft_analysis__finish(fx->a);
-	assert_non_null(fx->m);
-	assert_int_equal(flame__finish(fx->flame, fx->m), 0);
+	fixture_finish(fx);
 }
 
 static void check_lock_line(const struct flame *f, size_t i, __u32 pid, const char *stack, __u64 ns)

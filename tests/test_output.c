@@ -22,20 +22,9 @@
 #include "output.h"
 #include "json_check.h"
 
-static const struct jv *need(const struct jv *obj, const char *key, enum jtype t)
-{
-	const struct jv *v = jget(obj, key);
-
-	if (!v)
-		fail_msg("key \"%s\" missing", key);
-	if (v->t != t)
-		fail_msg("key \"%s\" has type %d, want %d", key, v->t, t);
-	return v;
-}
-
 static void need_int(const struct jv *obj, const char *key)
 {
-	const struct jv *v = need(obj, key, J_NUM);
+	const struct jv *v = jneed(obj, key, J_NUM);
 
 	if (!v->integer || v->num < 0)
 		fail_msg("key \"%s\" is not a non-negative integer", key);
@@ -43,7 +32,7 @@ static void need_int(const struct jv *obj, const char *key)
 
 static void need_share(const struct jv *obj, const char *key)
 {
-	const struct jv *v = need(obj, key, J_NUM);
+	const struct jv *v = jneed(obj, key, J_NUM);
 
 	if (v->num < 0 || v->num > 1)
 		fail_msg("key \"%s\" = %g is not a share", key, v->num);
@@ -276,13 +265,13 @@ static void test_json_writer_values(void **state)
 
 	(void)state;
 	assert_non_null(v);
-	assert_string_equal(need(v, "s", J_STR)->s,
+	assert_string_equal(jneed(v, "s", J_STR)->s,
 			    "a\"b\\c\n\t\x01\x7f/\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80");
 	/* each byte of an ill-formed sequence is one U+FFFD */
-	assert_string_equal(need(v, "bad", J_STR)->s,
+	assert_string_equal(jneed(v, "bad", J_STR)->s,
 			    "\xef\xbf\xbd\xef\xbf\xbd(\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"
 			    "\xef\xbf\xbd\xef\xbf\xbd");
-	fx = need(v, "fixed", J_ARR);
+	fx = jneed(v, "fixed", J_ARR);
 	assert_int_equal(fx->n, 9);
 	assert_true(fx->items[0]->num == 2.5 && !fx->items[0]->integer);
 	assert_true(fx->items[1]->num == 2 && fx->items[1]->integer);
@@ -293,14 +282,14 @@ static void test_json_writer_values(void **state)
 	assert_true(fx->items[6]->num == 1e300);
 	assert_int_equal(fx->items[7]->t, J_NULL);
 	assert_true(fx->items[8]->num == 1e300);
-	ints = need(v, "ints", J_ARR);
+	ints = jneed(v, "ints", J_ARR);
 	assert_int_equal(ints->n, 7);
 	assert_true(ints->items[0]->num == 18446744073709551615.0);
 	assert_int_equal(ints->items[2]->t, J_BOOL);
 	assert_int_equal(ints->items[3]->t, J_NULL);
 	assert_int_equal(ints->items[4]->t, J_ARR);
 	assert_int_equal(ints->items[5]->t, J_OBJ);
-	assert_string_equal(need(ints->items[6]->items[0], "in", J_STR)->s, "flat");
+	assert_string_equal(jneed(ints->items[6]->items[0], "in", J_STR)->s, "flat");
 	jv_free(v);
 	/* the exact text: escapes and the flat array on one line */
 	assert_non_null(strstr(text_buf, "\"a\\\"b\\\\c\\n\\t\\u0001\x7f/"));
@@ -426,68 +415,68 @@ static void check_report_json(const struct jv *v, const struct weft_metrics *m)
 	for (i = 0; i < sizeof(top_keys) / sizeof(top_keys[0]); i++)
 		if (!jget(v, top_keys[i]))
 			fail_msg("stable key \"%s\" missing", top_keys[i]);
-	need(v, "serialized_s", J_NUM);
-	o = need(v, "off_cpu", J_OBJ);
+	jneed(v, "serialized_s", J_NUM);
+	o = jneed(v, "off_cpu", J_OBJ);
 	for (i = 0; i < sizeof(off_cpu_keys) / sizeof(off_cpu_keys[0]); i++)
-		need(o, off_cpu_keys[i], J_NUM);
-	need(v, "locks", J_ARR);
+		jneed(o, off_cpu_keys[i], J_NUM);
+	jneed(v, "locks", J_ARR);
 
-	need(v, "version", J_STR);
-	arr = need(v, "command", J_ARR);
+	jneed(v, "version", J_STR);
+	arr = jneed(v, "command", J_ARR);
 	assert_int_equal(arr->n, m->command_len);
 	for (i = 0; i < arr->n; i++) {
 		assert_int_equal(arr->items[i]->t, J_STR);
 		assert_string_equal(arr->items[i]->s, m->command[i]);
 	}
 	need_int(v, "ncpu");
-	need(v, "wall_s", J_NUM);
+	jneed(v, "wall_s", J_NUM);
 	need_int(v, "lost_events");
-	assert_true(need(v, "lost_events", J_NUM)->num == m->lost_events);
-	assert_true(need(v, "truncated", J_BOOL)->b == m->truncated);
-	need(v, "on_cpu_s", J_NUM);
+	assert_true(jneed(v, "lost_events", J_NUM)->num == m->lost_events);
+	assert_true(jneed(v, "truncated", J_BOOL)->b == m->truncated);
+	jneed(v, "on_cpu_s", J_NUM);
 
-	o = need(v, "parallelism", J_OBJ);
-	need(o, "avg", J_NUM);
+	o = jneed(v, "parallelism", J_OBJ);
+	jneed(o, "avg", J_NUM);
 	need_int(o, "max");
-	arr = need(o, "histogram", J_ARR);
+	arr = jneed(o, "histogram", J_ARR);
 	assert_int_equal(arr->n, m->ncpu + 1);
 	for (i = 0; i < arr->n; i++) {
 		assert_int_equal(arr->items[i]->t, J_NUM);
 		assert_true(arr->items[i]->num >= 0 && arr->items[i]->num <= 1);
 	}
-	need(need(v, "concurrency", J_OBJ), "avg", J_NUM);
-	o = need(v, "interleaving", J_OBJ);
-	need(o, "interleaved_s", J_NUM);
+	jneed(jneed(v, "concurrency", J_OBJ), "avg", J_NUM);
+	o = jneed(v, "interleaving", J_OBJ);
+	jneed(o, "interleaved_s", J_NUM);
 	need_int(o, "handoffs");
-	need(o, "slice_p50_us", J_NUM);
+	jneed(o, "slice_p50_us", J_NUM);
 	need_share(v, "interleaved_share");
-	o = need(v, "runqueue_delay", J_OBJ);
+	o = jneed(v, "runqueue_delay", J_OBJ);
 	need_int(o, "count");
-	need(o, "total_s", J_NUM);
-	need(o, "p50_us", J_NUM);
-	need(o, "p99_us", J_NUM);
-	need(o, "max_us", J_NUM);
-	need(o, "by_tree_s", J_NUM);
-	need(o, "by_others_s", J_NUM);
+	jneed(o, "total_s", J_NUM);
+	jneed(o, "p50_us", J_NUM);
+	jneed(o, "p99_us", J_NUM);
+	jneed(o, "max_us", J_NUM);
+	jneed(o, "by_tree_s", J_NUM);
+	jneed(o, "by_others_s", J_NUM);
 	assert_true(fabs(jget(o, "by_tree_s")->num + jget(o, "by_others_s")->num -
 			 jget(o, "total_s")->num) < 2e-9);
-	o = need(v, "wakeup_latency", J_OBJ);
+	o = jneed(v, "wakeup_latency", J_OBJ);
 	need_int(o, "count");
-	need(o, "total_s", J_NUM);
-	need(o, "p50_us", J_NUM);
-	need(o, "p99_us", J_NUM);
+	jneed(o, "total_s", J_NUM);
+	jneed(o, "p50_us", J_NUM);
+	jneed(o, "p99_us", J_NUM);
 	need_int(v, "usable_cpus");
-	need(v, "steal_s", J_NUM);
-	o = need(v, "accounting", J_OBJ);
+	jneed(v, "steal_s", J_NUM);
+	o = jneed(v, "accounting", J_OBJ);
 	assert_non_null(jget(o, "on_cpu_err"));
 	assert_non_null(jget(o, "runqueue_err"));
 	need_int(o, "threads_checked");
-	o = need(v, "switches", J_OBJ);
+	o = jneed(v, "switches", J_OBJ);
 	need_int(o, "voluntary");
 	need_int(o, "involuntary");
 	need_int(v, "migrations");
 
-	arr = need(v, "cpus", J_ARR);
+	arr = jneed(v, "cpus", J_ARR);
 	assert_int_equal(arr->n, m->ncpu);
 	for (i = 0; i < arr->n; i++) {
 		o = arr->items[i];
@@ -500,30 +489,30 @@ static void check_report_json(const struct jv *v, const struct weft_metrics *m)
 		need_int(o, "migrations_in");
 		need_int(o, "migrations_out");
 	}
-	arr = need(v, "processes", J_ARR);
+	arr = jneed(v, "processes", J_ARR);
 	assert_int_equal(arr->n, m->nr_processes);
 	for (i = 0; i < arr->n; i++) {
 		o = arr->items[i];
 		need_int(o, "pid");
-		need(o, "comm", J_STR);
+		jneed(o, "comm", J_STR);
 		need_int(o, "threads");
-		need(o, "on_cpu_s", J_NUM);
+		jneed(o, "on_cpu_s", J_NUM);
 	}
-	arr = need(v, "threads", J_ARR);
+	arr = jneed(v, "threads", J_ARR);
 	assert_int_equal(arr->n, m->nr_threads);
 	for (i = 0; i < arr->n; i++) {
 		o = arr->items[i];
 		need_int(o, "tid");
 		need_int(o, "pid");
-		need(o, "comm", J_STR);
-		need(o, "on_cpu_s", J_NUM);
-		need(o, "runqueue_s", J_NUM);
-		need(o, "blocked_s", J_NUM);
+		jneed(o, "comm", J_STR);
+		jneed(o, "on_cpu_s", J_NUM);
+		jneed(o, "runqueue_s", J_NUM);
+		jneed(o, "blocked_s", J_NUM);
 		need_int(o, "voluntary");
 		need_int(o, "involuntary");
 		assert_true(jget(o, "tid")->num == m->threads[i].tid);
 	}
-	assert_string_equal(need(v, "verdict", J_STR)->s, m->verdict);
+	assert_string_equal(jneed(v, "verdict", J_STR)->s, m->verdict);
 }
 
 static void test_json_report(void **state)
@@ -543,17 +532,17 @@ static void test_json_report(void **state)
 	if (!v)
 		fail_msg("not JSON:\n%s", text_buf);
 	check_report_json(v, m);
-	need(v, "rusage", J_OBJ);
-	assert_true(need(need(v, "rusage", J_OBJ), "maxrss_kb", J_NUM)->num == 3456);
-	assert_true(need(v, "lost_events", J_NUM)->num == 1234);
+	jneed(v, "rusage", J_OBJ);
+	assert_true(jneed(jneed(v, "rusage", J_OBJ), "maxrss_kb", J_NUM)->num == 3456);
+	assert_true(jneed(v, "lost_events", J_NUM)->num == 1234);
 	/* the renamed thread: its name back, the stray byte replaced */
-	t = need(v, "threads", J_ARR)->items[3];
-	assert_true(need(t, "tid", J_NUM)->num == 1003);
-	assert_string_equal(need(need(v, "processes", J_ARR)->items[0], "comm", J_STR)->s,
+	t = jneed(v, "threads", J_ARR)->items[3];
+	assert_true(jneed(t, "tid", J_NUM)->num == 1003);
+	assert_string_equal(jneed(jneed(v, "processes", J_ARR)->items[0], "comm", J_STR)->s,
 			    "weft-work");
-	assert_string_equal(need(t, "comm", J_STR)->s, "w|k\"r\\\x01\xef\xbf\xbd*_<b>");
-	assert_true(need(need(v, "accounting", J_OBJ), "threads_checked", J_NUM)->num == 3);
-	need_share(need(v, "accounting", J_OBJ), "on_cpu_err");
+	assert_string_equal(jneed(t, "comm", J_STR)->s, "w|k\"r\\\x01\xef\xbf\xbd*_<b>");
+	assert_true(jneed(jneed(v, "accounting", J_OBJ), "threads_checked", J_NUM)->num == 3);
+	need_share(jneed(v, "accounting", J_OBJ), "on_cpu_err");
 	jv_free(v);
 }
 
@@ -578,10 +567,10 @@ static void test_json_empty(void **state)
 	v = json_parse(text_buf, text_len);
 	assert_non_null(v);
 	check_report_json(v, m);
-	assert_int_equal(need(need(v, "accounting", J_OBJ), "on_cpu_err", J_NULL)->t, J_NULL);
-	assert_int_equal(need(v, "rusage", J_NULL)->t, J_NULL);
-	assert_int_equal(need(v, "command", J_ARR)->n, 0);
-	assert_string_equal(need(v, "verdict_kind", J_STR)->s, "no_data");
+	assert_int_equal(jneed(jneed(v, "accounting", J_OBJ), "on_cpu_err", J_NULL)->t, J_NULL);
+	assert_int_equal(jneed(v, "rusage", J_NULL)->t, J_NULL);
+	assert_int_equal(jneed(v, "command", J_ARR)->n, 0);
+	assert_string_equal(jneed(v, "verdict_kind", J_STR)->s, "no_data");
 	jv_free(v);
 
 	/* and the other writers survive it too */

@@ -463,24 +463,13 @@ static void test_markdown_report(void **state)
 			       "\\<- read\\_input \\<- \\[unknown\\] |\n"));
 }
 
-static const struct jv *need(const struct jv *obj, const char *key, enum jtype t)
-{
-	const struct jv *v = jget(obj, key);
-
-	if (!v)
-		fail_msg("key \"%s\" missing", key);
-	if (v->t != t)
-		fail_msg("key \"%s\" has type %d, want %d", key, v->t, t);
-	return v;
-}
-
 static const struct jv *process_of(const struct jv *report, __u32 pid)
 {
-	const struct jv *procs = need(report, "processes", J_ARR);
+	const struct jv *procs = jneed(report, "processes", J_ARR);
 	size_t i;
 
 	for (i = 0; i < procs->n; i++)
-		if (need(procs->items[i], "pid", J_NUM)->num == pid)
+		if (jneed(procs->items[i], "pid", J_NUM)->num == pid)
 			return procs->items[i];
 	fail_msg("no process %u", pid);
 	return NULL;
@@ -496,30 +485,30 @@ static void test_json_report(void **state)
 	report(output_json, false);
 	v = json_parse(text, text_len);
 	assert_non_null(v);
-	st = need(v, "stacks", J_OBJ);
-	assert_true(need(st, "recorded", J_BOOL)->b);
-	assert_string_equal(need(st, "user_unwind", J_STR)->s, "tables");
-	assert_true(need(st, "stack_every", J_NUM)->num == 8);
-	assert_true(need(st, "user_stacks_cut_short", J_NUM)->num == 1);
-	assert_true(fabs(need(st, "cut_short_offcpu_share", J_NUM)->num - 9.0 / 47) < 1e-6);
+	st = jneed(v, "stacks", J_OBJ);
+	assert_true(jneed(st, "recorded", J_BOOL)->b);
+	assert_string_equal(jneed(st, "user_unwind", J_STR)->s, "tables");
+	assert_true(jneed(st, "stack_every", J_NUM)->num == 8);
+	assert_true(jneed(st, "user_stacks_cut_short", J_NUM)->num == 1);
+	assert_true(fabs(jneed(st, "cut_short_offcpu_share", J_NUM)->num - 9.0 / 47) < 1e-6);
 
 	p = process_of(v, APP);
-	assert_true(need(p, "samples", J_NUM)->num == 18);
-	f = need(p, "top_oncpu_functions", J_ARR)->items[0];
-	assert_string_equal(need(f, "name", J_STR)->s, "compute");
-	assert_true(need(f, "samples", J_NUM)->num == 8);
-	assert_true(fabs(need(f, "share", J_NUM)->num - 8.0 / 18) < 1e-6);
-	assert_true(need(f, "total_samples", J_NUM)->num == 14);
-	assert_int_equal(need(p, "top_offcpu_stacks", J_ARR)->n, 3);
-	f = need(p, "top_offcpu_stacks", J_ARR)->items[0];
-	assert_true(need(f, "us", J_NUM)->num == 30000);
-	assert_true(fabs(need(f, "share", J_NUM)->num - 30.0 / 47) < 1e-6);
-	frames = need(f, "frames", J_ARR);
+	assert_true(jneed(p, "samples", J_NUM)->num == 18);
+	f = jneed(p, "top_oncpu_functions", J_ARR)->items[0];
+	assert_string_equal(jneed(f, "name", J_STR)->s, "compute");
+	assert_true(jneed(f, "samples", J_NUM)->num == 8);
+	assert_true(fabs(jneed(f, "share", J_NUM)->num - 8.0 / 18) < 1e-6);
+	assert_true(jneed(f, "total_samples", J_NUM)->num == 14);
+	assert_int_equal(jneed(p, "top_offcpu_stacks", J_ARR)->n, 3);
+	f = jneed(p, "top_offcpu_stacks", J_ARR)->items[0];
+	assert_true(jneed(f, "us", J_NUM)->num == 30000);
+	assert_true(fabs(jneed(f, "share", J_NUM)->num - 30.0 / 47) < 1e-6);
+	frames = jneed(f, "frames", J_ARR);
 	assert_int_equal(frames->n, 7);
 	assert_string_equal(frames->items[0]->s, "__schedule_[k]");
 	assert_string_equal(frames->items[6]->s, "start_thread");
 	/* a process without blocked time has an empty list, not null */
-	assert_int_equal(need(process_of(v, HELPER), "top_offcpu_stacks", J_ARR)->n, 0);
+	assert_int_equal(jneed(process_of(v, HELPER), "top_offcpu_stacks", J_ARR)->n, 0);
 	jv_free(v);
 	teardown(NULL);
 
@@ -528,14 +517,14 @@ static void test_json_report(void **state)
 	report(output_json, false);
 	v = json_parse(text, text_len);
 	assert_non_null(v);
-	st = need(v, "stacks", J_OBJ);
-	assert_false(need(st, "recorded", J_BOOL)->b);
-	need(st, "user_stacks", J_NULL);
-	need(st, "cut_short_offcpu_share", J_NULL);
+	st = jneed(v, "stacks", J_OBJ);
+	assert_false(jneed(st, "recorded", J_BOOL)->b);
+	jneed(st, "user_stacks", J_NULL);
+	jneed(st, "cut_short_offcpu_share", J_NULL);
 	p = process_of(v, APP);
-	need(p, "samples", J_NULL);
-	need(p, "top_oncpu_functions", J_NULL);
-	need(p, "top_offcpu_stacks", J_NULL);
+	jneed(p, "samples", J_NULL);
+	jneed(p, "top_oncpu_functions", J_NULL);
+	jneed(p, "top_offcpu_stacks", J_NULL);
 	jv_free(v);
 }
 
@@ -740,23 +729,23 @@ static void test_lock_stacks_in_reports(void **state)
 	report(output_json, false);
 	v = json_parse(text, text_len);
 	assert_non_null(v);
-	locks = need(v, "locks", J_ARR);
+	locks = jneed(v, "locks", J_ARR);
 	assert_int_equal(locks->n, 2);
-	top = need(locks->items[0], "top_stacks", J_ARR);
+	top = jneed(locks->items[0], "top_stacks", J_ARR);
 	assert_int_equal(top->n, 2);
 	st = top->items[0];
-	assert_true(fabs(need(st, "us", J_NUM)->num - 30000) < 1e-6);
-	assert_true(fabs(need(st, "share", J_NUM)->num - 0.75) < 1e-6);
-	frames = need(st, "frames", J_ARR);
+	assert_true(fabs(jneed(st, "us", J_NUM)->num - 30000) < 1e-6);
+	assert_true(fabs(jneed(st, "share", J_NUM)->num - 0.75) < 1e-6);
+	frames = jneed(st, "frames", J_ARR);
 	assert_int_equal(frames->n, 6);
 	assert_string_equal(frames->items[0]->s, "__lll_lock_wait");
 	assert_string_equal(frames->items[2]->s, "push_job");
 	st = top->items[1];
-	assert_true(fabs(need(st, "us", J_NUM)->num - 10000) < 1e-6);
-	assert_true(fabs(need(st, "share", J_NUM)->num - 0.25) < 1e-6);
-	assert_string_equal(need(st, "frames", J_ARR)->items[2]->s, "pop_job");
+	assert_true(fabs(jneed(st, "us", J_NUM)->num - 10000) < 1e-6);
+	assert_true(fabs(jneed(st, "share", J_NUM)->num - 0.25) < 1e-6);
+	assert_string_equal(jneed(st, "frames", J_ARR)->items[2]->s, "pop_job");
 	/* stacks in the recording, none for this lock: [] */
-	assert_int_equal(need(locks->items[1], "top_stacks", J_ARR)->n, 0);
+	assert_int_equal(jneed(locks->items[1], "top_stacks", J_ARR)->n, 0);
 	jv_free(v);
 	teardown(NULL);
 
@@ -765,10 +754,10 @@ static void test_lock_stacks_in_reports(void **state)
 	report(output_json, false);
 	v = json_parse(text, text_len);
 	assert_non_null(v);
-	locks = need(v, "locks", J_ARR);
+	locks = jneed(v, "locks", J_ARR);
 	assert_int_equal(locks->n, 2);
-	need(locks->items[0], "top_stacks", J_NULL);
-	need(locks->items[1], "top_stacks", J_NULL);
+	jneed(locks->items[0], "top_stacks", J_NULL);
+	jneed(locks->items[1], "top_stacks", J_NULL);
 	jv_free(v);
 	r = report(output_text, false);
 	assert_non_null(strstr(r, "\nlocks (by total wait; 2 in all):\n"));

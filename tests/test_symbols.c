@@ -108,19 +108,10 @@ static int group_setup(void **state)
 	return build_fixtures();
 }
 
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 static int group_teardown(void **state)
 {
 	(void)state;
-	if (env.dir[0])
-		nftw(env.dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	fixture_remove_tree(env.dir);
 	return 0;
 }
 
