@@ -8,6 +8,7 @@
 #define __WEFT_TESTS_FIXTURE_H
 
 #include <ftw.h>
+#include <link.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -119,6 +120,25 @@ FIXTURE_FN void fixture_remove_tree(const char *dir)
 {
 	if (dir[0])
 		nftw(dir, fixture_remove_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* The C library this test runs with: its path and load bias, found with
+ * dl_iterate_phdr(find_libc, &info) */
+struct libc_info {
+	char path[PATH_MAX];
+	unsigned long long bias;
+};
+
+FIXTURE_FN int find_libc(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	struct libc_info *li = arg;
+
+	(void)size;
+	if (!info->dlpi_name || !strstr(info->dlpi_name, "/libc.so.6"))
+		return 0;
+	xsnprintf(li->path, sizeof(li->path), "%s", info->dlpi_name);
+	li->bias = info->dlpi_addr;
+	return 1;
 }
 
 #endif /* __WEFT_TESTS_FIXTURE_H */

@@ -566,23 +566,6 @@ static void test_kallsyms_proc(void **state)
 	kallsyms__free(k);
 }
 
-struct libc_info {
-	char path[PATH_MAX];
-	unsigned long long bias;
-};
-
-static int find_libc(struct dl_phdr_info *info, size_t size, void *arg)
-{
-	struct libc_info *li = arg;
-
-	(void)size;
-	if (!info->dlpi_name || !strstr(info->dlpi_name, "/libc.so.6"))
-		return 0;
-	xsnprintf(li->path, sizeof(li->path), "%s", info->dlpi_name);
-	li->bias = info->dlpi_addr;
-	return 1;
-}
-
 static unsigned long long debug_symbol(const char *debug, const char *name)
 {
 	char out[64];

@@ -208,23 +208,6 @@ static void test_frame_pointer_walk_fails(void **state)
 	free(c.image);
 }
 
-struct libc_info {
-	char path[PATH_MAX];
-	__u64 bias;
-};
-
-static int find_libc(struct dl_phdr_info *info, size_t size, void *arg)
-{
-	struct libc_info *li = arg;
-
-	(void)size;
-	if (!info->dlpi_name || !strstr(info->dlpi_name, "/libc.so.6"))
-		return 0;
-	xsnprintf(li->path, sizeof(li->path), "%s", info->dlpi_name);
-	li->bias = info->dlpi_addr;
-	return 1;
-}
-
 /* The address range of a section of an ELF file, or false. */
 static bool section_range(const char *path, const char *want, __u64 *addr, __u64 *size)
 {
