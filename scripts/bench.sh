@@ -15,8 +15,11 @@
 # Conditions: untraced, weft record (default), weft record --no-stacks,
 # weft record --locks=pthread (mutex only), on pingpong the stack settings
 # the default is chosen from: --unwind=fp (frame-pointer user stacks) and
-# --stack-every=1 (whole stacks at every blocking switch), perf sched
-# record, perf record -e sched:sched_switch -e sched:sched_wakeup. Runs are interleaved (every
+# --stack-every=1 (whole stacks at every blocking switch), and the floor
+# under any tracer of weft's design: tests/bench/floor.c's programs on the
+# same three tracepoints, empty (floor-empty) or writing one record each
+# (floor-records); perf sched record, perf record -e sched:sched_switch -e
+# sched:sched_wakeup. Runs are interleaved (every
 # workload and condition once per round) and figures are medians.
 #
 # How things are measured:
@@ -100,6 +103,12 @@ if ! cc -O2 -Wall -Wextra -Werror -D_GNU_SOURCE -I"$here/userspace" -I"$here/bpf
 	echo "bench: Failed to build $inflate" >&2
 	exit 1
 fi
+floor=$build/bench/floor
+if ! cc -O2 -Wall -Wextra -Werror -D_GNU_SOURCE -I"$here/bpf" -I"$build" \
+	"$here/tests/bench/floor.c" -lbpf -lelf -lz -o "$floor"; then
+	echo "bench: Failed to build $floor" >&2
+	exit 1
+fi
 
 # Recordings go to /tmp (one filesystem for every tracer). The folder is
 # world-writable because weft runs the command as the user behind sudo, and
@@ -155,7 +164,7 @@ rm -f "$tmp/probe.data"*
 conditions_of() {
 	local c list=(untraced default no-stacks)
 	[[ $1 == mutex ]] && list+=(pthread-locks)
-	[[ $1 == pingpong ]] && list+=(fp-stacks all-stacks)
+	[[ $1 == pingpong ]] && list+=(fp-stacks all-stacks floor-empty floor-records)
 	list+=(perf-sched perf-record)
 	for c in "${list[@]}"; do
 		[[ " ${unsupported[*]} " == *" $c "* ]] || echo "$c"
@@ -176,6 +185,8 @@ run_one() {
 	pthread-locks) tracer=("$weft" record --locks=pthread -o "$rec" --) ;;
 	fp-stacks) tracer=("$weft" record --unwind=fp -o "$rec" --) ;;
 	all-stacks) tracer=("$weft" record --stack-every=1 -o "$rec" --) ;;
+	floor-empty) tracer=("$floor" --empty --) ;;
+	floor-records) tracer=("$floor" --) ;;
 	perf-sched) tracer=(perf sched record -o "$rec" --) ;;
 	perf-record) tracer=(perf record -e sched:sched_switch -e sched:sched_wakeup -o "$rec" --) ;;
 	esac
@@ -190,7 +201,7 @@ run_one() {
 	read -r wall u s sw _ <"$tmp/inner"
 	read -r _ outer_u outer_s _ <"$tmp/outer"
 	[[ $w == mutex ]] && work=$(head -n 1 "$out")
-	if [[ $c != untraced ]]; then
+	if [[ $c != untraced && $c != floor-* ]]; then
 		bytes=$(stat -c %s "$rec")
 		rcpu=$(awk -v a="$outer_u" -v b="$outer_s" -v c="$u" -v d="$s" \
 			'BEGIN { x = a + b - c - d; printf "%.6f", x < 0 ? 0 : x }')
@@ -198,6 +209,9 @@ run_one() {
 	case $c in
 	default | no-stacks | fp-stacks | all-stacks | pthread-locks)
 		read -r events lost < <(sed -n 's/^weft: recorded \([0-9]*\) events (\([0-9]*\) lost.*/\1 \2/p' "$err")
+		;;
+	floor-*)
+		read -r events lost < <(sed -n 's/^floor: recorded \([0-9]*\) records (\([0-9]*\) lost.*/\1 \2/p' "$err")
 		;;
 	perf-*)
 		events=$(sed -n 's/.*perf record: Captured and wrote .*(\([0-9]*\) samples).*/\1/p' "$err")
@@ -239,7 +253,7 @@ start_s=$SECONDS
 for w in "${workloads[@]}"; do
 	for c in "${unsupported[@]}"; do
 		[[ $c == pthread-locks && $w != mutex ]] && continue
-		[[ ($c == fp-stacks || $c == all-stacks) && $w != pingpong ]] && continue
+		[[ ($c == fp-stacks || $c == all-stacks || $c == floor-*) && $w != pingpong ]] && continue
 		echo "bench: $w $c unsupported"
 	done
 done

@@ -22,8 +22,8 @@ REPORT_FILE, one line per timing:
 """
 import sys
 
-CONDITIONS = ["untraced", "default", "no-stacks", "fp-stacks", "all-stacks", "pthread-locks",
-              "perf-sched", "perf-record"]
+CONDITIONS = ["untraced", "default", "no-stacks", "fp-stacks", "all-stacks", "floor-empty",
+              "floor-records", "pthread-locks", "perf-sched", "perf-record"]
 WORKLOADS = ["pingpong", "pingpong-x", "mutex", "cpu", "fork", "many"]
 
 
@@ -102,19 +102,21 @@ def summarize(runs):
             nbytes = median([r["bytes"] for r in rs])
             switches = median([r["switches"] for r in rs])
             traced = c != "untraced"
+            # the floor programs write no file and are no recorder
+            writes = traced and not c.startswith("floor-")
             out.append(dict(
                 workload=w, condition=c, runs=len(rs), wall=wall,
                 ratio=ratio(wall, base_wall),
                 ratio_max=ratio(max(n[0] for n in norm), base_wall),
                 ns_per_event=ns_per_event(wall, base_wall, events) if traced else None,
                 cpu_ns_per_event=(median([r["rcpu"] for r in rs]) * 1e9 / events
-                                  if traced and events > 0 else None),
+                                  if writes and events > 0 else None),
                 events=int(median([r["events"] for r in rs])) if traced else None,
                 switches=int(switches),
                 lost=int(max(r["lost"] for r in rs)) if traced else None,
                 bytes_per_event=nbytes / median([r["events"] for r in rs])
-                if traced and median([r["events"] for r in rs]) > 0 else None,
-                bytes_per_switch=nbytes / switches if traced and switches > 0 else None))
+                if writes and median([r["events"] for r in rs]) > 0 else None,
+                bytes_per_switch=nbytes / switches if writes and switches > 0 else None))
     return out
 
 
@@ -165,6 +167,10 @@ def targets(summary, tree_rows):
     ratio_target("cpu", "default", 1.01)
     ratio_target("mutex", "default", 1.03)
     ratio_target("pingpong", "no-stacks", 1.15)
+    fe, fr = get("pingpong", "floor-empty", "ratio"), get("pingpong", "floor-records", "ratio")
+    if fe is not None and fr is not None:
+        lines.append(f"floor: pingpong under empty programs on weft's three tracepoints {fe:.3f}, "
+                     f"under programs writing one record each {fr:.3f}")
     d, p = get("pingpong", "default", "ratio"), get("pingpong", "perf-sched", "ratio")
     if d is not None and p is not None:
         lines.append(f"target: pingpong default overhead {d - 1:.3f} <= half of perf sched's "

@@ -54,6 +54,8 @@ def test_summary_lines(tmp):
             f.write(f"pingpong untraced {wall} 600000 1 0 0 0 0\n")
         for wall, lost in ((1.3, 0), (1.5, 2), (1.4, 0)):
             f.write(f"pingpong default {wall} 600000 1 900000 {lost} 2700000 0.45\n")
+        f.write("pingpong floor-empty 1.1 600000 1 0 0 0 0\n")
+        f.write("pingpong floor-records 1.2 600000 1 1200000 0 0 0\n")
         f.write("mutex untraced 1.0 1000 100 0 0 0 0\n")
         f.write("mutex default 1.0 1000 50 500 0 5000 0.1\n")
         f.write("garbage line\n")
@@ -79,6 +81,12 @@ def test_summary_lines(tmp):
     check("target: mutex default ratio 2.000 <= 1.03: NOT met" in t, t)
     check("target: 0 lost at default: NOT met (pingpong 2)" in t, t)
     check("target: fork every process and thread accounted for" in t and "): met" in t, t)
+    fl = s[("pingpong", "floor-records")]
+    check(fl["bytes_per_switch"] is None and fl["cpu_ns_per_event"] is None,
+          "the floor writes no file and is no recorder: no bytes, no recorder CPU")
+    close_to(fl["ratio"], 1.2, 1e-9, "floor ratio")
+    check("floor: pingpong under empty programs on weft's three tracepoints 1.100, under "
+          "programs writing one record each 1.200" in t, t)
 
 
 @h.test
