@@ -435,7 +435,7 @@ static int unwind_frame(__u32 i, struct ustack_walk *st)
 {
 	struct weft_unwind_mapping *m;
 	struct weft_unwind_row *row;
-	__u64 cfa, ra, addr;
+	__u64 cfa, ra, addr, next_bp;
 	bool ok = true;
 
 	__u32 slot = i;
@@ -490,7 +490,12 @@ static int unwind_frame(__u32 i, struct ustack_walk *st)
 		}
 		cfa = st->bp + 16;
 		ra = read_user_word(st->bp + 8, &ok);
-		st->bp = read_user_word(st->bp, &ok);
+		next_bp = read_user_word(st->bp, &ok);
+		/* A caller's frame lies above its callee's. Anything else is
+		 * a caller that does not keep rbp (its table, if it has one,
+		 * does not need it) or garbage: no later step may follow it. */
+		st->bp_lost = next_bp && next_bp <= st->bp;
+		st->bp = st->bp_lost ? 0 : next_bp;
 	}
 	/* callers' frames lie above: anything else is a loop or garbage */
 	if (!ok || cfa <= st->sp)
