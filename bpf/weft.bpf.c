@@ -254,32 +254,47 @@ struct {
 	__type(value, struct user_stack);
 } ustacks SEC(".maps");
 
+/* What a walk changes frame by frame, kept in a map value: the verifier
+ * does not follow what maps hold, so the frame callback converges at
+ * once. On the stack, every value it could tell apart was a state of its
+ * own, seconds of loading. */
+struct walk_state {
+	__u64 pc, sp, bp;
+	__u64 hash;
+	/* the mapping bpf_find_vma() found, for pcs outside proc's list */
+	struct weft_unwind_mapping found;
+	__u32 tgid;
+	__u32 find_tried;
+	__u32 n;
+	__u32 whole; /* reached the outermost frame */
+};
+
+struct ustack_scratch {
+	struct user_stack out;
+	struct walk_state w;
+};
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct user_stack);
+	__type(value, struct ustack_scratch);
 } ustack_scratch SEC(".maps");
 
 #define MAPPING_SEARCH_STEPS 7 /* 2^7 >= WEFT_UNWIND_MAX_MAPPINGS */
 #define ROW_SEARCH_STEPS 23 /* up to 8M rows */
 #define MAX_UNWIND_ROWS (1U << ROW_SEARCH_STEPS)
 
+/* rbp could not be restored (a row without a rule for it, or a saved
+ * value below its frame): no frame-pointer step may follow it, and unlike
+ * 0 it does not end the stack as whole. Never a frame's address. */
+#define BP_LOST 1ULL
+
+/* The walk's context on the stack: the maps it reads */
 struct ustack_walk {
-	__u64 pc, sp, bp;
-	__u64 hash;
-	struct user_stack *out;
+	struct ustack_scratch *scr;
 	struct weft_unwind_proc *proc;
 	struct found_cache *cache;
-	__u32 tgid;
-	/* the mapping bpf_find_vma() found, for pcs outside proc's list */
-	struct weft_unwind_mapping found;
-	bool find_tried;
-	/* a row could not restore rbp: a frame-pointer step must not take
-	 * the 0 it holds for the end of the chain */
-	bool bp_lost;
-	__u32 n;
-	bool whole; /* reached the outermost frame */
 };
 
 /* The searches run as bpf_loop() callbacks: the verifier checks a
@@ -374,6 +389,7 @@ static __always_inline __u64 read_user_word(__u64 addr, bool *ok)
 
 static long found_vma(struct task_struct *task, struct vm_area_struct *vma, struct ustack_walk *st)
 {
+	struct walk_state *w = &st->scr->w;
 	struct weft_unwind_object_key key = {};
 	struct weft_unwind_object *obj;
 	struct file *file = vma->vm_file;
@@ -385,47 +401,48 @@ static long found_vma(struct task_struct *task, struct vm_area_struct *vma, stru
 	obj = bpf_map_lookup_elem(&unwind_objects, &key);
 	if (!obj)
 		return 0;
-	st->found.start = vma->vm_start;
-	st->found.end = vma->vm_end;
-	st->found.bias = vma->vm_start - ((vma->vm_pgoff << 12) + obj->vaddr_minus_offset);
-	st->found.row_begin = obj->row_begin;
-	st->found.row_count = obj->row_count;
+	w->found.start = vma->vm_start;
+	w->found.end = vma->vm_end;
+	w->found.bias = vma->vm_start - ((vma->vm_pgoff << 12) + obj->vaddr_minus_offset);
+	w->found.row_begin = obj->row_begin;
+	w->found.row_count = obj->row_count;
 	return 0;
 }
 
 /* The mapping of pc: from the recorder's list, else from the kernel's own
  * (bpf_find_vma() once per stack: in the switch program, with interrupts
  * off, a second call would find its unlock still queued and fail). */
-static __always_inline struct weft_unwind_mapping *mapping_of(struct ustack_walk *st)
+static __always_inline struct weft_unwind_mapping *mapping_of(struct ustack_walk *st,
+							      struct walk_state *w)
 {
-	struct weft_unwind_mapping *m = st->proc ? find_mapping(st->proc, st->pc) : NULL;
+	struct weft_unwind_mapping *m = st->proc ? find_mapping(st->proc, w->pc) : NULL;
 	struct found_cache *cache = st->cache, *zeroes;
 	__u32 i, zero = 0;
 
 	if (m)
 		return m;
 	for (i = 0; cache && i < FOUND_CACHE; i++)
-		if (st->pc >= cache->maps[i].start && st->pc < cache->maps[i].end)
+		if (w->pc >= cache->maps[i].start && w->pc < cache->maps[i].end)
 			return &cache->maps[i];
-	if (!st->find_tried) {
-		st->find_tried = true;
-		bpf_find_vma(bpf_get_current_task_btf(), st->pc, found_vma, st, 0);
-		if (st->pc >= st->found.start && st->pc < st->found.end) {
+	if (!w->find_tried) {
+		w->find_tried = true;
+		bpf_find_vma(bpf_get_current_task_btf(), w->pc, found_vma, st, 0);
+		if (w->pc >= w->found.start && w->pc < w->found.end) {
 			if (!cache) {
 				zeroes = bpf_map_lookup_elem(&found_cache_zero, &zero);
 				if (zeroes)
-					bpf_map_update_elem(&unwind_found, &st->tgid, zeroes,
+					bpf_map_update_elem(&unwind_found, &w->tgid, zeroes,
 							    BPF_NOEXIST);
-				cache = st->cache = bpf_map_lookup_elem(&unwind_found, &st->tgid);
+				cache = st->cache = bpf_map_lookup_elem(&unwind_found, &w->tgid);
 			}
 			if (cache) {
-				cache->maps[cache->next & (FOUND_CACHE - 1)] = st->found;
+				cache->maps[cache->next & (FOUND_CACHE - 1)] = w->found;
 				cache->next++;
 			}
 		}
 	}
-	if (st->pc >= st->found.start && st->pc < st->found.end)
-		return &st->found;
+	if (w->pc >= w->found.start && w->pc < w->found.end)
+		return &w->found;
 	return NULL;
 }
 
@@ -436,76 +453,75 @@ static int unwind_frame(__u32 i, struct ustack_walk *st)
 	struct weft_unwind_mapping *m;
 	struct weft_unwind_row *row;
 	__u64 cfa, ra, addr, next_bp;
+	struct walk_state *w;
+	__u32 slot = i;
 	bool ok = true;
 
-	__u32 slot = i;
-
-	if (i >= WEFT_UNWIND_MAX_FRAMES || !st->out)
+	if (i >= WEFT_UNWIND_MAX_FRAMES || !st->scr)
 		return 1;
+	w = &st->scr->w;
 	/* clang drops the mask after the check, and writes with an
 	 * unchecked copy of i: keep the mask in a register it cannot see
 	 * through */
 	asm volatile("" : "+r"(slot));
-	st->out->ips[slot & (WEFT_UNWIND_MAX_FRAMES - 1)] = st->pc;
-	st->n = i + 1;
-	st->hash = (st->hash ^ st->pc) * 0x100000001b3ULL;
+	st->scr->out.ips[slot & (WEFT_UNWIND_MAX_FRAMES - 1)] = w->pc;
+	w->n = i + 1;
+	w->hash = (w->hash ^ w->pc) * 0x100000001b3ULL;
 
-	m = mapping_of(st);
+	m = mapping_of(st, w);
 	if (m && m->row_count) {
 		/* a return address may be just past its function's end */
-		addr = st->pc - m->bias - (i ? 1 : 0);
+		addr = w->pc - m->bias - (i ? 1 : 0);
 		row = find_row(m, addr);
 		if (!row)
 			return 1;
 		switch (row->cfa_type) {
 		case WEFT_CFA_RSP:
-			cfa = st->sp + row->cfa_offset;
+			cfa = w->sp + row->cfa_offset;
 			break;
 		case WEFT_CFA_RBP:
-			cfa = st->bp + row->cfa_offset;
+			cfa = w->bp + row->cfa_offset;
 			break;
 		case WEFT_CFA_PLT:
-			cfa = st->sp + row->cfa_offset +
-			      ((st->pc & 15) >= (__u64)row->rbp_offset8 ? 8 : 0);
+			cfa = w->sp + row->cfa_offset +
+			      ((w->pc & 15) >= (__u64)row->rbp_offset8 ? 8 : 0);
 			break;
 		case WEFT_CFA_END:
-			st->whole = true;
+			w->whole = true;
 			return 1;
 		default:
 			return 1;
 		}
 		ra = read_user_word(cfa - 8, &ok);
-		if (row->cfa_type != WEFT_CFA_PLT && row->rbp_offset8 == WEFT_RBP_UNKNOWN) {
-			st->bp = 0;
-			st->bp_lost = true;
-		} else if (row->cfa_type != WEFT_CFA_PLT && row->rbp_offset8 != WEFT_RBP_SAME) {
-			st->bp = read_user_word(cfa + (__s64)row->rbp_offset8 * 8, &ok);
-			st->bp_lost = false;
-		}
+		if (row->cfa_type != WEFT_CFA_PLT && row->rbp_offset8 == WEFT_RBP_UNKNOWN)
+			w->bp = BP_LOST;
+		else if (row->cfa_type != WEFT_CFA_PLT && row->rbp_offset8 != WEFT_RBP_SAME)
+			w->bp = read_user_word(cfa + (__s64)row->rbp_offset8 * 8, &ok);
 	} else {
 		/* code with frame pointers (or none we know): follow rbp */
-		if (!st->bp) {
-			st->whole = !st->bp_lost;
+		if (w->bp == BP_LOST)
+			return 1;
+		if (!w->bp) {
+			w->whole = true;
 			return 1;
 		}
-		cfa = st->bp + 16;
-		ra = read_user_word(st->bp + 8, &ok);
-		next_bp = read_user_word(st->bp, &ok);
+		cfa = w->bp + 16;
+		ra = read_user_word(w->bp + 8, &ok);
+		next_bp = read_user_word(w->bp, &ok);
 		/* A caller's frame lies above its callee's. Anything else is
 		 * a caller that does not keep rbp (its table, if it has one,
 		 * does not need it) or garbage: no later step may follow it. */
-		st->bp_lost = next_bp && next_bp <= st->bp;
-		st->bp = st->bp_lost ? 0 : next_bp;
+		w->bp = next_bp && next_bp <= w->bp ? BP_LOST : next_bp;
 	}
 	/* callers' frames lie above: anything else is a loop or garbage */
-	if (!ok || cfa <= st->sp)
+	if (!ok || cfa <= w->sp)
 		return 1;
 	if (!ra) {
-		st->whole = true;
+		w->whole = true;
 		return 1;
 	}
-	st->sp = cfa;
-	st->pc = ra;
+	w->sp = cfa;
+	w->pc = ra;
 	return 0;
 }
 
@@ -517,39 +533,49 @@ static __noinline __s32 take_user_stack_unwound(void)
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
 	struct ustack_walk st = {};
-	struct user_stack *known;
-	__u32 zero = 0, tgid = task->tgid, id, j, probe;
+	struct ustack_scratch *scr;
+	struct user_stack *known, *out;
+	__u32 zero = 0, tgid = task->tgid, id, j, n, probe;
 	struct weft_cpu_stat *cs;
 	long err = -EFAULT_ERR;
+	__u64 hash;
 
-	st.out = bpf_map_lookup_elem(&ustack_scratch, &zero);
-	if (!st.out || !regs)
+	scr = bpf_map_lookup_elem(&ustack_scratch, &zero);
+	if (!scr || !regs)
 		return -EFAULT_ERR;
-	st.pc = regs->ip;
-	st.sp = regs->sp;
-	st.bp = regs->bp;
-	if (!st.pc || st.pc >= 0x800000000000ULL)
+	out = &scr->out;
+	scr->w.pc = regs->ip;
+	scr->w.sp = regs->sp;
+	scr->w.bp = regs->bp;
+	if (!scr->w.pc || scr->w.pc >= 0x800000000000ULL)
 		return -EFAULT_ERR; /* no user context */
+	scr->w.tgid = tgid;
+	scr->w.hash = 0xcbf29ce484222325ULL;
+	scr->w.n = 0;
+	scr->w.whole = 0;
+	scr->w.find_tried = 0;
+	scr->w.found.start = scr->w.found.end = 0;
+	st.scr = scr;
 	st.proc = bpf_map_lookup_elem(&unwind_procs, &tgid);
-	st.tgid = tgid;
 	st.cache = bpf_map_lookup_elem(&unwind_found, &tgid);
-	st.hash = 0xcbf29ce484222325ULL;
 	bpf_loop(WEFT_UNWIND_MAX_FRAMES, unwind_frame, &st, 0);
-	if (!st.whole && st.n) {
-		j = st.n < WEFT_UNWIND_MAX_FRAMES ? st.n : WEFT_UNWIND_MAX_FRAMES - 1;
-		st.out->ips[j & (WEFT_UNWIND_MAX_FRAMES - 1)] = WEFT_STACK_CUT_SHORT;
-		st.n = j + 1;
-		st.hash = (st.hash ^ WEFT_STACK_CUT_SHORT) * 0x100000001b3ULL;
+	n = scr->w.n;
+	hash = scr->w.hash;
+	if (!scr->w.whole && n) {
+		j = n < WEFT_UNWIND_MAX_FRAMES ? n : WEFT_UNWIND_MAX_FRAMES - 1;
+		out->ips[j & (WEFT_UNWIND_MAX_FRAMES - 1)] = WEFT_STACK_CUT_SHORT;
+		n = j + 1;
+		hash = (hash ^ WEFT_STACK_CUT_SHORT) * 0x100000001b3ULL;
 	}
 	/* what follows the terminator is stale and never read */
-	if (st.n < WEFT_UNWIND_MAX_FRAMES)
-		st.out->ips[st.n & (WEFT_UNWIND_MAX_FRAMES - 1)] = 0;
+	if (n < WEFT_UNWIND_MAX_FRAMES)
+		out->ips[n & (WEFT_UNWIND_MAX_FRAMES - 1)] = 0;
 
-	id = (__u32)(st.hash ^ (st.hash >> 32)) & 0x7fffffff;
+	id = (__u32)(hash ^ (hash >> 32)) & 0x7fffffff;
 	for (probe = 0; probe < 2; probe++) {
 		known = bpf_map_lookup_elem(&ustacks, &id);
 		if (!known) {
-			err = bpf_map_update_elem(&ustacks, &id, st.out, BPF_NOEXIST);
+			err = bpf_map_update_elem(&ustacks, &id, out, BPF_NOEXIST);
 			if (!err)
 				return id;
 			known = bpf_map_lookup_elem(&ustacks, &id); /* lost a race */
@@ -557,11 +583,11 @@ static __noinline __s32 take_user_stack_unwound(void)
 				break;
 		}
 		for (j = 0; j < WEFT_UNWIND_MAX_FRAMES; j++)
-			if (known->ips[j] != st.out->ips[j] || !known->ips[j])
+			if (known->ips[j] != out->ips[j] || !known->ips[j])
 				break;
 		if (j == WEFT_UNWIND_MAX_FRAMES ||
 		    known->ips[j & (WEFT_UNWIND_MAX_FRAMES - 1)] ==
-			    st.out->ips[j & (WEFT_UNWIND_MAX_FRAMES - 1)])
+			    out->ips[j & (WEFT_UNWIND_MAX_FRAMES - 1)])
 			return id;
 		err = -17; /* EEXIST: another stack has this hash; try one more */
 		id = (id + 0x9e3779b9) & 0x7fffffff;
