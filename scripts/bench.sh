@@ -286,7 +286,7 @@ done
 if ((smoke)); then
 	sizes=(10000 100000) report_repeat=1
 else
-	sizes=(1000000 10000000) report_repeat=3
+	sizes=(1000000 10000000) report_repeat=7
 fi
 events_per_iter=3
 echo "bench: recording pingpong for the report timings ($((SECONDS - start_s)) s)" >&2
