@@ -95,6 +95,23 @@ def per_thread_figures_match_schedstat(tmp):
 
 
 @h.test
+def wakeup_heavy_program_agrees_with_the_kernel(tmp):
+    # 3 threads on one lock wake each other about 30,000 times a second:
+    # the kernel counts the wake-to-run time as run time (its run-queue
+    # clock skips the update after a wakeup preemption), weft as waiting.
+    # The check must account for that, and only for that.
+    path, _ = record(tmp, "waits", [f"{HELPERS}/libc_waits", "mutex", "3", "0.5"])
+    acc = report_json(path)["accounting"]
+    skip = acc["kernel_clock_skip_s"]
+    check(skip > 0, f"no wake-to-run time moved: {acc}")
+    check(skip <= acc["runqueue_s"], f"moved more than weft's run-queue time: {acc}")
+    check(not acc["on_cpu_warning"] and not acc["runqueue_warning"],
+          f"warned on a program weft measures right: {acc}")
+    # the raw figures still differ the way the kernel's clock makes them
+    check(acc["kernel_on_cpu_s"] > acc["on_cpu_s"], f"kernel on-CPU not above weft's: {acc}")
+
+
+@h.test
 def forked_child_is_followed(tmp):
     path, r = record(tmp, "fork", [f"{HELPERS}/busy", "-t", "1", "-s", "0.5", "-f"])
     rep = report_json(path, "--threads")
