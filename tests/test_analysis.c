@@ -20,30 +20,21 @@
 #include "waits.h"
 #include "events.h"
 
+#define EVENT_TARGET struct weft_analysis
+#include "event_builders.h"
+
 #define US 1000ULL
 #define MS 1000000ULL
 
 /* how a switch leaves prev */
-enum prev_how {
-	BLOCK, /* sleeps: voluntary */
-	PREEMPT, /* preempted: involuntary, stays queued */
-	YIELD, /* state 0 without the preempt flag: involuntary too */
-	DIE, /* TASK_DEAD */
-};
-
 struct fixture {
 	struct weft_analysis *a;
 	struct analysis_opts opts;
 };
 
-static bool traced(__u32 tid)
+static void feed(struct weft_analysis *a, const void *ev)
 {
-	return tid >= 1000;
-}
-
-static __u32 tg(__u32 tid)
-{
-	return traced(tid) ? tid - tid % 10 : tid;
+	assert_int_equal(weft_analysis__feed(a, ev), 0);
 }
 
 static struct weft_analysis *new_analysis(unsigned int ncpu)
@@ -59,58 +50,11 @@ static struct weft_analysis *new_analysis(unsigned int ncpu)
 	return a;
 }
 
-static void feed(struct weft_analysis *a, const void *ev)
+/* tid enqueued on cpu at ts, latency after its sched_waking */
+static void wake_latency(struct weft_analysis *a, __u64 ts, __u32 tid, unsigned int cpu,
+			 __u64 latency, __u32 flags)
 {
-	assert_int_equal(weft_analysis__feed(a, ev), 0);
-}
-
-static void sw(struct weft_analysis *a, __u64 ts, unsigned int cpu, __u32 prev, enum prev_how how,
-	       __u32 next)
-{
-	struct weft_ev_switch e = { .hdr = { .ts_ns = ts, .type = WEFT_EV_SWITCH, .cpu = cpu } };
-
-	e.prev_tid = prev;
-	e.prev_tgid = tg(prev);
-	e.next_tid = next;
-	e.next_tgid = tg(next);
-	if (traced(prev))
-		e.hdr.flags |= WEFT_SWITCH_PREV_TRACED;
-	if (traced(next))
-		e.hdr.flags |= WEFT_SWITCH_NEXT_TRACED;
-	switch (how) {
-	case BLOCK:
-		e.prev_state = 1;
-		break;
-	case PREEMPT:
-		e.prev_state = 1; /* the preempt flag wins over a sleeping state */
-		e.hdr.flags |= WEFT_SWITCH_PREEMPT;
-		break;
-	case YIELD:
-		e.prev_state = 0;
-		break;
-	case DIE:
-		e.prev_state = 0x80;
-		break;
-	}
-	feed(a, &e);
-}
-
-static void wake_full(struct weft_analysis *a, __u64 ts, __u32 tid, unsigned int cpu, __u64 latency,
-		      __u32 flags)
-{
-	struct weft_ev_wakeup e = { .hdr = { .ts_ns = ts, .type = WEFT_EV_WAKEUP, .cpu = cpu } };
-
-	e.hdr.flags = flags;
-	e.waking_ts_ns = ts - latency;
-	e.tid = tid;
-	e.tgid = tg(tid);
-	e.target_cpu = cpu;
-	feed(a, &e);
-}
-
-static void wake(struct weft_analysis *a, __u64 ts, __u32 tid, unsigned int cpu)
-{
-	wake_full(a, ts, tid, cpu, 0, 0);
+	wake_from(a, ts, tid, cpu, 0, ts - latency, flags);
 }
 
 static void migrate(struct weft_analysis *a, __u64 ts, __u32 tid, unsigned int from,
@@ -122,32 +66,6 @@ static void migrate(struct weft_analysis *a, __u64 ts, __u32 tid, unsigned int f
 	e.tgid = tg(tid);
 	e.orig_cpu = from;
 	e.dest_cpu = to;
-	feed(a, &e);
-}
-
-static void fork_ev(struct weft_analysis *a, __u64 ts, __u32 parent, __u32 child, bool thread,
-		    const char *comm)
-{
-	struct weft_ev_fork e = { .hdr = { .ts_ns = ts, .type = WEFT_EV_FORK } };
-
-	e.hdr.flags = thread ? WEFT_FORK_THREAD : 0;
-	e.parent_tid = parent;
-	e.parent_tgid = tg(parent);
-	e.child_tid = child;
-	e.child_tgid = thread ? tg(parent) : child;
-	strncpy(e.comm, comm, sizeof(e.comm) - 1);
-	feed(a, &e);
-}
-
-static void exit_ev(struct weft_analysis *a, __u64 ts, __u32 tid, __u64 exec_ns, __u64 delay_ns)
-{
-	struct weft_ev_exit e = { .hdr = { .ts_ns = ts, .type = WEFT_EV_EXIT } };
-
-	e.tid = tid;
-	e.tgid = tg(tid);
-	e.sum_exec_ns = exec_ns;
-	e.run_delay_ns = delay_ns;
-	e.maxrss_kb = 1000 + tid;
 	feed(a, &e);
 }
 
@@ -363,7 +281,7 @@ static void test_token_passing(void **state)
 	sw(a, 0, 0, 0, BLOCK, 1000);
 	for (i = 0; i < 100; i++) {
 		t += MS;
-		wake_full(a, t, waiter, 0, 2 * US, 0);
+		wake_latency(a, t, waiter, 0, 2 * US, 0);
 		sw(a, t + 10 * US, 0, holder, BLOCK, waiter);
 		t += 10 * US;
 		tmp = holder;
@@ -461,15 +379,15 @@ static void test_wakeup_latency(void **state)
 
 	for (i = 1; i <= 100; i++) {
 		t += MS;
-		wake_full(a, t, 1000, 0, i * US, 0);
+		wake_latency(a, t, 1000, 0, i * US, 0);
 		sum += i * US;
 		sw(a, t + 100 * US, 0, 0, BLOCK, 1000);
 		/* a second wakeup while it runs: counted, ignored */
-		wake_full(a, t + 200 * US, 1000, 0, 5 * US, 0);
+		wake_latency(a, t + 200 * US, 1000, 0, 5 * US, 0);
 		sw(a, t + 300 * US, 0, 1000, BLOCK, 0);
 	}
 	t += MS;
-	wake_full(a, t, 1000, 0, 0, WEFT_WAKE_NO_WAKING);
+	wake_latency(a, t, 1000, 0, 0, WEFT_WAKE_NO_WAKING);
 	sw(a, t + 100 * US, 0, 0, BLOCK, 1000);
 	sw(a, t + 200 * US, 0, 1000, BLOCK, 0);
 	m = finish(a);
@@ -582,13 +500,13 @@ static void test_fork_exit_lifetimes(void **state)
 	const struct weft_metrics *m;
 
 	fork_ev(a, 0, 1000, 1001, true, "main");
-	wake_full(a, 1 * MS, 1001, 1, 0, WEFT_WAKE_NEW);
+	wake_latency(a, 1 * MS, 1001, 1, 0, WEFT_WAKE_NEW);
 	sw(a, 1 * MS, 1, 0, BLOCK, 1001);
 	exit_ev(a, 5 * MS, 1001, 4 * MS, 0);
 	sw(a, 5 * MS, 1, 1001, DIE, 0);
 	/* pid reuse: a new process takes 1001 */
 	fork_ev(a, 6 * MS, 1000, 1001, false, "child");
-	wake_full(a, 6 * MS, 1001, 1, 0, WEFT_WAKE_NEW);
+	wake_latency(a, 6 * MS, 1001, 1, 0, WEFT_WAKE_NEW);
 	sw(a, 6 * MS, 1, 0, BLOCK, 1001);
 	sw(a, 8 * MS, 1, 1001, BLOCK, 0);
 	m = finish(a);
@@ -952,38 +870,6 @@ static void test_verdict_thresholds(void **state)
 #define NR_FUTEX 202
 #define NR_EPOLL_WAIT 232
 
-static void block_on(struct weft_analysis *a, __u64 ts, unsigned int cpu, __u32 prev, __u32 next,
-		     int nr, __u64 arg0, __u64 arg1)
-{
-	struct weft_ev_switch e = { .hdr = { .ts_ns = ts, .type = WEFT_EV_SWITCH, .cpu = cpu } };
-
-	e.prev_tid = prev;
-	e.prev_tgid = tg(prev);
-	e.next_tid = next;
-	e.next_tgid = tg(next);
-	e.hdr.flags = WEFT_SWITCH_PREV_TRACED | WEFT_SWITCH_BLOCKING;
-	if (traced(next))
-		e.hdr.flags |= WEFT_SWITCH_NEXT_TRACED;
-	e.prev_state = 1;
-	e.syscall_nr = nr;
-	e.sys_arg0 = arg0;
-	e.sys_arg1 = arg1;
-	feed(a, &e);
-}
-
-static void wake_by(struct weft_analysis *a, __u64 ts, __u32 tid, unsigned int cpu, __u32 waker)
-{
-	struct weft_ev_wakeup e = { .hdr = { .ts_ns = ts, .type = WEFT_EV_WAKEUP, .cpu = cpu } };
-
-	e.waking_ts_ns = ts;
-	e.tid = tid;
-	e.tgid = tg(tid);
-	e.waker_tid = waker;
-	e.waker_tgid = tg(waker);
-	e.target_cpu = cpu;
-	feed(a, &e);
-}
-
 static const struct weft_lock_metrics *lock_at(const struct weft_metrics *m, __u64 addr)
 {
 	unsigned int i;
@@ -1003,8 +889,8 @@ static void test_lock_wait_classified(void **state)
 
 	sw(a, 0, 0, 0, BLOCK, 1001);
 	sw(a, 0, 1, 0, BLOCK, 1002);
-	block_on(a, 10 * MS, 0, 1001, 0, NR_FUTEX, 0x1000, FUTEX_WAIT_PRIVATE);
-	wake_by(a, 15 * MS, 1001, 0, 1002);
+	sw_full(a, 10 * MS, 0, 1001, BLOCK, 0, NR_FUTEX, 0x1000, FUTEX_WAIT_PRIVATE);
+	wake_from(a, 15 * MS, 1001, 0, 1002, 15 * MS, 0);
 	sw(a, 16 * MS, 0, 0, BLOCK, 1001);
 	sw(a, 20 * MS, 0, 1001, DIE, 0);
 	sw(a, 20 * MS, 1, 1002, DIE, 0);
@@ -1038,15 +924,15 @@ static void test_serialized_three_threads(void **state)
 
 	sw(a, 0, 0, 0, BLOCK, 1001);
 	sw(a, 0, 1, 0, BLOCK, 1002);
-	block_on(a, 1 * MS, 1, 1002, 1003, NR_FUTEX, x + 4, FUTEX_WAIT_BITSET_PRIVATE_RT);
-	block_on(a, 2 * MS, 1, 1003, 0, NR_FUTEX, x, FUTEX_WAIT_BITSET_PRIVATE_RT);
-	wake_by(a, 10 * MS, 1002, 1, 1001);
-	block_on(a, 10 * MS, 0, 1001, 0, NR_FUTEX, x + 4, FUTEX_WAIT_BITSET_PRIVATE_RT);
+	sw_full(a, 1 * MS, 1, 1002, BLOCK, 1003, NR_FUTEX, x + 4, FUTEX_WAIT_BITSET_PRIVATE_RT);
+	sw_full(a, 2 * MS, 1, 1003, BLOCK, 0, NR_FUTEX, x, FUTEX_WAIT_BITSET_PRIVATE_RT);
+	wake_from(a, 10 * MS, 1002, 1, 1001, 10 * MS, 0);
+	sw_full(a, 10 * MS, 0, 1001, BLOCK, 0, NR_FUTEX, x + 4, FUTEX_WAIT_BITSET_PRIVATE_RT);
 	sw(a, 10 * MS, 1, 0, BLOCK, 1002);
-	wake_by(a, 20 * MS, 1003, 1, 1002);
-	block_on(a, 20 * MS, 1, 1002, 1003, NR_FUTEX, x, FUTEX_WAIT_BITSET_PRIVATE_RT);
-	wake_by(a, 30 * MS, 1001, 1, 1003);
-	block_on(a, 30 * MS, 1, 1003, 1001, NR_FUTEX, x + 4, FUTEX_WAIT_BITSET_PRIVATE_RT);
+	wake_from(a, 20 * MS, 1003, 1, 1002, 20 * MS, 0);
+	sw_full(a, 20 * MS, 1, 1002, BLOCK, 1003, NR_FUTEX, x, FUTEX_WAIT_BITSET_PRIVATE_RT);
+	wake_from(a, 30 * MS, 1001, 1, 1003, 30 * MS, 0);
+	sw_full(a, 30 * MS, 1, 1003, BLOCK, 1001, NR_FUTEX, x + 4, FUTEX_WAIT_BITSET_PRIVATE_RT);
 	sw(a, 40 * MS, 1, 1001, BLOCK, 0);
 	m = finish(a);
 	assert_near(m->wall_s, 0.040, 1e-9);
@@ -1074,8 +960,8 @@ static void test_join_not_serialized(void **state)
 
 	sw(a, 0, 0, 0, BLOCK, 1001);
 	sw(a, 0, 1, 0, BLOCK, 1002);
-	block_on(a, 1 * MS, 0, 1001, 0, NR_FUTEX, 0x3000, FUTEX_WAIT_BITSET_PRIVATE_RT);
-	wake_by(a, 50 * MS, 1001, 0, 1002);
+	sw_full(a, 1 * MS, 0, 1001, BLOCK, 0, NR_FUTEX, 0x3000, FUTEX_WAIT_BITSET_PRIVATE_RT);
+	wake_from(a, 50 * MS, 1001, 0, 1002, 50 * MS, 0);
 	sw(a, 50 * MS, 1, 1002, DIE, 0);
 	sw(a, 50 * MS, 0, 0, BLOCK, 1001);
 	sw(a, 51 * MS, 0, 1001, DIE, 0);
@@ -1097,15 +983,16 @@ static void test_producer_queue_not_serialized(void **state)
 
 	sw(a, 0, 0, 0, BLOCK, 1001);
 	sw(a, 0, 1, 0, BLOCK, 1002);
-	block_on(a, 1 * MS, 1, 1002, 1003, NR_FUTEX, q, FUTEX_WAIT_BITSET_PRIVATE_RT);
-	block_on(a, 2 * MS, 1, 1003, 0, NR_FUTEX, q, FUTEX_WAIT_BITSET_PRIVATE_RT);
+	sw_full(a, 1 * MS, 1, 1002, BLOCK, 1003, NR_FUTEX, q, FUTEX_WAIT_BITSET_PRIVATE_RT);
+	sw_full(a, 2 * MS, 1, 1003, BLOCK, 0, NR_FUTEX, q, FUTEX_WAIT_BITSET_PRIVATE_RT);
 	for (i = 0; i < 4; i++) {
 		__u32 worker = i % 2 ? 1003 : 1002;
 		__u64 t = (10 + 10 * i) * MS;
 
-		wake_by(a, t, worker, 1, 1001);
+		wake_from(a, t, worker, 1, 1001, t, 0);
 		sw(a, t, 1, 0, BLOCK, worker);
-		block_on(a, t + 2 * MS, 1, worker, 0, NR_FUTEX, q, FUTEX_WAIT_BITSET_PRIVATE_RT);
+		sw_full(a, t + 2 * MS, 1, worker, BLOCK, 0, NR_FUTEX, q,
+			FUTEX_WAIT_BITSET_PRIVATE_RT);
 	}
 	sw(a, 60 * MS, 0, 1001, DIE, 0);
 	m = finish(a);
@@ -1123,13 +1010,13 @@ static void test_reasons_from_syscalls(void **state)
 	double top;
 
 	sw(a, 0, 0, 0, BLOCK, 1001);
-	block_on(a, 1 * MS, 0, 1001, 0, NR_EPOLL_WAIT, 5, 0);
+	sw_full(a, 1 * MS, 0, 1001, BLOCK, 0, NR_EPOLL_WAIT, 5, 0);
 	wake(a, 90 * MS, 1001, 0);
 	sw(a, 90 * MS, 0, 0, BLOCK, 1001);
-	block_on(a, 91 * MS, 0, 1001, 0, 230 /* clock_nanosleep */, 1, 0);
+	sw_full(a, 91 * MS, 0, 1001, BLOCK, 0, 230 /* clock_nanosleep */, 1, 0);
 	wake(a, 95 * MS, 1001, 0);
 	sw(a, 95 * MS, 0, 0, BLOCK, 1001);
-	block_on(a, 96 * MS, 0, 1001, 0, -1, 0, 0);
+	sw_full(a, 96 * MS, 0, 1001, BLOCK, 0, -1, 0, 0);
 	wake(a, 97 * MS, 1001, 0);
 	sw(a, 97 * MS, 0, 0, BLOCK, 1001);
 	sw(a, 100 * MS, 0, 1001, DIE, 0);

@@ -25,105 +25,17 @@
 #include "json_check.h"
 #include "timeline.h"
 
+#define EVENT_TARGET struct timeline
+#include "event_builders.h"
+
 #define US 1000ULL
 #define MS 1000000ULL
 #define NR_FUTEX 202
 #define FUTEX_WAIT_PRIVATE 128
 
-enum prev_how { BLOCK, PREEMPT, DIE };
-
-static bool traced(__u32 tid)
-{
-	return tid >= 1000;
-}
-
-static __u32 tg(__u32 tid)
-{
-	return traced(tid) ? tid - tid % 10 : tid;
-}
-
 static void feed(struct timeline *tl, const void *ev)
 {
 	assert_int_equal(timeline__feed(tl, ev), 0);
-}
-
-static void sw_full(struct timeline *tl, __u64 ts, unsigned int cpu, __u32 prev, enum prev_how how,
-		    __u32 next, int nr, __u64 arg0, __u64 arg1)
-{
-	struct weft_ev_switch e = { .hdr = { .ts_ns = ts, .type = WEFT_EV_SWITCH, .cpu = cpu } };
-
-	e.prev_tid = prev;
-	e.prev_tgid = tg(prev);
-	e.next_tid = next;
-	e.next_tgid = tg(next);
-	if (traced(prev))
-		e.hdr.flags |= WEFT_SWITCH_PREV_TRACED;
-	if (traced(next))
-		e.hdr.flags |= WEFT_SWITCH_NEXT_TRACED;
-	e.prev_state = how == DIE ? 0x80 : 1;
-	if (how == PREEMPT)
-		e.hdr.flags |= WEFT_SWITCH_PREEMPT;
-	if (nr) {
-		e.hdr.flags |= WEFT_SWITCH_BLOCKING;
-		e.syscall_nr = nr;
-		e.sys_arg0 = arg0;
-		e.sys_arg1 = arg1;
-	}
-	feed(tl, &e);
-}
-
-static void sw(struct timeline *tl, __u64 ts, unsigned int cpu, __u32 prev, enum prev_how how,
-	       __u32 next)
-{
-	sw_full(tl, ts, cpu, prev, how, next, 0, 0, 0);
-}
-
-static void wake_full(struct timeline *tl, __u64 ts, __u32 tid, unsigned int cpu, __u32 waker,
-		      __u64 waking_ts, __u32 flags)
-{
-	struct weft_ev_wakeup e = { .hdr = { .ts_ns = ts, .type = WEFT_EV_WAKEUP, .cpu = cpu } };
-
-	e.hdr.flags = flags;
-	e.waking_ts_ns = waking_ts;
-	e.tid = tid;
-	e.tgid = tg(tid);
-	e.waker_tid = waker;
-	e.waker_tgid = tg(waker);
-	e.target_cpu = cpu;
-	feed(tl, &e);
-}
-
-static void fork_ev(struct timeline *tl, __u64 ts, __u32 parent, __u32 child, bool thread,
-		    const char *comm)
-{
-	struct weft_ev_fork e = { .hdr = { .ts_ns = ts, .type = WEFT_EV_FORK } };
-
-	e.hdr.flags = thread ? WEFT_FORK_THREAD : 0;
-	e.parent_tid = parent;
-	e.parent_tgid = tg(parent);
-	e.child_tid = child;
-	e.child_tgid = thread ? tg(parent) : child;
-	strncpy(e.comm, comm, sizeof(e.comm) - 1);
-	feed(tl, &e);
-}
-
-static void rename_ev(struct timeline *tl, __u64 ts, __u32 tid, const char *comm)
-{
-	struct weft_ev_rename e = { .hdr = { .ts_ns = ts, .type = WEFT_EV_RENAME } };
-
-	e.tid = tid;
-	e.tgid = tg(tid);
-	strncpy(e.comm, comm, sizeof(e.comm) - 1);
-	feed(tl, &e);
-}
-
-static void exit_ev(struct timeline *tl, __u64 ts, __u32 tid)
-{
-	struct weft_ev_exit e = { .hdr = { .ts_ns = ts, .type = WEFT_EV_EXIT } };
-
-	e.tid = tid;
-	e.tgid = tg(tid);
-	feed(tl, &e);
 }
 
 /* ---- reading a trace back ---- */
@@ -593,23 +505,23 @@ static void check_threads(const struct run *r, bool whole)
 static void two_threads(struct timeline *tl)
 {
 	fork_ev(tl, 0, 1, 1000, false, "main");
-	wake_full(tl, 100 * US, 1000, 0, 0, 0, WEFT_WAKE_NEW);
+	wake_from(tl, 100 * US, 1000, 0, 0, 0, WEFT_WAKE_NEW);
 	sw(tl, 200 * US, 0, 0, BLOCK, 1000);
 	fork_ev(tl, 1 * MS, 1000, 1001, true, "main");
-	wake_full(tl, 1100 * US, 1001, 1, 0, 0, WEFT_WAKE_NEW);
+	wake_from(tl, 1100 * US, 1001, 1, 0, 0, WEFT_WAKE_NEW);
 	sw(tl, 1200 * US, 1, 0, BLOCK, 1001);
 	rename_ev(tl, 1500 * US, 1001, "worker");
 	sw_full(tl, 2 * MS, 0, 1000, BLOCK, 0, NR_FUTEX, 0x5000, FUTEX_WAIT_PRIVATE);
 	sw(tl, 3 * MS, 1, 1001, PREEMPT, 50);
 	sw(tl, 4 * MS, 1, 50, PREEMPT, 1001);
-	wake_full(tl, 5 * MS, 1000, 0, 1001, 4900 * US, 0);
+	wake_from(tl, 5 * MS, 1000, 0, 1001, 4900 * US, 0);
 	sw(tl, 5200 * US, 0, 0, BLOCK, 1000);
-	exit_ev(tl, 6 * MS, 1001);
+	exit_ev(tl, 6 * MS, 1001, 0, 0);
 	sw(tl, 6 * MS, 1, 1001, DIE, 0);
 	sw(tl, 7 * MS, 0, 1000, BLOCK, 0);
-	wake_full(tl, 8 * MS, 1000, 0, 77, 8 * MS, WEFT_WAKE_IRQ);
+	wake_from(tl, 8 * MS, 1000, 0, 77, 8 * MS, WEFT_WAKE_IRQ);
 	sw(tl, 8100 * US, 0, 0, BLOCK, 1000);
-	exit_ev(tl, 9 * MS, 1000);
+	exit_ev(tl, 9 * MS, 1000, 0, 0);
 	sw(tl, 9 * MS, 0, 1000, DIE, 0);
 }
 
@@ -679,17 +591,17 @@ static void pingpong(struct timeline *tl)
 	int i;
 
 	fork_ev(tl, 0, 1, 1000, false, "pp");
-	wake_full(tl, 1 * US, 1000, 0, 0, 0, WEFT_WAKE_NEW);
+	wake_from(tl, 1 * US, 1000, 0, 0, 0, WEFT_WAKE_NEW);
 	sw(tl, 2 * US, 0, 0, BLOCK, 1000);
 	fork_ev(tl, 3 * US, 1000, 1001, true, "pp");
 	sw_full(tl, 5 * US, 0, 1000, BLOCK, 0, NR_FUTEX, 0x100, FUTEX_WAIT_PRIVATE);
-	wake_full(tl, 6 * US, 1001, 0, 0, 0, WEFT_WAKE_NEW);
+	wake_from(tl, 6 * US, 1001, 0, 0, 0, WEFT_WAKE_NEW);
 	sw(tl, 7 * US, 0, 0, BLOCK, 1001);
 	a = 1001;
 	b = 1000;
 	for (i = 0; i < 600; i++) {
 		/* a wakes b, runs 1 us more, blocks; b runs */
-		wake_full(tl, t, b, 0, a, t - 200, 0);
+		wake_from(tl, t, b, 0, a, t - 200, 0);
 		sw_full(tl, t + 1 * US, 0, a, BLOCK, b, NR_FUTEX, 0x100, FUTEX_WAIT_PRIVATE);
 		if (i % 100 == 99)
 			sw(tl, t + 1500, 0, b, PREEMPT, 40 + i % 3);
@@ -701,13 +613,13 @@ static void pingpong(struct timeline *tl)
 		b = tmp;
 	}
 	sw(tl, t, 0, a, BLOCK, 0);
-	wake_full(tl, t + 1 * MS, a, 0, 0, 0, 0);
+	wake_from(tl, t + 1 * MS, a, 0, 0, 0, 0);
 	sw(tl, t + 1 * MS + 500, 0, 0, BLOCK, a);
-	exit_ev(tl, t + 2 * MS, a);
+	exit_ev(tl, t + 2 * MS, a, 0, 0);
 	sw(tl, t + 2 * MS, 0, a, DIE, 0);
-	wake_full(tl, t + 2 * MS, b, 0, a, t + 2 * MS, 0);
+	wake_from(tl, t + 2 * MS, b, 0, a, t + 2 * MS, 0);
 	sw(tl, t + 2 * MS + 100, 0, 0, BLOCK, b);
-	exit_ev(tl, t + 3 * MS, b);
+	exit_ev(tl, t + 3 * MS, b, 0, 0);
 	sw(tl, t + 3 * MS, 0, b, DIE, 0);
 }
 

@@ -10,4 +10,10 @@ int cmd_compare(int argc, char **argv);
 int cmd_flame(int argc, char **argv);
 int cmd_timeline(int argc, char **argv);
 
+struct argp_state;
+
+/* The FILE argument of the commands that read one recording: a second one
+ * exits 2 with one line. */
+void cmd_arg_recording(struct argp_state *state, const char **path, const char *arg);
+
 #endif /* __WEFT_CMD_H */

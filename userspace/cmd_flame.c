@@ -70,10 +70,7 @@ static error_t flame_parse_arg(int key, char *arg, struct argp_state *state)
 		o->svg = arg;
 		break;
 	case ARGP_KEY_ARG:
-		if (o->path)
-			argp_failure(state, 2, 0, "one recording at a time (got %s and %s)",
-				     o->path, arg);
-		o->path = arg;
+		cmd_arg_recording(state, &o->path, arg);
 		break;
 	default:
 		return ARGP_ERR_UNKNOWN;

@@ -113,10 +113,7 @@ static error_t timeline_parse_arg(int key, char *arg, struct argp_state *state)
 		}
 		break;
 	case ARGP_KEY_ARG:
-		if (o->path)
-			argp_failure(state, 2, 0, "one recording at a time (got %s and %s)",
-				     o->path, arg);
-		o->path = arg;
+		cmd_arg_recording(state, &o->path, arg);
 		break;
 	case ARGP_KEY_END:
 		if (!o->out)
