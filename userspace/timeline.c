@@ -86,15 +86,9 @@ struct timeline {
 	struct timeline_opts o;
 	struct weft_analysis *a;
 	const struct weft_metrics *m;
-	const struct analysis_opts *aopts;
-	const char *(*lock_name)(void *ctx, __u32 pid, __u64 addr);
-	void *lock_name_ctx;
-	const char *const *command;
-	unsigned int command_len;
-	bool truncated;
+	const struct analysis_opts *aopts; /* the recording's: command, lock names, bounds */
 
 	bool window; /* the analysis's window: attach mode with both bounds */
-	__u64 rec_start_ns, rec_end_ns;
 	bool based;
 	__u64 base; /* ts 0 of the file: the recording's first event */
 	__u64 win_from, win_to; /* absolute, once based */
@@ -258,7 +252,9 @@ static void blocked_args(struct timeline *tl, const struct weft_slice *s)
 		key_uint(tl, "syscall_nr", s->syscall_nr);
 	if (s->addr) {
 		const char *name =
-			tl->lock_name ? tl->lock_name(tl->lock_name_ctx, s->pid, s->addr) : NULL;
+			tl->aopts->lock_name ?
+				tl->aopts->lock_name(tl->aopts->lock_name_ctx, s->pid, s->addr) :
+				NULL;
 
 		snprintf(addr, sizeof(addr), "0x%llx", (unsigned long long)s->addr);
 		key_str(tl, "addr", addr);
@@ -662,14 +658,7 @@ struct timeline *timeline__new(FILE *out, const struct timeline_opts *o,
 	tl->out = out;
 	tl->o = *o;
 	tl->aopts = aopts;
-	tl->lock_name = aopts->lock_name;
-	tl->lock_name_ctx = aopts->lock_name_ctx;
-	tl->command = aopts->command;
-	tl->command_len = aopts->command_len;
-	tl->truncated = aopts->truncated;
 	tl->window = aopts->attach_mode && aopts->end_ns > aopts->start_ns;
-	tl->rec_start_ns = aopts->start_ns;
-	tl->rec_end_ns = aopts->end_ns;
 	tl->ncpu = aopts->ncpu ? aopts->ncpu : 1;
 	tl->cpus = calloc(tl->ncpu, sizeof(*tl->cpus));
 	tl->w = json_writer__new(out, 0);
@@ -705,11 +694,11 @@ void timeline__free(struct timeline *tl)
 static void set_base(struct timeline *tl, __u64 first_ns)
 {
 	tl->based = true;
-	tl->base = tl->window ? tl->rec_start_ns : first_ns;
+	tl->base = tl->window ? tl->aopts->start_ns : first_ns;
 	tl->win_from = tl->base + tl->o.from_ns;
 	tl->win_to = tl->o.to_ns ? tl->base + tl->o.to_ns : UINT64_MAX;
-	if (tl->window && tl->win_to > tl->rec_end_ns)
-		tl->win_to = tl->rec_end_ns;
+	if (tl->window && tl->win_to > tl->aopts->end_ns)
+		tl->win_to = tl->aopts->end_ns;
 	tl->last_ns = tl->base;
 }
 
@@ -734,8 +723,8 @@ int timeline__feed(struct timeline *tl, const struct weft_event_header *ev)
 	if (!is_recorder_record(ev->type) && ev->ts_ns > tl->last_ns)
 		tl->last_ns = ev->ts_ns;
 	t = tl->last_ns;
-	if (tl->window && t > tl->rec_end_ns)
-		t = tl->rec_end_ns;
+	if (tl->window && t > tl->aopts->end_ns)
+		t = tl->aopts->end_ns;
 	if (tl->o.cpus && ev->type == WEFT_EV_SWITCH)
 		on_switch(tl, (const struct weft_ev_switch *)ev, t);
 	counter_update(tl, t);
@@ -879,8 +868,8 @@ static void write_other_data(struct timeline *tl)
 	key_str(tl, "tool", "weft " WEFT_VERSION);
 	json_writer__key(w, "command");
 	json_writer__array_begin_flat(w);
-	for (i = 0; i < tl->command_len; i++)
-		json_writer__string(w, tl->command[i] ? tl->command[i] : "");
+	for (i = 0; i < tl->aopts->command_len; i++)
+		json_writer__string(w, tl->aopts->command[i] ? tl->aopts->command[i] : "");
 	json_writer__array_end(w);
 	json_writer__key(w, "min_us");
 	json_writer__fixed(w, tl->o.min_ns / 1000.0, 3);
@@ -892,7 +881,7 @@ static void write_other_data(struct timeline *tl)
 	}
 	key_uint(tl, "base_ns", tl->base);
 	json_writer__key(w, "truncated");
-	json_writer__bool(w, tl->truncated);
+	json_writer__bool(w, tl->aopts->truncated);
 	key_uint(tl, "lost_events", m->lost_events);
 	key_uint(tl, "slices", tl->stats.slices);
 	key_uint(tl, "cpu_slices", tl->stats.cpu_slices);
@@ -920,7 +909,7 @@ int timeline__finish(struct timeline *tl)
 	if (tl->err)
 		return tl->err;
 	/* where the analysis closed the last intervals */
-	end = tl->window ? tl->rec_end_ns : tl->last_ns;
+	end = tl->window ? tl->aopts->end_ns : tl->last_ns;
 	if (!tl->window && tl->slice_end_max > end)
 		end = tl->slice_end_max;
 	for (i = 0; tl->o.cpus && i < tl->ncpu; i++) {

@@ -71,8 +71,9 @@ struct timeline_stats {
 struct timeline;
 
 /* Writes to out (the caller opens and closes it). aopts as for
- * weft_analysis__new(); its lock_name callback names the addresses of
- * blocked slices. NULL and errno on failure. */
+ * weft_analysis__new(), borrowed until timeline__free(); its lock_name
+ * callback names the addresses of blocked slices. NULL and errno on
+ * failure. */
 struct timeline *timeline__new(FILE *out, const struct timeline_opts *o,
 			       const struct analysis_opts *aopts);
 void timeline__free(struct timeline *tl);
