@@ -55,7 +55,8 @@ JSON_CHECK_FN void jv_free(struct jv *v)
 
 JSON_CHECK_FN void ws(struct jp *p)
 {
-	while (p->p < p->end && strchr(" \t\r\n", *p->p))
+	/* not strchr(): it would take the string's NUL for whitespace */
+	while (p->p < p->end && (*p->p == ' ' || *p->p == '\t' || *p->p == '\r' || *p->p == '\n'))
 		p->p++;
 }
 

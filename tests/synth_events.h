@@ -40,18 +40,20 @@ SYNTH_FN void synth_add(struct synth_events *s, const void *ev)
 	memcpy(&s->evs[s->n++], ev, weft_event_size(((const struct weft_event_header *)ev)->type));
 }
 
-static int synth_cmp_ts(const void *a, const void *b)
-{
-	const union synth_event *x = a, *y = b;
-
-	return x->hdr.ts_ns < y->hdr.ts_ns ? -1 : x->hdr.ts_ns > y->hdr.ts_ns;
-}
-
-/* qsort is not stable: a test gives events of one instant different
- * times when their order matters */
+/* Time order, events of one instant in the order they were added (as the
+ * reader gives a stream's records): an insertion sort, stable where
+ * qsort() is not, for at most SYNTH_MAX_EVENTS events */
 SYNTH_FN void synth_sort(struct synth_events *s)
 {
-	qsort(s->evs, s->n, sizeof(s->evs[0]), synth_cmp_ts);
+	union synth_event ev;
+	size_t i, j;
+
+	for (i = 1; i < s->n; i++) {
+		ev = s->evs[i];
+		for (j = i; j > 0 && s->evs[j - 1].hdr.ts_ns > ev.hdr.ts_ns; j--)
+			s->evs[j] = s->evs[j - 1];
+		s->evs[j] = ev;
+	}
 }
 
 /* A thread running on cpu when the recording starts (as attaching with -p

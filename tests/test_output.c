@@ -384,6 +384,8 @@ static void test_json_checker_rejects(void **state)
 		if (v)
 			fail_msg("accepted %s", bad[i]);
 	}
+	/* a NUL between tokens is no whitespace */
+	assert_null(json_parse("[1,\0 2]", 7));
 	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
 		v = json_parse(good[i], strlen(good[i]));
 		if (!v)

@@ -28,6 +28,7 @@
 
 #include "unwind_table.h"
 #include "unwind/nofp_lib.h"
+#include "helpers/clock.h"
 
 #define FIXTURE_TEST "test_unwind"
 #include "fixture.h"
@@ -75,14 +76,6 @@ static int group_teardown(void **state)
 		dlclose(env.handle);
 	fixture_remove_tree(env.dir);
 	return 0;
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
 /* Every table: rows strictly sorted, types in the enum. */

@@ -91,30 +91,37 @@ struct flame {
 	char *buf; /* LINE_MAX_LEN */
 };
 
+/* The index of name among names, or -EINVAL */
+static int name_index(const char *const *names, unsigned int n, const char *name)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		if (!strcmp(name, names[i]))
+			return (int)i;
+	return -EINVAL;
+}
+
 int flame_type__parse(const char *name, enum flame_type *out)
 {
 	static const char *const names[] = { "oncpu", "offcpu", "wakeup", "lock" };
-	unsigned int i;
+	int i = name_index(names, 4, name);
 
-	for (i = 0; i < 4; i++)
-		if (!strcmp(name, names[i])) {
-			*out = i;
-			return 0;
-		}
-	return -EINVAL;
+	if (i < 0)
+		return i;
+	*out = i;
+	return 0;
 }
 
 int flame_by__parse(const char *name, enum flame_by *out)
 {
 	static const char *const names[] = { "process", "pid", "thread", "none" };
-	unsigned int i;
+	int i = name_index(names, 4, name);
 
-	for (i = 0; i < 4; i++)
-		if (!strcmp(name, names[i])) {
-			*out = i;
-			return 0;
-		}
-	return -EINVAL;
+	if (i < 0)
+		return i;
+	*out = i;
+	return 0;
 }
 
 const char *flame_type__unit(enum flame_type type)

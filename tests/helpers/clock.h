@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
-/* The helpers' clock: CLOCK_MONOTONIC in seconds, for their time limits. */
+/* The tests' clock: CLOCK_MONOTONIC in seconds, for time limits and
+ * timings printed. */
 #ifndef __WEFT_TEST_CLOCK_H
 #define __WEFT_TEST_CLOCK_H
 
