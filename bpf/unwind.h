@@ -56,6 +56,8 @@ struct weft_unwind_row {
  * process mapping more objects than this unwinds the rest by frame
  * pointers. */
 #define WEFT_UNWIND_MAX_MAPPINGS 96
+/* Rows the programs' binary search reaches (the rows map's largest size) */
+#define WEFT_UNWIND_MAX_ROWS (1U << 23)
 /* Frames per unwound user stack (the value size of the ustacks map) */
 #define WEFT_UNWIND_MAX_FRAMES 64
 

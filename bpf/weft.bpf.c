@@ -282,8 +282,7 @@ struct {
 } ustack_scratch SEC(".maps");
 
 #define MAPPING_SEARCH_STEPS 7 /* 2^7 >= WEFT_UNWIND_MAX_MAPPINGS */
-#define ROW_SEARCH_STEPS 23 /* up to 8M rows */
-#define MAX_UNWIND_ROWS (1U << ROW_SEARCH_STEPS)
+#define ROW_SEARCH_STEPS 23 /* 2^23 = WEFT_UNWIND_MAX_ROWS */
 
 /* rbp could not be restored (a row without a rule for it, or a saved
  * value below its frame): no frame-pointer step may follow it, and unlike

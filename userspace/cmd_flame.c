@@ -132,7 +132,7 @@ int cmd_flame(int argc, char **argv)
 		return 2;
 	if (!o.path)
 		o.path = "weft.data";
-	f = flame__from_recording(o.path, &o.f, NULL, err, sizeof(err));
+	f = flame__from_recording(o.path, &o.f, err, sizeof(err));
 	if (!f) {
 		elog("%s", err);
 		return 1;

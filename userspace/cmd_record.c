@@ -5,11 +5,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <linux/types.h>
 
 #include "cmd.h"
 #include "kv.h"
 #include "log.h"
 #include "record.h"
+#include "unwind.h"
 
 enum {
 	OPT_DURATION = 0x100,
@@ -179,7 +181,8 @@ static error_t record_parse_arg(int key, char *arg, struct argp_state *state)
 		o->stack_every = parse_count(state, "--stack-every", arg, 1, 1 << 20);
 		break;
 	case OPT_UNWIND_ROWS:
-		o->unwind_rows = parse_count(state, "--unwind-rows", arg, 1024, 1 << 23);
+		o->unwind_rows =
+			parse_count(state, "--unwind-rows", arg, 1024, WEFT_UNWIND_MAX_ROWS);
 		break;
 	case OPT_UNWIND:
 		if (!strcmp(arg, "tables"))

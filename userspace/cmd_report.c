@@ -87,12 +87,6 @@ static error_t report_parse_arg(int key, char *arg, struct argp_state *state)
 	return 0;
 }
 
-/* The summary sees each event of the analysis' pass: one read of the file */
-static int feed_stack_summary(void *ctx, const struct weft_event_header *ev)
-{
-	return stack_summary__feed(ctx, ev);
-}
-
 int cmd_report(int argc, char **argv)
 {
 	struct argp argp = { .options = report_options,
@@ -132,7 +126,8 @@ int cmd_report(int argc, char **argv)
 		elog("%s: %s", opts.path, strerror(errno));
 		goto cleanup;
 	}
-	tap = (struct recording_tap){ feed_stack_summary, stack_summary__slice, stacks };
+	/* one pass over the file: the summary sees each event, then the analysis */
+	tap = (struct recording_tap){ stack_summary__feed, stack_summary__slice, stacks };
 	if (recording_run(rec, &tap, err, sizeof(err)) < 0) {
 		elog("%s", err);
 		goto cleanup;

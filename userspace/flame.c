@@ -6,9 +6,7 @@
 #include <string.h>
 
 #include "analysis.h"
-#include "event_reader.h"
 #include "events.h"
-#include "file.h"
 #include "flame.h"
 #include "recording.h"
 #include "stacks.h"
@@ -34,7 +32,7 @@ struct lock_hit {
  * last switch out (the start of its current block) and of the wakeup that
  * ended it. */
 struct thread_info {
-	__u32 tid, tgid;
+	__u32 tid;
 	char comm[WEFT_COMM_LEN + 1];
 	bool has_switch;
 	__u32 sw_tgid;
@@ -199,7 +197,7 @@ static void map_release(struct line_map *m)
 
 /* --- threads --- */
 
-static struct thread_info *thread_get(struct flame *f, __u32 tid, __u32 tgid)
+static struct thread_info *thread_get(struct flame *f, __u32 tid)
 {
 	struct thread_info *grown, *t;
 	bool added;
@@ -207,12 +205,8 @@ static struct thread_info *thread_get(struct flame *f, __u32 tid, __u32 tgid)
 
 	if (!slot)
 		return NULL;
-	if (!added) {
-		t = &f->threads[*slot];
-		if (tgid)
-			t->tgid = tgid;
-		return t;
-	}
+	if (!added)
+		return &f->threads[*slot];
 	if (f->nthreads == f->cap_threads) {
 		size_t cap = f->cap_threads ? f->cap_threads * 2 : 64;
 
@@ -226,27 +220,19 @@ static struct thread_info *thread_get(struct flame *f, __u32 tid, __u32 tgid)
 	t = &f->threads[f->nthreads++];
 	memset(t, 0, sizeof(*t));
 	t->tid = tid;
-	t->tgid = tgid;
 	return t;
 }
 
 static const struct thread_info *thread_find(const struct flame *f, __u32 tid)
 {
-	const struct u64_set *s = &f->thread_index;
-	__u64 key = 1ULL << 63 | tid;
-	size_t i;
+	__u32 i;
 
-	if (!s->keys)
-		return NULL;
-	for (i = u64_set__hash(key, s->mask); s->keys[i]; i = (i + 1) & s->mask)
-		if (s->keys[i] == key)
-			return &f->threads[s->vals[i]];
-	return NULL;
+	return u64_set__get(&f->thread_index, 1ULL << 63 | tid, &i) ? &f->threads[i] : NULL;
 }
 
-static void set_comm(struct flame *f, __u32 tid, __u32 tgid, const char *comm)
+static void set_comm(struct flame *f, __u32 tid, const char *comm)
 {
-	struct thread_info *t = thread_get(f, tid, tgid);
+	struct thread_info *t = thread_get(f, tid);
 
 	if (t)
 		snprintf(t->comm, sizeof(t->comm), "%.*s", WEFT_COMM_LEN, comm);
@@ -407,8 +393,9 @@ static int add_value(struct flame *f, struct line_buf *b, __u64 value)
 	return 0;
 }
 
-int flame__feed(struct flame *f, const struct weft_event_header *ev)
+int flame__feed(void *ctx, const struct weft_event_header *ev)
 {
+	struct flame *f = ctx;
 	const struct weft_ev_switch *sw;
 	const struct weft_ev_wakeup *wk;
 	const struct weft_ev_sample *sa;
@@ -419,29 +406,28 @@ int flame__feed(struct flame *f, const struct weft_event_header *ev)
 	switch (ev->type) {
 	case WEFT_EV_FORK:
 		set_comm(f, ((const struct weft_ev_fork *)ev)->child_tid,
-			 ((const struct weft_ev_fork *)ev)->child_tgid,
 			 ((const struct weft_ev_fork *)ev)->comm);
 		break;
 	case WEFT_EV_EXEC:
 		set_comm(f, ((const struct weft_ev_exec *)ev)->tid,
-			 ((const struct weft_ev_exec *)ev)->tgid,
 			 ((const struct weft_ev_exec *)ev)->comm);
 		break;
 	case WEFT_EV_RENAME:
 		set_comm(f, ((const struct weft_ev_rename *)ev)->tid,
-			 ((const struct weft_ev_rename *)ev)->tgid,
 			 ((const struct weft_ev_rename *)ev)->comm);
 		break;
 	case WEFT_EV_TASK_STATE:
 		set_comm(f, ((const struct weft_ev_task_state *)ev)->tid,
-			 ((const struct weft_ev_task_state *)ev)->tgid,
 			 ((const struct weft_ev_task_state *)ev)->comm);
 		break;
 	case WEFT_EV_SWITCH:
+		/* what a block starts, for the graphs of blocked time */
+		if (f->opts.type == FLAME_ONCPU)
+			break;
 		sw = (const void *)ev;
 		if (!(ev->flags & WEFT_SWITCH_PREV_TRACED) || (ev->flags & WEFT_SWITCH_INFERRED))
 			break;
-		t = thread_get(f, sw->prev_tid, sw->prev_tgid);
+		t = thread_get(f, sw->prev_tid);
 		if (!t)
 			return -ENOMEM;
 		t->has_switch = true;
@@ -451,8 +437,11 @@ int flame__feed(struct flame *f, const struct weft_event_header *ev)
 		t->has_wake = false;
 		break;
 	case WEFT_EV_WAKEUP:
+		/* who ended a block: only the wakeup graph shows it */
+		if (f->opts.type != FLAME_WAKEUP)
+			break;
 		wk = (const void *)ev;
-		t = thread_get(f, wk->tid, wk->tgid);
+		t = thread_get(f, wk->tid);
 		if (!t)
 			return -ENOMEM;
 		t->has_wake = true;
@@ -542,7 +531,7 @@ void flame__slice(void *ctx, const struct weft_slice *s)
 		return;
 	if (f->opts.type == FLAME_LOCK && !s->addr)
 		return;
-	t = thread_get(f, s->tid, s->pid);
+	t = thread_get(f, s->tid);
 	if (!t)
 		return;
 	/* --stack-every: a block that took no stack adds its time to the
@@ -761,68 +750,38 @@ int flame__write_folded(const struct flame *f, FILE *out)
 	return ferror(out) ? -EIO : 0;
 }
 
-static int read_stacks(const void *payload, size_t len, void *ctx)
+struct flame *flame__from_recording(const char *path, const struct flame_opts *opts, char *err,
+				    size_t errlen)
 {
-	/* a damaged stacks section costs frames, not the graph */
-	stack_table__decode(ctx, payload, len);
-	return 0;
-}
-
-struct flame *flame__from_recording(const char *path, const struct flame_opts *opts,
-				    double *blocked_s, char *err, size_t errlen)
-{
-	const struct analysis_opts *aopts;
-	struct recording *rec = recording_open(path, &aopts, err, errlen);
-	struct weft_event_reader *reader = NULL;
-	const struct weft_event_header *ev;
-	const struct weft_metrics *m;
-	struct weft_analysis *a = NULL;
+	struct recording *rec = recording_open(path, NULL, err, errlen);
 	struct stack_table *stacks = NULL;
-	struct flame *f = NULL, *ret = NULL;
-	int r = 0;
+	struct recording_tap tap;
+	struct flame *f = NULL;
 
 	if (!rec)
 		return NULL;
 	stacks = stack_table__new();
 	f = stacks ? flame__new(opts, stacks) : NULL;
-	a = weft_analysis__new(aopts);
-	reader = weft_event_reader__new(recording_file(rec));
-	if (!f || !a || !reader) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno ? errno : ENOMEM));
-		goto cleanup;
+	if (!f) {
+		snprintf(err, errlen, "%s: %s", path, strerror(ENOMEM));
+		goto fail;
 	}
-	weft_file__for_each_section(recording_file(rec), WEFT_SEC_STACKS, read_stacks, stacks);
-	weft_analysis__set_slice_observer(a, flame__slice, f);
-	while ((r = weft_event_reader__next(reader, &ev)) > 0) {
-		r = flame__feed(f, ev);
-		if (!r)
-			r = weft_analysis__feed(a, ev);
-		if (r < 0) {
-			snprintf(err, errlen, "%s: analysis failed: %s", path, strerror(-r));
-			goto cleanup;
-		}
+	recording_read_stacks(rec, stacks);
+	tap = (struct recording_tap){ flame__feed, flame__slice, f };
+	if (recording_run(rec, &tap, err, errlen) < 0)
+		goto fail;
+	if (flame__finish(f, recording_metrics(rec))) {
+		snprintf(err, errlen, "%s: %s", path, strerror(ENOMEM));
+		goto fail;
 	}
-	if (r < 0) {
-		snprintf(err, errlen, "%s: %s", path, weft_event_reader__error(reader));
-		goto cleanup;
-	}
-	m = weft_analysis__finish(a);
-	if (!m || flame__finish(f, m)) {
-		snprintf(err, errlen, "%s: analysis failed", path);
-		goto cleanup;
-	}
-	if (blocked_s)
-		*blocked_s = m->blocked_s;
-	ret = f;
-	f = NULL;
-cleanup:
 	/* the lines own their strings: the stack table can go */
-	flame__free(f);
-	weft_event_reader__free(reader);
-	weft_analysis__free(a);
+	f->stacks = NULL;
 	stack_table__free(stacks);
 	recording_free(rec);
-	if (ret)
-		ret->stacks = NULL;
-	return ret;
+	return f;
+fail:
+	flame__free(f);
+	stack_table__free(stacks);
+	recording_free(rec);
+	return NULL;
 }

@@ -85,7 +85,8 @@ const char *flame_type__unit(enum flame_type type); /* "samples" or "us" */
 struct flame *flame__new(const struct flame_opts *opts, const struct stack_table *stacks);
 void flame__free(struct flame *f);
 /* 0 or -ENOMEM */
-int flame__feed(struct flame *f, const struct weft_event_header *ev);
+/* ctx is the struct flame (a recording_tap's feed) */
+int flame__feed(void *ctx, const struct weft_event_header *ev);
 /* A weft_slice_fn: ctx is the struct flame */
 void flame__slice(void *ctx, const struct weft_slice *slice);
 /* Closes the aggregation (m is needed for the lock type's locks table);
@@ -107,10 +108,9 @@ int flame__write_folded(const struct flame *f, FILE *out);
 size_t flame__lock_count(const struct flame *f);
 const struct flame_lock_line *flame__lock_line(const struct flame *f, size_t i);
 
-/* The whole pass over a recording; NULL with one line in err (naming the
- * file) on failure. When m is not NULL, *m gets the analysis' blocked
- * time in seconds (for checks). */
-struct flame *flame__from_recording(const char *path, const struct flame_opts *opts,
-				    double *blocked_s, char *err, size_t errlen);
+/* The whole pass over a recording (recording_run() with the flame as its
+ * tap); NULL with one line in err (naming the file) on failure. */
+struct flame *flame__from_recording(const char *path, const struct flame_opts *opts, char *err,
+				    size_t errlen);
 
 #endif /* __WEFT_FLAME_H */

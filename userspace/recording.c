@@ -146,7 +146,8 @@ struct recording *recording_open(const char *path, const struct analysis_opts **
 		wlog("%s is truncated (the recorder was stopped or the disk was full): "
 		     "figures cover what it holds",
 		     path);
-	*opts = &rec->opts;
+	if (opts)
+		*opts = &rec->opts;
 	return rec;
 fail:
 	recording_free(rec);

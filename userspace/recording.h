@@ -31,7 +31,8 @@ struct recording *recording_analyze(const char *path, char *err, size_t errlen);
 /* The file opened and its metadata turned into analysis options, for a
  * caller that feeds the events itself (weft timeline reads them through
  * recording_file()); nothing is analysed. *opts (the command and the lock
- * names too) belongs to rec and lives until recording_free(). Errors and
+ * names too; opts may be NULL) belongs to rec and lives until
+ * recording_free(). Errors and
  * the truncation warning as recording_analyze(). */
 struct recording *recording_open(const char *path, const struct analysis_opts **opts, char *err,
 				 size_t errlen);

@@ -186,8 +186,9 @@ static struct thread_state *thread_get(struct stack_summary *s, __u32 tid)
 	return &s->threads[s->nthreads++];
 }
 
-int stack_summary__feed(struct stack_summary *s, const struct weft_event_header *ev)
+int stack_summary__feed(void *ctx, const struct weft_event_header *ev)
 {
+	struct stack_summary *s = ctx;
 	const struct weft_ev_switch *sw = (const void *)ev;
 	struct thread_state *t;
 	int err;
@@ -645,16 +646,9 @@ const struct stack_lock *stack_summary__lock(const struct stack_summary *s, unsi
 
 const struct stack_process *stack_summary__process(const struct stack_summary *s, __u32 pid)
 {
-	const struct u64_set *set = &s->proc_index;
-	__u64 key = 1ULL << 63 | pid;
-	size_t i;
+	__u32 i;
 
-	if (!set->keys)
-		return NULL;
-	for (i = u64_set__hash(key, set->mask); set->keys[i]; i = (i + 1) & set->mask)
-		if (set->keys[i] == key)
-			return &s->procs[set->vals[i]].out;
-	return NULL;
+	return u64_set__get(&s->proc_index, 1ULL << 63 | pid, &i) ? &s->procs[i].out : NULL;
 }
 
 /* --- a blocked stack in a few frames --- */

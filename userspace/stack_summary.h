@@ -138,7 +138,7 @@ struct stack_summary *stack_summary__new(const struct stack_table *stacks,
 void stack_summary__free(struct stack_summary *s);
 
 /* 0 or -ENOMEM */
-int stack_summary__feed(struct stack_summary *s, const struct weft_event_header *ev);
+int stack_summary__feed(void *ctx, const struct weft_event_header *ev);
 /* A weft_slice_fn: ctx is the struct stack_summary */
 void stack_summary__slice(void *ctx, const struct weft_slice *slice);
 /* Closes the aggregation; m is the analysis' metrics. 0 or -ENOMEM. */

@@ -68,19 +68,10 @@ void stack_table__free(struct stack_table *t)
 
 static struct weft_stack *find(const struct stack_table *t, bool user, __u32 tgid, __s32 id)
 {
-	const struct u64_set *s = &t->index;
-	__u64 key = key_of(user, tgid, id);
-	size_t i;
+	__u32 i;
 
-	if (!s->keys)
-		return NULL;
-	for (i = u64_set__hash(key, s->mask); s->keys[i]; i = (i + 1) & s->mask) {
-		struct weft_stack *st = &t->stacks[s->vals[i]];
-
-		if (s->keys[i] == key && st->user == user && st->tgid == tgid && st->id == id)
-			return st;
-	}
-	return NULL;
+	/* the key is the stack's whole identity */
+	return u64_set__get(&t->index, key_of(user, tgid, id), &i) ? &t->stacks[i] : NULL;
 }
 
 static struct weft_stack *add(struct stack_table *t, bool user, __u32 tgid, __s32 id)
@@ -417,11 +408,6 @@ void stack_sampler__free(struct stack_sampler *s)
 	free(s->links);
 	free(s->fds);
 	free(s);
-}
-
-unsigned int stack_sampler__cpus(const struct stack_sampler *s)
-{
-	return s ? s->n : 0;
 }
 
 struct stack_sampler *stack_sampler__start(struct bpf_program *prog, unsigned int hz)

@@ -115,7 +115,6 @@ struct stack_sampler;
 struct stack_sampler *stack_sampler__start(struct bpf_program *prog, unsigned int hz);
 /* Detaches and closes; NULL is fine. */
 void stack_sampler__free(struct stack_sampler *s);
-unsigned int stack_sampler__cpus(const struct stack_sampler *s);
 
 /* Whether the records showed tgid exec: its user frames must not be
  * resolved with a snapshot taken before (its parent's, say). */

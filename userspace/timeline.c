@@ -42,7 +42,7 @@ struct run {
 };
 
 struct tl_thread {
-	__u32 tid, pid;
+	__u32 tid;
 	char comm[WEFT_COMM_LEN];
 	struct run run;
 	struct weft_slice first; /* the run's piece when it has only one */
@@ -216,27 +216,11 @@ static struct tl_thread *thread_get(struct timeline *tl, __u32 tid)
 	return th;
 }
 
-/* The value of key in s (a set used as a map), when it is there. */
-static bool set_get(const struct u64_set *s, __u64 key, __u32 *val)
-{
-	size_t i;
-
-	if (!s->keys)
-		return false;
-	for (i = u64_set__hash(key, s->mask); s->keys[i]; i = (i + 1) & s->mask) {
-		if (s->keys[i] == key) {
-			*val = s->vals[i];
-			return true;
-		}
-	}
-	return false;
-}
-
 static const struct tl_thread *thread_find(const struct timeline *tl, __u32 tid)
 {
 	__u32 i;
 
-	return set_get(&tl->tids, (__u64)tid + 1, &i) ? &tl->threads[i] : NULL;
+	return u64_set__get(&tl->tids, (__u64)tid + 1, &i) ? &tl->threads[i] : NULL;
 }
 
 static void blocked_args(struct timeline *tl, const struct weft_slice *s)
@@ -432,7 +416,6 @@ static void on_slice(void *ctx, const struct weft_slice *s)
 		tl->err = -ENOMEM;
 		return;
 	}
-	th->pid = s->pid;
 	if (s->comm)
 		strncpy(th->comm, s->comm, sizeof(th->comm) - 1);
 	if (s->end_ns > tl->slice_end_max)
@@ -806,10 +789,10 @@ static int write_names(struct timeline *tl)
 		const char *tname = th && th->comm[0] ? th->comm : NULL, *pname = NULL;
 		__u32 at;
 
-		if (set_get(&by_tid, (__u64)tid + 1, &at) && m->threads[at].comm[0])
+		if (u64_set__get(&by_tid, (__u64)tid + 1, &at) && m->threads[at].comm[0])
 			tname = m->threads[at].comm;
 		if (i == 0 || pid != last_pid) {
-			if (set_get(&by_pid, (__u64)pid + 1, &at) && m->processes[at].comm[0])
+			if (u64_set__get(&by_pid, (__u64)pid + 1, &at) && m->processes[at].comm[0])
 				pname = m->processes[at].comm;
 			if (!pname) {
 				const struct tl_thread *leader = thread_find(tl, pid);

@@ -59,16 +59,24 @@ __u32 *u64_set__slot(struct u64_set *s, __u64 key, bool *added)
 	}
 }
 
-bool u64_set__has(const struct u64_set *s, __u64 key)
+bool u64_set__get(const struct u64_set *s, __u64 key, __u32 *val)
 {
 	size_t i;
 
 	if (!s->keys)
 		return false;
 	for (i = u64_set__hash(key, s->mask); s->keys[i]; i = (i + 1) & s->mask)
-		if (s->keys[i] == key)
+		if (s->keys[i] == key) {
+			if (val)
+				*val = s->vals[i];
 			return true;
+		}
 	return false;
+}
+
+bool u64_set__has(const struct u64_set *s, __u64 key)
+{
+	return u64_set__get(s, key, NULL);
 }
 
 void u64_set__release(struct u64_set *s)

@@ -22,6 +22,8 @@ int u64_set__grow(struct u64_set *s);
 /* The value slot of key, inserted when absent (*added is set then); NULL
  * when out of memory. */
 __u32 *u64_set__slot(struct u64_set *s, __u64 key, bool *added);
+/* Whether key is there, and its value in *val (val may be NULL) */
+bool u64_set__get(const struct u64_set *s, __u64 key, __u32 *val);
 bool u64_set__has(const struct u64_set *s, __u64 key);
 void u64_set__release(struct u64_set *s);
 
