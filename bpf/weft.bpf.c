@@ -815,6 +815,7 @@ int BPF_PROG(handle_switch, bool preempt, struct task_struct *prev, struct task_
 	__u32 *prev_target;
 	struct weft_ev_switch *ev;
 	__u32 flags = 0;
+	bool blocks;
 	void *ring;
 
 	struct weft_cpu_stat *cs = this_cpu_stat();
@@ -846,8 +847,9 @@ int BPF_PROG(handle_switch, bool preempt, struct task_struct *prev, struct task_
 		ev->syscall_nr = 0;
 		ev->sys_arg0 = 0;
 		ev->sys_arg1 = 0;
-		if (targ_futex_reasons && prev_traced && !preempt && ev->prev_state &&
-		    !(ev->prev_state & TASK_DEAD_STATE)) {
+		blocks = prev_traced && !preempt && ev->prev_state &&
+			 !(ev->prev_state & TASK_DEAD_STATE);
+		if (targ_futex_reasons && blocks) {
 			read_blocking_syscall(prev, ev);
 			if (targ_kernel_locks)
 				note_kernel_lock_wait(prev_state_bpf, ev);
@@ -857,8 +859,7 @@ int BPF_PROG(handle_switch, bool preempt, struct task_struct *prev, struct task_
 		/* sched_switch runs in prev's context: its stacks are
 		 * the current ones. Only a block starts an off-CPU
 		 * interval that a stack explains. */
-		if (targ_stacks && prev_traced && !preempt && ev->prev_state &&
-		    !(ev->prev_state & TASK_DEAD_STATE)) {
+		if (targ_stacks && blocks) {
 			if (block_takes_stacks(prev_state_bpf, now)) {
 				ev->user_stack_id = take_user_stack(ctx);
 				ev->kernel_stack_id = take_stack(ctx, 0);
@@ -885,17 +886,10 @@ SEC("tp_btf/sched_waking")
 int BPF_PROG(handle_waking, struct task_struct *p)
 {
 	struct task_struct *waker = bpf_get_current_task_btf();
-	struct thread_state *info = bpf_task_storage_get(&thread_states, p, 0, 0);
+	struct thread_state *info;
 
-	/* Only traced threads get this storage: having it says traced, for
-	 * less than the targets lookup costs (wakeups are hot). */
-	if (!info) {
-		if (!is_traced(p->tgid))
-			return 0;
-		info = bpf_task_storage_get(&thread_states, p, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
-		if (!info)
-			return 0;
-	}
+	if (!thread_traced(p, &info) || !info)
+		return 0;
 	info->ts_ns = bpf_ktime_get_ns();
 	info->waker_tid = waker->pid;
 	info->waker_tgid = waker->tgid;
@@ -926,8 +920,7 @@ static __always_inline int emit_wakeup(struct task_struct *p, bool new_task)
 	__u32 flags = 0;
 	void *ring;
 
-	info = bpf_task_storage_get(&thread_states, p, 0, 0);
-	if (!info && !is_traced(p->tgid))
+	if (!thread_traced(p, &info))
 		return 0;
 	ev = ring_reserve(sizeof(*ev), &ring);
 	if (!ev) {

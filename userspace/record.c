@@ -295,9 +295,8 @@ static void read_maps(struct recorder *r, __u64 now, bool all)
 		r->maps_read_ns = now;
 }
 
-static void write_lock_names(struct recorder *r)
+static void write_lock_names(struct recorder *r, struct syms_cache *syms)
 {
-	struct syms_cache *syms = syms_cache__new();
 	size_t len = 0;
 	char *text = NULL;
 
@@ -305,7 +304,6 @@ static void write_lock_names(struct recorder *r)
 	    weft_writer__add_section(r->writer, WEFT_SEC_SYMBOLS, text, len) && !r->write_err)
 		r->write_err = -EIO;
 	free(text);
-	syms_cache__free(syms);
 }
 
 static int on_ring_record(void *ctx, void *data, size_t size)
@@ -806,9 +804,8 @@ static const struct proc_maps *stack_maps_of(void *ctx, __u32 tgid)
 
 /* The stacks the records name, read from the kernel's map and named now,
  * while the machine that ran the program is at hand. */
-static void write_stacks(struct recorder *r, __u64 failures)
+static void write_stacks(struct recorder *r, __u64 failures, struct syms_cache *syms)
 {
-	struct syms_cache *syms = syms_cache__new();
 	struct kallsyms *ks = kallsyms__load("/proc/kallsyms");
 	struct weft_kv *kv = weft_kv__new();
 	size_t len = 0;
@@ -846,7 +843,6 @@ static void write_stacks(struct recorder *r, __u64 failures)
 	weft_kv__free(kv);
 	free(text);
 	kallsyms__free(ks);
-	syms_cache__free(syms);
 }
 
 /* The task table: every process of the tree with its parent and last name,
@@ -1024,6 +1020,7 @@ int record_run(const struct record_opts *opts)
 	struct sigaction sa = {};
 	char path[PATH_MAX], err_msg[256];
 	__u64 lost = 0, targets_full = 0, stack_failures = 0;
+	struct syms_cache *syms;
 	struct weft_cpu_stat *end_stats = NULL;
 	int err, i, usable = 0;
 
@@ -1121,8 +1118,12 @@ int record_run(const struct record_opts *opts)
 	stack_sampler__free(r->sampler);
 	r->sampler = NULL;
 	ring_buffer__consume(r->rb);
-	if (r->unwind)
+	/* the programs are gone: nothing reads the unwind tables any more */
+	if (r->unwind) {
 		log_unwind_stats(r);
+		unwind_loader__free(r->unwind);
+		r->unwind = NULL;
+	}
 	if (!read_cpu_stats(r, end_stats))
 		for (i = 0; i < r->ncpu; i++) {
 			lost += end_stats[i].lost - r->stats_start[i].lost;
@@ -1134,10 +1135,13 @@ int record_run(const struct record_opts *opts)
 	account_live_threads(r, r->end_ns);
 	write_cpu_totals(r, r->end_ns);
 	write_end_meta(r, lost, targets_full);
+	/* one cache: the stacks and the lock names read the same files */
+	syms = syms_cache__new();
 	if (r->stacks)
-		write_stacks(r, stack_failures);
+		write_stacks(r, stack_failures, syms);
 	write_task_table(r);
-	write_lock_names(r);
+	write_lock_names(r, syms);
+	syms_cache__free(syms);
 	if (!r->write_err)
 		r->write_err = weft_writer__finish(r->writer);
 	if (r->write_err) {
