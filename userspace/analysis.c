@@ -1259,6 +1259,12 @@ static double acct_min_diff(__u64 switches)
 	return per_switch > ACCT_MIN_DIFF_NS ? per_switch : ACCT_MIN_DIFF_NS;
 }
 
+/* A difference d from the kernel's figure k worth a warning */
+static bool acct_off(double d, double k, double min_diff, double tolerance)
+{
+	return d >= min_diff && d > tolerance * k;
+}
+
 static void check_accounting(struct weft_analysis *a, struct weft_metrics *m)
 {
 	struct weft_accounting *acc = &m->accounting;
@@ -1270,8 +1276,7 @@ static void check_accounting(struct weft_analysis *a, struct weft_metrics *m)
 	for (i = 0; i < a->nr_threads; i++) {
 		const struct thread *th = &a->threads[i];
 		struct weft_thread_metrics *tm = &m->threads[i];
-		__u64 wo, ko, wr, kr, skip;
-		double min_diff;
+		__u64 wo, ko, wr, kr, skip, switches = th->voluntary + th->involuntary;
 
 		if (!th->has_base || !th->has_end || th->end_kern_exec_ns < th->base_kern_exec_ns ||
 		    th->end_kern_delay_ns < th->base_kern_delay_ns)
@@ -1288,10 +1293,9 @@ static void check_accounting(struct weft_analysis *a, struct weft_metrics *m)
 		tm->kernel_runqueue_s = ns_to_s(kr);
 		d_on = fabs((double)(wo + skip) - (double)ko);
 		d_rq = fabs((double)(wr - skip) - (double)kr);
-		min_diff = acct_min_diff(th->voluntary + th->involuntary);
 		if ((wo >= ACCT_MIN_THREAD_ON_CPU_NS || ko >= ACCT_MIN_THREAD_ON_CPU_NS) &&
-		    ((d_on >= min_diff && d_on > acc->tolerance * ko) ||
-		     (d_rq >= min_diff && d_rq > acc->tolerance * kr))) {
+		    (acct_off(d_on, ko, acct_min_diff(switches), acc->tolerance) ||
+		     acct_off(d_rq, kr, acct_min_diff(switches), acc->tolerance))) {
 			tm->acct_warning = true;
 			acc->threads_warned++;
 		}
@@ -1314,8 +1318,8 @@ static void check_accounting(struct weft_analysis *a, struct weft_metrics *m)
 	acc->runqueue_err_valid = k_rq || !w_rq;
 	acc->runqueue_err = k_rq ? d_rq / k_rq : 0;
 	min_diff = acct_min_diff(a->voluntary + a->involuntary);
-	acc->on_cpu_warning = d_on >= min_diff && d_on > acc->tolerance * k_on;
-	acc->runqueue_warning = d_rq >= min_diff && d_rq > acc->tolerance * k_rq;
+	acc->on_cpu_warning = acct_off(d_on, k_on, min_diff, acc->tolerance);
+	acc->runqueue_warning = acct_off(d_rq, k_rq, min_diff, acc->tolerance);
 }
 
 static int cmp_lock_total(const void *x, const void *y)

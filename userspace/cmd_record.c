@@ -141,7 +141,7 @@ static error_t record_parse_arg(int key, char *arg, struct argp_state *state)
 {
 	struct record_opts *o = state->input;
 	const char *eq;
-	char *end, *name;
+	char *name;
 	double d;
 
 	switch (key) {
@@ -159,9 +159,7 @@ static error_t record_parse_arg(int key, char *arg, struct argp_state *state)
 		weft_verbose = true;
 		break;
 	case OPT_DURATION:
-		errno = 0;
-		d = strtod(arg, &end);
-		if (errno || end == arg || *end || !(d > 0) || d > 1e7)
+		if (!cmd_parse_number(arg, &d) || !(d > 0) || d > 1e7)
 			argp_failure(state, 2, 0, "invalid duration: %s (seconds, > 0)", arg);
 		o->duration_s = d;
 		break;

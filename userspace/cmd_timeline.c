@@ -64,16 +64,6 @@ static const struct argp_option timeline_options[] = {
 	{},
 };
 
-/* A non-negative number, whole or not; false for anything else. */
-static bool parse_num(const char *arg, double *v)
-{
-	char *end;
-
-	errno = 0;
-	*v = strtod(arg, &end);
-	return !errno && end != arg && !*end && isfinite(*v) && *v >= 0 && *v < 1e9;
-}
-
 static error_t timeline_parse_arg(int key, char *arg, struct argp_state *state)
 {
 	struct timeline_cli *o = state->input;
@@ -84,14 +74,14 @@ static error_t timeline_parse_arg(int key, char *arg, struct argp_state *state)
 		o->out = arg;
 		break;
 	case OPT_MIN_US:
-		if (!parse_num(arg, &v))
+		if (!cmd_parse_number(arg, &v))
 			argp_failure(state, 2, 0, "--min-us wants microseconds >= 0, not '%s'",
 				     arg);
 		o->t.min_ns = (__u64)llround(v * 1e3);
 		break;
 	case OPT_FROM:
 	case OPT_TO:
-		if (!parse_num(arg, &v))
+		if (!cmd_parse_number(arg, &v))
 			argp_failure(state, 2, 0, "--%s wants seconds >= 0, not '%s'",
 				     key == OPT_FROM ? "from" : "to", arg);
 		if (key == OPT_FROM)

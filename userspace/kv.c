@@ -182,6 +182,13 @@ const char *weft_kv__get(const struct weft_kv *kv, const char *key)
 	return kv->slots[slot] ? kv->entries[kv->slots[slot] - 1].value : NULL;
 }
 
+unsigned long long weft_kv__get_ull(const struct weft_kv *kv, const char *key)
+{
+	const char *v = weft_kv__get(kv, key);
+
+	return v ? strtoull(v, NULL, 10) : 0;
+}
+
 size_t weft_kv__count(const struct weft_kv *kv)
 {
 	return kv ? kv->count : 0;

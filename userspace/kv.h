@@ -39,6 +39,9 @@ int weft_kv__setf(struct weft_kv *kv, const char *key, const char *fmt, ...)
 
 /* The value of key, or NULL when absent (or kv is NULL). */
 const char *weft_kv__get(const struct weft_kv *kv, const char *key);
+/* The value of key read as a whole number, 0 when absent (the recorder
+ * writes numbers in decimal) */
+unsigned long long weft_kv__get_ull(const struct weft_kv *kv, const char *key);
 
 /* Entries 0..count-1, in order. An index out of range gives NULL. */
 size_t weft_kv__count(const struct weft_kv *kv);

@@ -37,13 +37,6 @@ static int read_lock_names(const void *payload, size_t len, void *ctx)
 	return 0;
 }
 
-static unsigned long long meta_ull(const struct weft_kv *meta, const char *key)
-{
-	const char *v = weft_kv__get(meta, key);
-
-	return v ? strtoull(v, NULL, 10) : 0;
-}
-
 static double meta_double(const struct weft_kv *meta, const char *key)
 {
 	const char *v = weft_kv__get(meta, key);
@@ -55,18 +48,18 @@ static int fill_opts(struct recording *rec, struct analysis_opts *o)
 {
 	const struct weft_kv *meta = weft_file__meta(rec->file);
 	const char *mode = weft_kv__get(meta, META_MODE);
-	unsigned int argc = meta_ull(meta, META_ARGC), i;
+	unsigned int argc = weft_kv__get_ull(meta, META_ARGC), i;
 	char key[32];
 
 	memset(o, 0, sizeof(*o));
-	o->ncpu = meta_ull(meta, META_NCPU);
-	o->usable_cpus = meta_ull(meta, META_USABLE_CPUS);
+	o->ncpu = weft_kv__get_ull(meta, META_NCPU);
+	o->usable_cpus = weft_kv__get_ull(meta, META_USABLE_CPUS);
 	if (!o->ncpu)
 		return -EINVAL;
 	if (!o->usable_cpus)
 		o->usable_cpus = o->ncpu;
-	o->start_ns = meta_ull(meta, META_START_NS);
-	o->end_ns = meta_ull(meta, META_END_NS);
+	o->start_ns = weft_kv__get_ull(meta, META_START_NS);
+	o->end_ns = weft_kv__get_ull(meta, META_END_NS);
 	o->attach_mode = mode && !strcmp(mode, "attach");
 	o->truncated = weft_file__truncated(rec->file);
 	if (argc > 4096)
@@ -89,7 +82,7 @@ static int fill_opts(struct recording *rec, struct analysis_opts *o)
 	o->has_rusage = weft_kv__get(meta, META_RUSAGE_USER) != NULL;
 	o->rusage_user_s = meta_double(meta, META_RUSAGE_USER);
 	o->rusage_sys_s = meta_double(meta, META_RUSAGE_SYS);
-	o->maxrss_kb = (long)meta_ull(meta, META_RUSAGE_MAXRSS);
+	o->maxrss_kb = (long)weft_kv__get_ull(meta, META_RUSAGE_MAXRSS);
 	rec->lock_names = lock_names__new();
 	if (!rec->lock_names)
 		return -ENOMEM;

@@ -55,13 +55,6 @@ struct stack_summary {
 	bool finished;
 };
 
-static unsigned int meta_uint(const struct weft_kv *meta, const char *key)
-{
-	const char *v = weft_kv__get(meta, key);
-
-	return v ? (unsigned int)strtoul(v, NULL, 10) : 0;
-}
-
 static bool is_cut_short(const struct weft_stack *st)
 {
 	return st && st->nframes && st->frames[st->nframes - 1].addr == WEFT_STACK_CUT_SHORT;
@@ -73,9 +66,9 @@ static void read_capture(struct stack_summary *s, const struct weft_kv *meta)
 	const char *failures = weft_kv__get(meta, META_STACK_FAILURES);
 	size_t i, n = s->stacks ? stack_table__count(s->stacks) : 0;
 
-	c->sample_hz = meta_uint(meta, META_SAMPLE_HZ);
-	c->stack_entries = meta_uint(meta, META_STACK_ENTRIES);
-	c->stack_every = meta_uint(meta, META_STACK_EVERY);
+	c->sample_hz = (unsigned int)weft_kv__get_ull(meta, META_SAMPLE_HZ);
+	c->stack_entries = (unsigned int)weft_kv__get_ull(meta, META_STACK_ENTRIES);
+	c->stack_every = (unsigned int)weft_kv__get_ull(meta, META_STACK_EVERY);
 	c->user_unwind = s->user_unwind;
 	c->has_failures = failures != NULL;
 	c->failures = failures ? strtoull(failures, NULL, 10) : 0;
