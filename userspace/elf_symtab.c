@@ -193,18 +193,20 @@ static int read_symbols(Elf *elf, struct builder *b, unsigned int sh_type)
 	return kept;
 }
 
-static int read_segments(Elf *elf, struct elf_symtab *s)
+int elf_segments__read(Elf *elf, struct elf_segment **segs, size_t *n)
 {
 	size_t phnum, i;
 
+	*segs = NULL;
+	*n = 0;
 	if (elf_getphdrnum(elf, &phnum))
 		return 0;
-	s->segs = calloc(phnum ? phnum : 1, sizeof(*s->segs));
-	if (!s->segs)
+	*segs = calloc(phnum ? phnum : 1, sizeof(**segs));
+	if (!*segs)
 		return -ENOMEM;
 	/* Every lookup scans the segments: a damaged file with thousands of
 	 * them must not make every lookup slow. Real files have a handful. */
-	for (i = 0; i < phnum && s->nsegs < MAX_LOAD_SEGMENTS; i++) {
+	for (i = 0; i < phnum && *n < MAX_LOAD_SEGMENTS; i++) {
 		GElf_Phdr ph;
 
 		if (!gelf_getphdr(elf, i, &ph) || ph.p_type != PT_LOAD)
@@ -213,7 +215,7 @@ static int read_segments(Elf *elf, struct elf_symtab *s)
 		 * than let later sums overflow. */
 		if (ph.p_offset + ph.p_filesz < ph.p_offset || ph.p_vaddr + ph.p_memsz < ph.p_vaddr)
 			continue;
-		s->segs[s->nsegs++] = (struct elf_segment){
+		(*segs)[(*n)++] = (struct elf_segment){
 			.offset = ph.p_offset,
 			.vaddr = ph.p_vaddr,
 			.filesz = ph.p_filesz,
@@ -592,7 +594,7 @@ static int read_main(Elf *elf, struct builder *b, int *nsymtab)
 	struct elf_symtab *s = b->s;
 	int err, n;
 
-	err = read_segments(elf, s);
+	err = elf_segments__read(elf, &s->segs, &s->nsegs);
 	if (!err)
 		err = read_sections(elf, s);
 	if (err)
@@ -722,6 +724,33 @@ void elf_symtab__free(struct elf_symtab *s)
 	free(s->debuglink);
 	free(s->debug_path);
 	free(s);
+}
+
+const struct elf_segment *elf_segments__for_mapping(const struct elf_segment *segs, size_t n,
+						    unsigned long long pgoff, bool exec)
+{
+	static unsigned long long page_mask;
+	const struct elf_segment *best = NULL;
+	size_t i;
+
+	if (!page_mask)
+		page_mask = ~((unsigned long long)sysconf(_SC_PAGESIZE) - 1);
+	for (i = 0; i < n; i++) {
+		const struct elf_segment *g = &segs[i];
+		bool x = g->flags & PF_X, bx;
+
+		if (!g->filesz || pgoff < (g->offset & page_mask) || pgoff >= g->offset + g->filesz)
+			continue;
+		if (best) {
+			bx = best->flags & PF_X;
+			if (bx == exec && x != exec)
+				continue;
+			if (bx == x && g->offset < best->offset)
+				continue;
+		}
+		best = g;
+	}
+	return best;
 }
 
 const struct elf_segment *elf_symtab__segments(const struct elf_symtab *s, size_t *cnt)

@@ -22,6 +22,7 @@
 #ifndef __WEFT_ELF_SYMTAB_H
 #define __WEFT_ELF_SYMTAB_H
 
+#include <libelf.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -56,6 +57,17 @@ struct elf_symtab *elf_symtab__from_memory(const void *image, size_t size);
 void elf_symtab__free(struct elf_symtab *s);
 
 const struct elf_segment *elf_symtab__segments(const struct elf_symtab *s, size_t *cnt);
+
+/* The PT_LOAD segments of an open ELF file, for readers that need no
+ * symbols (the unwind tables): *segs is malloc'd, the caller frees it.
+ * 0 or -ENOMEM; a file without program headers gives none. */
+int elf_segments__read(Elf *elf, struct elf_segment **segs, size_t *n);
+/* The segment a mapping at file offset pgoff maps: the one whose file
+ * pages hold the mapping's first byte; where two share a page (old
+ * linkers put code and data in one), the one whose executable flag
+ * matches exec, then the later. NULL when none. */
+const struct elf_segment *elf_segments__for_mapping(const struct elf_segment *segs, size_t n,
+						    unsigned long long pgoff, bool exec);
 
 /* Finds the symbol whose [start, end) holds vaddr (a link-time address,
  * before load bias) among functions or, if data, among data symbols.

@@ -560,37 +560,16 @@ found:
 	return e;
 }
 
-/* The load segment a mapping maps: the one whose file pages hold the
- * mapping's first byte. Two segments can share a page (old linkers put
- * the end of .text and the start of .data in one); then the one with the
- * mapping's execute permission, then the one starting later, wins. */
+/* The load segment a mapping maps (elf_segments__for_mapping() says how
+ * it is chosen) */
 static const struct elf_segment *find_segment(const struct elf_symtab *st,
 					      const struct proc_map *mp)
 {
-	static unsigned long long page_mask;
-	const struct elf_segment *segs, *best = NULL;
-	size_t n, i;
+	const struct elf_segment *segs;
+	size_t n;
 
-	if (!page_mask)
-		page_mask = ~((unsigned long long)sysconf(_SC_PAGESIZE) - 1);
 	segs = elf_symtab__segments(st, &n);
-	for (i = 0; i < n; i++) {
-		const struct elf_segment *g = &segs[i];
-		bool x = g->flags & PF_X, bx;
-
-		if (!g->filesz || mp->pgoff < (g->offset & page_mask) ||
-		    mp->pgoff >= g->offset + g->filesz)
-			continue;
-		if (best) {
-			bx = best->flags & PF_X;
-			if (bx == mp->exec && x != mp->exec)
-				continue;
-			if (bx == x && g->offset < best->offset)
-				continue;
-		}
-		best = g;
-	}
-	return best;
+	return elf_segments__for_mapping(segs, n, mp->pgoff, mp->exec);
 }
 
 static void lookup(const struct elf_symtab *st, unsigned long long vaddr, bool data,

@@ -14,15 +14,9 @@
 #include "unwind.h"
 #include "symbols.h"
 #include "unwind_loader.h"
+#include "elf_symtab.h"
 #include "unwind_table.h"
 #include "u64set.h"
-
-#define MAX_SEGMENTS 16
-
-struct load_segment {
-	__u64 offset, vaddr, filesz;
-	bool exec;
-};
 
 /* One executable file, compiled once: where its rows went and how file
  * offsets map to its addresses */
@@ -30,8 +24,8 @@ struct object {
 	unsigned long long ino;
 	unsigned int major, minor;
 	__u32 row_begin, row_count;
-	unsigned int nsegments;
-	struct load_segment segments[MAX_SEGMENTS];
+	struct elf_segment *segs; /* its load segments, malloc'd */
+	size_t nsegs;
 };
 
 struct unwind_loader {
@@ -78,9 +72,13 @@ struct unwind_loader *unwind_loader__new(int rows_fd, size_t max_rows, int procs
 
 void unwind_loader__free(struct unwind_loader *l)
 {
+	size_t i;
+
 	if (!l)
 		return;
 	munmap(l->rows, l->rows_len);
+	for (i = 0; i < l->nobjects; i++)
+		free(l->objects[i].segs);
 	free(l->objects);
 	u64_set__release(&l->given);
 	free(l);
@@ -97,25 +95,6 @@ static struct object *find_object(struct unwind_loader *l, const struct proc_map
 	return NULL;
 }
 
-static void read_segments(Elf *elf, struct object *o)
-{
-	size_t n, i;
-	GElf_Phdr ph;
-
-	if (elf_getphdrnum(elf, &n))
-		return;
-	for (i = 0; i < n && o->nsegments < MAX_SEGMENTS; i++) {
-		if (!gelf_getphdr(elf, (int)i, &ph) || ph.p_type != PT_LOAD)
-			continue;
-		o->segments[o->nsegments++] = (struct load_segment){
-			.offset = ph.p_offset,
-			.vaddr = ph.p_vaddr,
-			.filesz = ph.p_filesz,
-			.exec = ph.p_flags & PF_X,
-		};
-	}
-}
-
 /* For the programs' own lookup of a mapping, before the process has a
  * list (unwind.h): the object by file, and where its code is. */
 static void publish_object(struct unwind_loader *l, const struct object *o)
@@ -128,12 +107,11 @@ static void publish_object(struct unwind_loader *l, const struct object *o)
 		.row_begin = o->row_begin,
 		.row_count = o->row_count,
 	};
-	unsigned int i;
+	size_t i;
 
-	for (i = 0; i < o->nsegments; i++)
-		if (o->segments[i].exec) {
-			value.vaddr_minus_offset =
-				(__s64)(o->segments[i].vaddr - o->segments[i].offset);
+	for (i = 0; i < o->nsegs; i++)
+		if (o->segs[i].flags & PF_X) {
+			value.vaddr_minus_offset = (__s64)(o->segs[i].vaddr - o->segs[i].offset);
 			bpf_map_update_elem(l->objects_fd, &key, &value, BPF_ANY);
 			return;
 		}
@@ -152,8 +130,7 @@ static void compile_object(struct unwind_loader *l, const struct proc_maps *m, s
 	if (fd < 0)
 		return;
 	elf = elf_begin(fd, ELF_C_READ, NULL);
-	if (elf && elf_kind(elf) == ELF_K_ELF) {
-		read_segments(elf, o);
+	if (elf && elf_kind(elf) == ELF_K_ELF && !elf_segments__read(elf, &o->segs, &o->nsegs)) {
 		if (!unwind_table__from_elf(elf, &table) && table.count) {
 			if (table.count <= l->max_rows - l->used_rows) {
 				memcpy(l->rows + l->used_rows, table.rows,
@@ -199,22 +176,16 @@ static struct object *object_of(struct unwind_loader *l, const struct proc_maps 
 	return o;
 }
 
-/* Process address = object address + bias, from the load segment that
- * holds the mapping's file offset. */
+/* Process address = object address + bias, from the load segment the
+ * mapping maps (chosen as the symbolizer chooses it) */
 static bool mapping_bias(const struct object *o, const struct proc_mapping *pm, __u64 *bias)
 {
-	unsigned int i;
+	const struct elf_segment *s = elf_segments__for_mapping(o->segs, o->nsegs, pm->pgoff, true);
 
-	for (i = 0; i < o->nsegments; i++) {
-		const struct load_segment *s = &o->segments[i];
-		__u64 page_start = s->offset & ~4095ULL;
-
-		if (pm->pgoff >= page_start && pm->pgoff < s->offset + s->filesz) {
-			*bias = pm->start - (s->vaddr - (s->offset - pm->pgoff));
-			return true;
-		}
-	}
-	return false;
+	if (!s)
+		return false;
+	*bias = pm->start - (s->vaddr - (s->offset - pm->pgoff));
+	return true;
 }
 
 static bool unwindable(const struct proc_mapping *pm)
