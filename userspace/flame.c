@@ -54,8 +54,8 @@ struct thread_info {
 struct line {
 	char *stack;
 	__u64 value;
-	__u32 pid; /* lock type, before finish: the wait's address */
-	__u64 addr;
+	__u32 pid; /* the process whose samples or blocked time it is */
+	__u64 addr; /* lock type, before finish: the wait's address */
 	/* carry lines: the line (index + 1) of the thread's last sampled
 	 * stack, in map or pending */
 	size_t last;
@@ -380,7 +380,7 @@ static void put_stacks(struct flame *f, struct line_buf *b, __u32 tgid, __s32 us
 	}
 }
 
-static int add_value(struct flame *f, struct line_buf *b, __u64 value)
+static int add_value(struct flame *f, struct line_buf *b, __u32 pid, __u64 value)
 {
 	struct line *l;
 
@@ -389,6 +389,7 @@ static int add_value(struct flame *f, struct line_buf *b, __u64 value)
 	l = map_get(&f->map, b->p);
 	if (!l)
 		return -ENOMEM;
+	l->pid = pid;
 	l->value += value;
 	return 0;
 }
@@ -457,7 +458,7 @@ int flame__feed(void *ctx, const struct weft_event_header *ev)
 		sa = (const void *)ev;
 		put_root(f, &b, sa->tid, sa->tgid);
 		put_stacks(f, &b, sa->tgid, sa->user_stack_id, sa->kernel_stack_id, true);
-		return add_value(f, &b, 1);
+		return add_value(f, &b, sa->tgid, 1);
 	}
 	return 0;
 }
@@ -673,6 +674,7 @@ int flame__finish(struct flame *f, const struct weft_metrics *m)
 		l = map_get(&f->map, stack);
 		if (!l)
 			return -ENOMEM;
+		l->pid = p->pid;
 		l->value += p->value;
 		f->lock_lines[f->nr_lock_lines++] =
 			(struct flame_lock_line){ p->pid, p->addr, stack, p->value };
@@ -723,6 +725,11 @@ const char *flame__stack(const struct flame *f, size_t i)
 __u64 flame__value(const struct flame *f, size_t i)
 {
 	return f->map.lines[i].value;
+}
+
+__u32 flame__pid(const struct flame *f, size_t i)
+{
+	return f->map.lines[i].pid;
 }
 
 __u64 flame__total(const struct flame *f)

@@ -302,13 +302,7 @@ static struct line_ref *lines_by_pid(const struct flame *f, size_t *n)
 	if (!refs)
 		return NULL;
 	for (i = 0; i < count; i++) {
-		const char *line = flame__stack(f, i), *end = strchr(line, ';'), *dash;
-
-		if (!end)
-			end = line + strlen(line);
-		for (dash = end; dash > line && dash[-1] != '-'; dash--)
-			;
-		refs[i].pid = dash > line ? (__u32)strtoul(dash, NULL, 10) : 0;
+		refs[i].pid = flame__pid(f, i);
 		refs[i].line = i;
 	}
 	qsort(refs, count, sizeof(*refs), cmp_line_ref);
