@@ -22,6 +22,9 @@
 #include "output.h"
 #include "json_check.h"
 
+#define EVENT_TARGET struct weft_analysis
+#include "event_builders.h"
+
 static void need_int(const struct jv *obj, const char *key)
 {
 	const struct jv *v = jneed(obj, key, J_NUM);
@@ -62,31 +65,9 @@ static void mem_close(FILE *f)
 	assert_int_equal(fclose(f), 0);
 }
 
-static void sw(struct weft_analysis *a, __u64 ts, unsigned int cpu, __u32 prev, bool preempt,
-	       __u32 next)
+static void feed(struct weft_analysis *a, const void *ev)
 {
-	struct weft_ev_switch e = { .hdr = { .ts_ns = ts, .type = WEFT_EV_SWITCH, .cpu = cpu } };
-
-	e.prev_tid = prev;
-	e.prev_tgid = prev >= 1000 ? 1000 : prev;
-	e.next_tid = next;
-	e.next_tgid = next >= 1000 ? 1000 : next;
-	e.prev_state = preempt ? 0 : 1;
-	e.hdr.flags = (prev >= 1000 ? WEFT_SWITCH_PREV_TRACED : 0) |
-		      (next >= 1000 ? WEFT_SWITCH_NEXT_TRACED : 0) |
-		      (preempt ? WEFT_SWITCH_PREEMPT : 0);
-	assert_int_equal(weft_analysis__feed(a, &e.hdr), 0);
-}
-
-static void wake(struct weft_analysis *a, __u64 ts, __u32 tid, unsigned int cpu)
-{
-	struct weft_ev_wakeup e = { .hdr = { .ts_ns = ts, .type = WEFT_EV_WAKEUP, .cpu = cpu } };
-
-	e.waking_ts_ns = ts - 3 * US;
-	e.tid = tid;
-	e.tgid = 1000;
-	e.target_cpu = cpu;
-	assert_int_equal(weft_analysis__feed(a, &e.hdr), 0);
+	assert_int_equal(weft_analysis__feed(a, ev), 0);
 }
 
 /* A name with everything a writer must escape: a quote, a backslash, a
@@ -153,20 +134,20 @@ static struct weft_analysis *typical(unsigned int ncpu, bool lost, bool truncate
 	memcpy(r.comm, NASTY_COMM, sizeof(NASTY_COMM));
 	assert_int_equal(weft_analysis__feed(a, &r.hdr), 0);
 	for (k = 0; k < 2; k++) {
-		wake(a, 1 * MS, run[k], k);
-		wake(a, 1 * MS, wait[k], k);
-		sw(a, 1 * MS, k, 0, false, run[k]);
+		wake_from(a, 1 * MS, run[k], k, 0, 1 * MS - 3 * US, 0);
+		wake_from(a, 1 * MS, wait[k], k, 0, 1 * MS - 3 * US, 0);
+		sw(a, 1 * MS, k, 0, BLOCK, run[k]);
 	}
 	for (i = 1; i <= 10; i++)
 		for (k = 0; k < 2; k++) {
-			sw(a, (1 + 5 * i) * MS + k * US, k, run[k], true, wait[k]);
+			sw(a, (1 + 5 * i) * MS + k * US, k, run[k], PREEMPT, wait[k]);
 			tmp = run[k];
 			run[k] = wait[k];
 			wait[k] = tmp;
 		}
 	for (k = 0; k < 2; k++) {
-		sw(a, 52 * MS, k, run[k], false, wait[k]);
-		sw(a, 55 * MS, k, wait[k], false, 0);
+		sw(a, 52 * MS, k, run[k], BLOCK, wait[k]);
+		sw(a, 55 * MS, k, wait[k], BLOCK, 0);
 	}
 	for (i = 1; i < 4; i++) {
 		x.hdr.ts_ns = 56 * MS;

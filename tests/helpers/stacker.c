@@ -15,7 +15,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "clock.h"
 
 /* The system call made here, not in libc, so that the stack is this
  * program's down to the kernel whichever way it is walked (libc has no
@@ -34,12 +33,22 @@ __attribute__((noinline)) static void sleep_here(int ms)
 	(void)ret;
 }
 
+static double cpu_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* Spins for seconds of its own CPU time, not of wall time: on a busy
+ * machine the samples it is there for still come. */
 __attribute__((noinline)) static unsigned long child_spin(double seconds)
 {
-	double end = now_s() + seconds;
+	double end = cpu_s() + seconds;
 	unsigned long sum = 0, i;
 
-	while (now_s() < end)
+	while (cpu_s() < end)
 		for (i = 0; i < 1000; i++) {
 			sum += i;
 			__asm__ volatile("" : "+r"(sum));
