@@ -104,6 +104,8 @@ def wakeup_and_svg(tmp):
     ns = "{http://www.w3.org/2000/svg}"
     frames = root.findall(f".//{ns}g")
     check(len(frames) > 3, f"only {len(frames)} frames drawn")
+    titles = [t.text or "" for t in root.iter(f"{ns}title")]
+    check(any("player" in t for t in titles), "the SVG names no frame of pingpong's player()")
 
 
 def report(path, *opts):
