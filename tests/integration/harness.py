@@ -4,11 +4,16 @@ only): each test gets a fresh temporary folder, a failed check names what it
 compared, and the last line is 'integration NAME: N passed, N failed, N
 skipped' for CI to read."""
 import os
+import re
 import subprocess
 import sys
 import tempfile
 import time
 import traceback
+
+
+# a folded stack line: frames without spaces, one space, the count
+FOLDED_LINE = re.compile(r"^[^ ]+ [0-9]+$")
 
 
 class CheckFailed(Exception):
@@ -46,6 +51,18 @@ class Harness:
 
     def run(self, cmd, timeout=120, **kw):
         return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, **kw)
+
+    def flame(self, path, *opts):
+        """weft flame's folded lines as (frames root first, count), each
+        line checked against the folded format"""
+        r = self.run([self.weft, "flame", path, *opts])
+        check(r.returncode == 0, f"weft flame failed: {r.stderr.strip()}")
+        rows = []
+        for line in r.stdout.splitlines():
+            check(FOLDED_LINE.match(line), f"not a folded line: {line!r}")
+            stack, count = line.rsplit(" ", 1)
+            rows.append((stack.split(";"), int(count)))
+        return rows
 
     def why_skip_all(self):
         """Only what the kernel or the user truly cannot do skips."""

@@ -16,7 +16,6 @@ from harness import Harness, check  # noqa: E402
 h = Harness()
 WEFT = h.weft
 HELPERS = os.path.join(h.build, "tests", "helpers")
-LINE = re.compile(r"^[^ ]+ [0-9]+$")
 
 
 def record(tmp, name, cmd, *opts):
@@ -29,14 +28,7 @@ def record(tmp, name, cmd, *opts):
 
 
 def flame(path, *opts):
-    r = h.run([WEFT, "flame", path, *opts])
-    check(r.returncode == 0, f"weft flame failed: {r.stderr.strip()}")
-    rows = []
-    for line in r.stdout.splitlines():
-        check(LINE.match(line), f"not a folded line: {line!r}")
-        stack, count = line.rsplit(" ", 1)
-        rows.append((stack.split(";"), int(count)))
-    return rows
+    return h.flame(path, *opts)
 
 
 @h.test

@@ -15,7 +15,6 @@ h = Harness()
 WEFT = h.weft
 WAITS = os.path.join(h.build, "tests", "helpers", "libc_waits")
 THREAD_START = ("start_thread", "clone3")
-LINE = re.compile(r"^[^ ]+ [0-9]+$")
 
 
 def record(tmp, name, args, *opts):
@@ -28,14 +27,7 @@ def record(tmp, name, args, *opts):
 
 
 def flame(path, kind, by="thread"):
-    r = h.run([WEFT, "flame", path, "--type", kind, "--by", by])
-    check(r.returncode == 0, f"weft flame failed: {r.stderr.strip()}")
-    rows = []
-    for line in r.stdout.splitlines():
-        check(LINE.match(line), f"not a folded line: {line!r}")
-        stack, count = line.rsplit(" ", 1)
-        rows.append((stack.split(";"), int(count)))
-    return rows
+    return h.flame(path, "--type", kind, "--by", by)
 
 
 def user_frames(stack):
