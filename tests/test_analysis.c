@@ -951,6 +951,71 @@ static void test_serialized_three_threads(void **state)
 	assert_near(m->off_cpu_s[WEFT_WAIT_WAIT], l->total_s, 1e-9);
 }
 
+/* The same turn-taking on a busy machine: untraced 50 and 51 compete for
+ * both CPUs. 1002 waits on x from 1 ms; at 20 ms 1001 hands it to 1002,
+ * which queues behind 51 until 22 ms, and waits there itself; at 30 ms
+ * 1002 hands it back, and 1001 queues behind 50 until 32 ms, is preempted
+ * by 50 from 35 to 37 ms and stops at 40 ms. From 20 ms one thread holds
+ * x, running or waiting for a CPU, while the other waits on x: 20 ms
+ * serialized, of which only 14 ms with that thread on a CPU. */
+static void test_serialized_holder_preempted(void **state)
+{
+	struct weft_analysis *a = *state = new_analysis(2);
+	const __u64 x = 0x2000;
+	const struct weft_metrics *m;
+
+	sw(a, 0, 0, 0, BLOCK, 1001);
+	sw(a, 0, 1, 0, BLOCK, 1002);
+	sw_full(a, 1 * MS, 1, 1002, BLOCK, 51, NR_FUTEX, x, FUTEX_WAIT_BITSET_PRIVATE_RT);
+	wake_from(a, 20 * MS, 1002, 1, 1001, 20 * MS, 0);
+	sw_full(a, 20 * MS, 0, 1001, BLOCK, 50, NR_FUTEX, x, FUTEX_WAIT_BITSET_PRIVATE_RT);
+	sw(a, 22 * MS, 1, 51, PREEMPT, 1002);
+	wake_from(a, 30 * MS, 1001, 0, 1002, 30 * MS, 0);
+	sw_full(a, 30 * MS, 1, 1002, BLOCK, 51, NR_FUTEX, x, FUTEX_WAIT_BITSET_PRIVATE_RT);
+	sw(a, 32 * MS, 0, 50, PREEMPT, 1001);
+	sw(a, 35 * MS, 0, 1001, PREEMPT, 50);
+	sw(a, 37 * MS, 0, 50, PREEMPT, 1001);
+	sw(a, 40 * MS, 0, 1001, BLOCK, 0);
+	m = finish(a);
+	check_invariants(m);
+	assert_near(m->wall_s, 0.040, 1e-9);
+	assert_near(m->serialized_s, 0.020, 1e-9);
+	assert_near(lock_at(m, x)->serialized_s, 0.020, 1e-9);
+	assert_near(m->parallelism.avg, (26 + 9) / 40.0, 1e-9);
+	assert_int_equal(m->verdict_kind, WEFT_VERDICT_SERIALIZED);
+}
+
+/* A GIL's timed wait on one CPU: 1001 takes x from 1002 at 10 ms and
+ * waits there; its timeout fires at 20 ms, in an interrupt taken while
+ * 1002 runs, and 1001 queues behind 1002 until 23 ms, finds x taken and
+ * waits again from 24 ms; 1002 stops at 30 ms. Serialized: 10-20 and
+ * 24-30 ms, and 20-23 ms while the woken 1001 only queues to look again
+ * (not 23-24 ms, when 1001 runs and 1002 holds x from the run queue):
+ * 19 ms. */
+static void test_serialized_timed_out_waiter_still_waits(void **state)
+{
+	struct weft_analysis *a = *state = new_analysis(1);
+	const __u64 x = 0x2000;
+	const struct weft_metrics *m;
+
+	sw(a, 0, 0, 0, BLOCK, 1002);
+	sw_full(a, 1 * MS, 0, 1002, BLOCK, 1001, NR_FUTEX, x, FUTEX_WAIT_BITSET_PRIVATE_RT);
+	wake_from(a, 10 * MS, 1002, 0, 1001, 10 * MS, 0);
+	sw_full(a, 10 * MS, 0, 1001, BLOCK, 1002, NR_FUTEX, x, FUTEX_WAIT_BITSET_PRIVATE_RT);
+	wake_from(a, 20 * MS, 1001, 0, 1002, 20 * MS, WEFT_WAKE_IRQ);
+	sw(a, 23 * MS, 0, 1002, PREEMPT, 1001);
+	sw_full(a, 24 * MS, 0, 1001, BLOCK, 1002, NR_FUTEX, x, FUTEX_WAIT_BITSET_PRIVATE_RT);
+	sw(a, 30 * MS, 0, 1002, BLOCK, 0);
+	m = finish(a);
+	check_invariants(m);
+	assert_near(m->wall_s, 0.030, 1e-9);
+	assert_near(m->serialized_s, 0.019, 1e-9);
+	/* the timeout is no handoff */
+	assert_int_equal(lock_at(m, x)->handoffs, 1);
+	assert_int_equal(lock_at(m, x)->waits, 3);
+	assert_near(m->interleaving.interleaved_s, 0.004, 1e-9);
+}
+
 /* A main thread joins while its one worker runs: the worker wakes it as it
  * exits but never waits there itself. Not serialized, not a lock. */
 static void test_join_not_serialized(void **state)
@@ -1110,6 +1175,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_verdict_thresholds, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lock_wait_classified, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_serialized_three_threads, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_serialized_holder_preempted, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_serialized_timed_out_waiter_still_waits, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_join_not_serialized, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_producer_queue_not_serialized, setup,
 						teardown),

@@ -82,6 +82,9 @@ struct thread {
 	 * address it waits on (an index in the wait table) */
 	struct wait_class block;
 	__u32 block_addr;
+	/* the turn-taking address whose wait a timeout ended, while the
+	 * thread queues to look at it again */
+	__u32 retry_addr;
 	__u64 off_ns[WEFT_WAIT_NR];
 	char comm[WEFT_COMM_LEN];
 };
@@ -139,6 +142,7 @@ struct weft_analysis {
 
 	__u32 running; /* R */
 	__u32 queued; /* Q */
+	__u32 queued_retrying; /* of Q, threads with a retry_addr */
 	__u32 interleaved_cpus;
 	__u64 *time_at_r; /* nr_cpus + 1 */
 	__u64 *time_at_rq; /* cap_threads + 1: R + Q never exceeds the threads */
@@ -359,6 +363,7 @@ static __u32 thread_new(struct weft_analysis *a, __u32 tid, __u32 tgid, __u32 pr
 	th->block.reason = WEFT_WAIT_OTHER;
 	th->block.syscall_nr = -1;
 	th->block_addr = WAIT_NONE;
+	th->retry_addr = WAIT_NONE;
 	return a->nr_threads++;
 }
 
@@ -398,9 +403,15 @@ static void advance(struct weft_analysis *a, __u64 t)
 	a->time_at_rq[a->running + a->queued] += dt;
 	if (a->interleaved_cpus)
 		a->interleaved_ns += dt;
-	/* serialized: one thread of the tree runs while others wait on an
-	 * address they pass between them */
-	if (a->running == 1 && a->nr_tt_active) {
+	/* serialized: one thread of the tree runs, or waits for a CPU, while
+	 * others wait on an address they pass between them. Counting only
+	 * R = 1 would drop the time the holder spends preempted by other
+	 * programs, and a GIL on a busy machine would read as single-threaded
+	 * (R = 0 for a third of the time with one competitor per core). A
+	 * waiter that a timeout woke to look again (CPython's 5 ms timed
+	 * waits) still waits for the holder while it queues: on a busy
+	 * machine it can queue for milliseconds. */
+	if (a->running + a->queued - a->queued_retrying == 1 && a->nr_tt_active) {
 		__u32 k;
 
 		a->serialized_ns += dt;
@@ -415,7 +426,7 @@ static void advance(struct weft_analysis *a, __u64 t)
 static int update_tt_active(struct weft_analysis *a, __u32 idx)
 {
 	struct wait_addr *w = wait_table__at(a->waits, idx), *last;
-	bool want = wait_addr__turn_taking(w) && w->blocked_now;
+	bool want = wait_addr__turn_taking(w) && (w->blocked_now || w->retrying_now);
 	__u32 *grown;
 
 	if (want == (w->active_pos != WAIT_NONE))
@@ -493,8 +504,29 @@ static void block_end(struct weft_analysis *a, struct thread *th, __u64 t, struc
 		w->handoffs++;
 		wait_table__note_waker(a->waits, th->block_addr, wk->waker_tid);
 	}
+	/* A timer, not a thread, ended the wait: nobody handed it over. */
+	if (wk && (wk->hdr.flags & WEFT_WAKE_IRQ)) {
+		w->retrying_now++;
+		th->retry_addr = th->block_addr;
+	}
 	update_tt_active(a, th->block_addr);
 	th->block_addr = WAIT_NONE;
+}
+
+/* A thread that timed out of a wait leaves the queue: it runs and looks
+ * again, or its state became unknown. */
+static void retry_end(struct weft_analysis *a, struct thread *th)
+{
+	struct wait_addr *w;
+
+	if (th->retry_addr == WAIT_NONE)
+		return;
+	w = wait_table__at(a->waits, th->retry_addr);
+	if (w->retrying_now)
+		w->retrying_now--;
+	a->queued_retrying--;
+	update_tt_active(a, th->retry_addr);
+	th->retry_addr = WAIT_NONE;
 }
 
 /* What blocked it is known only from the switch that blocked it: a block
@@ -610,6 +642,7 @@ static void leave_state(struct weft_analysis *a, struct thread *th, __u64 t, boo
 	case TS_RUNNABLE:
 		slice.state = WEFT_SLICE_RUNNABLE;
 		slice.tree_ns = queue_del(a, th, t, complete);
+		retry_end(a, th);
 		break;
 	case TS_BLOCKED:
 		slice.state = WEFT_SLICE_BLOCKED;
@@ -636,9 +669,10 @@ static void set_state(struct weft_analysis *a, __u32 i, enum thread_state st, __
 	th->cpu = NONE;
 	if (st == TS_RUNNING)
 		run_start(a, i, c, t);
-	else if (st == TS_RUNNABLE)
+	else if (st == TS_RUNNABLE) {
 		queue_add(a, th, c, t);
-	else if (st == TS_BLOCKED)
+		a->queued_retrying += th->retry_addr != WAIT_NONE;
+	} else if (st == TS_BLOCKED)
 		block_start(a, th);
 }
 
@@ -1604,9 +1638,9 @@ const struct weft_metrics *weft_analysis__finish(struct weft_analysis *a)
  *
  * 1. no data: no traced thread was seen, or the wall is zero.
  * 2. serialized by a lock: for at least SERIALIZED_MIN_SHARE of the wall
- *    time one thread of the tree ran while others waited on a turn-taking
- *    address, and one address carries at least SERIALIZED_MIN_TOP of that
- *    time. Under a GIL nearly all the time is so; a mutex with short
+ *    time one thread of the tree ran (or was runnable and waited for a
+ *    CPU) while others waited on a turn-taking address, and one address
+ *    carries at least SERIALIZED_MIN_TOP of that time. Under a GIL nearly all the time is so; a mutex with short
  *    critical sections among busy threads leaves most of it parallel.
  * 3. oversubscribed: for at least OVERSUB_MIN_INTERLEAVED of the wall time
  *    a thread of the tree waited in the run queue of a CPU that was

@@ -70,6 +70,10 @@ struct wait_addr {
 	__u32 threads; /* distinct threads that waited */
 	bool waker_waited; /* a thread that woke a waiter here also waited here */
 	__u32 blocked_now; /* threads blocked here at the current instant */
+	/* threads whose wait here timed out and which queue for a CPU to try
+	 * again: still waiting for whoever holds it, as far as serialization
+	 * goes */
+	__u32 retrying_now;
 	__u64 serialized_ns; /* while the tree ran one thread, others waited here */
 	__u32 active_pos; /* in the analysis's list of busy turn-taking addresses */
 };

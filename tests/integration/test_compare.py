@@ -33,6 +33,13 @@ def report(path):
     return json.loads(r.stdout)
 
 
+def taken_by_others(rep):
+    """The most of one CPU that other programs (or the host) took during
+    the recording: the share of wall time, from the report's per-CPU
+    figures and steal."""
+    return max(c["other"] for c in rep["cpus"]) + rep["steal_s"] / rep["wall_s"]
+
+
 @h.test
 def cpu_task_in_every_model(tmp):
     table, rows, keep = compare(tmp, "--task", "cpu", "--units", "16", "--size", "40000000")
@@ -50,15 +57,20 @@ def cpu_task_in_every_model(tmp):
         close_to(row["parallelism"]["avg"], (ru["user_s"] + ru["sys_s"]) / rep["wall_s"], 0.05,
                  f"{model}: parallelism vs rusage")
         workers = row["threads"] - 1 if model == "threads" else row["processes"] - 1
-        taken = max(c["other"] for c in rep["cpus"]) + rep["steal_s"] / rep["wall_s"]
-        if taken < 0.2:
+        if taken_by_others(rep) < 0.2:
             check(row["parallelism"]["avg"] >= 0.8 * min(workers, cores),
                   f"{model}: parallelism {row['parallelism']['avg']}")
     for model in ("sync", "gil", "eventloop"):
         check(rows[model]["parallelism"]["avg"] <= 1.1,
               f"{model}: parallelism {rows[model]['parallelism']['avg']}")
-    check(rows["gil"]["serialized_share"] >= 0.5, f"gil serialized {rows['gil']['serialized_share']}")
-    check("(gil" in rows["gil"]["verdict"], f"gil verdict {rows['gil']['verdict']!r}")
+    gil = rows["gil"]
+    check(gil["serialized_share"] > 0, f"gil serialized {gil['serialized_share']}")
+    # With another program busy on the other core, the waiter a release
+    # wakes queues behind the holder on the one core left, which takes the
+    # lock straight back: that is interleaving, and the verdict says so.
+    if taken_by_others(report(os.path.join(keep, "gil-1.data"))) < 0.2:
+        check(gil["serialized_share"] >= 0.5, f"gil serialized {gil['serialized_share']}")
+        check("(gil" in gil["verdict"], f"gil verdict {gil['verdict']!r}")
     workers = rows["threads"]["threads"] - 1
     for model in ("procs", "pool"):
         check(rows[model]["processes"] == workers + 1,
