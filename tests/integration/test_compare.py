@@ -8,7 +8,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import Harness, check, close_to  # noqa: E402
+from harness import Harness, check, close_to, taken_by_others  # noqa: E402
 
 h = Harness()
 WEFT = h.weft
@@ -31,13 +31,6 @@ def report(path):
     r = h.run([WEFT, "report", path, "--format", "json", "--cpus"])
     check(r.returncode == 0, r.stderr)
     return json.loads(r.stdout)
-
-
-def taken_by_others(rep):
-    """The most of one CPU that other programs (or the host) took during
-    the recording: the share of wall time, from the report's per-CPU
-    figures and steal."""
-    return max(c["other"] for c in rep["cpus"]) + rep["steal_s"] / rep["wall_s"]
 
 
 @h.test
