@@ -104,14 +104,17 @@ def wakeup_heavy_program_agrees_with_the_kernel(tmp):
     rep = report_json(path, "--cpus")
     acc = rep["accounting"]
     skip = acc["kernel_clock_skip_s"]
-    check(skip > 0, f"no wake-to-run time moved: {acc}")
     check(skip <= acc["runqueue_s"], f"moved more than weft's run-queue time: {acc}")
-    # With other programs busy on both cores the kernel counts about 5 us
-    # more per block than weft (on-CPU plus run-queue; measured, not yet
-    # explained), which crosses the 5% tolerance at this switch rate.
-    if taken_by_others(rep) < 0.2:
-        check(not acc["on_cpu_warning"] and not acc["runqueue_warning"],
-              f"warned on a program weft measures right: {acc}")
+    # The skip follows wakeups that preempt, most often an idle CPU's idle
+    # task. With other programs busy on the cores, fewer wakeups preempt
+    # (none with two busy loops per core, and then the figures agree to
+    # 0.03%), and with one per core the kernel counts about 5 us more per
+    # block than weft (on-CPU plus run-queue; measured, not explained yet).
+    if taken_by_others(rep) >= 0.2:
+        return
+    check(skip > 0, f"no wake-to-run time moved: {acc}")
+    check(not acc["on_cpu_warning"] and not acc["runqueue_warning"],
+          f"warned on a program weft measures right: {acc}")
     # the raw figures still differ the way the kernel's clock makes them
     check(acc["kernel_on_cpu_s"] > acc["on_cpu_s"], f"kernel on-CPU not above weft's: {acc}")
 
