@@ -39,8 +39,12 @@
 #define KILL_GRACE_NS 2000000000ULL
 /* Libraries mapped after exec (and dlopen) show up in maps read later. */
 #define MAPS_REFRESH_NS 500000000ULL
-#define MAPS_READS_AFTER_EXEC 3
-#define MAPS_REREAD_NS 30000000ULL
+/* Reads after exec: at once, then these long after each. The loader maps
+ * libc within about half a millisecond of the process's CPU time, which
+ * on a busy machine can take several milliseconds: a process that lives
+ * 10 ms has its libc read by the second. */
+static const __u64 maps_reread_ns[] = { 4000000ULL, 26000000ULL, 30000000ULL };
+#define MAPS_READS_AFTER_EXEC (1 + sizeof(maps_reread_ns) / sizeof(maps_reread_ns[0]))
 #define MAX_THREADS_PER_PROC 65536
 
 struct ring_ctx {
@@ -60,7 +64,7 @@ struct proc_entry {
 	 * still be mapping libraries at the first (a busy machine, or an
 	 * exec chain like a pyenv shim: env, bash, then python) */
 	unsigned int maps_reads_due;
-	__u64 maps_not_before; /* the next due read, MAPS_REREAD_NS after one */
+	__u64 maps_not_before; /* the next due read (maps_reread_ns) */
 	bool pthread_probed; /* --locks=pthread: its libc is probed */
 	char comm[WEFT_COMM_LEN];
 };
@@ -270,29 +274,44 @@ static void attach_pthread_probes(struct recorder *r, struct proc_entry *p)
 }
 
 /* Maps are read while the processes live: those new or exec'd since the
- * last read at once, all of them every MAPS_REFRESH_NS. */
-static void read_maps(struct recorder *r, __u64 now, bool all)
+ * last read at once and again as maps_reread_ns says, all of them every
+ * MAPS_REFRESH_NS. Returns when the next read falls due. */
+static __u64 read_maps(struct recorder *r, __u64 now, bool all)
 {
 	bool refresh = all || now >= r->maps_read_ns + MAPS_REFRESH_NS;
+	__u64 next_due;
 	size_t i;
 
+	if (refresh)
+		r->maps_read_ns = now;
+	next_due = r->maps_read_ns + MAPS_REFRESH_NS;
 	for (i = 0; i < r->nprocs; i++) {
 		struct proc_entry *p = &r->procs[i];
 
-		if (p->exited || !((p->maps_reads_due && now >= p->maps_not_before) || refresh))
+		if (p->exited)
 			continue;
-		if (maps_book__take(r->maps, p->tgid) == 0) {
-			p->maps_reads_due -= p->maps_reads_due ? 1 : 0;
-			p->maps_not_before = now + MAPS_REREAD_NS;
-			if (r->unwind)
-				unwind_loader__update(r->unwind, p->tgid,
-						      maps_book__get(r->maps, p->tgid));
+		if ((p->maps_reads_due && now >= p->maps_not_before) || refresh) {
+			if (maps_book__take(r->maps, p->tgid) == 0) {
+				if (p->maps_reads_due > 1)
+					p->maps_not_before =
+						now + maps_reread_ns[MAPS_READS_AFTER_EXEC -
+								     p->maps_reads_due];
+				p->maps_reads_due -= p->maps_reads_due ? 1 : 0;
+				if (r->unwind)
+					unwind_loader__update(r->unwind, p->tgid,
+							      maps_book__get(r->maps, p->tgid));
+			} else {
+				/* gone, or not readable yet: try again soon,
+				 * without spinning on it */
+				p->maps_not_before = now + maps_reread_ns[0];
+			}
+			if (r->opts->lock_pthread && !p->pthread_probed)
+				attach_pthread_probes(r, p);
 		}
-		if (r->opts->lock_pthread && !p->pthread_probed)
-			attach_pthread_probes(r, p);
+		if (p->maps_reads_due && p->maps_not_before < next_due)
+			next_due = p->maps_not_before;
 	}
-	if (refresh)
-		r->maps_read_ns = now;
+	return next_due;
 }
 
 static void write_lock_names(struct recorder *r, struct syms_cache *syms)
@@ -907,12 +926,13 @@ static int drain_loop(struct recorder *r)
 {
 	const struct record_opts *o = r->opts;
 	__u64 deadline = o->duration_s > 0 ? r->start_ns + (__u64)(o->duration_s * 1e9) : 0;
-	__u64 kill_at = 0, next_progress = r->start_ns + 1000000000ULL, now;
+	__u64 kill_at = 0, next_progress = r->start_ns + 1000000000ULL, now, maps_due;
+	int poll_ms = DRAIN_PERIOD_MS;
 	bool stopping = false;
 	int err;
 
 	for (;;) {
-		err = ring_buffer__poll(r->rb, DRAIN_PERIOD_MS);
+		err = ring_buffer__poll(r->rb, poll_ms);
 		if (err < 0 && err != -EINTR)
 			break;
 		/* Records are submitted without a wakeup: read every ring,
@@ -922,7 +942,12 @@ static int drain_loop(struct recorder *r)
 		if (r->write_err || (err < 0 && err != -EINTR))
 			break;
 		now = now_ns();
-		read_maps(r, now, false);
+		maps_due = read_maps(r, now, false);
+		/* wake for the next maps read that falls due, not a whole
+		 * drain period later */
+		poll_ms = maps_due <= now ? 1 : (maps_due - now + 999999) / 1000000;
+		if (poll_ms > DRAIN_PERIOD_MS)
+			poll_ms = DRAIN_PERIOD_MS;
 		if (o->progress && now >= next_progress) {
 			show_progress(r, now);
 			next_progress = now + 1000000000ULL;
