@@ -273,10 +273,11 @@ static void print_legend(FILE *out, const struct compare_row *rows, int n)
 		"\nparallel: threads of the program running at once, on average (par max: the most "
 		"held\nfor at least 1 ms). interleaved: share of the time a thread waited in a run "
 		"queue\nbehind another thread of the same program. serialized: share of the time "
-		"one thread\nran while others waited for a lock they pass between them. peak RSS: "
-		"each process's\npeak resident memory, added up (processes alive together both "
-		"count); RSS/worker:\nwhat a worker adds over sync's. handoffs/s: how often the "
-		"most waited-for lock\nchanged hands. speedup: sync's wall over the row's.\n");
+		"one thread\nran (or was ready to) while others waited for a lock they pass between "
+		"them.\npeak RSS: each process's peak resident memory, added up (processes alive "
+		"together\nboth count); RSS/worker: what a worker adds over sync's. handoffs/s: how "
+		"often the\nmost waited-for lock changed hands. speedup: sync's wall over the "
+		"row's.\n");
 	fprintf(out, "fastest: %s (%.3f s wall)", rows[fastest].model, rows[fastest].wall_s);
 	for (i = 0; i < n; i++)
 		if (i != fastest && rows[i].wall_s <= rows[fastest].wall_s * 1.05)

@@ -492,7 +492,8 @@ static void print_summary(FILE *out, const struct weft_metrics *m, const struct 
 	      output_fmt_duration(d2, sizeof(d2), m->thread_time_s));
 	if (m->has_serialized) {
 		print_off_cpu(out, "off-CPU", m->off_cpu_s, m->thread_time_s);
-		field(out, "serialized", "%s (%s of wall): one thread ran, others waited on a lock",
+		field(out, "serialized",
+		      "%s (%s of wall): one thread ran or was ready to, others waited on a lock",
 		      output_fmt_duration(d1, sizeof(d1), m->serialized_s),
 		      pct(p1, sizeof(p1), m->serialized_share));
 	}
