@@ -505,7 +505,7 @@ static void block_end(struct weft_analysis *a, struct thread *th, __u64 t, struc
 		wait_table__note_waker(a->waits, th->block_addr, wk->waker_tid);
 	}
 	/* A timer, not a thread, ended the wait: nobody handed it over. */
-	if (wk && (wk->hdr.flags & WEFT_WAKE_IRQ)) {
+	if (wk && (wk->hdr.flags & WEFT_WAKE_IRQ) && wait_addr__turn_taking(w)) {
 		w->retrying_now++;
 		th->retry_addr = th->block_addr;
 	}
@@ -1640,8 +1640,9 @@ const struct weft_metrics *weft_analysis__finish(struct weft_analysis *a)
  * 2. serialized by a lock: for at least SERIALIZED_MIN_SHARE of the wall
  *    time one thread of the tree ran (or was runnable and waited for a
  *    CPU) while others waited on a turn-taking address, and one address
- *    carries at least SERIALIZED_MIN_TOP of that time. Under a GIL nearly all the time is so; a mutex with short
- *    critical sections among busy threads leaves most of it parallel.
+ *    carries at least SERIALIZED_MIN_TOP of that time. Under a GIL nearly
+ *    all the time is so; a mutex with short critical sections among busy
+ *    threads leaves most of it parallel.
  * 3. oversubscribed: for at least OVERSUB_MIN_INTERLEAVED of the wall time
  *    a thread of the tree waited in the run queue of a CPU that was
  *    running another of its threads. A quarter is far more than the
