@@ -131,6 +131,8 @@ def python_threads_are_serialized_by_the_gil(tmp):
     # the interpreter running these tests: Debian's python3, CPython's GIL
     python = sys.executable
     script = os.path.join(tmp, "spin.py")
+    # under sudo the command runs as the invoking user: let it read the script
+    os.chmod(tmp, 0o755)
     with open(script, "w") as f:
         f.write("import threading\n"
                 "def spin(n):\n"
@@ -140,6 +142,7 @@ def python_threads_are_serialized_by_the_gil(tmp):
                 "ts = [threading.Thread(target=spin, args=(4_000_000,)) for _ in range(2)]\n"
                 "[t.start() for t in ts]\n"
                 "[t.join() for t in ts]\n")
+    os.chmod(script, 0o644)
     rep = report(tmp, "py", [os.path.realpath(python), script])
     check(rep["verdict"].startswith("serialized by one lock (_PyRuntime+"),
           f"verdict {rep['verdict']!r}")
