@@ -16,12 +16,12 @@ import traceback
 FOLDED_LINE = re.compile(r"^[^ ]+ [0-9]+$")
 
 
-
 def taken_by_others(rep):
     """The most of one CPU that other programs (or the host) took during a
     recording, as a share of its wall time: from the per-CPU figures of
     `weft report --cpus` and steal."""
     return max(c["other"] for c in rep["cpus"]) + rep["steal_s"] / rep["wall_s"]
+
 
 class CheckFailed(Exception):
     pass
