@@ -107,8 +107,11 @@ def wakeup_heavy_program_agrees_with_the_kernel(tmp):
     # The skip follows wakeups that preempt, most often an idle CPU's idle
     # task. With other programs busy on the cores, fewer wakeups preempt
     # (none with two busy loops per core, and then the figures agree to
-    # 0.03%), and with one per core the kernel counts about 5 us more per
-    # block than weft (on-CPU plus run-queue; measured, not explained yet).
+    # 0.03%). With one per core, a wakeup enqueues the thread on the busy
+    # CPU and preempts it with an IPI before sched_wakeup fires (ttwu_do_
+    # activate: enqueue, wakeup_preempt, then the tracepoint): on this VM
+    # the IPI costs about 5 us a wakeup, which the kernel counts as waiting
+    # and weft as blocked.
     if taken_by_others(rep) >= 0.2:
         return
     check(skip > 0, f"no wake-to-run time moved: {acc}")
