@@ -110,8 +110,8 @@ def wakeup_heavy_program_agrees_with_the_kernel(tmp):
     # 0.03%). With one per core, a wakeup enqueues the thread on the busy
     # CPU and preempts it with an IPI before sched_wakeup fires (ttwu_do_
     # activate: enqueue, wakeup_preempt, then the tracepoint): on this VM
-    # the IPI costs about 5 us a wakeup, which the kernel counts as waiting
-    # and weft as blocked.
+    # the IPI costs about 5 us a wakeup, which the kernel counts as queued
+    # (or, after its clock skip, as run time) and weft as blocked.
     if taken_by_others(rep) >= 0.2:
         return
     check(skip > 0, f"no wake-to-run time moved: {acc}")
