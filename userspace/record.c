@@ -44,6 +44,10 @@
  * on a busy machine can take several milliseconds: a process that lives
  * 10 ms has its libc read by the second. */
 static const __u64 maps_reread_ns[] = { 4000000ULL, 26000000ULL, 30000000ULL };
+/* The first read after an exec waits this long after it, so that the
+ * dynamic loader has mapped the libraries of a process that lives a few
+ * milliseconds; the drain loop wakes for it rather than sleeping. */
+#define MAPS_EXEC_SETTLE_NS 1500000ULL
 #define MAPS_READS_AFTER_EXEC (1 + sizeof(maps_reread_ns) / sizeof(maps_reread_ns[0]))
 #define MAX_THREADS_PER_PROC 65536
 
@@ -187,7 +191,7 @@ static void track_task(struct recorder *r, const struct weft_event_header *h)
 		if (p) {
 			memcpy(p->comm, exec_ev->comm, sizeof(p->comm));
 			p->maps_reads_due = MAPS_READS_AFTER_EXEC;
-			p->maps_not_before = 0;
+			p->maps_not_before = h->ts_ns + MAPS_EXEC_SETTLE_NS;
 		}
 		break;
 	case WEFT_EV_EXIT:
