@@ -182,12 +182,19 @@ static void track_task(struct recorder *r, const struct weft_event_header *h)
 	switch (h->type) {
 	case WEFT_EV_FORK:
 		fork_ev = (const void *)h;
-		if (!(h->flags & WEFT_FORK_THREAD))
-			proc_add(r, fork_ev->child_tgid, fork_ev->parent_tgid, fork_ev->comm);
+		if (h->flags & WEFT_FORK_THREAD)
+			break;
+		p = proc_add(r, fork_ev->child_tgid, fork_ev->parent_tgid, fork_ev->comm);
+		if (p && !p->ppid)
+			p->ppid = fork_ev->parent_tgid;
 		break;
 	case WEFT_EV_EXEC:
 		exec_ev = (const void *)h;
-		p = proc_find(r, exec_ev->tgid);
+		/* The rings are read one CPU after another, so a child's exec
+		 * can come before its fork: had the fork's record made the
+		 * entry, its maps would be read at once, before the loader
+		 * mapped libc, and not again while a 4 ms child lives. */
+		p = proc_add(r, exec_ev->tgid, 0, exec_ev->comm);
 		if (p) {
 			memcpy(p->comm, exec_ev->comm, sizeof(p->comm));
 			p->maps_reads_due = MAPS_READS_AFTER_EXEC;
