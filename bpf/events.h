@@ -270,6 +270,12 @@ struct weft_cpu_stat {
 	__u64 stack_failures; /* captures that failed (map full, collision, fault) */
 	__u64 last_next_tid; /* what the last switch put on this CPU */
 	__u64 inferred_switches; /* switch-ins the kernel did not trace */
+	/* The host's steal on this CPU, in ns, summed between switches from
+	 * the run queue's own figure (what the kernel leaves out of its tasks'
+	 * run time): /proc/stat counts it in 10 ms ticks, late. steal_seen is
+	 * the run queue's figure at the last switch. */
+	__u64 steal_ns;
+	__u64 steal_seen;
 };
 
 static inline unsigned int weft_event_size(unsigned int type)

@@ -649,13 +649,37 @@ static __always_inline void fill_header(struct weft_event_header *hdr, __u64 ts,
 	hdr->flags = flags;
 }
 
+/* The steal the scheduler took out of this CPU's task clock so far
+ * (PARAVIRT_TIME_ACCOUNTING), updated with the run-queue clock at every
+ * switch; 0 where the kernel has no such figure. The run queue is reached
+ * through a task on this CPU: the per-CPU runqueues symbol is not in
+ * kallsyms without KALLSYMS_ALL, so programs cannot name it. */
+static __always_inline __u64 cpu_steal_so_far(struct task_struct *on_this_cpu)
+{
+	struct cfs_rq *cfs;
+	struct rq *rq;
+
+	if (!bpf_core_field_exists(struct rq, prev_steal_time_rq) ||
+	    !bpf_core_field_exists(struct cfs_rq, rq))
+		return 0;
+	cfs = on_this_cpu->se.cfs_rq;
+	if (!cfs)
+		return 0;
+	rq = cfs->rq;
+	return rq ? rq->prev_steal_time_rq : 0;
+}
+
 static __always_inline void account_cpu_time(struct weft_cpu_stat *cs, __u64 now,
 					     struct task_struct *next, bool next_traced)
 {
-	__u64 delta;
+	__u64 delta, steal;
 
 	if (!cs)
 		return;
+	steal = cpu_steal_so_far(next);
+	if (cs->steal_seen && steal > cs->steal_seen)
+		cs->steal_ns += steal - cs->steal_seen;
+	cs->steal_seen = steal;
 	if (cs->last_ts_ns) {
 		delta = now - cs->last_ts_ns;
 		if (cs->last_kind == KIND_IDLE)

@@ -730,6 +730,11 @@ static void write_cpu_totals(struct recorder *r, __u64 ts)
 		ev.lost = end[i].lost - r->stats_start[i].lost;
 		ev.steal_ns = steal_end[i] >= r->steal_start[i] ? steal_end[i] - r->steal_start[i] :
 								  0;
+		/* Both figures can only miss steal: /proc/stat's rounds down to
+		 * ticks and is folded in at the CPU's next tick, the programs'
+		 * ends at its last switch. */
+		if (end[i].steal_ns - r->stats_start[i].steal_ns > ev.steal_ns)
+			ev.steal_ns = end[i].steal_ns - r->stats_start[i].steal_ns;
 		add_own_event(r, &ev, sizeof(ev));
 	}
 cleanup:
