@@ -257,6 +257,32 @@ struct {
 	__type(value, struct user_stack);
 } ustacks SEC(".maps");
 
+#define KSTACK_SLOTS 128 /* MAX_STACK_DEPTH frames and the 0 after them */
+
+struct kernel_stack {
+	__u64 ips[KSTACK_SLOTS]; /* leaf first, 0 after the last */
+};
+
+/* Kernel stacks, deduplicated by content like the walked user stacks. A
+ * STACK_TRACE map keys a stack by its hash's bucket alone and refuses a
+ * second stack that lands there (-EEXIST): with a few hundred distinct
+ * kernel stacks (on-CPU samples land anywhere) that failed in about one
+ * recording in 20 of a 3-thread mutex benchmark. Resized by the recorder
+ * (--stack-entries). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, struct kernel_stack);
+} kstacks SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct kernel_stack);
+} kstack_scratch SEC(".maps");
+
 /* What a walk changes frame by frame, kept in a map value: the verifier
  * does not follow what maps hold, so the frame callback converges at
  * once. On the stack, every value it could tell apart was a state of its
@@ -527,6 +553,45 @@ static int unwind_frame(__u32 i, struct ustack_walk *st)
 	return 0;
 }
 
+/* A stack (leaf first, 0 after the last frame unless it fills every slot)
+ * kept in MAP by content: its id is its hash, re-probed once when another
+ * stack has that hash; the id, or -EEXIST counted as a failure. One body
+ * for the user and the kernel stack maps, whose values differ in size. */
+#define DEFINE_KEEP_STACK(name, map, type, slots)                                         \
+	static __always_inline __s32 name(type *out, __u64 hash)                          \
+	{                                                                                 \
+		__u32 id = (__u32)(hash ^ (hash >> 32)) & 0x7fffffff, probe, j;           \
+		struct weft_cpu_stat *cs;                                                 \
+		long err = -17;                                                           \
+		type *known;                                                              \
+                                                                                          \
+		for (probe = 0; probe < 2; probe++) {                                     \
+			known = bpf_map_lookup_elem(&map, &id);                           \
+			if (!known) {                                                     \
+				err = bpf_map_update_elem(&map, &id, out, BPF_NOEXIST);   \
+				if (!err)                                                 \
+					return id;                                        \
+				known = bpf_map_lookup_elem(&map, &id); /* lost a race */ \
+				if (!known)                                               \
+					break;                                            \
+			}                                                                 \
+			for (j = 0; j < (slots); j++)                                     \
+				if (known->ips[j] != out->ips[j] || !known->ips[j])       \
+					break;                                            \
+			if (j == (slots) ||                                               \
+			    known->ips[j & ((slots)-1)] == out->ips[j & ((slots)-1)])     \
+				return id;                                                \
+			err = -17; /* EEXIST: another stack has this hash */              \
+			id = (id + 0x9e3779b9) & 0x7fffffff;                              \
+		}                                                                         \
+		cs = this_cpu_stat();                                                     \
+		if (cs)                                                                   \
+			cs->stack_failures++;                                             \
+		return (__s32)err;                                                        \
+	}
+
+DEFINE_KEEP_STACK(keep_user_stack, ustacks, struct user_stack, WEFT_UNWIND_MAX_FRAMES)
+
 /* The current task's user stack, walked with the unwind tables from its
  * saved user registers, stored in ustacks: its id, or -errno as
  * take_stack() gives. */
@@ -536,10 +601,8 @@ static __noinline __s32 take_user_stack_unwound(void)
 	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
 	struct ustack_walk st = {};
 	struct ustack_scratch *scr;
-	struct user_stack *known, *out;
-	__u32 zero = 0, tgid = task->tgid, id, j, n, probe;
-	struct weft_cpu_stat *cs;
-	long err = -EFAULT_ERR;
+	struct user_stack *out;
+	__u32 zero = 0, tgid = task->tgid, j, n;
 	__u64 hash;
 
 	scr = bpf_map_lookup_elem(&ustack_scratch, &zero);
@@ -573,36 +636,54 @@ static __noinline __s32 take_user_stack_unwound(void)
 	if (n < WEFT_UNWIND_MAX_FRAMES)
 		out->ips[n & (WEFT_UNWIND_MAX_FRAMES - 1)] = 0;
 
-	id = (__u32)(hash ^ (hash >> 32)) & 0x7fffffff;
-	for (probe = 0; probe < 2; probe++) {
-		known = bpf_map_lookup_elem(&ustacks, &id);
-		if (!known) {
-			err = bpf_map_update_elem(&ustacks, &id, out, BPF_NOEXIST);
-			if (!err)
-				return id;
-			known = bpf_map_lookup_elem(&ustacks, &id); /* lost a race */
-			if (!known)
-				break;
-		}
-		for (j = 0; j < WEFT_UNWIND_MAX_FRAMES; j++)
-			if (known->ips[j] != out->ips[j] || !known->ips[j])
-				break;
-		if (j == WEFT_UNWIND_MAX_FRAMES ||
-		    known->ips[j & (WEFT_UNWIND_MAX_FRAMES - 1)] ==
-			    out->ips[j & (WEFT_UNWIND_MAX_FRAMES - 1)])
-			return id;
-		err = -17; /* EEXIST: another stack has this hash; try one more */
-		id = (id + 0x9e3779b9) & 0x7fffffff;
-	}
-	cs = this_cpu_stat();
-	if (cs)
-		cs->stack_failures++;
-	return (__s32)err;
+	return keep_user_stack(out, hash);
 }
 
 static __always_inline __s32 take_user_stack(void *ctx)
 {
 	return targ_unwind_tables ? take_user_stack_unwound() : take_stack(ctx, BPF_F_USER_STACK);
+}
+
+struct kstack_hashing {
+	struct kernel_stack *stack;
+	__u64 hash;
+};
+
+static long kstack_hash_frame(__u32 i, void *ctx)
+{
+	struct kstack_hashing *h = ctx;
+
+	if (i >= KSTACK_SLOTS)
+		return 1;
+	h->hash = (h->hash ^ h->stack->ips[i & (KSTACK_SLOTS - 1)]) * 0x100000001b3ULL;
+	return 0;
+}
+
+DEFINE_KEEP_STACK(keep_kernel_stack, kstacks, struct kernel_stack, KSTACK_SLOTS)
+
+/* The kernel stack of the current task, by id in kstacks; a negative
+ * errno as take_stack() gives (-EFAULT: none, not counted). */
+static __noinline __s32 take_kernel_stack(void *ctx)
+{
+	struct kstack_hashing h = { .hash = 0xcbf29ce484222325ULL };
+	struct kernel_stack *out;
+	__u32 zero = 0, n;
+	long len;
+
+	out = bpf_map_lookup_elem(&kstack_scratch, &zero);
+	if (!out)
+		return -EFAULT_ERR;
+	len = bpf_get_stack(ctx, out->ips, MAX_STACK_DEPTH * sizeof(__u64), 0);
+	if (len <= 0)
+		return len == 0 ? -EFAULT_ERR : (__s32)len;
+	n = (__u32)len / sizeof(__u64);
+	if (n > MAX_STACK_DEPTH)
+		n = MAX_STACK_DEPTH;
+	out->ips[n & (KSTACK_SLOTS - 1)] = 0;
+	h.stack = out;
+	bpf_loop(n, kstack_hash_frame, &h, 0);
+
+	return keep_kernel_stack(out, h.hash);
 }
 
 static __always_inline bool is_traced(__u32 tgid)
@@ -899,7 +980,7 @@ int BPF_PROG(handle_switch, bool preempt, struct task_struct *prev, struct task_
 		if (targ_stacks && blocks) {
 			if (block_takes_stacks(prev_state_bpf, now)) {
 				ev->user_stack_id = take_user_stack(ctx);
-				ev->kernel_stack_id = take_stack(ctx, 0);
+				ev->kernel_stack_id = take_kernel_stack(ctx);
 			} else {
 				ev->user_stack_id = WEFT_STACK_SKIPPED;
 				ev->kernel_stack_id = WEFT_STACK_SKIPPED;
@@ -938,7 +1019,7 @@ int BPF_PROG(handle_waking, struct task_struct *p)
 	if (targ_stacks && !(info->flags & WEFT_WAKE_IRQ) &&
 	    (stack_every <= 1 || info->block_sampled)) {
 		info->user_stack_id = take_user_stack(ctx);
-		info->kernel_stack_id = take_stack(ctx, 0);
+		info->kernel_stack_id = take_kernel_stack(ctx);
 	} else {
 		info->user_stack_id = WEFT_STACK_NOT_TAKEN;
 		info->kernel_stack_id = WEFT_STACK_NOT_TAKEN;
@@ -1207,7 +1288,7 @@ int handle_sample(struct bpf_perf_event_data *ctx)
 	ev->tid = task->pid;
 	ev->tgid = task->tgid;
 	ev->user_stack_id = targ_stacks ? take_user_stack(ctx) : WEFT_STACK_NOT_TAKEN;
-	ev->kernel_stack_id = targ_stacks ? take_stack(ctx, 0) : WEFT_STACK_NOT_TAKEN;
+	ev->kernel_stack_id = targ_stacks ? take_kernel_stack(ctx) : WEFT_STACK_NOT_TAKEN;
 	ring_submit(ring, ev, sizeof(*ev));
 	return 0;
 }
@@ -1232,8 +1313,8 @@ int BPF_PROG(handle_contention_begin, void *lock, unsigned int flags)
 	st->waits[depth & (KLOCK_DEPTH - 1)].lock = (__u64)lock;
 	st->waits[depth & (KLOCK_DEPTH - 1)].start_ns = bpf_ktime_get_ns();
 	st->waits[depth & (KLOCK_DEPTH - 1)].flags = flags;
-	st->waits[depth & (KLOCK_DEPTH - 1)].kernel_stack_id = targ_stacks ? take_stack(ctx, 0) :
-									     WEFT_STACK_NOT_TAKEN;
+	st->waits[depth & (KLOCK_DEPTH - 1)].kernel_stack_id =
+		targ_stacks ? take_kernel_stack(ctx) : WEFT_STACK_NOT_TAKEN;
 	st->depth = depth + 1;
 	return 0;
 }

@@ -453,7 +453,10 @@ static int load_programs(struct recorder *r)
 	r->skel->rodata->targ_stacks = r->opts->stacks;
 	r->skel->rodata->targ_unwind_tables = unwinding(r);
 	r->skel->rodata->stack_every = r->opts->stack_every;
+	/* the kernel's stack map only for frame-pointer user stacks */
 	bpf_map__set_max_entries(r->skel->maps.stacks,
+				 r->opts->stacks && !unwinding(r) ? r->opts->stack_entries : 1);
+	bpf_map__set_max_entries(r->skel->maps.kstacks,
 				 r->opts->stacks ? r->opts->stack_entries : 1);
 	bpf_map__set_max_entries(r->skel->maps.ustacks, unwinding(r) ? r->opts->stack_entries : 1);
 	bpf_map__set_max_entries(r->skel->maps.unwind_rows,
@@ -841,20 +844,22 @@ static const struct proc_maps *stack_maps_of(void *ctx, __u32 tgid)
  * while the machine that ran the program is at hand. */
 static void write_stacks(struct recorder *r, __u64 failures, struct syms_cache *syms)
 {
+	/* user stacks are in ustacks when the tables walked them, in the
+	 * kernel's stack map when frame pointers did */
+	struct bpf_map *user_map = unwinding(r) ? r->skel->maps.ustacks : r->skel->maps.stacks;
 	struct kallsyms *ks = kallsyms__load("/proc/kallsyms");
 	struct weft_kv *kv = weft_kv__new();
 	size_t len = 0;
 	char *text = NULL;
 	int missing;
 
-	/* user stacks are in ustacks when the tables walked them */
-	missing = stack_table__read_map(r->stacks, bpf_map__fd(r->skel->maps.stacks),
-					bpf_map__value_size(r->skel->maps.stacks) / sizeof(__u64),
-					unwinding(r) ? STACKS_KERNEL : STACKS_KERNEL | STACKS_USER);
-	if (unwinding(r) && missing >= 0) {
-		int more = stack_table__read_map(
-			r->stacks, bpf_map__fd(r->skel->maps.ustacks),
-			bpf_map__value_size(r->skel->maps.ustacks) / sizeof(__u64), STACKS_USER);
+	missing = stack_table__read_map(r->stacks, bpf_map__fd(r->skel->maps.kstacks),
+					bpf_map__value_size(r->skel->maps.kstacks) / sizeof(__u64),
+					STACKS_KERNEL);
+	if (missing >= 0) {
+		int more = stack_table__read_map(r->stacks, bpf_map__fd(user_map),
+						 bpf_map__value_size(user_map) / sizeof(__u64),
+						 STACKS_USER);
 
 		missing = more < 0 ? more : missing + more;
 	}
