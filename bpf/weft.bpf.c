@@ -815,7 +815,7 @@ static __always_inline void read_blocking_syscall(struct task_struct *prev,
 /* The kernel sometimes runs a task without tracing the switch to it (seen
  * on 6.18 after short runs of other tasks; perf's sched_switch shows the
  * same hole). Left alone, the thread would look queued the whole time it
- * ran. Its current slice's runtime says when it started. */
+ * ran. What it ran since its last traced switch-out says when it started. */
 static __always_inline void emit_inferred_switch_in(struct weft_cpu_stat *cs,
 						    struct task_struct *task,
 						    struct thread_state *state, __u32 last_next,
