@@ -46,8 +46,9 @@
 static const __u64 maps_reread_ns[] = { 4000000ULL, 26000000ULL, 30000000ULL };
 /* The first read after an exec waits this long after it, so that the
  * dynamic loader has mapped the libraries of a process that lives a few
- * milliseconds; the drain loop wakes for it rather than sleeping. */
-#define MAPS_EXEC_SETTLE_NS 1500000ULL
+ * milliseconds. exec_watch__drain() has usually slept that long already;
+ * without the connector the drain loop wakes for it. */
+#define MAPS_EXEC_SETTLE_NS (EXEC_SETTLE_US * 1000ULL)
 #define MAPS_READS_AFTER_EXEC (1 + sizeof(maps_reread_ns) / sizeof(maps_reread_ns[0]))
 #define MAX_THREADS_PER_PROC 65536
 

@@ -534,6 +534,8 @@ int exec_watch__drain(struct exec_watch *w)
 			break;
 		n++;
 	}
+	if (n)
+		usleep(EXEC_SETTLE_US);
 	return n;
 }
 
