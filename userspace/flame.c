@@ -49,6 +49,11 @@ struct thread_info {
 	/* lock type: the lines of its last waits, replaced in turn */
 	struct lock_hit hits[LOCK_HITS];
 	unsigned int next_hit;
+	/* lock type: the address of its last wait and that wait's carry line
+	 * (index + 1 in flame.carry), so that a thread waiting on one address
+	 * again and again (most do) does not build and hash the key each time */
+	__u64 carry_addr;
+	size_t carry_line;
 };
 
 struct line {
@@ -538,8 +543,16 @@ void flame__slice(void *ctx, const struct weft_slice *s)
 	/* --stack-every: a block that took no stack adds its time to the
 	 * thread's next one that did */
 	if (f->opts.type == FLAME_LOCK) {
-		put_ids(key, s->tid, s->addr);
-		carry = map_get(&f->carry, key);
+		if (t->carry_line && t->carry_addr == s->addr) {
+			carry = &f->carry.lines[t->carry_line - 1];
+		} else {
+			put_ids(key, s->tid, s->addr);
+			carry = map_get(&f->carry, key);
+			if (carry) {
+				t->carry_addr = s->addr;
+				t->carry_line = (size_t)(carry - f->carry.lines) + 1;
+			}
+		}
 		if (carry) {
 			carry->pid = s->pid;
 			carry_ns = &carry->value;
