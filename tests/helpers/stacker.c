@@ -15,7 +15,6 @@
 #include <time.h>
 #include <unistd.h>
 
-
 /* The system call made here, not in libc, so that the stack is this
  * program's down to the kernel whichever way it is walked (libc has no
  * frame pointers: --unwind=fp would lose this frame inside it). */
