@@ -44,6 +44,16 @@ def cut_short(rows):
     return share(rows, lambda s: "[unknown]" in user_frames(s))[0]
 
 
+def expect_named(label, rows, pred, min_total_us, what):
+    """At least 90% of the rows' time (at least min_total_us of it) in
+    stacks pred accepts; prints the share and how much was cut short."""
+    named, total = share(rows, pred)
+    print(f"  {label}: {100 * named:.1f}% of {total} us named, "
+          f"{100 * cut_short(rows):.1f}% cut short")
+    check(total > min_total_us, f"only {total} us of {label}")
+    check(named >= 0.9, f"{what} in {100 * named:.1f}%")
+
+
 def names_caller_from_start(stack, caller, callee, start):
     """caller calls (through libc) callee, and the stack goes on from
     caller back to one of start"""
@@ -57,13 +67,9 @@ def names_caller_from_start(stack, caller, callee, start):
 @h.test
 def mutex_waits_name_their_caller(tmp):
     path = record(tmp, "mutex", ["mutex", "3", "0.6"])
-    rows = flame(path, "lock")
-    named, total = share(rows, lambda s: names_caller_from_start(
-        s, "lock_and_count", "pthread_mutex_lock", THREAD_START))
-    print(f"  lock wait: {100 * named:.1f}% of {total} us named, "
-          f"{100 * cut_short(rows):.1f}% cut short")
-    check(total > 100000, f"only {total} us of lock waits")
-    check(named >= 0.9, f"lock_and_count <- start_thread in {100 * named:.1f}% of lock waits")
+    expect_named("lock wait", flame(path, "lock"), lambda s: names_caller_from_start(
+        s, "lock_and_count", "pthread_mutex_lock", THREAD_START), 100000,
+        "lock_and_count <- start_thread")
 
 
 @h.test
@@ -83,25 +89,18 @@ def condition_wait_names_its_caller(tmp):
     path = record(tmp, "cond", ["cond", "60"])
     rows = [(s, c) for s, c in flame(path, "offcpu")
             if any("pthread_cond_wait" in f for f in s)]
-    named, total = share(rows, lambda s: names_caller_from_start(
-        s, "wait_for_signal", next(f for f in s if "pthread_cond_wait" in f), THREAD_START))
-    print(f"  cond wait: {100 * named:.1f}% of {total} us named, "
-          f"{100 * cut_short(rows):.1f}% cut short")
-    check(total > 100000, f"only {total} us in pthread_cond_wait")
-    check(named >= 0.9, f"wait_for_signal <- start_thread in {100 * named:.1f}%")
+    expect_named("cond wait", rows, lambda s: names_caller_from_start(
+        s, "wait_for_signal", next(f for f in s if "pthread_cond_wait" in f), THREAD_START),
+        100000, "wait_for_signal <- start_thread")
 
 
 @h.test
 def sleep_names_its_caller_down_to_main(tmp):
     path = record(tmp, "sleep", ["sleep", "20", "10"])
-    rows = flame(path, "offcpu")
-    named, total = share(rows, lambda s: names_caller_from_start(
+    expect_named("sleep", flame(path, "offcpu"), lambda s: names_caller_from_start(
         s, "nap", "clock_nanosleep", ("main",)) and names_caller_from_start(
-        s, "main", "nap", ("__libc_start_call_main",)))
-    print(f"  sleep: {100 * named:.1f}% of {total} us named, "
-          f"{100 * cut_short(rows):.1f}% cut short")
-    check(total > 150000, f"only {total} us asleep")
-    check(named >= 0.9, f"__libc_start_call_main -> main -> nap in {100 * named:.1f}%")
+        s, "main", "nap", ("__libc_start_call_main",)), 150000,
+        "__libc_start_call_main -> main -> nap")
 
 
 if __name__ == "__main__":
