@@ -270,10 +270,10 @@ struct weft_cpu_stat {
 	__u64 stack_failures; /* captures that failed (map full, collision, fault) */
 	__u64 last_next_tid; /* what the last switch put on this CPU */
 	__u64 inferred_switches; /* switch-ins the kernel did not trace */
-	/* The host's steal on this CPU, in ns, summed between switches from
-	 * the run queue's own figure (what the kernel leaves out of its tasks'
-	 * run time): /proc/stat counts it in 10 ms ticks, late. steal_seen is
-	 * the run queue's figure at the last switch. */
+	/* The host's steal on this CPU, in ns, from the run queue's own figure
+	 * (what the kernel leaves out of its tasks' run time) read at the
+	 * traced tree's switches: /proc/stat counts it in 10 ms ticks, late.
+	 * steal_seen is the figure at the last of them. */
 	__u64 steal_ns;
 	__u64 steal_seen;
 };

@@ -736,17 +736,25 @@ static __always_inline __u64 cpu_steal_so_far(struct task_struct *on_this_cpu)
 	return rq ? rq->prev_steal_time_rq : 0;
 }
 
-static __always_inline void account_cpu_time(struct weft_cpu_stat *cs, __u64 now,
-					     struct task_struct *next, bool next_traced)
+/* The steal between this CPU's first and latest switch of the traced
+ * tree: the figure only grows, so the sum of its steps is the difference,
+ * and switches of other tasks need not read it. */
+static __always_inline void note_cpu_steal(struct weft_cpu_stat *cs, struct task_struct *next)
 {
-	__u64 delta, steal;
+	__u64 steal = cpu_steal_so_far(next);
 
-	if (!cs)
-		return;
-	steal = cpu_steal_so_far(next);
 	if (cs->steal_seen && steal > cs->steal_seen)
 		cs->steal_ns += steal - cs->steal_seen;
 	cs->steal_seen = steal;
+}
+
+static __always_inline void account_cpu_time(struct weft_cpu_stat *cs, __u64 now,
+					     struct task_struct *next, bool next_traced)
+{
+	__u64 delta;
+
+	if (!cs)
+		return;
 	if (cs->last_ts_ns) {
 		delta = now - cs->last_ts_ns;
 		if (cs->last_kind == KIND_IDLE)
@@ -927,6 +935,8 @@ int BPF_PROG(handle_switch, bool preempt, struct task_struct *prev, struct task_
 	account_cpu_time(cs, now, next, next_traced);
 	if (!prev_traced && !next_traced)
 		return 0;
+	if (cs)
+		note_cpu_steal(cs, next);
 	if (prev_traced && last_ts && last_next != prev->pid)
 		emit_inferred_switch_in(cs, prev, prev_state_bpf, last_next, last_ts, now);
 	if (prev_state_bpf)
