@@ -123,7 +123,8 @@ $(OUTPUT)/tests/helpers/%: tests/helpers/%.c $(wildcard tests/helpers/*.h) | $(O
 	$(call msg,CC,$@)
 	$(Q)$(WORK_CC) $(WORK_CFLAGS) $< -lpthread -o $@
 
-$(OBJDIR)/tests/test_%: tests/test_%.c $(OBJDIR)/libweft.a $(OBJDIR)/libwork.a | $(OBJDIR)/tests
+$(OBJDIR)/tests/test_%: tests/test_%.c $(wildcard tests/*.h tests/helpers/*.h tests/unwind/*.h) \
+		$(OBJDIR)/libweft.a $(OBJDIR)/libwork.a | $(OBJDIR)/tests
 	$(call msg,TEST,$@)
 	$(Q)$(CC) $(CFLAGS) -Iworkloads -Itests $< $(OBJDIR)/libweft.a $(OBJDIR)/libwork.a \
 		$(LDFLAGS) $(LDLIBS) -lcmocka -o $@

@@ -493,6 +493,10 @@ static void test_prefetch_stopped_early(void **state)
 	/* 1.2 MB of records: the thread waits for the batches to be read */
 	assert_int_equal(threads_now(), 2);
 	weft_event_reader__free(r);
+	/* pthread_join returns when the kernel clears the thread's id, a
+	 * moment before /proc/self/task stops listing it */
+	for (i = 0; i < 1000 && threads_now() != 1; i++)
+		usleep(1000);
 	assert_int_equal(threads_now(), 1);
 	weft_file__free(f);
 	free(recs);

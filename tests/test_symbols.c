@@ -27,6 +27,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "helpers/clock.h"
+
 #include "symbols.h"
 
 #define FIXTURE_TEST "test_symbols"
@@ -224,14 +226,6 @@ static struct syms_cache *cache_with_root(const char *root)
 
 	assert_non_null(c);
 	return c;
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
 /* --- tests --- */

@@ -176,31 +176,6 @@ static void test_nofp_library_unwinds(void **state)
 	assert_int_equal(t.count, 0);
 }
 
-/* The same image walked by frame pointers: rbp held values that are not
- * frame addresses, and not one return address is found. */
-static void test_frame_pointer_walk_fails(void **state)
-{
-	struct nofp_capture c;
-	struct stack_image img;
-	__u64 bp, next, ra, found[16];
-	int n = 0, i, level;
-
-	(void)state;
-	capture(&c, &img);
-	bp = c.bp;
-	while (n < 16 && !read_image(&img, bp + 8, &ra) && !read_image(&img, bp, &next)) {
-		found[n++] = ra;
-		if (next <= bp)
-			break;
-		bp = next;
-	}
-	for (i = 0; i < n; i++)
-		for (level = 0; level < NOFP_LEVELS; level++)
-			assert_true(found[i] != c.ret[level]);
-	print_message("frame-pointer walk of the no-frame-pointer image: %d frames\n", n);
-	free(c.image);
-}
-
 /* The address range of a section of an ELF file, or false. */
 static bool section_range(const char *path, const char *want, __u64 *addr, __u64 *size)
 {
@@ -1231,7 +1206,6 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_nofp_library_unwinds),
-		cmocka_unit_test(test_frame_pointer_walk_fails),
 		cmocka_unit_test(test_libc_table),
 		cmocka_unit_test(test_elf_errors),
 		cmocka_unit_test(test_find),
