@@ -166,7 +166,9 @@ static struct proc_entry *proc_add(struct recorder *r, __u32 tgid, __u32 ppid, c
 	memset(p, 0, sizeof(*p));
 	p->tgid = tgid;
 	p->ppid = ppid;
-	p->maps_reads_due = MAPS_READS_AFTER_EXEC;
+	/* a fork maps what its parent maps: one read; an exec earns the
+	 * re-reads (track_task) */
+	p->maps_reads_due = 1;
 	snprintf(p->comm, sizeof(p->comm), "%s", comm);
 	return p;
 }
@@ -288,6 +290,25 @@ static void attach_pthread_probes(struct recorder *r, struct proc_entry *p)
 /* Maps are read while the processes live: those new or exec'd since the
  * last read at once and again as maps_reread_ns says, all of them every
  * MAPS_REFRESH_NS. Returns when the next read falls due. */
+/* One read of p's maps, and the next one due after it */
+static void read_proc_maps(struct recorder *r, struct proc_entry *p, __u64 now)
+{
+	if (maps_book__take(r->maps, p->tgid)) {
+		/* gone, or not readable yet: try again soon, without
+		 * spinning on it */
+		p->maps_not_before = now + maps_reread_ns[0];
+		return;
+	}
+	if (p->maps_reads_due) {
+		p->maps_reads_due--;
+		if (p->maps_reads_due)
+			p->maps_not_before =
+				now + maps_reread_ns[MAPS_READS_AFTER_EXEC - 1 - p->maps_reads_due];
+	}
+	if (r->unwind)
+		unwind_loader__update(r->unwind, p->tgid, maps_book__get(r->maps, p->tgid));
+}
+
 static __u64 read_maps(struct recorder *r, __u64 now, bool all)
 {
 	bool refresh = all || now >= r->maps_read_ns + MAPS_REFRESH_NS;
@@ -303,20 +324,7 @@ static __u64 read_maps(struct recorder *r, __u64 now, bool all)
 		if (p->exited)
 			continue;
 		if ((p->maps_reads_due && now >= p->maps_not_before) || refresh) {
-			if (maps_book__take(r->maps, p->tgid) == 0) {
-				if (p->maps_reads_due > 1)
-					p->maps_not_before =
-						now + maps_reread_ns[MAPS_READS_AFTER_EXEC -
-								     p->maps_reads_due];
-				p->maps_reads_due -= p->maps_reads_due ? 1 : 0;
-				if (r->unwind)
-					unwind_loader__update(r->unwind, p->tgid,
-							      maps_book__get(r->maps, p->tgid));
-			} else {
-				/* gone, or not readable yet: try again soon,
-				 * without spinning on it */
-				p->maps_not_before = now + maps_reread_ns[0];
-			}
+			read_proc_maps(r, p, now);
 			if (r->opts->lock_pthread && !p->pthread_probed)
 				attach_pthread_probes(r, p);
 		}

@@ -16,7 +16,6 @@
 #include "unwind_loader.h"
 #include "elf_symtab.h"
 #include "unwind_table.h"
-#include "u64set.h"
 
 /* One executable file, compiled once: where its rows went and how file
  * offsets map to its addresses */
@@ -35,9 +34,6 @@ struct unwind_loader {
 	size_t max_rows, used_rows;
 	struct object *objects;
 	size_t nobjects, cap;
-	/* what each process was last given (a hash of its list, by tgid + 1):
-	 * the maps are read again every 500 ms, and mostly say the same */
-	struct u64_set given;
 	struct unwind_loader_stats stats;
 };
 
@@ -80,7 +76,6 @@ void unwind_loader__free(struct unwind_loader *l)
 	for (i = 0; i < l->nobjects; i++)
 		free(l->objects[i].segs);
 	free(l->objects);
-	u64_set__release(&l->given);
 	free(l);
 }
 
@@ -203,24 +198,12 @@ void unwind_loader__prepare(struct unwind_loader *l, const struct proc_maps *m)
 			object_of(l, m, i, &pm);
 }
 
-static __u32 list_hash(const struct weft_unwind_proc *proc)
-{
-	const unsigned char *p = (const unsigned char *)proc->maps;
-	size_t len = proc->count * sizeof(proc->maps[0]), i;
-	__u32 hash = 2166136261u; /* FNV-1a */
-
-	for (i = 0; i < len; i++)
-		hash = (hash ^ p[i]) * 16777619u;
-	return hash ^ proc->count;
-}
-
 int unwind_loader__update(struct unwind_loader *l, pid_t tgid, const struct proc_maps *m)
 {
 	struct weft_unwind_proc *proc = calloc(1, sizeof(*proc));
 	struct proc_mapping pm;
-	__u32 key = (__u32)tgid, hash, given, *slot;
+	__u32 key = (__u32)tgid;
 	struct object *o;
-	bool added;
 	size_t i;
 	int err;
 
@@ -245,15 +228,10 @@ int unwind_loader__update(struct unwind_loader *l, pid_t tgid, const struct proc
 		}
 		proc->count++;
 	}
-	hash = list_hash(proc);
-	if (u64_set__get(&l->given, (__u64)tgid + 1, &given) && given == hash) {
-		free(proc);
-		return 0;
-	}
-	/* the snapshot is in address order already, as the search needs */
+	/* Always written: the programs drop a process's list at its exec
+	 * and exit, so a copy of what was last given could go stale. The
+	 * snapshot is in address order already, as the search needs. */
 	err = bpf_map_update_elem(l->procs_fd, &key, proc, BPF_ANY) ? -errno : 0;
-	if (!err && (slot = u64_set__slot(&l->given, (__u64)tgid + 1, &added)))
-		*slot = hash;
 	free(proc);
 	return err;
 }
