@@ -504,11 +504,10 @@ static void block_end(struct weft_analysis *a, struct thread *th, __u64 t, struc
 		w->handoffs++;
 		wait_table__note_waker(a->waits, th->block_addr, wk->waker_tid);
 	}
-	/* A timer, not a thread, ended the wait: nobody handed it over. */
-	if (wk && (wk->hdr.flags & WEFT_WAKE_IRQ) && wait_addr__turn_taking(w)) {
-		w->retrying_now++;
+	/* A timer, not a thread, ended the wait: nobody handed it over. It
+	 * counts as retrying from the queue it now joins (set_state). */
+	if (wk && (wk->hdr.flags & WEFT_WAKE_IRQ) && wait_addr__turn_taking(w))
 		th->retry_addr = th->block_addr;
-	}
 	update_tt_active(a, th->block_addr);
 	th->block_addr = WAIT_NONE;
 }
@@ -522,11 +521,20 @@ static void retry_end(struct weft_analysis *a, struct thread *th)
 	if (th->retry_addr == WAIT_NONE)
 		return;
 	w = wait_table__at(a->waits, th->retry_addr);
-	if (w->retrying_now)
-		w->retrying_now--;
+	w->retrying_now--;
 	a->queued_retrying--;
 	update_tt_active(a, th->retry_addr);
 	th->retry_addr = WAIT_NONE;
+}
+
+/* It joins a queue after a timed-out wait: retrying until it leaves. */
+static void retry_start(struct weft_analysis *a, struct thread *th)
+{
+	if (th->retry_addr == WAIT_NONE)
+		return;
+	wait_table__at(a->waits, th->retry_addr)->retrying_now++;
+	a->queued_retrying++;
+	update_tt_active(a, th->retry_addr);
 }
 
 /* What blocked it is known only from the switch that blocked it: a block
@@ -667,13 +675,16 @@ static void set_state(struct weft_analysis *a, __u32 i, enum thread_state st, __
 	th->state = st;
 	th->since = t;
 	th->cpu = NONE;
-	if (st == TS_RUNNING)
+	if (st != TS_RUNNABLE)
+		th->retry_addr = WAIT_NONE; /* only a queued thread retries */
+	if (st == TS_RUNNING) {
 		run_start(a, i, c, t);
-	else if (st == TS_RUNNABLE) {
+	} else if (st == TS_RUNNABLE) {
 		queue_add(a, th, c, t);
-		a->queued_retrying += th->retry_addr != WAIT_NONE;
-	} else if (st == TS_BLOCKED)
+		retry_start(a, th);
+	} else if (st == TS_BLOCKED) {
 		block_start(a, th);
+	}
 }
 
 /* A CPU that runs a traced thread other than the one an event says:
