@@ -31,6 +31,14 @@ struct lock_hit {
 /* What flame needs to know of each thread: its name, the stacks of its
  * last switch out (the start of its current block) and of the wakeup that
  * ended it. */
+/* Blocked time of skipped switches (--stack-every) not yet given to a
+ * sampled stack, and the line (index + 1) of the last sampled one, which
+ * gets it at the end */
+struct carry {
+	__u64 ns;
+	size_t last;
+};
+
 struct thread_info {
 	__u32 tid;
 	char comm[WEFT_COMM_LEN + 1];
@@ -41,19 +49,13 @@ struct thread_info {
 	bool wake_irq;
 	__u32 waker_tid, waker_tgid;
 	__s32 wk_user, wk_kernel;
-	/* --stack-every, but for the lock type (whose carry is per address,
-	 * in flame.carry): blocked time not yet given to a sampled stack, and
-	 * the line (index + 1) of the thread's last one */
-	__u64 carry_ns;
-	size_t carry_last;
+	/* --stack-every, except for the lock type (whose carry is per
+	 * address, in flame.carries): blocked time not yet given to a sampled
+	 * stack */
+	struct carry carry;
 	/* lock type: the lines of its last waits, replaced in turn */
 	struct lock_hit hits[LOCK_HITS];
 	unsigned int next_hit;
-	/* lock type: the address of its last wait and that wait's carry line
-	 * (index + 1 in flame.carry), so that a thread waiting on one address
-	 * again and again (most do) does not build and hash the key each time */
-	__u64 carry_addr;
-	size_t carry_line;
 };
 
 struct line {
@@ -61,9 +63,6 @@ struct line {
 	__u64 value;
 	__u32 pid; /* the process whose samples or blocked time it is */
 	__u64 addr; /* lock type, before finish: the wait's address */
-	/* carry lines: the line (index + 1) of the thread's last sampled
-	 * stack, in map or pending */
-	size_t last;
 };
 
 struct line_map {
@@ -80,9 +79,13 @@ struct flame {
 	size_t nthreads, cap_threads;
 	struct u64_set thread_index;
 	struct line_map pending; /* lock waits keyed by "pid addr stack" */
-	/* the lock type's blocked time not yet given to a sampled stack,
-	 * keyed by "tid addr" (value, last as in struct thread_info) */
-	struct line_map carry;
+	/* the lock type's carries, per thread and address: wait addresses
+	 * numbered in addr_index, carries found by thread index + 1 << 32 |
+	 * address number in carry_index */
+	struct u64_set addr_index, carry_index;
+	__u32 naddrs;
+	struct carry *carries;
+	size_t ncarries, cap_carries;
 	struct line_map map;
 	/* lock type, after finish: pending's lines that are locks */
 	struct flame_lock_line *lock_lines;
@@ -267,7 +270,9 @@ void flame__free(struct flame *f)
 		return;
 	map_release(&f->map);
 	map_release(&f->pending);
-	map_release(&f->carry);
+	u64_set__release(&f->addr_index);
+	u64_set__release(&f->carry_index);
+	free(f->carries);
 	free(f->lock_lines);
 	u64_set__release(&f->thread_index);
 	free(f->threads);
@@ -519,18 +524,48 @@ static struct lock_hit *lock_hit(struct flame *f, struct thread_info *t, const s
 	return h;
 }
 
+/* The lock type's carry of thread t at addr (never 0), or NULL when out
+ * of memory */
+static struct carry *lock_carry(struct flame *f, const struct thread_info *t, __u64 addr)
+{
+	__u32 *addr_no, *slot;
+	struct carry *grown;
+	bool added;
+
+	addr_no = u64_set__slot(&f->addr_index, addr, &added);
+	if (!addr_no)
+		return NULL;
+	if (added)
+		*addr_no = f->naddrs++;
+	slot = u64_set__slot(&f->carry_index, (__u64)(t - f->threads + 1) << 32 | *addr_no, &added);
+	if (!slot)
+		return NULL;
+	if (!added)
+		return &f->carries[*slot];
+	if (f->ncarries == f->cap_carries) {
+		size_t cap = f->cap_carries ? f->cap_carries * 2 : 64;
+
+		grown = realloc(f->carries, cap * sizeof(*grown));
+		if (!grown)
+			return NULL;
+		f->carries = grown;
+		f->cap_carries = cap;
+	}
+	*slot = f->ncarries;
+	memset(&f->carries[f->ncarries], 0, sizeof(*f->carries));
+	return &f->carries[f->ncarries++];
+}
+
 void flame__slice(void *ctx, const struct weft_slice *s)
 {
 	struct flame *f = ctx;
 	struct line_buf b = { .p = f->buf, .cap = LINE_MAX_LEN };
 	__u64 value = s->end_ns - s->start_ns;
-	__u64 *carry_ns = NULL;
-	size_t *carry_last = NULL;
 	struct lock_hit *hit = NULL;
-	struct line *l, *carry;
+	struct carry *carry;
 	struct line_map *target;
 	struct thread_info *t;
-	char key[48];
+	struct line *l;
 	int plen = 0;
 
 	if (s->state != WEFT_SLICE_BLOCKED || f->opts.type == FLAME_ONCPU)
@@ -542,36 +577,17 @@ void flame__slice(void *ctx, const struct weft_slice *s)
 		return;
 	/* --stack-every: a block that took no stack adds its time to the
 	 * thread's next one that did */
-	if (f->opts.type == FLAME_LOCK) {
-		if (t->carry_line && t->carry_addr == s->addr) {
-			carry = &f->carry.lines[t->carry_line - 1];
-		} else {
-			put_ids(key, s->tid, s->addr);
-			carry = map_get(&f->carry, key);
-			if (carry) {
-				t->carry_addr = s->addr;
-				t->carry_line = (size_t)(carry - f->carry.lines) + 1;
-			}
-		}
-		if (carry) {
-			carry->pid = s->pid;
-			carry_ns = &carry->value;
-			carry_last = &carry->last;
-		}
-	} else {
-		carry_ns = &t->carry_ns;
-		carry_last = &t->carry_last;
-	}
+	carry = f->opts.type == FLAME_LOCK ? lock_carry(f, t, s->addr) : &t->carry;
 	if (t->has_switch && t->sw_user == WEFT_STACK_SKIPPED) {
-		if (carry_ns)
-			*carry_ns += value;
+		if (carry)
+			carry->ns += value;
 		t->has_switch = false;
 		t->has_wake = false;
 		return;
 	}
-	if (carry_ns) {
-		value += *carry_ns;
-		*carry_ns = 0;
+	if (carry) {
+		value += carry->ns;
+		carry->ns = 0;
 	}
 	target = f->opts.type == FLAME_LOCK ? &f->pending : &f->map;
 	if (f->opts.type == FLAME_LOCK) {
@@ -620,8 +636,8 @@ add:
 	l->pid = s->pid;
 	l->addr = s->addr;
 	l->value += value;
-	if (carry_last)
-		*carry_last = (size_t)(l - target->lines) + 1;
+	if (carry)
+		carry->last = (size_t)(l - target->lines) + 1;
 }
 
 static bool is_lock(const struct weft_metrics *m, __u32 pid, __u64 addr)
@@ -661,17 +677,17 @@ int flame__finish(struct flame *f, const struct weft_metrics *m)
 		return 0;
 	f->finished = true;
 	/* what a thread blocked after its last sampled stack goes to it */
-	for (i = 0; i < f->carry.n; i++) {
-		struct line *c = &f->carry.lines[i];
+	for (i = 0; i < f->ncarries; i++) {
+		struct carry *c = &f->carries[i];
 
-		if (c->value && c->last)
-			f->pending.lines[c->last - 1].value += c->value;
+		if (c->ns && c->last)
+			f->pending.lines[c->last - 1].value += c->ns;
 	}
 	for (i = 0; i < f->nthreads; i++) {
-		struct thread_info *t = &f->threads[i];
+		struct carry *c = &f->threads[i].carry;
 
-		if (t->carry_ns && t->carry_last)
-			f->map.lines[t->carry_last - 1].value += t->carry_ns;
+		if (c->ns && c->last)
+			f->map.lines[c->last - 1].value += c->ns;
 	}
 	if (f->pending.n) {
 		f->lock_lines = calloc(f->pending.n, sizeof(*f->lock_lines));
