@@ -275,6 +275,40 @@ static void check_lock_line(const struct flame *f, size_t i, __u32 pid, const ch
 	assert_int_equal(l->ns, ns);
 }
 
+/* --stack-every, lock type: a skipped wait's time goes to the thread's
+ * next sampled stack at the same address, or to its last one there at the
+ * end, never to a wait on another lock. The worker waits on LOCK 10-14
+ * (sampled), 20-25 and 50-54 (skipped), and on LOCK2 30-33 (skipped) and
+ * 40-42 (sampled, another stack). */
+#define LOCK2 (LOCK + 0x2000)
+
+static void test_lock_carry_stays_with_its_address(void **state)
+{
+	struct flame_opts fo = { .type = FLAME_LOCK, .by = FLAME_BY_THREAD, .user_only = true };
+	const int skip = WEFT_STACK_SKIPPED;
+	struct fixture fx;
+
+	(void)state;
+	fixture_start(&fx, 2, &fo);
+	synth_block_futex(&fx.ev, 10 * MS, T2, PID, 1, 2, 3, LOCK, SYNTH_FUTEX_WAIT_PRIVATE);
+	synth_wake_run(&fx.ev, 14 * MS, T2, PID, 1, PID, 1, 4);
+	synth_block_futex(&fx.ev, 20 * MS, T2, PID, 1, skip, skip, LOCK, SYNTH_FUTEX_WAIT_PRIVATE);
+	synth_wake_run(&fx.ev, 25 * MS, T2, PID, 1, PID, 1, 4);
+	synth_block_futex(&fx.ev, 30 * MS, T2, PID, 1, skip, skip, LOCK2, SYNTH_FUTEX_WAIT_PRIVATE);
+	synth_wake_run(&fx.ev, 33 * MS, T2, PID, 1, PID, 1, 4);
+	synth_block_futex(&fx.ev, 40 * MS, T2, PID, 1, 1, 3, LOCK2, SYNTH_FUTEX_WAIT_PRIVATE);
+	synth_wake_run(&fx.ev, 42 * MS, T2, PID, 1, PID, 1, 4);
+	synth_block_futex(&fx.ev, 50 * MS, T2, PID, 1, skip, skip, LOCK, SYNTH_FUTEX_WAIT_PRIVATE);
+	synth_wake_run(&fx.ev, 54 * MS, T2, PID, 1, PID, 1, 4);
+	fixture_finish(&fx);
+	assert_int_equal(value_of(fx.flame, "worker-101;start_thread;thread_fn;wait_here"),
+			 (4 + 5 + 4) * 1000);
+	assert_int_equal(value_of(fx.flame, "worker-101;__libc_start_call_main;main;work"),
+			 (3 + 2) * 1000);
+	assert_int_equal(check_lines(fx.flame), 18000);
+	done(&fx);
+}
+
 static void test_lock_lines(void **state)
 {
 	struct fixture fx;
@@ -405,6 +439,7 @@ int main(void)
 		cmocka_unit_test(test_wakeup),
 		cmocka_unit_test(test_lock_needs_a_lock),
 		cmocka_unit_test(test_lock_lines),
+		cmocka_unit_test(test_lock_carry_stays_with_its_address),
 		cmocka_unit_test(test_svg),
 	};
 
