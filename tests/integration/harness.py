@@ -23,6 +23,15 @@ def taken_by_others(rep):
     return max(c["other"] for c in rep["cpus"]) + rep["steal_s"] / rep["wall_s"]
 
 
+def free_cores_or_skip(rep, what):
+    """What follows needs the cores to itself: when other programs took
+    20% or more of one during the recording, skip it, saying so, rather
+    than pass without checking."""
+    taken = taken_by_others(rep)
+    if taken >= 0.2:
+        raise Skip(f"{what} not checked: other programs took {100 * taken:.0f}% of a core")
+
+
 class CheckFailed(Exception):
     pass
 
