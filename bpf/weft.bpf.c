@@ -53,14 +53,10 @@ struct {
 
 #define MAX_STACK_DEPTH 127
 #define EFAULT_ERR 14
-
-/* Resized by the recorder (--stack-entries). */
-struct {
-	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
-	__uint(max_entries, 16384);
-	__type(key, __u32);
-	__uint(value_size, MAX_STACK_DEPTH * sizeof(__u64));
-} stacks SEC(".maps");
+#define EEXIST_ERR 17
+/* FNV-1a, the stacks' content hash */
+#define FNV_BASIS 0xcbf29ce484222325ULL
+#define FNV_PRIME 0x100000001b3ULL
 
 enum target_flags {
 	TARGET_TRACED = 1,
@@ -173,22 +169,6 @@ static __always_inline struct weft_cpu_stat *this_cpu_stat(void)
 	return bpf_map_lookup_elem(&cpu_stats, &zero);
 }
 
-/* A failed capture is kept in the record as -errno and counted, except
- * -EFAULT, which only says there are no frames of that kind (a thread
- * preempted in user mode has no kernel stack worth the name). */
-static __always_inline __s32 take_stack(void *ctx, __u64 flags)
-{
-	long id = bpf_get_stackid(ctx, &stacks, flags);
-	struct weft_cpu_stat *cs;
-
-	if (id < 0 && id != -EFAULT_ERR) {
-		cs = this_cpu_stat();
-		if (cs)
-			cs->stack_failures++;
-	}
-	return (__s32)id;
-}
-
 /* Unwind tables (unwind.h): rows of every object, appended by the
  * recorder through a memory mapping; resized by it (--unwind-rows). */
 struct {
@@ -247,9 +227,9 @@ struct user_stack {
 	__u64 ips[WEFT_UNWIND_MAX_FRAMES]; /* leaf first, 0 after the last */
 };
 
-/* Stacks walked with the tables, deduplicated by content as the kernel's
- * stack map does: the record keeps the id. Resized by the recorder
- * (--stack-entries). */
+/* User stacks (walked with the tables, or by frame pointers with
+ * --unwind=fp), kept by content: the record keeps the id. Resized by the
+ * recorder (--stack-entries). */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 16384);
@@ -263,7 +243,7 @@ struct kernel_stack {
 	__u64 ips[KSTACK_SLOTS]; /* leaf first, 0 after the last */
 };
 
-/* Kernel stacks, deduplicated by content like the walked user stacks. A
+/* Kernel stacks, kept by content like the user stacks. A
  * STACK_TRACE map keys a stack by its hash's bucket alone and refuses a
  * second stack that lands there (-EEXIST): with a few hundred distinct
  * kernel stacks (on-CPU samples land anywhere) that failed in about one
@@ -494,7 +474,7 @@ static int unwind_frame(__u32 i, struct ustack_walk *st)
 	asm volatile("" : "+r"(slot));
 	st->scr->out.ips[slot & (WEFT_UNWIND_MAX_FRAMES - 1)] = w->pc;
 	w->n = i + 1;
-	w->hash = (w->hash ^ w->pc) * 0x100000001b3ULL;
+	w->hash = (w->hash ^ w->pc) * FNV_PRIME;
 
 	m = mapping_of(st, w);
 	if (m && m->row_count) {
@@ -562,7 +542,7 @@ static int unwind_frame(__u32 i, struct ustack_walk *st)
 	{                                                                                 \
 		__u32 id = (__u32)(hash ^ (hash >> 32)) & 0x7fffffff, probe, j;           \
 		struct weft_cpu_stat *cs;                                                 \
-		long err = -17;                                                           \
+		long err = -EEXIST_ERR;                                                   \
 		type *known;                                                              \
                                                                                           \
 		for (probe = 0; probe < 2; probe++) {                                     \
@@ -581,7 +561,7 @@ static int unwind_frame(__u32 i, struct ustack_walk *st)
 			if (j == (slots) ||                                               \
 			    known->ips[j & ((slots)-1)] == out->ips[j & ((slots)-1)])     \
 				return id;                                                \
-			err = -17; /* EEXIST: another stack has this hash */              \
+			err = -EEXIST_ERR; /* another stack has this hash */              \
 			id = (id + 0x9e3779b9) & 0x7fffffff;                              \
 		}                                                                         \
 		cs = this_cpu_stat();                                                     \
@@ -615,7 +595,7 @@ static __noinline __s32 take_user_stack_unwound(void)
 	if (!scr->w.pc || scr->w.pc >= 0x800000000000ULL)
 		return -EFAULT_ERR; /* no user context */
 	scr->w.tgid = tgid;
-	scr->w.hash = 0xcbf29ce484222325ULL;
+	scr->w.hash = FNV_BASIS;
 	scr->w.n = 0;
 	scr->w.whole = 0;
 	scr->w.find_tried = 0;
@@ -630,7 +610,7 @@ static __noinline __s32 take_user_stack_unwound(void)
 		j = n < WEFT_UNWIND_MAX_FRAMES ? n : WEFT_UNWIND_MAX_FRAMES - 1;
 		out->ips[j & (WEFT_UNWIND_MAX_FRAMES - 1)] = WEFT_STACK_CUT_SHORT;
 		n = j + 1;
-		hash = (hash ^ WEFT_STACK_CUT_SHORT) * 0x100000001b3ULL;
+		hash = (hash ^ WEFT_STACK_CUT_SHORT) * FNV_PRIME;
 	}
 	/* what follows the terminator is stale and never read */
 	if (n < WEFT_UNWIND_MAX_FRAMES)
@@ -639,37 +619,81 @@ static __noinline __s32 take_user_stack_unwound(void)
 	return keep_user_stack(out, hash);
 }
 
-static __always_inline __s32 take_user_stack(void *ctx)
-{
-	return targ_unwind_tables ? take_user_stack_unwound() : take_stack(ctx, BPF_F_USER_STACK);
-}
-
 DEFINE_KEEP_STACK(keep_kernel_stack, kstacks, struct kernel_stack, KSTACK_SLOTS)
 
+/* FNV-1a over the first n of a stack's frames */
+#define HASH_FRAMES(ips, n, max)                                              \
+	({                                                                    \
+		__u64 _hash = FNV_BASIS;                                      \
+		__u32 _i;                                                     \
+		/* a plain loop: a bpf_loop() callback per frame cost 2 us */ \
+		for (_i = 0; _i < (max) && _i < (n); _i++)                    \
+			_hash = (_hash ^ (ips)[_i]) * FNV_PRIME;              \
+		_hash;                                                        \
+	})
+
+/* A stack the kernel walks (bpf_get_stack with flags: 0 for the kernel's,
+ * BPF_F_USER_STACK for a frame-pointer user walk) copied into out, which
+ * has slots frames; the number of frames, 0 after it unless full, or a
+ * negative errno (-EFAULT: none of that kind, not counted) */
+#define COPY_STACK(ctx, out, slots, flags)                                                      \
+	({                                                                                      \
+		long _len = bpf_get_stack(ctx, (out)->ips, ((slots)-1) * sizeof(__u64), flags); \
+		__u32 _n = _len > 0 ? (__u32)_len / sizeof(__u64) : 0;                          \
+		if (_n > (slots)-1)                                                             \
+			_n = (slots)-1;                                                         \
+		(out)->ips[_n & ((slots)-1)] = 0;                                               \
+		_len > 0 ? (long)_n : _len == 0 ? -EFAULT_ERR : _len;                           \
+	})
+
+/* A capture that failed for another reason than having no frames of
+ * its kind is counted; the record keeps the -errno either way. */
+static __always_inline __s32 stack_copy_failed(long err)
+{
+	struct weft_cpu_stat *cs;
+
+	if (err != -EFAULT_ERR && (cs = this_cpu_stat()))
+		cs->stack_failures++;
+	return (__s32)err;
+}
+
 /* The kernel stack of the current task, by id in kstacks; a negative
- * errno as take_stack() gives (-EFAULT: none, not counted). */
+ * errno as COPY_STACK gives. */
 static __noinline __s32 take_kernel_stack(void *ctx)
 {
-	__u64 hash = 0xcbf29ce484222325ULL;
 	struct kernel_stack *out;
-	__u32 zero = 0, n, i;
-	long len;
+	__u32 zero = 0;
+	long n;
 
 	out = bpf_map_lookup_elem(&kstack_scratch, &zero);
 	if (!out)
 		return -EFAULT_ERR;
-	len = bpf_get_stack(ctx, out->ips, MAX_STACK_DEPTH * sizeof(__u64), 0);
-	if (len <= 0)
-		return len == 0 ? -EFAULT_ERR : (__s32)len;
-	n = (__u32)len / sizeof(__u64);
-	if (n > MAX_STACK_DEPTH)
-		n = MAX_STACK_DEPTH;
-	out->ips[n & (KSTACK_SLOTS - 1)] = 0;
-	/* a plain loop: a bpf_loop() callback per frame cost 2 us a stack */
-	for (i = 0; i < MAX_STACK_DEPTH && i < n; i++)
-		hash = (hash ^ out->ips[i]) * 0x100000001b3ULL;
+	n = COPY_STACK(ctx, out, KSTACK_SLOTS, 0);
+	if (n < 0)
+		return stack_copy_failed(n);
+	return keep_kernel_stack(out, HASH_FRAMES(out->ips, n, KSTACK_SLOTS));
+}
 
-	return keep_kernel_stack(out, hash);
+/* The current task's user stack walked by frame pointers (--unwind=fp),
+ * by id in ustacks like the table walks */
+static __noinline __s32 take_user_stack_fp(void *ctx)
+{
+	struct ustack_scratch *scr;
+	__u32 zero = 0;
+	long n;
+
+	scr = bpf_map_lookup_elem(&ustack_scratch, &zero);
+	if (!scr)
+		return -EFAULT_ERR;
+	n = COPY_STACK(ctx, &scr->out, WEFT_UNWIND_MAX_FRAMES, BPF_F_USER_STACK);
+	if (n < 0)
+		return stack_copy_failed(n);
+	return keep_user_stack(&scr->out, HASH_FRAMES(scr->out.ips, n, WEFT_UNWIND_MAX_FRAMES));
+}
+
+static __always_inline __s32 take_user_stack(void *ctx)
+{
+	return targ_unwind_tables ? take_user_stack_unwound() : take_user_stack_fp(ctx);
 }
 
 static __always_inline bool is_traced(__u32 tgid)

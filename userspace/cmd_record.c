@@ -61,7 +61,7 @@ static const struct argp_option record_options[] = {
 	{ "no-stacks", OPT_NO_STACKS, NULL, 0,
 	  "Take no stacks at all: no on-CPU samples, no off-CPU or waker stacks", 2 },
 	{ "stack-entries", OPT_STACK_ENTRIES, "N", 0,
-	  "Distinct stacks the kernel's stack map holds (default 16384); captures past it are "
+	  "Distinct stacks of each kind, user and kernel, weft keeps (default 16384); captures past it are "
 	  "counted as stack failures",
 	  3 },
 	{ "unwind", OPT_UNWIND, "tables|fp", 0,

@@ -342,7 +342,7 @@ static bool is_tracing_frame(const char *name)
 {
 	return name && (!strncmp(name, "bpf_prog_", 9) || !strncmp(name, "bpf_trace_run", 13) ||
 			!strncmp(name, "__bpf_trace_", 12) || !strncmp(name, "__traceiter_", 12) ||
-			!strncmp(name, "bpf_get_stackid", 15) || !strncmp(name, "perf_trace_", 11));
+			!strncmp(name, "bpf_get_stack", 13) || !strncmp(name, "perf_trace_", 11));
 }
 
 /* The frames of one stack, root first (reverse) or leaf first. */

@@ -462,12 +462,10 @@ static int load_programs(struct recorder *r)
 	r->skel->rodata->targ_stacks = r->opts->stacks;
 	r->skel->rodata->targ_unwind_tables = unwinding(r);
 	r->skel->rodata->stack_every = r->opts->stack_every;
-	/* the kernel's stack map only for frame-pointer user stacks */
-	bpf_map__set_max_entries(r->skel->maps.stacks,
-				 r->opts->stacks && !unwinding(r) ? r->opts->stack_entries : 1);
 	bpf_map__set_max_entries(r->skel->maps.kstacks,
 				 r->opts->stacks ? r->opts->stack_entries : 1);
-	bpf_map__set_max_entries(r->skel->maps.ustacks, unwinding(r) ? r->opts->stack_entries : 1);
+	bpf_map__set_max_entries(r->skel->maps.ustacks,
+				 r->opts->stacks ? r->opts->stack_entries : 1);
 	bpf_map__set_max_entries(r->skel->maps.unwind_rows,
 				 unwinding(r) ? r->opts->unwind_rows : 1);
 	if (!r->opts->stacks)
@@ -853,9 +851,7 @@ static const struct proc_maps *stack_maps_of(void *ctx, __u32 tgid)
  * while the machine that ran the program is at hand. */
 static void write_stacks(struct recorder *r, __u64 failures, struct syms_cache *syms)
 {
-	/* user stacks are in ustacks when the tables walked them, in the
-	 * kernel's stack map when frame pointers did */
-	struct bpf_map *user_map = unwinding(r) ? r->skel->maps.ustacks : r->skel->maps.stacks;
+	struct bpf_map *user_map = r->skel->maps.ustacks;
 	struct kallsyms *ks = kallsyms__load("/proc/kallsyms");
 	struct weft_kv *kv = weft_kv__new();
 	size_t len = 0;
@@ -873,7 +869,7 @@ static void write_stacks(struct recorder *r, __u64 failures, struct syms_cache *
 		missing = more < 0 ? more : missing + more;
 	}
 	if (missing > 0)
-		wlog("%d stacks named by records were not in the stack map", missing);
+		wlog("%d stacks named by records were not in the stack maps", missing);
 	if (!ks)
 		wlog("could not read /proc/kallsyms: kernel frames stay unnamed");
 	if (syms && !stack_table__symbolize(r->stacks, stack_maps_of, r, syms, ks) &&
