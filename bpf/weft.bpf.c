@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* Kernel side of weft record: scheduler events of the traced tree.
  *
- * Every program looks the task's process up in `targets` first and
- * returns at once for tasks outside the tree; the switch program only
- * adds the time since the last switch to its CPU's idle/traced/other
- * totals before doing so. Records go to the ring buffer of the CPU that
- * writes them, without a wakeup per record.
+ * Every program first asks whether the task is traced (its task storage,
+ * then its process in `targets`) and returns at once for tasks outside
+ * the tree; the switch program only adds the time since the last switch
+ * to its CPU's idle/traced/other totals before doing so. Records go to the
+ * ring buffer of the CPU that writes them, without a wakeup per record.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -31,9 +31,9 @@ const volatile bool targ_pthread_locks = false;
  * kernel's frame-pointer walk */
 const volatile bool targ_unwind_tables = false;
 /* One blocking switch in stack_every per thread takes stacks, and any
- * that comes stack_gap_ns or more after the thread's last one that did */
+ * that comes STACK_GAP_NS or more after the thread's last one that did */
 const volatile __u32 stack_every = 1;
-const volatile __u64 stack_gap_ns = 1000000;
+#define STACK_GAP_NS 1000000ULL
 
 struct plock_call {
 	__u64 mutex;
@@ -196,9 +196,10 @@ struct {
 	__type(value, struct weft_unwind_object);
 } unwind_objects SEC(".maps");
 
-/* Mappings bpf_find_vma() found for a process, one per stack at most, kept
- * until the recorder's list covers them: a process's first stacks, before
- * the recorder has read its maps, get one more mapping each. */
+/* Mappings bpf_find_vma() found for a process, one per stack at most: a
+ * process's first stacks, before the recorder has read its maps, get one
+ * more mapping each. Kept until its exec or exit; the recorder's list,
+ * once there, is searched first. */
 #define FOUND_CACHE 8
 
 struct found_cache {
@@ -926,7 +927,7 @@ static __always_inline bool block_takes_stacks(struct thread_state *info, __u64 
 	if (stack_every <= 1 || !info)
 		return true;
 	/* a thread that blocks less than once a gap keeps every stack */
-	if (info->stack_countdown && now - info->last_stack_ns < stack_gap_ns) {
+	if (info->stack_countdown && now - info->last_stack_ns < STACK_GAP_NS) {
 		info->stack_countdown--;
 		info->block_sampled = 0;
 		return false;

@@ -97,7 +97,8 @@ int flame__finish(struct flame *f, const struct weft_metrics *m);
 size_t flame__count(const struct flame *f);
 const char *flame__stack(const struct flame *f, size_t i);
 __u64 flame__value(const struct flame *f, size_t i);
-/* The process of line i's samples or blocked time (for --by none too) */
+/* The process of line i's samples or blocked time; with --by none, lines
+ * of several processes merge and this is the last one's */
 __u32 flame__pid(const struct flame *f, size_t i);
 __u64 flame__total(const struct flame *f);
 /* Writes "stack COUNT\n" lines; 0 or -EIO */

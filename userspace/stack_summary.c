@@ -71,7 +71,7 @@ static void read_capture(struct stack_summary *s, const struct weft_kv *meta)
 	c->stack_every = (unsigned int)weft_kv__get_ull(meta, META_STACK_EVERY);
 	c->user_unwind = s->user_unwind;
 	c->has_failures = failures != NULL;
-	c->failures = failures ? strtoull(failures, NULL, 10) : 0;
+	c->failures = weft_kv__get_ull(meta, META_STACK_FAILURES);
 	/* the recorder writes these keys only when it took stacks */
 	c->recorded = failures || c->sample_hz || c->stack_entries || n;
 	for (i = 0; i < n; i++) {
@@ -270,7 +270,7 @@ static struct proc *proc_get(struct stack_summary *s, __u32 pid)
 	return &s->procs[s->nprocs++];
 }
 
-/* A line's place: its process (from the "comm-pid" root frame) */
+/* A line's place: its process (flame__pid()) */
 struct line_ref {
 	__u32 pid;
 	size_t line;
@@ -287,9 +287,8 @@ static int cmp_line_ref(const void *a, const void *b)
 
 /* The lines of f grouped by process, in line order within each; *n set.
  * Lines of one pid need not be next to each other: its root frame,
- * "comm-pid", changes name at an exec. The comm may hold a '-', so the
- * pid is what follows the root frame's last one. NULL with *n 0 when there
- * are no lines; NULL and errno on failure. */
+ * "comm-pid", changes name at an exec. NULL with *n 0 when there are no
+ * lines; NULL and errno on failure. */
 static struct line_ref *lines_by_pid(const struct flame *f, size_t *n)
 {
 	size_t count = flame__count(f), i;
