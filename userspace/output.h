@@ -30,6 +30,14 @@ struct output_opts {
 
 /* The text report's width: the summary wraps to it. */
 #define OUTPUT_TEXT_COLUMNS 80
+/* Locks the text and markdown reports list (JSON lists them all) */
+#define OUTPUT_LOCKS_SHOWN 5
+
+/* part of whole, 0 when whole is */
+static inline double output_share(double part, double whole)
+{
+	return whole > 0 ? part / whole : 0;
+}
 
 int output_text(FILE *out, const struct weft_metrics *m, const struct output_opts *o);
 /* Always lists cpus, processes and threads, whatever o says: a JSON

@@ -202,11 +202,6 @@ static void write_stacks(struct json_writer *w, const struct stack_summary *s)
 	json_writer__object_end(w);
 }
 
-static double share(__u64 part, __u64 whole)
-{
-	return whole ? (double)part / whole : 0;
-}
-
 /* samples, offcpu_us (the process's total in the off-CPU flame graph),
  * top_oncpu_functions [{name, samples, share, total_samples,
  * total_share}], top_offcpu_stacks [{frames (leaf first), us, share}]:
@@ -235,9 +230,9 @@ static void write_process_stacks(struct json_writer *w, const struct stack_summa
 			json_writer__object_begin(w);
 			key_str(w, "name", f->name);
 			key_uint(w, "samples", f->self_samples);
-			key_share(w, "share", share(f->self_samples, p->samples));
+			key_share(w, "share", output_share(f->self_samples, p->samples));
 			key_uint(w, "total_samples", f->total_samples);
-			key_share(w, "total_share", share(f->total_samples, p->samples));
+			key_share(w, "total_share", output_share(f->total_samples, p->samples));
 			json_writer__object_end(w);
 		}
 		json_writer__array_end(w);
@@ -258,7 +253,7 @@ static void write_process_stacks(struct json_writer *w, const struct stack_summa
 			json_writer__string(w, b->frames[k]);
 		json_writer__array_end(w);
 		key_uint(w, "us", b->us);
-		key_share(w, "share", share(b->us, p->blocked_us));
+		key_share(w, "share", output_share(b->us, p->blocked_us));
 		json_writer__object_end(w);
 	}
 	json_writer__array_end(w);

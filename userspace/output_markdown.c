@@ -43,11 +43,6 @@ static void row(FILE *out, const char *name, const char *fmt, ...)
 	fputs(" |\n", out);
 }
 
-static double part(double x, double whole)
-{
-	return whole > 0 ? x / whole : 0;
-}
-
 static void summary(FILE *out, const struct weft_metrics *m, const struct output_opts *o,
 		    const char *cmd)
 {
@@ -74,9 +69,9 @@ static void summary(FILE *out, const struct weft_metrics *m, const struct output
 	    output_fmt_duration(d4, sizeof(d4), m->runqueue_delay.max_us / 1e6));
 	row(out, "run-queue delay, behind", "the tree %s (%.1f%%), others %s (%.1f%%)",
 	    output_fmt_duration(d1, sizeof(d1), m->runqueue_delay.by_tree_s),
-	    100 * part(m->runqueue_delay.by_tree_s, m->runqueue_delay.total_s),
+	    100 * output_share(m->runqueue_delay.by_tree_s, m->runqueue_delay.total_s),
 	    output_fmt_duration(d2, sizeof(d2), m->runqueue_delay.by_others_s),
-	    100 * part(m->runqueue_delay.by_others_s, m->runqueue_delay.total_s));
+	    100 * output_share(m->runqueue_delay.by_others_s, m->runqueue_delay.total_s));
 	row(out, "wakeup latency", "%llu wakeups, p50 %s, p99 %s, max %s",
 	    (unsigned long long)m->wakeup_latency.count,
 	    output_fmt_duration(d1, sizeof(d1), m->wakeup_latency.p50_us / 1e6),
@@ -97,7 +92,7 @@ static void summary(FILE *out, const struct weft_metrics *m, const struct output
 	if (m->has_cpu_totals)
 		row(out, "steal", "%s (%.1f%% of the CPUs' time)",
 		    output_fmt_duration(d1, sizeof(d1), m->steal_s),
-		    100 * part(m->steal_s, cpu_time));
+		    100 * output_share(m->steal_s, cpu_time));
 	if (o && o->stacks) {
 		char line[512];
 
@@ -125,9 +120,6 @@ static void histogram(FILE *out, const struct weft_metrics *m)
 		fprintf(out, "| %u | %.1f%% |\n", r, 100 * m->parallelism.histogram[r]);
 }
 
-/* Locks shown, as in the text report */
-#define LOCKS_SHOWN 5
-
 static void lock_name(FILE *out, const struct weft_lock_metrics *l)
 {
 	if (l->name[0])
@@ -141,7 +133,8 @@ static void lock_name(FILE *out, const struct weft_lock_metrics *l)
 static void locks(FILE *out, const struct weft_metrics *m, const struct stack_summary *s)
 {
 	char d1[32], d2[32], stack[1024];
-	unsigned int i, k, shown = m->nr_locks < LOCKS_SHOWN ? m->nr_locks : LOCKS_SHOWN;
+	unsigned int i, k,
+		shown = m->nr_locks < OUTPUT_LOCKS_SHOWN ? m->nr_locks : OUTPUT_LOCKS_SHOWN;
 
 	if (!m->nr_locks)
 		return;
@@ -214,11 +207,6 @@ static void threads(FILE *out, const struct weft_metrics *m)
 	}
 }
 
-static double share(__u64 part, __u64 whole)
-{
-	return whole ? (double)part / whole : 0;
-}
-
 /* Two tables, every process's rows together, in the processes table's
  * order */
 static void stacks(FILE *out, const struct weft_metrics *m, const struct stack_summary *s)
@@ -240,8 +228,8 @@ static void stacks(FILE *out, const struct weft_metrics *m, const struct stack_s
 			fputs(" | ", out);
 			md_text(out, p->functions[k].name);
 			fprintf(out, " | %.1f%% | %.1f%% | %llu |\n",
-				100 * share(p->functions[k].self_samples, p->samples),
-				100 * share(p->functions[k].total_samples, p->samples),
+				100 * output_share(p->functions[k].self_samples, p->samples),
+				100 * output_share(p->functions[k].total_samples, p->samples),
 				(unsigned long long)p->functions[k].self_samples);
 		}
 	}
@@ -255,7 +243,7 @@ static void stacks(FILE *out, const struct weft_metrics *m, const struct stack_s
 			fprintf(out, "| %u | ", pm->pid);
 			md_text(out, pm->comm);
 			fprintf(out, " | %.1f%% | %s | ",
-				100 * share(p->blocked[k].us, p->blocked_us),
+				100 * output_share(p->blocked[k].us, p->blocked_us),
 				output_fmt_duration(d1, sizeof(d1), p->blocked[k].us / 1e6));
 			md_text(out, stack_blocked__short(&p->blocked[k], stack, sizeof(stack)));
 			fputs(" |\n", out);

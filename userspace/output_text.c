@@ -337,8 +337,6 @@ static void print_off_cpu(FILE *out, const char *label, const double *off_cpu_s,
 	field(out, label, "%s", line[0] ? line : "none");
 }
 
-#define LOCKS_SHOWN 5
-
 /* Where the function and stack columns start */
 #define FUNCTION_COLUMN 18
 #define STACK_COLUMN 20
@@ -408,7 +406,7 @@ static void print_locks(FILE *out, const struct weft_metrics *m, const struct st
 		stacks ? "; each with its top user stacks, leaf first" : "");
 	fprintf(out, "%-24s %-10s %7s %9s %9s %4s %8s\n", "NAME", "KIND", "WAITS", "TOTAL", "MAX",
 		"THR", "HANDOFFS");
-	for (i = 0; i < m->nr_locks && i < LOCKS_SHOWN; i++) {
+	for (i = 0; i < m->nr_locks && i < OUTPUT_LOCKS_SHOWN; i++) {
 		const struct weft_lock_metrics *l = &m->locks[i];
 		const struct stack_lock *sl = stacks ? stack_summary__lock(s, i) : NULL;
 
