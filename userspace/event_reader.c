@@ -564,17 +564,10 @@ static void *prefetch_thread(void *arg)
 				break;
 			}
 			size = weft_event_size(ev->type);
-			if (b->len + ALIGN8(size) > b->cap) {
-				size_t cap = b->cap ? 2 * b->cap : 2 * BATCH_BYTES;
-				unsigned char *grown = realloc(b->buf, cap);
-
-				if (!grown) {
-					snprintf(r->msg, sizeof(r->msg), "%s", strerror(ENOMEM));
-					b->end = -ENOMEM;
-					break;
-				}
-				b->buf = grown;
-				b->cap = cap;
+			if (grow((void **)&b->buf, &b->cap, b->len + ALIGN8(size), 1)) {
+				snprintf(r->msg, sizeof(r->msg), "%s", strerror(ENOMEM));
+				b->end = -ENOMEM;
+				break;
 			}
 			memcpy(b->buf + b->len, ev, size);
 			b->len += ALIGN8(size);
