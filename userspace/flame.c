@@ -503,7 +503,8 @@ static struct lock_hit *lock_hit(struct flame *f, struct thread_info *t, const s
 	struct lock_hit want = { .addr = s->addr,
 				 .pid = s->pid,
 				 .has_switch = t->has_switch,
-				 .comm_gen = f->comm_gen },
+				 /* names are in the root only when it is there */
+				 .comm_gen = f->opts.by == FLAME_BY_NONE ? 0 : f->comm_gen },
 			*h;
 	unsigned int i;
 
