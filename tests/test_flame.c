@@ -20,6 +20,7 @@
 #include "events.h"
 #include "flame.h"
 #include "flame_svg.h"
+#include "stack_attrib.h"
 #include "stacks.h"
 #include "synth_events.h"
 
@@ -46,6 +47,7 @@ static const char stacks_text[] = "s\tu\t100\t1\t3\n"
 struct fixture {
 	struct synth_events ev;
 	struct stack_table *stacks;
+	struct stack_attrib *attrib;
 	struct flame *flame;
 	struct weft_analysis *a;
 	const struct weft_metrics *m;
@@ -57,7 +59,7 @@ static void feed_all(struct fixture *fx)
 
 	synth_sort(&fx->ev);
 	for (i = 0; i < fx->ev.n; i++) {
-		assert_int_equal(flame__feed(fx->flame, &fx->ev.evs[i].hdr), 0);
+		assert_int_equal(stack_attrib__feed(fx->attrib, &fx->ev.evs[i].hdr), 0);
 		assert_int_equal(weft_analysis__feed(fx->a, &fx->ev.evs[i].hdr), 0);
 	}
 }
@@ -74,11 +76,14 @@ static void fixture_start(struct fixture *fx, unsigned int ncpu, const struct fl
 	fx->stacks = stack_table__new();
 	assert_non_null(fx->stacks);
 	assert_int_equal(stack_table__decode(fx->stacks, stacks_text, sizeof(stacks_text) - 1), 0);
-	fx->flame = flame__new(fo, fx->stacks);
+	fx->attrib = stack_attrib__new(
+		&(struct stack_attrib_opts){ .carry = flame_type__carry(fo->type) }, fx->stacks);
+	assert_non_null(fx->attrib);
+	fx->flame = flame__new(fo, fx->attrib);
 	fx->a = weft_analysis__new(&o);
 	assert_non_null(fx->flame);
 	assert_non_null(fx->a);
-	weft_analysis__set_slice_observer(fx->a, flame__slice, fx->flame);
+	weft_analysis__set_slice_observer(fx->a, stack_attrib__slice, fx->attrib);
 	synth_task_state(&fx->ev, 0, PID, PID, 0, "my app");
 	synth_task_state(&fx->ev, 0, T2, PID, 1, "worker");
 }
@@ -117,6 +122,7 @@ static void run(struct fixture *fx, enum flame_type type, enum flame_by by)
 static void done(struct fixture *fx)
 {
 	flame__free(fx->flame);
+	stack_attrib__free(fx->attrib);
 	weft_analysis__free(fx->a);
 	stack_table__free(fx->stacks);
 }

@@ -11,6 +11,9 @@
 #include "flame.h"
 #include "flame_svg.h"
 #include "log.h"
+#include "recording.h"
+#include "stack_attrib.h"
+#include "stacks.h"
 
 struct flame_cli {
 	const char *path;
@@ -118,12 +121,59 @@ cleanup:
 	return err;
 }
 
+/* The whole pass over a recording: its stacks attributed, the flame fed
+ * with them, the analysis' locks table for the lock type. NULL with one
+ * line in err (naming the file) on failure. */
+static struct flame *flame_of_recording(const char *path, const struct flame_opts *opts,
+					struct stack_attrib **attrib, char *err, size_t errlen)
+{
+	struct recording *rec = recording_open(path, NULL, err, errlen);
+	struct stack_table *stacks = NULL;
+	struct stack_attrib *a = NULL;
+	struct recording_tap tap;
+	struct flame *f = NULL;
+
+	if (!rec)
+		return NULL;
+	stacks = stack_table__new();
+	if (stacks)
+		recording_read_stacks(rec, stacks);
+	a = stacks ? stack_attrib__new(
+			     &(struct stack_attrib_opts){ .carry = flame_type__carry(opts->type) },
+			     stacks) :
+		     NULL;
+	f = a ? flame__new(opts, a) : NULL;
+	if (!f) {
+		snprintf(err, errlen, "%s: %s", path, strerror(ENOMEM));
+		goto fail;
+	}
+	tap = (struct recording_tap){ stack_attrib__feed, stack_attrib__slice, a };
+	if (recording_run(rec, &tap, err, errlen) < 0)
+		goto fail;
+	if (flame__finish(f, recording_metrics(rec))) {
+		snprintf(err, errlen, "%s: %s", path, strerror(ENOMEM));
+		goto fail;
+	}
+	/* the lines have their text: the stack table can go, the names stay */
+	stack_table__free(stacks);
+	recording_free(rec);
+	*attrib = a;
+	return f;
+fail:
+	flame__free(f);
+	stack_attrib__free(a);
+	stack_table__free(stacks);
+	recording_free(rec);
+	return NULL;
+}
+
 int cmd_flame(int argc, char **argv)
 {
 	struct argp argp = { .options = flame_options,
 			     .parser = flame_parse_arg,
 			     .doc = flame_doc };
 	struct flame_cli o = { .f = { .type = FLAME_ONCPU, .by = FLAME_BY_PROCESS } };
+	struct stack_attrib *attrib = NULL;
 	char err[512];
 	struct flame *f;
 	int ret = 0;
@@ -132,7 +182,7 @@ int cmd_flame(int argc, char **argv)
 		return 2;
 	if (!o.path)
 		o.path = "weft.data";
-	f = flame__from_recording(o.path, &o.f, err, sizeof(err));
+	f = flame_of_recording(o.path, &o.f, &attrib, err, sizeof(err));
 	if (!f) {
 		elog("%s", err);
 		return 1;
@@ -146,5 +196,6 @@ int cmd_flame(int argc, char **argv)
 	else if (flame__write_folded(f, stdout) || fflush(stdout))
 		ret = 1;
 	flame__free(f);
+	stack_attrib__free(attrib);
 	return ret;
 }

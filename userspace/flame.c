@@ -8,93 +8,60 @@
 #include "analysis.h"
 #include "events.h"
 #include "flame.h"
-#include "recording.h"
+#include "stack_attrib.h"
 #include "stacks.h"
-#include "u64set.h"
+#include "strtab.h"
 
 #define LINE_MAX_LEN (64 * 1024)
 
-/* A line a thread's lock wait went to, by what the line is made of, so
- * that a wait like one before it builds no line: most threads wait on a
- * few addresses from a few stacks, over and over. */
-#define LOCK_HITS 4
-
-struct lock_hit {
-	__u64 addr;
-	__u32 pid, tgid;
-	__s32 user, kernel; /* kernel 0 with user_only */
-	bool has_switch;
-	unsigned int comm_gen; /* flame.comm_gen when the line was built */
-	size_t line; /* index + 1 in flame.pending; 0: empty */
+/* What a line is made of, as numbers: two records with the same key are
+ * the same line. All fields are 32 or 64 bits wide and the key is zeroed
+ * before it is filled, so its bytes compare and hash as a whole. */
+struct line_key {
+	__u64 addr; /* lock type: the wait's address */
+	__u32 pid; /* lock type: the waiting process (a lock is per process) */
+	__u32 has_root, root_name, root_num;
+	__u32 taken, tgid;
+	__s32 user, kernel;
+	/* wakeup type: enum attrib_waker, the waker's stacks and root */
+	__u32 waker, wtgid;
+	__s32 wuser, wkernel;
+	__u32 has_wroot, wroot_name, wroot_num;
 };
 
-/* What flame needs to know of each thread: its name, the stacks of its
- * last switch out (the start of its current block) and of the wakeup that
- * ended it. */
-/* Blocked time of skipped switches (--stack-every) not yet given to a
- * sampled stack, and the line (index + 1) of the last sampled one, which
- * gets it at the end */
-struct carry {
-	__u64 ns;
-	size_t last;
+struct key_line {
+	struct line_key key;
+	__u64 value;
+	__u32 pid; /* of the last record it counted */
 };
 
-struct thread_info {
-	__u32 tid;
-	char comm[WEFT_COMM_LEN + 1];
-	bool has_switch;
-	__u32 sw_tgid;
-	__s32 sw_user, sw_kernel;
-	bool has_wake;
-	bool wake_irq;
-	__u32 waker_tid, waker_tgid;
-	__s32 wk_user, wk_kernel;
-	/* --stack-every, except for the lock type (whose carry is per
-	 * address, in flame.carries): blocked time not yet given to a sampled
-	 * stack */
-	struct carry carry;
-	/* lock type: the lines of its last waits, replaced in turn */
-	struct lock_hit hits[LOCK_HITS];
-	unsigned int next_hit;
-};
-
+/* A line once it has its text */
 struct line {
 	char *stack;
 	__u64 value;
-	__u32 pid; /* the process whose samples or blocked time it is */
-	__u64 addr; /* lock type, before finish: the wait's address */
-};
-
-struct line_map {
-	struct line *lines;
-	size_t n, cap;
-	size_t *slots; /* index + 1; 0 is empty */
-	size_t mask;
+	__u32 pid;
+	__u64 addr;
+	__u32 *ids; /* frames, root first */
+	unsigned int nids;
 };
 
 struct flame {
 	struct flame_opts opts;
-	const struct stack_table *stacks;
-	struct thread_info *threads;
-	size_t nthreads, cap_threads;
-	struct u64_set thread_index;
-	struct line_map pending; /* lock waits keyed by "pid addr stack" */
-	/* the lock type's carries, per thread and address: wait addresses
-	 * numbered in addr_index, carries found by thread index + 1 << 32 |
-	 * address number in carry_index */
-	struct u64_set addr_index, carry_index;
-	__u32 naddrs;
-	struct carry *carries;
-	size_t ncarries, cap_carries;
-	struct line_map map;
-	/* lock type, after finish: pending's lines that are locks */
+	struct stack_attrib *attrib;
+	struct strtab *names;
+	struct key_line *klines;
+	size_t nk, capk;
+	__u32 *slots; /* index + 1 in klines; 0 is empty */
+	size_t mask;
+	struct line *lines; /* after finish, sorted by stack */
+	size_t nlines;
 	struct flame_lock_line *lock_lines;
 	size_t nr_lock_lines;
-	/* changes with any thread's name, which the roots are made of */
-	unsigned int comm_gen;
-	bool finished;
+	struct line *lock_texts; /* the lock lines' own text and frames */
+	size_t nlock_texts;
+	__u32 unknown_id, sep_id, irq_id;
+	bool finished, failed;
 	__u64 total;
-	char *buf; /* LINE_MAX_LEN */
 };
 
 /* The index of name among names, or -EINVAL */
@@ -135,525 +102,319 @@ const char *flame_type__unit(enum flame_type type)
 	return type == FLAME_ONCPU ? "samples" : "us";
 }
 
-/* --- a map of strings to counts --- */
-
-static size_t str_hash(const char *s)
+enum stack_carry flame_type__carry(enum flame_type type)
 {
-	size_t h = 1469598103934665603ULL;
-
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-	return h;
+	return type == FLAME_LOCK ? STACK_CARRY_ADDR : STACK_CARRY_THREAD;
 }
 
-static int map_grow(struct line_map *m)
+/* --- counting by key --- */
+
+static size_t key_hash(const struct line_key *k)
 {
-	size_t cap = m->slots ? (m->mask + 1) * 2 : 1024, i, j;
-	size_t *slots = calloc(cap, sizeof(*slots));
+	const __u32 *w = (const __u32 *)k;
+	__u64 h = 0x9e3779b97f4a7c15ULL;
+	size_t i;
+
+	for (i = 0; i < sizeof(*k) / sizeof(*w); i++) {
+		h ^= w[i];
+		h *= 0xff51afd7ed558ccdULL;
+		h ^= h >> 32;
+	}
+	return (size_t)h;
+}
+
+static int slots_grow(struct flame *f)
+{
+	size_t cap = f->slots ? (f->mask + 1) * 2 : 1024, i, j;
+	__u32 *slots = calloc(cap, sizeof(*slots));
 
 	if (!slots)
 		return -ENOMEM;
-	for (i = 0; i < m->n; i++) {
-		for (j = str_hash(m->lines[i].stack) & (cap - 1); slots[j]; j = (j + 1) & (cap - 1))
+	for (i = 0; i < f->nk; i++) {
+		for (j = key_hash(&f->klines[i].key) & (cap - 1); slots[j]; j = (j + 1) & (cap - 1))
 			;
 		slots[j] = i + 1;
 	}
-	free(m->slots);
-	m->slots = slots;
-	m->mask = cap - 1;
+	free(f->slots);
+	f->slots = slots;
+	f->mask = cap - 1;
 	return 0;
 }
 
-static struct line *map_get(struct line_map *m, const char *stack)
+static struct key_line *key_line_get(struct flame *f, const struct line_key *key)
 {
-	struct line *grown, *l;
+	struct key_line *l;
 	size_t i;
 
-	if ((!m->slots || (m->n + 1) * 2 > m->mask + 1) && map_grow(m))
+	if ((!f->slots || (f->nk + 1) * 2 > f->mask + 1) && slots_grow(f))
 		return NULL;
-	for (i = str_hash(stack) & m->mask; m->slots[i]; i = (i + 1) & m->mask)
-		if (!strcmp(m->lines[m->slots[i] - 1].stack, stack))
-			return &m->lines[m->slots[i] - 1];
-	if (m->n == m->cap) {
-		size_t cap = m->cap ? m->cap * 2 : 256;
+	for (i = key_hash(key) & f->mask; f->slots[i]; i = (i + 1) & f->mask)
+		if (!memcmp(&f->klines[f->slots[i] - 1].key, key, sizeof(*key)))
+			return &f->klines[f->slots[i] - 1];
+	if (f->nk == f->capk) {
+		size_t cap = f->capk ? f->capk * 2 : 256;
+		struct key_line *grown = realloc(f->klines, cap * sizeof(*grown));
 
-		grown = realloc(m->lines, cap * sizeof(*grown));
 		if (!grown)
 			return NULL;
-		m->lines = grown;
-		m->cap = cap;
+		f->klines = grown;
+		f->capk = cap;
 	}
-	l = &m->lines[m->n];
+	l = &f->klines[f->nk];
 	memset(l, 0, sizeof(*l));
-	l->stack = strdup(stack);
-	if (!l->stack)
-		return NULL;
-	m->slots[i] = ++m->n;
+	l->key = *key;
+	f->slots[i] = ++f->nk;
 	return l;
 }
 
-static void map_release(struct line_map *m)
+/* The root's name and number: the thread's name and tid, or the
+ * process's (named by its main thread) and pid */
+static void set_root(const struct flame *f, const struct attrib_thread *t, __u32 *has, __u32 *name,
+		     __u32 *num)
 {
-	size_t i;
-
-	for (i = 0; i < m->n; i++)
-		free(m->lines[i].stack);
-	free(m->lines);
-	free(m->slots);
-	memset(m, 0, sizeof(*m));
-}
-
-/* --- threads --- */
-
-static struct thread_info *thread_get(struct flame *f, __u32 tid)
-{
-	struct thread_info *grown, *t;
-	bool added;
-	__u32 *slot = u64_set__slot(&f->thread_index, 1ULL << 63 | tid, &added);
-
-	if (!slot)
-		return NULL;
-	if (!added)
-		return &f->threads[*slot];
-	if (f->nthreads == f->cap_threads) {
-		size_t cap = f->cap_threads ? f->cap_threads * 2 : 64;
-
-		grown = realloc(f->threads, cap * sizeof(*grown));
-		if (!grown)
-			return NULL;
-		f->threads = grown;
-		f->cap_threads = cap;
+	switch (f->opts.by) {
+	case FLAME_BY_NONE:
+		return;
+	case FLAME_BY_THREAD:
+		*name = t->comm;
+		*num = t->tid;
+		break;
+	case FLAME_BY_PID:
+		*name = t->leader_comm ? t->leader_comm : t->comm;
+		*num = t->pid;
+		break;
+	case FLAME_BY_PROCESS:
+		*name = t->leader_comm ? t->leader_comm : t->comm;
+		break;
 	}
-	*slot = f->nthreads;
-	t = &f->threads[f->nthreads++];
-	memset(t, 0, sizeof(*t));
-	t->tid = tid;
-	return t;
+	*has = 1;
 }
 
-static const struct thread_info *thread_find(const struct flame *f, __u32 tid)
+static void flame_add(void *ctx, const struct attributed_stack *as)
 {
-	__u32 i;
+	struct flame *f = ctx;
+	struct line_key key;
+	struct key_line *l;
 
-	return u64_set__get(&f->thread_index, 1ULL << 63 | tid, &i) ? &f->threads[i] : NULL;
+	if ((as->kind == STACK_KIND_ONCPU) != (f->opts.type == FLAME_ONCPU) || f->finished)
+		return;
+	memset(&key, 0, sizeof(key));
+	if (f->opts.type == FLAME_LOCK) {
+		key.addr = as->addr;
+		key.pid = as->thread.pid;
+	}
+	set_root(f, &as->thread, &key.has_root, &key.root_name, &key.root_num);
+	key.taken = as->stacks.taken;
+	if (as->stacks.taken) {
+		key.tgid = as->stacks.tgid;
+		key.user = as->stacks.user;
+		key.kernel = f->opts.user_only ? WEFT_STACK_NOT_TAKEN : as->stacks.kernel;
+	}
+	if (f->opts.type == FLAME_WAKEUP) {
+		key.waker = as->waker;
+		if (as->waker == ATTRIB_WAKER_TASK) {
+			key.wtgid = as->waker_stacks.tgid;
+			key.wuser = as->waker_stacks.user;
+			key.wkernel = f->opts.user_only ? WEFT_STACK_NOT_TAKEN :
+							  as->waker_stacks.kernel;
+			if (as->waker_thread.tid)
+				set_root(f, &as->waker_thread, &key.has_wroot, &key.wroot_name,
+					 &key.wroot_num);
+		}
+	}
+	l = key_line_get(f, &key);
+	if (!l) {
+		f->failed = true;
+		return;
+	}
+	l->value += as->weight;
+	l->pid = as->thread.pid;
 }
 
-static void set_comm(struct flame *f, __u32 tid, const char *comm)
-{
-	struct thread_info *t = thread_get(f, tid);
-
-	if (t)
-		snprintf(t->comm, sizeof(t->comm), "%.*s", WEFT_COMM_LEN, comm);
-	f->comm_gen++;
-}
-
-struct flame *flame__new(const struct flame_opts *opts, const struct stack_table *stacks)
+struct flame *flame__new(const struct flame_opts *opts, struct stack_attrib *a)
 {
 	struct flame *f = calloc(1, sizeof(*f));
+	int err;
 
 	if (!f)
 		return NULL;
 	f->opts = *opts;
-	f->stacks = stacks;
-	f->buf = malloc(LINE_MAX_LEN);
-	if (!f->buf) {
+	f->attrib = a;
+	f->names = stack_attrib__names(a);
+	f->unknown_id = stack_attrib__intern(a, STACK_UNKNOWN_FRAME, NULL);
+	f->sep_id = stack_attrib__intern(a, "--", NULL);
+	f->irq_id = stack_attrib__intern(a, "[interrupt]", NULL);
+	err = !f->unknown_id || !f->sep_id || !f->irq_id ? -ENOMEM :
+							   stack_attrib__subscribe(a, flame_add, f);
+	if (err) {
 		free(f);
-		errno = ENOMEM;
+		errno = -err;
 		return NULL;
 	}
 	return f;
+}
+
+static void lines_free(struct line *lines, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		free(lines[i].stack);
+		free(lines[i].ids);
+	}
+	free(lines);
 }
 
 void flame__free(struct flame *f)
 {
 	if (!f)
 		return;
-	map_release(&f->map);
-	map_release(&f->pending);
-	u64_set__release(&f->addr_index);
-	u64_set__release(&f->carry_index);
-	free(f->carries);
+	free(f->klines);
+	free(f->slots);
+	lines_free(f->lines, f->nlines);
+	lines_free(f->lock_texts, f->nlock_texts);
 	free(f->lock_lines);
-	u64_set__release(&f->thread_index);
-	free(f->threads);
-	free(f->buf);
 	free(f);
 }
 
-/* --- building a line --- */
+/* --- a line's frames and text --- */
 
-struct line_buf {
-	char *p;
-	size_t len, cap;
-	bool full;
+struct ids_buf {
+	__u32 *ids;
+	unsigned int n, cap;
+	bool failed;
 };
 
-/* One frame, with spaces and ';' made '_' so that the line stays
- * "frames COUNT" with ';' between frames. */
-static void put_frame(struct line_buf *b, const char *name, const char *suffix)
+static void put_id(struct ids_buf *b, __u32 id)
 {
-	size_t need = strlen(name) + (suffix ? strlen(suffix) : 0) + 2;
-	const char *s;
+	if (b->n == b->cap) {
+		unsigned int cap = b->cap ? b->cap * 2 : 64;
+		__u32 *grown = realloc(b->ids, cap * sizeof(*grown));
 
-	if (b->len + need >= b->cap) {
-		b->full = true;
-		return;
+		if (!grown) {
+			b->failed = true;
+			return;
+		}
+		b->ids = grown;
+		b->cap = cap;
 	}
-	if (b->len)
-		b->p[b->len++] = ';';
-	if (!*name)
-		name = "[unknown]";
-	for (s = name; *s; s++)
-		b->p[b->len++] = (*s == ' ' || *s == ';' || *s == '\t' || *s == '\n') ? '_' : *s;
-	for (s = suffix; s && *s; s++)
-		b->p[b->len++] = *s;
-	b->p[b->len] = '\0';
+	b->ids[b->n++] = id;
 }
 
-static void put_root(struct flame *f, struct line_buf *b, __u32 tid, __u32 tgid)
+static void put_root(struct flame *f, struct ids_buf *b, __u32 name, __u32 num)
 {
-	const struct thread_info *t = thread_find(f, tid), *leader = thread_find(f, tgid);
-	const char *comm = "[unknown]";
-	char name[64];
+	const char *comm = name ? strtab__str(f->names, name) : STACK_UNKNOWN_FRAME;
+	char text[64];
 
-	if (f->opts.by == FLAME_BY_NONE)
-		return;
-	if (f->opts.by == FLAME_BY_THREAD) {
-		if (t && t->comm[0])
-			comm = t->comm;
-		snprintf(name, sizeof(name), "%s-%u", comm, tid);
-	} else {
-		/* a process is named by its main thread */
-		if (leader && leader->comm[0])
-			comm = leader->comm;
-		else if (t && t->comm[0])
-			comm = t->comm;
-		if (f->opts.by == FLAME_BY_PID)
-			snprintf(name, sizeof(name), "%s-%u", comm, tgid);
-		else
-			snprintf(name, sizeof(name), "%s", comm);
-	}
-	put_frame(b, name, NULL);
+	if (f->opts.by == FLAME_BY_PROCESS)
+		snprintf(text, sizeof(text), "%s", comm);
+	else
+		snprintf(text, sizeof(text), "%s-%u", comm, num);
+	put_id(b, stack_attrib__intern(f->attrib, text, NULL));
 }
 
-/* The kernel frames of weft's own programs, at the leaf end of every
- * stack they take: what ran is what called them. */
-static bool is_tracing_frame(const char *name)
+static bool has_frames(const struct stack_table *t, bool user, __u32 tgid, __s32 id)
 {
-	return name && (!strncmp(name, "bpf_prog_", 9) || !strncmp(name, "bpf_trace_run", 13) ||
-			!strncmp(name, "__bpf_trace_", 12) || !strncmp(name, "__traceiter_", 12) ||
-			!strncmp(name, "bpf_get_stack", 13) || !strncmp(name, "perf_trace_", 11));
-}
+	const struct weft_stack *st = t ? stack_table__get(t, user, tgid, id) : NULL;
 
-/* The frames of one stack, root first (reverse) or leaf first. */
-static void put_stack(struct line_buf *b, const struct weft_stack *st, bool root_first)
-{
-	const char *suffix = st->user ? NULL : "_[k]";
-	unsigned int i, skip = 0, n;
-
-	while (!st->user && skip < st->nframes && is_tracing_frame(st->frames[skip].name))
-		skip++;
-	n = st->nframes - skip;
-	for (i = 0; i < n; i++) {
-		const struct stack_frame *fr =
-			&st->frames[root_first ? st->nframes - 1 - i : skip + i];
-
-		put_frame(b, fr->name ? fr->name : "[unknown]", suffix);
-	}
+	return st && st->nframes;
 }
 
 /* A thread's stack: user frames then kernel frames, root first; or the
  * reverse, leaf first (a waker's, after the "--"). */
-static void put_stacks(struct flame *f, struct line_buf *b, __u32 tgid, __s32 user_id,
-		       __s32 kernel_id, bool root_first)
+static void put_stacks(struct flame *f, struct ids_buf *b, __u32 tgid, __s32 user, __s32 kernel,
+		       bool root_first)
 {
-	const struct weft_stack *u = f->stacks ? stack_table__get(f->stacks, true, tgid, user_id) :
-						 NULL;
-	const struct weft_stack *k = f->stacks && !f->opts.user_only ?
-					     stack_table__get(f->stacks, false, 0, kernel_id) :
-					     NULL;
+	const struct stack_table *t = stack_attrib__stacks(f->attrib);
+	const __u32 *u = NULL, *k = NULL;
+	unsigned int nu = 0, nk = 0, i;
 
-	if ((!u || !u->nframes) && (!k || !k->nframes)) {
-		put_frame(b, "[unknown]", NULL);
+	if (!has_frames(t, true, tgid, user) && !has_frames(t, false, 0, kernel)) {
+		put_id(b, f->unknown_id);
 		return;
 	}
+	if (stack_attrib__frames(f->attrib, true, tgid, user, &u, &nu) ||
+	    stack_attrib__frames(f->attrib, false, 0, kernel, &k, &nk))
+		b->failed = true;
 	if (root_first) {
-		if (u)
-			put_stack(b, u, true);
-		if (k)
-			put_stack(b, k, true);
+		for (i = nu; i-- > 0;)
+			put_id(b, u[i]);
+		for (i = nk; i-- > 0;)
+			put_id(b, k[i]);
 	} else {
-		if (k)
-			put_stack(b, k, false);
-		if (u)
-			put_stack(b, u, false);
+		for (i = 0; i < nk; i++)
+			put_id(b, k[i]);
+		for (i = 0; i < nu; i++)
+			put_id(b, u[i]);
 	}
 }
 
-static int add_value(struct flame *f, struct line_buf *b, __u32 pid, __u64 value)
+static void key_frames(struct flame *f, const struct line_key *k, struct ids_buf *b)
 {
-	struct line *l;
-
-	if (b->full)
-		b->p[b->cap - 1] = '\0';
-	l = map_get(&f->map, b->p);
-	if (!l)
-		return -ENOMEM;
-	l->pid = pid;
-	l->value += value;
-	return 0;
-}
-
-int flame__feed(void *ctx, const struct weft_event_header *ev)
-{
-	struct flame *f = ctx;
-	const struct weft_ev_switch *sw;
-	const struct weft_ev_wakeup *wk;
-	const struct weft_ev_sample *sa;
-	struct line_buf b = { .p = f->buf, .cap = LINE_MAX_LEN };
-	struct thread_info *t;
-
-	f->buf[0] = '\0';
-	switch (ev->type) {
-	case WEFT_EV_FORK:
-		set_comm(f, ((const struct weft_ev_fork *)ev)->child_tid,
-			 ((const struct weft_ev_fork *)ev)->comm);
-		break;
-	case WEFT_EV_EXEC:
-		set_comm(f, ((const struct weft_ev_exec *)ev)->tid,
-			 ((const struct weft_ev_exec *)ev)->comm);
-		break;
-	case WEFT_EV_RENAME:
-		set_comm(f, ((const struct weft_ev_rename *)ev)->tid,
-			 ((const struct weft_ev_rename *)ev)->comm);
-		break;
-	case WEFT_EV_TASK_STATE:
-		set_comm(f, ((const struct weft_ev_task_state *)ev)->tid,
-			 ((const struct weft_ev_task_state *)ev)->comm);
-		break;
-	case WEFT_EV_SWITCH:
-		/* what a block starts, for the graphs of blocked time */
-		if (f->opts.type == FLAME_ONCPU)
-			break;
-		sw = (const void *)ev;
-		if (!(ev->flags & WEFT_SWITCH_PREV_TRACED) || (ev->flags & WEFT_SWITCH_INFERRED))
-			break;
-		t = thread_get(f, sw->prev_tid);
-		if (!t)
-			return -ENOMEM;
-		t->has_switch = true;
-		t->sw_tgid = sw->prev_tgid;
-		t->sw_user = sw->user_stack_id;
-		t->sw_kernel = sw->kernel_stack_id;
-		t->has_wake = false;
-		break;
-	case WEFT_EV_WAKEUP:
-		/* who ended a block: only the wakeup graph shows it */
-		if (f->opts.type != FLAME_WAKEUP)
-			break;
-		wk = (const void *)ev;
-		t = thread_get(f, wk->tid);
-		if (!t)
-			return -ENOMEM;
-		t->has_wake = true;
-		t->wake_irq = ev->flags & WEFT_WAKE_IRQ;
-		t->waker_tid = ev->flags & WEFT_WAKE_NO_WAKING ? 0 : wk->waker_tid;
-		t->waker_tgid = wk->waker_tgid;
-		t->wk_user = wk->waker_user_stack_id;
-		t->wk_kernel = wk->waker_kernel_stack_id;
-		break;
-	case WEFT_EV_SAMPLE:
-		if (f->opts.type != FLAME_ONCPU)
-			break;
-		sa = (const void *)ev;
-		put_root(f, &b, sa->tid, sa->tgid);
-		put_stacks(f, &b, sa->tgid, sa->user_stack_id, sa->kernel_stack_id, true);
-		return add_value(f, &b, sa->tgid, 1);
-	}
-	return 0;
-}
-
-/* "ID ADDR" as "%u %llx" writes it (a lock wait's keys), without
- * printf's cost on every wait: at most 28 bytes with the NUL; returns the
- * length */
-static int put_ids(char *p, __u32 id, __u64 addr)
-{
-	char digits[20];
-	int n = 0, len = 0;
-
-	do
-		digits[n++] = '0' + id % 10;
-	while (id /= 10);
-	while (n)
-		p[len++] = digits[--n];
-	p[len++] = ' ';
-	do
-		digits[n++] = "0123456789abcdef"[addr & 15];
-	while (addr >>= 4);
-	while (n)
-		p[len++] = digits[--n];
-	p[len] = '\0';
-	return len;
-}
-
-/* The thread's line for this lock wait, or the entry to keep it in once
- * built (line 0) */
-static struct lock_hit *lock_hit(struct flame *f, struct thread_info *t, const struct weft_slice *s)
-{
-	struct lock_hit want = { .addr = s->addr,
-				 .pid = s->pid,
-				 .has_switch = t->has_switch,
-				 /* names are in the root only when it is there */
-				 .comm_gen = f->opts.by == FLAME_BY_NONE ? 0 : f->comm_gen },
-			*h;
-	unsigned int i;
-
-	if (t->has_switch) {
-		want.tgid = t->sw_tgid;
-		want.user = t->sw_user;
-		want.kernel = f->opts.user_only ? 0 : t->sw_kernel;
-	}
-	for (i = 0; i < LOCK_HITS; i++) {
-		h = &t->hits[i];
-		if (h->line && h->addr == want.addr && h->pid == want.pid && h->tgid == want.tgid &&
-		    h->user == want.user && h->kernel == want.kernel &&
-		    h->has_switch == want.has_switch && h->comm_gen == want.comm_gen)
-			return h;
-	}
-	h = &t->hits[t->next_hit++ % LOCK_HITS];
-	*h = want;
-	return h;
-}
-
-/* The lock type's carry of thread t at addr (never 0), or NULL when out
- * of memory */
-static struct carry *lock_carry(struct flame *f, const struct thread_info *t, __u64 addr)
-{
-	__u32 *addr_no, *slot;
-	struct carry *grown;
-	bool added;
-
-	addr_no = u64_set__slot(&f->addr_index, addr, &added);
-	if (!addr_no)
-		return NULL;
-	if (added)
-		*addr_no = f->naddrs++;
-	slot = u64_set__slot(&f->carry_index, (__u64)(t - f->threads + 1) << 32 | *addr_no, &added);
-	if (!slot)
-		return NULL;
-	if (!added)
-		return &f->carries[*slot];
-	if (f->ncarries == f->cap_carries) {
-		size_t cap = f->cap_carries ? f->cap_carries * 2 : 64;
-
-		grown = realloc(f->carries, cap * sizeof(*grown));
-		if (!grown)
-			return NULL;
-		f->carries = grown;
-		f->cap_carries = cap;
-	}
-	*slot = f->ncarries;
-	memset(&f->carries[f->ncarries], 0, sizeof(*f->carries));
-	return &f->carries[f->ncarries++];
-}
-
-void flame__slice(void *ctx, const struct weft_slice *s)
-{
-	struct flame *f = ctx;
-	struct line_buf b = { .p = f->buf, .cap = LINE_MAX_LEN };
-	__u64 value = s->end_ns - s->start_ns;
-	struct lock_hit *hit = NULL;
-	struct carry *carry;
-	struct line_map *target;
-	struct thread_info *t;
-	struct line *l;
-	int plen = 0;
-
-	if (s->state != WEFT_SLICE_BLOCKED || f->opts.type == FLAME_ONCPU)
-		return;
-	if (f->opts.type == FLAME_LOCK && !s->addr)
-		return;
-	t = thread_get(f, s->tid);
-	if (!t)
-		return;
-	/* --stack-every: a block that took no stack adds its time to the
-	 * thread's next one that did */
-	carry = f->opts.type == FLAME_LOCK ? lock_carry(f, t, s->addr) : &t->carry;
-	if (t->has_switch && t->sw_user == WEFT_STACK_SKIPPED) {
-		if (carry)
-			carry->ns += value;
-		t->has_switch = false;
-		t->has_wake = false;
-		return;
-	}
-	if (carry) {
-		value += carry->ns;
-		carry->ns = 0;
-	}
-	target = f->opts.type == FLAME_LOCK ? &f->pending : &f->map;
-	if (f->opts.type == FLAME_LOCK) {
-		hit = lock_hit(f, t, s);
-		if (hit->line) {
-			l = &target->lines[hit->line - 1];
-			t->has_switch = false;
-			goto add;
-		}
-	}
-	/* which addresses are locks is known at the end: a lock wait's line
-	 * starts with its address until then */
-	if (f->opts.type == FLAME_LOCK) {
-		plen = put_ids(f->buf, s->pid, s->addr);
-		f->buf[plen++] = ' ';
-	}
-	b.p = f->buf + plen;
-	b.cap = LINE_MAX_LEN - plen;
-	b.p[0] = '\0';
-	put_root(f, &b, s->tid, s->pid);
-	if (t->has_switch)
-		put_stacks(f, &b, t->sw_tgid, t->sw_user, t->sw_kernel, true);
+	if (k->has_root)
+		put_root(f, b, k->root_name, k->root_num);
+	if (k->taken)
+		put_stacks(f, b, k->tgid, k->user, k->kernel, true);
 	else
-		put_frame(&b, "[unknown]", NULL);
-	if (f->opts.type == FLAME_WAKEUP) {
-		put_frame(&b, "--", NULL);
-		if (!t->has_wake)
-			put_frame(&b, "[unknown]", NULL);
-		else if (t->wake_irq)
-			put_frame(&b, "[interrupt]", NULL);
-		else
-			put_stacks(f, &b, t->waker_tgid, t->wk_user, t->wk_kernel, false);
-		if (t->has_wake && !t->wake_irq && t->waker_tid)
-			put_root(f, &b, t->waker_tid, t->waker_tgid);
-	}
-	t->has_switch = false;
-	t->has_wake = false;
-	if (b.full)
-		b.p[b.cap - 1] = '\0';
-	l = map_get(target, f->buf);
-	if (!l)
+		put_id(b, f->unknown_id);
+	if (f->opts.type != FLAME_WAKEUP)
 		return;
-	if (hit)
-		hit->line = (size_t)(l - target->lines) + 1;
-add:
-	l->pid = s->pid;
-	l->addr = s->addr;
-	l->value += value;
-	if (carry)
-		carry->last = (size_t)(l - target->lines) + 1;
+	put_id(b, f->sep_id);
+	if (k->waker == ATTRIB_WAKER_NONE)
+		put_id(b, f->unknown_id);
+	else if (k->waker == ATTRIB_WAKER_IRQ)
+		put_id(b, f->irq_id);
+	else
+		put_stacks(f, b, k->wtgid, k->wuser, k->wkernel, false);
+	if (k->has_wroot)
+		put_root(f, b, k->wroot_name, k->wroot_num);
 }
 
-static bool is_lock(const struct weft_metrics *m, __u32 pid, __u64 addr)
+/* The frames joined by ';'; a frame that would take the line past
+ * LINE_MAX_LEN is left out */
+static char *join_frames(const struct strtab *names, const __u32 *ids, unsigned int n)
 {
+	size_t len = 0, flen;
 	unsigned int i;
+	char *p;
 
-	for (i = 0; m && i < m->nr_locks; i++)
-		if (m->locks[i].addr == addr && (m->locks[i].pid == pid || !m->locks[i].pid))
-			return true;
-	return false;
+	for (i = 0; i < n; i++) {
+		flen = strtab__len(names, ids[i]);
+		if (len + flen + 2 < LINE_MAX_LEN)
+			len += flen + 1;
+	}
+	p = malloc(len + 1);
+	if (!p)
+		return NULL;
+	len = 0;
+	for (i = 0; i < n; i++) {
+		flen = strtab__len(names, ids[i]);
+		if (len + flen + 2 >= LINE_MAX_LEN)
+			continue;
+		if (len)
+			p[len++] = ';';
+		memcpy(p + len, strtab__str(names, ids[i]), flen);
+		len += flen;
+	}
+	p[len] = '\0';
+	return p;
 }
 
 static int cmp_line(const void *a, const void *b)
 {
 	return strcmp(((const struct line *)a)->stack, ((const struct line *)b)->stack);
+}
+
+/* By wait, then text: the lock type's lines of one wait, to merge */
+static int cmp_wait_line(const void *a, const void *b)
+{
+	const struct line *x = a, *y = b;
+
+	if (x->pid != y->pid)
+		return x->pid < y->pid ? -1 : 1;
+	if (x->addr != y->addr)
+		return x->addr < y->addr ? -1 : 1;
+	return strcmp(x->stack, y->stack);
 }
 
 static int cmp_lock_line(const void *a, const void *b)
@@ -669,102 +430,195 @@ static int cmp_lock_line(const void *a, const void *b)
 	return strcmp(x->stack, y->stack);
 }
 
-int flame__finish(struct flame *f, const struct weft_metrics *m)
+/* Lines whose text is the same (sorted so they are next to each other)
+ * become one, the first, with the values added; the others are freed.
+ * same() says which are the same. Returns the new count. */
+static size_t merge_same(struct line *lines, size_t n, int (*same)(const void *, const void *))
 {
-	struct line_map out = {};
+	size_t i, out = 0;
+
+	for (i = 0; i < n; i++) {
+		if (out && !same(&lines[out - 1], &lines[i])) {
+			lines[out - 1].value += lines[i].value;
+			lines[out - 1].pid = lines[i].pid;
+			free(lines[i].stack);
+			free(lines[i].ids);
+			continue;
+		}
+		lines[out++] = lines[i];
+	}
+	return out;
+}
+
+static bool is_lock(const struct weft_metrics *m, __u32 pid, __u64 addr)
+{
+	unsigned int i;
+
+	for (i = 0; m && i < m->nr_locks; i++)
+		if (m->locks[i].addr == addr && (m->locks[i].pid == pid || !m->locks[i].pid))
+			return true;
+	return false;
+}
+
+/* Every counted key as a line with its frames and text */
+static int make_lines(struct flame *f, struct line **out)
+{
+	struct line *lines = calloc(f->nk ? f->nk : 1, sizeof(*lines));
 	size_t i;
 
-	if (f->finished)
-		return 0;
-	f->finished = true;
-	/* what a thread blocked after its last sampled stack goes to it */
-	for (i = 0; i < f->ncarries; i++) {
-		struct carry *c = &f->carries[i];
+	*out = lines;
+	if (!lines)
+		return -ENOMEM;
+	for (i = 0; i < f->nk; i++) {
+		const struct key_line *kl = &f->klines[i];
+		struct ids_buf b = {};
 
-		if (c->ns && c->last)
-			f->pending.lines[c->last - 1].value += c->ns;
-	}
-	for (i = 0; i < f->nthreads; i++) {
-		struct carry *c = &f->threads[i].carry;
-
-		if (c->ns && c->last)
-			f->map.lines[c->last - 1].value += c->ns;
-	}
-	if (f->pending.n) {
-		f->lock_lines = calloc(f->pending.n, sizeof(*f->lock_lines));
-		if (!f->lock_lines)
+		key_frames(f, &kl->key, &b);
+		lines[i] = (struct line){ .value = kl->value,
+					  .pid = kl->pid,
+					  .addr = kl->key.addr,
+					  .ids = b.ids,
+					  .nids = b.n };
+		if (b.failed)
+			return -ENOMEM;
+		lines[i].stack = join_frames(f->names, b.ids, b.n);
+		if (!lines[i].stack)
 			return -ENOMEM;
 	}
-	for (i = 0; i < f->pending.n; i++) {
-		struct line *p = &f->pending.lines[i], *l;
-		const char *stack = strchr(strchr(p->stack, ' ') + 1, ' ') + 1;
+	return 0;
+}
 
-		if (!p->value || !is_lock(m, p->pid, p->addr))
+/* The lock type: each wait address's lines that are locks of the
+ * analysis' table, kept as the lock's own lines (lock_texts) and copied
+ * into the graph's (lines). Returns the count of lines. */
+static int keep_locks(struct flame *f, struct line *lines, size_t n, const struct weft_metrics *m,
+		      size_t *kept)
+{
+	size_t i, k = 0;
+
+	qsort(lines, n, sizeof(*lines), cmp_wait_line);
+	n = merge_same(lines, n, cmp_wait_line);
+	f->lock_lines = calloc(n ? n : 1, sizeof(*f->lock_lines));
+	f->lock_texts = lines;
+	f->nlock_texts = n;
+	f->lines = calloc(n ? n : 1, sizeof(*f->lines));
+	if (!f->lock_lines || !f->lines)
+		return -ENOMEM;
+	for (i = 0; i < n; i++) {
+		struct line *l = &lines[i];
+
+		if (!l->value || !is_lock(m, l->pid, l->addr))
 			continue;
-		l = map_get(&f->map, stack);
-		if (!l)
+		f->lock_lines[f->nr_lock_lines++] = (struct flame_lock_line){ l->pid,	l->addr,
+									      l->stack, l->value,
+									      l->ids,	l->nids };
+		f->lines[k] = *l;
+		f->lines[k].stack = strdup(l->stack);
+		f->lines[k].ids = NULL;
+		if (!f->lines[k].stack)
 			return -ENOMEM;
-		l->pid = p->pid;
-		l->value += p->value;
-		f->lock_lines[f->nr_lock_lines++] =
-			(struct flame_lock_line){ p->pid, p->addr, stack, p->value };
+		if (l->nids) {
+			f->lines[k].ids = malloc(l->nids * sizeof(*l->ids));
+			if (!f->lines[k].ids) {
+				free(f->lines[k].stack);
+				return -ENOMEM;
+			}
+			memcpy(f->lines[k].ids, l->ids, l->nids * sizeof(*l->ids));
+		}
+		k++;
 	}
 	if (f->nr_lock_lines)
 		qsort(f->lock_lines, f->nr_lock_lines, sizeof(*f->lock_lines), cmp_lock_line);
+	*kept = k;
+	return 0;
+}
+
+int flame__finish(struct flame *f, const struct weft_metrics *m)
+{
+	struct line *lines = NULL;
+	size_t n = f->nk, i, out = 0;
+	int err;
+
+	if (f->finished)
+		return 0;
+	/* carries still held at the end come to the lines first */
+	err = stack_attrib__finish(f->attrib);
+	f->finished = true;
+	if (err || f->failed)
+		return -ENOMEM;
+	err = make_lines(f, &lines);
+	if (err) {
+		lines_free(lines, n);
+		return err;
+	}
+	free(f->klines);
+	free(f->slots);
+	f->klines = NULL;
+	f->slots = NULL;
+	f->nk = 0;
+	if (f->opts.type == FLAME_LOCK) {
+		err = keep_locks(f, lines, n, m, &n);
+		if (err)
+			return err;
+		lines = f->lines;
+	}
+	f->lines = lines;
+	if (n)
+		qsort(lines, n, sizeof(*lines), cmp_line);
+	n = merge_same(lines, n, cmp_line);
 	/* time is kept in ns and given in us; lines under half a microsecond
 	 * go */
-	for (i = 0; i < f->map.n; i++) {
-		struct line *l = &f->map.lines[i];
+	for (i = 0; i < n; i++) {
+		struct line *l = &lines[i];
 		__u64 v = f->opts.type == FLAME_ONCPU ? l->value : (l->value + 500) / 1000;
 
-		if (!v)
+		if (!v) {
+			free(l->stack);
+			free(l->ids);
 			continue;
-		if (out.n == out.cap) {
-			size_t cap = out.cap ? out.cap * 2 : 256;
-			struct line *grown = realloc(out.lines, cap * sizeof(*grown));
-
-			if (!grown) {
-				map_release(&out);
-				return -ENOMEM;
-			}
-			out.lines = grown;
-			out.cap = cap;
 		}
-		out.lines[out.n] = *l;
-		out.lines[out.n++].value = v;
-		l->stack = NULL;
+		l->value = v;
+		lines[out++] = *l;
 		f->total += v;
 	}
-	map_release(&f->map);
-	if (out.n)
-		qsort(out.lines, out.n, sizeof(*out.lines), cmp_line);
-	f->map = out;
+	f->nlines = out;
 	return 0;
 }
 
 size_t flame__count(const struct flame *f)
 {
-	return f->finished ? f->map.n : 0;
+	return f->finished ? f->nlines : 0;
 }
 
 const char *flame__stack(const struct flame *f, size_t i)
 {
-	return f->map.lines[i].stack;
+	return f->lines[i].stack;
 }
 
 __u64 flame__value(const struct flame *f, size_t i)
 {
-	return f->map.lines[i].value;
+	return f->lines[i].value;
 }
 
 __u32 flame__pid(const struct flame *f, size_t i)
 {
-	return f->map.lines[i].pid;
+	return f->lines[i].pid;
 }
 
 __u64 flame__total(const struct flame *f)
 {
 	return f->total;
+}
+
+void flame__frames(const struct flame *f, size_t i, const __u32 **ids, unsigned int *n)
+{
+	*ids = f->lines[i].ids;
+	*n = f->lines[i].nids;
+}
+
+const struct strtab *flame__names(const struct flame *f)
+{
+	return f->names;
 }
 
 size_t flame__lock_count(const struct flame *f)
@@ -782,43 +636,6 @@ int flame__write_folded(const struct flame *f, FILE *out)
 	size_t i;
 
 	for (i = 0; i < flame__count(f); i++)
-		fprintf(out, "%s %llu\n", f->map.lines[i].stack,
-			(unsigned long long)f->map.lines[i].value);
+		fprintf(out, "%s %llu\n", f->lines[i].stack, (unsigned long long)f->lines[i].value);
 	return ferror(out) ? -EIO : 0;
-}
-
-struct flame *flame__from_recording(const char *path, const struct flame_opts *opts, char *err,
-				    size_t errlen)
-{
-	struct recording *rec = recording_open(path, NULL, err, errlen);
-	struct stack_table *stacks = NULL;
-	struct recording_tap tap;
-	struct flame *f = NULL;
-
-	if (!rec)
-		return NULL;
-	stacks = stack_table__new();
-	f = stacks ? flame__new(opts, stacks) : NULL;
-	if (!f) {
-		snprintf(err, errlen, "%s: %s", path, strerror(ENOMEM));
-		goto fail;
-	}
-	recording_read_stacks(rec, stacks);
-	tap = (struct recording_tap){ flame__feed, flame__slice, f };
-	if (recording_run(rec, &tap, err, errlen) < 0)
-		goto fail;
-	if (flame__finish(f, recording_metrics(rec))) {
-		snprintf(err, errlen, "%s: %s", path, strerror(ENOMEM));
-		goto fail;
-	}
-	/* the lines own their strings: the stack table can go */
-	f->stacks = NULL;
-	stack_table__free(stacks);
-	recording_free(rec);
-	return f;
-fail:
-	flame__free(f);
-	stack_table__free(stacks);
-	recording_free(rec);
-	return NULL;
 }

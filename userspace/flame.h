@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
-/* Folded stacks (Brendan Gregg's format) from a recording: one line per
- * distinct stack, "root;frame;...;leaf COUNT", root first.
+/* Folded stacks (Brendan Gregg's format), one line per distinct stack,
+ * "root;frame;...;leaf COUNT", root first, made from attributed stacks
+ * (stack_attrib.h, which decides what each sample's and each blocked
+ * interval's stack is):
  *
  *   oncpu   the on-CPU samples' stacks; COUNT is samples
  *   offcpu  the stack each blocked interval started with (the switch that
@@ -14,16 +16,21 @@
  *           there too, before they merge (flame__lock_line()).
  *
  * The root frame names the process (--by process: processes of the same
- * name merge), "comm-pid", "comm-tid", or is left out (none). In every
- * frame, spaces and ';' become '_'; kernel frames end in "_[k]" (or are
- * left out: user_only); a stack that was not taken, or has no frames of
- * the kinds kept, is one "[unknown]" frame.
+ * name merge), "comm-pid", "comm-tid", or is left out (none). Frames are
+ * spelled as stack_attrib__frames() gives them: spaces and ';' made '_',
+ * kernel frames ending in "_[k]" (or left out: user_only); a stack that
+ * was not taken, or has no frames of the kinds kept, is one "[unknown]"
+ * frame.
  *
- * Lifecycle: flame__new() with the recording's stack table (borrowed);
- * for each event in time order, flame__feed() and then the analysis' feed
- * (flame__slice() is the analysis' slice observer); flame__finish() with
- * the analysis' metrics; then read the lines, sorted by stack. Or all of
- * it at once from a file: flame__from_recording().
+ * Lines are counted by numbers (the thread, the stack ids, the wait
+ * address) while the events go by; their text is made once, at
+ * flame__finish().
+ *
+ * Lifecycle: flame__new() subscribes the flame to a stack_attrib (made
+ * with flame_type__carry() of the type; it must outlive the flame); the
+ * events go through the stack_attrib; flame__finish() with the analysis'
+ * metrics (it finishes the stack_attrib first); then read the lines,
+ * sorted by stack.
  */
 #ifndef __WEFT_FLAME_H
 #define __WEFT_FLAME_H
@@ -33,10 +40,11 @@
 #include <stddef.h>
 #include <linux/types.h>
 
-struct stack_table;
-struct weft_event_header;
+#include "stack_attrib.h"
+
+struct stack_attrib;
+struct strtab;
 struct weft_metrics;
-struct weft_slice;
 
 enum flame_type {
 	FLAME_ONCPU,
@@ -72,6 +80,8 @@ struct flame_lock_line {
 	__u64 addr;
 	const char *stack;
 	__u64 ns;
+	const __u32 *ids; /* the stack's frames, root first (flame__names()) */
+	unsigned int nids;
 };
 
 struct flame;
@@ -80,15 +90,13 @@ struct flame;
 int flame_type__parse(const char *name, enum flame_type *out);
 int flame_by__parse(const char *name, enum flame_by *out);
 const char *flame_type__unit(enum flame_type type); /* "samples" or "us" */
+/* The carry a type's stack_attrib needs: lock waits carry per address */
+enum stack_carry flame_type__carry(enum flame_type type);
 
-/* NULL and errno on failure */
-struct flame *flame__new(const struct flame_opts *opts, const struct stack_table *stacks);
+/* NULL and errno on failure (ENOSPC: a has no room for one more
+ * consumer) */
+struct flame *flame__new(const struct flame_opts *opts, struct stack_attrib *a);
 void flame__free(struct flame *f);
-/* 0 or -ENOMEM */
-/* ctx is the struct flame (a recording_tap's feed) */
-int flame__feed(void *ctx, const struct weft_event_header *ev);
-/* A weft_slice_fn: ctx is the struct flame */
-void flame__slice(void *ctx, const struct weft_slice *slice);
 /* Closes the aggregation (m is needed for the lock type's locks table);
  * 0 or -ENOMEM. */
 int flame__finish(struct flame *f, const struct weft_metrics *m);
@@ -101,6 +109,9 @@ __u64 flame__value(const struct flame *f, size_t i);
  * of several processes merge and this is the last one's */
 __u32 flame__pid(const struct flame *f, size_t i);
 __u64 flame__total(const struct flame *f);
+/* Line i's frames, root first, as ids of the names in flame__names() */
+void flame__frames(const struct flame *f, size_t i, const __u32 **ids, unsigned int *n);
+const struct strtab *flame__names(const struct flame *f);
 /* Writes "stack COUNT\n" lines; 0 or -EIO */
 int flame__write_folded(const struct flame *f, FILE *out);
 
@@ -110,10 +121,5 @@ int flame__write_folded(const struct flame *f, FILE *out);
  * first. Owned by f, valid until flame__free(). */
 size_t flame__lock_count(const struct flame *f);
 const struct flame_lock_line *flame__lock_line(const struct flame *f, size_t i);
-
-/* The whole pass over a recording (recording_run() with the flame as its
- * tap); NULL with one line in err (naming the file) on failure. */
-struct flame *flame__from_recording(const char *path, const struct flame_opts *opts, char *err,
-				    size_t errlen);
 
 #endif /* __WEFT_FLAME_H */

@@ -19,6 +19,7 @@
 #include <bpf/libbpf.h>
 
 #include "events.h"
+#include "exec_watch.h"
 #include "file.h"
 #include "kv.h"
 #include "launch.h"
@@ -28,6 +29,7 @@
 #include "procfs.h"
 #include "record.h"
 #include "recording_meta.h"
+#include "sampler.h"
 #include "stacks.h"
 #include "unwind.h"
 #include "unwind_loader.h"

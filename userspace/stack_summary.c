@@ -10,61 +10,44 @@
 #include "flame.h"
 #include "kv.h"
 #include "stack_summary.h"
+#include "stack_attrib.h"
 #include "stacks.h"
+#include "strtab.h"
 #include "u64set.h"
-
-/* Per thread, what decides which stack a blocked interval's time goes
- * to, by flame's rule: the stack of the switch that blocked it, or, for a
- * switch stack sampling skipped, the thread's next sampled one (its last,
- * at the end). */
-struct thread_state {
-	__u32 tgid;
-	__s32 user_id; /* of its last switch out */
-	bool has_switch;
-	bool sampled; /* some blocked interval of it went to a stack */
-	bool last_cut; /* that stack was cut short */
-	__u64 carry_ns; /* skipped blocks' time not yet given to a stack */
-};
 
 struct proc {
 	struct stack_process out;
-	char *names[STACK_SUMMARY_TOP];
-	char *frames_text[STACK_SUMMARY_TOP]; /* the frames' strings */
+	const char **frames[STACK_SUMMARY_TOP]; /* out.blocked[k].frames */
 };
 
-/* A lock's stacks, and the strings their frames point into */
 struct lock_slot {
 	struct stack_lock out;
-	char *frames_text[STACK_SUMMARY_LOCK_TOP];
 };
 
+/* Two stack_attribs: the lock stacks carry a skipped wait's time per
+ * address (flame_type__carry(FLAME_LOCK)), the others per thread. The
+ * names they intern live as long as the summary: the tables point into
+ * them. */
 struct stack_summary {
 	struct stack_summary_opts opts;
-	const struct stack_table *stacks;
 	struct stack_capture capture;
 	char *user_unwind;
+	struct stack_attrib *by_thread, *by_addr;
 	struct flame *oncpu, *offcpu, *lock;
 	struct lock_slot *locks; /* in the order of the metrics' locks */
 	unsigned int nr_locks;
-	struct thread_state *threads;
-	size_t nthreads, cap_threads;
-	struct u64_set thread_index;
 	struct proc *procs;
 	size_t nprocs, cap_procs;
 	struct u64_set proc_index;
 	bool finished;
 };
 
-static bool is_cut_short(const struct weft_stack *st)
-{
-	return st && st->nframes && st->frames[st->nframes - 1].addr == WEFT_STACK_CUT_SHORT;
-}
-
-static void read_capture(struct stack_summary *s, const struct weft_kv *meta)
+static void read_capture(struct stack_summary *s, const struct stack_table *stacks,
+			 const struct weft_kv *meta)
 {
 	struct stack_capture *c = &s->capture;
 	const char *failures = weft_kv__get(meta, META_STACK_FAILURES);
-	size_t i, n = s->stacks ? stack_table__count(s->stacks) : 0;
+	size_t i, n = stacks ? stack_table__count(stacks) : 0;
 
 	c->sample_hz = (unsigned int)weft_kv__get_ull(meta, META_SAMPLE_HZ);
 	c->stack_entries = (unsigned int)weft_kv__get_ull(meta, META_STACK_ENTRIES);
@@ -75,13 +58,28 @@ static void read_capture(struct stack_summary *s, const struct weft_kv *meta)
 	/* the recorder writes these keys only when it took stacks */
 	c->recorded = failures || c->sample_hz || c->stack_entries || n;
 	for (i = 0; i < n; i++) {
-		const struct weft_stack *st = stack_table__at(s->stacks, i);
+		const struct weft_stack *st = stack_table__at(stacks, i);
 
 		if (!st->user || !st->nframes)
 			continue;
 		c->user_stacks++;
-		c->user_stacks_cut_short += is_cut_short(st);
+		c->user_stacks_cut_short += st->frames[st->nframes - 1].addr ==
+					    WEFT_STACK_CUT_SHORT;
 	}
+}
+
+/* The capture figures: off-CPU time given to a stack, and to one the
+ * unwinder could not finish */
+static void count_capture(void *ctx, const struct attributed_stack *as)
+{
+	struct stack_summary *s = ctx;
+
+	if (as->kind != STACK_KIND_OFFCPU)
+		return;
+	s->capture.blocked_ns += as->weight;
+	if (as->stacks.taken &&
+	    stack_attrib__cut_short(s->by_thread, as->stacks.tgid, as->stacks.user))
+		s->capture.cut_short_ns += as->weight;
 }
 
 struct stack_summary *stack_summary__new(const struct stack_table *stacks,
@@ -94,28 +92,39 @@ struct stack_summary *stack_summary__new(const struct stack_table *stacks,
 	if (!s)
 		return NULL;
 	s->opts = *opts;
-	s->stacks = stacks;
 	if (unwind) {
 		s->user_unwind = strdup(unwind);
 		if (!s->user_unwind)
 			goto err_out;
 	}
-	read_capture(s, meta);
-	s->opts.per_process = opts->per_process && s->capture.recorded;
+	read_capture(s, stacks, meta);
+	if (!s->capture.recorded) {
+		s->opts.per_process = s->opts.locks = false;
+		return s;
+	}
+	s->by_thread = stack_attrib__new(
+		&(struct stack_attrib_opts){ .carry = flame_type__carry(FLAME_OFFCPU) }, stacks);
+	if (!s->by_thread || stack_attrib__subscribe(s->by_thread, count_capture, s))
+		goto err_out;
 	if (s->opts.per_process) {
-		s->oncpu = flame__new(
-			&(struct flame_opts){ .type = FLAME_ONCPU, .by = FLAME_BY_PID }, stacks);
-		s->offcpu = flame__new(
-			&(struct flame_opts){ .type = FLAME_OFFCPU, .by = FLAME_BY_PID }, stacks);
+		s->oncpu =
+			flame__new(&(struct flame_opts){ .type = FLAME_ONCPU, .by = FLAME_BY_PID },
+				   s->by_thread);
+		s->offcpu =
+			flame__new(&(struct flame_opts){ .type = FLAME_OFFCPU, .by = FLAME_BY_PID },
+				   s->by_thread);
 		if (!s->oncpu || !s->offcpu)
 			goto err_out;
 	}
-	s->opts.locks = opts->locks && s->capture.recorded;
 	if (s->opts.locks) {
-		s->lock = flame__new(&(struct flame_opts){ .type = FLAME_LOCK,
-							   .by = FLAME_BY_NONE,
-							   .user_only = true },
-				     stacks);
+		s->by_addr = stack_attrib__new(
+			&(struct stack_attrib_opts){ .carry = flame_type__carry(FLAME_LOCK) },
+			stacks);
+		s->lock = s->by_addr ? flame__new(&(struct flame_opts){ .type = FLAME_LOCK,
+									.by = FLAME_BY_NONE,
+									.user_only = true },
+						  s->by_addr) :
+				       NULL;
 		if (!s->lock)
 			goto err_out;
 	}
@@ -134,114 +143,45 @@ void stack_summary__free(struct stack_summary *s)
 	if (!s)
 		return;
 	for (i = 0; i < s->nprocs; i++)
-		for (j = 0; j < STACK_SUMMARY_TOP; j++) {
-			free(s->procs[i].names[j]);
-			free(s->procs[i].frames_text[j]);
-			free((void *)s->procs[i].out.blocked[j].frames);
-		}
+		for (j = 0; j < STACK_SUMMARY_TOP; j++)
+			free(s->procs[i].frames[j]);
 	free(s->procs);
 	for (i = 0; i < s->nr_locks; i++)
-		for (j = 0; j < STACK_SUMMARY_LOCK_TOP; j++) {
-			free(s->locks[i].frames_text[j]);
+		for (j = 0; j < STACK_SUMMARY_LOCK_TOP; j++)
 			free((void *)s->locks[i].out.stacks[j].frames);
-		}
 	free(s->locks);
 	u64_set__release(&s->proc_index);
-	free(s->threads);
-	u64_set__release(&s->thread_index);
 	flame__free(s->oncpu);
 	flame__free(s->offcpu);
 	flame__free(s->lock);
+	stack_attrib__free(s->by_thread);
+	stack_attrib__free(s->by_addr);
 	free(s->user_unwind);
 	free(s);
-}
-
-static struct thread_state *thread_get(struct stack_summary *s, __u32 tid)
-{
-	bool added;
-	__u32 *slot = u64_set__slot(&s->thread_index, 1ULL << 63 | tid, &added);
-
-	if (!slot)
-		return NULL;
-	if (!added)
-		return &s->threads[*slot];
-	if (s->nthreads == s->cap_threads) {
-		size_t cap = s->cap_threads ? s->cap_threads * 2 : 64;
-		struct thread_state *grown = realloc(s->threads, cap * sizeof(*grown));
-
-		if (!grown)
-			return NULL;
-		s->threads = grown;
-		s->cap_threads = cap;
-	}
-	*slot = s->nthreads;
-	memset(&s->threads[s->nthreads], 0, sizeof(s->threads[0]));
-	return &s->threads[s->nthreads++];
 }
 
 int stack_summary__feed(void *ctx, const struct weft_event_header *ev)
 {
 	struct stack_summary *s = ctx;
-	const struct weft_ev_switch *sw = (const void *)ev;
-	struct thread_state *t;
-	int err;
+	int err = 0;
 
-	if (s->opts.per_process) {
-		err = flame__feed(s->oncpu, ev);
-		if (!err)
-			err = flame__feed(s->offcpu, ev);
-		if (err)
-			return err;
-	}
-	if (s->opts.locks) {
-		err = flame__feed(s->lock, ev);
-		if (err)
-			return err;
-	}
-	if (!s->capture.recorded || ev->type != WEFT_EV_SWITCH ||
-	    !(ev->flags & WEFT_SWITCH_PREV_TRACED) || (ev->flags & WEFT_SWITCH_INFERRED))
-		return 0;
-	t = thread_get(s, sw->prev_tid);
-	if (!t)
-		return -ENOMEM;
-	t->tgid = sw->prev_tgid;
-	t->user_id = sw->user_stack_id;
-	t->has_switch = true;
-	return 0;
+	if (s->by_thread)
+		err = stack_attrib__feed(s->by_thread, ev);
+	if (!err && s->by_addr)
+		err = stack_attrib__feed(s->by_addr, ev);
+	return err;
 }
 
 void stack_summary__slice(void *ctx, const struct weft_slice *slice)
 {
 	struct stack_summary *s = ctx;
-	__u64 ns = slice->end_ns - slice->start_ns;
-	struct thread_state *t;
-	bool cut;
 
-	if (s->opts.per_process)
-		flame__slice(s->offcpu, slice);
-	if (s->opts.locks)
-		flame__slice(s->lock, slice);
 	if (!s->capture.recorded || slice->state != WEFT_SLICE_BLOCKED)
 		return;
-	t = thread_get(s, slice->tid);
-	if (!t)
-		return;
 	s->capture.has_blocked = true;
-	if (t->has_switch && t->user_id == WEFT_STACK_SKIPPED) {
-		t->carry_ns += ns;
-		t->has_switch = false;
-		return;
-	}
-	ns += t->carry_ns;
-	t->carry_ns = 0;
-	cut = t->has_switch && s->stacks &&
-	      is_cut_short(stack_table__get(s->stacks, true, t->tgid, t->user_id));
-	t->sampled = true;
-	t->last_cut = cut;
-	t->has_switch = false;
-	s->capture.blocked_ns += ns;
-	if (cut)
-		s->capture.cut_short_ns += ns;
+	stack_attrib__slice(s->by_thread, slice);
+	if (s->by_addr)
+		stack_attrib__slice(s->by_addr, slice);
 }
 
 /* --- the per-process tables, from the flame lines --- */
@@ -309,73 +249,21 @@ static struct line_ref *lines_by_pid(const struct flame *f, size_t *n)
 	return refs;
 }
 
-/* A function seen in one process's samples: its name is a frame of a
- * flame line (not NUL-terminated), which lives as long as the flame. */
+/* A function seen in one process's samples, by its name's id */
 struct fn_count {
-	const char *name;
-	size_t len;
+	__u32 id;
 	__u64 self, total;
 	size_t stamp; /* the last line that counted it in total */
 };
 
-struct fn_map {
-	struct fn_count *slots; /* name NULL: empty */
-	size_t mask, used;
-};
-
-static size_t name_hash(const char *s, size_t len)
-{
-	size_t h = 1469598103934665603ULL, i;
-
-	for (i = 0; i < len; i++)
-		h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
-	return h;
-}
-
-static struct fn_count *fn_get(struct fn_map *m, const char *name, size_t len)
-{
-	size_t i;
-
-	if (!m->slots || (m->used + 1) * 2 > m->mask + 1) {
-		size_t cap = m->slots ? (m->mask + 1) * 2 : 256, j;
-		struct fn_count *slots = calloc(cap, sizeof(*slots));
-
-		if (!slots)
-			return NULL;
-		for (j = 0; m->slots && j <= m->mask; j++) {
-			struct fn_count *e = &m->slots[j];
-
-			if (!e->name)
-				continue;
-			for (i = name_hash(e->name, e->len) & (cap - 1); slots[i].name;
-			     i = (i + 1) & (cap - 1))
-				;
-			slots[i] = *e;
-		}
-		free(m->slots);
-		m->slots = slots;
-		m->mask = cap - 1;
-	}
-	for (i = name_hash(name, len) & m->mask; m->slots[i].name; i = (i + 1) & m->mask)
-		if (m->slots[i].len == len && !memcmp(m->slots[i].name, name, len))
-			return &m->slots[i];
-	m->slots[i].name = name;
-	m->slots[i].len = len;
-	m->slots[i].stamp = (size_t)-1;
-	m->used++;
-	return &m->slots[i];
-}
-
 /* Ties go to the name that sorts first, so reports do not change from
  * run to run of the same recording. */
-static bool fn_before(const struct fn_count *a, const struct fn_count *b)
+static bool fn_before(const struct strtab *names, const struct fn_count *a,
+		      const struct fn_count *b)
 {
-	int c;
-
 	if (a->self != b->self)
 		return a->self > b->self;
-	c = memcmp(a->name, b->name, a->len < b->len ? a->len : b->len);
-	return c ? c < 0 : a->len < b->len;
+	return strcmp(strtab__str(names, a->id), strtab__str(names, b->id)) < 0;
 }
 
 /* One process's lines of the on-CPU graph: its samples, and its top
@@ -383,27 +271,48 @@ static bool fn_before(const struct fn_count *a, const struct fn_count *b)
 static int sum_functions(struct proc *p, const struct flame *f, const struct line_ref *refs,
 			 size_t n)
 {
+	const struct strtab *names = flame__names(f);
 	const struct fn_count *top[STACK_SUMMARY_TOP];
-	struct fn_map map = {};
-	unsigned int ntop = 0, k;
-	size_t i;
+	struct fn_count *counts = NULL, *e;
+	struct u64_set index = {};
+	unsigned int ntop = 0, k, nids, j;
+	size_t i, ncounts = 0, cap = 0;
+	const __u32 *ids;
 	int err = 0;
 
 	for (i = 0; i < n; i++) {
-		const char *line = flame__stack(f, refs[i].line), *frame = strchr(line, ';');
 		__u64 samples = flame__value(f, refs[i].line);
-		struct fn_count *e = NULL;
 
 		p->out.samples += samples;
-		while (frame) {
-			const char *name = frame + 1;
+		flame__frames(f, refs[i].line, &ids, &nids);
+		e = NULL;
+		/* the root frame, the process, is not a function */
+		for (j = 1; j < nids; j++) {
+			bool added;
+			__u32 *slot = u64_set__slot(&index, 1ULL << 63 | ids[j], &added);
 
-			frame = strchr(name, ';');
-			e = fn_get(&map, name, frame ? (size_t)(frame - name) : strlen(name));
-			if (!e) {
+			if (!slot) {
 				err = -ENOMEM;
 				goto cleanup;
 			}
+			if (added) {
+				if (ncounts == cap) {
+					size_t c = cap ? cap * 2 : 256;
+					struct fn_count *grown =
+						realloc(counts, c * sizeof(*grown));
+
+					if (!grown) {
+						err = -ENOMEM;
+						goto cleanup;
+					}
+					counts = grown;
+					cap = c;
+				}
+				counts[ncounts] =
+					(struct fn_count){ .id = ids[j], .stamp = (size_t)-1 };
+				*slot = ncounts++;
+			}
+			e = &counts[*slot];
 			/* a recursive function counts once per sample */
 			if (e->stamp != i) {
 				e->total += samples;
@@ -413,12 +322,11 @@ static int sum_functions(struct proc *p, const struct flame *f, const struct lin
 		if (e)
 			e->self += samples;
 	}
-	for (i = 0; map.slots && i <= map.mask; i++) {
-		const struct fn_count *e = &map.slots[i];
-
-		if (!e->name || !e->self)
+	for (i = 0; i < ncounts; i++) {
+		e = &counts[i];
+		if (!e->self)
 			continue;
-		for (k = ntop; k > 0 && fn_before(e, top[k - 1]); k--)
+		for (k = ntop; k > 0 && fn_before(names, e, top[k - 1]); k--)
 			if (k < STACK_SUMMARY_TOP)
 				top[k] = top[k - 1];
 		if (k < STACK_SUMMARY_TOP) {
@@ -428,50 +336,27 @@ static int sum_functions(struct proc *p, const struct flame *f, const struct lin
 		}
 	}
 	for (k = 0; k < ntop; k++) {
-		p->names[k] = strndup(top[k]->name, top[k]->len);
-		if (!p->names[k]) {
-			err = -ENOMEM;
-			goto cleanup;
-		}
-		p->out.functions[k].name = p->names[k];
+		p->out.functions[k].name = strtab__str(names, top[k]->id);
 		p->out.functions[k].self_samples = top[k]->self;
 		p->out.functions[k].total_samples = top[k]->total;
 		p->out.nr_functions = k + 1;
 	}
 cleanup:
-	free(map.slots);
+	u64_set__release(&index);
+	free(counts);
 	return err;
 }
 
-/* A flame line's frames (root first, joined by ';') as an array, leaf
- * first, pointing into *text, a copy; 0 or -ENOMEM */
-static int split_frames(const char *stack, char **text, const char *const **out,
-			unsigned int *nframes)
+/* Frames as ids, root first, as names leaf first (the summary's order);
+ * NULL when out of memory */
+static const char **leaf_first(const struct strtab *names, const __u32 *ids, unsigned int n)
 {
-	unsigned int n = 1, i;
-	const char **frames;
-	char *c;
+	const char **frames = calloc(n ? n : 1, sizeof(*frames));
+	unsigned int i;
 
-	*text = strdup(stack);
-	if (!*text)
-		return -ENOMEM;
-	for (c = *text; *c; c++)
-		n += *c == ';';
-	frames = calloc(n, sizeof(*frames));
-	if (!frames) {
-		free(*text);
-		*text = NULL;
-		return -ENOMEM;
-	}
-	for (i = 0, c = *text; i < n; i++) {
-		frames[n - 1 - i] = c;
-		c = strchr(c, ';');
-		if (c)
-			*c++ = '\0';
-	}
-	*out = frames;
-	*nframes = n;
-	return 0;
+	for (i = 0; frames && i < n; i++)
+		frames[i] = strtab__str(names, ids[n - 1 - i]);
+	return frames;
 }
 
 /* One process's lines of the off-CPU graph: its blocked time, and its top
@@ -479,7 +364,8 @@ static int split_frames(const char *stack, char **text, const char *const **out,
 static int sum_blocked(struct proc *p, const struct flame *f, const struct line_ref *refs, size_t n)
 {
 	size_t top[STACK_SUMMARY_TOP];
-	unsigned int ntop = 0, k;
+	unsigned int ntop = 0, k, nids;
+	const __u32 *ids;
 	size_t i;
 
 	for (i = 0; i < n; i++) {
@@ -496,12 +382,13 @@ static int sum_blocked(struct proc *p, const struct flame *f, const struct line_
 		}
 	}
 	for (k = 0; k < ntop; k++) {
-		const char *line = flame__stack(f, top[k]), *rest = strchr(line, ';');
-
+		flame__frames(f, top[k], &ids, &nids);
 		/* the root frame, the process, is left out */
-		if (split_frames(rest ? rest + 1 : "[unknown]", &p->frames_text[k],
-				 &p->out.blocked[k].frames, &p->out.blocked[k].nframes))
+		p->frames[k] = leaf_first(flame__names(f), ids + 1, nids - 1);
+		if (!p->frames[k])
 			return -ENOMEM;
+		p->out.blocked[k].frames = p->frames[k];
+		p->out.blocked[k].nframes = nids - 1;
 		p->out.blocked[k].us = flame__value(f, top[k]);
 		p->out.nr_blocked = k + 1;
 	}
@@ -560,8 +447,10 @@ static int sum_locks(struct stack_summary *s, const struct weft_metrics *m)
 			l = flame__lock_line(s->lock, lo + k);
 			if (l->pid != lm->pid || l->addr != lm->addr)
 				break;
-			if (split_frames(l->stack, &slot->frames_text[k], &w->frames, &w->nframes))
+			w->frames = leaf_first(flame__names(s->lock), l->ids, l->nids);
+			if (!w->frames)
 				return -ENOMEM;
+			w->nframes = l->nids;
 			w->ns = l->ns;
 			slot->out.nr_stacks = k + 1;
 		}
@@ -571,23 +460,15 @@ static int sum_locks(struct stack_summary *s, const struct weft_metrics *m)
 
 int stack_summary__finish(struct stack_summary *s, const struct weft_metrics *m)
 {
-	size_t i;
 	int err = 0;
 
 	if (s->finished)
 		return 0;
 	s->finished = true;
 	/* what a thread blocked after its last sampled stack goes to it */
-	for (i = 0; i < s->nthreads; i++) {
-		const struct thread_state *t = &s->threads[i];
-
-		if (!t->carry_ns || !t->sampled)
-			continue;
-		s->capture.blocked_ns += t->carry_ns;
-		if (t->last_cut)
-			s->capture.cut_short_ns += t->carry_ns;
-	}
-	if (s->opts.per_process) {
+	if (s->by_thread)
+		err = stack_attrib__finish(s->by_thread);
+	if (!err && s->opts.per_process) {
 		err = flame__finish(s->oncpu, m);
 		if (!err)
 			err = flame__finish(s->offcpu, m);
@@ -601,12 +482,6 @@ int stack_summary__finish(struct stack_summary *s, const struct weft_metrics *m)
 		if (!err)
 			err = sum_locks(s, m);
 	}
-	/* the lines were copied: the graphs and the stack table can go */
-	flame__free(s->oncpu);
-	flame__free(s->offcpu);
-	flame__free(s->lock);
-	s->oncpu = s->offcpu = s->lock = NULL;
-	s->stacks = NULL;
 	return err;
 }
 

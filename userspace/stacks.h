@@ -37,7 +37,6 @@ struct weft_event_header;
 struct proc_maps;
 struct syms_cache;
 struct kallsyms;
-struct bpf_program;
 
 #define STACK_UNKNOWN_FRAME "[unknown]"
 /* META key: stack captures that failed in the kernel (map full, hash
@@ -108,36 +107,12 @@ const struct weft_stack *stack_table__get(const struct stack_table *t, bool user
 					  __s32 id);
 size_t stack_table__count(const struct stack_table *t);
 const struct weft_stack *stack_table__at(const struct stack_table *t, size_t i);
-
-/* On-CPU sampling: prog attached to a software cpu-clock perf event at hz
- * on every online CPU. NULL and errno on failure (one line on stderr). */
-struct stack_sampler;
-struct stack_sampler *stack_sampler__start(struct bpf_program *prog, unsigned int hz);
-/* Detaches and closes; NULL is fine. */
-void stack_sampler__free(struct stack_sampler *s);
+/* The place of a stack the table holds (what stack_table__at() takes):
+ * dense from 0, so consumers keep per-stack data in an array. */
+size_t stack_table__index_of(const struct stack_table *t, const struct weft_stack *st);
 
 /* Whether the records showed tgid exec: its user frames must not be
  * resolved with a snapshot taken before (its parent's, say). */
 bool stack_table__execed(const struct stack_table *t, __u32 tgid);
-
-/* Wakes the recorder as soon as a process execs (the kernel's process
- * events connector, root only), so that the maps of a process that lives a
- * few milliseconds are read while it lives: the recorder drains its rings
- * on a 50 ms timer otherwise. The socket joins epoll_fd (the ring
- * buffers' epoll, ring_buffer__epoll_fd()) as if it were ring 0, edge
- * triggered; exec_watch__drain() empties it. NULL and errno when the
- * connector is not there (the recorder then works as before). */
-struct exec_watch;
-struct exec_watch *exec_watch__new(int epoll_fd);
-/* Empties the socket; when something exec'd, waits EXEC_SETTLE_US first,
- * so that the dynamic loader has mapped the libraries by the time the
- * maps are read. The sleep also batches the wakeups: without it the
- * recorder woke at every exec of a fork-heavy program and preempted the
- * new process, one involuntary switch per child (2,000 more on
- * fork -n 2000, 5% of its wall time). Returns the messages read (0 for
- * NULL). */
-#define EXEC_SETTLE_US 1500
-int exec_watch__drain(struct exec_watch *w);
-void exec_watch__free(struct exec_watch *w);
 
 #endif /* __WEFT_STACKS_H */

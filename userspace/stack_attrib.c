@@ -1,0 +1,495 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analysis.h"
+#include "events.h"
+#include "stack_attrib.h"
+#include "stacks.h"
+#include "strtab.h"
+#include "u64set.h"
+
+/* Blocked time of intervals that took no stack, waiting for the carry's
+ * next sampled one; the last record it gave time to, which gets what is
+ * left at the end */
+struct carry {
+	__u64 ns;
+	bool has_last;
+	struct attributed_stack last;
+};
+
+/* What is known of a thread: its name, the stacks of its last switch out
+ * (where its current block started) and the wakeup that ended it */
+struct thread_state {
+	__u32 tid;
+	__u32 comm;
+	bool has_switch;
+	__u32 sw_tgid;
+	__s32 sw_user, sw_kernel;
+	bool has_wake, wake_irq;
+	__u32 waker_tid, waker_tgid;
+	__s32 wk_user, wk_kernel;
+	struct carry carry; /* STACK_CARRY_THREAD */
+};
+
+/* A stack's frames as name ids, made the first time it is asked for */
+struct frames {
+	bool made;
+	unsigned int n;
+	__u32 *ids;
+};
+
+struct sink {
+	stack_attrib_fn fn;
+	void *ctx;
+};
+
+struct stack_attrib {
+	struct stack_attrib_opts opts;
+	const struct stack_table *stacks;
+	struct strtab *names;
+	struct sink sinks[STACK_ATTRIB_SINKS];
+	unsigned int nsinks;
+	struct thread_state *threads;
+	size_t nthreads, cap_threads;
+	struct u64_set thread_index;
+	/* STACK_CARRY_ADDR: wait addresses numbered in addr_index, carries
+	 * found by thread index + 1 << 32 | address number */
+	struct u64_set addr_index, carry_index;
+	__u32 naddrs;
+	struct carry *carries;
+	size_t ncarries, cap_carries;
+	struct frames *frames; /* by stack table index */
+	size_t nframes;
+	bool finished, failed;
+};
+
+struct stack_attrib *stack_attrib__new(const struct stack_attrib_opts *opts,
+				       const struct stack_table *stacks)
+{
+	struct stack_attrib *a = calloc(1, sizeof(*a));
+
+	if (!a)
+		return NULL;
+	a->opts = *opts;
+	a->stacks = stacks;
+	a->names = strtab__new();
+	if (stacks)
+		a->nframes = stack_table__count(stacks);
+	a->frames = calloc(a->nframes ? a->nframes : 1, sizeof(*a->frames));
+	if (!a->names || !a->frames) {
+		stack_attrib__free(a);
+		errno = ENOMEM;
+		return NULL;
+	}
+	return a;
+}
+
+void stack_attrib__free(struct stack_attrib *a)
+{
+	size_t i;
+
+	if (!a)
+		return;
+	for (i = 0; i < a->nframes; i++)
+		free(a->frames[i].ids);
+	free(a->frames);
+	free(a->carries);
+	u64_set__release(&a->addr_index);
+	u64_set__release(&a->carry_index);
+	free(a->threads);
+	u64_set__release(&a->thread_index);
+	strtab__free(a->names);
+	free(a);
+}
+
+int stack_attrib__subscribe(struct stack_attrib *a, stack_attrib_fn fn, void *ctx)
+{
+	if (a->nsinks == STACK_ATTRIB_SINKS)
+		return -ENOSPC;
+	a->sinks[a->nsinks++] = (struct sink){ fn, ctx };
+	return 0;
+}
+
+struct strtab *stack_attrib__names(const struct stack_attrib *a)
+{
+	return a->names;
+}
+
+const struct stack_table *stack_attrib__stacks(const struct stack_attrib *a)
+{
+	return a->stacks;
+}
+
+bool stack_attrib__failed(const struct stack_attrib *a)
+{
+	return a->failed;
+}
+
+/* --- names --- */
+
+/* The folded format's spelling of a frame: ';' separates frames and the
+ * last space the count, so neither may stay in a name */
+__u32 stack_attrib__intern(struct stack_attrib *a, const char *name, const char *suffix)
+{
+	size_t len = strlen(name), slen = suffix ? strlen(suffix) : 0, i;
+	char stackbuf[512], *buf = stackbuf;
+	long id;
+
+	if (!len) {
+		name = STACK_UNKNOWN_FRAME;
+		len = strlen(name);
+	}
+	if (len + slen + 1 > sizeof(stackbuf)) {
+		buf = malloc(len + slen + 1);
+		if (!buf) {
+			a->failed = true;
+			return 0;
+		}
+	}
+	for (i = 0; i < len; i++)
+		buf[i] = (name[i] == ' ' || name[i] == ';' || name[i] == '\t' || name[i] == '\n') ?
+				 '_' :
+				 name[i];
+	if (slen)
+		memcpy(buf + len, suffix, slen);
+	id = strtab__intern(a->names, buf, len + slen);
+	if (buf != stackbuf)
+		free(buf);
+	if (id < 0) {
+		a->failed = true;
+		return 0;
+	}
+	return (__u32)id;
+}
+
+static __u32 intern_comm(struct stack_attrib *a, const char *comm)
+{
+	long id = strtab__intern(a->names, comm, strnlen(comm, WEFT_COMM_LEN));
+
+	if (id < 0) {
+		a->failed = true;
+		return 0;
+	}
+	return (__u32)id;
+}
+
+/* The kernel frames of weft's own programs, at the leaf end of every
+ * stack they take: what ran is what called them. */
+static bool is_tracing_frame(const char *name)
+{
+	return name && (!strncmp(name, "bpf_prog_", 9) || !strncmp(name, "bpf_trace_run", 13) ||
+			!strncmp(name, "__bpf_trace_", 12) || !strncmp(name, "__traceiter_", 12) ||
+			!strncmp(name, "bpf_get_stack", 13) || !strncmp(name, "perf_trace_", 11));
+}
+
+static int make_frames(struct stack_attrib *a, const struct weft_stack *st, struct frames *fr)
+{
+	unsigned int skip = 0, i;
+
+	while (!st->user && skip < st->nframes && is_tracing_frame(st->frames[skip].name))
+		skip++;
+	fr->made = true;
+	fr->n = st->nframes - skip;
+	if (!fr->n)
+		return 0;
+	fr->ids = calloc(fr->n, sizeof(*fr->ids));
+	if (!fr->ids) {
+		fr->n = 0;
+		return -ENOMEM;
+	}
+	for (i = 0; i < fr->n; i++) {
+		const char *name = st->frames[skip + i].name;
+
+		fr->ids[i] = stack_attrib__intern(a, name ? name : STACK_UNKNOWN_FRAME,
+						  st->user ? NULL : "_[k]");
+		if (!fr->ids[i])
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+int stack_attrib__frames(struct stack_attrib *a, bool user, __u32 tgid, __s32 id, const __u32 **ids,
+			 unsigned int *n)
+{
+	const struct weft_stack *st = a->stacks ? stack_table__get(a->stacks, user, tgid, id) :
+						  NULL;
+	struct frames *fr;
+	int err = 0;
+
+	*ids = NULL;
+	*n = 0;
+	if (!st)
+		return 0;
+	fr = &a->frames[stack_table__index_of(a->stacks, st)];
+	if (!fr->made)
+		err = make_frames(a, st, fr);
+	*ids = fr->ids;
+	*n = fr->n;
+	return err;
+}
+
+bool stack_attrib__cut_short(const struct stack_attrib *a, __u32 tgid, __s32 user_id)
+{
+	const struct weft_stack *st = a->stacks ? stack_table__get(a->stacks, true, tgid, user_id) :
+						  NULL;
+
+	return st && st->nframes && st->frames[st->nframes - 1].addr == WEFT_STACK_CUT_SHORT;
+}
+
+/* --- threads --- */
+
+static struct thread_state *thread_get(struct stack_attrib *a, __u32 tid)
+{
+	struct thread_state *grown, *t;
+	bool added;
+	__u32 *slot = u64_set__slot(&a->thread_index, 1ULL << 63 | tid, &added);
+
+	if (!slot)
+		return NULL;
+	if (!added)
+		return &a->threads[*slot];
+	if (a->nthreads == a->cap_threads) {
+		size_t cap = a->cap_threads ? a->cap_threads * 2 : 64;
+
+		grown = realloc(a->threads, cap * sizeof(*grown));
+		if (!grown)
+			return NULL;
+		a->threads = grown;
+		a->cap_threads = cap;
+	}
+	*slot = a->nthreads;
+	t = &a->threads[a->nthreads++];
+	memset(t, 0, sizeof(*t));
+	t->tid = tid;
+	return t;
+}
+
+static const struct thread_state *thread_find(const struct stack_attrib *a, __u32 tid)
+{
+	__u32 i;
+
+	return u64_set__get(&a->thread_index, 1ULL << 63 | tid, &i) ? &a->threads[i] : NULL;
+}
+
+static int set_comm(struct stack_attrib *a, __u32 tid, const char *comm)
+{
+	struct thread_state *t = thread_get(a, tid);
+
+	if (!t)
+		return -ENOMEM;
+	t->comm = intern_comm(a, comm);
+	return 0;
+}
+
+/* A thread as records name it: its name and its process's main thread's,
+ * as they are now */
+static struct attrib_thread thread_ref(const struct stack_attrib *a, __u32 tid, __u32 pid)
+{
+	const struct thread_state *t = thread_find(a, tid), *leader = thread_find(a, pid);
+
+	return (struct attrib_thread){ .tid = tid,
+				       .pid = pid,
+				       .comm = t ? t->comm : 0,
+				       .leader_comm = leader ? leader->comm : 0 };
+}
+
+static void emit(struct stack_attrib *a, const struct attributed_stack *as)
+{
+	unsigned int i;
+
+	for (i = 0; i < a->nsinks; i++)
+		a->sinks[i].fn(a->sinks[i].ctx, as);
+}
+
+int stack_attrib__feed(void *ctx, const struct weft_event_header *ev)
+{
+	struct stack_attrib *a = ctx;
+	const struct weft_ev_switch *sw;
+	const struct weft_ev_wakeup *wk;
+	const struct weft_ev_sample *sa;
+	struct attributed_stack as;
+	struct thread_state *t;
+
+	switch (ev->type) {
+	case WEFT_EV_FORK:
+		return set_comm(a, ((const struct weft_ev_fork *)ev)->child_tid,
+				((const struct weft_ev_fork *)ev)->comm);
+	case WEFT_EV_EXEC:
+		return set_comm(a, ((const struct weft_ev_exec *)ev)->tid,
+				((const struct weft_ev_exec *)ev)->comm);
+	case WEFT_EV_RENAME:
+		return set_comm(a, ((const struct weft_ev_rename *)ev)->tid,
+				((const struct weft_ev_rename *)ev)->comm);
+	case WEFT_EV_TASK_STATE:
+		return set_comm(a, ((const struct weft_ev_task_state *)ev)->tid,
+				((const struct weft_ev_task_state *)ev)->comm);
+	case WEFT_EV_SWITCH:
+		/* what a block starts: an inferred switch-out is weft's, with
+		 * no stacks */
+		sw = (const void *)ev;
+		if (!(ev->flags & WEFT_SWITCH_PREV_TRACED) || (ev->flags & WEFT_SWITCH_INFERRED))
+			return 0;
+		t = thread_get(a, sw->prev_tid);
+		if (!t)
+			return -ENOMEM;
+		t->has_switch = true;
+		t->sw_tgid = sw->prev_tgid;
+		t->sw_user = sw->user_stack_id;
+		t->sw_kernel = sw->kernel_stack_id;
+		t->has_wake = false;
+		return 0;
+	case WEFT_EV_WAKEUP:
+		/* who ended a block */
+		wk = (const void *)ev;
+		t = thread_get(a, wk->tid);
+		if (!t)
+			return -ENOMEM;
+		t->has_wake = true;
+		t->wake_irq = ev->flags & WEFT_WAKE_IRQ;
+		t->waker_tid = ev->flags & WEFT_WAKE_NO_WAKING ? 0 : wk->waker_tid;
+		t->waker_tgid = wk->waker_tgid;
+		t->wk_user = wk->waker_user_stack_id;
+		t->wk_kernel = wk->waker_kernel_stack_id;
+		return 0;
+	case WEFT_EV_SAMPLE:
+		sa = (const void *)ev;
+		memset(&as, 0, sizeof(as));
+		as.kind = STACK_KIND_ONCPU;
+		as.thread = thread_ref(a, sa->tid, sa->tgid);
+		as.stacks = (struct attrib_stacks){ true, sa->tgid, sa->user_stack_id,
+						    sa->kernel_stack_id };
+		as.weight = 1;
+		emit(a, &as);
+		return 0;
+	}
+	return 0;
+}
+
+/* The carry of thread t for a wait on addr (never NULL but out of
+ * memory) */
+static struct carry *carry_of(struct stack_attrib *a, struct thread_state *t, __u64 addr)
+{
+	__u32 *addr_no, *slot;
+	struct carry *grown;
+	bool added;
+
+	if (a->opts.carry == STACK_CARRY_THREAD)
+		return &t->carry;
+	addr_no = u64_set__slot(&a->addr_index, addr, &added);
+	if (!addr_no)
+		return NULL;
+	if (added)
+		*addr_no = a->naddrs++;
+	slot = u64_set__slot(&a->carry_index, (__u64)(t - a->threads + 1) << 32 | *addr_no, &added);
+	if (!slot)
+		return NULL;
+	if (!added)
+		return &a->carries[*slot];
+	if (a->ncarries == a->cap_carries) {
+		size_t cap = a->cap_carries ? a->cap_carries * 2 : 64;
+
+		grown = realloc(a->carries, cap * sizeof(*grown));
+		if (!grown)
+			return NULL;
+		a->carries = grown;
+		a->cap_carries = cap;
+	}
+	*slot = a->ncarries;
+	memset(&a->carries[a->ncarries], 0, sizeof(*a->carries));
+	return &a->carries[a->ncarries++];
+}
+
+void stack_attrib__slice(void *ctx, const struct weft_slice *s)
+{
+	struct stack_attrib *a = ctx;
+	__u64 ns = s->end_ns - s->start_ns;
+	struct attributed_stack as;
+	struct thread_state *t;
+	struct carry *carry;
+
+	if (s->state != WEFT_SLICE_BLOCKED || a->finished)
+		return;
+	if (a->opts.carry == STACK_CARRY_ADDR && !s->addr)
+		return;
+	t = thread_get(a, s->tid);
+	if (!t) {
+		a->failed = true;
+		return;
+	}
+	carry = carry_of(a, t, s->addr);
+	if (!carry)
+		a->failed = true;
+	/* --stack-every: a block that took no stack adds its time to the
+	 * carry's next one that did */
+	if (t->has_switch && t->sw_user == WEFT_STACK_SKIPPED) {
+		if (carry)
+			carry->ns += ns;
+		t->has_switch = false;
+		t->has_wake = false;
+		return;
+	}
+	memset(&as, 0, sizeof(as));
+	as.kind = STACK_KIND_OFFCPU;
+	as.thread = thread_ref(a, s->tid, s->pid);
+	if (t->has_switch)
+		as.stacks = (struct attrib_stacks){ true, t->sw_tgid, t->sw_user, t->sw_kernel };
+	else
+		as.stacks = (struct attrib_stacks){ false, s->pid, WEFT_STACK_NOT_TAKEN,
+						    WEFT_STACK_NOT_TAKEN };
+	as.start_ns = s->start_ns;
+	as.end_ns = s->end_ns;
+	as.reason = s->reason;
+	as.syscall_nr = s->syscall_nr;
+	as.addr = s->addr;
+	if (!t->has_wake) {
+		as.waker = ATTRIB_WAKER_NONE;
+	} else if (t->wake_irq) {
+		as.waker = ATTRIB_WAKER_IRQ;
+	} else {
+		as.waker = ATTRIB_WAKER_TASK;
+		as.waker_thread = t->waker_tid ? thread_ref(a, t->waker_tid, t->waker_tgid) :
+						 (struct attrib_thread){ .pid = t->waker_tgid };
+		as.waker_stacks =
+			(struct attrib_stacks){ true, t->waker_tgid, t->wk_user, t->wk_kernel };
+	}
+	t->has_switch = false;
+	t->has_wake = false;
+	as.carried_ns = carry ? carry->ns : 0;
+	as.weight = ns + as.carried_ns;
+	if (carry) {
+		carry->ns = 0;
+		carry->has_last = true;
+		carry->last = as;
+	}
+	emit(a, &as);
+}
+
+static void hand_out(struct stack_attrib *a, struct carry *c)
+{
+	struct attributed_stack as;
+
+	if (!c->ns || !c->has_last)
+		return;
+	as = c->last;
+	as.weight = c->ns;
+	as.carried_ns = c->ns;
+	as.at_finish = true;
+	c->ns = 0;
+	emit(a, &as);
+}
+
+int stack_attrib__finish(struct stack_attrib *a)
+{
+	size_t i;
+
+	if (a->finished)
+		return 0;
+	a->finished = true;
+	for (i = 0; i < a->ncarries; i++)
+		hand_out(a, &a->carries[i]);
+	for (i = 0; i < a->nthreads; i++)
+		hand_out(a, &a->threads[i].carry);
+	return a->failed ? -ENOMEM : 0;
+}
