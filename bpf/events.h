@@ -2,7 +2,8 @@
 /* Event records shared by the BPF programs and userspace.
  *
  * Every record starts with struct weft_event_header and has a fixed size
- * per type (weft_event_size()). The kernel writes them into one ring
+ * per type (weft_event_size()); layouts only grow at the end (see
+ * WEFT_FIELD_AT below). The kernel writes them into one ring
  * buffer per CPU; the recorder appends records of its own (thread states
  * at attach, kernel accounting of threads alive at the end, per-CPU
  * totals) to a separate stream. All timestamps are CLOCK_MONOTONIC
@@ -277,6 +278,124 @@ struct weft_cpu_stat {
 	__u64 steal_ns;
 	__u64 steal_seen;
 };
+
+/* Record layouts are append-only, so that a reader of any later weft reads
+ * every earlier recording: a field never moves, changes type or goes away
+ * (one no longer written stays as reserved), and new fields go at the end
+ * of their record, where a reader that finds the record shorter takes them
+ * as 0. So 0 must mean "not known" in every field added from now on.
+ * These checks hold the layouts of recording format 2.0 in place; a new
+ * field adds its own line. */
+#define WEFT_FIELD_AT(type, field, offset)                                 \
+	_Static_assert(__builtin_offsetof(struct type, field) == (offset), \
+		       #type "." #field " moved: records are append-only")
+#define WEFT_SIZE_AT_LEAST(type, size) \
+	_Static_assert(sizeof(struct type) >= (size), #type " shrank: records are append-only")
+#define WEFT_SIZE_IS(type, size) \
+	_Static_assert(sizeof(struct type) == (size), #type " changed size")
+
+WEFT_FIELD_AT(weft_event_header, ts_ns, 0);
+WEFT_FIELD_AT(weft_event_header, type, 8);
+WEFT_FIELD_AT(weft_event_header, cpu, 10);
+WEFT_FIELD_AT(weft_event_header, flags, 12);
+WEFT_SIZE_IS(weft_event_header, 16);
+
+WEFT_FIELD_AT(weft_ev_switch, prev_tid, 16);
+WEFT_FIELD_AT(weft_ev_switch, prev_tgid, 20);
+WEFT_FIELD_AT(weft_ev_switch, next_tid, 24);
+WEFT_FIELD_AT(weft_ev_switch, next_tgid, 28);
+WEFT_FIELD_AT(weft_ev_switch, prev_state, 32);
+WEFT_FIELD_AT(weft_ev_switch, syscall_nr, 36);
+WEFT_FIELD_AT(weft_ev_switch, sys_arg0, 40);
+WEFT_FIELD_AT(weft_ev_switch, sys_arg1, 48);
+WEFT_FIELD_AT(weft_ev_switch, user_stack_id, 56);
+WEFT_FIELD_AT(weft_ev_switch, kernel_stack_id, 60);
+WEFT_SIZE_AT_LEAST(weft_ev_switch, 64);
+
+WEFT_FIELD_AT(weft_ev_wakeup, waking_ts_ns, 16);
+WEFT_FIELD_AT(weft_ev_wakeup, tid, 24);
+WEFT_FIELD_AT(weft_ev_wakeup, tgid, 28);
+WEFT_FIELD_AT(weft_ev_wakeup, waker_tid, 32);
+WEFT_FIELD_AT(weft_ev_wakeup, waker_tgid, 36);
+WEFT_FIELD_AT(weft_ev_wakeup, target_cpu, 40);
+WEFT_FIELD_AT(weft_ev_wakeup, waker_user_stack_id, 44);
+WEFT_FIELD_AT(weft_ev_wakeup, waker_kernel_stack_id, 48);
+WEFT_FIELD_AT(weft_ev_wakeup, reserved, 52);
+WEFT_SIZE_AT_LEAST(weft_ev_wakeup, 56);
+
+WEFT_FIELD_AT(weft_ev_fork, parent_tid, 16);
+WEFT_FIELD_AT(weft_ev_fork, parent_tgid, 20);
+WEFT_FIELD_AT(weft_ev_fork, child_tid, 24);
+WEFT_FIELD_AT(weft_ev_fork, child_tgid, 28);
+WEFT_FIELD_AT(weft_ev_fork, comm, 32);
+WEFT_SIZE_AT_LEAST(weft_ev_fork, 48);
+
+WEFT_FIELD_AT(weft_ev_exec, tid, 16);
+WEFT_FIELD_AT(weft_ev_exec, tgid, 20);
+WEFT_FIELD_AT(weft_ev_exec, old_tid, 24);
+WEFT_FIELD_AT(weft_ev_exec, reserved, 28);
+WEFT_FIELD_AT(weft_ev_exec, comm, 32);
+WEFT_SIZE_AT_LEAST(weft_ev_exec, 48);
+
+WEFT_FIELD_AT(weft_ev_exit, tid, 16);
+WEFT_FIELD_AT(weft_ev_exit, tgid, 20);
+WEFT_FIELD_AT(weft_ev_exit, sum_exec_ns, 24);
+WEFT_FIELD_AT(weft_ev_exit, run_delay_ns, 32);
+WEFT_FIELD_AT(weft_ev_exit, pcount, 40);
+WEFT_FIELD_AT(weft_ev_exit, nvcsw, 48);
+WEFT_FIELD_AT(weft_ev_exit, nivcsw, 56);
+WEFT_FIELD_AT(weft_ev_exit, maxrss_kb, 64);
+WEFT_FIELD_AT(weft_ev_exit, comm, 72);
+WEFT_SIZE_AT_LEAST(weft_ev_exit, 88);
+
+WEFT_FIELD_AT(weft_ev_migrate, tid, 16);
+WEFT_FIELD_AT(weft_ev_migrate, tgid, 20);
+WEFT_FIELD_AT(weft_ev_migrate, orig_cpu, 24);
+WEFT_FIELD_AT(weft_ev_migrate, dest_cpu, 28);
+WEFT_SIZE_AT_LEAST(weft_ev_migrate, 32);
+
+WEFT_FIELD_AT(weft_ev_rename, tid, 16);
+WEFT_FIELD_AT(weft_ev_rename, tgid, 20);
+WEFT_FIELD_AT(weft_ev_rename, comm, 24);
+WEFT_SIZE_AT_LEAST(weft_ev_rename, 40);
+
+WEFT_FIELD_AT(weft_ev_task_state, tid, 16);
+WEFT_FIELD_AT(weft_ev_task_state, tgid, 20);
+WEFT_FIELD_AT(weft_ev_task_state, ppid, 24);
+WEFT_FIELD_AT(weft_ev_task_state, state, 28);
+WEFT_FIELD_AT(weft_ev_task_state, sum_exec_ns, 32);
+WEFT_FIELD_AT(weft_ev_task_state, run_delay_ns, 40);
+WEFT_FIELD_AT(weft_ev_task_state, nvcsw, 48);
+WEFT_FIELD_AT(weft_ev_task_state, nivcsw, 56);
+WEFT_FIELD_AT(weft_ev_task_state, comm, 64);
+WEFT_SIZE_AT_LEAST(weft_ev_task_state, 80);
+
+WEFT_FIELD_AT(weft_ev_klock, tid, 16);
+WEFT_FIELD_AT(weft_ev_klock, tgid, 20);
+WEFT_FIELD_AT(weft_ev_klock, lock_addr, 24);
+WEFT_FIELD_AT(weft_ev_klock, start_ns, 32);
+WEFT_FIELD_AT(weft_ev_klock, kernel_stack_id, 40);
+WEFT_FIELD_AT(weft_ev_klock, ret, 44);
+WEFT_SIZE_AT_LEAST(weft_ev_klock, 48);
+
+WEFT_FIELD_AT(weft_ev_plock, tid, 16);
+WEFT_FIELD_AT(weft_ev_plock, tgid, 20);
+WEFT_FIELD_AT(weft_ev_plock, mutex_addr, 24);
+WEFT_FIELD_AT(weft_ev_plock, start_ns, 32);
+WEFT_SIZE_AT_LEAST(weft_ev_plock, 40);
+
+WEFT_FIELD_AT(weft_ev_sample, tid, 16);
+WEFT_FIELD_AT(weft_ev_sample, tgid, 20);
+WEFT_FIELD_AT(weft_ev_sample, user_stack_id, 24);
+WEFT_FIELD_AT(weft_ev_sample, kernel_stack_id, 28);
+WEFT_SIZE_AT_LEAST(weft_ev_sample, 32);
+
+WEFT_FIELD_AT(weft_ev_cpu_totals, idle_ns, 16);
+WEFT_FIELD_AT(weft_ev_cpu_totals, traced_ns, 24);
+WEFT_FIELD_AT(weft_ev_cpu_totals, other_ns, 32);
+WEFT_FIELD_AT(weft_ev_cpu_totals, steal_ns, 40);
+WEFT_FIELD_AT(weft_ev_cpu_totals, lost, 48);
+WEFT_SIZE_AT_LEAST(weft_ev_cpu_totals, 56);
 
 static inline unsigned int weft_event_size(unsigned int type)
 {

@@ -166,6 +166,8 @@ struct weft_analysis {
 	__u64 handoffs, migrations, wakeups, wakeups_ignored;
 	__u64 voluntary, involuntary;
 	__u64 skipped, inconsistent;
+	__u64 unread_records; /* the reader's */
+	unsigned int unread_sections;
 
 	struct weft_metrics m;
 };
@@ -1227,6 +1229,12 @@ void weft_analysis__free(struct weft_analysis *a)
 	free(a);
 }
 
+void weft_analysis__note_unread(struct weft_analysis *a, __u64 records, unsigned int sections)
+{
+	a->unread_records += records;
+	a->unread_sections += sections;
+}
+
 __u64 weft_analysis__skipped(const struct weft_analysis *a)
 {
 	return a->skipped;
@@ -1487,6 +1495,8 @@ static int build_metrics(struct weft_analysis *a, __u64 wall_ns)
 	m->usable_cpus = a->opts.usable_cpus ? a->opts.usable_cpus : a->nr_cpus;
 	m->attach_mode = a->opts.attach_mode;
 	m->truncated = a->opts.truncated;
+	m->unread_records = a->skipped + a->unread_records;
+	m->unread_sections = a->unread_sections;
 	m->wall_s = ns_to_s(wall_ns);
 
 	m->parallelism.histogram_len = a->nr_cpus + 1;

@@ -182,6 +182,10 @@ struct weft_metrics {
 	bool attach_mode;
 	bool truncated;
 	__u64 lost_events;
+	/* What this weft could not read of a newer weft's recording: records
+	 * of types it does not know, sections likewise */
+	__u64 unread_records;
+	unsigned int unread_sections;
 	double wall_s;
 	double on_cpu_s;
 
@@ -274,6 +278,9 @@ void weft_analysis__free(struct weft_analysis *a);
 /* Records skipped because their type was unknown, and events that
  * contradicted the state weft had built (a sign of lost events). */
 __u64 weft_analysis__skipped(const struct weft_analysis *a);
+/* Before finish: what the reader could not read (records of types this
+ * weft does not know, sections likewise), for the metrics to say */
+void weft_analysis__note_unread(struct weft_analysis *a, __u64 records, unsigned int sections);
 __u64 weft_analysis__inconsistent(const struct weft_analysis *a);
 
 /* The verdict rules (analysis.c, next to their thresholds) applied to m:

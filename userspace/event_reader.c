@@ -26,6 +26,8 @@
 #include <string.h>
 
 #include "event_reader.h"
+#include "kv.h"
+#include "recording_meta.h"
 
 struct rec_ref {
 	__u64 ts;
@@ -101,6 +103,9 @@ struct weft_event_reader {
 	void *tmp; /* records moving to the front of their arena */
 	size_t tmp_cap;
 	int err; /* sticky */
+	/* A recording of a format whose records changed in place: a record
+	 * not of today's size cannot be read at all */
+	bool strict_sizes;
 	unsigned long long reordered;
 	unsigned long long skipped;
 	unsigned long long count;
@@ -230,6 +235,7 @@ static void stop_prefetch(struct weft_event_reader *r);
 struct weft_event_reader *weft_event_reader__new(struct weft_file *f)
 {
 	struct weft_event_reader *r = NULL;
+	unsigned int major, minor;
 	int err;
 
 	if (!f) {
@@ -242,6 +248,8 @@ struct weft_event_reader *weft_event_reader__new(struct weft_file *f)
 		goto err_out;
 	}
 	r->f = f;
+	weft_file__format(f, &major, &minor);
+	r->strict_sizes = major < 2;
 	err = index_streams(r);
 	if (err)
 		goto err_out;
@@ -359,12 +367,40 @@ static int compact(struct weft_event_reader *r, struct ev_stream *s, size_t more
 	return grow((void **)&s->idx, &s->icap, kept + more_recs, sizeof(*s->idx));
 }
 
+/* A record of a format 1.0 recording whose size is not today's: its
+ * layout may have changed in place since, so nothing of it can be read. */
+static int old_format(struct weft_event_reader *r)
+{
+	const char *version = weft_kv__get(weft_file__meta(r->f), META_VERSION);
+	unsigned int major, minor;
+
+	weft_file__format(r->f, &major, &minor);
+	set_msg(r, "recording format %u.%u (weft %s), this weft reads %d.x: record again", major,
+		minor, version ? version : "unknown", WEFT_FORMAT_MAJOR);
+	return -EPROTONOSUPPORT;
+}
+
+/* Makes room in the stream's arena for a record larger than it was
+ * stored (load_chunk() reserved what the stored sizes take) */
+static int arena_room(struct ev_stream *s, size_t len)
+{
+	void *p = s->arena;
+	int err;
+
+	if (s->alen + len <= s->acap)
+		return 0;
+	err = grow(&p, &s->acap, s->alen + len, 1);
+	s->arena = p;
+	return err;
+}
+
 static int load_chunk(struct weft_event_reader *r, struct ev_stream *s)
 {
 	size_t sec = s->chunks[s->next_chunk++], blen, off;
 	const struct weft_section_info *si = weft_file__section(r->f, sec);
 	const unsigned char *p, *end, *lp, *lend, *tp, *tend, *bp, *bend;
 	uint64_t stream, count, len_bytes, ts_bytes, len, zz, c;
+	size_t size, kept;
 	__u64 ts = 0;
 	__u16 type;
 	int err;
@@ -405,17 +441,34 @@ static int load_chunk(struct weft_event_reader *r, struct ev_stream *s)
 			return bad_chunk(r, sec, "bad record length");
 		ts += (zz >> 1) ^ -(zz & 1);
 		memcpy(&type, bp, sizeof(type));
-		if (weft_event_size(type) != len) {
+		size = weft_event_size(type);
+		if (size != len && r->strict_sizes)
+			return old_format(r);
+		/* a type of a newer weft: counted, and said by the report */
+		if (!size) {
 			r->skipped++;
 			bp += len - 8;
 			continue;
 		}
+		/* Records are append-only: a shorter one (an older weft's)
+		 * lacks fields added since, which read as 0; a longer one (a
+		 * newer weft's) has fields this weft does not know. */
+		if (size > len) {
+			err = arena_room(s, ALIGN8(size));
+			if (err) {
+				set_msg(r, "%s", strerror(-err));
+				return err;
+			}
+		}
+		kept = size < len ? size : len;
 		off = s->alen;
 		memcpy(s->arena + off, &ts, sizeof(ts));
-		copy_body(s->arena + off + 8, bp, len - 8);
+		copy_body(s->arena + off + 8, bp, kept - 8);
+		if (kept < size)
+			memset(s->arena + off + kept, 0, size - kept);
 		bp += len - 8;
-		s->alen += ALIGN8(len);
-		insert(r, s, ts, off, len);
+		s->alen += ALIGN8(size);
+		insert(r, s, ts, off, size);
 	}
 	if (lp != lend || tp != tend || bp != bend)
 		return bad_chunk(r, sec, "columns do not add up");

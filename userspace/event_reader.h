@@ -16,9 +16,14 @@
  * record first): it is put back in its place. A record later than that
  * comes out where it is and is counted by weft_event_reader__reordered().
  *
- * Records of a type this weft does not know, or whose size is not
- * weft_event_size() of their type, are skipped and counted by
- * weft_event_reader__skipped().
+ * Records are append-only (events.h): a record shorter than
+ * weft_event_size() of its type (an older weft's) comes out at that size
+ * with the fields it lacks 0, a longer one (a newer weft's) cut to it.
+ * Records of a type this weft does not know are skipped and counted by
+ * weft_event_reader__skipped(). A recording of format 1.0, whose records
+ * changed in place, is read only while every record has today's size: the
+ * first that has not is an error (-EPROTONOSUPPORT, "recording format 1.0
+ * (weft 0.1), this weft reads 2.x: record again").
  *
  * Lifecycle: the reader borrows f, which must outlive it, and uses f's
  * buffers: from the first next() until weft_event_reader__free(), read

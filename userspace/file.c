@@ -7,9 +7,12 @@
  *
  * File header, 24 bytes:
  *    0  char magic[8]   "WEFTREC\0"
- *    8  u16  major      WEFT_FORMAT_MAJOR; a reader refuses a larger one
+ *    8  u16  major      WEFT_FORMAT_MAJOR; a reader refuses a larger one,
+ *                       and reads older ones down to
+ *                       WEFT_FORMAT_MAJOR_OLDEST (file.h says how)
  *   10  u16  minor      readers of the same major read every minor: a
- *                       minor may add section types, which they skip
+ *                       minor may add section types, which they skip and
+ *                       count (weft_file__unknown_sections())
  *   12  u32  flags      FILE_BIG_ENDIAN: records are big-endian
  *   16  u32  reserved   0
  *   20  u32  hcrc       crc32 of bytes 0..19
@@ -602,6 +605,8 @@ struct weft_file {
 	struct weft_kv *meta;
 	struct weft_kv *notes;
 	unsigned int nstreams;
+	unsigned int major, minor;
+	unsigned int unknown_sections;
 	unsigned long long end_events;
 	unsigned char *zbuf; /* stored payload being inflated */
 	size_t zcap;
@@ -694,11 +699,13 @@ static int read_file_header(struct weft_file *f)
 		set_error(f, "corrupt file header (crc mismatch)");
 		return -EBADMSG;
 	}
-	if (major < WEFT_FORMAT_MAJOR) {
+	if (major < WEFT_FORMAT_MAJOR_OLDEST) {
 		set_error(f, "recording format %u.%u is not supported (this weft reads %d.x)",
 			  major, minor, WEFT_FORMAT_MAJOR);
 		return -EPROTONOSUPPORT;
 	}
+	f->major = major;
+	f->minor = minor;
 	if ((flags & FILE_BIG_ENDIAN) != HOST_FLAGS) {
 		set_error(f,
 			  "recording made on a %s-endian machine; this weft reads %s-endian ones",
@@ -780,6 +787,8 @@ static int scan_sections(struct weft_file *f)
 		}
 		if (si.type == WEFT_SEC_EVENTS && si.aux >= f->nstreams)
 			f->nstreams = si.aux + 1;
+		if (si.type < WEFT_SEC_META || si.type > WEFT_SEC_NOTES)
+			f->unknown_sections++;
 		off += SEC_HDR_SIZE + si.length;
 	}
 	return 0;
@@ -1009,6 +1018,17 @@ const struct weft_kv *weft_file__notes(const struct weft_file *f)
 unsigned int weft_file__nstreams(const struct weft_file *f)
 {
 	return f ? f->nstreams : 0;
+}
+
+void weft_file__format(const struct weft_file *f, unsigned int *major, unsigned int *minor)
+{
+	*major = f->major;
+	*minor = f->minor;
+}
+
+unsigned int weft_file__unknown_sections(const struct weft_file *f)
+{
+	return f->unknown_sections;
 }
 
 unsigned long long weft_file__end_events(const struct weft_file *f)

@@ -34,8 +34,13 @@
 
 #include "kv.h"
 
-#define WEFT_FORMAT_MAJOR 1
+/* 2.0: event records are append-only (events.h): a reader takes a
+ * shorter record with its missing fields as 0 and cuts a longer one to
+ * the size it knows. 1.0 recordings (weft 0.1) changed records in place:
+ * they are read only when every record has today's size. */
+#define WEFT_FORMAT_MAJOR 2
 #define WEFT_FORMAT_MINOR 0
+#define WEFT_FORMAT_MAJOR_OLDEST 1
 
 enum weft_section_type {
 	WEFT_SEC_META = 1, /* weft_kv: run metadata; several are merged, later keys win */
@@ -154,6 +159,13 @@ bool weft_file__truncated(const struct weft_file *f);
  * sections likewise (an empty list when there are none). Owned by f. */
 const struct weft_kv *weft_file__meta(const struct weft_file *f);
 const struct weft_kv *weft_file__notes(const struct weft_file *f);
+
+/* The file's format version, from its header */
+void weft_file__format(const struct weft_file *f, unsigned int *major, unsigned int *minor);
+
+/* Sections of a type this weft does not know (a newer minor's), which
+ * readers leave out */
+unsigned int weft_file__unknown_sections(const struct weft_file *f);
 
 /* One more than the largest stream id of the EVENTS sections and of the
  * END section's counts. */

@@ -61,5 +61,10 @@ void output_sanitize(char *dst, size_t size, const char *src);
  * tables, ..., 3 of 120 user stacks cut short (2.1% of off-CPU time)").
  * Returns buf. */
 char *output_stacks_line(char *buf, size_t size, const struct stack_capture *c);
+/* What a newer weft's recording held that this weft could not read
+ * ("12 records and 1 section of kinds this weft does not know were left
+ * out (recorded by a newer weft); figures may be incomplete"). Returns
+ * buf. */
+char *output_unread_line(char *buf, size_t size, const struct weft_metrics *m);
 
 #endif /* __WEFT_OUTPUT_H */

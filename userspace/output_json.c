@@ -369,6 +369,8 @@ int output_json(FILE *out, const struct weft_metrics *m, const struct output_opt
 	key_s(w, "wall_s", m->wall_s);
 	key_uint(w, "lost_events", m->lost_events);
 	key_bool(w, "truncated", m->truncated);
+	key_uint(w, "unread_records", m->unread_records);
+	key_uint(w, "unread_sections", m->unread_sections);
 	key_bool(w, "attach", m->attach_mode);
 	key_s(w, "on_cpu_s", m->on_cpu_s);
 

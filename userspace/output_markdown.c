@@ -286,6 +286,11 @@ int output_markdown(FILE *out, const struct weft_metrics *m, const struct output
 	if (m->truncated)
 		fprintf(out, "> **Warning:** recording truncated; figures cover only what it "
 			     "holds.\n\n");
+	if (m->unread_records || m->unread_sections) {
+		char line[160];
+
+		fprintf(out, "> **Warning:** %s.\n\n", output_unread_line(line, sizeof(line), m));
+	}
 	summary(out, m, o, cmd);
 	free(cmd);
 	histogram(out, m);

@@ -114,6 +114,23 @@ static void append(char *buf, size_t size, size_t *off, const char *fmt, ...)
 	*off = n < 0 ? size : *off + (size_t)n;
 }
 
+char *output_unread_line(char *buf, size_t size, const struct weft_metrics *m)
+{
+	char records[48] = "", sections[48] = "";
+
+	if (m->unread_records)
+		snprintf(records, sizeof(records), "%llu record%s",
+			 (unsigned long long)m->unread_records, m->unread_records == 1 ? "" : "s");
+	if (m->unread_sections)
+		snprintf(sections, sizeof(sections), "%u section%s", m->unread_sections,
+			 m->unread_sections == 1 ? "" : "s");
+	snprintf(buf, size,
+		 "%s%s%s of kinds this weft does not know were left out (recorded by a newer "
+		 "weft); figures may be incomplete",
+		 records, records[0] && sections[0] ? " and " : "", sections);
+	return buf;
+}
+
 char *output_stacks_line(char *buf, size_t size, const struct stack_capture *c)
 {
 	const char *sep = "";
@@ -435,6 +452,11 @@ static void print_summary(FILE *out, const struct weft_metrics *m, const struct 
 			(unsigned long long)m->lost_events);
 	if (m->truncated)
 		fprintf(out, "WARNING: recording truncated; figures cover only what it holds\n");
+	if (m->unread_records || m->unread_sections) {
+		char line[160];
+
+		fprintf(out, "WARNING: %s\n", output_unread_line(line, sizeof(line), m));
+	}
 	field(out, "command", "%s", cmd);
 	field(out, "wall", "%s (%s)", output_fmt_duration(d1, sizeof(d1), m->wall_s),
 	      m->attach_mode ? "attached: recording start to stop" :

@@ -12,6 +12,7 @@
 #include "kv.h"
 #include "lock_names.h"
 #include "log.h"
+#include "output.h"
 #include "recording.h"
 #include "recording_meta.h"
 #include "stacks.h"
@@ -114,6 +115,9 @@ static int feed_events(struct recording *rec, const struct recording_tap *tap, c
 	}
 	if (ret < 0 && !err[0])
 		snprintf(err, errlen, "%s: %s", path, weft_event_reader__error(reader));
+	/* nothing left out goes unsaid */
+	weft_analysis__note_unread(rec->analysis, weft_event_reader__skipped(reader),
+				   weft_file__unknown_sections(rec->file));
 	weft_event_reader__free(reader);
 	return ret;
 }
@@ -173,6 +177,11 @@ int recording_run(struct recording *rec, const struct recording_tap *tap, char *
 		ret = errno ? -errno : -ENOMEM;
 		snprintf(err, errlen, "%s: analysis failed", path);
 		return ret;
+	}
+	if (rec->metrics->unread_records || rec->metrics->unread_sections) {
+		char line[160];
+
+		wlog("%s: %s", path, output_unread_line(line, sizeof(line), rec->metrics));
 	}
 	return 0;
 }

@@ -3,7 +3,7 @@
 #ifndef __WEFT_RECORDING_META_H
 #define __WEFT_RECORDING_META_H
 
-#define WEFT_VERSION "0.1.0"
+#define WEFT_VERSION "0.2.0"
 
 #define META_VERSION "weft_version"
 #define META_ARGC "argc"
