@@ -76,8 +76,7 @@ static void fixture_start(struct fixture *fx, unsigned int ncpu, const struct fl
 	fx->stacks = stack_table__new();
 	assert_non_null(fx->stacks);
 	assert_int_equal(stack_table__decode(fx->stacks, stacks_text, sizeof(stacks_text) - 1), 0);
-	fx->attrib = stack_attrib__new(
-		&(struct stack_attrib_opts){ .carry = flame_type__carry(fo->type) }, fx->stacks);
+	fx->attrib = stack_attrib__new(fx->stacks);
 	assert_non_null(fx->attrib);
 	fx->flame = flame__new(fo, fx->attrib);
 	fx->a = weft_analysis__new(&o);
@@ -282,8 +281,8 @@ static void check_lock_line(const struct flame *f, size_t i, __u32 pid, const ch
 }
 
 /* --stack-every, lock type: a skipped wait's time goes to the thread's
- * next sampled stack at the same address, or to its last one there at the
- * end, never to a wait on another lock. The worker waits on LOCK 10-14
+ * next sampled stack at the same address, or, when none comes, to an
+ * "[unsampled wait]" frame, never to a wait on another lock. The worker waits on LOCK 10-14
  * (sampled), 20-25 and 50-54 (skipped), and on LOCK2 30-33 (skipped) and
  * 40-42 (sampled, another stack). */
 #define LOCK2 (LOCK + 0x2000)
@@ -308,9 +307,12 @@ static void test_lock_carry_stays_with_its_address(void **state)
 	synth_wake_run(&fx.ev, 54 * MS, T2, PID, 1, PID, 1, 4);
 	fixture_finish(&fx);
 	assert_int_equal(value_of(fx.flame, "worker-101;start_thread;thread_fn;wait_here"),
-			 (4 + 5 + 4) * 1000);
+			 4 * 1000);
 	assert_int_equal(value_of(fx.flame, "worker-101;__libc_start_call_main;main;work"),
 			 (3 + 2) * 1000);
+	/* the skipped waits on LOCK: no sampled stack on LOCK came after
+	 * them */
+	assert_int_equal(value_of(fx.flame, "worker-101;[unsampled_wait]"), (5 + 4) * 1000);
 	assert_int_equal(check_lines(fx.flame), 18000);
 	done(&fx);
 }

@@ -138,10 +138,7 @@ static struct flame *flame_of_recording(const char *path, const struct flame_opt
 	stacks = stack_table__new();
 	if (stacks)
 		recording_read_stacks(rec, stacks);
-	a = stacks ? stack_attrib__new(
-			     &(struct stack_attrib_opts){ .carry = flame_type__carry(opts->type) },
-			     stacks) :
-		     NULL;
+	a = stacks ? stack_attrib__new(stacks) : NULL;
 	f = a ? flame__new(opts, a) : NULL;
 	if (!f) {
 		snprintf(err, errlen, "%s: %s", path, strerror(ENOMEM));

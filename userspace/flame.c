@@ -21,7 +21,7 @@ struct line_key {
 	__u64 addr; /* lock type: the wait's address */
 	__u32 pid; /* lock type: the waiting process (a lock is per process) */
 	__u32 has_root, root_name, root_num;
-	__u32 taken, tgid;
+	__u32 taken, unsampled, tgid;
 	__s32 user, kernel;
 	/* wakeup type: enum attrib_waker, the waker's stacks and root */
 	__u32 waker, wtgid;
@@ -59,7 +59,7 @@ struct flame {
 	size_t nr_lock_lines;
 	struct line *lock_texts; /* the lock lines' own text and frames */
 	size_t nlock_texts;
-	__u32 unknown_id, sep_id, irq_id;
+	__u32 unknown_id, unsampled_id, sep_id, irq_id;
 	bool finished, failed;
 	__u64 total;
 };
@@ -100,11 +100,6 @@ int flame_by__parse(const char *name, enum flame_by *out)
 const char *flame_type__unit(enum flame_type type)
 {
 	return type == FLAME_ONCPU ? "samples" : "us";
-}
-
-enum stack_carry flame_type__carry(enum flame_type type)
-{
-	return type == FLAME_LOCK ? STACK_CARRY_ADDR : STACK_CARRY_THREAD;
 }
 
 /* --- counting by key --- */
@@ -198,6 +193,10 @@ static void flame_add(void *ctx, const struct attributed_stack *as)
 
 	if ((as->kind == STACK_KIND_ONCPU) != (f->opts.type == FLAME_ONCPU) || f->finished)
 		return;
+	/* the lock type's waits are on an address (the locks table's, known
+	 * at finish) */
+	if (f->opts.type == FLAME_LOCK && !as->addr)
+		return;
 	memset(&key, 0, sizeof(key));
 	if (f->opts.type == FLAME_LOCK) {
 		key.addr = as->addr;
@@ -205,6 +204,7 @@ static void flame_add(void *ctx, const struct attributed_stack *as)
 	}
 	set_root(f, &as->thread, &key.has_root, &key.root_name, &key.root_num);
 	key.taken = as->stacks.taken;
+	key.unsampled = as->unsampled;
 	if (as->stacks.taken) {
 		key.tgid = as->stacks.tgid;
 		key.user = as->stacks.user;
@@ -242,10 +242,12 @@ struct flame *flame__new(const struct flame_opts *opts, struct stack_attrib *a)
 	f->attrib = a;
 	f->names = stack_attrib__names(a);
 	f->unknown_id = stack_attrib__intern(a, STACK_UNKNOWN_FRAME, NULL);
+	f->unsampled_id = stack_attrib__intern(a, "[unsampled wait]", NULL);
 	f->sep_id = stack_attrib__intern(a, "--", NULL);
 	f->irq_id = stack_attrib__intern(a, "[interrupt]", NULL);
-	err = !f->unknown_id || !f->sep_id || !f->irq_id ? -ENOMEM :
-							   stack_attrib__subscribe(a, flame_add, f);
+	err = !f->unknown_id || !f->unsampled_id || !f->sep_id || !f->irq_id ?
+		      -ENOMEM :
+		      stack_attrib__subscribe(a, flame_add, f);
 	if (err) {
 		free(f);
 		errno = -err;
@@ -356,7 +358,7 @@ static void key_frames(struct flame *f, const struct line_key *k, struct ids_buf
 	if (k->taken)
 		put_stacks(f, b, k->tgid, k->user, k->kernel, true);
 	else
-		put_id(b, f->unknown_id);
+		put_id(b, k->unsampled ? f->unsampled_id : f->unknown_id);
 	if (f->opts.type != FLAME_WAKEUP)
 		return;
 	put_id(b, f->sep_id);
@@ -536,7 +538,7 @@ static int keep_locks(struct flame *f, struct line *lines, size_t n, const struc
 int flame__finish(struct flame *f, const struct weft_metrics *m)
 {
 	struct line *lines = NULL;
-	size_t n = f->nk, i, out = 0;
+	size_t n, i, out = 0;
 	int err;
 
 	if (f->finished)
@@ -546,6 +548,7 @@ int flame__finish(struct flame *f, const struct weft_metrics *m)
 	f->finished = true;
 	if (err || f->failed)
 		return -ENOMEM;
+	n = f->nk;
 	err = make_lines(f, &lines);
 	if (err) {
 		lines_free(lines, n);
