@@ -415,7 +415,10 @@ static void test_svg(void **state)
 	fclose(out);
 	check_xml(text);
 	assert_non_null(strstr(text, "Test &lt;&amp;&gt;"));
-	/* every frame: <title>NAME (COUNT us, ...)</title><rect x=.. width=..> */
+	/* every frame: <title>NAME (DURATION, ...)</title><rect x=.. width=..>,
+	 * microseconds read as a duration with its unit */
+	assert_non_null(strstr(text, "<title>all (1.00 ms, 100.00%)</title>"));
+	assert_non_null(strstr(text, "<title>e (500 us, 50.00%)</title>"));
 	for (p = text; (p = strstr(p, "<rect x=\"")); p++) {
 		if (sscanf(p, "<rect x=\"%lf\" y=\"%*f\" width=\"%lf\"", &x, &w) != 2)
 			continue;
@@ -423,8 +426,12 @@ static void test_svg(void **state)
 			continue;
 		rects++;
 		for (i = 0; i < 7; i++) {
-			snprintf(title, sizeof(title), "<title>%s (%llu us", names[i],
-				 (unsigned long long)totals[i]);
+			if (totals[i] >= 1000)
+				snprintf(title, sizeof(title), "<title>%s (%.2f ms", names[i],
+					 totals[i] / 1e3);
+			else
+				snprintf(title, sizeof(title), "<title>%s (%llu us", names[i],
+					 (unsigned long long)totals[i]);
 			if (strstr(p - 200 > text ? p - 200 : text, title) &&
 			    strstr(p - 200 > text ? p - 200 : text, title) < p)
 				break;
@@ -439,6 +446,64 @@ static void test_svg(void **state)
 	free(text);
 }
 
+/* The fill of the frame titled name */
+static void fill_of(const char *svg, const char *name, unsigned int rgb[3])
+{
+	char title[64];
+	const char *p;
+
+	snprintf(title, sizeof(title), "<title>%s (", name);
+	p = strstr(svg, title);
+	assert_non_null(p);
+	p = strstr(p, "fill=\"rgb(");
+	assert_non_null(p);
+	assert_int_equal(sscanf(p, "fill=\"rgb(%u,%u,%u)", &rgb[0], &rgb[1], &rgb[2]), 3);
+}
+
+/* Off-CPU graphs blue (flamegraph.pl's io: r = g < b), lock graphs red,
+ * on-CPU warm; kernel frames a shade of their own in each. */
+static void test_svg_palettes(void **state)
+{
+	static const char *const stacks[] = { "prog;main;read", "prog;main;schedule_[k]" };
+	static const __u64 values[] = { 300, 100 };
+	static const enum flame_svg_palette palettes[] = { FLAME_SVG_HOT, FLAME_SVG_IO,
+							   FLAME_SVG_LOCK };
+	unsigned int user[3], kernel[3], i;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *out;
+
+	(void)state;
+	for (i = 0; i < 3; i++) {
+		struct flame_svg_opts o = { .title = "t", .unit = "us", .palette = palettes[i] };
+
+		out = open_memstream(&text, &len);
+		assert_non_null(out);
+		assert_int_equal(flame_svg__write(out, stacks, values, 2, &o), 0);
+		fclose(out);
+		fill_of(text, "read", user);
+		fill_of(text, "schedule_[k]", kernel);
+		switch (palettes[i]) {
+		case FLAME_SVG_HOT:
+			assert_true(user[0] > user[2] + 100);
+			break;
+		case FLAME_SVG_IO:
+			assert_true(user[0] == user[1] && user[2] > user[0] + 40);
+			/* teal: green well above red */
+			assert_true(kernel[1] > kernel[0] + 80 && kernel[2] > kernel[0] + 80);
+			break;
+		case FLAME_SVG_LOCK:
+			assert_true(user[0] >= 200 && user[0] > user[1] + 90 &&
+				    user[0] > user[2] + 90);
+			assert_true(kernel[2] > kernel[1] + 40);
+			break;
+		}
+		assert_false(user[0] == kernel[0] && user[1] == kernel[1] && user[2] == kernel[2]);
+		free(text);
+		text = NULL;
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -449,6 +514,7 @@ int main(void)
 		cmocka_unit_test(test_lock_lines),
 		cmocka_unit_test(test_lock_carry_stays_with_its_address),
 		cmocka_unit_test(test_svg),
+		cmocka_unit_test(test_svg_palettes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

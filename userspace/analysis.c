@@ -1485,7 +1485,7 @@ static int build_metrics(struct weft_analysis *a, __u64 wall_ns)
 {
 	struct weft_metrics *m = &a->m;
 	double wall = (double)wall_ns;
-	__u64 on_cpu_ns = 0, rq_sum = 0, life_ns = 0, blocked_ns = 0;
+	__u64 on_cpu_ns = 0, rq_sum = 0, life_ns = 0, blocked_ns = 0, rss_kb;
 	__u32 i, r;
 
 	m->version = WEFT_VERSION;
@@ -1621,6 +1621,15 @@ static int build_metrics(struct weft_analysis *a, __u64 wall_ns)
 	m->rusage.user_s = a->opts.rusage_user_s;
 	m->rusage.sys_s = a->opts.rusage_sys_s;
 	m->rusage.maxrss_kb = a->opts.maxrss_kb;
+	/* wait4's ru_maxrss keeps the peak of the image before exec, which
+	 * under weft is a copy of the recorder (17 MB for /bin/true): the
+	 * largest peak of the tree's own programs, from their exit records,
+	 * is what ru_maxrss means (the child's or a waited descendant's). */
+	for (i = 0, rss_kb = 0; i < m->nr_processes; i++)
+		if (m->processes[i].maxrss_kb > rss_kb)
+			rss_kb = m->processes[i].maxrss_kb;
+	if (rss_kb)
+		m->rusage.maxrss_kb = rss_kb;
 
 	check_accounting(a, m);
 	m->verdict_kind = weft_metrics__verdict(m, m->verdict, sizeof(m->verdict));
@@ -1655,7 +1664,8 @@ const struct weft_metrics *weft_analysis__finish(struct weft_analysis *a)
 
 /* The verdict. Rules are tried in this order and the first that applies
  * wins; each threshold sits beside the rule that uses it, and the tests
- * try every one at and just short of its threshold.
+ * try every one at and just short of its threshold. The line starts with
+ * the rule's keyword.
  *
  * 1. no data: no traced thread was seen, or the wall is zero.
  * 2. serialized by a lock: for at least SERIALIZED_MIN_SHARE of the wall
@@ -1664,28 +1674,72 @@ const struct weft_metrics *weft_analysis__finish(struct weft_analysis *a)
  *    carries at least SERIALIZED_MIN_TOP of that time. Under a GIL nearly
  *    all the time is so; a mutex with short critical sections among busy
  *    threads leaves most of it parallel.
- * 3. oversubscribed: for at least OVERSUB_MIN_INTERLEAVED of the wall time
+ * 3. limited by other programs: programs outside the tree held at least
+ *    OTHERS_MIN_HELD of the cores, and the tree's threads waited in run
+ *    queues for at least OTHERS_MIN_QUEUED of the wall time (summed over
+ *    threads: a tenth of a thread on average), behind them or behind each
+ *    other on the cores left (the scheduler calls two busy threads on one
+ *    core beside two loops on the other balanced). Both, so that a busy
+ *    machine alone does not blame it (a program that never wanted the
+ *    cores they held), nor does the passing queueing of wakeups on an
+ *    idle machine. Before oversubscribed, whose interleaving the other
+ *    programs cause when they take the rest of the cores.
+ * 4. oversubscribed: for at least OVERSUB_MIN_INTERLEAVED of the wall time
  *    a thread of the tree waited in the run queue of a CPU that was
  *    running another of its threads. A quarter is far more than the
  *    passing overlap of a wakeup (a token handed between two threads
  *    interleaves well under 1%) and far less than the near 100% of more
  *    busy threads than cores.
- * 4. mostly waiting: at least WAITING_MIN_BLOCKED of the threads' summed
+ * 5. bottleneck (one thread carries most of the critical path): comes
+ *    with the critical path, here, before mostly waiting.
+ * 6. mostly waiting: at least WAITING_MIN_BLOCKED of the threads' summed
  *    lifetime blocked, and no thread of the tree on a CPU for at least
  *    WAITING_MIN_IDLE of the wall time. The second condition keeps a main
  *    thread blocked in pthread_join beside one busy worker (half of the
  *    thread time blocked, but a core busy all along) out of this rule.
- * 5. parallel: the average number of threads running is at least
+ * 7. parallel: the average number of threads running is at least
  *    PARALLEL_MIN_AVG: clearly more than one core, beyond what the
  *    overlap of a main thread and a worker at their hand-over gives.
- * 6. single-threaded: everything else; at most about one core busy.
+ * 8. single-threaded: everything else; at most about one core busy.
  */
 #define SERIALIZED_MIN_SHARE 0.40
 #define SERIALIZED_MIN_TOP 0.50
+#define OTHERS_MIN_HELD 0.25
+#define OTHERS_MIN_QUEUED 0.10
 #define OVERSUB_MIN_INTERLEAVED 0.25
 #define WAITING_MIN_BLOCKED 0.50
 #define WAITING_MIN_IDLE 0.50
 #define PARALLEL_MIN_AVG 1.20
+
+/* A waiter on a turn-taking address carrying at least this share of the
+ * reason's time names the wait: a GIL's condition variable is a lock to
+ * its threads, whatever futex call glibc makes on it. */
+#define WAITING_LOCK_MIN_SHARE 0.50
+
+double weft_metrics__others_share(const struct weft_metrics *m)
+{
+	const struct weft_cpu_metrics *c;
+	double held = 0, seen;
+	unsigned int i, n = 0;
+	/* Which cores the tree could use is not kept when that is fewer than
+	 * all: then the ones it ran on stand for them. */
+	bool only_ran = m->usable_cpus && m->usable_cpus < m->ncpu;
+
+	for (i = 0; m->cpus && i < m->ncpu; i++) {
+		c = &m->cpus[i];
+		if (!c->has_totals || (only_ran && !c->threads))
+			continue;
+		/* The host's steal lands on whatever the CPU ran: in other's
+		 * share when they ran, in the tree's when it did. Only the
+		 * part that fell on the tree's time is added, in proportion. */
+		seen = c->traced + c->other;
+		held += c->other;
+		if (seen > 0 && m->wall_s > 0)
+			held += fmin(1, c->steal_s / m->wall_s) * c->traced / seen;
+		n++;
+	}
+	return n ? fmin(1, held / n) : 0;
+}
 
 static unsigned int cores_used(const struct weft_metrics *m)
 {
@@ -1738,6 +1792,10 @@ static const char *waiting_on(const struct weft_metrics *m, char *buf, size_t si
 	if (best == WEFT_WAIT_LOCK && m->nr_locks)
 		snprintf(buf, size, ", mostly %s (%s)", what[best],
 			 lock_label(&m->locks[0], lock, sizeof(lock)));
+	else if (best == WEFT_WAIT_WAIT && m->nr_locks && m->locks[0].turn_taking &&
+		 m->locks[0].total_s >= WAITING_LOCK_MIN_SHARE * m->off_cpu_s[best])
+		snprintf(buf, size, ", mostly %s (%s)", what[WEFT_WAIT_LOCK],
+			 lock_label(&m->locks[0], lock, sizeof(lock)));
 	else if (m->off_cpu_syscall[best])
 		snprintf(buf, size, ", mostly %s (%s)", what[best], m->off_cpu_syscall[best]);
 	else
@@ -1750,6 +1808,7 @@ enum weft_verdict_kind weft_metrics__verdict(const struct weft_metrics *m, char 
 	const struct weft_lock_metrics *lock;
 	char label[128];
 	unsigned int cores;
+	double others;
 
 	if (!m->nr_threads || !(m->wall_s > 0)) {
 		snprintf(buf, size, "no data: no thread of the traced tree was seen");
@@ -1765,6 +1824,15 @@ enum weft_verdict_kind weft_metrics__verdict(const struct weft_metrics *m, char 
 			 100 * share(lock->total_s, m->thread_time_s));
 		return WEFT_VERDICT_SERIALIZED;
 	}
+	others = weft_metrics__others_share(m);
+	if (others >= OTHERS_MIN_HELD &&
+	    m->runqueue_delay.total_s >= OTHERS_MIN_QUEUED * m->wall_s) {
+		snprintf(buf, size,
+			 "limited by other programs: parallelism %.2f, they held %.0f%% of the "
+			 "cores",
+			 m->parallelism.avg, 100 * others);
+		return WEFT_VERDICT_LIMITED_BY_OTHERS;
+	}
 	if (m->interleaving.interleaved_share >= OVERSUB_MIN_INTERLEAVED) {
 		/* on the cores it queued on, when affinity kept it to fewer
 		 * than it was allowed */
@@ -1776,6 +1844,7 @@ enum weft_verdict_kind weft_metrics__verdict(const struct weft_metrics *m, char 
 			 100 * m->interleaving.interleaved_share);
 		return WEFT_VERDICT_OVERSUBSCRIBED;
 	}
+	/* 5. bottleneck: the critical path's rule goes here */
 	if (m->blocked_share >= WAITING_MIN_BLOCKED && m->idle_share >= WAITING_MIN_IDLE) {
 		snprintf(buf, size, "mostly waiting: %.0f%% of thread time blocked%s",
 			 100 * m->blocked_share, waiting_on(m, label, sizeof(label)));
@@ -1797,6 +1866,8 @@ const char *weft_verdict_kind__name(enum weft_verdict_kind kind)
 		return "no_data";
 	case WEFT_VERDICT_SERIALIZED:
 		return "serialized";
+	case WEFT_VERDICT_LIMITED_BY_OTHERS:
+		return "limited_by_others";
 	case WEFT_VERDICT_OVERSUBSCRIBED:
 		return "oversubscribed";
 	case WEFT_VERDICT_MOSTLY_WAITING:

@@ -75,7 +75,9 @@ typedef void (*weft_slice_fn)(void *ctx, const struct weft_slice *slice);
 enum weft_verdict_kind {
 	WEFT_VERDICT_NO_DATA, /* nothing of the tree was seen */
 	WEFT_VERDICT_SERIALIZED, /* by a lock: comes with the lock analysis */
+	WEFT_VERDICT_LIMITED_BY_OTHERS, /* other programs held the cores it wanted */
 	WEFT_VERDICT_OVERSUBSCRIBED,
+	/* WEFT_VERDICT_BOTTLENECK goes here, with the critical path */
 	WEFT_VERDICT_MOSTLY_WAITING,
 	WEFT_VERDICT_PARALLEL,
 	WEFT_VERDICT_SINGLE_THREADED,
@@ -287,6 +289,11 @@ __u64 weft_analysis__inconsistent(const struct weft_analysis *a);
  * writes the line into buf and returns its kind. finish() calls it; tests
  * call it on metrics they fill by hand. */
 enum weft_verdict_kind weft_metrics__verdict(const struct weft_metrics *m, char *buf, size_t size);
+
+/* The share of the cores' time that programs outside the tree held
+ * (the CPUs' "other" share, and the host's steal of the tree's own time),
+ * over the usable CPUs; 0 without per-CPU totals. */
+double weft_metrics__others_share(const struct weft_metrics *m);
 
 /* The off-CPU reason with the most time (blocked reasons and the run
  * queue), its name in reason (an off_cpu key without _s) and its share of

@@ -371,6 +371,40 @@ static int row_from_file(const char *path, struct compare_row *row)
 	return 0;
 }
 
+/* The figures of runs on a machine busy with other programs are theirs as
+ * much as the models': one warning on stderr for all such runs, naming the
+ * worst. */
+struct others_warning {
+	int runs, busy;
+	double worst;
+	char worst_run[96];
+};
+
+static void note_others(struct others_warning *w, const struct compare_row *row, const char *name,
+			int run, int runs)
+{
+	w->runs++;
+	if (row->others_share <= COMPARE_OTHERS_WARN)
+		return;
+	w->busy++;
+	if (row->others_share > w->worst) {
+		w->worst = row->others_share;
+		if (runs > 1)
+			snprintf(w->worst_run, sizeof(w->worst_run), "%s run %d", name, run);
+		else
+			snprintf(w->worst_run, sizeof(w->worst_run), "%s", name);
+	}
+}
+
+static void warn_others(const struct others_warning *w)
+{
+	if (!w->busy)
+		return;
+	elog("warning: other programs held more than %.0f%% of the cores in %d of %d runs (%.0f%% "
+	     "in %s): the figures are theirs as much as the models'",
+	     100 * COMPARE_OTHERS_WARN, w->busy, w->runs, 100 * w->worst, w->worst_run);
+}
+
 static double now_s(void)
 {
 	struct timespec ts;
@@ -398,11 +432,12 @@ static int remove_tree(const char *dir, const struct compare_opts *o)
 	return rmdir(dir);
 }
 
-static int run_models(const struct compare_opts *o, struct compare_row *rows)
+static int run_models(const struct compare_opts *o, struct compare_row *rows,
+		      struct others_warning *warning)
 {
 	struct compare_row runs[MAX_MODES][MAX_REPEAT];
 	char work[PATH_MAX], dir[PATH_MAX], data[PATH_MAX + 64];
-	bool progress = isatty(STDERR_FILENO);
+	bool tty = isatty(STDERR_FILENO);
 	struct run_result res;
 	double start = now_s();
 	int m, r, err = 0, done = 0;
@@ -425,13 +460,14 @@ static int run_models(const struct compare_opts *o, struct compare_row *rows)
 		}
 	}
 	/* Interleaved (A B C A B C ...), so that a slow phase of the machine
-	 * is spread over every model rather than landing on one. */
+	 * is spread over every model rather than landing on one. Progress
+	 * goes to stderr either way: a line per run when it is not a
+	 * terminal, so a log shows where the minutes went. */
 	for (r = 0; r < o->repeat && !err; r++) {
 		for (m = 0; m < o->nmodes && !err; m++) {
-			if (progress)
-				fprintf(stderr, "\rweft compare: %s %s (%d of %d), %.1f s  ",
-					o->task, o->modes[m], ++done, o->repeat * o->nmodes,
-					now_s() - start);
+			fprintf(stderr, "%sweft compare: %s %s (%d of %d), %.1f s%s",
+				tty ? "\r" : "", o->task, o->modes[m], ++done,
+				o->repeat * o->nmodes, now_s() - start, tty ? "  " : "\n");
 			err = recording_path(data, sizeof(data), dir, o->modes[m], r);
 			if (!err)
 				err = record_model(o, work, o->modes[m], data, &res);
@@ -439,9 +475,13 @@ static int run_models(const struct compare_opts *o, struct compare_row *rows)
 				err = note_result(data, o->task, o->modes[m], &res);
 			if (!err)
 				err = row_from_file(data, &runs[m][r]);
+			if (!err && tty)
+				fprintf(stderr, "\r\033[K");
+			if (!err)
+				note_others(warning, &runs[m][r], o->modes[m], r + 1, o->repeat);
 		}
 	}
-	if (progress)
+	if (tty)
 		fprintf(stderr, "\r\033[K");
 	if (!o->keep)
 		remove_tree(dir, o);
@@ -468,6 +508,7 @@ int cmd_compare(int argc, char **argv)
 			     .parser = compare_parse_arg,
 			     .doc = compare_doc };
 	struct compare_opts opts = { .repeat = 1 };
+	struct others_warning warning = { 0 };
 	struct compare_row rows[MAX_FILES];
 	int i, n, err = 0;
 
@@ -484,16 +525,20 @@ int cmd_compare(int argc, char **argv)
 			     "recordings needs no root: weft compare FILE...)");
 			return 1;
 		}
-		err = run_models(&opts, rows);
+		err = run_models(&opts, rows, &warning);
 		n = opts.nmodes;
 	} else {
-		for (i = 0; i < opts.nfiles && !err; i++)
+		for (i = 0; i < opts.nfiles && !err; i++) {
 			err = row_from_file(opts.files[i], &rows[i]);
+			if (!err)
+				note_others(&warning, &rows[i], opts.files[i], 1, 1);
+		}
 		n = opts.nfiles;
 	}
 	if (err)
 		return 1;
-	compare_rows_finish(rows, n, opts.task != NULL);
+	warn_others(&warning);
+	compare_rows_finish(rows, n, opts.task != NULL || compare_rows_one_task(rows, n));
 	if (compare_print(stdout, opts.format, opts.task, rows, n, terminal_width()) ||
 	    fflush(stdout)) {
 		elog("Failed to write the table: %s", strerror(errno));

@@ -83,9 +83,9 @@ static error_t flame_parse_arg(int key, char *arg, struct argp_state *state)
 
 static const char *const titles[] = {
 	[FLAME_ONCPU] = "On-CPU samples",
-	[FLAME_OFFCPU] = "Off-CPU time (us)",
-	[FLAME_WAKEUP] = "Off-CPU time with wakers (us)",
-	[FLAME_LOCK] = "Lock waits (us)",
+	[FLAME_OFFCPU] = "Off-CPU time",
+	[FLAME_WAKEUP] = "Off-CPU time with wakers",
+	[FLAME_LOCK] = "Lock waits",
 };
 
 static int write_svg(const struct flame *f, const struct flame_cli *o)
@@ -94,7 +94,10 @@ static int write_svg(const struct flame *f, const struct flame_cli *o)
 	const char **stacks = calloc(n ? n : 1, sizeof(*stacks));
 	__u64 *values = calloc(n ? n : 1, sizeof(*values));
 	struct flame_svg_opts so = { .title = titles[o->f.type],
-				     .unit = flame_type__unit(o->f.type) };
+				     .unit = flame_type__unit(o->f.type),
+				     .palette = o->f.type == FLAME_ONCPU ? FLAME_SVG_HOT :
+						o->f.type == FLAME_LOCK	 ? FLAME_SVG_LOCK :
+									   FLAME_SVG_IO };
 	FILE *out = NULL;
 	int err = -ENOMEM;
 

@@ -119,15 +119,40 @@ static bool is_recorder_record(unsigned int type)
 
 /* ---- writing ---- */
 
+/* Times are written in units of 1/1024 us, exactly (at most 10 decimals):
+ * such numbers add exactly in IEEE doubles, so a viewer's ts + dur of one
+ * slice equals the next slice's ts and never passes it. From 3 decimals,
+ * 2545.501 + 16.835 = 2562.3360000000002 > 2562.336: speedscope took that
+ * for nesting, drew a staircase and logged a warning per slice. */
+static __u64 quanta(__u64 ns)
+{
+	return (ns * 1024 + 500) / 1000;
+}
+
+static void put_quanta(struct timeline *tl, __u64 q)
+{
+	json_writer__fixed(tl->w, q / 1024.0, 10);
+}
+
 static void put_us(struct timeline *tl, __u64 ns)
 {
-	json_writer__fixed(tl->w, ns / 1000.0, 3);
+	put_quanta(tl, quanta(ns));
 }
 
 static void key_us(struct timeline *tl, const char *key, __u64 ns)
 {
 	json_writer__key(tl->w, key);
 	put_us(tl, ns);
+}
+
+static __u64 rel(const struct timeline *tl, __u64 ns);
+
+/* A slice's dur as the difference of its rounded ends, so that ts + dur
+ * lands exactly on the rounded end (the next slice's ts). */
+static void key_dur(struct timeline *tl, __u64 start, __u64 end)
+{
+	json_writer__key(tl->w, "dur");
+	put_quanta(tl, quanta(rel(tl, end)) - quanta(rel(tl, start)));
 }
 
 static void key_uint(struct timeline *tl, const char *key, unsigned long long v)
@@ -261,7 +286,7 @@ static void emit_thread_slice(struct timeline *tl, const struct weft_slice *s, _
 	__u64 dur = end - start, orig = s->end_ns - s->start_ns, tree;
 
 	ev_begin(tl, "X", state_names[s->state], s->pid, s->tid, start);
-	key_us(tl, "dur", dur);
+	key_dur(tl, start, end);
 	switch (s->state) {
 	case WEFT_SLICE_RUNNING:
 		json_writer__key(w, "args");
@@ -308,7 +333,7 @@ static void flush_thread(struct timeline *tl, struct tl_thread *th)
 		emit_thread_slice(tl, &th->first, r->start, r->end);
 	} else {
 		ev_begin(tl, "X", "mixed", th->first.pid, th->tid, r->start);
-		key_us(tl, "dur", r->end - r->start);
+		key_dur(tl, r->start, r->end);
 		json_writer__key(tl->w, "args");
 		json_writer__object_begin(tl->w);
 		for (i = 0; i < NR_STATES; i++) {
@@ -438,7 +463,7 @@ static void emit_cpu_piece(struct timeline *tl, unsigned int c, const struct cpu
 			   __u64 start, __u64 end)
 {
 	ev_begin(tl, "X", p->name, TIMELINE_CPUS_PID, c + 1, start);
-	key_us(tl, "dur", end - start);
+	key_dur(tl, start, end);
 	if (p->kind != CPU_IDLE && p->tid) {
 		json_writer__key(tl->w, "args");
 		json_writer__object_begin(tl->w);
@@ -460,7 +485,7 @@ static void flush_cpu(struct timeline *tl, unsigned int c)
 		emit_cpu_piece(tl, c, &cpu->first, r->start, r->end);
 	} else {
 		ev_begin(tl, "X", "mixed", TIMELINE_CPUS_PID, c + 1, r->start);
-		key_us(tl, "dur", r->end - r->start);
+		key_dur(tl, r->start, r->end);
 		json_writer__key(tl->w, "args");
 		json_writer__object_begin(tl->w);
 		if (r->ns[CPU_TRACED])

@@ -66,7 +66,7 @@ def parallelism_matches_rusage(tmp):
 def per_thread_figures_match_schedstat(tmp):
     nthreads = 2 * os.cpu_count()
     path, r = record(tmp, "over", [f"{HELPERS}/busy", "-t", str(nthreads), "-s", "1"])
-    rep = report_json(path, "--threads")
+    rep = report_json(path, "--threads", "--cpus")
     oracle = oracle_lines(r.stdout)
     check(len(oracle) == nthreads + 1, f"oracle lines: {len(oracle)}")
     threads = {t["tid"]: t for t in rep["threads"]}
@@ -90,7 +90,11 @@ def per_thread_figures_match_schedstat(tmp):
     check(acc["runqueue_err"] <= 0.05 + slack, f"accounting run-queue error {acc['runqueue_err']}")
     rq = rep["runqueue_delay"]
     close_to(rq["by_tree_s"] + rq["by_others_s"], rq["total_s"], 0.001, "run-queue split sums")
-    check(rep["verdict"].startswith("oversubscribed"), f"verdict: {rep['verdict']}")
+    # other programs holding a quarter of the cores come first (DESIGN's order)
+    others = sum(c["other"] for c in rep["cpus"]) / len(rep["cpus"])
+    want = "limited by other programs" if others >= 0.3 else \
+        "oversubscribed" if others < 0.2 else ("oversubscribed", "limited by other programs")
+    check(rep["verdict"].startswith(want), f"verdict: {rep['verdict']} (others {others:.2f})")
 
 
 @h.test

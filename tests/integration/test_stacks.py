@@ -100,6 +100,46 @@ def wakeup_and_svg(tmp):
     check(any("player" in t for t in titles), "the SVG names no frame of pingpong's player()")
 
 
+
+@h.test
+def svg_in_a_browser(tmp):
+    """The off-CPU SVG in headless Chromium: no console warning, blue frames
+    (flamegraph.pl's io palette: r = g < b), hover text with units at the
+    top, where it stays in view; the screenshot is left in
+    $WEFT_SCREENSHOTS when that is set."""
+    import browser
+    import re
+    import shutil
+    path, _ = record(tmp, "pp", [f"{HELPERS}/pingpong", "-n", "2000", "-c", "0"])
+    svg = os.path.join(tmp, "pp.svg")
+    r = h.run([WEFT, "flame", path, "--type", "offcpu", "--svg", svg])
+    check(r.returncode == 0, f"weft flame --svg failed: {r.stderr.strip()}")
+    fills = re.findall(r'<title>([^<]*)</title><rect [^>]*fill="rgb\((\d+),(\d+),(\d+)\)"',
+                       open(svg).read())
+    user = [f for f in fills if not f[0].split(" (")[0].endswith("_[k]")]
+    check(user and all(int(r) == int(g) < int(b) for _, r, g, b in user),
+          f"off-CPU frames not blue: {user[:3]}")
+    chromium, _ = browser.browser_or_skip(h.build)
+    view = browser.Page(chromium, width=1300, height=700)
+    try:
+        view.open(f"file://{svg}", "document.readyState == 'complete'")
+        details = view.evaluate(
+            "var f=document.getElementsByClassName('f'),g=f[f.length-1];"
+            "g.onmouseover.call(g);var d=document.getElementById('details');"
+            "d.textContent+'|'+d.getBoundingClientRect().top")
+        png = os.path.join(tmp, "flame.png")
+        view.screenshot(png)
+        if os.environ.get("WEFT_SCREENSHOTS"):
+            shutil.copy(png, os.environ["WEFT_SCREENSHOTS"])
+    finally:
+        view.close()
+    text, top = details.rsplit("|", 1)
+    check(re.search(r"\((\d+ us|[0-9.]+ ms|[0-9.]+ s), [0-9.]+%\)$", text),
+          f"hover text without a unit: {text!r}")
+    check(float(top) < 60, f"the details line is {top} px down, out of view")
+    check(not view.warnings(), f"the browser warned: {view.warnings()[:3]}")
+
+
 def report(path, *opts):
     r = h.run([WEFT, "report", path, "--threads", *opts])
     check(r.returncode == 0, f"weft report failed: {r.stderr.strip()}")
