@@ -452,14 +452,15 @@ static size_t merge_same(struct line *lines, size_t n, int (*same)(const void *,
 	return out;
 }
 
-static bool is_lock(const struct weft_metrics *m, __u32 pid, __u64 addr)
+/* The entry of the locks table for a wait of pid on addr, or NULL */
+static const struct weft_lock_metrics *lock_of(const struct weft_metrics *m, __u32 pid, __u64 addr)
 {
 	unsigned int i;
 
 	for (i = 0; m && i < m->nr_locks; i++)
 		if (m->locks[i].addr == addr && (m->locks[i].pid == pid || !m->locks[i].pid))
-			return true;
-	return false;
+			return &m->locks[i];
+	return NULL;
 }
 
 /* Every counted key as a line with its frames and text */
@@ -508,12 +509,29 @@ static int keep_locks(struct flame *f, struct line *lines, size_t n, const struc
 		return -ENOMEM;
 	for (i = 0; i < n; i++) {
 		struct line *l = &lines[i];
+		const struct weft_lock_metrics *lm = lock_of(m, l->pid, l->addr);
+		char name[96];
+		long id;
 
-		if (!l->value || !is_lock(m, l->pid, l->addr))
+		if (!l->value || !lm)
 			continue;
-		f->lock_lines[f->nr_lock_lines++] = (struct flame_lock_line){ l->pid,	l->addr,
-									      l->stack, l->value,
-									      l->ids,	l->nids };
+		if (lm->name[0])
+			snprintf(name, sizeof(name), "%s", lm->name);
+		else
+			snprintf(name, sizeof(name), "%s at 0x%llx", lm->kind ? lm->kind : "lock",
+				 (unsigned long long)lm->addr);
+		id = strtab__intern(f->names, name, strlen(name));
+		if (id < 0)
+			return -ENOMEM;
+		f->lock_lines[f->nr_lock_lines++] = (struct flame_lock_line){
+			.pid = l->pid,
+			.addr = l->addr,
+			.stack = l->stack,
+			.ns = l->value,
+			.ids = l->ids,
+			.nids = l->nids,
+			.lock_name = strtab__str(f->names, (__u32)id),
+		};
 		f->lines[k] = *l;
 		f->lines[k].stack = strdup(l->stack);
 		f->lines[k].ids = NULL;

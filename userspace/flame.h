@@ -83,6 +83,9 @@ struct flame_lock_line {
 	__u64 ns;
 	const __u32 *ids; /* the stack's frames, root first (flame__names()) */
 	unsigned int nids;
+	/* the lock's name as the locks table gives it ("gil+0x28"), or its
+	 * kind and address ("mutex at 0x7f12a0") when it has none */
+	const char *lock_name;
 };
 
 struct flame;

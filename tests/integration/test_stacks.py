@@ -102,6 +102,32 @@ def wakeup_and_svg(tmp):
 
 
 @h.test
+def lock_svg_is_rooted_at_the_lock(tmp):
+    """Each lock is one tower in the lock graph, under its name, as wide as
+    the locks table's wait for it; the folded lines keep their process
+    root (flamegraph.pl users merge them as before)"""
+    path, _ = record(tmp, "mutex", [f"{HELPERS}/mutex", "3", "0.4"])
+    rep = json.loads(h.run([WEFT, "report", path, "--format", "json"]).stdout)
+    lock = next((l for l in rep["locks"] if l["name"] == "shared_lock"), None)
+    check(lock is not None, f"no shared_lock in the locks table: {rep['locks']}")
+    svg = os.path.join(tmp, "lock.svg")
+    r = h.run([WEFT, "flame", path, "--type", "lock", "--svg", svg])
+    check(r.returncode == 0, f"weft flame --svg failed: {r.stderr.strip()}")
+    ns = "{http://www.w3.org/2000/svg}"
+    titles = [t.text or "" for t in ET.parse(svg).getroot().iter(f"{ns}title")]
+    tower = [t for t in titles if t.startswith("shared_lock (")]
+    check(len(tower) == 1, f"one frame named shared_lock, got {tower}")
+    m = re.match(r"shared_lock \(([0-9.]+) (ms|s|us)", tower[0])
+    scale = {"s": 1.0, "ms": 1e-3, "us": 1e-6}[m.group(2)]
+    got = float(m.group(1)) * scale
+    check(abs(got - lock["total_s"]) <= 0.01 * lock["total_s"] + 1e-5,
+          f"the tower holds {got:.6f} s, the locks table {lock['total_s']:.6f} s")
+    rows = flame(path, "--type", "lock")
+    check(rows and all(not s[0].startswith("shared_lock") for s, _ in rows),
+          "the folded lines keep their process root")
+
+
+@h.test
 def svg_in_a_browser(tmp):
     """The off-CPU SVG in headless Chromium: no console warning, blue frames
     (flamegraph.pl's io palette: r = g < b), hover text with units at the
