@@ -19,18 +19,8 @@ WEFT = h.weft
 HELPERS = os.path.join(BUILD, "tests", "helpers")
 
 
-def record(tmp, name, cmd, *opts, expect_rc=0):
-    out = os.path.join(tmp, name + ".data")
-    r = h.run([WEFT, "record", "-o", out, *opts, "--", *cmd])
-    check(r.returncode == expect_rc,
-          f"weft record exited {r.returncode}: {r.stderr.strip()}")
-    return out, r
-
-
-def report_json(path, *opts):
-    r = h.run([WEFT, "report", path, "--format", "json", *opts])
-    check(r.returncode == 0, f"weft report failed: {r.stderr.strip()}")
-    return json.loads(r.stdout)
+record = h.record
+report_json = h.report_json
 
 
 def oracle_lines(stdout):

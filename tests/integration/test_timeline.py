@@ -25,16 +25,11 @@ STATES = ("running", "runnable", "blocked", "new", "unknown")
 
 
 def record(tmp, name, cmd):
-    out = os.path.join(tmp, name + ".data")
-    r = h.run([WEFT, "record", "-o", out, "--", *cmd])
-    check(r.returncode == 0, f"weft record exited {r.returncode}: {r.stderr.strip()}")
-    return out
+    return h.record(tmp, name, cmd)[0]
 
 
 def report_json(path):
-    r = h.run([WEFT, "report", path, "--format", "json", "--threads"])
-    check(r.returncode == 0, f"weft report failed: {r.stderr.strip()}")
-    return json.loads(r.stdout)
+    return h.report_json(path, "--threads")
 
 
 def timeline(path, out, *opts, user=False):
