@@ -57,7 +57,8 @@ TEST_BINS := $(patsubst tests/%.c,$(OBJDIR)/tests/%,$(TEST_SRCS))
 TEST_HELPER_SRCS := $(wildcard tests/helpers/*.c)
 TEST_HELPERS := $(patsubst tests/helpers/%.c,$(OUTPUT)/tests/helpers/%,$(TEST_HELPER_SRCS))
 
-.PHONY: all deps test unit-tests san-tests integration-tests demo bench bench-smoke clean format
+.PHONY: all deps test unit-tests san-tests integration-tests demo bench bench-smoke clean format \
+	format-check
 
 all: deps-checked $(OUTPUT)/weft $(OUTPUT)/weft-work $(BENCH_BINS) $(TEST_HELPERS)
 
@@ -78,17 +79,25 @@ $(OUTPUT)/vmlinux.h: | $(OUTPUT) $(OUTPUT)/.deps-ok
 	$(call msg,GEN,$@)
 	$(Q)$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@.tmp && mv $@.tmp $@
 
-$(OUTPUT)/%.bpf.o: bpf/%.bpf.c bpf/events.h $(wildcard bpf/*.bpf.h) $(OUTPUT)/vmlinux.h | $(OUTPUT)
+# -MMD: a BPF object depends on every header it includes (events.h,
+# unwind.h, ...), as the userspace objects do.
+$(OUTPUT)/%.bpf.o: bpf/%.bpf.c $(OUTPUT)/vmlinux.h | $(OUTPUT)
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_$(ARCH) -I$(OUTPUT) -Ibpf \
-		-c $< -o $@.tmp.o
+		-MMD -MP -MF $(OUTPUT)/$*.bpf.d -MT $@ -c $< -o $@.tmp.o
 	$(Q)$(BPFTOOL) gen object $@ $@.tmp.o && rm -f $@.tmp.o
 
 $(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o
 	$(call msg,SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< > $@.tmp && mv $@.tmp $@
 
-$(OBJDIR)/obj/userspace/%.o: userspace/%.c $(SKELS) | $(OBJDIR)/obj/userspace $(OUTPUT)/.deps-ok
+# Only the sources that include a skeleton wait for it (the first build
+# needs it before -MMD has seen the include)
+SKEL_USERS := $(patsubst userspace/%.c,$(OBJDIR)/obj/userspace/%.o,\
+	$(shell grep -l '\.skel\.h' userspace/*.c))
+$(SKEL_USERS): $(SKELS)
+
+$(OBJDIR)/obj/userspace/%.o: userspace/%.c | $(OBJDIR)/obj/userspace $(OUTPUT)/.deps-ok
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 
@@ -139,6 +148,7 @@ integration-tests: all
 	$(Q)scripts/run-integration-tests.sh $(OUTPUT)
 
 test: all
+	$(Q)$(MAKE) --no-print-directory format-check
 	$(Q)$(MAKE) --no-print-directory unit-tests
 	$(Q)$(MAKE) --no-print-directory san-tests
 	$(Q)$(MAKE) --no-print-directory integration-tests
@@ -153,9 +163,16 @@ bench: all
 bench-smoke: all
 	$(Q)scripts/bench.sh --smoke $(OUTPUT)
 
+FORMATTED := $(wildcard bpf/*.c bpf/*.h userspace/*.c userspace/*.h workloads/*.c workloads/*.h \
+	workloads/bench/*.c tests/*.c tests/*.h tests/helpers/*.c tests/helpers/*.h tests/bench/*.c \
+	tests/symbols/*.c tests/unwind/*.c tests/unwind/*.h)
+
 format:
-	$(Q)clang-format -i $(wildcard bpf/*.c bpf/*.h userspace/*.c userspace/*.h workloads/*.c \
-		workloads/*.h workloads/bench/*.c tests/*.c tests/*.h tests/helpers/*.c)
+	$(Q)clang-format -i $(FORMATTED)
+
+# Every C file as .clang-format writes it (make test runs it first)
+format-check: deps-checked
+	$(Q)clang-format --dry-run -Werror $(FORMATTED) && echo "format-check: $(words $(FORMATTED)) files formatted"
 
 clean:
 	$(Q)rm -rf $(OUTPUT)
@@ -163,4 +180,4 @@ clean:
 .DELETE_ON_ERROR:
 .SECONDARY:
 
--include $(wildcard $(OBJDIR)/obj/*/*.d)
+-include $(wildcard $(OBJDIR)/obj/*/*.d $(OUTPUT)/*.bpf.d)

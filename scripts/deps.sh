@@ -22,7 +22,7 @@ if [[ ${1:-} == browser ]]; then
 	exit 0
 fi
 
-packages=(clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libcmocka-dev pkg-config
+packages=(clang clang-format llvm bpftool libbpf-dev libelf-dev zlib1g-dev libcmocka-dev pkg-config
 	libc6-dbg make gcc python3)
 
 missing=()
