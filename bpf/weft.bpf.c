@@ -16,7 +16,6 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
-#define TASK_DEAD_STATE 0x80
 /* x86_64 without KASAN; an interrupt's frame is never within it. */
 #define TASK_STACK_SIZE (16 * 1024)
 #define PAGE_BYTES 4096
@@ -987,7 +986,7 @@ int BPF_PROG(handle_switch, bool preempt, struct task_struct *prev, struct task_
 		ev->sys_arg0 = 0;
 		ev->sys_arg1 = 0;
 		blocks = prev_traced && !preempt && ev->prev_state &&
-			 !(ev->prev_state & TASK_DEAD_STATE);
+			 !(ev->prev_state & WEFT_TASK_DEAD);
 		if (targ_futex_reasons && blocks) {
 			read_blocking_syscall(prev, ev);
 			if (targ_kernel_locks)
@@ -1013,7 +1012,7 @@ int BPF_PROG(handle_switch, bool preempt, struct task_struct *prev, struct task_
 		ring_submit(ring, ev, sizeof(*ev));
 	}
 
-	if (prev_traced && (prev_state & TASK_DEAD_STATE) && prev->pid == prev_tgid) {
+	if (prev_traced && (prev_state & WEFT_TASK_DEAD) && prev->pid == prev_tgid) {
 		prev_target = bpf_map_lookup_elem(&targets, &prev_tgid);
 		if (prev_target && (*prev_target & TARGET_EXITING))
 			bpf_map_delete_elem(&targets, &prev_tgid);

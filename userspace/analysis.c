@@ -32,8 +32,8 @@
 #define NONE UINT32_MAX
 /* CONFIG_NR_CPUS goes up to 8192: a CPU number past it is a damaged record */
 #define MAX_CPUS 8192
-/* prev_state bit of a thread that has exited */
-#define TASK_DEAD_STATE 0x80
+/* System calls are counted per number below this (x86-64 has about 460) */
+#define SYSCALL_NR_MAX 512
 /* A "max" of R or R + Q must hold this long in total to count, so that a
  * burst of a few microseconds does not make the headline. */
 #define MAX_HELD_NS 1000000ULL
@@ -158,7 +158,7 @@ struct weft_analysis {
 	__u64 serialized_ns;
 	/* the wakeup being applied, so the wait it ends knows its waker */
 	const struct weft_ev_wakeup *waking;
-	__u64 syscall_ns[WEFT_WAIT_NR][512];
+	__u64 syscall_ns[WEFT_WAIT_NR][SYSCALL_NR_MAX];
 
 	weft_slice_fn slice_fn;
 	void *slice_ctx;
@@ -483,7 +483,7 @@ static void block_end(struct weft_analysis *a, struct thread *th, __u64 t, struc
 
 	th->blocked_ns += d;
 	th->off_ns[th->block.reason] += d;
-	if (th->block.syscall_nr >= 0 && th->block.syscall_nr < 512)
+	if (th->block.syscall_nr >= 0 && th->block.syscall_nr < SYSCALL_NR_MAX)
 		a->syscall_ns[th->block.reason][th->block.syscall_nr] += d;
 	slice->reason = th->block.reason;
 	slice->syscall_nr = th->block.syscall_nr;
@@ -797,7 +797,7 @@ static int on_switch(struct weft_analysis *a, const struct weft_ev_switch *e, __
 			p->involuntary++;
 			a->involuntary++;
 			set_state(a, pi, TS_RUNNABLE, c, t);
-		} else if (e->prev_state & TASK_DEAD_STATE) {
+		} else if (e->prev_state & WEFT_TASK_DEAD) {
 			set_state(a, pi, TS_DEAD, NONE, t);
 		} else {
 			p->voluntary++;
@@ -1406,12 +1406,11 @@ static int build_waits(struct weft_analysis *a, struct weft_metrics *m, __u64 li
 		}
 	}
 	for (r = 0; r < WEFT_OFF_CPU_REASONS && r < WEFT_WAIT_NR; r++) {
-		for (nr = 0, best = 0; nr < 512; nr++)
+		for (nr = 0, best = 0; nr < SYSCALL_NR_MAX; nr++)
 			if (a->syscall_ns[r][nr] > a->syscall_ns[r][best])
 				best = nr;
 		m->off_cpu_syscall[r] = a->syscall_ns[r][best] ? weft_syscall_name(best) : NULL;
 	}
-	m->has_serialized = true;
 	m->serialized_s = ns_to_s(a->serialized_ns);
 	m->serialized_share = share(m->serialized_s, m->wall_s);
 	(void)life_ns;
@@ -1777,7 +1776,11 @@ static const char *lock_label(const struct weft_lock_metrics *l, char *buf, size
 static const char *waiting_on(const struct weft_metrics *m, char *buf, size_t size)
 {
 	static const char *const what[WEFT_OFF_CPU_REASONS] = {
-		"for a lock", "for events", "on I/O", "sleeping", "on page faults", "", "",
+		[WEFT_WAIT_LOCK] = "for a lock",
+		[WEFT_WAIT_WAIT] = "for events",
+		[WEFT_WAIT_IO] = "on I/O",
+		[WEFT_WAIT_SLEEP] = "sleeping",
+		[WEFT_WAIT_FAULT] = "on page faults",
 	};
 	unsigned int r, best = WEFT_WAIT_OTHER;
 	char lock[96];
@@ -1815,7 +1818,7 @@ enum weft_verdict_kind weft_metrics__verdict(const struct weft_metrics *m, char 
 		return WEFT_VERDICT_NO_DATA;
 	}
 	lock = top_serializing_lock(m);
-	if (m->has_serialized && m->serialized_share >= SERIALIZED_MIN_SHARE && lock &&
+	if (m->serialized_share >= SERIALIZED_MIN_SHARE && lock &&
 	    lock->serialized_s >= SERIALIZED_MIN_TOP * m->serialized_s) {
 		snprintf(buf, size,
 			 "serialized by one lock (%s): %u threads, parallelism %.2f, %.0f%% of "

@@ -4,6 +4,10 @@
 #ifndef __WEFT_CMD_H
 #define __WEFT_CMD_H
 
+/* A macro's value as a string, for help texts that state a default */
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
 #include <stdbool.h>
 
 int cmd_record(int argc, char **argv);

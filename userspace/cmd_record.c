@@ -56,28 +56,34 @@ static const struct argp_option record_options[] = {
 	  "locks), pthread (uprobes on libc's pthread_mutex_lock: costs every lock call), or "
 	  "none; default futex,kernel",
 	  2 },
-	{ "freq", 'F', "HZ", 0, "Sample on-CPU stacks HZ times a second on every CPU (default 99)",
+	{ "freq", 'F', "HZ", 0,
+	  "Sample on-CPU stacks HZ times a second on every CPU (default " STR(
+		  RECORD_DEFAULT_SAMPLE_HZ) ")",
 	  2 },
 	{ "no-stacks", OPT_NO_STACKS, NULL, 0,
 	  "Take no stacks at all: no on-CPU samples, no off-CPU or waker stacks", 2 },
 	{ "stack-entries", OPT_STACK_ENTRIES, "N", 0,
-	  "Distinct stacks of each kind, user and kernel, weft keeps (default 16384); captures past it are "
-	  "counted as stack failures",
+	  "Distinct stacks of each kind, user and kernel, weft keeps (default " STR(
+		  RECORD_DEFAULT_STACK_ENTRIES) "); captures past it are "
+						"counted as stack failures",
 	  3 },
 	{ "unwind", OPT_UNWIND, "tables|fp", 0,
 	  "Walk user stacks with unwind tables compiled from each object's CFI, so that code "
 	  "without frame pointers (glibc) keeps its callers (default), or by frame pointers only",
 	  3 },
 	{ "unwind-rows", OPT_UNWIND_ROWS, "N", 0,
-	  "Rows the kernel's unwind tables hold, 8 bytes each (default 1048576; glibc and its "
-	  "loader take about 40000)",
+	  "Rows the kernel's unwind tables hold, 8 bytes each (default " STR(
+		  RECORD_DEFAULT_UNWIND_ROWS) "; glibc and its "
+					      "loader take about 40000)",
 	  3 },
 	{ "stack-every", OPT_STACK_EVERY, "N", 0,
 	  "Take off-CPU and waker stacks at one blocking switch in N per thread, and at any "
 	  "that comes 1 ms or more after the thread's last sampled one; each sampled stack "
-	  "carries the blocked time of the switches skipped before it (default 16; 1: all)",
+	  "carries the blocked time of the switches skipped before it (default " STR(
+		  RECORD_DEFAULT_STACK_EVERY) "; 1: all)",
 	  3 },
-	{ "ring-kb", OPT_RING_KB, "N", 0, "Ring buffer size per CPU in KiB (default 4096)", 3 },
+	{ "ring-kb", OPT_RING_KB, "N", 0,
+	  "Ring buffer size per CPU in KiB (default " STR(RECORD_DEFAULT_RING_KB) ")", 3 },
 	{ "verbose", 'v', NULL, 0, "Show libbpf's messages", 3 },
 	{},
 };

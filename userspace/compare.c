@@ -38,8 +38,7 @@ void compare_row_from_metrics(struct compare_row *row, const struct weft_metrics
 	row->parallelism_max = m->parallelism.max;
 	row->concurrency_avg = m->concurrency.avg;
 	row->interleaved_share = m->interleaving.interleaved_share;
-	row->serialized_share = m->has_serialized && m->wall_s > 0 ? m->serialized_s / m->wall_s :
-								     -1;
+	row->serialized_share = m->wall_s > 0 ? m->serialized_s / m->wall_s : -1;
 	row->top_wait[0] = '\0';
 	row->threads = m->nr_threads;
 	row->processes = m->nr_processes;

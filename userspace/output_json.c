@@ -276,8 +276,7 @@ static void write_processes(struct json_writer *w, const struct weft_metrics *m,
 		key_s(w, "on_cpu_s", p->on_cpu_s);
 		key_uint(w, "ppid", p->ppid);
 		key_uint(w, "maxrss_kb", p->maxrss_kb);
-		if (m->has_serialized)
-			write_off_cpu(w, p->off_cpu_s);
+		write_off_cpu(w, p->off_cpu_s);
 		write_process_stacks(w, s, p->pid);
 		json_writer__object_end(w);
 	}
@@ -303,8 +302,7 @@ static void write_threads(struct json_writer *w, const struct weft_metrics *m)
 		key_uint(w, "voluntary", t->voluntary);
 		key_uint(w, "involuntary", t->involuntary);
 		key_bool(w, "exited", t->exited);
-		if (m->has_serialized)
-			write_off_cpu(w, t->off_cpu_s);
+		write_off_cpu(w, t->off_cpu_s);
 		if (t->checked) {
 			json_writer__key(w, "accounting");
 			json_writer__object_begin(w);
@@ -400,12 +398,10 @@ int output_json(FILE *out, const struct weft_metrics *m, const struct output_opt
 	key_us(w, "slice_p50_us", m->interleaving.slice_p50_us);
 	json_writer__object_end(w);
 	key_share(w, "interleaved_share", m->interleaving.interleaved_share);
-	if (m->has_serialized) {
-		key_s(w, "serialized_s", m->serialized_s);
-		key_share(w, "serialized_share", m->serialized_share);
-		write_off_cpu(w, m->off_cpu_s);
-		write_locks(w, m, o ? o->stacks : NULL);
-	}
+	key_s(w, "serialized_s", m->serialized_s);
+	key_share(w, "serialized_share", m->serialized_share);
+	write_off_cpu(w, m->off_cpu_s);
+	write_locks(w, m, o ? o->stacks : NULL);
 
 	json_writer__key(w, "runqueue_delay");
 	json_writer__object_begin(w);

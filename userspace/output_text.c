@@ -510,13 +510,11 @@ static void print_summary(FILE *out, const struct weft_metrics *m, const struct 
 	field(out, "blocked", "%s of thread time (%s of %s)", pct(p1, sizeof(p1), m->blocked_share),
 	      output_fmt_duration(d1, sizeof(d1), m->blocked_s),
 	      output_fmt_duration(d2, sizeof(d2), m->thread_time_s));
-	if (m->has_serialized) {
-		print_off_cpu(out, "off-CPU", m->off_cpu_s, m->thread_time_s);
-		field(out, "serialized",
-		      "%s (%s of wall): one thread ran or was ready to, others waited on a lock",
-		      output_fmt_duration(d1, sizeof(d1), m->serialized_s),
-		      pct(p1, sizeof(p1), m->serialized_share));
-	}
+	print_off_cpu(out, "off-CPU", m->off_cpu_s, m->thread_time_s);
+	field(out, "serialized",
+	      "%s (%s of wall): one thread ran or was ready to, others waited on a lock",
+	      output_fmt_duration(d1, sizeof(d1), m->serialized_s),
+	      pct(p1, sizeof(p1), m->serialized_share));
 	if (m->rusage.valid)
 		field(out, "rusage", "user %s, sys %s, max RSS %ld kB",
 		      output_fmt_duration(d1, sizeof(d1), m->rusage.user_s),
@@ -592,14 +590,13 @@ static int print_threads(FILE *out, const struct weft_metrics *m)
 
 	fprintf(out, "\nprocesses (%u):\n", m->nr_processes);
 	fprintf(out, "%7s %7s %-16s %7s %10s  %s\n", "PID", "PPID", "COMM", "THREADS", "ON-CPU(s)",
-		m->has_serialized ? "TOP OFF-CPU REASON" : "");
+		"TOP OFF-CPU REASON");
 	for (i = 0; i < m->nr_processes; i++) {
 		const struct weft_process_metrics *p = &m->processes[i];
 
 		output_sanitize(comm, sizeof(comm), p->comm);
 		fprintf(out, "%7u %7u %-16s %7u %10.3f  %s\n", p->pid, p->ppid, comm, p->threads,
-			p->on_cpu_s,
-			m->has_serialized ? top_reason(wait, sizeof(wait), p->off_cpu_s) : "");
+			p->on_cpu_s, top_reason(wait, sizeof(wait), p->off_cpu_s));
 	}
 	return 0;
 }
