@@ -20,6 +20,7 @@
 #include "compare.h"
 #include "file.h"
 #include "kv.h"
+#include "json.h"
 #include "log.h"
 #include "recording.h"
 
@@ -209,33 +210,34 @@ static int find_weft_work(char *path, size_t size)
 	return -ENOENT;
 }
 
-/* Reads a number or string value of "key" from weft-work's one-line JSON. */
-static bool json_value(const char *json, const char *key, char *out, size_t size)
-{
-	char pattern[64];
-	const char *p;
-	size_t n = 0;
-
-	snprintf(pattern, sizeof(pattern), "\"%s\":", key);
-	p = strstr(json, pattern);
-	if (!p)
-		return false;
-	p += strlen(pattern);
-	while (*p == ' ')
-		p++;
-	if (*p == '"')
-		p++;
-	while (*p && *p != '"' && *p != ',' && *p != '}' && n + 1 < size)
-		out[n++] = *p++;
-	out[n] = '\0';
-	return n > 0;
-}
-
 struct run_result {
 	char elapsed[32];
 	char checksum[COMPARE_NAME_LEN];
 	char workers[16];
 };
+
+/* A member of weft-work's --json result that compare keeps */
+static int take_result(void *ctx, const char *key, enum json_type type, const char *value,
+		       size_t len)
+{
+	struct run_result *res = ctx;
+	char *out = NULL;
+	size_t size = 0;
+
+	if (!strcmp(key, "elapsed_s") && type == JSON_NUMBER) {
+		out = res->elapsed;
+		size = sizeof(res->elapsed);
+	} else if (!strcmp(key, "checksum") && (type == JSON_STRING || type == JSON_NUMBER)) {
+		out = res->checksum;
+		size = sizeof(res->checksum);
+	} else if (!strcmp(key, "workers") && type == JSON_NUMBER) {
+		out = res->workers;
+		size = sizeof(res->workers);
+	}
+	if (out)
+		snprintf(out, size, "%.*s", (int)len, value);
+	return 0;
+}
 
 static int read_all(int fd, char *buf, size_t size)
 {
@@ -322,13 +324,12 @@ static int record_model(const struct compare_opts *o, const char *work, const ch
 	unlink(log_path);
 	if (err)
 		return err;
-	if (!json_value(out, "elapsed_s", res->elapsed, sizeof(res->elapsed)) ||
-	    !json_value(out, "checksum", res->checksum, sizeof(res->checksum))) {
+	memset(res, 0, sizeof(*res));
+	if (json_scan_object(out, strlen(out), take_result, res) || !res->elapsed[0] ||
+	    !res->checksum[0]) {
 		elog("weft-work --mode %s printed no result", mode);
 		return -EINVAL;
 	}
-	if (!json_value(out, "workers", res->workers, sizeof(res->workers)))
-		res->workers[0] = '\0';
 	return 0;
 }
 
