@@ -283,7 +283,7 @@ __u64 weft_analysis__skipped(const struct weft_analysis *a);
 void weft_analysis__note_unread(struct weft_analysis *a, __u64 records, unsigned int sections);
 __u64 weft_analysis__inconsistent(const struct weft_analysis *a);
 
-/* The verdict rules (analysis.c, next to their thresholds) applied to m:
+/* The verdict rules (verdict.c, next to their thresholds) applied to m:
  * writes the line into buf and returns its kind. finish() calls it; tests
  * call it on metrics they fill by hand. */
 enum weft_verdict_kind weft_metrics__verdict(const struct weft_metrics *m, char *buf, size_t size);
