@@ -22,6 +22,7 @@
 
 #include "analysis.h"
 #include "histogram.h"
+#include "u64set.h"
 #include "waits.h"
 #include "recording_meta.h"
 
@@ -108,16 +109,6 @@ struct cpu {
 	__u64 idle_ns, traced_ns, other_ns, steal_ns, lost;
 };
 
-/* Open addressing, linear probing, keys never 0 (tid and pid 0 are the
- * idle task, never traced). A value of NONE marks a key that was removed;
- * its slot stays taken, so probing needs no tombstones. */
-struct id_map {
-	__u32 *keys;
-	__u32 *vals;
-	__u32 mask;
-	__u32 used;
-};
-
 struct weft_analysis {
 	struct analysis_opts opts;
 	char **command;
@@ -134,7 +125,9 @@ struct weft_analysis {
 	__u32 nr_threads, cap_threads;
 	struct proc *procs;
 	__u32 nr_procs, cap_procs;
-	struct id_map tids, pids;
+	/* thread and process index by tid and pid (1 << 63 | id); NONE: a
+	 * thread whose tid went to another at an exec */
+	struct u64_set tids, pids;
 
 	struct cpu *cpus;
 	__u32 nr_cpus;
@@ -177,79 +170,22 @@ static inline __u64 span(__u64 from, __u64 to)
 	return to > from ? to - from : 0;
 }
 
-static inline __u32 id_hash(__u32 key, __u32 mask)
+static __u32 map_get(const struct u64_set *m, __u32 key)
 {
-	__u32 h = key * 0x9e3779b1u;
+	__u32 v;
 
-	return (h ^ (h >> 15)) & mask;
+	return u64_set__get(m, 1ULL << 63 | key, &v) ? v : NONE;
 }
 
-static __u32 map_get(const struct id_map *m, __u32 key)
+static int map_put(struct u64_set *m, __u32 key, __u32 val)
 {
-	__u32 i;
+	bool added;
+	__u32 *slot = u64_set__slot(m, 1ULL << 63 | key, &added);
 
-	if (!m->keys)
-		return NONE;
-	for (i = id_hash(key, m->mask);; i = (i + 1) & m->mask) {
-		if (m->keys[i] == key)
-			return m->vals[i];
-		if (!m->keys[i])
-			return NONE;
-	}
-}
-
-static int map_grow(struct id_map *m)
-{
-	__u32 cap = m->keys ? (m->mask + 1) * 2 : 1024, i, j;
-	__u32 *keys = calloc(cap, sizeof(*keys));
-	__u32 *vals = calloc(cap, sizeof(*vals));
-
-	if (!keys || !vals) {
-		free(keys);
-		free(vals);
+	if (!slot)
 		return -ENOMEM;
-	}
-	for (i = 0; m->keys && i <= m->mask; i++) {
-		if (!m->keys[i])
-			continue;
-		for (j = id_hash(m->keys[i], cap - 1); keys[j]; j = (j + 1) & (cap - 1))
-			;
-		keys[j] = m->keys[i];
-		vals[j] = m->vals[i];
-	}
-	free(m->keys);
-	free(m->vals);
-	m->keys = keys;
-	m->vals = vals;
-	m->mask = cap - 1;
+	*slot = val;
 	return 0;
-}
-
-static int map_put(struct id_map *m, __u32 key, __u32 val)
-{
-	__u32 i;
-
-	if (!m->keys || (m->used + 1) * 2 > m->mask + 1) {
-		if (map_grow(m))
-			return -ENOMEM;
-	}
-	for (i = id_hash(key, m->mask);; i = (i + 1) & m->mask) {
-		if (m->keys[i] == key)
-			break;
-		if (!m->keys[i]) {
-			m->keys[i] = key;
-			m->used++;
-			break;
-		}
-	}
-	m->vals[i] = val;
-	return 0;
-}
-
-static void map_free(struct id_map *m)
-{
-	free(m->keys);
-	free(m->vals);
 }
 
 static inline __u64 cpu_traced_ns(const struct cpu *c, __u64 t)
@@ -1211,8 +1147,8 @@ void weft_analysis__free(struct weft_analysis *a)
 		free(a->threads[i].cpus_seen);
 	free(a->threads);
 	free(a->procs);
-	map_free(&a->tids);
-	map_free(&a->pids);
+	u64_set__release(&a->tids);
+	u64_set__release(&a->pids);
 	free(a->cpus);
 	free(a->time_at_r);
 	free(a->time_at_rq);
