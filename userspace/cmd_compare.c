@@ -19,6 +19,7 @@
 #include "cmd.h"
 #include "compare.h"
 #include "file.h"
+#include "helper_path.h"
 #include "kv.h"
 #include "json.h"
 #include "log.h"
@@ -177,37 +178,6 @@ static error_t compare_parse_arg(int key, char *arg, struct argp_state *state)
 		return ARGP_ERR_UNKNOWN;
 	}
 	return 0;
-}
-
-/* weft-work is looked for beside this weft first, so a build tree's
- * weft compares that tree's workloads, then on PATH. */
-static int find_weft_work(char *path, size_t size)
-{
-	char self[PATH_MAX];
-	const char *env = getenv("PATH");
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	char *slash, *dirs, *dir, *save = NULL;
-
-	if (n > 0) {
-		self[n] = '\0';
-		slash = strrchr(self, '/');
-		if (slash) {
-			*slash = '\0';
-			if (snprintf(path, size, "%s/weft-work", self) < (int)size &&
-			    access(path, X_OK) == 0)
-				return 0;
-		}
-	}
-	dirs = strdup(env ? env : "/usr/local/bin:/usr/bin");
-	for (dir = strtok_r(dirs, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
-		if (snprintf(path, size, "%s/weft-work", dir) < (int)size &&
-		    access(path, X_OK) == 0) {
-			free(dirs);
-			return 0;
-		}
-	}
-	free(dirs);
-	return -ENOENT;
 }
 
 struct run_result {
@@ -443,8 +413,9 @@ static int run_models(const struct compare_opts *o, struct compare_row *rows,
 	double start = now_s();
 	int m, r, err = 0, done = 0;
 
-	if (find_weft_work(work, sizeof(work))) {
-		elog("weft-work not found beside weft or on PATH: build it with make");
+	if (helper_path__find_own("weft-work", work, sizeof(work))) {
+		elog("weft-work not found beside weft, in " HELPER_LIBEXEC_DIR
+		     " from it, or on PATH: build it with make, or install both with make install");
 		return -ENOENT;
 	}
 	if (o->keep) {
