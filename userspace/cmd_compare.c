@@ -58,16 +58,14 @@ enum {
 
 static const char compare_doc[] =
 	"Run the same task in every concurrency model under weft and compare them, or compare "
-	"existing recordings.\n"
-	"\n"
-	"USAGE: weft compare --task cpu|io|mixed [--modes LIST] [--workers N] [--units N] "
-	"[--size N] [--latency MS] [--repeat N] [--keep DIR]\n"
-	"       weft compare FILE...\n"
-	"\n"
-	"EXAMPLES:\n"
-	"  sudo weft compare --task cpu                  # all six models on this machine\n"
-	"  sudo weft compare --task io --modes sync,eventloop --repeat 3\n"
-	"  weft compare before.data after.data --format markdown";
+	"existing recordings."
+	"\v"
+	"Examples:\n"
+	"  sudo weft compare --task cpu                         # all six models\n"
+	"  sudo weft compare --task io --modes sync,eventloop   # two models\n"
+	"  weft compare a.data b.data --format markdown         # two recordings";
+
+static const char compare_args_doc[] = "--task cpu|io|mixed\nFILE...";
 
 static const struct argp_option compare_options[] = {
 	{ "task", OPT_TASK, "TASK", 0, "cpu, io or mixed: record weft-work in each model", 0 },
@@ -75,7 +73,7 @@ static const struct argp_option compare_options[] = {
 	  "Models to run, comma-separated (default sync,threads,gil,eventloop,procs,pool)", 0 },
 	{ "workers", OPT_WORKERS, "N", 0, "Workers (threads or processes); default: online CPUs",
 	  0 },
-	{ "units", OPT_UNITS, "N", 0, "Units of work (weft-work's default when not given)", 0 },
+	{ "units", OPT_UNITS, "N", 0, "Units of work (default: weft-work's)", 0 },
 	{ "size", OPT_SIZE, "N", 0, "Size of a cpu unit (weft-work's default)", 0 },
 	{ "latency", OPT_LATENCY, "MS", 0, "Latency of an io unit (weft-work's default)", 0 },
 	{ "repeat", OPT_REPEAT, "N", 0, "Run each model N times, interleaved; report medians", 0 },
@@ -478,6 +476,7 @@ int cmd_compare(int argc, char **argv)
 {
 	struct argp argp = { .options = compare_options,
 			     .parser = compare_parse_arg,
+			     .args_doc = compare_args_doc,
 			     .doc = compare_doc };
 	struct compare_opts opts = { .repeat = 1 };
 	struct others_warning warning = { 0 };
