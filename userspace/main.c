@@ -31,8 +31,8 @@ static void usage(FILE *out)
 	size_t i;
 
 	fprintf(out, "Usage: weft COMMAND [OPTION...]\n\n"
-		     "weft shows how parallel a program really was, where its threads only took "
-		     "turns,\nand what held them back.\n\nCommands:\n");
+		     "weft shows how parallel a program really was, where its threads only took\n"
+		     "turns, and what held them back.\n\nCommands:\n");
 	for (i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++)
 		fprintf(out, "  %-10s%s\n", subcommands[i].name, subcommands[i].summary);
 	fprintf(out, "\n'weft COMMAND --help' describes each one.\n\n"
