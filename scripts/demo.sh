@@ -33,18 +33,18 @@ n=$(find "$demo" -name '*.data' | wc -l)
 cat <<NEXT
 
 == what to try next
-The $n recordings are in $demo/cpu and $demo/io, one per model (MODEL-1.data);
-these commands need no root:
+The $n recordings are in $demo/cpu and $demo/io (MODEL-1.data).
+These commands need no root:
 
   $build/weft report $demo/cpu/gil-1.data --threads
       the gil model: its lock, who waited for it, and where
   $build/weft flame $demo/cpu/gil-1.data --type offcpu --svg gil-offcpu.svg
-      where its threads blocked, as a flame graph: open gil-offcpu.svg in a browser
+      where its threads blocked: open gil-offcpu.svg in a browser
   $build/weft timeline $demo/io/eventloop-1.data -o eventloop.json
-      the event loop's thread over time: open eventloop.json in https://ui.perfetto.dev
+      the event loop over time: open eventloop.json in ui.perfetto.dev
   $build/weft compare $demo/cpu/*.data --format markdown
       the cpu table again, from the recordings
 
-Record your own program with: sudo $build/weft record -- ./my-program
-Each command's manual: man -l $build/man/weft-report.1 (or weft-flame.1, ...)
+Your own program: sudo $build/weft record -- ./my-program, then weft report.
+The manuals: man -l $build/man/weft.1 (man weft after sudo make install).
 NEXT
