@@ -107,6 +107,7 @@ def help_text(*cmd, **env_extra):
 def commands():
     """The command names under 'Commands:' in weft --help"""
     lines = help_text(WEFT).splitlines()
+    check("Commands:" in lines, "weft --help has no Commands: list")
     start = lines.index("Commands:") + 1
     names = []
     for line in lines[start:]:
