@@ -168,11 +168,13 @@ $(OUTPUT)/man/weft.1: $(OUTPUT)/weft docs/man/weft.h2m | $(OUTPUT)/man
 	$(Q)$(HELP2MAN) --include=docs/man/weft.h2m \
 		--version-string="$$($(OUTPUT)/weft --version)" --output=$@ $(OUTPUT)/weft
 
+# --help says how many CPUs "here" has: the build machine's, not the reader's.
 $(OUTPUT)/man/weft-work.1: $(OUTPUT)/weft-work $(OUTPUT)/weft docs/man/weft-work.h2m | $(OUTPUT)/man
 	$(call msg,MAN,$@)
 	$(Q)$(HELP2MAN) --include=docs/man/weft-work.h2m \
 		--version-string="weft-work $$($(OUTPUT)/weft --version | cut -d' ' -f2)" \
-		--output=$@ $(OUTPUT)/weft-work
+		--output=$@.tmp $(OUTPUT)/weft-work
+	$(Q)sed 's/CPUs, [0-9]* here;/CPUs;/' $@.tmp > $@ && rm -f $@.tmp
 
 $(OUTPUT)/man/weft-%.1: $(OUTPUT)/weft docs/man/weft-%.h2m | $(OUTPUT)/man
 	$(call msg,MAN,$@)

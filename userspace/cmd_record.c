@@ -32,9 +32,9 @@ static const char record_doc[] =
 	"Under sudo, the command runs as the invoking user and the recording belongs to them.\n"
 	"\n"
 	"Examples:\n"
-	"  sudo weft record -- ./server --threads 8            # and its children\n"
-	"  sudo weft record -p 1234 --duration 5               # a process, for 5 s\n"
-	"  sudo weft record -o o2.data --meta opt=O2 -- make   # a note in o2.data";
+	"  sudo weft record -- ./server --threads 8           # a command, its children\n"
+	"  sudo weft record -p 1234 --duration 5              # a process, for 5 s\n"
+	"  sudo weft record -o o2.data --meta cc=O2 -- make   # a note in o2.data";
 
 static const char record_args_doc[] = "-- CMD [ARG...]\n-p PID[,PID...]";
 

@@ -85,11 +85,11 @@ void work_usage(FILE *f)
 		"Defaults take about 1.5 s with --task cpu --mode sync, 1 s with --task io.\n"
 		"\n"
 		"Examples:\n"
-		"  weft-work --task cpu --mode sync\n"
-		"  weft-work --task cpu --mode gil --workers 4 --switch-interval 5 --check\n"
-		"  weft-work --task io --mode eventloop --units 1000 --latency 100\n"
-		"  weft-work --task mixed --mode pool --workers 8 --json\n"
-		"  sudo weft record -- weft-work --task cpu --mode threads\n",
+		"  weft-work --task cpu --mode sync                          # about 1.5 s\n"
+		"  weft-work --task cpu --mode gil --workers 4 --check       # count holders\n"
+		"  weft-work --task io --mode eventloop --units 1000         # 1000 waits\n"
+		"  weft-work --task mixed --mode pool --json                 # one JSON object\n"
+		"  sudo weft record -- weft-work --task cpu --mode threads   # under weft\n",
 		IO_REPLY_BYTES, WORK_MAX_WORKERS, sysconf(_SC_NPROCESSORS_ONLN), WORK_MAX_UNITS,
 		WORK_DEFAULT_UNITS_CPU, WORK_DEFAULT_UNITS_IO, WORK_MAX_SIZE, WORK_DEFAULT_SIZE,
 		WORK_MAX_LATENCY_MS, WORK_DEFAULT_LATENCY_MS, WORK_DEFAULT_SWITCH_INTERVAL_MS);

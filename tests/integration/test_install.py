@@ -135,6 +135,8 @@ def install_copy_run_and_uninstall(tmp):
         help_text = h.run([*cmd, "--help"]).stdout
         for opt in set(re.findall(r"^ +(?:-\S, )?(--[a-z][a-z0-9-]*)", help_text, re.M)):
             check(opt in text, f"{page}(1) does not describe {opt}")
+        # nothing of the machine that built it
+        check(not re.search(r"CPUs, [0-9]+ here", text), f"{page}(1) counts the build's CPUs")
     check(PREFIX + "/libexec/weft/weft-work" in
           h.run(["man", "-l", os.path.join(root, "share/man/man1/weft-compare.1")],
                 env=dict(os.environ, MANPAGER="cat", MANWIDTH="200")).stdout,
