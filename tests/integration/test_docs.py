@@ -96,6 +96,21 @@ def links_stay_inside_the_repository(tmp):
           any("#nowhere (no heading" in b for b in bad), f"link check found {bad}")
 
 
+@h.test
+def metrics_doc_names_every_verdict_kind(tmp):
+    """docs/metrics.md lists the verdict_kind words the code returns"""
+    with open(os.path.join(REPO, "userspace", "analysis.c")) as f:
+        code = f.read()
+    m = re.search(r"^const char \*weft_verdict_kind__name\(.*?^}", code, re.M | re.S)
+    check(m, "weft_verdict_kind__name() not found in analysis.c")
+    kinds = set(re.findall(r'return "([a-z_]+)";', m.group(0))) - {"unknown"}
+    with open(os.path.join(REPO, "docs", "metrics.md")) as f:
+        row = [line for line in f if line.startswith("| `verdict_kind` |")]
+    check(len(row) == 1, "metrics.md has no verdict_kind row")
+    documented = set(re.findall(r"`([a-z_]+)`", row[0])) - {"verdict_kind"}
+    check(kinds == documented, f"verdict kinds: code {sorted(kinds)}, docs {sorted(documented)}")
+
+
 def help_text(*cmd, **env_extra):
     env = {k: v for k, v in os.environ.items() if k not in ("ARGP_HELP_FMT", "COLUMNS")}
     env.update(env_extra)
