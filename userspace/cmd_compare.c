@@ -19,6 +19,7 @@
 #include "cmd.h"
 #include "compare.h"
 #include "file.h"
+#include "helper_path.h"
 #include "kv.h"
 #include "json.h"
 #include "log.h"
@@ -57,16 +58,14 @@ enum {
 
 static const char compare_doc[] =
 	"Run the same task in every concurrency model under weft and compare them, or compare "
-	"existing recordings.\n"
-	"\n"
-	"USAGE: weft compare --task cpu|io|mixed [--modes LIST] [--workers N] [--units N] "
-	"[--size N] [--latency MS] [--repeat N] [--keep DIR]\n"
-	"       weft compare FILE...\n"
-	"\n"
-	"EXAMPLES:\n"
-	"  sudo weft compare --task cpu                  # all six models on this machine\n"
-	"  sudo weft compare --task io --modes sync,eventloop --repeat 3\n"
-	"  weft compare before.data after.data --format markdown";
+	"existing recordings."
+	"\v"
+	"Examples:\n"
+	"  sudo weft compare --task cpu                         # all six models\n"
+	"  sudo weft compare --task io --modes sync,eventloop   # two models\n"
+	"  weft compare a.data b.data --format markdown         # two recordings";
+
+static const char compare_args_doc[] = "--task cpu|io|mixed\nFILE...";
 
 static const struct argp_option compare_options[] = {
 	{ "task", OPT_TASK, "TASK", 0, "cpu, io or mixed: record weft-work in each model", 0 },
@@ -74,7 +73,7 @@ static const struct argp_option compare_options[] = {
 	  "Models to run, comma-separated (default sync,threads,gil,eventloop,procs,pool)", 0 },
 	{ "workers", OPT_WORKERS, "N", 0, "Workers (threads or processes); default: online CPUs",
 	  0 },
-	{ "units", OPT_UNITS, "N", 0, "Units of work (weft-work's default when not given)", 0 },
+	{ "units", OPT_UNITS, "N", 0, "Units of work (default: weft-work's)", 0 },
 	{ "size", OPT_SIZE, "N", 0, "Size of a cpu unit (weft-work's default)", 0 },
 	{ "latency", OPT_LATENCY, "MS", 0, "Latency of an io unit (weft-work's default)", 0 },
 	{ "repeat", OPT_REPEAT, "N", 0, "Run each model N times, interleaved; report medians", 0 },
@@ -177,37 +176,6 @@ static error_t compare_parse_arg(int key, char *arg, struct argp_state *state)
 		return ARGP_ERR_UNKNOWN;
 	}
 	return 0;
-}
-
-/* weft-work is looked for beside this weft first, so a build tree's
- * weft compares that tree's workloads, then on PATH. */
-static int find_weft_work(char *path, size_t size)
-{
-	char self[PATH_MAX];
-	const char *env = getenv("PATH");
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	char *slash, *dirs, *dir, *save = NULL;
-
-	if (n > 0) {
-		self[n] = '\0';
-		slash = strrchr(self, '/');
-		if (slash) {
-			*slash = '\0';
-			if (snprintf(path, size, "%s/weft-work", self) < (int)size &&
-			    access(path, X_OK) == 0)
-				return 0;
-		}
-	}
-	dirs = strdup(env ? env : "/usr/local/bin:/usr/bin");
-	for (dir = strtok_r(dirs, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
-		if (snprintf(path, size, "%s/weft-work", dir) < (int)size &&
-		    access(path, X_OK) == 0) {
-			free(dirs);
-			return 0;
-		}
-	}
-	free(dirs);
-	return -ENOENT;
 }
 
 struct run_result {
@@ -443,8 +411,9 @@ static int run_models(const struct compare_opts *o, struct compare_row *rows,
 	double start = now_s();
 	int m, r, err = 0, done = 0;
 
-	if (find_weft_work(work, sizeof(work))) {
-		elog("weft-work not found beside weft or on PATH: build it with make");
+	if (helper_path__find_own("weft-work", work, sizeof(work))) {
+		elog("weft-work not found beside weft, in " HELPER_LIBEXEC_DIR
+		     " from it, or on PATH: build it with make, or install both with make install");
 		return -ENOENT;
 	}
 	if (o->keep) {
@@ -507,6 +476,7 @@ int cmd_compare(int argc, char **argv)
 {
 	struct argp argp = { .options = compare_options,
 			     .parser = compare_parse_arg,
+			     .args_doc = compare_args_doc,
 			     .doc = compare_doc };
 	struct compare_opts opts = { .repeat = 1 };
 	struct others_warning warning = { 0 };

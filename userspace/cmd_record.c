@@ -27,16 +27,16 @@ enum {
 
 static const char record_doc[] =
 	"Record the scheduling of a command and every process it starts, or of running "
-	"processes.\n"
-	"\n"
-	"USAGE: weft record [OPTION...] (-- CMD [ARG...] | -p PID[,PID...])\n"
-	"\n"
-	"EXAMPLES:\n"
-	"  sudo weft record -- ./server --threads 8   # trace a command and its children\n"
-	"  sudo weft record -p 1234 --duration 5      # attach to a process for 5 s\n"
-	"  sudo weft record -o run.data --meta build=O2 -- make -j8\n"
+	"processes."
 	"\v"
-	"Under sudo, the command runs as the invoking user and the recording belongs to them.";
+	"Under sudo, the command runs as the invoking user and the recording belongs to them.\n"
+	"\n"
+	"Examples:\n"
+	"  sudo weft record -- ./server --threads 8           # a command, its children\n"
+	"  sudo weft record -p 1234 --duration 5              # a process, for 5 s\n"
+	"  sudo weft record -o o2.data --meta cc=O2 -- make   # a note in o2.data";
+
+static const char record_args_doc[] = "-- CMD [ARG...]\n-p PID[,PID...]";
 
 static const struct argp_option record_options[] = {
 	{ NULL, 0, NULL, 0, "Output:", 1 },
@@ -233,6 +233,7 @@ int cmd_record(int argc, char **argv)
 {
 	struct argp argp = { .options = record_options,
 			     .parser = record_parse_arg,
+			     .args_doc = record_args_doc,
 			     .doc = record_doc };
 	struct record_opts opts = {
 		.ring_kb = RECORD_DEFAULT_RING_KB,

@@ -30,13 +30,15 @@ static void usage(FILE *out)
 {
 	size_t i;
 
-	fprintf(out, "usage: weft COMMAND [OPTION...]\n\n"
-		     "weft shows how parallel a program really was, where its threads only took "
-		     "turns,\nand what held them back.\n\ncommands:\n");
+	fprintf(out, "Usage: weft COMMAND [OPTION...]\n\n"
+		     "weft shows how parallel a program really was, where its threads only took\n"
+		     "turns, and what held them back.\n\nCommands:\n");
 	for (i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++)
-		fprintf(out, "  %-8s %s\n", subcommands[i].name, subcommands[i].summary);
-	fprintf(out, "\n'weft COMMAND --help' describes each one.\n"
-		     "example: sudo weft record -- ./my-program && weft report\n");
+		fprintf(out, "  %-10s%s\n", subcommands[i].name, subcommands[i].summary);
+	fprintf(out, "\n'weft COMMAND --help' describes each one.\n\n"
+		     "Examples:\n"
+		     "  sudo weft record -- ./my-program   # writes weft.data, owned by you\n"
+		     "  weft report                        # needs no root\n");
 }
 
 int main(int argc, char **argv)

@@ -91,6 +91,9 @@ struct recorder {
 	bool child_running;
 	pid_t root_pid;
 	int exit_status;
+	/* --duration or a SIGTERM to weft ended the command: weft exits 0,
+	 * not with the status the signal gave it */
+	bool ended_by_weft;
 	struct rusage child_rusage;
 	bool have_rusage;
 	struct proc_entry *procs;
@@ -986,6 +989,9 @@ static int drain_loop(struct recorder *r)
 				return 0;
 			if (!stopping && (stop_signal || (deadline && now >= deadline))) {
 				stopping = true;
+				/* Ctrl-C reached the command too: its status is
+				 * the user's to see */
+				r->ended_by_weft = stop_signal != SIGINT;
 				kill(r->root_pid, stop_signal == SIGINT ? SIGINT : SIGTERM);
 				kill_at = now + KILL_GRACE_NS;
 			}
@@ -1236,5 +1242,5 @@ cleanup:
 		unlink(r->path);
 	if (err)
 		return 1;
-	return opts->argv ? r->exit_status : 0;
+	return opts->argv && !r->ended_by_weft ? r->exit_status : 0;
 }
