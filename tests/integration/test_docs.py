@@ -99,10 +99,10 @@ def links_stay_inside_the_repository(tmp):
 @h.test
 def metrics_doc_names_every_verdict_kind(tmp):
     """docs/metrics.md lists the verdict_kind words the code returns"""
-    with open(os.path.join(REPO, "userspace", "analysis.c")) as f:
+    with open(os.path.join(REPO, "userspace", "verdict.c")) as f:
         code = f.read()
     m = re.search(r"^const char \*weft_verdict_kind__name\(.*?^}", code, re.M | re.S)
-    check(m, "weft_verdict_kind__name() not found in analysis.c")
+    check(m, "weft_verdict_kind__name() not found in verdict.c")
     kinds = set(re.findall(r'return "([a-z_]+)";', m.group(0))) - {"unknown"}
     with open(os.path.join(REPO, "docs", "metrics.md")) as f:
         row = [line for line in f if line.startswith("| `verdict_kind` |")]
