@@ -20,6 +20,7 @@
 #include "compare.h"
 #include "file.h"
 #include "kv.h"
+#include "launch.h"
 #include "log.h"
 #include "recording.h"
 
@@ -404,6 +405,9 @@ static int run_models(const struct compare_opts *o, struct compare_row *rows)
 	char work[PATH_MAX], dir[PATH_MAX], data[PATH_MAX + 64];
 	bool progress = isatty(STDERR_FILENO);
 	struct run_result res;
+	struct run_as ra;
+	char errbuf[256];
+	bool made;
 	double start = now_s();
 	int m, r, err = 0, done = 0;
 
@@ -412,17 +416,26 @@ static int run_models(const struct compare_opts *o, struct compare_row *rows)
 		return -ENOENT;
 	}
 	if (o->keep) {
-		if (mkdir(o->keep, 0755) && errno != EEXIST) {
+		made = !mkdir(o->keep, 0755);
+		if (!made && errno != EEXIST) {
 			elog("Failed to create %s: %s", o->keep, strerror(errno));
 			return -errno;
 		}
 		snprintf(dir, sizeof(dir), "%s", o->keep);
 	} else {
 		snprintf(dir, sizeof(dir), "/tmp/weft-compare.XXXXXX");
-		if (!mkdtemp(dir)) {
+		made = mkdtemp(dir) != NULL;
+		if (!made) {
 			elog("Failed to create a temporary folder: %s", strerror(errno));
 			return -errno;
 		}
+	}
+	/* weft record creates each recording as the user behind sudo: the
+	 * folder weft made is theirs */
+	if (made && !run_as_resolve(NULL, &ra, errbuf, sizeof(errbuf)) && ra.drop &&
+	    chown(dir, ra.uid, ra.gid)) {
+		elog("Failed to give %s to %s: %s", dir, ra.user, strerror(errno));
+		return -errno;
 	}
 	/* Interleaved (A B C A B C ...), so that a slow phase of the machine
 	 * is spread over every model rather than landing on one. */
@@ -466,7 +479,8 @@ int cmd_compare(int argc, char **argv)
 {
 	struct argp argp = { .options = compare_options,
 			     .parser = compare_parse_arg,
-			     .doc = compare_doc };
+			     .doc = compare_doc,
+			     .help_filter = cmd_help_exit_reader };
 	struct compare_opts opts = { .repeat = 1 };
 	struct compare_row rows[MAX_FILES];
 	int i, n, err = 0;
