@@ -942,7 +942,9 @@ struct weft_file *weft_file__open(const char *path, char *err, size_t errlen)
 		ret = -EINVAL;
 		goto err_out;
 	}
-	f->fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: opening a FIFO would wait for a writer; what is not a
+	 * regular file is refused just after */
+	f->fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (f->fd < 0 || fstat(f->fd, &st)) {
 		ret = -errno;
 		set_error(f, "%s", strerror(-ret));
@@ -951,6 +953,14 @@ struct weft_file *weft_file__open(const char *path, char *err, size_t errlen)
 	if (S_ISDIR(st.st_mode)) {
 		ret = -EISDIR;
 		set_error(f, "%s", strerror(EISDIR));
+		goto err_out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		ret = -EINVAL;
+		set_error(f, "not a regular file (%s): weft reads recordings from files",
+			  S_ISFIFO(st.st_mode) ? "a FIFO" :
+			  S_ISSOCK(st.st_mode) ? "a socket" :
+						 "a device");
 		goto err_out;
 	}
 	f->size = st.st_size;
