@@ -1255,7 +1255,7 @@ static void finish_untraced(struct recorder *r)
  * thread only: the recorder has no other thread (libbpf starts none; the
  * event reader's prefetch thread is for reports); one started later
  * inherits these sets. */
-static int drop_capabilities(void)
+static int drop_capabilities(bool uprobes)
 {
 	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
 	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3] = {};
@@ -1288,6 +1288,13 @@ static int drop_capabilities(void)
 		return -errno;
 	for (i = 0; i < sizeof(keep) / sizeof(keep[0]); i++)
 		want[CAP_TO_INDEX(keep[i])] |= CAP_TO_MASK(keep[i]);
+	/* --locks=pthread only: the kernel (6.18) refuses a uprobe perf
+	 * event on another process with EACCES unless the caller has
+	 * CAP_SYS_ADMIN, CAP_PERFMON and CAP_SYS_PTRACE notwithstanding
+	 * (measured), and processes that appear later get their probes
+	 * during the run */
+	if (uprobes)
+		want[CAP_TO_INDEX(CAP_SYS_ADMIN)] |= CAP_TO_MASK(CAP_SYS_ADMIN);
 	for (i = 0; i < _LINUX_CAPABILITY_U32S_3; i++) {
 		data[i].permitted &= want[i];
 		data[i].effective &= data[i].permitted;
@@ -1466,7 +1473,7 @@ int record_run(const struct record_opts *opts)
 	if (err)
 		goto cleanup;
 	r->recording = true;
-	err = drop_capabilities();
+	err = drop_capabilities(opts->lock_pthread);
 	if (err) {
 		elog("Failed to drop the capabilities weft no longer needs: %s", strerror(-err));
 		goto cleanup;
