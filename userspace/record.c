@@ -126,10 +126,16 @@ struct recorder {
 	struct unwind_loader *unwind;
 };
 
-static volatile sig_atomic_t stop_signal;
+static volatile sig_atomic_t stop_signal, stop_from_tty;
 
-static void on_stop_signal(int sig)
+/* A Ctrl-C comes from the terminal (si_code SI_KERNEL) to its whole
+ * foreground process group, the command's processes in it included: those
+ * must not get a second SIGINT from weft, which many programs take for
+ * "stop at once, skip the cleanup". */
+static void on_stop_signal(int sig, siginfo_t *si, void *uc)
 {
+	(void)uc;
+	stop_from_tty = sig == SIGINT && si && si->si_code == SI_KERNEL;
 	stop_signal = sig;
 }
 
@@ -1079,9 +1085,10 @@ static void show_progress(struct recorder *r, __u64 now)
  * other process while there; the pidfd taken before the second look keeps
  * it so until the signal is sent. An entry marked exiting is skipped: it
  * is dying, and may outlive its process when the leader went first. */
-static int signal_tree(struct recorder *r, int sig)
+static int signal_tree(struct recorder *r, int sig, bool skip_own_group)
 {
 	int map_fd = bpf_map__fd(r->skel->maps.targets);
+	pid_t own_group = getpgrp();
 	__u32 key, next, flags;
 	bool first = true;
 	int n = 0, pidfd;
@@ -1094,8 +1101,12 @@ static int signal_tree(struct recorder *r, int sig)
 		pidfd = syscall(SYS_pidfd_open, (pid_t)key, 0);
 		if (pidfd < 0)
 			continue;
-		if (!bpf_map_lookup_elem(map_fd, &key, &flags) && !(flags & TARGET_FLAG_EXITING) &&
-		    (sig == 0 || !syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0)))
+		if (bpf_map_lookup_elem(map_fd, &key, &flags) || (flags & TARGET_FLAG_EXITING)) {
+			close(pidfd);
+			continue;
+		}
+		if (sig == 0 || (skip_own_group && getpgid((pid_t)key) == own_group) ||
+		    !syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0))
 			n++;
 		close(pidfd);
 	}
@@ -1144,8 +1155,9 @@ static void flush_recording(struct recorder *r)
 /* Drains until the command exits (command mode), every attached process
  * is gone, --duration passes, or a signal asks to stop. When recording
  * must stop early, every process of the tree weft started is sent
- * SIGTERM (SIGINT for the user's Ctrl-C), and SIGKILL if any is still
- * there 2 s later: a pipeline's children, not only its root. */
+ * SIGTERM (SIGINT for the user's Ctrl-C, but not to those the terminal
+ * already sent it), and SIGKILL if any is still there 2 s later: a
+ * pipeline's children, not only its root. */
 static int drain_loop(struct recorder *r)
 {
 	const struct record_opts *o = r->opts;
@@ -1186,17 +1198,17 @@ static int drain_loop(struct recorder *r)
 			reap_child(r);
 			/* the root ended by itself: what it left running is its
 			 * business; once weft stops the tree, all of it ends */
-			if (!r->child_running && (!r->stopped_by || !signal_tree(r, 0) ||
+			if (!r->child_running && (!r->stopped_by || !signal_tree(r, 0, false) ||
 						  (give_up_at && now >= give_up_at)))
 				return 0;
 			if (!r->stopped_by && (stop_signal || (deadline && now >= deadline))) {
 				r->stopped_by = stop_signal ? stop_signal : SIGALRM;
 				sig = stop_signal == SIGINT ? SIGINT : SIGTERM;
-				signal_tree(r, sig);
+				signal_tree(r, sig, stop_from_tty);
 				kill_at = now + KILL_GRACE_NS;
 			}
 			if (kill_at && now >= kill_at) {
-				signal_tree(r, SIGKILL);
+				signal_tree(r, SIGKILL, false);
 				if (r->child_running)
 					kill(r->root_pid, SIGKILL);
 				kill_at = 0;
@@ -1301,6 +1313,16 @@ static int drop_capabilities(bool uprobes)
 		data[i].inheritable = 0;
 	}
 	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) && errno != EINVAL)
+		return -errno;
+	/* The bounding set too, and no privilege from an exec, should the
+	 * recorder ever run one: what is dropped cannot come back. This
+	 * needs CAP_SETPCAP, which a recorder given only CAP_BPF and
+	 * CAP_PERFMON lacks: it has nothing more to lose there. */
+	for (i = 0; i <= CAP_LAST_CAP; i++)
+		if (!(want[CAP_TO_INDEX(i)] & CAP_TO_MASK(i)) &&
+		    prctl(PR_CAPBSET_DROP, i, 0, 0, 0) && errno != EINVAL && errno != EPERM)
+			return -errno;
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
 		return -errno;
 	if (syscall(SYS_capset, &hdr, data))
 		return -errno;
@@ -1437,9 +1459,11 @@ int record_run(const struct record_opts *opts)
 		goto cleanup;
 	}
 
-	sa.sa_handler = on_stop_signal;
+	sa.sa_sigaction = on_stop_signal;
+	sa.sa_flags = SA_SIGINFO;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	sa.sa_flags = 0;
 	sa.sa_handler = on_child_signal;
 	sigaction(SIGCHLD, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
@@ -1548,7 +1572,7 @@ cleanup:
 		if (r->child.go_fd > 0)
 			close(r->child.go_fd);
 		if (r->recording)
-			signal_tree(r, SIGKILL);
+			signal_tree(r, SIGKILL, false);
 		kill(r->root_pid, SIGKILL);
 		waitpid(r->root_pid, NULL, 0);
 		r->child_running = false;
