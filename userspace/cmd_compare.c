@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -260,7 +261,7 @@ static int read_all(int fd, char *buf, size_t size)
 static int record_model(const struct compare_opts *o, const char *work, const char *mode,
 			const char *data, struct run_result *res)
 {
-	char self[PATH_MAX], out[4096], errbuf[4096], log_path[PATH_MAX + 8];
+	char self[PATH_MAX], out[4096], errbuf[4096];
 	const char *argv[40];
 	int pipefd[2], status, argc = 0, log_fd, err = 0;
 	pid_t pid;
@@ -293,11 +294,17 @@ static int record_model(const struct compare_opts *o, const char *work, const ch
 #undef PASS
 	argv[argc] = NULL;
 
-	if (snprintf(log_path, sizeof(log_path), "%s.log", data) >= (int)sizeof(log_path))
-		return -ENAMETOOLONG;
-	log_fd = open(log_path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (log_fd < 0 || pipe2(pipefd, O_CLOEXEC))
+	/* weft record's messages, read back if it fails: a file without a
+	 * name, since the folder belongs to the user behind sudo, who could
+	 * plant a link where root would open one */
+	log_fd = memfd_create("weft-compare-log", MFD_CLOEXEC);
+	if (log_fd < 0)
 		return -errno;
+	if (pipe2(pipefd, O_CLOEXEC)) {
+		err = -errno;
+		close(log_fd);
+		return err;
+	}
 	pid = fork();
 	if (pid < 0)
 		return -errno;
@@ -320,7 +327,6 @@ static int record_model(const struct compare_opts *o, const char *work, const ch
 		err = -ECHILD;
 	}
 	close(log_fd);
-	unlink(log_path);
 	if (err)
 		return err;
 	if (!json_value(out, "elapsed_s", res->elapsed, sizeof(res->elapsed)) ||
