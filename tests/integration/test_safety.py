@@ -395,6 +395,22 @@ def many_short_threads_agree_with_the_kernel(tmp):
 
 
 @h.test
+def compare_task_under_sudo(tmp):
+    # the recordings are created as the user behind sudo, in a folder
+    # weft compare makes theirs, and kept with --keep
+    keep = os.path.join(tmp, "kept")
+    os.chmod(tmp, 0o755)
+    r = h.run([WEFT, "compare", "--task", "cpu", "--modes", "sync,threads", "--units", "2",
+               "--size", "1000", "--keep", keep], env=NOBODY, timeout=300)
+    check(r.returncode == 0, f"exit {r.returncode}: {r.stderr!r}")
+    files = sorted(os.listdir(keep))
+    check(files == ["sync-1.data", "threads-1.data"], f"kept {files}")
+    for f in files + [""]:
+        st = os.stat(os.path.join(keep, f))
+        check((st.st_uid, st.st_gid) == (65534, 65534), f"{f or keep}: {st.st_uid}:{st.st_gid}")
+
+
+@h.test
 def exit_codes(tmp):
     data = os.path.join(tmp, "e.data")
     r = h.run([WEFT, "record", "-o", data, "--", "sh", "-c", "exit 7"])
