@@ -121,6 +121,11 @@ struct recorder {
 	 * --duration; 0 when it ended by itself */
 	int stopped_by;
 	struct stack_table *stacks; /* the stack ids the records name */
+	/* those first named since the last flush, and what names them then */
+	struct stack_table *new_stacks;
+	struct syms_cache *syms;
+	struct kallsyms *ks;
+	bool ks_tried;
 	struct stack_sampler *sampler;
 	struct exec_watch *exec_watch;
 	struct unwind_loader *unwind;
@@ -381,8 +386,14 @@ static int on_ring_record(void *ctx, void *data, size_t size)
 
 	if (size < sizeof(*h) || weft_event_size(h->type) != size)
 		return 0;
-	if (r->stacks)
+	if (r->stacks) {
+		size_t known = stack_table__count(r->stacks);
+
 		stack_table__note_event(r->stacks, h);
+		/* named at the next flush: see flush_stacks() */
+		if (stack_table__count(r->stacks) > known && r->new_stacks)
+			stack_table__note_event(r->new_stacks, h);
+	}
 	if (h->type == WEFT_EV_FORK || h->type == WEFT_EV_EXEC || h->type == WEFT_EV_EXIT)
 		track_task(r, h);
 	else if (h->type == WEFT_EV_SWITCH && (h->flags & WEFT_SWITCH_BLOCKING))
@@ -950,6 +961,14 @@ static void write_start_meta(struct recorder *r, int usable)
 	weft_kv__setf(kv, META_NCPU, "%d", r->ncpu);
 	weft_kv__setf(kv, META_USABLE_CPUS, "%d", usable ? usable : r->ncpu);
 	weft_kv__setf(kv, META_RING_KB, "%lu", ring_bytes_for(o->ring_kb) / 1024);
+	/* how stacks are taken, here too for a recording killed before its
+	 * end metadata */
+	if (o->stacks) {
+		weft_kv__setf(kv, META_STACK_ENTRIES, "%u", o->stack_entries);
+		weft_kv__setf(kv, META_SAMPLE_HZ, "%u", o->sample_hz);
+		weft_kv__set(kv, META_USER_UNWIND, unwinding(r) ? "tables" : "fp");
+		weft_kv__setf(kv, META_STACK_EVERY, "%u", o->stack_every);
+	}
 	for (i = 0; o->meta && i < weft_kv__count(o->meta); i++) {
 		snprintf(key, sizeof(key), META_USER_PREFIX "%s", weft_kv__key(o->meta, i));
 		weft_kv__set(kv, key, weft_kv__value(o->meta, i));
@@ -998,35 +1017,64 @@ static const struct proc_maps *stack_maps_of(void *ctx, __u32 tgid)
 	return m;
 }
 
-/* The stacks the records name, read from the kernel's map and named now,
- * while the machine that ran the program is at hand. */
-static void write_stacks(struct recorder *r, __u64 failures, struct syms_cache *syms)
+/* The stacks of t, read from the kernel's maps and named now, while the
+ * machine that ran the program is at hand, into one STACKS section. A
+ * reader merges the sections, a later one naming a stack again wins.
+ * Returns how many stacks were missing from the maps, or a negative errno. */
+static int name_stacks(struct recorder *r, struct stack_table *t, struct syms_cache *syms,
+		       const struct kallsyms *ks)
 {
 	struct bpf_map *user_map = r->skel->maps.ustacks;
-	struct kallsyms *ks = kallsyms__load("/proc/kallsyms");
-	struct weft_kv *kv = weft_kv__new();
 	size_t len = 0;
 	char *text = NULL;
 	int missing;
 
-	missing = stack_table__read_map(r->stacks, bpf_map__fd(r->skel->maps.kstacks),
+	missing = stack_table__read_map(t, bpf_map__fd(r->skel->maps.kstacks),
 					bpf_map__value_size(r->skel->maps.kstacks) / sizeof(__u64),
 					STACKS_KERNEL);
 	if (missing >= 0) {
-		int more = stack_table__read_map(r->stacks, bpf_map__fd(user_map),
+		int more = stack_table__read_map(t, bpf_map__fd(user_map),
 						 bpf_map__value_size(user_map) / sizeof(__u64),
 						 STACKS_USER);
 
 		missing = more < 0 ? more : missing + more;
 	}
+	if (syms && !stack_table__symbolize(t, stack_maps_of, r, syms, ks) &&
+	    !stack_table__encode(t, &text, &len) && len &&
+	    weft_writer__add_section(r->writer, WEFT_SEC_STACKS, text, len) && !r->write_err)
+		r->write_err = weft_writer__error(r->writer) ?: -EIO;
+	free(text);
+	return missing;
+}
+
+/* The stacks first named since the last flush, named now: a recorder
+ * killed later leaves flame graphs up to there. The final STACKS section
+ * names every stack again, with the maps as they are at the end. */
+static void flush_stacks(struct recorder *r)
+{
+	if (!r->new_stacks || !stack_table__count(r->new_stacks))
+		return;
+	if (!r->ks_tried) {
+		r->ks_tried = true;
+		r->ks = kallsyms__load("/proc/kallsyms");
+	}
+	name_stacks(r, r->new_stacks, r->syms, r->ks);
+	stack_table__free(r->new_stacks);
+	r->new_stacks = stack_table__new();
+}
+
+/* Every stack the records name, into the last STACKS section. */
+static void write_stacks(struct recorder *r, __u64 failures, struct syms_cache *syms)
+{
+	struct kallsyms *ks = kallsyms__load("/proc/kallsyms");
+	struct weft_kv *kv = weft_kv__new();
+	int missing;
+
+	missing = name_stacks(r, r->stacks, syms, ks);
 	if (missing > 0)
 		wlog("%d stacks named by records were not in the stack maps", missing);
 	if (!ks)
 		wlog("could not read /proc/kallsyms: kernel frames stay unnamed");
-	if (syms && !stack_table__symbolize(r->stacks, stack_maps_of, r, syms, ks) &&
-	    !stack_table__encode(r->stacks, &text, &len) && len &&
-	    weft_writer__add_section(r->writer, WEFT_SEC_STACKS, text, len) && !r->write_err)
-		r->write_err = -EIO;
 	if (kv) {
 		weft_kv__setf(kv, META_STACK_FAILURES, "%llu", (unsigned long long)failures);
 		weft_kv__setf(kv, META_STACK_ENTRIES, "%u", r->opts->stack_entries);
@@ -1037,7 +1085,6 @@ static void write_stacks(struct recorder *r, __u64 failures, struct syms_cache *
 			r->write_err = -EIO;
 	}
 	weft_kv__free(kv);
-	free(text);
 	kallsyms__free(ks);
 }
 
@@ -1147,6 +1194,7 @@ static void flush_recording(struct recorder *r)
 	int err;
 
 	write_task_table(r);
+	flush_stacks(r);
 	err = weft_writer__flush(r->writer);
 	if (err && !r->write_err)
 		r->write_err = err;
@@ -1352,6 +1400,9 @@ static void recorder_free(struct recorder *r)
 	exec_watch__free(r->exec_watch);
 	unwind_loader__free(r->unwind);
 	stack_table__free(r->stacks);
+	stack_table__free(r->new_stacks);
+	syms_cache__free(r->syms);
+	kallsyms__free(r->ks);
 	free(r->stats_start);
 	free(r->steal_start);
 }
@@ -1453,8 +1504,10 @@ int record_run(const struct record_opts *opts)
 	r->maps = maps_book__new();
 	r->lock_names = lock_names__new();
 	r->stacks = opts->stacks ? stack_table__new() : NULL;
-	if ((opts->stacks && !r->stacks) || !r->stats_start || !r->steal_start || !end_stats ||
-	    !r->maps || !r->lock_names) {
+	r->new_stacks = opts->stacks ? stack_table__new() : NULL;
+	r->syms = opts->stacks ? syms_cache__new() : NULL;
+	if ((opts->stacks && (!r->stacks || !r->new_stacks || !r->syms)) || !r->stats_start ||
+	    !r->steal_start || !end_stats || !r->maps || !r->lock_names) {
 		err = -ENOMEM;
 		goto cleanup;
 	}
@@ -1536,12 +1589,13 @@ int record_run(const struct record_opts *opts)
 	write_cpu_totals(r, r->end_ns);
 	write_end_meta(r, lost, targets_full);
 	/* one cache: the stacks and the lock names read the same files */
-	syms = syms_cache__new();
+	syms = r->syms ? r->syms : syms_cache__new();
 	if (r->stacks)
 		write_stacks(r, stack_failures, syms);
 	write_task_table(r);
 	write_lock_names(r, syms);
-	syms_cache__free(syms);
+	if (syms != r->syms)
+		syms_cache__free(syms);
 	if (!r->write_err)
 		r->write_err = weft_writer__finish(r->writer);
 	if (r->write_err) {
