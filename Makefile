@@ -80,7 +80,7 @@ DOCS := README.md $(wildcard docs/*.md)
 HELP2MAN := ARGP_HELP_FMT=header-col=0 help2man --no-info --section=1 --manual="weft manual"
 
 .PHONY: all deps test unit-tests san-tests integration-tests demo bench bench-smoke clean format \
-	format-check man install uninstall
+	format-check man install uninstall fuzz fuzz-build
 
 all: deps-checked $(OUTPUT)/weft $(OUTPUT)/weft-work $(BENCH_BINS) $(TEST_HELPERS) man
 
@@ -224,6 +224,37 @@ test: all
 	$(Q)$(MAKE) --no-print-directory san-tests
 	$(Q)$(MAKE) --no-print-directory integration-tests
 	$(Q)$(MAKE) --no-print-directory bench-smoke
+	$(Q)$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=60
+
+# libFuzzer over the whole read path (tests/fuzz_read.c): the userspace
+# objects again with clang's fuzzer coverage, ASan and UBSan, in their own
+# folder; scripts/fuzz.sh seeds it from real recordings and runs it for
+# FUZZ_SECONDS.
+FUZZ_DIR := $(OUTPUT)/fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+FUZZ_CFLAGS := -g -O1 $(WARNINGS) -Wno-gnu-variable-sized-type-not-at-end -std=gnu11 -D_GNU_SOURCE -I$(OUTPUT) -Ibpf -Iuserspace $(FUZZ_SAN)
+FUZZ_OBJS := $(patsubst userspace/%.c,$(FUZZ_DIR)/obj/%.o,$(filter-out userspace/main.c,$(USER_SRCS)))
+
+$(FUZZ_DIR)/obj:
+	$(Q)mkdir -p $@
+
+$(FUZZ_DIR)/obj/%.o: userspace/%.c $(SKELS) | $(FUZZ_DIR)/obj $(OUTPUT)/.deps-ok
+	$(call msg,FUZZCC,$@)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
+
+$(FUZZ_DIR)/fuzz_read: tests/fuzz_read.c $(FUZZ_OBJS)
+	$(call msg,FUZZ,$@)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer $^ $(LDLIBS) -o $@
+
+$(FUZZ_DIR)/fuzz_seed: tests/fuzz_seed.c $(OBJDIR)/libweft.a
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $^ $(LDFLAGS) $(LDLIBS) -o $@
+
+fuzz-build: all $(FUZZ_DIR)/fuzz_read $(FUZZ_DIR)/fuzz_seed
+
+fuzz: fuzz-build
+	$(Q)scripts/fuzz.sh $(OUTPUT) $(FUZZ_SECONDS)
 
 demo: all
 	$(Q)scripts/demo.sh $(OUTPUT)
@@ -252,3 +283,4 @@ clean:
 .SECONDARY:
 
 -include $(wildcard $(OBJDIR)/obj/*/*.d $(OUTPUT)/*.bpf.d)
+-include $(wildcard $(FUZZ_DIR)/obj/*.d)

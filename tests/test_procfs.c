@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* procfs.c on a fixture folder laid out as /proc (a comm with spaces and
- * parentheses, a stat cut short, steal per CPU) and on this process's own
- * /proc, against what the kernel says in the same files. */
+ * parentheses, a stat cut short, steal per CPU, a zombie and a process
+ * whose leader left before its threads) and on this process's own /proc,
+ * against what the kernel says in the same files. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -64,6 +65,19 @@ static int setup(void **state)
 	put_file("40/task/43/schedstat", "1 2 3\n");
 	put_file("40/task/43/status", "Name:\tshort\n");
 	put_file("40/task/43/stat", "43 (short) S 1 40 40 0\n");
+	/* a leader gone before its other threads: the process lives; 300
+	 * is a zombie (exited, not reaped), 400 dead */
+	put_file("200/stat", "200 (lead) Z 1 200 200\n");
+	put_file("200/task/200/stat", "200 (lead) Z 1 200 200\n");
+	put_file("200/task/200/schedstat", "1 2 3\n");
+	put_file("200/task/200/status", "Name:\tlead\n");
+	put_file("200/task/201/stat", "201 (worker) S 1 200 200\n");
+	put_file("200/task/201/schedstat", "1 2 3\n");
+	put_file("200/task/201/status", "Name:\tworker\n");
+	put_file("300/stat", "300 (zombie) Z 1 300 300\n");
+	put_file("300/task/300/stat", "300 (zombie) Z 1 300 300\n");
+	put_file("400/stat", "400 (dead) X 1 400 400\n");
+	put_file("400/task/400/stat", "400 (dead) X 1 400 400\n");
 	put_file("stat", "cpu  10 0 10 100 0 0 0 9 0 0\n"
 			 "cpu0 5 0 5 50 0 0 0 3 0 0\n"
 			 "cpu1 5 0 5 50 0 0 0 6 0 0\n"
@@ -140,6 +154,19 @@ static void test_steal(void **state)
 	assert_int_equal(procfs_read_steal(root, steal, 1), 1);
 }
 
+/* A zombie and a dead process still have /proc entries: only alive
+ * tells them apart, so that weft record -p does not wait on one */
+static void test_alive(void **state)
+{
+	(void)state;
+	assert_true(procfs_pid_alive(root, 40));
+	assert_true(procfs_pid_alive(root, 200));
+	assert_false(procfs_pid_alive(root, 300));
+	assert_false(procfs_pid_alive(root, 400));
+	assert_false(procfs_pid_alive(root, 500));
+	assert_true(procfs_pid_exists(root, 300));
+}
+
 /* This thread in the real /proc: its comm, its state running, and its CPU
  * time growing as it spins */
 static void test_own_thread(void **state)
@@ -168,6 +195,7 @@ int main(void)
 		cmocka_unit_test(test_thread_from_fixture),
 		cmocka_unit_test(test_threads_and_pids),
 		cmocka_unit_test(test_steal),
+		cmocka_unit_test(test_alive),
 		cmocka_unit_test(test_own_thread),
 	};
 

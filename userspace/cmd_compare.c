@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -22,6 +23,7 @@
 #include "helper_path.h"
 #include "kv.h"
 #include "json.h"
+#include "launch.h"
 #include "log.h"
 #include "recording.h"
 
@@ -229,7 +231,7 @@ static int read_all(int fd, char *buf, size_t size)
 static int record_model(const struct compare_opts *o, const char *work, const char *mode,
 			const char *data, struct run_result *res)
 {
-	char self[PATH_MAX], out[4096], errbuf[4096], log_path[PATH_MAX + 8];
+	char self[PATH_MAX], out[4096], errbuf[4096];
 	const char *argv[40];
 	int pipefd[2], status, argc = 0, log_fd, err = 0;
 	pid_t pid;
@@ -262,11 +264,17 @@ static int record_model(const struct compare_opts *o, const char *work, const ch
 #undef PASS
 	argv[argc] = NULL;
 
-	if (snprintf(log_path, sizeof(log_path), "%s.log", data) >= (int)sizeof(log_path))
-		return -ENAMETOOLONG;
-	log_fd = open(log_path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (log_fd < 0 || pipe2(pipefd, O_CLOEXEC))
+	/* weft record's messages, read back if it fails: a file without a
+	 * name, since the folder belongs to the user behind sudo, who could
+	 * plant a link where root would open one */
+	log_fd = memfd_create("weft-compare-log", MFD_CLOEXEC);
+	if (log_fd < 0)
 		return -errno;
+	if (pipe2(pipefd, O_CLOEXEC)) {
+		err = -errno;
+		close(log_fd);
+		return err;
+	}
 	pid = fork();
 	if (pid < 0)
 		return -errno;
@@ -289,7 +297,6 @@ static int record_model(const struct compare_opts *o, const char *work, const ch
 		err = -ECHILD;
 	}
 	close(log_fd);
-	unlink(log_path);
 	if (err)
 		return err;
 	memset(res, 0, sizeof(*res));
@@ -408,6 +415,9 @@ static int run_models(const struct compare_opts *o, struct compare_row *rows,
 	char work[PATH_MAX], dir[PATH_MAX], data[PATH_MAX + 64];
 	bool tty = isatty(STDERR_FILENO);
 	struct run_result res;
+	struct run_as ra;
+	char errbuf[256];
+	bool made;
 	double start = now_s();
 	int m, r, err = 0, done = 0;
 
@@ -417,17 +427,26 @@ static int run_models(const struct compare_opts *o, struct compare_row *rows,
 		return -ENOENT;
 	}
 	if (o->keep) {
-		if (mkdir(o->keep, 0755) && errno != EEXIST) {
+		made = !mkdir(o->keep, 0755);
+		if (!made && errno != EEXIST) {
 			elog("Failed to create %s: %s", o->keep, strerror(errno));
 			return -errno;
 		}
 		snprintf(dir, sizeof(dir), "%s", o->keep);
 	} else {
 		snprintf(dir, sizeof(dir), "/tmp/weft-compare.XXXXXX");
-		if (!mkdtemp(dir)) {
+		made = mkdtemp(dir) != NULL;
+		if (!made) {
 			elog("Failed to create a temporary folder: %s", strerror(errno));
 			return -errno;
 		}
+	}
+	/* weft record creates each recording as the user behind sudo: the
+	 * folder weft made is theirs */
+	if (made && !run_as_resolve(NULL, &ra, errbuf, sizeof(errbuf)) && ra.drop &&
+	    chown(dir, ra.uid, ra.gid)) {
+		elog("Failed to give %s to %s: %s", dir, ra.user, strerror(errno));
+		return -errno;
 	}
 	/* Interleaved (A B C A B C ...), so that a slow phase of the machine
 	 * is spread over every model rather than landing on one. Progress
@@ -477,7 +496,8 @@ int cmd_compare(int argc, char **argv)
 	struct argp argp = { .options = compare_options,
 			     .parser = compare_parse_arg,
 			     .args_doc = compare_args_doc,
-			     .doc = compare_doc };
+			     .doc = compare_doc,
+			     .help_filter = cmd_help_exit_reader };
 	struct compare_opts opts = { .repeat = 1 };
 	struct others_warning warning = { 0 };
 	struct compare_row rows[MAX_FILES];

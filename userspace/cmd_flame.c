@@ -211,7 +211,8 @@ int cmd_flame(int argc, char **argv)
 	struct argp argp = { .options = flame_options,
 			     .parser = flame_parse_arg,
 			     .args_doc = flame_args_doc,
-			     .doc = flame_doc };
+			     .doc = flame_doc,
+			     .help_filter = cmd_help_exit_reader };
 	struct flame_cli o = { .f = { .type = FLAME_ONCPU, .by = FLAME_BY_PROCESS } };
 	struct stack_attrib *attrib = NULL;
 	char err[512];

@@ -110,12 +110,13 @@ static int parse_pids(const char *arg, struct record_opts *o)
 static int parse_locks(const char *arg, struct record_opts *o)
 {
 	char *list = strdup(arg), *tok, *save = NULL;
-	int err = 0;
+	int err = 0, ntok = 0;
 
 	if (!list)
 		return -ENOMEM;
 	o->lock_futex = o->lock_kernel = o->lock_pthread = false;
 	for (tok = strtok_r(list, ",", &save); tok && !err; tok = strtok_r(NULL, ",", &save)) {
+		ntok++;
 		if (!strcmp(tok, "futex"))
 			o->lock_futex = true;
 		else if (!strcmp(tok, "kernel"))
@@ -126,7 +127,8 @@ static int parse_locks(const char *arg, struct record_opts *o)
 			err = -EINVAL;
 	}
 	free(list);
-	return err;
+	/* "--locks=" or "--locks=," says nothing: an error, not "none" */
+	return err ? err : ntok ? 0 : -EINVAL;
 }
 
 /* A whole number in [min, max], or exit 2 with one line naming the option */
@@ -234,7 +236,8 @@ int cmd_record(int argc, char **argv)
 	struct argp argp = { .options = record_options,
 			     .parser = record_parse_arg,
 			     .args_doc = record_args_doc,
-			     .doc = record_doc };
+			     .doc = record_doc,
+			     .help_filter = cmd_help_exit_record };
 	struct record_opts opts = {
 		.ring_kb = RECORD_DEFAULT_RING_KB,
 		.lock_futex = true,

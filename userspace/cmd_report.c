@@ -92,7 +92,8 @@ int cmd_report(int argc, char **argv)
 	struct argp argp = { .options = report_options,
 			     .parser = report_parse_arg,
 			     .args_doc = report_args_doc,
-			     .doc = report_doc };
+			     .doc = report_doc,
+			     .help_filter = cmd_help_exit_reader };
 	struct report_opts opts = { .path = NULL };
 	struct stack_summary_opts sopts = { .per_process = false, .locks = false };
 	const struct analysis_opts *aopts;

@@ -160,7 +160,8 @@ int cmd_timeline(int argc, char **argv)
 	struct argp argp = { .options = timeline_options,
 			     .parser = timeline_parse_arg,
 			     .args_doc = timeline_args_doc,
-			     .doc = timeline_doc };
+			     .doc = timeline_doc,
+			     .help_filter = cmd_help_exit_reader };
 	struct timeline_cli opts = {
 		.t = { .min_ns = TIMELINE_MIN_US_DEFAULT * 1000ULL, .threads = true, .cpus = true }
 	};
@@ -220,6 +221,12 @@ int cmd_timeline(int argc, char **argv)
 	ret = timeline__finish(tl);
 	if (ret < 0) {
 		elog("Failed to write %s: %s", opts.out, strerror(-ret));
+		goto cleanup;
+	}
+	if (opts.t.from_ns && opts.t.from_ns >= timeline__span_ns(tl)) {
+		elog("--from %.3f is past the end of %s (%.3f s): nothing to show, no timeline "
+		     "written",
+		     opts.t.from_ns / 1e9, opts.path, timeline__span_ns(tl) / 1e9);
 		goto cleanup;
 	}
 	if (timeline__metrics(tl)->lost_events)

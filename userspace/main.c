@@ -46,9 +46,12 @@ int main(int argc, char **argv)
 	char name[64];
 	size_t i;
 
+	/* argp exits 64 (EX_USAGE) on a bad option by default: weft's usage
+	 * errors exit 2, in every subcommand (DESIGN.md "Commands"). */
+	argp_err_exit_status = WEFT_EXIT_USAGE;
 	if (argc < 2) {
 		usage(stderr);
-		return 2;
+		return WEFT_EXIT_USAGE;
 	}
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
 		usage(stdout);
@@ -66,5 +69,5 @@ int main(int argc, char **argv)
 		return subcommands[i].func(argc - 1, argv + 1);
 	}
 	elog("unknown command '%s'; see 'weft --help'", argv[1]);
-	return 2;
+	return WEFT_EXIT_USAGE;
 }

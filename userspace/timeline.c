@@ -93,6 +93,7 @@ struct timeline {
 	__u64 base; /* ts 0 of the file: the recording's first event */
 	__u64 win_from, win_to; /* absolute, once based */
 	__u64 last_ns; /* the latest kernel event */
+	__u64 span_ns; /* after finish: from base to where the last slices end */
 	__u64 slice_end_max;
 	bool past_end;
 	bool finished;
@@ -908,6 +909,7 @@ int timeline__finish(struct timeline *tl)
 	end = tl->window ? tl->aopts->end_ns : tl->last_ns;
 	if (!tl->window && tl->slice_end_max > end)
 		end = tl->slice_end_max;
+	tl->span_ns = end > tl->base ? end - tl->base : 0;
 	for (i = 0; tl->o.cpus && i < tl->ncpu; i++) {
 		if (tl->cpus[i].seen && end > tl->cpus[i].since)
 			cpu_piece(tl, i, tl->cpus[i].since, end, tl->cpus[i].tid);
@@ -943,6 +945,11 @@ int timeline__finish(struct timeline *tl)
 const struct weft_metrics *timeline__metrics(const struct timeline *tl)
 {
 	return tl->m;
+}
+
+__u64 timeline__span_ns(const struct timeline *tl)
+{
+	return tl->span_ns;
 }
 
 const struct timeline_stats *timeline__stats(const struct timeline *tl)
