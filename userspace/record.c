@@ -618,6 +618,9 @@ static int load_programs(struct recorder *r)
 	r->skel->rodata->targ_stacks = r->opts->stacks;
 	r->skel->rodata->targ_unwind_tables = unwinding(r);
 	r->skel->rodata->stack_every = r->opts->stack_every;
+	r->skel->rodata->stack_interval_ns =
+		r->opts->stack_rate ? 1000000000ULL / r->opts->stack_rate : 0;
+	r->skel->rodata->targ_stack_audit = r->opts->stack_audit;
 	bpf_map__set_max_entries(r->skel->maps.kstacks,
 				 r->opts->stacks ? r->opts->stack_entries : 1);
 	bpf_map__set_max_entries(r->skel->maps.ustacks,
@@ -1059,6 +1062,9 @@ static void write_stacks(struct recorder *r, __u64 failures, struct syms_cache *
 		weft_kv__setf(kv, META_SAMPLE_HZ, "%u", r->opts->sample_hz);
 		weft_kv__set(kv, META_USER_UNWIND, unwinding(r) ? "tables" : "fp");
 		weft_kv__setf(kv, META_STACK_EVERY, "%u", r->opts->stack_every);
+		weft_kv__setf(kv, META_STACK_RATE, "%u", r->opts->stack_rate);
+		if (r->opts->stack_audit)
+			weft_kv__set(kv, META_STACK_AUDIT, "1");
 		if (weft_writer__add_meta(r->writer, kv) && !r->write_err)
 			r->write_err = -EIO;
 	}
