@@ -143,9 +143,11 @@ def python_threads_are_serialized_by_the_gil(tmp):
                 "[t.join() for t in ts]\n")
     os.chmod(script, 0o644)
     rep = report(tmp, "py", [os.path.realpath(python), script])
+    check(rep["parallelism"]["avg"] <= 1.15, f"parallelism {rep['parallelism']['avg']}")
+    # other programs holding the cores come first in the verdict's rules
+    free_cores_or_skip(rep, "the verdict")
     check(rep["verdict"].startswith("serialized by one lock (_PyRuntime+"),
           f"verdict {rep['verdict']!r}")
-    check(rep["parallelism"]["avg"] <= 1.15, f"parallelism {rep['parallelism']['avg']}")
 
 
 @h.test
