@@ -14,7 +14,7 @@
 
 struct node {
 	__u32 tid, pid;
-	__u64 life_ns; /* the sum of its slices: its lifetime in the trace */
+	__u64 life_ns; /* its thread time in the trace */
 	char comm[WEFT_COMM_LEN + 1];
 };
 
@@ -66,6 +66,7 @@ struct waitfor {
 	struct waitfor_knot *knots;
 	__u32 nr_knots;
 	__u64 owned;
+	__u64 slices; /* seen: a wait split in parts counts once per edge */
 };
 
 static const char *const pseudo_names[WAITFOR_PSEUDO_NR] = {
@@ -289,7 +290,9 @@ static void edge_add(struct waitfor *w, const struct weft_slice *s, __u32 holder
 			if (e->waiter_tid == s->tid && e->holder_tid == holder && e->pseudo == p &&
 			    e->pid == s->pid && e->has_lock == has_lock && e->addr == addr) {
 				e->wait_ns += ns;
-				e->waits++;
+				if (e->last_slice != w->slices)
+					e->waits++;
+				e->last_slice = w->slices;
 				return;
 			}
 		}
@@ -313,6 +316,7 @@ static void edge_add(struct waitfor *w, const struct weft_slice *s, __u32 holder
 	e->addr = addr;
 	e->wait_ns = ns;
 	e->waits = 1;
+	e->last_slice = w->slices;
 	for (i = h & w->edge_of.mask; w->edge_of.slots[i]; i = (i + 1) & w->edge_of.mask)
 		;
 	w->edge_of.slots[i] = w->nr_edges;
@@ -355,7 +359,8 @@ static void segment(struct waitfor *w, const struct weft_slice *s, struct lock *
  * Before the first: the owner read, else the one who handed over then;
  * between two: the one who took it at the earlier; after the last: the
  * releaser, who handed it to this waiter, else the last taker. Without
- * handoffs: the owner, else the releaser. */
+ * handoffs: the owner, else the releaser, else (a wait that timed out)
+ * the last thread that took it. */
 static void lock_wait(struct waitfor *w, const struct weft_slice *s, struct lock *l)
 {
 	__u32 releaser = releaser_of(s), holder = s->owner_tid, k;
@@ -376,6 +381,14 @@ static void lock_wait(struct waitfor *w, const struct weft_slice *s, struct lock
 	}
 	if (releaser && (split || !holder))
 		holder = releaser;
+	/* Timed out (a GIL's 5 ms wait) with nobody handing over meanwhile:
+	 * it waited for whoever took the address last */
+	if (!holder && l->nr) {
+		const struct handoff *h = &l->hist[(l->head + l->nr - 1) % WAITFOR_HISTORY];
+
+		if (h->t <= s->start_ns && h->taker != s->tid)
+			holder = h->taker;
+	}
 	segment(w, s, l, holder, from, s->end_ns);
 
 	if (releaser) {
@@ -401,12 +414,18 @@ void waitfor__slice(void *ctx, const struct weft_slice *s)
 
 	if (w->err || w->finished)
 		return;
+	w->slices++;
 	n = node_get(w, s->tid, s->pid);
 	if (!n) {
 		w->err = -ENOMEM;
 		return;
 	}
-	n->life_ns += d;
+	/* its thread time, as the analysis counts it: running, queued,
+	 * blocked (not a thread's time before its first enqueue or after
+	 * lost records) */
+	if (s->state == WEFT_SLICE_RUNNING || s->state == WEFT_SLICE_RUNNABLE ||
+	    s->state == WEFT_SLICE_BLOCKED)
+		n->life_ns += d;
 	n->pid = s->pid;
 	if (s->comm) {
 		strncpy(n->comm, s->comm, WEFT_COMM_LEN);

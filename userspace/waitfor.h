@@ -66,6 +66,7 @@ struct waitfor_edge {
 	__u64 addr;
 	__u64 wait_ns;
 	__u64 waits; /* intervals that gave this edge time */
+	__u64 last_slice; /* internal: the last interval counted in waits */
 	/* set by finish */
 	char waiter_comm[WEFT_COMM_LEN + 1];
 	char holder_comm[WEFT_COMM_LEN + 1]; /* a pseudo-node's name */
