@@ -5,8 +5,11 @@
 #   bench: WORKLOAD CONDITION ratio=R ns_per_event=N events=E switches=S lost=L
 #          bytes_per_event=B bytes_per_switch=W cpu_ns_per_event=C [ratio_max=M]
 #   bench: report EVENTS events_per_s=X vs_inflate=Y peak_rss_mb=M
-# then whether each target of the benchmark is met, then the weft-work model
-# table (scripts/bench-work.sh).
+# then whether each target of the benchmark is met, then the switch
+# program's ns per call with and without the lock owner read:
+#   bench: switch owners=read|off ns_per_call=N calls=C runs=R
+#   bench: owner read costs +N ns per switch call (+P%)
+# then the weft-work model table (scripts/bench-work.sh).
 #
 # Workloads: pingpong (two threads handing a futex token, both on CPU 0),
 # pingpong-x (one on CPU 0, one on CPU 1), mutex (4 threads, one contended
@@ -332,6 +335,46 @@ if [[ $(grep -c '^bench: report ' "$tmp/summary") -ne ${#sizes[@]} ]]; then
 	echo "bench: a report timing is missing" >&2
 	failed=1
 fi
+
+# What the owner read costs the switch program: the kernel's own run-time
+# statistics of handle_switch (WEFT_BPF_STATS=1: bpf_enable_stats), on the
+# mutex workload without stacks (which would hide it: about 2 us a call),
+# where most blocking switches are mutex waits whose owner is read;
+# WEFT_OWNERS=0 leaves the read out. Interleaved rounds, medians.
+echo
+echo "## switch program: ns per call with and without the owner read (bpf_stats)"
+owner_runs=$tmp/owner_runs
+: >"$owner_runs"
+for ((r = 1; r <= repeat; r++)); do
+	for owners in 1 0; do
+		line=$(WEFT_BPF_STATS=1 WEFT_OWNERS=$owners "$weft" record --no-stacks -o "$tmp/owners.data" \
+			-- $(command_of mutex) 2>&1 >/dev/null | grep '^weft: switch program:')
+		calls=$(sed -n 's/.*: \([0-9]*\) calls, .*/\1/p' <<<"$line")
+		ns=$(sed -n 's/.* calls, \([0-9.]*\) ns per call.*/\1/p' <<<"$line")
+		if [[ -z $calls || -z $ns ]]; then
+			echo "bench: no switch program statistics (owners=$owners): $line" >&2
+			failed=1
+			continue
+		fi
+		echo "$owners $calls $ns" >>"$owner_runs"
+	done
+done
+rm -f "$tmp/owners.data"
+python3 - "$owner_runs" <<'PY' || failed=1
+import statistics, sys
+rows = [line.split() for line in open(sys.argv[1])]
+med = {}
+for owners, name in (("1", "read"), ("0", "off")):
+    ns = [float(r[2]) for r in rows if r[0] == owners]
+    calls = [int(r[1]) for r in rows if r[0] == owners]
+    if not ns:
+        sys.exit(1)
+    med[owners] = statistics.median(ns)
+    print(f"bench: switch owners={name} ns_per_call={med[owners]:.1f} "
+          f"calls={int(statistics.median(calls))} runs={len(ns)}")
+print(f"bench: owner read costs {med['1'] - med['0']:+.1f} ns per switch call "
+      f"({100 * (med['1'] - med['0']) / med['0']:+.1f}%)")
+PY
 
 if ((!smoke)); then
 	echo
