@@ -76,7 +76,7 @@ weft=$build/weft
 timed=$build/bench/timed
 helpers=$build/tests/helpers
 for f in "$weft" "$timed" "$build/bench/fork" "$build/bench/many" "$helpers/pingpong" \
-	"$helpers/mutex" "$build/weft-work" "$build/libweft.a"; do
+	"$helpers/mutex" "$helpers/owners" "$build/weft-work" "$build/libweft.a"; do
 	if [[ ! -e $f ]]; then
 		echo "bench: $f not found: build it with make" >&2
 		exit 1
@@ -135,8 +135,10 @@ failed=0
 
 if ((smoke)); then
 	n_pingpong=2000 n_cross=300 mutex_s=0.05 cpu_size=2000000 n_fork=20 n_many=20
+	n_handoff=2000
 else
 	n_pingpong=300000 n_cross=30000 mutex_s=1.0 cpu_size=200000000 n_fork=2000 n_many=2000
+	n_handoff=100000
 fi
 many_threads=64
 
@@ -337,10 +339,14 @@ if [[ $(grep -c '^bench: report ' "$tmp/summary") -ne ${#sizes[@]} ]]; then
 fi
 
 # What the owner read costs the switch program: the kernel's own run-time
-# statistics of handle_switch (WEFT_BPF_STATS=1: bpf_enable_stats), on the
-# mutex workload without stacks (which would hide it: about 2 us a call),
-# where most blocking switches are mutex waits whose owner is read;
-# WEFT_OWNERS=0 leaves the read out. Interleaved rounds, medians.
+# statistics of handle_switch (WEFT_BPF_STATS=1: bpf_enable_stats), without
+# stacks (which would hide it: about 2 us a call), on two threads handing a
+# baton through two mutexes on one CPU (tests/helpers/owners --handoff), so
+# that about half of the calls are mutex waits whose owner is read and
+# most of the rest their switch-ins; WEFT_OWNERS=0 leaves the read out.
+# The program runs for every switch of the machine, and other programs'
+# switches return early: compare runs of about the same number of calls.
+# Interleaved rounds, medians.
 echo
 echo "## switch program: ns per call with and without the owner read (bpf_stats)"
 owner_runs=$tmp/owner_runs
@@ -348,7 +354,8 @@ owner_runs=$tmp/owner_runs
 for ((r = 1; r <= repeat; r++)); do
 	for owners in 1 0; do
 		line=$(WEFT_BPF_STATS=1 WEFT_OWNERS=$owners "$weft" record --no-stacks -o "$tmp/owners.data" \
-			-- $(command_of mutex) 2>&1 >/dev/null | grep '^weft: switch program:')
+			-- "$helpers/owners" --handoff "$n_handoff" 2>&1 >/dev/null |
+			grep '^weft: switch program:')
 		calls=$(sed -n 's/.*: \([0-9]*\) calls, .*/\1/p' <<<"$line")
 		ns=$(sed -n 's/.* calls, \([0-9.]*\) ns per call.*/\1/p' <<<"$line")
 		if [[ -z $calls || -z $ns ]]; then

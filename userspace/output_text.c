@@ -449,7 +449,7 @@ static void print_waits(FILE *out, const struct waitfor *waits)
 		fprintf(out, "  no thread of the tree waited\n");
 		return;
 	}
-	fprintf(out, "%-22s %-22s %-20s %9s %6s\n", "WAITER", "HOLDER", "LOCK", "WAITED", "WAITS");
+	fprintf(out, "%-20s %-20s %-20s %9s %6s\n", "WAITER", "HOLDER", "LOCK", "WAITED", "WAITS");
 	for (i = 0; i < n && i < OUTPUT_EDGES_SHOWN; i++) {
 		output_sanitize(comm, sizeof(comm), e[i].waiter_comm);
 		snprintf(who, sizeof(who), "%s-%u", comm, e[i].waiter_tid);
@@ -459,7 +459,7 @@ static void print_waits(FILE *out, const struct waitfor *waits)
 		else
 			snprintf(holder, sizeof(holder), "[%s]", comm);
 		output_sanitize(lock, sizeof(lock), e[i].has_lock ? e[i].lock : "-");
-		fprintf(out, "%-22.22s %-22.22s %-20.20s %9s %6llu\n", who, holder, lock,
+		fprintf(out, "%-20.20s %-20.20s %-20.20s %9s %6llu\n", who, holder, lock,
 			output_fmt_duration(d1, sizeof(d1), e[i].wait_ns / 1e9),
 			(unsigned long long)e[i].waits);
 	}

@@ -6,8 +6,14 @@
  * inheriting (PTHREAD_PRIO_INHERIT: the kernel's FUTEX_LOCK_PI, whose
  * futex word holds the owner's tid).
  *
- * usage: owners [--pi] [ROUNDS]   (default 30 rounds of 20 ms) */
+ * --handoff N: instead, two threads on CPU 0 hand a baton back and forth N
+ * times through two mutexes, each blocking in a mutex wait at every turn:
+ * a switch program's cost per lock wait shows there (scripts/bench.sh).
+ *
+ * usage: owners [--pi] [ROUNDS]   (default 30 rounds of 20 ms)
+ *        owners --handoff N */
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,12 +56,53 @@ static void *waiter(void *arg)
 	return (void *)n;
 }
 
+/* glibc lets any thread unlock a default (non-robust, non-checking)
+ * mutex: each side waits on its own mutex, locked, until the other
+ * unlocks it */
+static pthread_mutex_t baton[2] = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER };
+static long handoffs;
+
+static void *passer(void *arg)
+{
+	long me = (long)arg, i;
+
+	for (i = 0; i < handoffs; i++) {
+		pthread_mutex_lock(&baton[me]);
+		pthread_mutex_unlock(&baton[!me]);
+	}
+	return NULL;
+}
+
+static int handoff_main(long n)
+{
+	pthread_t t[2];
+	cpu_set_t one;
+	long i;
+
+	CPU_ZERO(&one);
+	CPU_SET(0, &one);
+	if (sched_setaffinity(0, sizeof(one), &one))
+		perror("owners: sched_setaffinity");
+	handoffs = n;
+	pthread_mutex_lock(&baton[0]);
+	pthread_mutex_lock(&baton[1]);
+	for (i = 0; i < 2; i++)
+		pthread_create(&t[i], NULL, passer, (void *)i);
+	pthread_mutex_unlock(&baton[0]); /* thread 0 starts */
+	for (i = 0; i < 2; i++)
+		pthread_join(t[i], NULL);
+	printf("owners: %ld handoffs\n", n);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	pthread_mutexattr_t attr;
 	pthread_t h, w[3];
 	int i, arg = 1;
 
+	if (argc == 3 && !strcmp(argv[1], "--handoff") && atol(argv[2]) > 0)
+		return handoff_main(atol(argv[2]));
 	pthread_mutexattr_init(&attr);
 	if (argc > arg && !strcmp(argv[arg], "--pi")) {
 		if (pthread_mutexattr_setprotocol(&attr, PTHREAD_PRIO_INHERIT)) {
@@ -67,7 +114,7 @@ int main(int argc, char **argv)
 	if (argc > arg)
 		rounds = atoi(argv[arg]);
 	if (rounds <= 0) {
-		fprintf(stderr, "usage: owners [--pi] [ROUNDS]\n");
+		fprintf(stderr, "usage: owners [--pi] [ROUNDS] | --handoff N\n");
 		return 2;
 	}
 	pthread_mutex_init(&owned_lock, &attr);
