@@ -412,7 +412,8 @@ static void print_lock_stacks(FILE *out, const struct weft_lock_metrics *l,
 	}
 }
 
-/* Under a lock's row, who held it while others waited, and how long */
+/* Under a lock's row and stacks, who held it while others waited, and how
+ * long */
 static void print_lock_holders(FILE *out, const struct weft_lock_metrics *l,
 			       const struct waitfor *waits)
 {
@@ -515,10 +516,10 @@ static void print_locks(FILE *out, const struct weft_metrics *m, const struct st
 			output_fmt_duration(d1, sizeof(d1), l->total_s),
 			output_fmt_duration(d2, sizeof(d2), l->max_s), l->threads,
 			(unsigned long long)l->handoffs);
-		if (waits)
-			print_lock_holders(out, l, waits);
 		if (sl)
 			print_lock_stacks(out, l, sl);
+		if (waits)
+			print_lock_holders(out, l, waits);
 	}
 }
 

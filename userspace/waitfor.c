@@ -54,6 +54,7 @@ struct waitfor {
 	struct node *nodes;
 	__u32 nr_nodes, cap_nodes;
 	struct u64_set node_of; /* tid -> index */
+	__u32 last_node; /* the node of the last slice */
 
 	struct lock *locks;
 	__u32 nr_locks, cap_locks;
@@ -367,10 +368,15 @@ static void lock_wait(struct waitfor *w, const struct weft_slice *s, struct lock
 	__u64 from = s->start_ns;
 	bool split = false;
 
-	for (k = 0; k < l->nr; k++) {
+	/* handoffs are in time order: only those after the wait began */
+	for (k = l->nr; k > 0 && l->hist[(l->head + k - 1) % WAITFOR_HISTORY].t > s->start_ns; k--)
+		;
+	for (; k < l->nr; k++) {
 		const struct handoff *h = &l->hist[(l->head + k) % WAITFOR_HISTORY];
 
-		if (h->t <= s->start_ns || h->t >= s->end_ns || h->taker == s->tid)
+		if (h->t >= s->end_ns)
+			break;
+		if (h->taker == s->tid)
 			continue;
 		if (!split && !holder)
 			holder = h->giver;
@@ -415,10 +421,17 @@ void waitfor__slice(void *ctx, const struct weft_slice *s)
 	if (w->err || w->finished)
 		return;
 	w->slices++;
-	n = node_get(w, s->tid, s->pid);
-	if (!n) {
-		w->err = -ENOMEM;
-		return;
+	/* a thread's slices come in runs: its running one, then why it
+	 * stopped */
+	if (w->last_node < w->nr_nodes && w->nodes[w->last_node].tid == s->tid) {
+		n = &w->nodes[w->last_node];
+	} else {
+		n = node_get(w, s->tid, s->pid);
+		if (!n) {
+			w->err = -ENOMEM;
+			return;
+		}
+		w->last_node = n - w->nodes;
 	}
 	/* its thread time, as the analysis counts it: running, queued,
 	 * blocked (not a thread's time before its first enqueue or after
@@ -427,7 +440,9 @@ void waitfor__slice(void *ctx, const struct weft_slice *s)
 	    s->state == WEFT_SLICE_BLOCKED)
 		n->life_ns += d;
 	n->pid = s->pid;
-	if (s->comm) {
+	/* the analysis' names are WEFT_COMM_LEN bytes, NUL-padded: a compare
+	 * of fixed size costs two loads, strncmp a call per slice */
+	if (s->comm && memcmp(n->comm, s->comm, WEFT_COMM_LEN)) {
 		strncpy(n->comm, s->comm, WEFT_COMM_LEN);
 		n->comm[WEFT_COMM_LEN] = '\0';
 	}
