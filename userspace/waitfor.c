@@ -12,8 +12,12 @@
 #define NR_WAIT4 61
 #define NR_WAITID 247
 
+#define NODE_RECENT 4
+
 struct node {
 	__u32 tid, pid;
+	__u32 recent[NODE_RECENT]; /* its last edges (index + 1; 0 none) */
+	__u32 next_recent;
 	__u64 life_ns; /* its thread time in the trace */
 	char comm[WEFT_COMM_LEN + 1];
 };
@@ -276,25 +280,33 @@ static void edge_add(struct waitfor *w, const struct weft_slice *s, __u32 holder
 		     enum waitfor_pseudo p, struct lock *l, __u64 ns)
 {
 	bool has_lock = l != NULL;
-	__u64 addr = l ? l->addr : 0;
-	__u64 h = edge_hash_of(s->tid, holder, p, s->pid, has_lock, addr);
+	__u64 addr = l ? l->addr : 0, h;
+	struct node *n = &w->nodes[w->last_node]; /* the slice's thread */
 	struct waitfor_edge *e;
+	unsigned int k;
 	size_t i;
 
 	if (!ns)
 		return;
 	if (l && holder)
 		lock_add_holder(w, l, holder, ns);
+	/* a thread waits on few edges: its last ones spare the hash */
+	for (k = 0; k < NODE_RECENT; k++) {
+		if (!n->recent[k])
+			continue;
+		e = &w->edges[n->recent[k] - 1];
+		if (e->holder_tid == holder && e->pseudo == p && e->has_lock == has_lock &&
+		    e->addr == addr && e->pid == s->pid && e->waiter_tid == s->tid)
+			goto found;
+	}
+	h = edge_hash_of(s->tid, holder, p, s->pid, has_lock, addr);
 	if (w->edge_of.slots)
 		for (i = h & w->edge_of.mask; w->edge_of.slots[i]; i = (i + 1) & w->edge_of.mask) {
 			e = &w->edges[w->edge_of.slots[i] - 1];
 			if (e->waiter_tid == s->tid && e->holder_tid == holder && e->pseudo == p &&
 			    e->pid == s->pid && e->has_lock == has_lock && e->addr == addr) {
-				e->wait_ns += ns;
-				if (e->last_slice != w->slices)
-					e->waits++;
-				e->last_slice = w->slices;
-				return;
+				n->recent[n->next_recent++ % NODE_RECENT] = w->edge_of.slots[i];
+				goto found;
 			}
 		}
 	if ((!w->edge_of.slots || (w->edge_of.used + 1) * 2 > w->edge_of.mask + 1) &&
@@ -322,6 +334,13 @@ static void edge_add(struct waitfor *w, const struct weft_slice *s, __u32 holder
 		;
 	w->edge_of.slots[i] = w->nr_edges;
 	w->edge_of.used++;
+	n->recent[n->next_recent++ % NODE_RECENT] = w->nr_edges;
+	return;
+found:
+	e->wait_ns += ns;
+	if (e->last_slice != w->slices)
+		e->waits++;
+	e->last_slice = w->slices;
 }
 
 /* Where a wait no traced thread ended goes */
