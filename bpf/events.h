@@ -55,6 +55,9 @@ struct weft_event_header {
 	__u32 flags; /* per type: WEFT_SWITCH_*, WEFT_WAKE_*, ... */
 };
 
+/* prev_state of a thread that exits (the kernel's TASK_DEAD) */
+#define WEFT_TASK_DEAD 0x80
+
 /* Switch flags */
 #define WEFT_SWITCH_PREEMPT 0x1 /* prev was preempted (tracepoint's preempt arg) */
 #define WEFT_SWITCH_PREV_TRACED 0x2
@@ -81,7 +84,7 @@ struct weft_ev_switch {
 	__u32 next_tid;
 	__u32 next_tgid;
 	/* prev's state as the tracepoint gives it, masked with 0xff: 0 is
-	 * runnable, 1 interruptible, 2 uninterruptible, 0x80 dead. */
+	 * runnable, 1 interruptible, 2 uninterruptible, WEFT_TASK_DEAD. */
 	__u32 prev_state;
 	/* When a traced prev blocks (not preempted, state not runnable): the
 	 * system call it blocks in, read from its saved user registers, and

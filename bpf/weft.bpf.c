@@ -16,7 +16,6 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
-#define TASK_DEAD_STATE 0x80
 /* x86_64 without KASAN; an interrupt's frame is never within it. */
 #define TASK_STACK_SIZE (16 * 1024)
 #define PAGE_BYTES 4096
@@ -109,6 +108,11 @@ struct thread_state {
 	/* its sum_exec_runtime at its last traced switch-out: what it ran
 	 * since then, the kernel counted while the switches went untraced */
 	__u64 exec_at_switch_out;
+	/* when its current run began (0 while it is off a CPU) and its
+	 * sum_exec_runtime then, which the switch had just brought up to
+	 * date: what handle_exit() needs to bring the figure up to date */
+	__u64 running_since_ns;
+	__u64 exec_at_switch_in;
 	struct klock_stack klocks;
 };
 
@@ -1007,8 +1011,14 @@ int BPF_PROG(handle_switch, bool preempt, struct task_struct *prev, struct task_
 		note_cpu_steal(cs, next);
 	if (prev_traced && last_ts && last_next != prev->pid)
 		emit_inferred_switch_in(cs, prev, prev_state_bpf, last_next, last_ts, now);
-	if (prev_state_bpf)
+	if (prev_state_bpf) {
 		prev_state_bpf->exec_at_switch_out = prev->se.sum_exec_runtime;
+		prev_state_bpf->running_since_ns = 0;
+	}
+	if (next_state_bpf) {
+		next_state_bpf->running_since_ns = now;
+		next_state_bpf->exec_at_switch_in = next->se.sum_exec_runtime;
+	}
 
 	if (preempt)
 		flags |= WEFT_SWITCH_PREEMPT;
@@ -1032,7 +1042,7 @@ int BPF_PROG(handle_switch, bool preempt, struct task_struct *prev, struct task_
 		ev->owner_tid = 0;
 		ev->owner_reserved = 0;
 		blocks = prev_traced && !preempt && ev->prev_state &&
-			 !(ev->prev_state & TASK_DEAD_STATE);
+			 !(ev->prev_state & WEFT_TASK_DEAD);
 		if (targ_futex_reasons && blocks) {
 			read_blocking_syscall(prev, ev);
 			if (targ_kernel_locks)
@@ -1058,7 +1068,7 @@ int BPF_PROG(handle_switch, bool preempt, struct task_struct *prev, struct task_
 		ring_submit(ring, ev, sizeof(*ev));
 	}
 
-	if (prev_traced && (prev_state & TASK_DEAD_STATE) && prev->pid == prev_tgid) {
+	if (prev_traced && (prev_state & WEFT_TASK_DEAD) && prev->pid == prev_tgid) {
 		prev_target = bpf_map_lookup_elem(&targets, &prev_tgid);
 		if (prev_target && (*prev_target & TARGET_EXITING))
 			bpf_map_delete_elem(&targets, &prev_tgid);
@@ -1254,6 +1264,26 @@ static __always_inline __u64 peak_rss_pages(struct task_struct *p)
 	return rss > hiwater && (__s64)rss > 0 ? rss : hiwater;
 }
 
+/* se.sum_exec_runtime moves only when the scheduler updates the running
+ * task (a tick, a switch): at the exit it lags by what the thread ran since
+ * then, up to a tick (4 ms at HZ=250), or all of a short process that
+ * never met one. Summed over 2,000 short processes that put the check 78%
+ * off (weft 5.77 s, the exit readings 3.30 s, rusage 6.45 s). The figure
+ * is brought up to date as task_sched_runtime() does for /proc, from the
+ * start of the current run, when the switch to it was traced: the kernel
+ * had just updated it then. */
+static __always_inline __u64 exit_sum_exec(struct task_struct *p)
+{
+	struct thread_state *state = bpf_task_storage_get(&thread_states, p, 0, 0);
+	__u64 exec = p->se.sum_exec_runtime, now = bpf_ktime_get_ns(), up;
+
+	if (!state || !state->running_since_ns || now <= state->running_since_ns ||
+	    p != bpf_get_current_task_btf())
+		return exec;
+	up = state->exec_at_switch_in + (now - state->running_since_ns);
+	return up > exec ? up : exec;
+}
+
 /* The kernel's own accounting of the thread, read as it exits, is what the
  * report checks weft's figures against. The group's end is read from
  * signal->live rather than the tracepoint's group_dead argument, which
@@ -1284,7 +1314,7 @@ int BPF_PROG(handle_exit, struct task_struct *p)
 		    group_dead ? WEFT_EXIT_GROUP_DEAD : 0);
 	ev->tid = p->pid;
 	ev->tgid = tgid;
-	ev->sum_exec_ns = p->se.sum_exec_runtime;
+	ev->sum_exec_ns = exit_sum_exec(p);
 	ev->run_delay_ns = p->sched_info.run_delay;
 	ev->pcount = p->sched_info.pcount;
 	ev->nvcsw = p->nvcsw;

@@ -4,8 +4,29 @@
 # are missing, so a repeated make costs one dpkg query.
 set -euo pipefail
 
-packages=(clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libcmocka-dev pkg-config
-	libc6-dbg make gcc python3)
+# `deps.sh browser DIR`: what the tests that open weft's outputs in other
+# people's tools need, installed only when they run: Debian's chromium
+# (headless) and speedscope's bundled page from npm, into DIR.
+if [[ ${1:-} == browser ]]; then
+	dir=${2:?usage: deps.sh browser DIR}
+	if ! command -v chromium >/dev/null; then
+		[[ $(id -u) -eq 0 ]] || { echo "weft: chromium is missing; install it as root" >&2; exit 1; }
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+			chromium >/dev/null
+	fi
+	if [[ ! -f $dir/node_modules/speedscope/dist/release/index.html ]]; then
+		command -v npm >/dev/null || { echo "weft: npm is missing (Debian package npm)" >&2; exit 1; }
+		mkdir -p "$dir"
+		npm install --silent --no-audit --no-fund --prefix "$dir" speedscope@1.25.0 >/dev/null
+	fi
+	exit 0
+fi
+
+# help2man makes the man pages from --help; man-db (man -l) and zsh are for
+# the test of make install, which renders every page and runs the zsh
+# completion.
+packages=(clang clang-format llvm bpftool libbpf-dev libelf-dev zlib1g-dev libcmocka-dev pkg-config
+	libc6-dbg make gcc python3 help2man man-db zsh)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -1105,7 +1105,6 @@ static void test_verdict_serialized_thresholds(void **state)
 	(void)state;
 	base_metrics(&m);
 	snprintf(lock.name, sizeof(lock.name), "gil+0x50");
-	m.has_serialized = true;
 	m.locks = &lock;
 	m.nr_locks = 1;
 	m.thread_time_s = 4;
@@ -1124,6 +1123,151 @@ static void test_verdict_serialized_thresholds(void **state)
 	m.serialized_share = 0.40;
 	lock.serialized_s = 0.1999;
 	assert_int_equal(verdict(&m), WEFT_VERDICT_SINGLE_THREADED);
+}
+
+/* Two busy threads of the tree, each on its own CPU beside a busy task of
+ * another program (5 on CPU 0, 6 on CPU 1) that preempts it every 10 ms:
+ * each traced thread runs 0-10, 20-30, .., 80-90 and waits 10-20, ..,
+ * 90-100 behind the other program, then blocks at 100 ms. The recorder's
+ * totals say the same: per CPU 50 ms traced, 50 ms other, no idle.
+ * Parallelism 100 ms / 100 ms = 1.00; run-queue 2 x 50 ms, all behind
+ * others; others held 50% of both cores. The tree wanted two cores: the
+ * verdict blames the other programs, not a single thread. */
+static void test_limited_by_other_programs(void **state)
+{
+	struct weft_analysis *a = *state = new_analysis(2);
+	const struct weft_metrics *m;
+	unsigned int cpu;
+	int i;
+
+	wake(a, 0, 1000, 0);
+	wake(a, 0, 1001, 1);
+	sw(a, 0, 0, 0, BLOCK, 1000);
+	sw(a, 0, 1, 0, BLOCK, 1001);
+	for (i = 0; i < 5; i++) {
+		for (cpu = 0; cpu < 2; cpu++)
+			sw(a, (20 * i + 10) * MS, cpu, 1000 + cpu, PREEMPT, 5 + cpu);
+		for (cpu = 0; cpu < 2 && i < 4; cpu++)
+			sw(a, (20 * i + 20) * MS, cpu, 5 + cpu, PREEMPT, 1000 + cpu);
+	}
+	/* at 100 ms each gets its CPU back and blocks at once */
+	for (cpu = 0; cpu < 2; cpu++) {
+		sw(a, 100 * MS, cpu, 5 + cpu, PREEMPT, 1000 + cpu);
+		sw(a, 100 * MS, cpu, 1000 + cpu, BLOCK, 5 + cpu);
+		totals_ev(a, 100 * MS, cpu, 0, 50 * MS, 50 * MS, 0, 0);
+	}
+	m = finish(a);
+	check_invariants(m);
+	assert_near(m->wall_s, 0.1, 1e-12);
+	assert_near(m->parallelism.avg, 1.0, 1e-12);
+	assert_near(m->concurrency.avg, 2.0, 1e-12);
+	assert_near(m->runqueue_delay.total_s, 0.1, 1e-12);
+	assert_near(m->runqueue_delay.by_others_s, 0.1, 1e-12);
+	assert_near(weft_metrics__others_share(m), 0.5, 1e-12);
+	assert_int_equal(m->verdict_kind, WEFT_VERDICT_LIMITED_BY_OTHERS);
+	assert_string_equal(
+		m->verdict,
+		"limited by other programs: parallelism 1.00, they held 50% of the cores");
+	assert_string_equal(weft_verdict_kind__name(m->verdict_kind), "limited_by_others");
+}
+
+/* The rule's two thresholds by hand: others held 25% of the cores (CPU 0
+ * 40%, CPU 1 10%) and the tree queued 10% of the wall. Steal counts only
+ * where it fell on the tree's time: 0.1 s of steal on a CPU the tree had
+ * half of adds 5% of that CPU. */
+static void test_verdict_others_thresholds(void **state)
+{
+	struct weft_cpu_metrics cpus[2];
+	char buf[WEFT_VERDICT_LEN];
+	struct weft_metrics m;
+
+	(void)state;
+	memset(cpus, 0, sizeof(cpus));
+	base_metrics(&m);
+	m.ncpu = 2;
+	m.usable_cpus = 2;
+	m.cpus = cpus;
+	cpus[0].has_totals = cpus[1].has_totals = true;
+	cpus[0].traced = 0.6;
+	cpus[0].other = 0.4;
+	cpus[1].traced = 0.5;
+	cpus[1].other = 0.1;
+	cpus[1].idle = 0.4;
+	m.runqueue_delay.total_s = 0.10;
+	assert_near(weft_metrics__others_share(&m), 0.25, 1e-12);
+	assert_int_equal(weft_metrics__verdict(&m, buf, sizeof(buf)),
+			 WEFT_VERDICT_LIMITED_BY_OTHERS);
+	assert_string_equal(
+		buf, "limited by other programs: parallelism 1.00, they held 25% of the cores");
+	m.runqueue_delay.total_s = 0.0999;
+	assert_int_equal(verdict(&m), WEFT_VERDICT_SINGLE_THREADED);
+	m.runqueue_delay.total_s = 0.10;
+	cpus[1].other = 0.0999;
+	assert_int_equal(verdict(&m), WEFT_VERDICT_SINGLE_THREADED);
+	/* steal on the tree's time: CPU 1 had 0.1 s of 1 s stolen, the tree
+	 * held 0.5 of the 0.5999 that ran there */
+	cpus[1].steal_s = 0.1;
+	assert_near(weft_metrics__others_share(&m), (0.4 + 0.0999 + 0.1 * 0.5 / 0.5999) / 2, 1e-12);
+	assert_int_equal(verdict(&m), WEFT_VERDICT_LIMITED_BY_OTHERS);
+	/* before oversubscribed, mostly waiting and parallel */
+	m.interleaving.interleaved_share = 0.9;
+	m.blocked_share = m.idle_share = 0.9;
+	m.parallelism.avg = 1.5;
+	assert_int_equal(verdict(&m), WEFT_VERDICT_LIMITED_BY_OTHERS);
+	/* after serialized */
+	{
+		struct weft_lock_metrics lock = { .kind = "mutex", .threads = 2, .total_s = 1 };
+
+		m.serialized_s = m.serialized_share = 0.5;
+		lock.serialized_s = 0.5;
+		m.locks = &lock;
+		m.nr_locks = 1;
+		assert_int_equal(verdict(&m), WEFT_VERDICT_SERIALIZED);
+		m.locks = NULL;
+		m.nr_locks = 0;
+	}
+	/* without the recorder's per-CPU totals nothing is known of others */
+	cpus[0].has_totals = cpus[1].has_totals = false;
+	assert_near(weft_metrics__others_share(&m), 0, 0);
+	/* with fewer usable cores than CPUs, the ones the tree ran on */
+	cpus[0].has_totals = cpus[1].has_totals = true;
+	m.usable_cpus = 1;
+	cpus[0].threads = 2;
+	assert_near(weft_metrics__others_share(&m), 0.4, 1e-12);
+}
+
+/* Most of the blocked time on a turn-taking address that glibc waits on
+ * with FUTEX_WAIT_BITSET (a GIL's condition variable) is a lock to the
+ * threads: the verdict names it, not "events (futex)". */
+static void test_verdict_waiting_names_gil(void **state)
+{
+	struct weft_lock_metrics lock = { .kind = "futex-wait", .threads = 4, .turn_taking = true };
+	char buf[WEFT_VERDICT_LEN];
+	struct weft_metrics m;
+
+	(void)state;
+	base_metrics(&m);
+	snprintf(lock.name, sizeof(lock.name), "gil+0x28");
+	m.blocked_share = m.idle_share = 0.8;
+	m.off_cpu_s[WEFT_WAIT_WAIT] = 1.0;
+	m.off_cpu_s[WEFT_WAIT_SLEEP] = 0.6;
+	m.off_cpu_syscall[WEFT_WAIT_WAIT] = "futex";
+	m.locks = &lock;
+	m.nr_locks = 1;
+	lock.total_s = 0.5;
+	assert_int_equal(weft_metrics__verdict(&m, buf, sizeof(buf)), WEFT_VERDICT_MOSTLY_WAITING);
+	assert_string_equal(buf, "mostly waiting: 80% of thread time blocked, mostly for a lock "
+				 "(gil+0x28)");
+	lock.total_s = 0.4999;
+	weft_metrics__verdict(&m, buf, sizeof(buf));
+	assert_string_equal(buf, "mostly waiting: 80% of thread time blocked, mostly for events "
+				 "(futex)");
+	/* a join or a producer's queue is no turn-taking address */
+	lock.total_s = 1.0;
+	lock.turn_taking = false;
+	weft_metrics__verdict(&m, buf, sizeof(buf));
+	assert_string_equal(buf, "mostly waiting: 80% of thread time blocked, mostly for events "
+				 "(futex)");
 }
 
 /* A steady stream of events over a fixed set of threads allocates nothing
@@ -1184,6 +1328,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_reasons_from_syscalls, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_verdict_serialized_thresholds, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_limited_by_other_programs, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_verdict_others_thresholds, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_verdict_waiting_names_gil, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_memory_does_not_grow_with_events, setup,
 						teardown),
 	};

@@ -76,8 +76,7 @@ static void fixture_start(struct fixture *fx, unsigned int ncpu, const struct fl
 	fx->stacks = stack_table__new();
 	assert_non_null(fx->stacks);
 	assert_int_equal(stack_table__decode(fx->stacks, stacks_text, sizeof(stacks_text) - 1), 0);
-	fx->attrib = stack_attrib__new(
-		&(struct stack_attrib_opts){ .carry = flame_type__carry(fo->type) }, fx->stacks);
+	fx->attrib = stack_attrib__new(fx->stacks);
 	assert_non_null(fx->attrib);
 	fx->flame = flame__new(fo, fx->attrib);
 	fx->a = weft_analysis__new(&o);
@@ -282,8 +281,8 @@ static void check_lock_line(const struct flame *f, size_t i, __u32 pid, const ch
 }
 
 /* --stack-every, lock type: a skipped wait's time goes to the thread's
- * next sampled stack at the same address, or to its last one there at the
- * end, never to a wait on another lock. The worker waits on LOCK 10-14
+ * next sampled stack at the same address, or, when none comes, to an
+ * "[unsampled wait]" frame, never to a wait on another lock. The worker waits on LOCK 10-14
  * (sampled), 20-25 and 50-54 (skipped), and on LOCK2 30-33 (skipped) and
  * 40-42 (sampled, another stack). */
 #define LOCK2 (LOCK + 0x2000)
@@ -308,9 +307,12 @@ static void test_lock_carry_stays_with_its_address(void **state)
 	synth_wake_run(&fx.ev, 54 * MS, T2, PID, 1, PID, 1, 4);
 	fixture_finish(&fx);
 	assert_int_equal(value_of(fx.flame, "worker-101;start_thread;thread_fn;wait_here"),
-			 (4 + 5 + 4) * 1000);
+			 4 * 1000);
 	assert_int_equal(value_of(fx.flame, "worker-101;__libc_start_call_main;main;work"),
 			 (3 + 2) * 1000);
+	/* the skipped waits on LOCK: no sampled stack on LOCK came after
+	 * them */
+	assert_int_equal(value_of(fx.flame, "worker-101;[unsampled_wait]"), (5 + 4) * 1000);
 	assert_int_equal(check_lines(fx.flame), 18000);
 	done(&fx);
 }
@@ -413,7 +415,10 @@ static void test_svg(void **state)
 	fclose(out);
 	check_xml(text);
 	assert_non_null(strstr(text, "Test &lt;&amp;&gt;"));
-	/* every frame: <title>NAME (COUNT us, ...)</title><rect x=.. width=..> */
+	/* every frame: <title>NAME (DURATION, ...)</title><rect x=.. width=..>,
+	 * microseconds read as a duration with its unit */
+	assert_non_null(strstr(text, "<title>all (1.00 ms, 100.00%)</title>"));
+	assert_non_null(strstr(text, "<title>e (500 us, 50.00%)</title>"));
 	for (p = text; (p = strstr(p, "<rect x=\"")); p++) {
 		if (sscanf(p, "<rect x=\"%lf\" y=\"%*f\" width=\"%lf\"", &x, &w) != 2)
 			continue;
@@ -421,8 +426,12 @@ static void test_svg(void **state)
 			continue;
 		rects++;
 		for (i = 0; i < 7; i++) {
-			snprintf(title, sizeof(title), "<title>%s (%llu us", names[i],
-				 (unsigned long long)totals[i]);
+			if (totals[i] >= 1000)
+				snprintf(title, sizeof(title), "<title>%s (%.2f ms", names[i],
+					 totals[i] / 1e3);
+			else
+				snprintf(title, sizeof(title), "<title>%s (%llu us", names[i],
+					 (unsigned long long)totals[i]);
 			if (strstr(p - 200 > text ? p - 200 : text, title) &&
 			    strstr(p - 200 > text ? p - 200 : text, title) < p)
 				break;
@@ -437,6 +446,64 @@ static void test_svg(void **state)
 	free(text);
 }
 
+/* The fill of the frame titled name */
+static void fill_of(const char *svg, const char *name, unsigned int rgb[3])
+{
+	char title[64];
+	const char *p;
+
+	snprintf(title, sizeof(title), "<title>%s (", name);
+	p = strstr(svg, title);
+	assert_non_null(p);
+	p = strstr(p, "fill=\"rgb(");
+	assert_non_null(p);
+	assert_int_equal(sscanf(p, "fill=\"rgb(%u,%u,%u)", &rgb[0], &rgb[1], &rgb[2]), 3);
+}
+
+/* Off-CPU graphs blue (flamegraph.pl's io: r = g < b), lock graphs red,
+ * on-CPU warm; kernel frames a shade of their own in each. */
+static void test_svg_palettes(void **state)
+{
+	static const char *const stacks[] = { "prog;main;read", "prog;main;schedule_[k]" };
+	static const __u64 values[] = { 300, 100 };
+	static const enum flame_svg_palette palettes[] = { FLAME_SVG_HOT, FLAME_SVG_IO,
+							   FLAME_SVG_LOCK };
+	unsigned int user[3], kernel[3], i;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *out;
+
+	(void)state;
+	for (i = 0; i < 3; i++) {
+		struct flame_svg_opts o = { .title = "t", .unit = "us", .palette = palettes[i] };
+
+		out = open_memstream(&text, &len);
+		assert_non_null(out);
+		assert_int_equal(flame_svg__write(out, stacks, values, 2, &o), 0);
+		fclose(out);
+		fill_of(text, "read", user);
+		fill_of(text, "schedule_[k]", kernel);
+		switch (palettes[i]) {
+		case FLAME_SVG_HOT:
+			assert_true(user[0] > user[2] + 100);
+			break;
+		case FLAME_SVG_IO:
+			assert_true(user[0] == user[1] && user[2] > user[0] + 40);
+			/* teal: green well above red */
+			assert_true(kernel[1] > kernel[0] + 80 && kernel[2] > kernel[0] + 80);
+			break;
+		case FLAME_SVG_LOCK:
+			assert_true(user[0] >= 200 && user[0] > user[1] + 90 &&
+				    user[0] > user[2] + 90);
+			assert_true(kernel[2] > kernel[1] + 40);
+			break;
+		}
+		assert_false(user[0] == kernel[0] && user[1] == kernel[1] && user[2] == kernel[2]);
+		free(text);
+		text = NULL;
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -447,6 +514,7 @@ int main(void)
 		cmocka_unit_test(test_lock_lines),
 		cmocka_unit_test(test_lock_carry_stays_with_its_address),
 		cmocka_unit_test(test_svg),
+		cmocka_unit_test(test_svg_palettes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* The attributed-stack pipeline on synthetic events: which stack each
  * sample and each blocked interval is given, the time of intervals that
- * took no stack carried to the next that did (per thread, or per thread
- * and address), the carries still held at the end, and frames as ids. */
+ * took no stack carried to the next of their kind that did, the time no
+ * sampled stack took, and frames as ids. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -63,7 +63,7 @@ static void collect(void *ctx, const struct attributed_stack *as)
 	fx->recs[fx->n++] = *as;
 }
 
-static struct fixture *start(enum stack_carry carry)
+static struct fixture *start(void)
 {
 	struct analysis_opts o = { .ncpu = 2, .usable_cpus = 2, .end_ns = 100 * MS };
 	struct fixture *fx = calloc(1, sizeof(*fx));
@@ -71,7 +71,7 @@ static struct fixture *start(enum stack_carry carry)
 	assert_non_null(fx);
 	fx->stacks = stack_table__new();
 	assert_int_equal(stack_table__decode(fx->stacks, stacks_text, sizeof(stacks_text) - 1), 0);
-	fx->attrib = stack_attrib__new(&(struct stack_attrib_opts){ .carry = carry }, fx->stacks);
+	fx->attrib = stack_attrib__new(fx->stacks);
 	assert_non_null(fx->attrib);
 	assert_int_equal(stack_attrib__subscribe(fx->attrib, collect, fx), 0);
 	fx->a = weft_analysis__new(&o);
@@ -128,7 +128,7 @@ static __u64 offcpu_total(const struct fixture *fx)
  * and its process had when it was taken */
 static void test_sample(void **state)
 {
-	struct fixture *fx = start(STACK_CARRY_THREAD);
+	struct fixture *fx = start();
 	const struct strtab *names = stack_attrib__names(fx->attrib);
 	const struct attributed_stack *r;
 
@@ -153,73 +153,58 @@ static void test_sample(void **state)
 	done(fx);
 }
 
-/* --stack-every, per thread: waits 10-14 (stack 2), 20-25 and 30-33
- * (skipped), 40-42 (stack 1). The skipped 8 ms go with the next sampled
- * wait, whatever it waits on; nothing is lost. */
-static void test_carried_time(void **state)
+/* --stack-every: a skipped wait's time goes to the thread's next sampled
+ * wait of the same kind (system call and address), not to whatever it
+ * waits on next. Waits: LOCK 10-14 (stack 2), LOCK 20-25 (skipped),
+ * LOCK2 30-33 (skipped), LOCK2 40-42 (stack 1), LOCK 50-52 (stack 2);
+ * a sleep (no address) 60-61 (skipped) and 70-72 (stack 1). */
+static void test_carried_by_kind_of_wait(void **state)
 {
-	struct fixture *fx = start(STACK_CARRY_THREAD);
+	struct fixture *fx = start();
 
 	(void)state;
 	block(fx, 10, 4, 2, LOCK);
 	block(fx, 20, 5, SKIP, LOCK);
 	block(fx, 30, 3, SKIP, LOCK2);
 	block(fx, 40, 2, 1, LOCK2);
+	block(fx, 50, 2, 2, LOCK);
+	synth_block(&fx->ev, 60 * MS, T2, PID, 1, SKIP, SKIP);
+	synth_wake_run(&fx->ev, 61 * MS, T2, PID, 1, PID, 1, 4);
+	synth_block(&fx->ev, 70 * MS, T2, PID, 1, 1, 3);
+	synth_wake_run(&fx->ev, 72 * MS, T2, PID, 1, PID, 1, 4);
 	finish(fx);
-	assert_int_equal(fx->n, 2);
+	assert_int_equal(fx->n, 4);
 	assert_int_equal(fx->recs[0].kind, STACK_KIND_OFFCPU);
 	assert_int_equal(fx->recs[0].stacks.user, 2);
 	assert_int_equal(fx->recs[0].weight, 4 * MS);
 	assert_int_equal(fx->recs[0].carried_ns, 0);
 	assert_int_equal(fx->recs[0].addr, LOCK);
+	assert_int_equal(fx->recs[1].addr, LOCK2);
 	assert_int_equal(fx->recs[1].stacks.user, 1);
-	assert_int_equal(fx->recs[1].weight, (2 + 5 + 3) * MS);
-	assert_int_equal(fx->recs[1].carried_ns, (5 + 3) * MS);
+	assert_int_equal(fx->recs[1].weight, (2 + 3) * MS);
+	assert_int_equal(fx->recs[1].carried_ns, 3 * MS);
 	assert_int_equal(fx->recs[1].start_ns, 40 * MS);
 	assert_int_equal(fx->recs[1].end_ns, 42 * MS);
-	assert_false(fx->recs[1].at_finish);
-	assert_int_equal(offcpu_total(fx), 14 * MS);
+	assert_int_equal(fx->recs[2].addr, LOCK);
+	assert_int_equal(fx->recs[2].weight, (2 + 5) * MS);
+	assert_int_equal(fx->recs[2].carried_ns, 5 * MS);
+	assert_int_equal(fx->recs[3].addr, 0);
+	assert_int_equal(fx->recs[3].weight, (2 + 1) * MS);
+	assert_false(fx->recs[3].unsampled);
+	assert_int_equal(offcpu_total(fx), 19 * MS);
 	done(fx);
 }
 
-/* Per address (the lock type's carry): a skipped wait on LOCK2 waits for
- * the next sampled wait on LOCK2, not the next wait on LOCK; a block with
- * no address makes no record at all. Waits: LOCK 10-14 (stack 2),
- * LOCK2 20-23 (skipped), LOCK 30-35 (stack 1), none 40-41, LOCK2 50-52
- * (stack 2). */
-static void test_lock_stacks_carry_per_address(void **state)
+/* Time no later sampled stack of its kind took, at the end, is a record
+ * of its own with no stacks, marked unsampled: the worker's last two
+ * waits on LOCK (after its sampled one) and all of the main thread's
+ * waits (none sampled). Nothing is lost, and none of it goes to a stack
+ * it was not seen in. */
+static void test_time_no_sampled_stack_took(void **state)
 {
-	struct fixture *fx = start(STACK_CARRY_ADDR);
-
-	(void)state;
-	block(fx, 10, 4, 2, LOCK);
-	block(fx, 20, 3, SKIP, LOCK2);
-	block(fx, 30, 5, 1, LOCK);
-	synth_block(&fx->ev, 40 * MS, T2, PID, 1, 1, 3);
-	synth_wake_run(&fx->ev, 41 * MS, T2, PID, 1, PID, 1, 4);
-	block(fx, 50, 2, 2, LOCK2);
-	finish(fx);
-	assert_int_equal(fx->n, 3);
-	assert_int_equal(fx->recs[0].addr, LOCK);
-	assert_int_equal(fx->recs[0].weight, 4 * MS);
-	assert_int_equal(fx->recs[1].addr, LOCK);
-	assert_int_equal(fx->recs[1].weight, 5 * MS);
-	assert_int_equal(fx->recs[1].stacks.user, 1);
-	assert_int_equal(fx->recs[2].addr, LOCK2);
-	assert_int_equal(fx->recs[2].weight, (2 + 3) * MS);
-	assert_int_equal(fx->recs[2].carried_ns, 3 * MS);
-	assert_int_equal(fx->recs[2].stacks.user, 2);
-	done(fx);
-}
-
-/* A thread whose last waits took no stack: their time goes, at the end,
- * to its last sampled stack, in a record of its own marked at_finish. The
- * main thread's waits were all skipped: with no stack to give them to,
- * they make no record. */
-static void test_thread_ends_with_time_carried(void **state)
-{
-	struct fixture *fx = start(STACK_CARRY_THREAD);
-	const struct attributed_stack *r;
+	struct fixture *fx = start();
+	const struct attributed_stack *w = NULL, *m = NULL;
+	size_t i;
 
 	(void)state;
 	block(fx, 10, 4, 2, LOCK);
@@ -229,14 +214,26 @@ static void test_thread_ends_with_time_carried(void **state)
 			  SYNTH_FUTEX_WAIT_PRIVATE);
 	synth_wake_run(&fx->ev, 55 * MS, PID, PID, 0, T2, 1, 4);
 	finish(fx);
-	assert_int_equal(fx->n, 2);
-	r = &fx->recs[1];
-	assert_true(r->at_finish);
-	assert_int_equal(r->thread.tid, T2);
-	assert_int_equal(r->stacks.user, 2);
-	assert_int_equal(r->weight, 7 * MS);
-	assert_int_equal(r->carried_ns, 7 * MS);
-	assert_int_equal(offcpu_total(fx), 11 * MS);
+	assert_int_equal(fx->n, 3);
+	assert_false(fx->recs[0].unsampled);
+	for (i = 1; i < fx->n; i++) {
+		assert_true(fx->recs[i].unsampled);
+		assert_false(fx->recs[i].stacks.taken);
+		if (fx->recs[i].thread.tid == T2)
+			w = &fx->recs[i];
+		else
+			m = &fx->recs[i];
+	}
+	assert_non_null(w);
+	assert_non_null(m);
+	assert_int_equal(w->weight, 7 * MS);
+	assert_int_equal(w->carried_ns, 7 * MS);
+	assert_int_equal(w->addr, LOCK);
+	assert_int_equal(w->reason, WEFT_WAIT_LOCK);
+	assert_int_equal(m->thread.tid, PID);
+	assert_int_equal(m->weight, 5 * MS);
+	assert_int_equal(m->addr, LOCK2);
+	assert_int_equal(offcpu_total(fx), 16 * MS);
 	done(fx);
 }
 
@@ -244,7 +241,7 @@ static void test_thread_ends_with_time_carried(void **state)
  * nobody seen; a block with no switch seen has no stacks */
 static void test_wakers(void **state)
 {
-	struct fixture *fx = start(STACK_CARRY_THREAD);
+	struct fixture *fx = start();
 	const struct strtab *names = stack_attrib__names(fx->attrib);
 	struct weft_ev_wakeup w = { .hdr = { .ts_ns = 25 * MS, .type = WEFT_EV_WAKEUP, .cpu = 1 } };
 
@@ -275,7 +272,7 @@ static void test_wakers(void **state)
  * and one id for one text, whichever stack it is in */
 static void test_frames_as_ids(void **state)
 {
-	struct fixture *fx = start(STACK_CARRY_THREAD);
+	struct fixture *fx = start();
 	const struct strtab *names = stack_attrib__names(fx->attrib);
 	const __u32 *u, *k, *k4;
 	unsigned int nu, nk, nk4;
@@ -308,9 +305,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sample),
-		cmocka_unit_test(test_carried_time),
-		cmocka_unit_test(test_lock_stacks_carry_per_address),
-		cmocka_unit_test(test_thread_ends_with_time_carried),
+		cmocka_unit_test(test_carried_by_kind_of_wait),
+		cmocka_unit_test(test_time_no_sampled_stack_took),
 		cmocka_unit_test(test_wakers),
 		cmocka_unit_test(test_frames_as_ids),
 	};

@@ -150,9 +150,8 @@ static void start(bool with_stacks, bool per_process)
  *   worker  10-40  stack 3 + kernel 11          30 -> S1
  *   worker  50-56  skipped                       6 -> carried
  *   worker  60-62  stack 7 + kernel 12   2 + 6 = 8 -> S2
- *   main    70-75  stack 4 (cut short) + 12      5 -> S3
- *   main    80-84  skipped: after its last
- *                  sampled stack, to it          4 -> S3 = 9
+ *   main    70-74  skipped                       4 -> carried
+ *   main    80-85  stack 4 (cut short) + 12  5 + 4 = 9 -> S3
  * APP blocked 47: S1 30/47, S3 9/47, S2 8/47; cut short 9 of 47. */
 static void run(bool with_stacks, bool per_process)
 {
@@ -180,10 +179,10 @@ static void run(bool with_stacks, bool per_process)
 	synth_wake_run(&fx.ev, 56 * MS, WORKER, APP, 1, APP, 1, -EFAULT);
 	synth_block(&fx.ev, 60 * MS, WORKER, APP, 1, 7, 12);
 	synth_wake_run(&fx.ev, 62 * MS, WORKER, APP, 1, APP, 1, -EFAULT);
-	synth_block(&fx.ev, 70 * MS, APP, APP, 0, 4, 12);
-	synth_wake_run(&fx.ev, 75 * MS, APP, APP, 0, WORKER, 7, -EFAULT);
-	synth_block(&fx.ev, 80 * MS, APP, APP, 0, WEFT_STACK_SKIPPED, WEFT_STACK_SKIPPED);
-	synth_wake_run(&fx.ev, 84 * MS, APP, APP, 0, WORKER, 7, -EFAULT);
+	synth_block(&fx.ev, 70 * MS, APP, APP, 0, WEFT_STACK_SKIPPED, WEFT_STACK_SKIPPED);
+	synth_wake_run(&fx.ev, 74 * MS, APP, APP, 0, WORKER, 7, -EFAULT);
+	synth_block(&fx.ev, 80 * MS, APP, APP, 0, 4, 12);
+	synth_wake_run(&fx.ev, 85 * MS, APP, APP, 0, WORKER, 7, -EFAULT);
 	feed_all();
 }
 
@@ -566,10 +565,10 @@ static const char lock_stacks_text[] = "s\tu\t100\t1\t6\n"
 /* APP's main thread runs throughout on CPU 0 and wakes the others.
  * Waits on the mutex LOCK (stack_every 8: skipped switches carry):
  *   producer 10-25  stack 1, kernel 11                 15
- *   consumer 20-24  stack 2                             4
+ *   consumer 12-18  skipped: to its next on LOCK        6
+ *   consumer 20-24  stack 2                 4 + 6 =    10
  *   producer 30-35  skipped: to its next on LOCK        5
  *   producer 40-50  stack 1, kernel 12     10 + 5 =    15
- *   consumer 55-61  skipped: after its last, to it      6
  * so push_job 30 of 40 (75%), pop_job 10 (25%). The producer's condition
  * variable wait (70-80) is no lock: nobody else waits there. The
  * consumer's spin on a kernel lock (85-85.5) is a lock without a blocked
@@ -584,6 +583,9 @@ static void run_locks(bool with_stacks, bool locks)
 	synth_task_state(&fx.ev, 0, CONSUMER, APP, 2, "consumer");
 	synth_block_futex(&fx.ev, 10 * MS, PRODUCER, APP, 1, 1, 11, LOCK, SYNTH_FUTEX_WAIT_PRIVATE);
 	synth_wake_run(&fx.ev, 25 * MS, PRODUCER, APP, 1, APP, -EFAULT, -EFAULT);
+	synth_block_futex(&fx.ev, 12 * MS, CONSUMER, APP, 2, WEFT_STACK_SKIPPED, WEFT_STACK_SKIPPED,
+			  LOCK, SYNTH_FUTEX_WAIT_PRIVATE);
+	synth_wake_run(&fx.ev, 18 * MS, CONSUMER, APP, 2, APP, -EFAULT, -EFAULT);
 	synth_block_futex(&fx.ev, 20 * MS, CONSUMER, APP, 2, 2, 11, LOCK, SYNTH_FUTEX_WAIT_PRIVATE);
 	synth_wake_run(&fx.ev, 24 * MS, CONSUMER, APP, 2, APP, -EFAULT, -EFAULT);
 	synth_block_futex(&fx.ev, 30 * MS, PRODUCER, APP, 1, WEFT_STACK_SKIPPED, WEFT_STACK_SKIPPED,
@@ -591,9 +593,6 @@ static void run_locks(bool with_stacks, bool locks)
 	synth_wake_run(&fx.ev, 35 * MS, PRODUCER, APP, 1, APP, -EFAULT, -EFAULT);
 	synth_block_futex(&fx.ev, 40 * MS, PRODUCER, APP, 1, 1, 12, LOCK, SYNTH_FUTEX_WAIT_PRIVATE);
 	synth_wake_run(&fx.ev, 50 * MS, PRODUCER, APP, 1, APP, -EFAULT, -EFAULT);
-	synth_block_futex(&fx.ev, 55 * MS, CONSUMER, APP, 2, WEFT_STACK_SKIPPED, WEFT_STACK_SKIPPED,
-			  LOCK, SYNTH_FUTEX_WAIT_PRIVATE);
-	synth_wake_run(&fx.ev, 61 * MS, CONSUMER, APP, 2, APP, -EFAULT, -EFAULT);
 	synth_block_futex(&fx.ev, 70 * MS, PRODUCER, APP, 1, 1, 11, COND,
 			  SYNTH_FUTEX_WAIT_BITSET_PRIVATE);
 	synth_wake_run(&fx.ev, 80 * MS, PRODUCER, APP, 1, APP, -EFAULT, -EFAULT);

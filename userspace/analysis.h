@@ -22,6 +22,7 @@
 #include <linux/types.h>
 
 #include "events.h"
+#include "waits.h"
 
 struct analysis_opts {
 	unsigned int ncpu; /* CPUs of the machine (possible CPUs; cpu numbers < ncpu) */
@@ -79,7 +80,9 @@ typedef void (*weft_slice_fn)(void *ctx, const struct weft_slice *slice);
 enum weft_verdict_kind {
 	WEFT_VERDICT_NO_DATA, /* nothing of the tree was seen */
 	WEFT_VERDICT_SERIALIZED, /* by a lock: comes with the lock analysis */
+	WEFT_VERDICT_LIMITED_BY_OTHERS, /* other programs held the cores it wanted */
 	WEFT_VERDICT_OVERSUBSCRIBED,
+	/* WEFT_VERDICT_BOTTLENECK goes here, with the critical path */
 	WEFT_VERDICT_MOSTLY_WAITING,
 	WEFT_VERDICT_PARALLEL,
 	WEFT_VERDICT_SINGLE_THREADED,
@@ -105,7 +108,7 @@ struct weft_cpu_metrics {
 
 /* Off-CPU time by reason, seconds, indexed by enum weft_wait_reason:
  * lock, wait, io, sleep, fault, runqueue, other. */
-#define WEFT_OFF_CPU_REASONS 7
+#define WEFT_OFF_CPU_REASONS WEFT_WAIT_NR
 
 struct weft_process_metrics {
 	double off_cpu_s[WEFT_OFF_CPU_REASONS];
@@ -211,9 +214,6 @@ struct weft_metrics {
 		__u64 slices; /* running intervals of traced threads */
 		double slice_p50_us;
 	} interleaving;
-	/* Lock analysis (a later stage): has_serialized stays false and the
-	 * writers leave serialized_s out until it is computed. */
-	bool has_serialized;
 	double serialized_s;
 	double serialized_share; /* of wall */
 
@@ -287,10 +287,15 @@ __u64 weft_analysis__skipped(const struct weft_analysis *a);
 void weft_analysis__note_unread(struct weft_analysis *a, __u64 records, unsigned int sections);
 __u64 weft_analysis__inconsistent(const struct weft_analysis *a);
 
-/* The verdict rules (analysis.c, next to their thresholds) applied to m:
+/* The verdict rules (verdict.c, next to their thresholds) applied to m:
  * writes the line into buf and returns its kind. finish() calls it; tests
  * call it on metrics they fill by hand. */
 enum weft_verdict_kind weft_metrics__verdict(const struct weft_metrics *m, char *buf, size_t size);
+
+/* The share of the cores' time that programs outside the tree held
+ * (the CPUs' "other" share, and the host's steal of the tree's own time),
+ * over the usable CPUs; 0 without per-CPU totals. */
+double weft_metrics__others_share(const struct weft_metrics *m);
 
 /* The off-CPU reason with the most time (blocked reasons and the run
  * queue), its name in reason (an off_cpu key without _s) and its share of

@@ -29,19 +29,18 @@ enum {
 
 static const char flame_doc[] =
 	"Write a recording's stacks in the folded format of flame graphs (flamegraph.pl, "
-	"speedscope, inferno), or as a flame graph of weft's own.\n"
-	"\n"
-	"USAGE: weft flame [FILE] --type oncpu|offcpu|wakeup|lock [--by process|pid|thread|none] "
-	"[--svg OUT]\n"
-	"\n"
-	"EXAMPLES:\n"
-	"  weft flame --type oncpu > oncpu.folded      # on-CPU samples\n"
-	"  weft flame --type offcpu --svg offcpu.svg   # where threads blocked, in us\n"
-	"  weft flame run.data --type wakeup --by thread\n"
+	"speedscope, inferno), or as a flame graph of weft's own. FILE defaults to weft.data."
 	"\v"
 	"Counts are samples (oncpu) or microseconds (offcpu, wakeup, lock). Each line is "
 	"root;...;leaf COUNT, rooted at the process name (or comm-pid, comm-tid); kernel frames "
-	"end in _[k].";
+	"end in _[k].\n"
+	"\n"
+	"Examples:\n"
+	"  weft flame --type oncpu > oncpu.folded          # on-CPU samples\n"
+	"  weft flame --type offcpu --svg offcpu.svg       # blocked time, in us\n"
+	"  weft flame run.data --type wakeup --by thread   # who woke them";
+
+static const char flame_args_doc[] = "[FILE]";
 
 static const struct argp_option flame_options[] = {
 	{ "type", OPT_TYPE, "TYPE", 0,
@@ -83,26 +82,66 @@ static error_t flame_parse_arg(int key, char *arg, struct argp_state *state)
 
 static const char *const titles[] = {
 	[FLAME_ONCPU] = "On-CPU samples",
-	[FLAME_OFFCPU] = "Off-CPU time (us)",
-	[FLAME_WAKEUP] = "Off-CPU time with wakers (us)",
-	[FLAME_LOCK] = "Lock waits (us)",
+	[FLAME_OFFCPU] = "Off-CPU time",
+	[FLAME_WAKEUP] = "Off-CPU time with wakers",
+	[FLAME_LOCK] = "Lock waits",
 };
+
+/* The lock graph's lines rooted at the lock they waited for: "name;stack"
+ * in stacks[i] (malloc'd, into *texts to free), microseconds in values[i].
+ * Returns the count, or -ENOMEM. */
+static long lock_rooted(const struct flame *f, const char **stacks, __u64 *values, char **texts)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < flame__lock_count(f); i++) {
+		const struct flame_lock_line *l = flame__lock_line(f, i);
+		__u64 us = (l->ns + 500) / 1000;
+		char *p;
+
+		if (!us)
+			continue;
+		if (asprintf(&texts[n], "%s;%s", l->lock_name, l->stack) < 0)
+			return -ENOMEM;
+		/* the lock's name is one frame */
+		for (p = texts[n]; p < texts[n] + strlen(l->lock_name); p++)
+			if (*p == ';')
+				*p = '_';
+		stacks[n] = texts[n];
+		values[n++] = us;
+	}
+	return (long)n;
+}
 
 static int write_svg(const struct flame *f, const struct flame_cli *o)
 {
 	size_t n = flame__count(f), i;
-	const char **stacks = calloc(n ? n : 1, sizeof(*stacks));
-	__u64 *values = calloc(n ? n : 1, sizeof(*values));
+	size_t cap = n > flame__lock_count(f) ? n : flame__lock_count(f);
+	const char **stacks = calloc(cap ? cap : 1, sizeof(*stacks));
+	__u64 *values = calloc(cap ? cap : 1, sizeof(*values));
+	char **texts = calloc(cap ? cap : 1, sizeof(*texts));
+	long rooted;
 	struct flame_svg_opts so = { .title = titles[o->f.type],
-				     .unit = flame_type__unit(o->f.type) };
+				     .unit = flame_type__unit(o->f.type),
+				     .palette = o->f.type == FLAME_ONCPU ? FLAME_SVG_HOT :
+						o->f.type == FLAME_LOCK	 ? FLAME_SVG_LOCK :
+									   FLAME_SVG_IO };
 	FILE *out = NULL;
 	int err = -ENOMEM;
 
-	if (!stacks || !values)
+	if (!stacks || !values || !texts)
 		goto cleanup;
-	for (i = 0; i < n; i++) {
-		stacks[i] = flame__stack(f, i);
-		values[i] = flame__value(f, i);
+	if (o->f.type == FLAME_LOCK) {
+		/* rooted at the lock, so that each lock is one tower */
+		rooted = lock_rooted(f, stacks, values, texts);
+		if (rooted < 0)
+			goto cleanup;
+		n = (size_t)rooted;
+	} else {
+		for (i = 0; i < n; i++) {
+			stacks[i] = flame__stack(f, i);
+			values[i] = flame__value(f, i);
+		}
 	}
 	out = fopen(o->svg, "we");
 	if (!out) {
@@ -116,6 +155,9 @@ static int write_svg(const struct flame *f, const struct flame_cli *o)
 	if (err)
 		elog("Failed to write %s: %s", o->svg, strerror(-err));
 cleanup:
+	for (i = 0; texts && i < cap; i++)
+		free(texts[i]);
+	free(texts);
 	free(stacks);
 	free(values);
 	return err;
@@ -138,10 +180,7 @@ static struct flame *flame_of_recording(const char *path, const struct flame_opt
 	stacks = stack_table__new();
 	if (stacks)
 		recording_read_stacks(rec, stacks);
-	a = stacks ? stack_attrib__new(
-			     &(struct stack_attrib_opts){ .carry = flame_type__carry(opts->type) },
-			     stacks) :
-		     NULL;
+	a = stacks ? stack_attrib__new(stacks) : NULL;
 	f = a ? flame__new(opts, a) : NULL;
 	if (!f) {
 		snprintf(err, errlen, "%s: %s", path, strerror(ENOMEM));
@@ -171,7 +210,9 @@ int cmd_flame(int argc, char **argv)
 {
 	struct argp argp = { .options = flame_options,
 			     .parser = flame_parse_arg,
-			     .doc = flame_doc };
+			     .args_doc = flame_args_doc,
+			     .doc = flame_doc,
+			     .help_filter = cmd_help_exit_reader };
 	struct flame_cli o = { .f = { .type = FLAME_ONCPU, .by = FLAME_BY_PROCESS } };
 	struct stack_attrib *attrib = NULL;
 	char err[512];

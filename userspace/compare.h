@@ -15,13 +15,38 @@ struct weft_kv;
 
 #define COMPARE_NAME_LEN 64
 
+/* The figures of a row that runs can spread over (min-max). */
+enum compare_figure {
+	FIG_WALL,
+	FIG_ELAPSED,
+	FIG_ON_CPU,
+	FIG_PARALLELISM,
+	FIG_PARALLELISM_MAX,
+	FIG_CONCURRENCY,
+	FIG_INTERLEAVED,
+	FIG_SERIALIZED,
+	FIG_TOP_WAIT_SHARE,
+	FIG_THREADS,
+	FIG_PROCESSES,
+	FIG_MAXRSS,
+	FIG_SWITCHES,
+	FIG_LOCK_WAITS,
+	FIG_HANDOFFS,
+	COMPARE_FIGURES,
+};
+
+/* Other programs taking more of the cores than this in a run are warned
+ * of: the figures are then theirs as much as the model's. */
+#define COMPARE_OTHERS_WARN 0.20
+
 struct compare_row {
 	char model[COMPARE_NAME_LEN]; /* the mode name, or the file's name */
+	char task[16]; /* weft-work's task from the notes; "" when not one */
 	char checksum[COMPARE_NAME_LEN]; /* the workload's, "" when unknown */
 	unsigned int workers; /* 0 when unknown */
 	double wall_s; /* DESIGN's wall: first to last event of the tree */
 	double elapsed_s; /* the workload's own; < 0 when unknown */
-	double speedup; /* wall of the reference row / this wall */
+	double speedup; /* wall of the reference row / this wall; < 0 unknown */
 	double on_cpu_s;
 	double parallelism_avg;
 	unsigned int parallelism_max;
@@ -33,24 +58,41 @@ struct compare_row {
 	unsigned int threads, processes;
 	__u64 maxrss_kb; /* the sum of each process's peak */
 	__u64 rss_per_worker_kb;
+	bool has_rss_per_worker; /* only against a model of the same task */
 	double switches_per_s;
 	__u64 lock_waits;
 	double handoffs_per_s; /* of the lock with the most wait: how often it changed hands */
 	int checksum_ok; /* 1, 0, or -1 when unknown */
 	char verdict[160];
+	/* the share of the cores other programs held (the largest over the
+	 * runs), as weft_metrics__others_share() */
+	double others_share;
+	/* Runs behind the row; every figure above is the median run's (the
+	 * one whose wall is the median), lo and hi their range over runs. */
+	unsigned int runs;
+	double lo[COMPARE_FIGURES], hi[COMPARE_FIGURES];
 };
+
+/* The value of a figure of a row. */
+double compare_row__figure(const struct compare_row *row, enum compare_figure fig);
 
 /* Fills a row from one recording's metrics and notes (which may be NULL). */
 void compare_row_from_metrics(struct compare_row *row, const struct weft_metrics *m,
 			      const struct weft_kv *notes, const char *fallback_name);
 
-/* The median of each column over n rows of one model, with the verdict of
- * the row whose wall is the median. */
+/* The median run of n runs of one model (the one whose wall is the median;
+ * of an even n the faster of the two middle ones), so that its verdict and
+ * its figures agree, with each figure's range over the runs. */
 void compare_row_median(struct compare_row *out, const struct compare_row *rows, int n);
 
-/* Speedups against the reference row (sync's when prefer_sync and it is
- * there, else the first), checksum agreement, and RSS per worker. */
-void compare_rows_finish(struct compare_row *rows, int n, bool prefer_sync);
+/* Whether the rows are models of one task (their notes name the same task):
+ * only then is one row's wall a reference for another's. */
+bool compare_rows_one_task(const struct compare_row *rows, int n);
+
+/* Checksum agreement always; speedups against the reference row (sync's
+ * when it is there, else the first) and RSS per worker only when
+ * one_task, else unknown. */
+void compare_rows_finish(struct compare_row *rows, int n, bool one_task);
 
 enum compare_format {
 	COMPARE_TEXT,

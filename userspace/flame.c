@@ -8,6 +8,7 @@
 #include "analysis.h"
 #include "events.h"
 #include "flame.h"
+#include "grow.h"
 #include "stack_attrib.h"
 #include "stacks.h"
 #include "strtab.h"
@@ -21,7 +22,7 @@ struct line_key {
 	__u64 addr; /* lock type: the wait's address */
 	__u32 pid; /* lock type: the waiting process (a lock is per process) */
 	__u32 has_root, root_name, root_num;
-	__u32 taken, tgid;
+	__u32 taken, unsampled, tgid;
 	__s32 user, kernel;
 	/* wakeup type: enum attrib_waker, the waker's stacks and root */
 	__u32 waker, wtgid;
@@ -59,7 +60,7 @@ struct flame {
 	size_t nr_lock_lines;
 	struct line *lock_texts; /* the lock lines' own text and frames */
 	size_t nlock_texts;
-	__u32 unknown_id, sep_id, irq_id;
+	__u32 unknown_id, unsampled_id, sep_id, irq_id;
 	bool finished, failed;
 	__u64 total;
 };
@@ -100,11 +101,6 @@ int flame_by__parse(const char *name, enum flame_by *out)
 const char *flame_type__unit(enum flame_type type)
 {
 	return type == FLAME_ONCPU ? "samples" : "us";
-}
-
-enum stack_carry flame_type__carry(enum flame_type type)
-{
-	return type == FLAME_LOCK ? STACK_CARRY_ADDR : STACK_CARRY_THREAD;
 }
 
 /* --- counting by key --- */
@@ -151,15 +147,8 @@ static struct key_line *key_line_get(struct flame *f, const struct line_key *key
 	for (i = key_hash(key) & f->mask; f->slots[i]; i = (i + 1) & f->mask)
 		if (!memcmp(&f->klines[f->slots[i] - 1].key, key, sizeof(*key)))
 			return &f->klines[f->slots[i] - 1];
-	if (f->nk == f->capk) {
-		size_t cap = f->capk ? f->capk * 2 : 256;
-		struct key_line *grown = realloc(f->klines, cap * sizeof(*grown));
-
-		if (!grown)
-			return NULL;
-		f->klines = grown;
-		f->capk = cap;
-	}
+	if (grow_array((void **)&f->klines, &f->capk, f->nk + 1, sizeof(*f->klines)))
+		return NULL;
 	l = &f->klines[f->nk];
 	memset(l, 0, sizeof(*l));
 	l->key = *key;
@@ -198,6 +187,10 @@ static void flame_add(void *ctx, const struct attributed_stack *as)
 
 	if ((as->kind == STACK_KIND_ONCPU) != (f->opts.type == FLAME_ONCPU) || f->finished)
 		return;
+	/* the lock type's waits are on an address (the locks table's, known
+	 * at finish) */
+	if (f->opts.type == FLAME_LOCK && !as->addr)
+		return;
 	memset(&key, 0, sizeof(key));
 	if (f->opts.type == FLAME_LOCK) {
 		key.addr = as->addr;
@@ -205,6 +198,7 @@ static void flame_add(void *ctx, const struct attributed_stack *as)
 	}
 	set_root(f, &as->thread, &key.has_root, &key.root_name, &key.root_num);
 	key.taken = as->stacks.taken;
+	key.unsampled = as->unsampled;
 	if (as->stacks.taken) {
 		key.tgid = as->stacks.tgid;
 		key.user = as->stacks.user;
@@ -242,10 +236,12 @@ struct flame *flame__new(const struct flame_opts *opts, struct stack_attrib *a)
 	f->attrib = a;
 	f->names = stack_attrib__names(a);
 	f->unknown_id = stack_attrib__intern(a, STACK_UNKNOWN_FRAME, NULL);
+	f->unsampled_id = stack_attrib__intern(a, "[unsampled wait]", NULL);
 	f->sep_id = stack_attrib__intern(a, "--", NULL);
 	f->irq_id = stack_attrib__intern(a, "[interrupt]", NULL);
-	err = !f->unknown_id || !f->sep_id || !f->irq_id ? -ENOMEM :
-							   stack_attrib__subscribe(a, flame_add, f);
+	err = !f->unknown_id || !f->unsampled_id || !f->sep_id || !f->irq_id ?
+		      -ENOMEM :
+		      stack_attrib__subscribe(a, flame_add, f);
 	if (err) {
 		free(f);
 		errno = -err;
@@ -281,22 +277,16 @@ void flame__free(struct flame *f)
 
 struct ids_buf {
 	__u32 *ids;
-	unsigned int n, cap;
+	unsigned int n;
+	size_t cap;
 	bool failed;
 };
 
 static void put_id(struct ids_buf *b, __u32 id)
 {
-	if (b->n == b->cap) {
-		unsigned int cap = b->cap ? b->cap * 2 : 64;
-		__u32 *grown = realloc(b->ids, cap * sizeof(*grown));
-
-		if (!grown) {
-			b->failed = true;
-			return;
-		}
-		b->ids = grown;
-		b->cap = cap;
+	if (grow_array((void **)&b->ids, &b->cap, b->n + 1, sizeof(*b->ids))) {
+		b->failed = true;
+		return;
 	}
 	b->ids[b->n++] = id;
 }
@@ -356,7 +346,7 @@ static void key_frames(struct flame *f, const struct line_key *k, struct ids_buf
 	if (k->taken)
 		put_stacks(f, b, k->tgid, k->user, k->kernel, true);
 	else
-		put_id(b, f->unknown_id);
+		put_id(b, k->unsampled ? f->unsampled_id : f->unknown_id);
 	if (f->opts.type != FLAME_WAKEUP)
 		return;
 	put_id(b, f->sep_id);
@@ -450,14 +440,15 @@ static size_t merge_same(struct line *lines, size_t n, int (*same)(const void *,
 	return out;
 }
 
-static bool is_lock(const struct weft_metrics *m, __u32 pid, __u64 addr)
+/* The entry of the locks table for a wait of pid on addr, or NULL */
+static const struct weft_lock_metrics *lock_of(const struct weft_metrics *m, __u32 pid, __u64 addr)
 {
 	unsigned int i;
 
 	for (i = 0; m && i < m->nr_locks; i++)
 		if (m->locks[i].addr == addr && (m->locks[i].pid == pid || !m->locks[i].pid))
-			return true;
-	return false;
+			return &m->locks[i];
+	return NULL;
 }
 
 /* Every counted key as a line with its frames and text */
@@ -506,12 +497,29 @@ static int keep_locks(struct flame *f, struct line *lines, size_t n, const struc
 		return -ENOMEM;
 	for (i = 0; i < n; i++) {
 		struct line *l = &lines[i];
+		const struct weft_lock_metrics *lm = lock_of(m, l->pid, l->addr);
+		char name[96];
+		long id;
 
-		if (!l->value || !is_lock(m, l->pid, l->addr))
+		if (!l->value || !lm)
 			continue;
-		f->lock_lines[f->nr_lock_lines++] = (struct flame_lock_line){ l->pid,	l->addr,
-									      l->stack, l->value,
-									      l->ids,	l->nids };
+		if (lm->name[0])
+			snprintf(name, sizeof(name), "%s", lm->name);
+		else
+			snprintf(name, sizeof(name), "%s at 0x%llx", lm->kind ? lm->kind : "lock",
+				 (unsigned long long)lm->addr);
+		id = strtab__intern(f->names, name, strlen(name));
+		if (id < 0)
+			return -ENOMEM;
+		f->lock_lines[f->nr_lock_lines++] = (struct flame_lock_line){
+			.pid = l->pid,
+			.addr = l->addr,
+			.stack = l->stack,
+			.ns = l->value,
+			.ids = l->ids,
+			.nids = l->nids,
+			.lock_name = strtab__str(f->names, (__u32)id),
+		};
 		f->lines[k] = *l;
 		f->lines[k].stack = strdup(l->stack);
 		f->lines[k].ids = NULL;
@@ -536,7 +544,7 @@ static int keep_locks(struct flame *f, struct line *lines, size_t n, const struc
 int flame__finish(struct flame *f, const struct weft_metrics *m)
 {
 	struct line *lines = NULL;
-	size_t n = f->nk, i, out = 0;
+	size_t n, i, out = 0;
 	int err;
 
 	if (f->finished)
@@ -546,6 +554,7 @@ int flame__finish(struct flame *f, const struct weft_metrics *m)
 	f->finished = true;
 	if (err || f->failed)
 		return -ENOMEM;
+	n = f->nk;
 	err = make_lines(f, &lines);
 	if (err) {
 		lines_free(lines, n);

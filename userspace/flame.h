@@ -20,14 +20,15 @@
  * spelled as stack_attrib__frames() gives them: spaces and ';' made '_',
  * kernel frames ending in "_[k]" (or left out: user_only); a stack that
  * was not taken, or has no frames of the kinds kept, is one "[unknown]"
- * frame.
+ * frame; time that stack sampling carried and no later sampled stack of
+ * its kind took is one "[unsampled wait]" frame.
  *
  * Lines are counted by numbers (the thread, the stack ids, the wait
  * address) while the events go by; their text is made once, at
  * flame__finish().
  *
- * Lifecycle: flame__new() subscribes the flame to a stack_attrib (made
- * with flame_type__carry() of the type; it must outlive the flame); the
+ * Lifecycle: flame__new() subscribes the flame to a stack_attrib (it must
+ * outlive the flame; several flames may share one); the
  * events go through the stack_attrib; flame__finish() with the analysis'
  * metrics (it finishes the stack_attrib first); then read the lines,
  * sorted by stack.
@@ -82,6 +83,9 @@ struct flame_lock_line {
 	__u64 ns;
 	const __u32 *ids; /* the stack's frames, root first (flame__names()) */
 	unsigned int nids;
+	/* the lock's name as the locks table gives it ("gil+0x28"), or its
+	 * kind and address ("mutex at 0x7f12a0") when it has none */
+	const char *lock_name;
 };
 
 struct flame;
@@ -90,8 +94,6 @@ struct flame;
 int flame_type__parse(const char *name, enum flame_type *out);
 int flame_by__parse(const char *name, enum flame_by *out);
 const char *flame_type__unit(enum flame_type type); /* "samples" or "us" */
-/* The carry a type's stack_attrib needs: lock waits carry per address */
-enum stack_carry flame_type__carry(enum flame_type type);
 
 /* NULL and errno on failure (ENOSPC: a has no room for one more
  * consumer) */

@@ -9,8 +9,12 @@
 
 #define FRAME_H 16
 #define PAD 10
-#define TOP 40 /* title and controls */
-#define BOTTOM 30 /* details line */
+/* The details line (what the pointer is on) sits under the title, not
+ * under the graph: a graph taller than the window scrolls, and the line
+ * stays where the reader starts. */
+#define TOP 48 /* title, controls, details line */
+#define DETAILS_Y 38
+#define BOTTOM 10
 #define CHAR_W 6.5 /* of the 11px monospace labels, for truncation */
 
 struct node {
@@ -136,23 +140,48 @@ static void put_escaped(FILE *out, const char *s)
 	}
 }
 
-/* Warm colours by a hash of the name, so a function keeps its colour
- * across graphs; kernel frames orange, the wakeup separator grey. */
-static void color_of(const char *name, char *buf, size_t size)
+/* Colours by a hash of the name, so a function keeps its colour across
+ * graphs of one type, in the type's palette; the wakeup separator grey. */
+static void color_of(const char *name, enum flame_svg_palette palette, char *buf, size_t size)
 {
-	unsigned int h = 2166136261u;
+	unsigned int h = 2166136261u, v1, v2;
 	size_t len = strlen(name);
+	bool kernel = len > 4 && !strcmp(name + len - 4, "_[k]");
 	const char *s;
 
 	for (s = name; *s; s++)
 		h = (h ^ (unsigned char)*s) * 16777619u;
+	v1 = h % 64;
+	v2 = (h >> 8) % 64;
 	if (!strcmp(name, "--"))
 		snprintf(buf, size, "rgb(160,160,160)");
-	else if (len > 4 && !strcmp(name + len - 4, "_[k]"))
+	else if (palette == FLAME_SVG_IO && kernel) /* teal */
+		snprintf(buf, size, "rgb(%u,%u,%u)", 40 + v1 / 2, 160 + v2 / 2, 170 + v1 / 2);
+	else if (palette == FLAME_SVG_IO) /* flamegraph.pl's io: r = g, b high */
+		snprintf(buf, size, "rgb(%u,%u,%u)", 80 + v1, 80 + v1, 190 + (v2 * 55) / 64);
+	else if (palette == FLAME_SVG_LOCK && kernel) /* purple-red */
+		snprintf(buf, size, "rgb(%u,%u,%u)", 150 + v1 / 2, 30 + v2 / 4, 100 + v2 / 2);
+	else if (palette == FLAME_SVG_LOCK)
+		snprintf(buf, size, "rgb(%u,%u,%u)", 200 + (v1 * 55) / 64, 40 + v2, 40 + v2 / 2);
+	else if (kernel)
 		snprintf(buf, size, "rgb(%u,%u,%u)", 220 + h % 30, 120 + (h >> 8) % 60, 30);
 	else
 		snprintf(buf, size, "rgb(%u,%u,%u)", 205 + h % 50, 60 + (h >> 8) % 150,
 			 40 + (h >> 16) % 40);
+}
+
+/* A count as a person reads it: microseconds as a duration with its unit
+ * (8.99 s, not 8994842 us), anything else as the count and its unit. */
+static void format_count(char *buf, size_t size, __u64 v, const char *unit)
+{
+	if (strcmp(unit, "us"))
+		snprintf(buf, size, "%llu %s", (unsigned long long)v, unit);
+	else if (v >= 1000000)
+		snprintf(buf, size, "%.2f s", v / 1e6);
+	else if (v >= 1000)
+		snprintf(buf, size, "%.2f ms", v / 1e3);
+	else
+		snprintf(buf, size, "%llu us", (unsigned long long)v);
 }
 
 static void put_label(FILE *out, const char *name, double width)
@@ -180,18 +209,19 @@ static void draw(FILE *out, const struct tree *t, size_t at, unsigned int depth,
 {
 	const struct node *nd = &t->nodes[at];
 	double w = nd->value * scale, y = TOP + (double)(t->depth - depth) * FRAME_H, cx = x;
-	char color[32];
+	char color[32], count[48];
 	size_t i;
 
 	if (w < FLAME_SVG_MIN_WIDTH)
 		return;
-	color_of(nd->name, color, sizeof(color));
+	color_of(nd->name, o->palette, color, sizeof(color));
 	fprintf(out, "<g class=\"f\" data-x=\"%.4f\" data-w=\"%.4f\" data-d=\"%u\" data-n=\"", x, w,
 		depth);
 	put_escaped(out, nd->name);
 	fputs("\"><title>", out);
 	put_escaped(out, nd->name);
-	fprintf(out, " (%llu %s, %.2f%%)</title>", (unsigned long long)nd->value, o->unit,
+	format_count(count, sizeof(count), nd->value, o->unit);
+	fprintf(out, " (%s, %.2f%%)</title>", count,
 		t->nodes[0].value ? 100.0 * nd->value / t->nodes[0].value : 0);
 	fprintf(out,
 		"<rect x=\"%.4f\" y=\"%.1f\" width=\"%.4f\" height=\"%d\" fill=\"%s\" rx=\"2\"/>",
@@ -277,8 +307,8 @@ static int write_svg(FILE *out, const struct tree *t, const struct flame_svg_opt
 		"<text id=\"search\" x=\"%d\" y=\"20\" onclick=\"search()\">Search</text>\n"
 		"<text id=\"matched\" x=\"%d\" y=\"%d\"> </text>\n"
 		"<text id=\"details\" x=\"%d\" y=\"%d\"> </text>\n",
-		PAD, FLAME_SVG_WIDTH - PAD - 100, FLAME_SVG_WIDTH - PAD - 150, height - 10, PAD,
-		height - 10);
+		PAD, FLAME_SVG_WIDTH - PAD - 100, FLAME_SVG_WIDTH - PAD - 150, DETAILS_Y, PAD,
+		DETAILS_Y);
 	if (t->nodes[0].value)
 		draw(out, t, 0, 0, PAD, scale, o);
 	fputs("</svg>\n", out);

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /* A flame graph drawn by weft itself: one self-contained SVG (no external
  * file, no network) with a small inline script. Each frame is a <g> with a
- * <title> ("name (COUNT UNIT, P%)"), a <rect> whose width is its count
+ * <title> ("name (8.99 s, P%)" or "name (COUNT samples, P%)"), a <rect> whose width is its count
  * times the graph's scale, and a label. Hovering shows the frame in the
  * details line; a click zooms on the frame (its children fill the width),
  * "Reset zoom" undoes it; "Search" highlights the frames matching a regular
@@ -19,9 +19,19 @@
 #define FLAME_SVG_WIDTH 1200
 #define FLAME_SVG_MIN_WIDTH 0.1
 
+/* Colours by what the graph measures, so that a glance tells them apart:
+ * on-CPU warm (flamegraph.pl's hot), off-CPU blue (its --colors io), lock
+ * waits red; kernel frames ("_[k]") a shade of their own in each. */
+enum flame_svg_palette {
+	FLAME_SVG_HOT,
+	FLAME_SVG_IO,
+	FLAME_SVG_LOCK,
+};
+
 struct flame_svg_opts {
 	const char *title; /* "Off-CPU time" */
-	const char *unit; /* "samples", "us" */
+	const char *unit; /* "samples", or "us": shown as a duration (8.99 s) */
+	enum flame_svg_palette palette;
 };
 
 /* stacks[i] is one folded stack ("a;b;c"), values[i] its count; the

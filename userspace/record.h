@@ -46,7 +46,7 @@ struct record_opts {
 #define RECORD_DEFAULT_RING_KB 4096
 #define RECORD_DEFAULT_SAMPLE_HZ 99
 #define RECORD_DEFAULT_STACK_ENTRIES 16384
-#define RECORD_DEFAULT_UNWIND_ROWS (1U << 20)
+#define RECORD_DEFAULT_UNWIND_ROWS 1048576 /* a decimal: --help prints it */
 #define RECORD_DEFAULT_STACK_EVERY 16
 
 /* Returns the exit status weft should exit with: the command's own status

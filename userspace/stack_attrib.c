@@ -5,18 +5,20 @@
 
 #include "analysis.h"
 #include "events.h"
+#include "grow.h"
 #include "stack_attrib.h"
 #include "stacks.h"
 #include "strtab.h"
 #include "u64set.h"
 
-/* Blocked time of intervals that took no stack, waiting for the carry's
- * next sampled one; the last record it gave time to, which gets what is
- * left at the end */
+/* Blocked time of a thread's intervals of one kind (system call and
+ * address) that took no stack, waiting for its next sampled one; what the
+ * record at the end says of them if none comes */
 struct carry {
 	__u64 ns;
-	bool has_last;
-	struct attributed_stack last;
+	__u32 tid, pid;
+	int reason, syscall_nr;
+	__u64 addr;
 };
 
 /* What is known of a thread: its name, the stacks of its last switch out
@@ -30,7 +32,6 @@ struct thread_state {
 	bool has_wake, wake_irq;
 	__u32 waker_tid, waker_tgid;
 	__s32 wk_user, wk_kernel;
-	struct carry carry; /* STACK_CARRY_THREAD */
 };
 
 /* A stack's frames as name ids, made the first time it is asked for */
@@ -46,7 +47,6 @@ struct sink {
 };
 
 struct stack_attrib {
-	struct stack_attrib_opts opts;
 	const struct stack_table *stacks;
 	struct strtab *names;
 	struct sink sinks[STACK_ATTRIB_SINKS];
@@ -54,10 +54,11 @@ struct stack_attrib {
 	struct thread_state *threads;
 	size_t nthreads, cap_threads;
 	struct u64_set thread_index;
-	/* STACK_CARRY_ADDR: wait addresses numbered in addr_index, carries
-	 * found by thread index + 1 << 32 | address number */
-	struct u64_set addr_index, carry_index;
-	__u32 naddrs;
+	/* Carries: wait addresses numbered in addr_index, kinds of wait
+	 * (address number << 16 | system call) in kind_index, carries found
+	 * by thread index + 1 << 32 | kind number in carry_index */
+	struct u64_set addr_index, kind_index, carry_index;
+	__u32 naddrs, nkinds;
 	struct carry *carries;
 	size_t ncarries, cap_carries;
 	struct frames *frames; /* by stack table index */
@@ -65,14 +66,12 @@ struct stack_attrib {
 	bool finished, failed;
 };
 
-struct stack_attrib *stack_attrib__new(const struct stack_attrib_opts *opts,
-				       const struct stack_table *stacks)
+struct stack_attrib *stack_attrib__new(const struct stack_table *stacks)
 {
 	struct stack_attrib *a = calloc(1, sizeof(*a));
 
 	if (!a)
 		return NULL;
-	a->opts = *opts;
 	a->stacks = stacks;
 	a->names = strtab__new();
 	if (stacks)
@@ -97,6 +96,7 @@ void stack_attrib__free(struct stack_attrib *a)
 	free(a->frames);
 	free(a->carries);
 	u64_set__release(&a->addr_index);
+	u64_set__release(&a->kind_index);
 	u64_set__release(&a->carry_index);
 	free(a->threads);
 	u64_set__release(&a->thread_index);
@@ -242,7 +242,7 @@ bool stack_attrib__cut_short(const struct stack_attrib *a, __u32 tgid, __s32 use
 
 static struct thread_state *thread_get(struct stack_attrib *a, __u32 tid)
 {
-	struct thread_state *grown, *t;
+	struct thread_state *t;
 	bool added;
 	__u32 *slot = u64_set__slot(&a->thread_index, 1ULL << 63 | tid, &added);
 
@@ -250,15 +250,8 @@ static struct thread_state *thread_get(struct stack_attrib *a, __u32 tid)
 		return NULL;
 	if (!added)
 		return &a->threads[*slot];
-	if (a->nthreads == a->cap_threads) {
-		size_t cap = a->cap_threads ? a->cap_threads * 2 : 64;
-
-		grown = realloc(a->threads, cap * sizeof(*grown));
-		if (!grown)
-			return NULL;
-		a->threads = grown;
-		a->cap_threads = cap;
-	}
+	if (grow_array((void **)&a->threads, &a->cap_threads, a->nthreads + 1, sizeof(*a->threads)))
+		return NULL;
 	*slot = a->nthreads;
 	t = &a->threads[a->nthreads++];
 	memset(t, 0, sizeof(*t));
@@ -367,38 +360,52 @@ int stack_attrib__feed(void *ctx, const struct weft_event_header *ev)
 	return 0;
 }
 
-/* The carry of thread t for a wait on addr (never NULL but out of
- * memory) */
-static struct carry *carry_of(struct stack_attrib *a, struct thread_state *t, __u64 addr)
+/* The number of a value in index, given out in turn from *next; or -1
+ * when out of memory */
+static long number_of(struct u64_set *index, __u64 value, __u32 *next)
 {
-	__u32 *addr_no, *slot;
-	struct carry *grown;
 	bool added;
+	__u32 *no = u64_set__slot(index, value, &added);
 
-	if (a->opts.carry == STACK_CARRY_THREAD)
-		return &t->carry;
-	addr_no = u64_set__slot(&a->addr_index, addr, &added);
-	if (!addr_no)
-		return NULL;
+	if (!no)
+		return -1;
 	if (added)
-		*addr_no = a->naddrs++;
-	slot = u64_set__slot(&a->carry_index, (__u64)(t - a->threads + 1) << 32 | *addr_no, &added);
+		*no = (*next)++;
+	return *no;
+}
+
+/* The carry of thread t for waits of the kind of slice s (its system
+ * call and address); NULL when out of memory */
+static struct carry *carry_of(struct stack_attrib *a, const struct thread_state *t,
+			      const struct weft_slice *s)
+{
+	long addr_no = number_of(&a->addr_index, s->addr ^ (1ULL << 63), &a->naddrs), kind_no;
+	struct carry *c;
+	bool added;
+	__u32 *slot;
+
+	if (addr_no < 0)
+		return NULL;
+	kind_no = number_of(&a->kind_index,
+			    1ULL << 63 | (__u64)addr_no << 16 | (__u16)s->syscall_nr, &a->nkinds);
+	if (kind_no < 0)
+		return NULL;
+	slot = u64_set__slot(&a->carry_index, (__u64)(t - a->threads + 1) << 32 | (__u64)kind_no,
+			     &added);
 	if (!slot)
 		return NULL;
 	if (!added)
 		return &a->carries[*slot];
-	if (a->ncarries == a->cap_carries) {
-		size_t cap = a->cap_carries ? a->cap_carries * 2 : 64;
-
-		grown = realloc(a->carries, cap * sizeof(*grown));
-		if (!grown)
-			return NULL;
-		a->carries = grown;
-		a->cap_carries = cap;
-	}
+	if (grow_array((void **)&a->carries, &a->cap_carries, a->ncarries + 1, sizeof(*a->carries)))
+		return NULL;
 	*slot = a->ncarries;
-	memset(&a->carries[a->ncarries], 0, sizeof(*a->carries));
-	return &a->carries[a->ncarries++];
+	c = &a->carries[a->ncarries++];
+	*c = (struct carry){ .tid = s->tid,
+			     .pid = s->pid,
+			     .reason = s->reason,
+			     .syscall_nr = s->syscall_nr,
+			     .addr = s->addr };
+	return c;
 }
 
 void stack_attrib__slice(void *ctx, const struct weft_slice *s)
@@ -406,26 +413,24 @@ void stack_attrib__slice(void *ctx, const struct weft_slice *s)
 	struct stack_attrib *a = ctx;
 	__u64 ns = s->end_ns - s->start_ns;
 	struct attributed_stack as;
+	struct carry *carry = NULL;
 	struct thread_state *t;
-	struct carry *carry;
 
 	if (s->state != WEFT_SLICE_BLOCKED || a->finished)
-		return;
-	if (a->opts.carry == STACK_CARRY_ADDR && !s->addr)
 		return;
 	t = thread_get(a, s->tid);
 	if (!t) {
 		a->failed = true;
 		return;
 	}
-	carry = carry_of(a, t, s->addr);
-	if (!carry)
-		a->failed = true;
 	/* --stack-every: a block that took no stack adds its time to the
-	 * carry's next one that did */
+	 * thread's next one of its kind that did */
 	if (t->has_switch && t->sw_user == WEFT_STACK_SKIPPED) {
+		carry = carry_of(a, t, s);
 		if (carry)
 			carry->ns += ns;
+		else
+			a->failed = true;
 		t->has_switch = false;
 		t->has_wake = false;
 		return;
@@ -456,26 +461,39 @@ void stack_attrib__slice(void *ctx, const struct weft_slice *s)
 	}
 	t->has_switch = false;
 	t->has_wake = false;
+	/* only a sampled stack takes carried time: a block with no switch
+	 * seen is not one */
+	if (as.stacks.taken) {
+		carry = carry_of(a, t, s);
+		if (!carry)
+			a->failed = true;
+	}
 	as.carried_ns = carry ? carry->ns : 0;
 	as.weight = ns + as.carried_ns;
-	if (carry) {
+	if (carry)
 		carry->ns = 0;
-		carry->has_last = true;
-		carry->last = as;
-	}
 	emit(a, &as);
 }
 
+/* Time no later sampled stack of its kind took: a record of its own,
+ * with the thread's names as they are at the end */
 static void hand_out(struct stack_attrib *a, struct carry *c)
 {
 	struct attributed_stack as;
 
-	if (!c->ns || !c->has_last)
+	if (!c->ns)
 		return;
-	as = c->last;
+	memset(&as, 0, sizeof(as));
+	as.kind = STACK_KIND_OFFCPU;
+	as.thread = thread_ref(a, c->tid, c->pid);
+	as.stacks =
+		(struct attrib_stacks){ false, c->pid, WEFT_STACK_NOT_TAKEN, WEFT_STACK_NOT_TAKEN };
+	as.reason = c->reason;
+	as.syscall_nr = c->syscall_nr;
+	as.addr = c->addr;
 	as.weight = c->ns;
 	as.carried_ns = c->ns;
-	as.at_finish = true;
+	as.unsampled = true;
 	c->ns = 0;
 	emit(a, &as);
 }
@@ -489,7 +507,5 @@ int stack_attrib__finish(struct stack_attrib *a)
 	a->finished = true;
 	for (i = 0; i < a->ncarries; i++)
 		hand_out(a, &a->carries[i]);
-	for (i = 0; i < a->nthreads; i++)
-		hand_out(a, &a->threads[i].carry);
 	return a->failed ? -ENOMEM : 0;
 }

@@ -12,11 +12,15 @@
  *            stacks), weight its length in ns
  *
  * Stack sampling (--stack-every N) takes stacks at some blocking switches
- * only: a blocked interval whose switch took none gives its time to the
- * same carry's next interval that did, and a carry still holding time at
- * the end gives it to that carry's last sampled stack (none: it is
- * dropped). A carry is per thread, or per thread and wait address
- * (stack_attrib_opts.carry): see there.
+ * only. A blocked interval whose switch took none gives its time to the
+ * thread's next interval that did and waits the same way: the same system
+ * call on the same address (what the switch knows without a stack), so
+ * that a producer's rare lock wait does not take the time of its many
+ * condition-variable waits. Time still carried at the end, with no later
+ * sampled stack of its kind, goes to a record of its own whose stacks are
+ * not taken and whose unsampled flag is set (the "[unsampled wait]"
+ * frame): totals stay exact, and nothing is given to a stack it was not
+ * seen in.
  *
  * A record names stacks by their ids in the recording's stack table;
  * stack_attrib__frames() gives a stack's frames as ids of interned names
@@ -48,19 +52,6 @@ struct weft_slice;
 enum stack_kind {
 	STACK_KIND_ONCPU, /* a sample; weight 1 */
 	STACK_KIND_OFFCPU, /* a blocked interval; weight in ns */
-};
-
-/* Where a carry's time waits for a sampled stack */
-enum stack_carry {
-	/* the thread's next sampled blocked interval, whatever it waits on */
-	STACK_CARRY_THREAD,
-	/* the thread's next sampled interval on the same wait address;
-	 * intervals with no address are left out altogether */
-	STACK_CARRY_ADDR,
-};
-
-struct stack_attrib_opts {
-	enum stack_carry carry;
 };
 
 /* A thread as a record names it: its names (interned) when the record
@@ -101,10 +92,11 @@ struct attributed_stack {
 	struct attrib_thread waker_thread;
 	struct attrib_stacks waker_stacks;
 	/* Part of weight is time carried from intervals that took no stack
-	 * (carried_ns), or the record only hands out a carry at the end
-	 * (at_finish: weight is all carried) */
+	 * (carried_ns); or the record hands out, at the end, carried time
+	 * that no later sampled stack of its kind took (unsampled: weight is
+	 * all carried, stacks not taken, start_ns and end_ns 0) */
 	__u64 carried_ns;
-	bool at_finish;
+	bool unsampled;
 };
 
 typedef void (*stack_attrib_fn)(void *ctx, const struct attributed_stack *as);
@@ -113,8 +105,7 @@ struct stack_attrib;
 
 /* stacks may be NULL: every record then has stacks that do not resolve.
  * NULL and errno on failure. */
-struct stack_attrib *stack_attrib__new(const struct stack_attrib_opts *opts,
-				       const struct stack_table *stacks);
+struct stack_attrib *stack_attrib__new(const struct stack_table *stacks);
 void stack_attrib__free(struct stack_attrib *a);
 
 /* Adds a consumer; records go to every one, in the order they were added.

@@ -24,15 +24,13 @@ struct lock_slot {
 	struct stack_lock out;
 };
 
-/* Two stack_attribs: the lock stacks carry a skipped wait's time per
- * address (flame_type__carry(FLAME_LOCK)), the others per thread. The
- * names they intern live as long as the summary: the tables point into
- * them. */
+/* The names the stack_attrib interns live as long as the summary: the
+ * tables point into them. */
 struct stack_summary {
 	struct stack_summary_opts opts;
 	struct stack_capture capture;
 	char *user_unwind;
-	struct stack_attrib *by_thread, *by_addr;
+	struct stack_attrib *attrib;
 	struct flame *oncpu, *offcpu, *lock;
 	struct lock_slot *locks; /* in the order of the metrics' locks */
 	unsigned int nr_locks;
@@ -78,7 +76,7 @@ static void count_capture(void *ctx, const struct attributed_stack *as)
 		return;
 	s->capture.blocked_ns += as->weight;
 	if (as->stacks.taken &&
-	    stack_attrib__cut_short(s->by_thread, as->stacks.tgid, as->stacks.user))
+	    stack_attrib__cut_short(s->attrib, as->stacks.tgid, as->stacks.user))
 		s->capture.cut_short_ns += as->weight;
 }
 
@@ -102,29 +100,23 @@ struct stack_summary *stack_summary__new(const struct stack_table *stacks,
 		s->opts.per_process = s->opts.locks = false;
 		return s;
 	}
-	s->by_thread = stack_attrib__new(
-		&(struct stack_attrib_opts){ .carry = flame_type__carry(FLAME_OFFCPU) }, stacks);
-	if (!s->by_thread || stack_attrib__subscribe(s->by_thread, count_capture, s))
+	s->attrib = stack_attrib__new(stacks);
+	if (!s->attrib || stack_attrib__subscribe(s->attrib, count_capture, s))
 		goto err_out;
 	if (s->opts.per_process) {
-		s->oncpu =
-			flame__new(&(struct flame_opts){ .type = FLAME_ONCPU, .by = FLAME_BY_PID },
-				   s->by_thread);
+		s->oncpu = flame__new(
+			&(struct flame_opts){ .type = FLAME_ONCPU, .by = FLAME_BY_PID }, s->attrib);
 		s->offcpu =
 			flame__new(&(struct flame_opts){ .type = FLAME_OFFCPU, .by = FLAME_BY_PID },
-				   s->by_thread);
+				   s->attrib);
 		if (!s->oncpu || !s->offcpu)
 			goto err_out;
 	}
 	if (s->opts.locks) {
-		s->by_addr = stack_attrib__new(
-			&(struct stack_attrib_opts){ .carry = flame_type__carry(FLAME_LOCK) },
-			stacks);
-		s->lock = s->by_addr ? flame__new(&(struct flame_opts){ .type = FLAME_LOCK,
-									.by = FLAME_BY_NONE,
-									.user_only = true },
-						  s->by_addr) :
-				       NULL;
+		s->lock = flame__new(&(struct flame_opts){ .type = FLAME_LOCK,
+							   .by = FLAME_BY_NONE,
+							   .user_only = true },
+				     s->attrib);
 		if (!s->lock)
 			goto err_out;
 	}
@@ -154,8 +146,7 @@ void stack_summary__free(struct stack_summary *s)
 	flame__free(s->oncpu);
 	flame__free(s->offcpu);
 	flame__free(s->lock);
-	stack_attrib__free(s->by_thread);
-	stack_attrib__free(s->by_addr);
+	stack_attrib__free(s->attrib);
 	free(s->user_unwind);
 	free(s);
 }
@@ -163,13 +154,8 @@ void stack_summary__free(struct stack_summary *s)
 int stack_summary__feed(void *ctx, const struct weft_event_header *ev)
 {
 	struct stack_summary *s = ctx;
-	int err = 0;
 
-	if (s->by_thread)
-		err = stack_attrib__feed(s->by_thread, ev);
-	if (!err && s->by_addr)
-		err = stack_attrib__feed(s->by_addr, ev);
-	return err;
+	return s->attrib ? stack_attrib__feed(s->attrib, ev) : 0;
 }
 
 void stack_summary__slice(void *ctx, const struct weft_slice *slice)
@@ -179,9 +165,7 @@ void stack_summary__slice(void *ctx, const struct weft_slice *slice)
 	if (!s->capture.recorded || slice->state != WEFT_SLICE_BLOCKED)
 		return;
 	s->capture.has_blocked = true;
-	stack_attrib__slice(s->by_thread, slice);
-	if (s->by_addr)
-		stack_attrib__slice(s->by_addr, slice);
+	stack_attrib__slice(s->attrib, slice);
 }
 
 /* --- the per-process tables, from the flame lines --- */
@@ -466,8 +450,8 @@ int stack_summary__finish(struct stack_summary *s, const struct weft_metrics *m)
 		return 0;
 	s->finished = true;
 	/* what a thread blocked after its last sampled stack goes to it */
-	if (s->by_thread)
-		err = stack_attrib__finish(s->by_thread);
+	if (s->attrib)
+		err = stack_attrib__finish(s->attrib);
 	if (!err && s->opts.per_process) {
 		err = flame__finish(s->oncpu, m);
 		if (!err)

@@ -5,7 +5,10 @@ this machine, each row checked against the kernel's figures of the same run
 (rusage) and against what the model must do, never against fixed timings."""
 import json
 import os
+import re
+import subprocess
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import Harness, check, close_to, free_cores_or_skip  # noqa: E402
@@ -107,7 +110,90 @@ def compare_files_equals_their_reports(tmp):
               "interleaved share")
         check(abs(row["serialized_share"] - rep["serialized_s"] / rep["wall_s"]) < 1e-3,
               "serialized share")
-    check(rows[0]["speedup"] == 1.0, "speedup relative to the first file")
+    # two different programs: no speedup or RSS per worker between them
+    for row in rows:
+        check(row["speedup"] is None, f"{row['model']}: speedup {row['speedup']}")
+        check(row["rss_per_worker_kb"] is None, f"{row['model']}: {row['rss_per_worker_kb']}")
+    r = h.run([WEFT, "compare", "--format", "markdown", *files])
+    check(r.returncode == 0, r.stderr)
+    check("\nfastest: " in r.stdout and "\nparallel: threads of the program" in r.stdout,
+          f"markdown without legend or fastest line:\n{r.stdout}")
+
+
+VERDICT_PARALLELISM = re.compile(r"parallelism (\d+\.\d\d)|^parallel: (\d+\.\d\d)")
+
+
+@h.test
+def repeat_shows_the_median_run_and_its_spread(tmp):
+    """--repeat 3: each row is one run's figures (the median by wall),
+    its verdict that run's own, with every figure's range over the runs;
+    progress on stderr; the kept files, compared, are models of one task."""
+    keep = os.path.join(tmp, "keep")
+    r = h.run([WEFT, "compare", "--format", "json", "--keep", keep, "--task", "cpu",
+               "--modes", "sync,threads", "--repeat", "3", "--units", "4", "--size", "20000000"],
+              timeout=300)
+    check(r.returncode == 0, f"weft compare failed: {r.stderr.strip()}")
+    for k in range(1, 7):
+        check(f"({k} of 6)" in r.stderr, f"no progress line for run {k}: {r.stderr!r}")
+    rows = {row["model"]: row for row in json.loads(r.stdout)["rows"]}
+    for model, row in rows.items():
+        check(row["runs"] == 3, f"{model}: runs {row['runs']}")
+        walls = []
+        for run in (1, 2, 3):
+            rep = report(os.path.join(keep, f"{model}-{run}.data"))
+            walls.append((rep["wall_s"], rep))
+        walls.sort(key=lambda w: w[0])
+        median = walls[1][1]
+        # the row is the median run, verdict and figures alike
+        close_to(row["wall_s"], median["wall_s"], 1e-5, f"{model}: wall of the median run")
+        close_to(row["parallelism"]["avg"], median["parallelism"]["avg"], 1e-3,
+                 f"{model}: parallelism of the median run")
+        check(row["verdict"] == median["verdict"],
+              f"{model}: verdict {row['verdict']!r} vs the median run's {median['verdict']!r}")
+        m = VERDICT_PARALLELISM.search(row["verdict"])
+        if m:
+            quoted = float(m.group(1) or m.group(2))
+            check(abs(quoted - row["parallelism"]["avg"]) < 0.006,
+                  f"{model}: verdict says {quoted}, table {row['parallelism']['avg']}")
+        # the spread is the runs' own min and max
+        spread = row["spread"]
+        close_to(spread["wall_s"][0], walls[0][0], 1e-5, f"{model}: min wall")
+        close_to(spread["wall_s"][1], walls[2][0], 1e-5, f"{model}: max wall")
+        pars = sorted(w[1]["parallelism"]["avg"] for w in walls)
+        close_to(spread["parallelism_avg"][0], pars[0], 1e-3, f"{model}: min parallelism")
+        close_to(spread["parallelism_avg"][1], pars[2], 1e-3, f"{model}: max parallelism")
+    # recordings of one task, compared as files: speedup against sync
+    files = [os.path.join(keep, f"{m}-1.data") for m in ("threads", "sync")]
+    r = h.run([WEFT, "compare", "--format", "json", *files])
+    check(r.returncode == 0, r.stderr)
+    frows = json.loads(r.stdout)["rows"]
+    check(frows[1]["speedup"] == 1.0, f"sync's speedup {frows[1]['speedup']}")
+    close_to(frows[0]["speedup"], frows[1]["wall_s"] / frows[0]["wall_s"], 1e-3,
+             "threads' speedup against sync")
+    check(frows[0]["rss_per_worker_kb"] is not None, "threads' RSS per worker")
+
+
+@h.test
+def warns_when_other_programs_held_the_cores(tmp):
+    ncores = os.cpu_count()
+    loops = [subprocess.Popen(["/bin/sh", "-c", "while :; do :; done"])
+             for _ in range(ncores)]
+    try:
+        time.sleep(0.2)
+        path = os.path.join(tmp, "beside.data")
+        r = h.run([WEFT, "record", "-o", path, "--", f"{HELPERS}/busy", "-t", "2", "-s", "1"])
+        check(r.returncode == 0, r.stderr)
+    finally:
+        for p in loops:
+            p.kill()
+            p.wait()
+    held = report(path)
+    others = sum(c["other"] for c in held["cpus"]) / len(held["cpus"])
+    check(others > 0.3, f"the loops held only {others:.2f} of the cores")
+    r = h.run([WEFT, "compare", path])
+    check(r.returncode == 0, r.stderr)
+    check("warning: other programs held more than 20% of the cores in 1 of 1 runs" in r.stderr,
+          f"no warning: {r.stderr!r}")
 
 
 if __name__ == "__main__":

@@ -100,6 +100,72 @@ def wakeup_and_svg(tmp):
     check(any("player" in t for t in titles), "the SVG names no frame of pingpong's player()")
 
 
+
+@h.test
+def lock_svg_is_rooted_at_the_lock(tmp):
+    """Each lock is one tower in the lock graph, under its name, as wide as
+    the locks table's wait for it; the folded lines keep their process
+    root (flamegraph.pl users merge them as before)"""
+    path, _ = record(tmp, "mutex", [f"{HELPERS}/mutex", "3", "0.4"])
+    rep = json.loads(h.run([WEFT, "report", path, "--format", "json"]).stdout)
+    lock = next((l for l in rep["locks"] if l["name"] == "shared_lock"), None)
+    check(lock is not None, f"no shared_lock in the locks table: {rep['locks']}")
+    svg = os.path.join(tmp, "lock.svg")
+    r = h.run([WEFT, "flame", path, "--type", "lock", "--svg", svg])
+    check(r.returncode == 0, f"weft flame --svg failed: {r.stderr.strip()}")
+    ns = "{http://www.w3.org/2000/svg}"
+    titles = [t.text or "" for t in ET.parse(svg).getroot().iter(f"{ns}title")]
+    tower = [t for t in titles if t.startswith("shared_lock (")]
+    check(len(tower) == 1, f"one frame named shared_lock, got {tower}")
+    m = re.match(r"shared_lock \(([0-9.]+) (ms|s|us)", tower[0])
+    scale = {"s": 1.0, "ms": 1e-3, "us": 1e-6}[m.group(2)]
+    got = float(m.group(1)) * scale
+    check(abs(got - lock["total_s"]) <= 0.01 * lock["total_s"] + 1e-5,
+          f"the tower holds {got:.6f} s, the locks table {lock['total_s']:.6f} s")
+    rows = flame(path, "--type", "lock")
+    check(rows and all(not s[0].startswith("shared_lock") for s, _ in rows),
+          "the folded lines keep their process root")
+
+
+@h.test
+def svg_in_a_browser(tmp):
+    """The off-CPU SVG in headless Chromium: no console warning, blue frames
+    (flamegraph.pl's io palette: r = g < b), hover text with units at the
+    top, where it stays in view; the screenshot is left in
+    $WEFT_SCREENSHOTS when that is set."""
+    import browser
+    import re
+    import shutil
+    path, _ = record(tmp, "pp", [f"{HELPERS}/pingpong", "-n", "2000", "-c", "0"])
+    svg = os.path.join(tmp, "pp.svg")
+    r = h.run([WEFT, "flame", path, "--type", "offcpu", "--svg", svg])
+    check(r.returncode == 0, f"weft flame --svg failed: {r.stderr.strip()}")
+    fills = re.findall(r'<title>([^<]*)</title><rect [^>]*fill="rgb\((\d+),(\d+),(\d+)\)"',
+                       open(svg).read())
+    user = [f for f in fills if not f[0].split(" (")[0].endswith("_[k]")]
+    check(user and all(int(r) == int(g) < int(b) for _, r, g, b in user),
+          f"off-CPU frames not blue: {user[:3]}")
+    chromium, _ = browser.browser_or_skip(h.build)
+    view = browser.Page(chromium, width=1300, height=700)
+    try:
+        view.open(f"file://{svg}", "document.readyState == 'complete'")
+        details = view.evaluate(
+            "var f=document.getElementsByClassName('f'),g=f[f.length-1];"
+            "g.onmouseover.call(g);var d=document.getElementById('details');"
+            "d.textContent+'|'+d.getBoundingClientRect().top")
+        png = os.path.join(tmp, "flame.png")
+        view.screenshot(png)
+        if os.environ.get("WEFT_SCREENSHOTS"):
+            shutil.copy(png, os.environ["WEFT_SCREENSHOTS"])
+    finally:
+        view.close()
+    text, top = details.rsplit("|", 1)
+    check(re.search(r"\((\d+ us|[0-9.]+ ms|[0-9.]+ s), [0-9.]+%\)$", text),
+          f"hover text without a unit: {text!r}")
+    check(float(top) < 60, f"the details line is {top} px down, out of view")
+    check(not view.warnings(), f"the browser warned: {view.warnings()[:3]}")
+
+
 def report(path, *opts):
     r = h.run([WEFT, "report", path, "--threads", *opts])
     check(r.returncode == 0, f"weft report failed: {r.stderr.strip()}")
