@@ -609,9 +609,33 @@ struct knot_lock {
 	__u64 ns;
 };
 
+static int knot_lock_cmp(const void *pa, const void *pb)
+{
+	const struct knot_lock *a = pa, *b = pb;
+
+	if (a->pid != b->pid)
+		return a->pid < b->pid ? -1 : 1;
+	return a->addr < b->addr ? -1 : a->addr > b->addr;
+}
+
+/* An edge counts for knots when it joins two threads and holds at least
+ * KNOT_EDGE_MIN_SHARE of its waiter's thread time: a main thread joining
+ * a worker that once waited 0.4 ms for it to queue work is no knot, two
+ * threads passing a GIL back and forth are. */
+#define KNOT_EDGE_MIN_SHARE 0.01
+
+static bool knot_edge(const struct waitfor *w, const struct waitfor_edge *x, __u32 *from, __u32 *to)
+{
+	if (!x->holder_tid || !u64_set__get(&w->node_of, x->waiter_tid, from) ||
+	    !u64_set__get(&w->node_of, x->holder_tid, to))
+		return false;
+	return x->wait_ns >= KNOT_EDGE_MIN_SHARE * w->nodes[*from].life_ns;
+}
+
 static int find_knots(struct waitfor *w)
 {
-	__u32 n = w->nr_nodes, i, e, nr_adj = 0, c;
+	__u32 n = w->nr_nodes, i, e, nr_adj = 0, c, nr_kl;
+	struct knot_lock *kl = NULL;
 	struct scc g = {};
 	__u32 *size = NULL;
 	__u64 *weight = NULL;
@@ -631,8 +655,9 @@ static int find_knots(struct waitfor *w)
 	g.on_stack = calloc(n, sizeof(bool));
 	size = calloc(n, sizeof(*size));
 	weight = calloc(n, sizeof(*weight));
+	kl = malloc((w->nr_edges + 1) * sizeof(*kl));
 	if (!g.first || !g.next_out || !g.dst || !g.index || !g.low || !g.stack || !g.comp ||
-	    !g.call || !g.it || !g.on_stack || !size || !weight)
+	    !g.call || !g.it || !g.on_stack || !size || !weight || !kl)
 		goto cleanup;
 	for (i = 0; i < n; i++)
 		g.first[i] = g.index[i] = UNSEEN;
@@ -640,8 +665,7 @@ static int find_knots(struct waitfor *w)
 		const struct waitfor_edge *x = &w->edges[e];
 		__u32 from, to;
 
-		if (!x->holder_tid || !u64_set__get(&w->node_of, x->waiter_tid, &from) ||
-		    !u64_set__get(&w->node_of, x->holder_tid, &to))
+		if (!knot_edge(w, x, &from, &to))
 			continue;
 		g.dst[nr_adj] = to;
 		g.next_out[nr_adj] = g.first[from];
@@ -655,8 +679,7 @@ static int find_knots(struct waitfor *w)
 		const struct waitfor_edge *x = &w->edges[e];
 		__u32 from, to;
 
-		if (!x->holder_tid || !u64_set__get(&w->node_of, x->waiter_tid, &from) ||
-		    !u64_set__get(&w->node_of, x->holder_tid, &to) || g.comp[from] != g.comp[to])
+		if (!knot_edge(w, x, &from, &to) || g.comp[from] != g.comp[to])
 			continue;
 		weight[g.comp[from]] += x->wait_ns;
 	}
@@ -689,29 +712,23 @@ static int find_knots(struct waitfor *w)
 		}
 		qsort(k->threads, k->nr_threads, sizeof(*k->threads), thread_cmp);
 		k->share = k->lifetime_ns ? (double)k->wait_ns / k->lifetime_ns : 0;
-		/* the lock that carried most of it: edges are few per knot,
-		 * so a scan per candidate is enough */
+		/* the lock that carried most of it: its edges by address,
+		 * summed over runs of one address */
+		nr_kl = 0;
 		for (e = 0; e < w->nr_edges; e++) {
 			const struct waitfor_edge *x = &w->edges[e];
 			__u32 from, to;
 
-			if (!x->holder_tid || !x->has_lock ||
-			    !u64_set__get(&w->node_of, x->waiter_tid, &from) ||
-			    !u64_set__get(&w->node_of, x->holder_tid, &to) || g.comp[from] != c ||
-			    g.comp[to] != c)
-				continue;
-			cur = (struct knot_lock){ x->pid, x->addr, 0 };
-			for (j = 0; j < w->nr_edges; j++) {
-				const struct waitfor_edge *y = &w->edges[j];
-				__u32 f2, t2;
-
-				if (y->holder_tid && y->has_lock && y->pid == cur.pid &&
-				    y->addr == cur.addr &&
-				    u64_set__get(&w->node_of, y->waiter_tid, &f2) &&
-				    u64_set__get(&w->node_of, y->holder_tid, &t2) &&
-				    g.comp[f2] == c && g.comp[t2] == c)
-					cur.ns += y->wait_ns;
-			}
+			if (x->has_lock && knot_edge(w, x, &from, &to) && g.comp[from] == c &&
+			    g.comp[to] == c)
+				kl[nr_kl++] = (struct knot_lock){ x->pid, x->addr, x->wait_ns };
+		}
+		qsort(kl, nr_kl, sizeof(*kl), knot_lock_cmp);
+		for (j = 0; j < nr_kl; j = e) {
+			cur = kl[j];
+			for (e = j + 1; e < nr_kl && kl[e].pid == cur.pid && kl[e].addr == cur.addr;
+			     e++)
+				cur.ns += kl[e].ns;
 			if (!any || cur.ns > best.ns) {
 				best = cur;
 				any = true;
@@ -736,6 +753,7 @@ cleanup:
 	free(g.on_stack);
 	free(size);
 	free(weight);
+	free(kl);
 	return err;
 }
 
