@@ -23,7 +23,8 @@
  * cpu-tree (the CPU ran a thread of the tree) and cpu-others.
  *
  * Knots (wPerf's term) are the strongly connected parts of the graph of
- * threads, by the time their members waited on each other.
+ * threads, over the edges that hold 1% or more of their waiter's thread
+ * time, by the time their members waited on each other.
  *
  * Lifecycle: waitfor__new(), waitfor__slice() for every slice,
  * waitfor__finish() once the analysis finished (names, sorting, knots),
