@@ -75,6 +75,12 @@ struct weft_event_header {
  * contention_begin and contention_end tracepoints): sys_arg1 is then the
  * lock's address instead of the system call's second argument. */
 #define WEFT_SWITCH_KERNEL_LOCK 0x40
+/* Only with --stack-audit, which takes stacks at every blocking switch:
+ * the default sampling (stack_every per thread, the per-CPU stack budget)
+ * would have taken no stack at this one (WEFT_STACK_SKIPPED). Comparing
+ * the attribution with and without the marked stacks measures the
+ * sampling's bias from one recording. */
+#define WEFT_SWITCH_WOULD_SKIP 0x80
 
 /* Emitted when prev or next is in the traced tree. next_tid 0 is idle. */
 struct weft_ev_switch {
@@ -113,6 +119,9 @@ struct weft_ev_switch {
  * run on the interrupt stack): the waker fields name the interrupted task */
 #define WEFT_WAKE_IRQ 0x2
 #define WEFT_WAKE_NO_WAKING 0x8 /* no sched_waking seen: waker fields unknown */
+/* Only with --stack-audit: the default would have taken no waker stacks
+ * here (the wakee's last block took none), WEFT_STACK_NOT_TAKEN */
+#define WEFT_WAKE_WOULD_SKIP 0x10
 
 /* One record per wakeup of a traced thread, written at the enqueue
  * (sched_wakeup / sched_wakeup_new): hdr.ts_ns is the enqueue, where the

@@ -36,6 +36,13 @@ const volatile bool targ_unwind_tables = false;
  * that comes STACK_GAP_NS or more after the thread's last one that did */
 const volatile __u32 stack_every = 1;
 #define STACK_GAP_NS 1000000ULL
+/* And at most one in stack_interval_ns per CPU (0: no limit), so that the
+ * price of stacks is bounded per second, not per switch: 64 threads that
+ * each block less than once a gap would otherwise all take them. */
+const volatile __u64 stack_interval_ns = 0;
+/* --stack-audit: every blocking switch takes stacks, and those the rules
+ * above would have skipped carry WEFT_SWITCH_WOULD_SKIP */
+const volatile bool targ_stack_audit = false;
 
 struct plock_call {
 	__u64 mutex;
@@ -127,6 +134,26 @@ struct {
 	__type(key, int);
 	__type(value, struct thread_state);
 } thread_states SEC(".maps");
+
+/* The per-CPU stack budget, a generic cell rate algorithm: tat_ns is
+ * when the budget would be whole again. A walk is allowed while tat_ns is
+ * less than a burst of intervals ahead of now, and pushes it one interval
+ * on. A thread after a quiet gap may go deeper into the budget, so a
+ * thread that blocks rarely keeps its stacks beside one that blocks all
+ * the time; both bursts still bound the rate at one per interval. */
+#define STACK_BURST 4
+#define STACK_BURST_QUIET 32
+
+struct stack_budget {
+	__u64 tat_ns;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct stack_budget);
+} stack_budgets SEC(".maps");
 
 enum cpu_kind {
 	KIND_UNKNOWN = 0,
@@ -963,23 +990,59 @@ static __always_inline bool thread_traced(struct task_struct *t, struct thread_s
 	return true;
 }
 
+/* Whether this CPU's stack budget allows one more walk now (and takes it) */
+static __always_inline bool stack_budget_take(__u64 now, bool quiet)
+{
+	__u64 burst_ns = stack_interval_ns * (quiet ? STACK_BURST_QUIET : STACK_BURST);
+	struct stack_budget *b;
+	__u32 zero = 0;
+	__u64 tat;
+
+	if (!stack_interval_ns)
+		return true;
+	b = bpf_map_lookup_elem(&stack_budgets, &zero);
+	if (!b)
+		return true;
+	tat = b->tat_ns > now ? b->tat_ns : now;
+	if (tat - now > burst_ns)
+		return false;
+	b->tat_ns = tat + stack_interval_ns;
+	return true;
+}
+
 /* Stack sampling: whole stacks at every blocking switch cost more than
  * the rest of the switch program together on a program that switches
  * 100,000s of times a second, so one blocking switch in stack_every per
  * thread takes them, and any that comes after a quiet gap: only threads
- * that block more than about 1000 times a second are sampled. The skipped ones are marked, and the reports give
- * their blocked time to the thread's next sampled stack. */
+ * that block more than about 1000 times a second are sampled. Of those,
+ * the CPU's budget (stack_interval_ns) lets through one an interval; a
+ * thread refused keeps its turn for its next block. The skipped ones are
+ * marked, and the reports give their blocked time to a later sampled
+ * stack. --stack-audit runs the same rules on the same state, and only
+ * marks what they decide. */
 static __always_inline bool block_takes_stacks(struct thread_state *info, __u64 now)
 {
-	if (stack_every <= 1 || !info)
+	bool quiet;
+
+	if (!info)
 		return true;
+	if (stack_every <= 1 && !stack_interval_ns) {
+		info->block_sampled = 1;
+		return true;
+	}
+	quiet = now - info->last_stack_ns >= STACK_GAP_NS;
 	/* a thread that blocks less than once a gap keeps every stack */
-	if (info->stack_countdown && now - info->last_stack_ns < STACK_GAP_NS) {
+	if (stack_every > 1 && info->stack_countdown && !quiet) {
 		info->stack_countdown--;
 		info->block_sampled = 0;
 		return false;
 	}
-	info->stack_countdown = stack_every - 1;
+	if (!stack_budget_take(now, quiet)) {
+		info->stack_countdown = 0;
+		info->block_sampled = 0;
+		return false;
+	}
+	info->stack_countdown = stack_every > 1 ? stack_every - 1 : 0;
 	info->block_sampled = 1;
 	info->last_stack_ns = now;
 	return true;
@@ -1054,7 +1117,9 @@ int BPF_PROG(handle_switch, bool preempt, struct task_struct *prev, struct task_
 		 * the current ones. Only a block starts an off-CPU
 		 * interval that a stack explains. */
 		if (targ_stacks && blocks) {
-			if (block_takes_stacks(prev_state_bpf, now)) {
+			if (block_takes_stacks(prev_state_bpf, now) || targ_stack_audit) {
+				if (prev_state_bpf && !prev_state_bpf->block_sampled)
+					ev->hdr.flags |= WEFT_SWITCH_WOULD_SKIP;
 				ev->user_stack_id = take_user_stack(ctx);
 				ev->kernel_stack_id = take_kernel_stack(ctx);
 			} else {
@@ -1081,6 +1146,7 @@ int BPF_PROG(handle_waking, struct task_struct *p)
 {
 	struct task_struct *waker = bpf_get_current_task_btf();
 	struct thread_state *info;
+	bool sampled;
 
 	if (!thread_traced(p, &info) || !info)
 		return 0;
@@ -1092,8 +1158,10 @@ int BPF_PROG(handle_waking, struct task_struct *p)
 	 * on: that task is not the waker. */
 	if (in_interrupt_context())
 		info->flags |= WEFT_WAKE_IRQ;
-	if (targ_stacks && !(info->flags & WEFT_WAKE_IRQ) &&
-	    (stack_every <= 1 || info->block_sampled)) {
+	sampled = (stack_every <= 1 && !stack_interval_ns) || info->block_sampled;
+	if (targ_stacks && !(info->flags & WEFT_WAKE_IRQ) && (sampled || targ_stack_audit)) {
+		if (!sampled)
+			info->flags |= WEFT_WAKE_WOULD_SKIP;
 		info->user_stack_id = take_user_stack(ctx);
 		info->kernel_stack_id = take_kernel_stack(ctx);
 	} else {

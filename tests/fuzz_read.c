@@ -45,6 +45,11 @@ static char out_dir[64];
  * compare.c has a known fault */
 static bool no_compare;
 
+static void remove_out_dir(void)
+{
+	rmdir(out_dir);
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	int null = open("/dev/null", O_WRONLY);
@@ -60,6 +65,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	snprintf(out_dir, sizeof(out_dir), "/tmp/weft-fuzz.XXXXXX");
 	if (!mkdtemp(out_dir))
 		abort();
+	atexit(remove_out_dir);
 	return 0;
 }
 

@@ -19,12 +19,14 @@ struct flame_cli {
 	const char *path;
 	const char *svg;
 	struct flame_opts f;
+	bool as_sampled;
 };
 
 enum {
 	OPT_TYPE = 0x100,
 	OPT_BY,
 	OPT_SVG,
+	OPT_AS_SAMPLED,
 };
 
 static const char flame_doc[] =
@@ -50,6 +52,9 @@ static const struct argp_option flame_options[] = {
 	{ "by", OPT_BY, "BY", 0,
 	  "Root frame: process (default: the name, same names merge), pid, thread or none", 0 },
 	{ "svg", OPT_SVG, "OUT", 0, "Write an interactive SVG flame graph to OUT instead", 0 },
+	/* for the attribution test, on a recording made with --stack-audit:
+	 * the stacks the default sampling would have skipped count as skipped */
+	{ "as-sampled", OPT_AS_SAMPLED, NULL, OPTION_HIDDEN, NULL, 0 },
 	{},
 };
 
@@ -70,6 +75,9 @@ static error_t flame_parse_arg(int key, char *arg, struct argp_state *state)
 		break;
 	case OPT_SVG:
 		o->svg = arg;
+		break;
+	case OPT_AS_SAMPLED:
+		o->as_sampled = true;
 		break;
 	case ARGP_KEY_ARG:
 		cmd_arg_recording(state, &o->path, arg);
@@ -167,7 +175,8 @@ cleanup:
  * with them, the analysis' locks table for the lock type. NULL with one
  * line in err (naming the file) on failure. */
 static struct flame *flame_of_recording(const char *path, const struct flame_opts *opts,
-					struct stack_attrib **attrib, char *err, size_t errlen)
+					bool as_sampled, struct stack_attrib **attrib, char *err,
+					size_t errlen)
 {
 	struct recording *rec = recording_open(path, NULL, err, errlen);
 	struct stack_table *stacks = NULL;
@@ -181,6 +190,8 @@ static struct flame *flame_of_recording(const char *path, const struct flame_opt
 	if (stacks)
 		recording_read_stacks(rec, stacks);
 	a = stacks ? stack_attrib__new(stacks) : NULL;
+	if (a && as_sampled)
+		stack_attrib__as_sampled(a);
 	f = a ? flame__new(opts, a) : NULL;
 	if (!f) {
 		snprintf(err, errlen, "%s: %s", path, strerror(ENOMEM));
@@ -223,7 +234,7 @@ int cmd_flame(int argc, char **argv)
 		return 2;
 	if (!o.path)
 		o.path = "weft.data";
-	f = flame_of_recording(o.path, &o.f, &attrib, err, sizeof(err));
+	f = flame_of_recording(o.path, &o.f, o.as_sampled, &attrib, err, sizeof(err));
 	if (!f) {
 		elog("%s", err);
 		return 1;

@@ -21,6 +21,8 @@ enum {
 	OPT_NO_STACKS,
 	OPT_STACK_ENTRIES,
 	OPT_STACK_EVERY,
+	OPT_STACK_RATE,
+	OPT_STACK_AUDIT,
 	OPT_UNWIND,
 	OPT_UNWIND_ROWS,
 };
@@ -82,6 +84,15 @@ static const struct argp_option record_options[] = {
 	  "carries the blocked time of the switches skipped before it (default " STR(
 		  RECORD_DEFAULT_STACK_EVERY) "; 1: all)",
 	  3 },
+	{ "stack-rate", OPT_STACK_RATE, "N", 0,
+	  "And at most N of them a second on each CPU, the rest carried like the skipped ones, "
+	  "so that the price of stacks is bounded per second (default " STR(
+		  RECORD_DEFAULT_STACK_RATE) "; 0: no limit, "
+					     "which --stack-every 1 also means unless this is given)",
+	  3 },
+	/* for the attribution test: every stack, the ones the sampling would
+	 * skip marked */
+	{ "stack-audit", OPT_STACK_AUDIT, NULL, OPTION_HIDDEN, NULL, 3 },
 	{ "ring-kb", OPT_RING_KB, "N", 0,
 	  "Ring buffer size per CPU in KiB (default " STR(RECORD_DEFAULT_RING_KB) ")", 3 },
 	{ "verbose", 'v', NULL, 0, "Show libbpf's messages", 3 },
@@ -186,6 +197,13 @@ static error_t record_parse_arg(int key, char *arg, struct argp_state *state)
 	case OPT_STACK_EVERY:
 		o->stack_every = parse_count(state, "--stack-every", arg, 1, 1 << 20);
 		break;
+	case OPT_STACK_RATE:
+		o->stack_rate = parse_count(state, "--stack-rate", arg, 0, 1000000);
+		o->stack_rate_set = true;
+		break;
+	case OPT_STACK_AUDIT:
+		o->stack_audit = true;
+		break;
 	case OPT_UNWIND_ROWS:
 		o->unwind_rows =
 			parse_count(state, "--unwind-rows", arg, 1024, WEFT_UNWIND_MAX_ROWS);
@@ -248,6 +266,7 @@ int cmd_record(int argc, char **argv)
 		.unwind_tables = true,
 		.unwind_rows = RECORD_DEFAULT_UNWIND_ROWS,
 		.stack_every = RECORD_DEFAULT_STACK_EVERY,
+		.stack_rate = RECORD_DEFAULT_STACK_RATE,
 	};
 	int status;
 
@@ -260,6 +279,8 @@ int cmd_record(int argc, char **argv)
 		weft_kv__free(opts.meta);
 		return 2;
 	}
+	if (opts.stack_every == 1 && !opts.stack_rate_set)
+		opts.stack_rate = 0;
 	opts.progress = isatty(STDERR_FILENO);
 	status = record_run(&opts);
 	weft_kv__free(opts.meta);

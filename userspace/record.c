@@ -123,8 +123,6 @@ struct recorder {
 	 * --duration; 0 when it ended by itself */
 	int stopped_by;
 	struct stack_table *stacks; /* the stack ids the records name */
-	/* those first named since the last flush, and what names them then */
-	struct stack_table *new_stacks;
 	struct syms_cache *syms;
 	struct kallsyms *ks;
 	bool ks_tried;
@@ -388,14 +386,8 @@ static int on_ring_record(void *ctx, void *data, size_t size)
 
 	if (size < sizeof(*h) || weft_event_size(h->type) != size)
 		return 0;
-	if (r->stacks) {
-		size_t known = stack_table__count(r->stacks);
-
+	if (r->stacks)
 		stack_table__note_event(r->stacks, h);
-		/* named at the next flush: see flush_stacks() */
-		if (stack_table__count(r->stacks) > known && r->new_stacks)
-			stack_table__note_event(r->new_stacks, h);
-	}
 	if (h->type == WEFT_EV_FORK || h->type == WEFT_EV_EXEC || h->type == WEFT_EV_EXIT)
 		track_task(r, h);
 	else if (h->type == WEFT_EV_SWITCH && (h->flags & WEFT_SWITCH_BLOCKING))
@@ -668,6 +660,9 @@ static int load_programs(struct recorder *r)
 	r->skel->rodata->targ_stacks = r->opts->stacks;
 	r->skel->rodata->targ_unwind_tables = unwinding(r);
 	r->skel->rodata->stack_every = r->opts->stack_every;
+	r->skel->rodata->stack_interval_ns =
+		r->opts->stack_rate ? 1000000000ULL / r->opts->stack_rate : 0;
+	r->skel->rodata->targ_stack_audit = r->opts->stack_audit;
 	r->skel->rodata->targ_owners = owners_wanted();
 	bpf_map__set_max_entries(r->skel->maps.kstacks,
 				 r->opts->stacks ? r->opts->stack_entries : 1);
@@ -1092,22 +1087,6 @@ static int name_stacks(struct recorder *r, struct stack_table *t, struct syms_ca
 	return missing;
 }
 
-/* The stacks first named since the last flush, named now: a recorder
- * killed later leaves flame graphs up to there. The final STACKS section
- * names every stack again, with the maps as they are at the end. */
-static void flush_stacks(struct recorder *r)
-{
-	if (!r->new_stacks || !stack_table__count(r->new_stacks))
-		return;
-	if (!r->ks_tried) {
-		r->ks_tried = true;
-		r->ks = kallsyms__load("/proc/kallsyms");
-	}
-	name_stacks(r, r->new_stacks, r->syms, r->ks);
-	stack_table__free(r->new_stacks);
-	r->new_stacks = stack_table__new();
-}
-
 /* Every stack the records name, into the last STACKS section. */
 static void write_stacks(struct recorder *r, __u64 failures, struct syms_cache *syms)
 {
@@ -1126,6 +1105,9 @@ static void write_stacks(struct recorder *r, __u64 failures, struct syms_cache *
 		weft_kv__setf(kv, META_SAMPLE_HZ, "%u", r->opts->sample_hz);
 		weft_kv__set(kv, META_USER_UNWIND, unwinding(r) ? "tables" : "fp");
 		weft_kv__setf(kv, META_STACK_EVERY, "%u", r->opts->stack_every);
+		weft_kv__setf(kv, META_STACK_RATE, "%u", r->opts->stack_rate);
+		if (r->opts->stack_audit)
+			weft_kv__set(kv, META_STACK_AUDIT, "1");
 		if (weft_writer__add_meta(r->writer, kv) && !r->write_err)
 			r->write_err = -EIO;
 	}
@@ -1239,7 +1221,6 @@ static void flush_recording(struct recorder *r)
 	int err;
 
 	write_task_table(r);
-	flush_stacks(r);
 	err = weft_writer__flush(r->writer);
 	if (err && !r->write_err)
 		r->write_err = err;
@@ -1445,7 +1426,6 @@ static void recorder_free(struct recorder *r)
 	exec_watch__free(r->exec_watch);
 	unwind_loader__free(r->unwind);
 	stack_table__free(r->stacks);
-	stack_table__free(r->new_stacks);
 	syms_cache__free(r->syms);
 	kallsyms__free(r->ks);
 	free(r->stats_start);
@@ -1550,10 +1530,9 @@ int record_run(const struct record_opts *opts)
 	r->maps = maps_book__new();
 	r->lock_names = lock_names__new();
 	r->stacks = opts->stacks ? stack_table__new() : NULL;
-	r->new_stacks = opts->stacks ? stack_table__new() : NULL;
 	r->syms = opts->stacks ? syms_cache__new() : NULL;
-	if ((opts->stacks && (!r->stacks || !r->new_stacks || !r->syms)) || !r->stats_start ||
-	    !r->steal_start || !end_stats || !r->maps || !r->lock_names) {
+	if ((opts->stacks && (!r->stacks || !r->syms)) || !r->stats_start || !r->steal_start ||
+	    !end_stats || !r->maps || !r->lock_names) {
 		err = -ENOMEM;
 		goto cleanup;
 	}

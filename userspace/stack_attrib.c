@@ -63,6 +63,7 @@ struct stack_attrib {
 	size_t ncarries, cap_carries;
 	struct frames *frames; /* by stack table index */
 	size_t nframes;
+	bool as_sampled; /* marked stacks of --stack-audit count as skipped */
 	bool finished, failed;
 };
 
@@ -102,6 +103,11 @@ void stack_attrib__free(struct stack_attrib *a)
 	u64_set__release(&a->thread_index);
 	strtab__free(a->names);
 	free(a);
+}
+
+void stack_attrib__as_sampled(struct stack_attrib *a)
+{
+	a->as_sampled = true;
 }
 
 int stack_attrib__subscribe(struct stack_attrib *a, stack_attrib_fn fn, void *ctx)
@@ -331,6 +337,8 @@ int stack_attrib__feed(void *ctx, const struct weft_event_header *ev)
 		t->sw_tgid = sw->prev_tgid;
 		t->sw_user = sw->user_stack_id;
 		t->sw_kernel = sw->kernel_stack_id;
+		if (a->as_sampled && (ev->flags & WEFT_SWITCH_WOULD_SKIP))
+			t->sw_user = t->sw_kernel = WEFT_STACK_SKIPPED;
 		t->has_wake = false;
 		return 0;
 	case WEFT_EV_WAKEUP:
@@ -345,6 +353,8 @@ int stack_attrib__feed(void *ctx, const struct weft_event_header *ev)
 		t->waker_tgid = wk->waker_tgid;
 		t->wk_user = wk->waker_user_stack_id;
 		t->wk_kernel = wk->waker_kernel_stack_id;
+		if (a->as_sampled && (ev->flags & WEFT_WAKE_WOULD_SKIP))
+			t->wk_user = t->wk_kernel = WEFT_STACK_NOT_TAKEN;
 		return 0;
 	case WEFT_EV_SAMPLE:
 		sa = (const void *)ev;

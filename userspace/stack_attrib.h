@@ -117,6 +117,14 @@ int stack_attrib__subscribe(struct stack_attrib *a, stack_attrib_fn fn, void *ct
 int stack_attrib__feed(void *ctx, const struct weft_event_header *ev);
 /* A weft_slice_fn (ctx: the stack_attrib) */
 void stack_attrib__slice(void *ctx, const struct weft_slice *slice);
+/* On a recording made with record's hidden --stack-audit (every stack
+ * taken, those the default sampling would have skipped marked
+ * WEFT_SWITCH_WOULD_SKIP / WEFT_WAKE_WOULD_SKIP): attribute as the default
+ * would have, the marked stacks taken for skipped ones, so that the same
+ * recording gives both attributions and the sampling's bias is measured.
+ * Before the first feed. */
+void stack_attrib__as_sampled(struct stack_attrib *a);
+
 /* Hands out the carries still holding time; once. 0 or -ENOMEM. */
 int stack_attrib__finish(struct stack_attrib *a);
 /* Whether an allocation failed along the way (the records since lack

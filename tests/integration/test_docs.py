@@ -111,6 +111,27 @@ def metrics_doc_names_every_verdict_kind(tmp):
     check(kinds == documented, f"verdict kinds: code {sorted(kinds)}, docs {sorted(documented)}")
 
 
+@h.test
+def architecture_map_names_every_source_file(tmp):
+    """docs/architecture.md, the module map for newcomers, names every
+    source file of bpf/, userspace/ and workloads/: a file added without a
+    line there fails here"""
+    with open(os.path.join(REPO, "docs", "architecture.md")) as f:
+        text = f.read()
+    missing = []
+    for folder in ("bpf", "userspace", "workloads"):
+        for name in sorted(os.listdir(os.path.join(REPO, folder))):
+            if not name.endswith((".c", ".h")):
+                continue
+            stem = name[:-2]
+            # a module's header goes with its .c
+            if name.endswith(".h") and os.path.exists(os.path.join(REPO, folder, stem + ".c")):
+                name = stem + ".c"
+            if f"`{name}`" not in text:
+                missing.append(f"{folder}/{name}")
+    check(not missing, f"docs/architecture.md does not name {sorted(set(missing))}")
+
+
 def help_text(*cmd, **env_extra):
     env = {k: v for k, v in os.environ.items() if k not in ("ARGP_HELP_FMT", "COLUMNS")}
     env.update(env_extra)

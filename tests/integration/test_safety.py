@@ -155,12 +155,10 @@ def kill_9_keeps_what_was_flushed(tmp):
     check(kept >= want, f"kept {kept:.2f} s of on-CPU time, want >= {want:.2f} "
           f"(the kernel: {ran:.2f} s when killed at 3 s)")
     check(ran - kept <= 2.5, f"lost {ran - kept:.2f} s of {ran:.2f} s (at most 2 x 1.25 s)")
-    # and its stacks are named up to the last flush too
+    # its samples are there; their stacks are named only at the end (README
+    # "Safety": naming them as the program ran lost events)
     rows = h.flame(out, "--type", "oncpu")
-    named = sum(n for stack, n in rows if "spin_until" in stack)
-    total = sum(n for _, n in rows)
-    check(total and named >= 0.8 * total,
-          f"{named} of {total} on-CPU samples name spin_until")
+    check(sum(n for _, n in rows) > 0, "no on-CPU samples kept")
 
 
 @h.test
