@@ -103,6 +103,14 @@ struct weft_ev_switch {
 	/* Where prev was when it switched out (off-CPU stacks) */
 	__s32 user_stack_id;
 	__s32 kernel_stack_id;
+	/* When prev blocks in a futex lock wait, the thread that held the
+	 * lock as the memory said at the switch: the tid in the futex word
+	 * for FUTEX_LOCK_PI/LOCK_PI2, glibc's pthread_mutex_t.__owner for a
+	 * FUTEX_WAIT on a locked mutex word. 0 when not known. Not checked
+	 * in the kernel: the analysis takes it only if it is a live thread
+	 * of prev's process. */
+	__u32 owner_tid;
+	__u32 owner_reserved; /* 0 */
 };
 
 /* Wakeup flags */
@@ -322,7 +330,9 @@ WEFT_FIELD_AT(weft_ev_switch, sys_arg0, 40);
 WEFT_FIELD_AT(weft_ev_switch, sys_arg1, 48);
 WEFT_FIELD_AT(weft_ev_switch, user_stack_id, 56);
 WEFT_FIELD_AT(weft_ev_switch, kernel_stack_id, 60);
-WEFT_SIZE_AT_LEAST(weft_ev_switch, 64);
+WEFT_FIELD_AT(weft_ev_switch, owner_tid, 64);
+WEFT_FIELD_AT(weft_ev_switch, owner_reserved, 68);
+WEFT_SIZE_AT_LEAST(weft_ev_switch, 72);
 
 WEFT_FIELD_AT(weft_ev_wakeup, waking_ts_ns, 16);
 WEFT_FIELD_AT(weft_ev_wakeup, tid, 24);

@@ -26,6 +26,9 @@ const volatile bool targ_stacks = false;
 const volatile bool targ_futex_reasons = true;
 const volatile bool targ_kernel_locks = true;
 const volatile bool targ_pthread_locks = false;
+/* Read a blocked futex lock's owner (read_lock_owner); off only to
+ * measure what the read costs (scripts/bench.sh) */
+const volatile bool targ_owners = true;
 /* User stacks walked with the unwind tables (unwind.h) rather than by the
  * kernel's frame-pointer walk */
 const volatile bool targ_unwind_tables = false;
@@ -829,6 +832,42 @@ static __always_inline void account_cpu_time(struct weft_cpu_stat *cs, __u64 now
 }
 
 #define SYS_FUTEX_WAITV 449
+#define SYS_FUTEX 202
+#define FUTEX_CMD_MASK 0x7f
+#define FUTEX_WAIT 0
+#define FUTEX_LOCK_PI 6
+#define FUTEX_LOCK_PI2 13
+#define FUTEX_TID_MASK 0x3fffffff
+
+/* glibc's pthread_mutex_t on x86-64: the futex word is at offset 0, so a
+ * mutex wait's uaddr is the mutex */
+struct glibc_mutex_head {
+	__s32 lock;
+	__u32 count;
+	__s32 owner;
+};
+
+/* Who holds the lock prev blocks on, where the memory says it: a PI
+ * futex word holds the owner's tid; glibc's mutexes wait with
+ * futex(uaddr, FUTEX_WAIT, 2) (lll_lock_wait's "locked, with waiters")
+ * and keep the owner in __owner. A condition variable or a semaphore
+ * waits with WAIT_BITSET or another value, and is left alone: reading
+ * past its word would give a number that only looks like a tid. One
+ * user read of 12 bytes per lock wait; the analysis checks the tid. */
+static __always_inline void read_lock_owner(struct pt_regs *regs, struct weft_ev_switch *ev)
+{
+	__u32 cmd = regs->si & FUTEX_CMD_MASK;
+	struct glibc_mutex_head m;
+
+	if (cmd == FUTEX_LOCK_PI || cmd == FUTEX_LOCK_PI2) {
+		if (bpf_probe_read_user(&m.lock, sizeof(m.lock), (void *)regs->di) == 0)
+			ev->owner_tid = (__u32)m.lock & FUTEX_TID_MASK;
+	} else if (cmd == FUTEX_WAIT && (__u32)regs->dx == 2) {
+		if (bpf_probe_read_user(&m, sizeof(m), (void *)regs->di) == 0 && m.lock &&
+		    m.owner > 0)
+			ev->owner_tid = (__u32)m.owner;
+	}
+}
 
 struct futex_waiter {
 	__u64 val;
@@ -853,6 +892,8 @@ static __always_inline void read_blocking_syscall(struct task_struct *prev,
 	ev->syscall_nr = (__s32)regs->orig_ax;
 	ev->sys_arg0 = regs->di;
 	ev->sys_arg1 = regs->si;
+	if (targ_owners && ev->syscall_nr == SYS_FUTEX)
+		read_lock_owner(regs, ev);
 	if (ev->syscall_nr == SYS_FUTEX_WAITV) {
 		ev->hdr.flags |= WEFT_SWITCH_MULTI_WAIT;
 		if (bpf_probe_read_user(&first, sizeof(first), (void *)ev->sys_arg0) == 0)
@@ -899,6 +940,8 @@ static __always_inline void emit_inferred_switch_in(struct weft_cpu_stat *cs,
 	ev->sys_arg1 = 0;
 	ev->user_stack_id = WEFT_STACK_NOT_TAKEN;
 	ev->kernel_stack_id = WEFT_STACK_NOT_TAKEN;
+	ev->owner_tid = 0;
+	ev->owner_reserved = 0;
 	ring_submit(ring, ev, sizeof(*ev));
 }
 
@@ -1059,6 +1102,8 @@ int BPF_PROG(handle_switch, bool preempt, struct task_struct *prev, struct task_
 		ev->syscall_nr = 0;
 		ev->sys_arg0 = 0;
 		ev->sys_arg1 = 0;
+		ev->owner_tid = 0;
+		ev->owner_reserved = 0;
 		blocks = prev_traced && !preempt && ev->prev_state &&
 			 !(ev->prev_state & WEFT_TASK_DEAD);
 		if (targ_futex_reasons && blocks) {

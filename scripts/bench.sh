@@ -7,8 +7,11 @@
 #   bench: report EVENTS events_per_s=X vs_inflate=Y peak_rss_mb=M report_s=R
 #          timeline_s=T recorder_rss_mb=Q lost=L
 # then whether each target of the benchmark is met (target: lines, and one
-# bench: targets line naming them all), then the weft-work model table
-# (scripts/bench-work.sh).
+# bench: targets line naming them all), then the switch program's ns per
+# call with and without the lock owner read:
+#   bench: switch owners=read|off ns_per_call=N calls=C runs=R
+#   bench: owner read costs +N ns per switch call (+P%)
+# then the weft-work model table (scripts/bench-work.sh).
 #
 # Workloads: pingpong (two threads handing a futex token, both on CPU 0),
 # pingpong-x (one on CPU 0, one on CPU 1), mutex (4 threads, one contended
@@ -76,7 +79,7 @@ weft=$build/weft
 timed=$build/bench/timed
 helpers=$build/tests/helpers
 for f in "$weft" "$timed" "$build/bench/fork" "$build/bench/many" "$helpers/pingpong" \
-	"$helpers/mutex" "$build/weft-work" "$build/libweft.a"; do
+	"$helpers/mutex" "$helpers/owners" "$build/weft-work" "$build/libweft.a"; do
 	if [[ ! -e $f ]]; then
 		echo "bench: $f not found: build it with make" >&2
 		exit 1
@@ -135,8 +138,10 @@ failed=0
 
 if ((smoke)); then
 	n_pingpong=2000 n_cross=300 mutex_s=0.05 cpu_size=2000000 n_fork=20 n_many=20
+	n_handoff=2000
 else
 	n_pingpong=300000 n_cross=30000 mutex_s=1.0 cpu_size=200000000 n_fork=2000 n_many=2000
+	n_handoff=100000
 fi
 many_threads=64
 
@@ -351,6 +356,51 @@ if [[ $(grep -c '^bench: report ' "$tmp/summary") -ne ${#sizes[@]} ]]; then
 fi
 echo
 python3 "$here/scripts/bench_math.py" targets "$runs" "$tree" "$reports" "$scale" || failed=1
+
+# What the owner read costs the switch program: the kernel's own run-time
+# statistics of handle_switch (WEFT_BPF_STATS=1: bpf_enable_stats), without
+# stacks (which would hide it: about 2 us a call), on two threads handing a
+# baton through two mutexes on one CPU (tests/helpers/owners --handoff), so
+# that about half of the calls are mutex waits whose owner is read and
+# most of the rest their switch-ins; WEFT_OWNERS=0 leaves the read out.
+# The program runs for every switch of the machine, and other programs'
+# switches return early: compare runs of about the same number of calls.
+# Interleaved rounds, medians.
+echo
+echo "## switch program: ns per call with and without the owner read (bpf_stats)"
+owner_runs=$tmp/owner_runs
+: >"$owner_runs"
+for ((r = 1; r <= repeat; r++)); do
+	for owners in 1 0; do
+		line=$(WEFT_BPF_STATS=1 WEFT_OWNERS=$owners "$weft" record --no-stacks -o "$tmp/owners.data" \
+			-- "$helpers/owners" --handoff "$n_handoff" 2>&1 >/dev/null |
+			grep '^weft: switch program:')
+		calls=$(sed -n 's/.*: \([0-9]*\) calls, .*/\1/p' <<<"$line")
+		ns=$(sed -n 's/.* calls, \([0-9.]*\) ns per call.*/\1/p' <<<"$line")
+		if [[ -z $calls || -z $ns ]]; then
+			echo "bench: no switch program statistics (owners=$owners): $line" >&2
+			failed=1
+			continue
+		fi
+		echo "$owners $calls $ns" >>"$owner_runs"
+	done
+done
+rm -f "$tmp/owners.data"
+python3 - "$owner_runs" <<'PY' || failed=1
+import statistics, sys
+rows = [line.split() for line in open(sys.argv[1])]
+med = {}
+for owners, name in (("1", "read"), ("0", "off")):
+    ns = [float(r[2]) for r in rows if r[0] == owners]
+    calls = [int(r[1]) for r in rows if r[0] == owners]
+    if not ns:
+        sys.exit(1)
+    med[owners] = statistics.median(ns)
+    print(f"bench: switch owners={name} ns_per_call={med[owners]:.1f} "
+          f"calls={int(statistics.median(calls))} runs={len(ns)}")
+print(f"bench: owner read costs {med['1'] - med['0']:+.1f} ns per switch call "
+      f"({100 * (med['1'] - med['0']) / med['0']:+.1f}%)")
+PY
 
 if ((!smoke)); then
 	echo

@@ -711,8 +711,10 @@ static void make_format_1_0(const char *path)
 	close(fd);
 }
 
-/* A 1.0 recording is read when every record has today's size; the first
- * that has not stops the reader with one line saying to record again */
+/* A 1.0 recording is read when every record has format 2.0's first size
+ * (a switch without owner_tid, 64 bytes), the fields added since as 0;
+ * the first that has not stops the reader with one line saying to record
+ * again */
 static void test_format_1_0(void **state)
 {
 	const struct weft_event_header *ev;
@@ -727,6 +729,10 @@ static void test_format_1_0(void **state)
 	recs[0] = sw_rec(0, 10, 1);
 	recs[1] = sw_rec(0, 20, 2);
 	recs[2] = sw_rec(0, 30, 3);
+	for (int i = 0; i < 3; i++) {
+		recs[i].u.sw.owner_tid = 77; /* not written: the records end before */
+		recs[i].len = offsetof(struct weft_ev_switch, owner_tid);
+	}
 	write_recs(tpath("v1.data"), recs, 3, 1 << 16);
 	make_format_1_0(tpath("v1.data"));
 	f = weft_file__open(tpath("v1.data"), err, sizeof(err));
@@ -735,13 +741,14 @@ static void test_format_1_0(void **state)
 	assert_int_equal(major, 1);
 	r = new_reader(f);
 	while ((ret = weft_event_reader__next(r, &ev)) == 1)
-		;
+		assert_int_equal(((const struct weft_ev_switch *)ev)->owner_tid, 0);
 	assert_int_equal(ret, 0);
 	assert_int_equal(weft_event_reader__count(r), 3);
 	weft_event_reader__free(r);
 	weft_file__free(f);
 
-	recs[1].len = SW_SIZE - 8;
+	/* today's size is not 1.0's */
+	recs[1].len = SW_SIZE;
 	write_recs(tpath("v1-short.data"), recs, 3, 1 << 16);
 	make_format_1_0(tpath("v1-short.data"));
 	f = weft_file__open(tpath("v1-short.data"), err, sizeof(err));

@@ -83,6 +83,7 @@ struct thread {
 	 * address it waits on (an index in the wait table) */
 	struct wait_class block;
 	__u32 block_addr;
+	__u32 block_owner; /* the lock's owner, checked (owner_of) */
 	/* the turn-taking address whose wait a timeout ended, while the
 	 * thread queues to look at it again */
 	__u32 retry_addr;
@@ -429,6 +430,7 @@ static void block_end(struct weft_analysis *a, struct thread *th, __u64 t, struc
 		slice->waker_pid = wk->waker_tgid;
 	}
 	slice->waker_irq = wk && (wk->hdr.flags & WEFT_WAKE_IRQ);
+	slice->owner_tid = th->block_owner;
 	if (th->block_addr == WAIT_NONE)
 		return;
 	w = wait_table__at(a->waits, th->block_addr);
@@ -480,6 +482,7 @@ static void retry_start(struct weft_analysis *a, struct thread *th)
 static void block_forget(struct thread *th)
 {
 	memset(&th->block, 0, sizeof(th->block));
+	th->block_owner = 0;
 	th->block.reason = WEFT_WAIT_OTHER;
 	th->block.syscall_nr = -1;
 }
@@ -701,6 +704,25 @@ static void copy_comm(char *dst, const char *src)
 	dst[WEFT_COMM_LEN - 1] = '\0';
 }
 
+/* The owner the recorder read is memory of the program, not a fact: a
+ * mutex's __owner is stale or garbage when the word was not a mutex, and
+ * a tid may be of a thread that has exited. Taken only if it names a live
+ * thread of the waiter's process, other than the waiter. */
+static __u32 owner_of(const struct weft_analysis *a, const struct thread *waiter, __u32 owner)
+{
+	__u32 i;
+
+	if (!owner || owner == waiter->tid)
+		return 0;
+	i = thread_find(a, owner);
+	if (i == NONE)
+		return 0;
+	if (a->threads[i].tgid != waiter->tgid || a->threads[i].exited ||
+	    a->threads[i].state == TS_DEAD)
+		return 0;
+	return owner;
+}
+
 static int on_switch(struct weft_analysis *a, const struct weft_ev_switch *e, __u64 t)
 {
 	__u32 c = e->hdr.cpu, pi = NONE, ni = NONE;
@@ -740,6 +762,9 @@ static int on_switch(struct weft_analysis *a, const struct weft_ev_switch *e, __
 			a->voluntary++;
 			wait_classify(e->syscall_nr, e->sys_arg0, e->sys_arg1, e->prev_state,
 				      e->hdr.flags, &p->block);
+			p->block_owner = p->block.reason == WEFT_WAIT_LOCK ?
+						 owner_of(a, p, e->owner_tid) :
+						 0;
 			set_state(a, pi, TS_BLOCKED, NONE, t);
 		}
 	}

@@ -69,6 +69,10 @@ struct weft_slice {
 	__u64 addr;
 	__u32 waker_tid, waker_pid;
 	bool waker_irq;
+	/* BLOCKED on a lock whose owner the recorder read (a PI futex word,
+	 * glibc's __owner): that thread, accepted only if it was a live
+	 * thread of this one's process when it blocked; else 0 */
+	__u32 owner_tid;
 };
 
 typedef void (*weft_slice_fn)(void *ctx, const struct weft_slice *slice);

@@ -16,6 +16,7 @@
 #include "recording.h"
 #include "stack_summary.h"
 #include "stacks.h"
+#include "waitfor.h"
 
 enum report_format {
 	FORMAT_TEXT,
@@ -33,6 +34,7 @@ enum {
 	OPT_FORMAT = 0x100,
 	OPT_THREADS,
 	OPT_CPUS,
+	OPT_WAITS,
 };
 
 static const char report_doc[] =
@@ -53,6 +55,10 @@ static const struct argp_option report_options[] = {
 	  "off-CPU stacks",
 	  0 },
 	{ "cpus", OPT_CPUS, NULL, 0, "Add the per-CPU table", 0 },
+	{ "waits", OPT_WAITS, NULL, 0,
+	  "Add the top edges of the wait-for graph (who waited for whom, through which lock) and "
+	  "its knots",
+	  0 },
 	{},
 };
 
@@ -78,6 +84,9 @@ static error_t report_parse_arg(int key, char *arg, struct argp_state *state)
 	case OPT_CPUS:
 		o->out.cpus = true;
 		break;
+	case OPT_WAITS:
+		o->out.wait_edges = true;
+		break;
 	case ARGP_KEY_ARG:
 		cmd_arg_recording(state, &o->path, arg);
 		break;
@@ -85,6 +94,25 @@ static error_t report_parse_arg(int key, char *arg, struct argp_state *state)
 		return ARGP_ERR_UNKNOWN;
 	}
 	return 0;
+}
+
+/* The pass feeds the stack summary and the wait-for graph at once */
+struct report_tap {
+	struct stack_summary *stacks;
+	struct waitfor *waits;
+};
+
+static int report_feed(void *ctx, const struct weft_event_header *ev)
+{
+	return stack_summary__feed(((struct report_tap *)ctx)->stacks, ev);
+}
+
+static void report_slice(void *ctx, const struct weft_slice *slice)
+{
+	struct report_tap *t = ctx;
+
+	stack_summary__slice(t->stacks, slice);
+	waitfor__slice(t->waits, slice);
 }
 
 int cmd_report(int argc, char **argv)
@@ -102,6 +130,8 @@ int cmd_report(int argc, char **argv)
 	const struct weft_metrics *m;
 	struct recording *rec = NULL;
 	struct recording_tap tap;
+	struct report_tap both;
+	struct waitfor *waits = NULL;
 	char err[512];
 	int status = 1, werr;
 
@@ -124,12 +154,15 @@ int cmd_report(int argc, char **argv)
 		recording_read_stacks(rec, table);
 	stacks = table ? stack_summary__new(table, weft_file__meta(recording_file(rec)), &sopts) :
 			 NULL;
-	if (!stacks) {
+	waits = stacks ? waitfor__new(aopts->lock_name, aopts->lock_name_ctx) : NULL;
+	if (!stacks || !waits) {
 		elog("%s: %s", opts.path, strerror(errno));
 		goto cleanup;
 	}
-	/* one pass over the file: the summary sees each event, then the analysis */
-	tap = (struct recording_tap){ stack_summary__feed, stack_summary__slice, stacks };
+	/* one pass over the file: the summary sees each event, then the
+	 * analysis, whose slices both see */
+	both = (struct report_tap){ stacks, waits };
+	tap = (struct recording_tap){ report_feed, report_slice, &both };
 	if (recording_run(rec, &tap, err, sizeof(err)) < 0) {
 		elog("%s", err);
 		goto cleanup;
@@ -140,6 +173,12 @@ int cmd_report(int argc, char **argv)
 		elog("%s: stacks: %s", opts.path, strerror(-werr));
 		goto cleanup;
 	}
+	werr = waitfor__finish(waits);
+	if (werr) {
+		elog("%s: wait-for graph: %s", opts.path, strerror(-werr));
+		goto cleanup;
+	}
+	opts.out.waits = waits;
 	/* the summary copied what it reports */
 	stack_table__free(table);
 	table = NULL;
@@ -162,6 +201,7 @@ int cmd_report(int argc, char **argv)
 	status = 0;
 cleanup:
 	stack_summary__free(stacks);
+	waitfor__free(waits);
 	stack_table__free(table);
 	recording_free(rec);
 	return status;

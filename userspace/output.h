@@ -18,6 +18,7 @@
 
 struct stack_capture;
 struct stack_summary;
+struct waitfor;
 
 struct output_opts {
 	bool threads; /* per-thread and per-process tables */
@@ -26,7 +27,16 @@ struct output_opts {
 	 * functions and off-CPU stacks; NULL: the report says nothing of
 	 * stacks (JSON: null) */
 	const struct stack_summary *stacks;
+	/* The wait-for graph (waitfor.h), finished, or NULL: the locks get
+	 * their top holders, JSON its wait_for and knots */
+	const struct waitfor *waits;
+	bool wait_edges; /* text: the top wait-for edges and the knots */
 };
+
+/* Wait-for edges the text report lists (JSON lists them all) */
+#define OUTPUT_EDGES_SHOWN 15
+/* Holders each lock lists (text, markdown and JSON) */
+#define OUTPUT_HOLDERS_SHOWN 3
 
 /* The text report's width: the summary wraps to it. */
 #define OUTPUT_TEXT_COLUMNS 80

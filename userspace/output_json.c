@@ -9,6 +9,7 @@
 #include "json.h"
 #include "output.h"
 #include "stack_summary.h"
+#include "waitfor.h"
 #include "waits.h"
 
 /* Times to the nanosecond, shares and averages to a millionth, latencies
@@ -112,8 +113,95 @@ static void write_lock_stacks(struct json_writer *w, const struct weft_lock_metr
 	json_writer__array_end(w);
 }
 
+/* holders [{tid, comm, wait_s}]: the lock's top holders by the time
+ * others waited while they held it (waitfor.h); null without the graph */
+static void write_lock_holders(struct json_writer *w, const struct weft_lock_metrics *l,
+			       const struct waitfor *waits)
+{
+	struct waitfor_holder h[OUTPUT_HOLDERS_SHOWN];
+	unsigned int i, n;
+
+	json_writer__key(w, "holders");
+	if (!waits) {
+		json_writer__null(w);
+		return;
+	}
+	n = waitfor__lock_holders(waits, l->pid, l->addr, h, OUTPUT_HOLDERS_SHOWN);
+	json_writer__array_begin(w);
+	for (i = 0; i < n; i++) {
+		json_writer__object_begin(w);
+		json_writer__uint_field(w, "tid", h[i].tid);
+		json_writer__string_field(w, "comm", h[i].comm);
+		key_s(w, "wait_s", h[i].wait_ns / 1e9);
+		json_writer__object_end(w);
+	}
+	json_writer__array_end(w);
+}
+
+/* wait_for [{waiter_tid, waiter_comm, holder_tid, holder_comm, lock,
+ * wait_s, waits}] by wait_s (DESIGN: Causality): a pseudo-node's
+ * holder_tid is null and holder_comm its name; lock is null for a wait on
+ * no address. knots [{threads [{tid, comm}], lock, wait_s, share}]. */
+static void write_wait_for(struct json_writer *w, const struct waitfor *waits)
+{
+	const struct waitfor_edge *e;
+	const struct waitfor_knot *k;
+	unsigned int i, j, n;
+
+	json_writer__key(w, "wait_for");
+	e = waitfor__edges(waits, &n);
+	json_writer__array_begin(w);
+	for (i = 0; i < n; i++) {
+		json_writer__object_begin(w);
+		json_writer__uint_field(w, "waiter_tid", e[i].waiter_tid);
+		json_writer__string_field(w, "waiter_comm", e[i].waiter_comm);
+		json_writer__key(w, "holder_tid");
+		if (e[i].holder_tid)
+			json_writer__uint(w, e[i].holder_tid);
+		else
+			json_writer__null(w);
+		json_writer__string_field(w, "holder_comm", e[i].holder_comm);
+		json_writer__uint_field(w, "pid", e[i].pid);
+		json_writer__key(w, "lock");
+		if (e[i].has_lock)
+			json_writer__string(w, e[i].lock);
+		else
+			json_writer__null(w);
+		key_s(w, "wait_s", e[i].wait_ns / 1e9);
+		json_writer__uint_field(w, "waits", e[i].waits);
+		json_writer__object_end(w);
+	}
+	json_writer__array_end(w);
+
+	json_writer__key(w, "knots");
+	k = waitfor__knots(waits, &n);
+	json_writer__array_begin(w);
+	for (i = 0; i < n; i++) {
+		json_writer__object_begin(w);
+		json_writer__key(w, "threads");
+		json_writer__array_begin(w);
+		for (j = 0; j < k[i].nr_threads; j++) {
+			json_writer__object_begin(w);
+			json_writer__uint_field(w, "tid", k[i].threads[j].tid);
+			json_writer__string_field(w, "comm", k[i].threads[j].comm);
+			json_writer__object_end(w);
+		}
+		json_writer__array_end(w);
+		json_writer__key(w, "lock");
+		if (k[i].lock[0])
+			json_writer__string(w, k[i].lock);
+		else
+			json_writer__null(w);
+		key_s(w, "wait_s", k[i].wait_ns / 1e9);
+		key_share(w, "share", k[i].share);
+		json_writer__object_end(w);
+	}
+	json_writer__array_end(w);
+	json_writer__uint_field(w, "owned_waits", waitfor__owned_waits(waits));
+}
+
 static void write_locks(struct json_writer *w, const struct weft_metrics *m,
-			const struct stack_summary *s)
+			const struct stack_summary *s, const struct waitfor *waits)
 {
 	bool stacks = s && stack_summary__has_locks(s);
 	unsigned int i;
@@ -138,6 +226,7 @@ static void write_locks(struct json_writer *w, const struct weft_metrics *m,
 		json_writer__bool_field(w, "turn_taking", l->turn_taking);
 		key_s(w, "serialized_s", l->serialized_s);
 		write_lock_stacks(w, l, stacks ? stack_summary__lock(s, i) : NULL);
+		write_lock_holders(w, l, waits);
 		json_writer__object_end(w);
 	}
 	json_writer__array_end(w);
@@ -380,7 +469,7 @@ int output_json(FILE *out, const struct weft_metrics *m, const struct output_opt
 	key_s(w, "serialized_s", m->serialized_s);
 	key_share(w, "serialized_share", m->serialized_share);
 	write_off_cpu(w, m->off_cpu_s);
-	write_locks(w, m, o ? o->stacks : NULL);
+	write_locks(w, m, o ? o->stacks : NULL, o ? o->waits : NULL);
 
 	json_writer__key(w, "runqueue_delay");
 	json_writer__object_begin(w);
@@ -421,6 +510,9 @@ int output_json(FILE *out, const struct weft_metrics *m, const struct output_opt
 	json_writer__uint_field(w, "migrations", m->migrations);
 	key_s(w, "thread_time_s", m->thread_time_s);
 	key_share(w, "blocked_share", m->blocked_share);
+
+	if (o && o->waits)
+		write_wait_for(w, o->waits);
 
 	write_cpus(w, m);
 	write_processes(w, m, o ? o->stacks : NULL);

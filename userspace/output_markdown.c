@@ -11,6 +11,7 @@
 
 #include "output.h"
 #include "stack_summary.h"
+#include "waitfor.h"
 
 /* CommonMark lets a backslash escape any ASCII punctuation; these are the
  * ones that could start markup or end a cell. */
@@ -126,6 +127,36 @@ static void lock_name(FILE *out, const struct weft_lock_metrics *l)
 		md_text(out, l->name);
 	else
 		fprintf(out, "0x%llx", (unsigned long long)l->addr);
+}
+
+/* Each shown lock's top holders: who held it while others waited */
+static void lock_holders(FILE *out, const struct weft_metrics *m, const struct waitfor *waits)
+{
+	struct waitfor_holder h[OUTPUT_HOLDERS_SHOWN];
+	unsigned int i, k, n,
+		shown = m->nr_locks < OUTPUT_LOCKS_SHOWN ? m->nr_locks : OUTPUT_LOCKS_SHOWN;
+	char d1[32];
+	bool header = false;
+
+	for (i = 0; waits && i < shown; i++) {
+		const struct weft_lock_metrics *l = &m->locks[i];
+
+		n = waitfor__lock_holders(waits, l->pid, l->addr, h, OUTPUT_HOLDERS_SHOWN);
+		for (k = 0; k < n; k++) {
+			if (!header) {
+				fprintf(out, "\n### Lock holders\n\nWho held each lock while "
+					     "others waited for it.\n\n| lock | holder | tid | "
+					     "others waited |\n| --- | --- | ---: | ---: |\n");
+				header = true;
+			}
+			fputs("| ", out);
+			lock_name(out, l);
+			fputs(" | ", out);
+			md_text(out, h[k].comm);
+			fprintf(out, " | %u | %s |\n", h[k].tid,
+				output_fmt_duration(d1, sizeof(d1), h[k].wait_ns / 1e9));
+		}
+	}
 }
 
 /* The locks table, then each lock's top user stacks (shares of its wait)
@@ -295,6 +326,7 @@ int output_markdown(FILE *out, const struct weft_metrics *m, const struct output
 	free(cmd);
 	histogram(out, m);
 	locks(out, m, o ? o->stacks : NULL);
+	lock_holders(out, m, o ? o->waits : NULL);
 	if (o && o->threads) {
 		threads(out, m);
 		stacks(out, m, o->stacks);

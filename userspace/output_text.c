@@ -11,6 +11,7 @@
 
 #include "output.h"
 #include "stack_summary.h"
+#include "waitfor.h"
 #include "waits.h"
 
 #define LABEL_WIDTH 17
@@ -251,7 +252,86 @@ static void print_lock_stacks(FILE *out, const struct weft_lock_metrics *l,
 	}
 }
 
-static void print_locks(FILE *out, const struct weft_metrics *m, const struct stack_summary *s)
+/* Under a lock's row and stacks, who held it while others waited, and how
+ * long */
+static void print_lock_holders(FILE *out, const struct weft_lock_metrics *l,
+			       const struct waitfor *waits)
+{
+	struct waitfor_holder h[OUTPUT_HOLDERS_SHOWN];
+	unsigned int i, n = waitfor__lock_holders(waits, l->pid, l->addr, h, OUTPUT_HOLDERS_SHOWN);
+	char d1[32], comm[WEFT_COMM_LEN + 1];
+
+	if (!n)
+		return;
+	fprintf(out, "    held by:");
+	for (i = 0; i < n; i++) {
+		output_sanitize(comm, sizeof(comm), h[i].comm);
+		fprintf(out, "%s %s-%u %s", i ? "," : "", comm, h[i].tid,
+			output_fmt_duration(d1, sizeof(d1), h[i].wait_ns / 1e9));
+	}
+	fprintf(out, "\n");
+}
+
+/* weft report --waits: the heaviest edges of the wait-for graph, then its
+ * knots, one line each */
+static void print_waits(FILE *out, const struct waitfor *waits)
+{
+	const struct waitfor_edge *e;
+	const struct waitfor_knot *k;
+	unsigned int i, j, n, nk;
+	char d1[32], who[48], holder[48], comm[WEFT_COMM_LEN + 1], lock[64];
+
+	e = waitfor__edges(waits, &n);
+	fprintf(out,
+		"\nwait-for graph (waiter -> holder, by time waited while it held; "
+		"%u edge%s):\n",
+		n, n == 1 ? "" : "s");
+	if (!n) {
+		fprintf(out, "  no thread of the tree waited\n");
+		return;
+	}
+	fprintf(out, "%-20s %-20s %-20s %9s %6s\n", "WAITER", "HOLDER", "LOCK", "WAITED", "WAITS");
+	for (i = 0; i < n && i < OUTPUT_EDGES_SHOWN; i++) {
+		output_sanitize(comm, sizeof(comm), e[i].waiter_comm);
+		snprintf(who, sizeof(who), "%s-%u", comm, e[i].waiter_tid);
+		output_sanitize(comm, sizeof(comm), e[i].holder_comm);
+		if (e[i].holder_tid)
+			snprintf(holder, sizeof(holder), "%s-%u", comm, e[i].holder_tid);
+		else
+			snprintf(holder, sizeof(holder), "[%s]", comm);
+		output_sanitize(lock, sizeof(lock), e[i].has_lock ? e[i].lock : "-");
+		fprintf(out, "%-20.20s %-20.20s %-20.20s %9s %6llu\n", who, holder, lock,
+			output_fmt_duration(d1, sizeof(d1), e[i].wait_ns / 1e9),
+			(unsigned long long)e[i].waits);
+	}
+	if (n > OUTPUT_EDGES_SHOWN)
+		fprintf(out, "  ... %u more (weft report --format json lists them all)\n",
+			n - OUTPUT_EDGES_SHOWN);
+	k = waitfor__knots(waits, &nk);
+	if (!nk) {
+		fprintf(out, "knots: none (no threads waited on each other in a cycle)\n");
+		return;
+	}
+	fprintf(out, "knots (threads that wait on each other, heaviest first):\n");
+	for (i = 0; i < nk && i < OUTPUT_LOCKS_SHOWN; i++) {
+		fprintf(out, "  threads ");
+		for (j = 0; j < k[i].nr_threads; j++) {
+			if (j == 6) {
+				fprintf(out, ", ... (%u in all)", k[i].nr_threads);
+				break;
+			}
+			output_sanitize(comm, sizeof(comm), k[i].threads[j].comm);
+			fprintf(out, "%s%s-%u", j ? ", " : "", comm, k[i].threads[j].tid);
+		}
+		output_sanitize(lock, sizeof(lock), k[i].lock);
+		fprintf(out, " wait on each other%s%s: %.0f%% of their time (%s)\n",
+			lock[0] ? " through lock " : "", lock, 100 * k[i].share,
+			output_fmt_duration(d1, sizeof(d1), k[i].wait_ns / 1e9));
+	}
+}
+
+static void print_locks(FILE *out, const struct weft_metrics *m, const struct stack_summary *s,
+			const struct waitfor *waits)
 {
 	char name[64], d1[32], d2[32];
 	bool stacks = s && stack_summary__has_locks(s);
@@ -278,6 +358,8 @@ static void print_locks(FILE *out, const struct weft_metrics *m, const struct st
 			(unsigned long long)l->handoffs);
 		if (sl)
 			print_lock_stacks(out, l, sl);
+		if (waits)
+			print_lock_holders(out, l, waits);
 	}
 }
 
@@ -526,7 +608,9 @@ int output_text(FILE *out, const struct weft_metrics *m, const struct output_opt
 		return -ENOMEM;
 	print_summary(out, m, o ? o : &(struct output_opts){}, cmd);
 	free(cmd);
-	print_locks(out, m, o ? o->stacks : NULL);
+	print_locks(out, m, o ? o->stacks : NULL, o ? o->waits : NULL);
+	if (o && o->wait_edges && o->waits)
+		print_waits(out, o->waits);
 	if (o && o->threads)
 		err = print_threads(out, m);
 	if (!err && o && o->threads)

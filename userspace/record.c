@@ -601,6 +601,48 @@ static bool unwinding(const struct recorder *r)
 	return r->opts->stacks && r->opts->unwind_tables;
 }
 
+/* WEFT_OWNERS=0 leaves out the read of a blocked lock's owner, and
+ * WEFT_BPF_STATS=1 says what the switch program cost per call: both for
+ * scripts/bench.sh, which measures the owner read's price. */
+static bool owners_wanted(void)
+{
+	const char *v = getenv("WEFT_OWNERS");
+
+	return !v || strcmp(v, "0");
+}
+
+static int start_prog_stats(void)
+{
+	const char *v = getenv("WEFT_BPF_STATS");
+	int fd;
+
+	if (!v || strcmp(v, "1"))
+		return -1;
+	/* the kernel times every program while this fd stays open */
+	fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
+	if (fd < 0)
+		wlog("WEFT_BPF_STATS: could not turn on BPF run-time statistics: %s",
+		     strerror(errno));
+	return fd;
+}
+
+static void log_switch_stats(struct recorder *r, int stats_fd)
+{
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info);
+
+	if (stats_fd < 0)
+		return;
+	if (bpf_obj_get_info_by_fd(bpf_program__fd(r->skel->progs.handle_switch), &info, &len)) {
+		wlog("WEFT_BPF_STATS: %s", strerror(errno));
+		return;
+	}
+	fprintf(stderr, "weft: switch program: %llu calls, %.1f ns per call (owners %s)\n",
+		(unsigned long long)info.run_cnt,
+		info.run_cnt ? (double)info.run_time_ns / info.run_cnt : 0.0,
+		owners_wanted() ? "read" : "not read");
+}
+
 static int load_programs(struct recorder *r)
 {
 	unsigned long ring_bytes = ring_bytes_for(r->opts->ring_kb);
@@ -621,6 +663,7 @@ static int load_programs(struct recorder *r)
 	r->skel->rodata->stack_interval_ns =
 		r->opts->stack_rate ? 1000000000ULL / r->opts->stack_rate : 0;
 	r->skel->rodata->targ_stack_audit = r->opts->stack_audit;
+	r->skel->rodata->targ_owners = owners_wanted();
 	bpf_map__set_max_entries(r->skel->maps.kstacks,
 				 r->opts->stacks ? r->opts->stack_entries : 1);
 	bpf_map__set_max_entries(r->skel->maps.ustacks,
@@ -1437,6 +1480,7 @@ int record_run(const struct record_opts *opts)
 	__u64 lost = 0, targets_full = 0, stack_failures = 0;
 	struct syms_cache *syms;
 	struct weft_cpu_stat *end_stats = NULL;
+	int stats_fd = -1;
 	int err, i, usable = 0;
 
 	if (!has_bpf_capabilities()) {
@@ -1509,8 +1553,10 @@ int record_run(const struct record_opts *opts)
 		err = start_command(r, path);
 	if (!err && unwinding(r))
 		err = start_unwinder(r);
-	if (!err)
+	if (!err) {
+		stats_fd = start_prog_stats();
 		err = attach_programs(r);
+	}
 	if (err)
 		goto cleanup;
 	read_cpu_stats(r, r->stats_start);
@@ -1539,6 +1585,10 @@ int record_run(const struct record_opts *opts)
 
 	err = drain_loop(r);
 	r->end_ns = now_ns();
+	log_switch_stats(r, stats_fd);
+	if (stats_fd >= 0)
+		close(stats_fd);
+	stats_fd = -1;
 	if (opts->progress)
 		fprintf(stderr, "\r\033[K");
 	/* The last records (the final switch of the exiting command) are in
@@ -1613,6 +1663,8 @@ cleanup:
 		r->child_running = false;
 		r->exit_status = 1;
 	}
+	if (stats_fd >= 0)
+		close(stats_fd);
 	free(end_stats);
 	recorder_free(r);
 	if (err && !r->recording && r->path[0])

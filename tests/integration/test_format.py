@@ -132,14 +132,15 @@ def format_1_0_with_other_record_sizes_is_refused(tmp):
 
 @h.test
 def format_2_records_may_grow_and_shrink(tmp):
-    """A newer weft's switches (8 bytes more) are cut; an older weft's
-    wakeups (without their last, reserved field) read it as 0: the same
-    figures and stacks as the recording they came from"""
+    """A newer weft's switches (16 bytes more than 1.0's: owner_tid and its
+    reserved word, 0, then 8 bytes this weft does not know) are cut; an
+    older weft's wakeups (without their last, reserved field) read it as 0:
+    the same figures and stacks as the recording they came from"""
     out = os.path.join(tmp, "sizes.data")
 
     def change(t, b):
         if t == EV_SWITCH:
-            return b + struct.pack("<Q", 0xFFFFFFFFFFFFFFFF)
+            return b + bytes(8) + struct.pack("<Q", 0xFFFFFFFFFFFFFFFF)
         if t == EV_WAKEUP:
             return b[:-4]
         return b
