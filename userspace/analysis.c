@@ -20,6 +20,7 @@
 #include <string.h>
 #include <linux/types.h>
 
+#include "accounting.h"
 #include "analysis.h"
 #include "histogram.h"
 #include "u64set.h"
@@ -38,17 +39,6 @@
 /* A "max" of R or R + Q must hold this long in total to count, so that a
  * burst of a few microseconds does not make the headline. */
 #define MAX_HELD_NS 1000000ULL
-
-/* The accounting check: weft's figures may differ from the kernel's by
- * this share (plus the steal share) before the report warns. */
-#define ACCT_TOLERANCE 0.05
-/* Per thread, only threads that ran at least this long are judged, */
-#define ACCT_MIN_THREAD_ON_CPU_NS 10000000ULL
-/* and differences below this are not, nor below ACCT_SWITCH_SLACK_NS per
- * context switch: tracepoint and scheduler clocks disagree by a fraction
- * of a microsecond per switch. */
-#define ACCT_MIN_DIFF_NS 1000000ULL
-#define ACCT_SWITCH_SLACK_NS 150ULL
 
 enum thread_state {
 	TS_UNKNOWN, /* seen, state not known (or no longer: lost events) */
@@ -1251,89 +1241,33 @@ static void close_all(struct weft_analysis *a, __u64 end)
 	}
 }
 
-/* The kernel does not update its run-queue clock between a wakeup that
- * preempts the CPU's current task (the idle task, most often) and the
- * switch that follows: wakeup_preempt() calls rq_clock_skip_update()
- * (kernel/sched/core.c). So the wake-to-run time that weft counts as
- * run-queue wait, the kernel counts as run time: about 1.5 us per wakeup
- * on this VM, 8% of the run time of a thread that a lock wakes 30,000
- * times a second. Only that direction is forgiven, and only as much as
- * both figures show. */
-static __u64 kernel_clock_skip(__u64 weft_on, __u64 kern_on, __u64 weft_rq, __u64 kern_rq)
+/* The accounting check (accounting.c) on each thread's figures from its
+ * baseline to its end: weft's and the kernel's */
+static int check_accounting(struct weft_analysis *a, struct weft_metrics *m)
 {
-	if (kern_on <= weft_on || weft_rq <= kern_rq)
-		return 0;
-	return kern_on - weft_on < weft_rq - kern_rq ? kern_on - weft_on : weft_rq - kern_rq;
-}
-
-static double acct_min_diff(__u64 switches)
-{
-	double per_switch = (double)switches * ACCT_SWITCH_SLACK_NS;
-
-	return per_switch > ACCT_MIN_DIFF_NS ? per_switch : ACCT_MIN_DIFF_NS;
-}
-
-/* A difference d from the kernel's figure k worth a warning */
-static bool acct_off(double d, double k, double min_diff, double tolerance)
-{
-	return d >= min_diff && d > tolerance * k;
-}
-
-static void check_accounting(struct weft_analysis *a, struct weft_metrics *m)
-{
-	struct weft_accounting *acc = &m->accounting;
-	__u64 w_on = 0, k_on = 0, w_rq = 0, k_rq = 0, skipped = 0;
-	double cpu_time = m->ncpu * m->wall_s, d_on, d_rq, min_diff;
+	struct acct_thread *t = calloc(a->nr_threads ? a->nr_threads : 1, sizeof(*t));
 	__u32 i;
 
-	acc->tolerance = ACCT_TOLERANCE + (cpu_time > 0 ? m->steal_s / cpu_time : 0);
+	if (!t)
+		return -ENOMEM;
 	for (i = 0; i < a->nr_threads; i++) {
 		const struct thread *th = &a->threads[i];
-		struct weft_thread_metrics *tm = &m->threads[i];
-		__u64 wo, ko, wr, kr, skip, switches = th->voluntary + th->involuntary;
 
 		if (!th->has_base || !th->has_end || th->end_kern_exec_ns < th->base_kern_exec_ns ||
 		    th->end_kern_delay_ns < th->base_kern_delay_ns)
 			continue;
-		wo = span(th->base_on_ns, th->end_on_ns);
-		ko = th->end_kern_exec_ns - th->base_kern_exec_ns;
-		wr = span(th->base_rq_ns, th->end_rq_ns);
-		kr = th->end_kern_delay_ns - th->base_kern_delay_ns;
-		skip = kernel_clock_skip(wo, ko, wr, kr);
-		tm->checked = true;
-		tm->acct_on_cpu_s = ns_to_s(wo);
-		tm->kernel_on_cpu_s = ns_to_s(ko);
-		tm->acct_runqueue_s = ns_to_s(wr);
-		tm->kernel_runqueue_s = ns_to_s(kr);
-		d_on = fabs((double)(wo + skip) - (double)ko);
-		d_rq = fabs((double)(wr - skip) - (double)kr);
-		if ((wo >= ACCT_MIN_THREAD_ON_CPU_NS || ko >= ACCT_MIN_THREAD_ON_CPU_NS) &&
-		    (acct_off(d_on, ko, acct_min_diff(switches), acc->tolerance) ||
-		     acct_off(d_rq, kr, acct_min_diff(switches), acc->tolerance))) {
-			tm->acct_warning = true;
-			acc->threads_warned++;
-		}
-		acc->threads_checked++;
-		w_on += wo;
-		k_on += ko;
-		w_rq += wr;
-		k_rq += kr;
-		skipped += skip;
+		t[i] = (struct acct_thread){
+			.known = true,
+			.weft_on_ns = span(th->base_on_ns, th->end_on_ns),
+			.kern_on_ns = th->end_kern_exec_ns - th->base_kern_exec_ns,
+			.weft_rq_ns = span(th->base_rq_ns, th->end_rq_ns),
+			.kern_rq_ns = th->end_kern_delay_ns - th->base_kern_delay_ns,
+			.switches = th->voluntary + th->involuntary,
+		};
 	}
-	acc->on_cpu_s = ns_to_s(w_on);
-	acc->kernel_on_cpu_s = ns_to_s(k_on);
-	acc->runqueue_s = ns_to_s(w_rq);
-	acc->kernel_runqueue_s = ns_to_s(k_rq);
-	d_on = fabs((double)(w_on + skipped) - (double)k_on);
-	d_rq = fabs((double)(w_rq - skipped) - (double)k_rq);
-	acc->kernel_clock_skip_s = ns_to_s(skipped);
-	acc->on_cpu_err_valid = k_on || !w_on;
-	acc->on_cpu_err = k_on ? d_on / k_on : 0;
-	acc->runqueue_err_valid = k_rq || !w_rq;
-	acc->runqueue_err = k_rq ? d_rq / k_rq : 0;
-	min_diff = acct_min_diff(a->voluntary + a->involuntary);
-	acc->on_cpu_warning = acct_off(d_on, k_on, min_diff, acc->tolerance);
-	acc->runqueue_warning = acct_off(d_rq, k_rq, min_diff, acc->tolerance);
+	accounting__check(t, a->nr_threads, a->voluntary + a->involuntary, m);
+	free(t);
+	return 0;
 }
 
 static int cmp_lock_total(const void *x, const void *y)
@@ -1591,7 +1525,8 @@ static int build_metrics(struct weft_analysis *a, __u64 wall_ns)
 	if (rss_kb)
 		m->rusage.maxrss_kb = rss_kb;
 
-	check_accounting(a, m);
+	if (check_accounting(a, m))
+		return -ENOMEM;
 	m->verdict_kind = weft_metrics__verdict(m, m->verdict, sizeof(m->verdict));
 	return 0;
 }
