@@ -22,6 +22,16 @@ if [[ ${1:-} == browser ]]; then
 	exit 0
 fi
 
+# `deps.sh go`: Go's own pprof reader (`go tool pprof`, Debian's golang-go),
+# which the pprof tests check weft's profiles with; installed only for them.
+if [[ ${1:-} == go ]]; then
+	command -v go >/dev/null && exit 0
+	[[ $(id -u) -eq 0 ]] || { echo "weft: go is missing; install golang-go as root" >&2; exit 1; }
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+		golang-go >/dev/null
+	exit 0
+fi
+
 packages=(clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libcmocka-dev pkg-config
 	libc6-dbg make gcc python3)
 

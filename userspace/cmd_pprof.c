@@ -161,6 +161,8 @@ int cmd_pprof(int argc, char **argv)
 	}
 	meta = weft_file__meta(recording_file(rec));
 	o.p.sample_hz = (unsigned int)weft_kv__get_ull(meta, META_SAMPLE_HZ);
+	/* weft record writes the stack settings only when it takes stacks */
+	o.p.no_stacks = !weft_kv__get(meta, META_STACK_ENTRIES);
 	stacks = stack_table__new();
 	if (stacks)
 		recording_read_stacks(rec, stacks);

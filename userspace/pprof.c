@@ -60,8 +60,8 @@ enum {
 #define MAPPING_KERNEL 2
 
 static const char *const type_names[PPROF_NR_TYPES][2] = {
-	[PPROF_SAMPLES] = { "samples", "count" },  [PPROF_CPU] = { "cpu", "nanoseconds" },
-	[PPROF_OFFCPU] = { "off_cpu", "nanoseconds" }, [PPROF_LOCK] = { "lock", "nanoseconds" },
+	[PPROF_SAMPLES] = { "samples", "count" },	  [PPROF_CPU] = { "cpu", "nanoseconds" },
+	[PPROF_OFFCPU] = { "off_cpu", "nanoseconds" },	  [PPROF_LOCK] = { "lock", "nanoseconds" },
 	[PPROF_RUNQUEUE] = { "runqueue", "nanoseconds" },
 };
 
@@ -167,7 +167,7 @@ static void pprof_add(void *ctx, const struct attributed_stack *as)
 	struct pkey key;
 	struct kline *l;
 
-	if (p->finished)
+	if (p->finished || p->opts.no_stacks)
 		return;
 	memset(&key, 0, sizeof(key));
 	key.kind = as->kind;

@@ -55,6 +55,11 @@ enum pprof_type {
 struct pprof_opts {
 	enum flame_by by;
 	unsigned int sample_hz; /* of the on-CPU samples; 0: weft record's default, 99 */
+	/* The recording took no stacks (--no-stacks): the profile is empty,
+	 * where weft flame gives the blocked time to one "[unknown]" frame
+	 * per process; a profile of nothing but unknown frames would only
+	 * mislead */
+	bool no_stacks;
 };
 
 struct pprof_meta {
