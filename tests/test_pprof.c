@@ -224,11 +224,22 @@ static int type_index(const struct decoded *d, const char *name)
 	return -1;
 }
 
+static bool has_string(const struct decoded *d, const char *s)
+{
+	unsigned int i;
+
+	for (i = 0; i < d->nstrings; i++)
+		if (!strcmp(d->strings[i], s))
+			return true;
+	return false;
+}
+
 static const char stacks_text[] = "s\tu\t100\t1\t2\n"
 				  "f\t401010\twork\n"
 				  "f\t401100\tmain\n"
-				  "s\tu\t100\t2\t2\n"
+				  "s\tu\t100\t2\t3\n"
 				  "f\t401310\twait_here\n"
+				  "f\t401400\thandle (srv.py:42)\n"
 				  "f\t401500\tstart_thread\n"
 				  "s\tk\t0\t3\t2\n"
 				  "f\tffffffff81000100\tschedule\n"
@@ -302,6 +313,14 @@ static void test_profile_totals(void **state)
 	assert_true(d.every_sample_has_location);
 	assert_true(d.labels >= 3 * d.samples);
 	assert_true(d.totals[type_index(&d, "samples")] == ev.samples);
+	/* an interpreter frame's function has its name and file apart */
+	assert_true(has_string(&d, "handle"));
+	assert_true(has_string(&d, "srv.py"));
+	assert_false(has_string(&d, "handle_(srv.py:42)"));
+	/* kernel frames lose their suffix, in a mapping of their own */
+	assert_true(has_string(&d, "do_futex"));
+	assert_true(has_string(&d, "[kernel.kallsyms]"));
+	assert_true(has_string(&d, "command: my app"));
 	assert_true(d.totals[type_index(&d, "samples")] == flame__total(fon));
 	assert_true(d.totals[type_index(&d, "cpu")] == ev.samples * (1000000000 / 99));
 	/* 3 waits of 7.33, 8.33, 9.33 ms: the flame's rounding to us is all
