@@ -372,7 +372,9 @@ static void fmt_value(char *buf, size_t size, const char *name, double v, bool p
 {
 	size_t len = strlen(name);
 
-	if (len > 2 && !strcmp(name + len - 2, "_s"))
+	if (len > 2 && !strcmp(name + len - 2, "_s") && v != 0 && fabs(v) < 0.001)
+		snprintf(buf, size, per_wall ? "%.3g s/s" : "%.3g s", v); /* 14 us, not 0.0000 */
+	else if (len > 2 && !strcmp(name + len - 2, "_s"))
 		snprintf(buf, size, per_wall ? "%.4f s/s" : "%.4f s", v);
 	else if (!strcmp(name, "on_cpu_samples"))
 		snprintf(buf, size, per_wall ? "%.1f /s" : "%.0f", v);
