@@ -143,7 +143,8 @@ int diff__add(struct diff *d, int side, const struct diff_run *in)
 	d->nruns++;
 	if (!r->path || !r->locks || !r->stacks || !r->values)
 		return -ENOMEM;
-	memcpy(r->locks, in->locks, in->nr_locks * sizeof(*r->locks));
+	if (in->nr_locks)
+		memcpy(r->locks, in->locks, in->nr_locks * sizeof(*r->locks));
 	r->nr_locks = in->nr_locks;
 	for (i = 0; i < in->nstacks; i++) {
 		r->stacks[i] = strdup(in->stacks[i]);

@@ -612,11 +612,17 @@ int pprof__write_gzip(const void *data, size_t len, FILE *out)
 	    Z_OK)
 		return -ENOMEM;
 	z.next_in = (unsigned char *)data;
-	z.avail_in = (uInt)len;
 	do {
+		/* avail_in is 32 bits: a larger profile goes in pieces */
+		if (!z.avail_in) {
+			size_t piece = len > (1u << 30) ? (1u << 30) : len;
+
+			z.avail_in = (uInt)piece;
+			len -= piece;
+		}
 		z.next_out = buf;
 		z.avail_out = sizeof(buf);
-		ret = deflate(&z, Z_FINISH);
+		ret = deflate(&z, len ? Z_NO_FLUSH : Z_FINISH);
 		if (ret == Z_STREAM_ERROR) {
 			err = -ENOMEM;
 			break;
