@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-# One entry point: make, make test, make demo, make bench. Objects go to
-# $(OUTPUT); V=1 shows full commands; SAN=1 builds userspace and tests with
-# ASan+UBSan (never the BPF objects).
+# One entry point: make, make test, make demo, make bench, make install.
+# Objects go to $(OUTPUT); V=1 shows full commands; SAN=1 builds userspace
+# and tests with ASan+UBSan (never the BPF objects).
 
 OUTPUT ?= build
 CC ?= cc
@@ -57,9 +57,32 @@ TEST_BINS := $(patsubst tests/%.c,$(OBJDIR)/tests/%,$(TEST_SRCS))
 TEST_HELPER_SRCS := $(wildcard tests/helpers/*.c)
 TEST_HELPERS := $(patsubst tests/helpers/%.c,$(OUTPUT)/tests/helpers/%,$(TEST_HELPER_SRCS))
 
-.PHONY: all deps test unit-tests san-tests integration-tests demo bench bench-smoke clean format
+# make install PREFIX=/usr/local DESTDIR=: weft in bin, weft-work out of
+# PATH in libexec/weft (weft finds it there from its own location), man
+# pages, bash and zsh completion, the user docs.
+PREFIX ?= /usr/local
+DESTDIR ?=
+BINDIR := $(PREFIX)/bin
+LIBEXECDIR := $(PREFIX)/libexec/weft
+MANDIR := $(PREFIX)/share/man/man1
+DOCDIR := $(PREFIX)/share/doc/weft
+BASHCOMPDIR := $(PREFIX)/share/bash-completion/completions
+ZSHCOMPDIR := $(PREFIX)/share/zsh/site-functions
 
-all: deps-checked $(OUTPUT)/weft $(OUTPUT)/weft-work $(BENCH_BINS) $(TEST_HELPERS)
+# One man page per command, made by help2man from the command's own --help
+# (so the two cannot drift) and docs/man/PAGE.h2m, which adds what --help
+# leaves out: exit status, privileges, files. header-col=0 puts argp's
+# option groups at column 0, where help2man makes them subsections.
+MAN_COMMANDS := record report compare flame timeline
+MAN_PAGES := $(OUTPUT)/man/weft.1 $(patsubst %,$(OUTPUT)/man/weft-%.1,$(MAN_COMMANDS)) \
+	$(OUTPUT)/man/weft-work.1
+DOCS := README.md $(wildcard docs/*.md)
+HELP2MAN := ARGP_HELP_FMT=header-col=0 help2man --no-info --section=1 --manual="weft manual"
+
+.PHONY: all deps test unit-tests san-tests integration-tests demo bench bench-smoke clean format \
+	format-check man install uninstall fuzz fuzz-build
+
+all: deps-checked $(OUTPUT)/weft $(OUTPUT)/weft-work $(BENCH_BINS) $(TEST_HELPERS) man
 
 # scripts/deps.sh installs only what is missing; the stamp keeps repeated
 # makes from asking dpkg each time.
@@ -71,24 +94,32 @@ deps:
 	$(Q)scripts/deps.sh
 
 $(OUTPUT) $(OUTPUT)/bench $(OUTPUT)/tests/helpers $(OBJDIR)/obj/userspace $(OBJDIR)/obj/workloads \
-$(OBJDIR)/tests:
+$(OBJDIR)/tests $(OUTPUT)/man:
 	$(Q)mkdir -p $@
 
 $(OUTPUT)/vmlinux.h: | $(OUTPUT) $(OUTPUT)/.deps-ok
 	$(call msg,GEN,$@)
 	$(Q)$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@.tmp && mv $@.tmp $@
 
-$(OUTPUT)/%.bpf.o: bpf/%.bpf.c bpf/events.h $(wildcard bpf/*.bpf.h) $(OUTPUT)/vmlinux.h | $(OUTPUT)
+# -MMD: a BPF object depends on every header it includes (events.h,
+# unwind.h, ...), as the userspace objects do.
+$(OUTPUT)/%.bpf.o: bpf/%.bpf.c $(OUTPUT)/vmlinux.h | $(OUTPUT)
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_$(ARCH) -I$(OUTPUT) -Ibpf \
-		-c $< -o $@.tmp.o
+		-MMD -MP -MF $(OUTPUT)/$*.bpf.d -MT $@ -c $< -o $@.tmp.o
 	$(Q)$(BPFTOOL) gen object $@ $@.tmp.o && rm -f $@.tmp.o
 
 $(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o
 	$(call msg,SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< > $@.tmp && mv $@.tmp $@
 
-$(OBJDIR)/obj/userspace/%.o: userspace/%.c $(SKELS) | $(OBJDIR)/obj/userspace $(OUTPUT)/.deps-ok
+# Only the sources that include a skeleton wait for it (the first build
+# needs it before -MMD has seen the include)
+SKEL_USERS := $(patsubst userspace/%.c,$(OBJDIR)/obj/userspace/%.o,\
+	$(shell grep -l '\.skel\.h' userspace/*.c))
+$(SKEL_USERS): $(SKELS)
+
+$(OBJDIR)/obj/userspace/%.o: userspace/%.c | $(OBJDIR)/obj/userspace $(OUTPUT)/.deps-ok
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 
@@ -129,6 +160,55 @@ $(OBJDIR)/tests/test_%: tests/test_%.c $(wildcard tests/*.h tests/helpers/*.h te
 	$(Q)$(CC) $(CFLAGS) -Iworkloads -Itests $< $(OBJDIR)/libweft.a $(OBJDIR)/libwork.a \
 		$(LDFLAGS) $(LDLIBS) -lcmocka -o $@
 
+man: $(MAN_PAGES)
+
+# The version comes from the binary, as the rest of the page does.
+$(OUTPUT)/man/weft.1: $(OUTPUT)/weft docs/man/weft.h2m | $(OUTPUT)/man
+	$(call msg,MAN,$@)
+	$(Q)$(HELP2MAN) --include=docs/man/weft.h2m \
+		--version-string="$$($(OUTPUT)/weft --version)" --output=$@ $(OUTPUT)/weft
+
+# --help says how many CPUs "here" has: the build machine's, not the reader's.
+$(OUTPUT)/man/weft-work.1: $(OUTPUT)/weft-work $(OUTPUT)/weft docs/man/weft-work.h2m | $(OUTPUT)/man
+	$(call msg,MAN,$@)
+	$(Q)$(HELP2MAN) --include=docs/man/weft-work.h2m \
+		--version-string="weft-work $$($(OUTPUT)/weft --version | cut -d' ' -f2)" \
+		--output=$@.tmp $(OUTPUT)/weft-work
+	$(Q)sed 's/CPUs, [0-9]* here;/CPUs;/' $@.tmp > $@ && rm -f $@.tmp
+
+$(OUTPUT)/man/weft-%.1: $(OUTPUT)/weft docs/man/weft-%.h2m | $(OUTPUT)/man
+	$(call msg,MAN,$@)
+	$(Q)$(HELP2MAN) --include=docs/man/weft-$*.h2m --help-option="$* --help" \
+		--version-string="weft-$* $$($(OUTPUT)/weft --version | cut -d' ' -f2)" \
+		--output=$@ $(OUTPUT)/weft
+
+# The pages name installed paths as @PREFIX@, filled in here so that one
+# build installs under any PREFIX. The docs keep their layout (README.md,
+# docs/*.md) so that their relative links still resolve.
+install: $(OUTPUT)/weft $(OUTPUT)/weft-work $(MAN_PAGES)
+	$(call msg,INSTALL,$(DESTDIR)$(PREFIX))
+	$(Q)install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(MANDIR) \
+		$(DESTDIR)$(DOCDIR)/docs $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR)
+	$(Q)install -m 0755 $(OUTPUT)/weft $(DESTDIR)$(BINDIR)/weft
+	$(Q)install -m 0755 $(OUTPUT)/weft-work $(DESTDIR)$(LIBEXECDIR)/weft-work
+	$(Q)for page in $(MAN_PAGES); do \
+		sed 's|@PREFIX@|$(PREFIX)|g' $$page > $(DESTDIR)$(MANDIR)/$${page##*/} && \
+		chmod 0644 $(DESTDIR)$(MANDIR)/$${page##*/} || exit 1; \
+	done
+	$(Q)install -m 0644 scripts/completion/weft.bash $(DESTDIR)$(BASHCOMPDIR)/weft
+	$(Q)install -m 0644 scripts/completion/_weft $(DESTDIR)$(ZSHCOMPDIR)/_weft
+	$(Q)install -m 0644 README.md $(DESTDIR)$(DOCDIR)/README.md
+	$(Q)install -m 0644 $(filter docs/%,$(DOCS)) $(DESTDIR)$(DOCDIR)/docs/
+
+# Removes what install put there, and the folders that are weft's own.
+uninstall:
+	$(call msg,UNINST,$(DESTDIR)$(PREFIX))
+	$(Q)rm -f $(DESTDIR)$(BINDIR)/weft $(DESTDIR)$(LIBEXECDIR)/weft-work \
+		$(patsubst $(OUTPUT)/man/%,$(DESTDIR)$(MANDIR)/%,$(MAN_PAGES)) \
+		$(DESTDIR)$(BASHCOMPDIR)/weft $(DESTDIR)$(ZSHCOMPDIR)/_weft \
+		$(patsubst %,$(DESTDIR)$(DOCDIR)/%,$(DOCS))
+	$(Q)rmdir $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(DOCDIR)/docs $(DESTDIR)$(DOCDIR) 2>/dev/null || true
+
 unit-tests: deps-checked $(TEST_BINS)
 	$(Q)scripts/run-unit-tests.sh $(OBJDIR)/tests
 
@@ -139,10 +219,42 @@ integration-tests: all
 	$(Q)scripts/run-integration-tests.sh $(OUTPUT)
 
 test: all
+	$(Q)$(MAKE) --no-print-directory format-check
 	$(Q)$(MAKE) --no-print-directory unit-tests
 	$(Q)$(MAKE) --no-print-directory san-tests
 	$(Q)$(MAKE) --no-print-directory integration-tests
 	$(Q)$(MAKE) --no-print-directory bench-smoke
+	$(Q)$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=60
+
+# libFuzzer over the whole read path (tests/fuzz_read.c): the userspace
+# objects again with clang's fuzzer coverage, ASan and UBSan, in their own
+# folder; scripts/fuzz.sh seeds it from real recordings and runs it for
+# FUZZ_SECONDS.
+FUZZ_DIR := $(OUTPUT)/fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+FUZZ_CFLAGS := -g -O1 $(WARNINGS) -Wno-gnu-variable-sized-type-not-at-end -std=gnu11 -D_GNU_SOURCE -I$(OUTPUT) -Ibpf -Iuserspace $(FUZZ_SAN)
+FUZZ_OBJS := $(patsubst userspace/%.c,$(FUZZ_DIR)/obj/%.o,$(filter-out userspace/main.c,$(USER_SRCS)))
+
+$(FUZZ_DIR)/obj:
+	$(Q)mkdir -p $@
+
+$(FUZZ_DIR)/obj/%.o: userspace/%.c $(SKELS) | $(FUZZ_DIR)/obj $(OUTPUT)/.deps-ok
+	$(call msg,FUZZCC,$@)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
+
+$(FUZZ_DIR)/fuzz_read: tests/fuzz_read.c $(FUZZ_OBJS)
+	$(call msg,FUZZ,$@)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer $^ $(LDLIBS) -o $@
+
+$(FUZZ_DIR)/fuzz_seed: tests/fuzz_seed.c $(OBJDIR)/libweft.a
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $^ $(LDFLAGS) $(LDLIBS) -o $@
+
+fuzz-build: all $(FUZZ_DIR)/fuzz_read $(FUZZ_DIR)/fuzz_seed
+
+fuzz: fuzz-build
+	$(Q)scripts/fuzz.sh $(OUTPUT) $(FUZZ_SECONDS)
 
 demo: all
 	$(Q)scripts/demo.sh $(OUTPUT)
@@ -153,9 +265,16 @@ bench: all
 bench-smoke: all
 	$(Q)scripts/bench.sh --smoke $(OUTPUT)
 
+FORMATTED := $(wildcard bpf/*.c bpf/*.h userspace/*.c userspace/*.h workloads/*.c workloads/*.h \
+	workloads/bench/*.c tests/*.c tests/*.h tests/helpers/*.c tests/helpers/*.h tests/bench/*.c \
+	tests/symbols/*.c tests/unwind/*.c tests/unwind/*.h)
+
 format:
-	$(Q)clang-format -i $(wildcard bpf/*.c bpf/*.h userspace/*.c userspace/*.h workloads/*.c \
-		workloads/*.h workloads/bench/*.c tests/*.c tests/*.h tests/helpers/*.c)
+	$(Q)clang-format -i $(FORMATTED)
+
+# Every C file as .clang-format writes it (make test runs it first)
+format-check: deps-checked
+	$(Q)clang-format --dry-run -Werror $(FORMATTED) && echo "format-check: $(words $(FORMATTED)) files formatted"
 
 clean:
 	$(Q)rm -rf $(OUTPUT)
@@ -163,4 +282,5 @@ clean:
 .DELETE_ON_ERROR:
 .SECONDARY:
 
--include $(wildcard $(OBJDIR)/obj/*/*.d)
+-include $(wildcard $(OBJDIR)/obj/*/*.d $(OUTPUT)/*.bpf.d)
+-include $(wildcard $(FUZZ_DIR)/obj/*.d)

@@ -55,6 +55,9 @@ struct weft_event_header {
 	__u32 flags; /* per type: WEFT_SWITCH_*, WEFT_WAKE_*, ... */
 };
 
+/* prev_state of a thread that exits (the kernel's TASK_DEAD) */
+#define WEFT_TASK_DEAD 0x80
+
 /* Switch flags */
 #define WEFT_SWITCH_PREEMPT 0x1 /* prev was preempted (tracepoint's preempt arg) */
 #define WEFT_SWITCH_PREV_TRACED 0x2
@@ -72,6 +75,12 @@ struct weft_event_header {
  * contention_begin and contention_end tracepoints): sys_arg1 is then the
  * lock's address instead of the system call's second argument. */
 #define WEFT_SWITCH_KERNEL_LOCK 0x40
+/* Only with --stack-audit, which takes stacks at every blocking switch:
+ * the default sampling (stack_every per thread, the per-CPU stack budget)
+ * would have taken no stack at this one (WEFT_STACK_SKIPPED). Comparing
+ * the attribution with and without the marked stacks measures the
+ * sampling's bias from one recording. */
+#define WEFT_SWITCH_WOULD_SKIP 0x80
 
 /* Emitted when prev or next is in the traced tree. next_tid 0 is idle. */
 struct weft_ev_switch {
@@ -81,7 +90,7 @@ struct weft_ev_switch {
 	__u32 next_tid;
 	__u32 next_tgid;
 	/* prev's state as the tracepoint gives it, masked with 0xff: 0 is
-	 * runnable, 1 interruptible, 2 uninterruptible, 0x80 dead. */
+	 * runnable, 1 interruptible, 2 uninterruptible, WEFT_TASK_DEAD. */
 	__u32 prev_state;
 	/* When a traced prev blocks (not preempted, state not runnable): the
 	 * system call it blocks in, read from its saved user registers, and
@@ -102,6 +111,9 @@ struct weft_ev_switch {
  * run on the interrupt stack): the waker fields name the interrupted task */
 #define WEFT_WAKE_IRQ 0x2
 #define WEFT_WAKE_NO_WAKING 0x8 /* no sched_waking seen: waker fields unknown */
+/* Only with --stack-audit: the default would have taken no waker stacks
+ * here (the wakee's last block took none), WEFT_STACK_NOT_TAKEN */
+#define WEFT_WAKE_WOULD_SKIP 0x10
 
 /* One record per wakeup of a traced thread, written at the enqueue
  * (sched_wakeup / sched_wakeup_new): hdr.ts_ns is the enqueue, where the

@@ -4,9 +4,11 @@
 # report reads a recording. Prints a table, then one line per measurement:
 #   bench: WORKLOAD CONDITION ratio=R ns_per_event=N events=E switches=S lost=L
 #          bytes_per_event=B bytes_per_switch=W cpu_ns_per_event=C [ratio_max=M]
-#   bench: report EVENTS events_per_s=X vs_inflate=Y peak_rss_mb=M
-# then whether each target of the benchmark is met, then the weft-work model
-# table (scripts/bench-work.sh).
+#   bench: report EVENTS events_per_s=X vs_inflate=Y peak_rss_mb=M report_s=R
+#          timeline_s=T recorder_rss_mb=Q lost=L
+# then whether each target of the benchmark is met (target: lines, and one
+# bench: targets line naming them all), then the weft-work model table
+# (scripts/bench-work.sh).
 #
 # Workloads: pingpong (two threads handing a futex token, both on CPU 0),
 # pingpong-x (one on CPU 0, one on CPU 1), mutex (4 threads, one contended
@@ -34,16 +36,17 @@
 #   perf's "(N samples)" line, and the LOST counts of perf report --stats.
 # - recorder CPU: user + sys of everything under a second timed around the
 #   tracer, minus the workload's own.
-# - report: weft report --format json timed beside tests/bench/inflate_only
-#   (inflates every EVENTS chunk and does nothing else) on recordings of
-#   about 1M and 10M events (pingpong, --no-stacks); peak RSS is the
-#   report's ru_maxrss.
+# - report: weft report --format json and weft timeline timed beside
+#   tests/bench/inflate_only (inflates every EVENTS chunk and does nothing
+#   else) on recordings of about 1M, 10M and 30M events (pingpong,
+#   --no-stacks; the last is about a minute of it); peak RSS is the report's
+#   ru_maxrss, the recorder's is that of the weft record that wrote each.
 #
 # usage: scripts/bench.sh [--smoke] [--repeat N] BUILD_DIR
 #   --smoke     every workload and condition once at a tiny size; checks that
 #               everything runs (exit status non-zero if anything failed)
 #   --repeat N  rounds (default 5)
-# Needs root (weft record and perf sched record). About 6 minutes on 2 cores.
+# Needs root (weft record and perf sched record). About 10 minutes on 2 cores.
 set -uo pipefail
 
 smoke=0
@@ -287,34 +290,46 @@ for w in "${workloads[@]}"; do
 	done
 done
 
-# Analysis speed and memory: pingpong recordings of about 1M and 10M events
-# (the events per iteration are measured on the first, to size the second).
+# Analysis speed and memory, and scale: pingpong recordings of about 1M,
+# 10M and 30M events (the last about a minute of pingpong; the events per
+# iteration are measured on the first, to size the others), each recorded
+# once under timed (the recorder's peak RSS and its lost count), then read by
+# weft report and weft timeline beside the inflate-only reader.
 if ((smoke)); then
-	sizes=(10000 100000) report_repeat=1
+	sizes=(10000 100000 300000) report_repeats=(1 1 1) timeline_repeats=(1 1 1)
 else
-	sizes=(1000000 10000000) report_repeat=7
+	sizes=(1000000 10000000 30000000) report_repeats=(7 7 3) timeline_repeats=(3 3 1)
 fi
+scale=$tmp/scale
+: >"$scale"
 events_per_iter=3
 echo "bench: recording pingpong for the report timings ($((SECONDS - start_s)) s)" >&2
 nostacks=--no-stacks
 [[ " ${unsupported[*]} " == *" no-stacks "* ]] && nostacks=
-for want in "${sizes[@]}"; do
+for i in "${!sizes[@]}"; do
+	want=${sizes[i]}
 	rec=$tmp/report-$want.data
 	iters=$(awk -v w="$want" -v e="$events_per_iter" 'BEGIN { printf "%d", w / e }')
-	if ! "$weft" record $nostacks -o "$rec" -- "$helpers/pingpong" -n "$iters" -c 0 \
-		>/dev/null 2>"$tmp/err"; then
+	rm -f "$tmp/t_rec"
+	if ! "$timed" -o "$tmp/t_rec" -- "$weft" record $nostacks -o "$rec" -- \
+		"$helpers/pingpong" -n "$iters" -c 0 >/dev/null 2>"$tmp/err"; then
 		echo "bench: recording $want events failed" >&2
 		tail -n 5 "$tmp/err" >&2
 		failed=1
 		continue
 	fi
-	got=$(sed -n 's/^weft: recorded \([0-9]*\) events.*/\1/p' "$tmp/err")
+	read -r got lost < <(sed -n 's/^weft: recorded \([0-9]*\) events (\([0-9]*\) lost.*/\1 \2/p' "$tmp/err")
+	read -r _ _ _ _ rec_rss _ <"$tmp/t_rec"
+	echo "$got $rec_rss $lost" >>"$scale"
 	events_per_iter=$(awk -v g="$got" -v i="$iters" 'BEGIN { print g / i }')
-	for ((r = 1; r <= report_repeat; r++)); do
-		rm -f "$tmp/t_report" "$tmp/t_inflate"
+	for ((r = 1; r <= report_repeats[i]; r++)); do
+		rm -f "$tmp/t_report" "$tmp/t_inflate" "$tmp/t_timeline"
 		if ! "$timed" -o "$tmp/t_report" -- "$weft" report --format json "$rec" \
 			>/dev/null 2>"$tmp/err" ||
-			! "$timed" -o "$tmp/t_inflate" -- "$inflate" "$rec" >/dev/null 2>>"$tmp/err"; then
+			! "$timed" -o "$tmp/t_inflate" -- "$inflate" "$rec" >/dev/null 2>>"$tmp/err" ||
+			{ ((r <= timeline_repeats[i])) &&
+				! "$timed" -o "$tmp/t_timeline" -- "$weft" timeline "$rec" -o /dev/null \
+					>/dev/null 2>>"$tmp/err"; }; then
 			echo "bench: reading the $got-event recording failed" >&2
 			tail -n 5 "$tmp/err" >&2
 			failed=1
@@ -322,16 +337,20 @@ for want in "${sizes[@]}"; do
 		fi
 		read -r rw _ _ _ rss _ <"$tmp/t_report"
 		read -r iw _ <"$tmp/t_inflate"
-		echo "$got $rw $iw $rss" >>"$reports"
+		tw=
+		[[ -s $tmp/t_timeline ]] && read -r tw _ <"$tmp/t_timeline"
+		echo "$got $rw $iw $rss $tw" >>"$reports"
 	done
 	rm -f "$rec"
 done
-python3 "$here/scripts/bench_math.py" report "$reports" >"$tmp/summary" || failed=1
+python3 "$here/scripts/bench_math.py" report "$reports" "$scale" >"$tmp/summary" || failed=1
 cat "$tmp/summary"
 if [[ $(grep -c '^bench: report ' "$tmp/summary") -ne ${#sizes[@]} ]]; then
 	echo "bench: a report timing is missing" >&2
 	failed=1
 fi
+echo
+python3 "$here/scripts/bench_math.py" targets "$runs" "$tree" "$reports" "$scale" || failed=1
 
 if ((!smoke)); then
 	echo

@@ -32,8 +32,11 @@ if [[ ${1:-} == go ]]; then
 	exit 0
 fi
 
-packages=(clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libcmocka-dev pkg-config
-	libc6-dbg make gcc python3)
+# help2man makes the man pages from --help; man-db (man -l) and zsh are for
+# the test of make install, which renders every page and runs the zsh
+# completion.
+packages=(clang clang-format llvm bpftool libbpf-dev libelf-dev zlib1g-dev libcmocka-dev pkg-config
+	libc6-dbg make gcc python3 help2man man-db zsh)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -1105,7 +1105,6 @@ static void test_verdict_serialized_thresholds(void **state)
 	(void)state;
 	base_metrics(&m);
 	snprintf(lock.name, sizeof(lock.name), "gil+0x50");
-	m.has_serialized = true;
 	m.locks = &lock;
 	m.nr_locks = 1;
 	m.thread_time_s = 4;
@@ -1219,7 +1218,6 @@ static void test_verdict_others_thresholds(void **state)
 	{
 		struct weft_lock_metrics lock = { .kind = "mutex", .threads = 2, .total_s = 1 };
 
-		m.has_serialized = true;
 		m.serialized_s = m.serialized_share = 0.5;
 		lock.serialized_s = 0.5;
 		m.locks = &lock;

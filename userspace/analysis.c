@@ -22,6 +22,7 @@
 
 #include "analysis.h"
 #include "histogram.h"
+#include "u64set.h"
 #include "waits.h"
 #include "recording_meta.h"
 
@@ -32,8 +33,8 @@
 #define NONE UINT32_MAX
 /* CONFIG_NR_CPUS goes up to 8192: a CPU number past it is a damaged record */
 #define MAX_CPUS 8192
-/* prev_state bit of a thread that has exited */
-#define TASK_DEAD_STATE 0x80
+/* System calls are counted per number below this (x86-64 has about 460) */
+#define SYSCALL_NR_MAX 512
 /* A "max" of R or R + Q must hold this long in total to count, so that a
  * burst of a few microseconds does not make the headline. */
 #define MAX_HELD_NS 1000000ULL
@@ -108,16 +109,6 @@ struct cpu {
 	__u64 idle_ns, traced_ns, other_ns, steal_ns, lost;
 };
 
-/* Open addressing, linear probing, keys never 0 (tid and pid 0 are the
- * idle task, never traced). A value of NONE marks a key that was removed;
- * its slot stays taken, so probing needs no tombstones. */
-struct id_map {
-	__u32 *keys;
-	__u32 *vals;
-	__u32 mask;
-	__u32 used;
-};
-
 struct weft_analysis {
 	struct analysis_opts opts;
 	char **command;
@@ -134,7 +125,9 @@ struct weft_analysis {
 	__u32 nr_threads, cap_threads;
 	struct proc *procs;
 	__u32 nr_procs, cap_procs;
-	struct id_map tids, pids;
+	/* thread and process index by tid and pid (1 << 63 | id); NONE: a
+	 * thread whose tid went to another at an exec */
+	struct u64_set tids, pids;
 
 	struct cpu *cpus;
 	__u32 nr_cpus;
@@ -158,7 +151,7 @@ struct weft_analysis {
 	__u64 serialized_ns;
 	/* the wakeup being applied, so the wait it ends knows its waker */
 	const struct weft_ev_wakeup *waking;
-	__u64 syscall_ns[WEFT_WAIT_NR][512];
+	__u64 syscall_ns[WEFT_WAIT_NR][SYSCALL_NR_MAX];
 
 	weft_slice_fn slice_fn;
 	void *slice_ctx;
@@ -177,79 +170,22 @@ static inline __u64 span(__u64 from, __u64 to)
 	return to > from ? to - from : 0;
 }
 
-static inline __u32 id_hash(__u32 key, __u32 mask)
+static __u32 map_get(const struct u64_set *m, __u32 key)
 {
-	__u32 h = key * 0x9e3779b1u;
+	__u32 v;
 
-	return (h ^ (h >> 15)) & mask;
+	return u64_set__get(m, 1ULL << 63 | key, &v) ? v : NONE;
 }
 
-static __u32 map_get(const struct id_map *m, __u32 key)
+static int map_put(struct u64_set *m, __u32 key, __u32 val)
 {
-	__u32 i;
+	bool added;
+	__u32 *slot = u64_set__slot(m, 1ULL << 63 | key, &added);
 
-	if (!m->keys)
-		return NONE;
-	for (i = id_hash(key, m->mask);; i = (i + 1) & m->mask) {
-		if (m->keys[i] == key)
-			return m->vals[i];
-		if (!m->keys[i])
-			return NONE;
-	}
-}
-
-static int map_grow(struct id_map *m)
-{
-	__u32 cap = m->keys ? (m->mask + 1) * 2 : 1024, i, j;
-	__u32 *keys = calloc(cap, sizeof(*keys));
-	__u32 *vals = calloc(cap, sizeof(*vals));
-
-	if (!keys || !vals) {
-		free(keys);
-		free(vals);
+	if (!slot)
 		return -ENOMEM;
-	}
-	for (i = 0; m->keys && i <= m->mask; i++) {
-		if (!m->keys[i])
-			continue;
-		for (j = id_hash(m->keys[i], cap - 1); keys[j]; j = (j + 1) & (cap - 1))
-			;
-		keys[j] = m->keys[i];
-		vals[j] = m->vals[i];
-	}
-	free(m->keys);
-	free(m->vals);
-	m->keys = keys;
-	m->vals = vals;
-	m->mask = cap - 1;
+	*slot = val;
 	return 0;
-}
-
-static int map_put(struct id_map *m, __u32 key, __u32 val)
-{
-	__u32 i;
-
-	if (!m->keys || (m->used + 1) * 2 > m->mask + 1) {
-		if (map_grow(m))
-			return -ENOMEM;
-	}
-	for (i = id_hash(key, m->mask);; i = (i + 1) & m->mask) {
-		if (m->keys[i] == key)
-			break;
-		if (!m->keys[i]) {
-			m->keys[i] = key;
-			m->used++;
-			break;
-		}
-	}
-	m->vals[i] = val;
-	return 0;
-}
-
-static void map_free(struct id_map *m)
-{
-	free(m->keys);
-	free(m->vals);
 }
 
 static inline __u64 cpu_traced_ns(const struct cpu *c, __u64 t)
@@ -483,7 +419,7 @@ static void block_end(struct weft_analysis *a, struct thread *th, __u64 t, struc
 
 	th->blocked_ns += d;
 	th->off_ns[th->block.reason] += d;
-	if (th->block.syscall_nr >= 0 && th->block.syscall_nr < 512)
+	if (th->block.syscall_nr >= 0 && th->block.syscall_nr < SYSCALL_NR_MAX)
 		a->syscall_ns[th->block.reason][th->block.syscall_nr] += d;
 	slice->reason = th->block.reason;
 	slice->syscall_nr = th->block.syscall_nr;
@@ -797,7 +733,7 @@ static int on_switch(struct weft_analysis *a, const struct weft_ev_switch *e, __
 			p->involuntary++;
 			a->involuntary++;
 			set_state(a, pi, TS_RUNNABLE, c, t);
-		} else if (e->prev_state & TASK_DEAD_STATE) {
+		} else if (e->prev_state & WEFT_TASK_DEAD) {
 			set_state(a, pi, TS_DEAD, NONE, t);
 		} else {
 			p->voluntary++;
@@ -1211,8 +1147,8 @@ void weft_analysis__free(struct weft_analysis *a)
 		free(a->threads[i].cpus_seen);
 	free(a->threads);
 	free(a->procs);
-	map_free(&a->tids);
-	map_free(&a->pids);
+	u64_set__release(&a->tids);
+	u64_set__release(&a->pids);
 	free(a->cpus);
 	free(a->time_at_r);
 	free(a->time_at_rq);
@@ -1406,12 +1342,11 @@ static int build_waits(struct weft_analysis *a, struct weft_metrics *m, __u64 li
 		}
 	}
 	for (r = 0; r < WEFT_OFF_CPU_REASONS && r < WEFT_WAIT_NR; r++) {
-		for (nr = 0, best = 0; nr < 512; nr++)
+		for (nr = 0, best = 0; nr < SYSCALL_NR_MAX; nr++)
 			if (a->syscall_ns[r][nr] > a->syscall_ns[r][best])
 				best = nr;
 		m->off_cpu_syscall[r] = a->syscall_ns[r][best] ? weft_syscall_name(best) : NULL;
 	}
-	m->has_serialized = true;
 	m->serialized_s = ns_to_s(a->serialized_ns);
 	m->serialized_share = share(m->serialized_s, m->wall_s);
 	(void)life_ns;
@@ -1660,224 +1595,6 @@ const struct weft_metrics *weft_analysis__finish(struct weft_analysis *a)
 		return NULL;
 	}
 	return &a->m;
-}
-
-/* The verdict. Rules are tried in this order and the first that applies
- * wins; each threshold sits beside the rule that uses it, and the tests
- * try every one at and just short of its threshold. The line starts with
- * the rule's keyword.
- *
- * 1. no data: no traced thread was seen, or the wall is zero.
- * 2. serialized by a lock: for at least SERIALIZED_MIN_SHARE of the wall
- *    time one thread of the tree ran (or was runnable and waited for a
- *    CPU) while others waited on a turn-taking address, and one address
- *    carries at least SERIALIZED_MIN_TOP of that time. Under a GIL nearly
- *    all the time is so; a mutex with short critical sections among busy
- *    threads leaves most of it parallel.
- * 3. limited by other programs: programs outside the tree held at least
- *    OTHERS_MIN_HELD of the cores, and the tree's threads waited in run
- *    queues for at least OTHERS_MIN_QUEUED of the wall time (summed over
- *    threads: a tenth of a thread on average), behind them or behind each
- *    other on the cores left (the scheduler calls two busy threads on one
- *    core beside two loops on the other balanced). Both, so that a busy
- *    machine alone does not blame it (a program that never wanted the
- *    cores they held), nor does the passing queueing of wakeups on an
- *    idle machine. Before oversubscribed, whose interleaving the other
- *    programs cause when they take the rest of the cores.
- * 4. oversubscribed: for at least OVERSUB_MIN_INTERLEAVED of the wall time
- *    a thread of the tree waited in the run queue of a CPU that was
- *    running another of its threads. A quarter is far more than the
- *    passing overlap of a wakeup (a token handed between two threads
- *    interleaves well under 1%) and far less than the near 100% of more
- *    busy threads than cores.
- * 5. bottleneck (one thread carries most of the critical path): comes
- *    with the critical path, here, before mostly waiting.
- * 6. mostly waiting: at least WAITING_MIN_BLOCKED of the threads' summed
- *    lifetime blocked, and no thread of the tree on a CPU for at least
- *    WAITING_MIN_IDLE of the wall time. The second condition keeps a main
- *    thread blocked in pthread_join beside one busy worker (half of the
- *    thread time blocked, but a core busy all along) out of this rule.
- * 7. parallel: the average number of threads running is at least
- *    PARALLEL_MIN_AVG: clearly more than one core, beyond what the
- *    overlap of a main thread and a worker at their hand-over gives.
- * 8. single-threaded: everything else; at most about one core busy.
- */
-#define SERIALIZED_MIN_SHARE 0.40
-#define SERIALIZED_MIN_TOP 0.50
-#define OTHERS_MIN_HELD 0.25
-#define OTHERS_MIN_QUEUED 0.10
-#define OVERSUB_MIN_INTERLEAVED 0.25
-#define WAITING_MIN_BLOCKED 0.50
-#define WAITING_MIN_IDLE 0.50
-#define PARALLEL_MIN_AVG 1.20
-
-/* A waiter on a turn-taking address carrying at least this share of the
- * reason's time names the wait: a GIL's condition variable is a lock to
- * its threads, whatever futex call glibc makes on it. */
-#define WAITING_LOCK_MIN_SHARE 0.50
-
-double weft_metrics__others_share(const struct weft_metrics *m)
-{
-	const struct weft_cpu_metrics *c;
-	double held = 0, seen;
-	unsigned int i, n = 0;
-	/* Which cores the tree could use is not kept when that is fewer than
-	 * all: then the ones it ran on stand for them. */
-	bool only_ran = m->usable_cpus && m->usable_cpus < m->ncpu;
-
-	for (i = 0; m->cpus && i < m->ncpu; i++) {
-		c = &m->cpus[i];
-		if (!c->has_totals || (only_ran && !c->threads))
-			continue;
-		/* The host's steal lands on whatever the CPU ran: in other's
-		 * share when they ran, in the tree's when it did. Only the
-		 * part that fell on the tree's time is added, in proportion. */
-		seen = c->traced + c->other;
-		held += c->other;
-		if (seen > 0 && m->wall_s > 0)
-			held += fmin(1, c->steal_s / m->wall_s) * c->traced / seen;
-		n++;
-	}
-	return n ? fmin(1, held / n) : 0;
-}
-
-static unsigned int cores_used(const struct weft_metrics *m)
-{
-	unsigned int i, n = 0;
-
-	for (i = 0; m->cpus && i < m->ncpu; i++)
-		n += m->cpus[i].threads > 0;
-	if (m->usable_cpus && (!n || m->usable_cpus < n))
-		n = m->usable_cpus;
-	return n ? n : 1;
-}
-
-static const struct weft_lock_metrics *top_serializing_lock(const struct weft_metrics *m)
-{
-	const struct weft_lock_metrics *best = NULL;
-	unsigned int i;
-
-	for (i = 0; i < m->nr_locks; i++)
-		if (!best || m->locks[i].serialized_s > best->serialized_s)
-			best = &m->locks[i];
-	return best;
-}
-
-static const char *lock_label(const struct weft_lock_metrics *l, char *buf, size_t size)
-{
-	if (l->name[0])
-		snprintf(buf, size, "%s", l->name);
-	else
-		snprintf(buf, size, "%s at 0x%llx", l->kind, (unsigned long long)l->addr);
-	return buf;
-}
-
-/* ", mostly in epoll_wait (events)": the blocked reason with the most
- * time, with the call or lock behind it. */
-static const char *waiting_on(const struct weft_metrics *m, char *buf, size_t size)
-{
-	static const char *const what[WEFT_OFF_CPU_REASONS] = {
-		"for a lock", "for events", "on I/O", "sleeping", "on page faults", "", "",
-	};
-	unsigned int r, best = WEFT_WAIT_OTHER;
-	char lock[96];
-
-	for (r = 0; r < WEFT_OFF_CPU_REASONS; r++)
-		if (r != WEFT_WAIT_RUNQUEUE && m->off_cpu_s[r] > m->off_cpu_s[best])
-			best = r;
-	if (best == WEFT_WAIT_OTHER || !(m->off_cpu_s[best] > 0)) {
-		buf[0] = '\0';
-		return buf;
-	}
-	if (best == WEFT_WAIT_LOCK && m->nr_locks)
-		snprintf(buf, size, ", mostly %s (%s)", what[best],
-			 lock_label(&m->locks[0], lock, sizeof(lock)));
-	else if (best == WEFT_WAIT_WAIT && m->nr_locks && m->locks[0].turn_taking &&
-		 m->locks[0].total_s >= WAITING_LOCK_MIN_SHARE * m->off_cpu_s[best])
-		snprintf(buf, size, ", mostly %s (%s)", what[WEFT_WAIT_LOCK],
-			 lock_label(&m->locks[0], lock, sizeof(lock)));
-	else if (m->off_cpu_syscall[best])
-		snprintf(buf, size, ", mostly %s (%s)", what[best], m->off_cpu_syscall[best]);
-	else
-		snprintf(buf, size, ", mostly %s", what[best]);
-	return buf;
-}
-
-enum weft_verdict_kind weft_metrics__verdict(const struct weft_metrics *m, char *buf, size_t size)
-{
-	const struct weft_lock_metrics *lock;
-	char label[128];
-	unsigned int cores;
-	double others;
-
-	if (!m->nr_threads || !(m->wall_s > 0)) {
-		snprintf(buf, size, "no data: no thread of the traced tree was seen");
-		return WEFT_VERDICT_NO_DATA;
-	}
-	lock = top_serializing_lock(m);
-	if (m->has_serialized && m->serialized_share >= SERIALIZED_MIN_SHARE && lock &&
-	    lock->serialized_s >= SERIALIZED_MIN_TOP * m->serialized_s) {
-		snprintf(buf, size,
-			 "serialized by one lock (%s): %u threads, parallelism %.2f, %.0f%% of "
-			 "thread time waiting for it",
-			 lock_label(lock, label, sizeof(label)), lock->threads, m->parallelism.avg,
-			 100 * share(lock->total_s, m->thread_time_s));
-		return WEFT_VERDICT_SERIALIZED;
-	}
-	others = weft_metrics__others_share(m);
-	if (others >= OTHERS_MIN_HELD &&
-	    m->runqueue_delay.total_s >= OTHERS_MIN_QUEUED * m->wall_s) {
-		snprintf(buf, size,
-			 "limited by other programs: parallelism %.2f, they held %.0f%% of the "
-			 "cores",
-			 m->parallelism.avg, 100 * others);
-		return WEFT_VERDICT_LIMITED_BY_OTHERS;
-	}
-	if (m->interleaving.interleaved_share >= OVERSUB_MIN_INTERLEAVED) {
-		/* on the cores it queued on, when affinity kept it to fewer
-		 * than it was allowed */
-		cores = cores_used(m);
-		snprintf(buf, size,
-			 "oversubscribed: %u runnable threads on %u core%s, interleaved %.0f%% of "
-			 "the time",
-			 m->concurrency.max, cores, cores == 1 ? "" : "s",
-			 100 * m->interleaving.interleaved_share);
-		return WEFT_VERDICT_OVERSUBSCRIBED;
-	}
-	/* 5. bottleneck: the critical path's rule goes here */
-	if (m->blocked_share >= WAITING_MIN_BLOCKED && m->idle_share >= WAITING_MIN_IDLE) {
-		snprintf(buf, size, "mostly waiting: %.0f%% of thread time blocked%s",
-			 100 * m->blocked_share, waiting_on(m, label, sizeof(label)));
-		return WEFT_VERDICT_MOSTLY_WAITING;
-	}
-	if (m->parallelism.avg >= PARALLEL_MIN_AVG) {
-		snprintf(buf, size, "parallel: %.2f of %u usable core%s busy", m->parallelism.avg,
-			 m->usable_cpus, m->usable_cpus == 1 ? "" : "s");
-		return WEFT_VERDICT_PARALLEL;
-	}
-	snprintf(buf, size, "single-threaded: parallelism %.2f", m->parallelism.avg);
-	return WEFT_VERDICT_SINGLE_THREADED;
-}
-
-const char *weft_verdict_kind__name(enum weft_verdict_kind kind)
-{
-	switch (kind) {
-	case WEFT_VERDICT_NO_DATA:
-		return "no_data";
-	case WEFT_VERDICT_SERIALIZED:
-		return "serialized";
-	case WEFT_VERDICT_LIMITED_BY_OTHERS:
-		return "limited_by_others";
-	case WEFT_VERDICT_OVERSUBSCRIBED:
-		return "oversubscribed";
-	case WEFT_VERDICT_MOSTLY_WAITING:
-		return "mostly_waiting";
-	case WEFT_VERDICT_PARALLEL:
-		return "parallel";
-	case WEFT_VERDICT_SINGLE_THREADED:
-		return "single_threaded";
-	}
-	return "unknown";
 }
 
 void weft_analysis__counts(const struct weft_analysis *a, unsigned int *running,

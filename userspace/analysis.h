@@ -22,6 +22,7 @@
 #include <linux/types.h>
 
 #include "events.h"
+#include "waits.h"
 
 struct analysis_opts {
 	unsigned int ncpu; /* CPUs of the machine (possible CPUs; cpu numbers < ncpu) */
@@ -103,7 +104,7 @@ struct weft_cpu_metrics {
 
 /* Off-CPU time by reason, seconds, indexed by enum weft_wait_reason:
  * lock, wait, io, sleep, fault, runqueue, other. */
-#define WEFT_OFF_CPU_REASONS 7
+#define WEFT_OFF_CPU_REASONS WEFT_WAIT_NR
 
 struct weft_process_metrics {
 	double off_cpu_s[WEFT_OFF_CPU_REASONS];
@@ -209,9 +210,6 @@ struct weft_metrics {
 		__u64 slices; /* running intervals of traced threads */
 		double slice_p50_us;
 	} interleaving;
-	/* Lock analysis (a later stage): has_serialized stays false and the
-	 * writers leave serialized_s out until it is computed. */
-	bool has_serialized;
 	double serialized_s;
 	double serialized_share; /* of wall */
 
@@ -285,7 +283,7 @@ __u64 weft_analysis__skipped(const struct weft_analysis *a);
 void weft_analysis__note_unread(struct weft_analysis *a, __u64 records, unsigned int sections);
 __u64 weft_analysis__inconsistent(const struct weft_analysis *a);
 
-/* The verdict rules (analysis.c, next to their thresholds) applied to m:
+/* The verdict rules (verdict.c, next to their thresholds) applied to m:
  * writes the line into buf and returns its kind. finish() calls it; tests
  * call it on metrics they fill by hand. */
 enum weft_verdict_kind weft_metrics__verdict(const struct weft_metrics *m, char *buf, size_t size);

@@ -4,7 +4,19 @@
 #ifndef __WEFT_CMD_H
 #define __WEFT_CMD_H
 
+/* A macro's value as a string, for help texts that state a default */
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
 #include <stdbool.h>
+
+/* Exit codes of every command (DESIGN.md "Commands"). A command weft
+ * records exits with its own status instead, when it ended by itself or
+ * by the user's Ctrl-C. */
+#define WEFT_EXIT_OK 0
+#define WEFT_EXIT_ERROR 1 /* runtime error: unreadable file, failed write, ... */
+#define WEFT_EXIT_USAGE 2 /* bad option or argument */
+#define WEFT_EXIT_DEADLOCK 3 /* reserved: weft stuck found a deadlock */
 
 int cmd_record(int argc, char **argv);
 int cmd_report(int argc, char **argv);
@@ -22,5 +34,10 @@ void cmd_arg_recording(struct argp_state *state, const char **path, const char *
 /* A number >= 0 and below 1e9, whole or not (a time); false for anything
  * else, the caller says what it wanted */
 bool cmd_parse_number(const char *arg, double *v);
+
+/* argp help filters that add the "Exit status:" paragraph to --help:
+ * one for weft record, one for the commands that read recordings. */
+char *cmd_help_exit_record(int key, const char *text, void *input);
+char *cmd_help_exit_reader(int key, const char *text, void *input);
 
 #endif /* __WEFT_CMD_H */

@@ -3,7 +3,9 @@
 #include <argp.h>
 #include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cmd.h"
 
@@ -21,4 +23,36 @@ bool cmd_parse_number(const char *arg, double *v)
 	errno = 0;
 	*v = strtod(arg, &end);
 	return !errno && end != arg && !*end && isfinite(*v) && *v >= 0 && *v < 1e9;
+}
+
+/* Appends para to argp's text after the options (which may be NULL). argp
+ * frees what a filter returns when it is not the text it was given. */
+static char *append_post_doc(int key, const char *text, const char *para)
+{
+	char *out;
+
+	if (key != ARGP_KEY_HELP_POST_DOC)
+		return (char *)text;
+	if (asprintf(&out, "%s%s%s", text ? text : "", text ? "\n\n" : "", para) < 0)
+		return (char *)text;
+	return out;
+}
+
+char *cmd_help_exit_record(int key, const char *text, void *input)
+{
+	(void)input;
+	return append_post_doc(
+		key, text,
+		"Exit status: the command's own status when it ended by itself or by Ctrl-C; 0 "
+		"when --duration or a SIGTERM sent to weft ended it, and with -p; 1 when recording "
+		"failed; 2 for a usage error; 127 when the command cannot be found.");
+}
+
+char *cmd_help_exit_reader(int key, const char *text, void *input)
+{
+	(void)input;
+	return append_post_doc(
+		key, text,
+		"Exit status: 0 on success; 1 when a recording cannot be read, a run "
+		"fails or the output cannot be written; 2 for a usage error.");
 }

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -19,7 +20,10 @@
 #include "cmd.h"
 #include "compare.h"
 #include "file.h"
+#include "helper_path.h"
 #include "kv.h"
+#include "json.h"
+#include "launch.h"
 #include "log.h"
 #include "recording.h"
 
@@ -56,16 +60,14 @@ enum {
 
 static const char compare_doc[] =
 	"Run the same task in every concurrency model under weft and compare them, or compare "
-	"existing recordings.\n"
-	"\n"
-	"USAGE: weft compare --task cpu|io|mixed [--modes LIST] [--workers N] [--units N] "
-	"[--size N] [--latency MS] [--repeat N] [--keep DIR]\n"
-	"       weft compare FILE...\n"
-	"\n"
-	"EXAMPLES:\n"
-	"  sudo weft compare --task cpu                  # all six models on this machine\n"
-	"  sudo weft compare --task io --modes sync,eventloop --repeat 3\n"
-	"  weft compare before.data after.data --format markdown";
+	"existing recordings."
+	"\v"
+	"Examples:\n"
+	"  sudo weft compare --task cpu                         # all six models\n"
+	"  sudo weft compare --task io --modes sync,eventloop   # two models\n"
+	"  weft compare a.data b.data --format markdown         # two recordings";
+
+static const char compare_args_doc[] = "--task cpu|io|mixed\nFILE...";
 
 static const struct argp_option compare_options[] = {
 	{ "task", OPT_TASK, "TASK", 0, "cpu, io or mixed: record weft-work in each model", 0 },
@@ -73,7 +75,7 @@ static const struct argp_option compare_options[] = {
 	  "Models to run, comma-separated (default sync,threads,gil,eventloop,procs,pool)", 0 },
 	{ "workers", OPT_WORKERS, "N", 0, "Workers (threads or processes); default: online CPUs",
 	  0 },
-	{ "units", OPT_UNITS, "N", 0, "Units of work (weft-work's default when not given)", 0 },
+	{ "units", OPT_UNITS, "N", 0, "Units of work (default: weft-work's)", 0 },
 	{ "size", OPT_SIZE, "N", 0, "Size of a cpu unit (weft-work's default)", 0 },
 	{ "latency", OPT_LATENCY, "MS", 0, "Latency of an io unit (weft-work's default)", 0 },
 	{ "repeat", OPT_REPEAT, "N", 0, "Run each model N times, interleaved; report medians", 0 },
@@ -178,64 +180,34 @@ static error_t compare_parse_arg(int key, char *arg, struct argp_state *state)
 	return 0;
 }
 
-/* weft-work is looked for beside this weft first, so a build tree's
- * weft compares that tree's workloads, then on PATH. */
-static int find_weft_work(char *path, size_t size)
-{
-	char self[PATH_MAX];
-	const char *env = getenv("PATH");
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	char *slash, *dirs, *dir, *save = NULL;
-
-	if (n > 0) {
-		self[n] = '\0';
-		slash = strrchr(self, '/');
-		if (slash) {
-			*slash = '\0';
-			if (snprintf(path, size, "%s/weft-work", self) < (int)size &&
-			    access(path, X_OK) == 0)
-				return 0;
-		}
-	}
-	dirs = strdup(env ? env : "/usr/local/bin:/usr/bin");
-	for (dir = strtok_r(dirs, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
-		if (snprintf(path, size, "%s/weft-work", dir) < (int)size &&
-		    access(path, X_OK) == 0) {
-			free(dirs);
-			return 0;
-		}
-	}
-	free(dirs);
-	return -ENOENT;
-}
-
-/* Reads a number or string value of "key" from weft-work's one-line JSON. */
-static bool json_value(const char *json, const char *key, char *out, size_t size)
-{
-	char pattern[64];
-	const char *p;
-	size_t n = 0;
-
-	snprintf(pattern, sizeof(pattern), "\"%s\":", key);
-	p = strstr(json, pattern);
-	if (!p)
-		return false;
-	p += strlen(pattern);
-	while (*p == ' ')
-		p++;
-	if (*p == '"')
-		p++;
-	while (*p && *p != '"' && *p != ',' && *p != '}' && n + 1 < size)
-		out[n++] = *p++;
-	out[n] = '\0';
-	return n > 0;
-}
-
 struct run_result {
 	char elapsed[32];
 	char checksum[COMPARE_NAME_LEN];
 	char workers[16];
 };
+
+/* A member of weft-work's --json result that compare keeps */
+static int take_result(void *ctx, const char *key, enum json_type type, const char *value,
+		       size_t len)
+{
+	struct run_result *res = ctx;
+	char *out = NULL;
+	size_t size = 0;
+
+	if (!strcmp(key, "elapsed_s") && type == JSON_NUMBER) {
+		out = res->elapsed;
+		size = sizeof(res->elapsed);
+	} else if (!strcmp(key, "checksum") && (type == JSON_STRING || type == JSON_NUMBER)) {
+		out = res->checksum;
+		size = sizeof(res->checksum);
+	} else if (!strcmp(key, "workers") && type == JSON_NUMBER) {
+		out = res->workers;
+		size = sizeof(res->workers);
+	}
+	if (out)
+		snprintf(out, size, "%.*s", (int)len, value);
+	return 0;
+}
 
 static int read_all(int fd, char *buf, size_t size)
 {
@@ -259,7 +231,7 @@ static int read_all(int fd, char *buf, size_t size)
 static int record_model(const struct compare_opts *o, const char *work, const char *mode,
 			const char *data, struct run_result *res)
 {
-	char self[PATH_MAX], out[4096], errbuf[4096], log_path[PATH_MAX + 8];
+	char self[PATH_MAX], out[4096], errbuf[4096];
 	const char *argv[40];
 	int pipefd[2], status, argc = 0, log_fd, err = 0;
 	pid_t pid;
@@ -292,11 +264,17 @@ static int record_model(const struct compare_opts *o, const char *work, const ch
 #undef PASS
 	argv[argc] = NULL;
 
-	if (snprintf(log_path, sizeof(log_path), "%s.log", data) >= (int)sizeof(log_path))
-		return -ENAMETOOLONG;
-	log_fd = open(log_path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (log_fd < 0 || pipe2(pipefd, O_CLOEXEC))
+	/* weft record's messages, read back if it fails: a file without a
+	 * name, since the folder belongs to the user behind sudo, who could
+	 * plant a link where root would open one */
+	log_fd = memfd_create("weft-compare-log", MFD_CLOEXEC);
+	if (log_fd < 0)
 		return -errno;
+	if (pipe2(pipefd, O_CLOEXEC)) {
+		err = -errno;
+		close(log_fd);
+		return err;
+	}
 	pid = fork();
 	if (pid < 0)
 		return -errno;
@@ -319,16 +297,14 @@ static int record_model(const struct compare_opts *o, const char *work, const ch
 		err = -ECHILD;
 	}
 	close(log_fd);
-	unlink(log_path);
 	if (err)
 		return err;
-	if (!json_value(out, "elapsed_s", res->elapsed, sizeof(res->elapsed)) ||
-	    !json_value(out, "checksum", res->checksum, sizeof(res->checksum))) {
+	memset(res, 0, sizeof(*res));
+	if (json_scan_object(out, strlen(out), take_result, res) || !res->elapsed[0] ||
+	    !res->checksum[0]) {
 		elog("weft-work --mode %s printed no result", mode);
 		return -EINVAL;
 	}
-	if (!json_value(out, "workers", res->workers, sizeof(res->workers)))
-		res->workers[0] = '\0';
 	return 0;
 }
 
@@ -439,25 +415,38 @@ static int run_models(const struct compare_opts *o, struct compare_row *rows,
 	char work[PATH_MAX], dir[PATH_MAX], data[PATH_MAX + 64];
 	bool tty = isatty(STDERR_FILENO);
 	struct run_result res;
+	struct run_as ra;
+	char errbuf[256];
+	bool made;
 	double start = now_s();
 	int m, r, err = 0, done = 0;
 
-	if (find_weft_work(work, sizeof(work))) {
-		elog("weft-work not found beside weft or on PATH: build it with make");
+	if (helper_path__find_own("weft-work", work, sizeof(work))) {
+		elog("weft-work not found beside weft, in " HELPER_LIBEXEC_DIR
+		     " from it, or on PATH: build it with make, or install both with make install");
 		return -ENOENT;
 	}
 	if (o->keep) {
-		if (mkdir(o->keep, 0755) && errno != EEXIST) {
+		made = !mkdir(o->keep, 0755);
+		if (!made && errno != EEXIST) {
 			elog("Failed to create %s: %s", o->keep, strerror(errno));
 			return -errno;
 		}
 		snprintf(dir, sizeof(dir), "%s", o->keep);
 	} else {
 		snprintf(dir, sizeof(dir), "/tmp/weft-compare.XXXXXX");
-		if (!mkdtemp(dir)) {
+		made = mkdtemp(dir) != NULL;
+		if (!made) {
 			elog("Failed to create a temporary folder: %s", strerror(errno));
 			return -errno;
 		}
+	}
+	/* weft record creates each recording as the user behind sudo: the
+	 * folder weft made is theirs */
+	if (made && !run_as_resolve(NULL, &ra, errbuf, sizeof(errbuf)) && ra.drop &&
+	    chown(dir, ra.uid, ra.gid)) {
+		elog("Failed to give %s to %s: %s", dir, ra.user, strerror(errno));
+		return -errno;
 	}
 	/* Interleaved (A B C A B C ...), so that a slow phase of the machine
 	 * is spread over every model rather than landing on one. Progress
@@ -506,7 +495,9 @@ int cmd_compare(int argc, char **argv)
 {
 	struct argp argp = { .options = compare_options,
 			     .parser = compare_parse_arg,
-			     .doc = compare_doc };
+			     .args_doc = compare_args_doc,
+			     .doc = compare_doc,
+			     .help_filter = cmd_help_exit_reader };
 	struct compare_opts opts = { .repeat = 1 };
 	struct others_warning warning = { 0 };
 	struct compare_row rows[MAX_FILES];

@@ -29,19 +29,18 @@ enum {
 
 static const char flame_doc[] =
 	"Write a recording's stacks in the folded format of flame graphs (flamegraph.pl, "
-	"speedscope, inferno), or as a flame graph of weft's own.\n"
-	"\n"
-	"USAGE: weft flame [FILE] --type oncpu|offcpu|wakeup|lock [--by process|pid|thread|none] "
-	"[--svg OUT]\n"
-	"\n"
-	"EXAMPLES:\n"
-	"  weft flame --type oncpu > oncpu.folded      # on-CPU samples\n"
-	"  weft flame --type offcpu --svg offcpu.svg   # where threads blocked, in us\n"
-	"  weft flame run.data --type wakeup --by thread\n"
+	"speedscope, inferno), or as a flame graph of weft's own. FILE defaults to weft.data."
 	"\v"
 	"Counts are samples (oncpu) or microseconds (offcpu, wakeup, lock). Each line is "
 	"root;...;leaf COUNT, rooted at the process name (or comm-pid, comm-tid); kernel frames "
-	"end in _[k].";
+	"end in _[k].\n"
+	"\n"
+	"Examples:\n"
+	"  weft flame --type oncpu > oncpu.folded          # on-CPU samples\n"
+	"  weft flame --type offcpu --svg offcpu.svg       # blocked time, in us\n"
+	"  weft flame run.data --type wakeup --by thread   # who woke them";
+
+static const char flame_args_doc[] = "[FILE]";
 
 static const struct argp_option flame_options[] = {
 	{ "type", OPT_TYPE, "TYPE", 0,
@@ -211,7 +210,9 @@ int cmd_flame(int argc, char **argv)
 {
 	struct argp argp = { .options = flame_options,
 			     .parser = flame_parse_arg,
-			     .doc = flame_doc };
+			     .args_doc = flame_args_doc,
+			     .doc = flame_doc,
+			     .help_filter = cmd_help_exit_reader };
 	struct flame_cli o = { .f = { .type = FLAME_ONCPU, .by = FLAME_BY_PROCESS } };
 	struct stack_attrib *attrib = NULL;
 	char err[512];

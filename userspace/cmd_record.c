@@ -21,22 +21,24 @@ enum {
 	OPT_NO_STACKS,
 	OPT_STACK_ENTRIES,
 	OPT_STACK_EVERY,
+	OPT_STACK_RATE,
+	OPT_STACK_AUDIT,
 	OPT_UNWIND,
 	OPT_UNWIND_ROWS,
 };
 
 static const char record_doc[] =
 	"Record the scheduling of a command and every process it starts, or of running "
-	"processes.\n"
-	"\n"
-	"USAGE: weft record [OPTION...] (-- CMD [ARG...] | -p PID[,PID...])\n"
-	"\n"
-	"EXAMPLES:\n"
-	"  sudo weft record -- ./server --threads 8   # trace a command and its children\n"
-	"  sudo weft record -p 1234 --duration 5      # attach to a process for 5 s\n"
-	"  sudo weft record -o run.data --meta build=O2 -- make -j8\n"
+	"processes."
 	"\v"
-	"Under sudo, the command runs as the invoking user and the recording belongs to them.";
+	"Under sudo, the command runs as the invoking user and the recording belongs to them.\n"
+	"\n"
+	"Examples:\n"
+	"  sudo weft record -- ./server --threads 8           # a command, its children\n"
+	"  sudo weft record -p 1234 --duration 5              # a process, for 5 s\n"
+	"  sudo weft record -o o2.data --meta cc=O2 -- make   # a note in o2.data";
+
+static const char record_args_doc[] = "-- CMD [ARG...]\n-p PID[,PID...]";
 
 static const struct argp_option record_options[] = {
 	{ NULL, 0, NULL, 0, "Output:", 1 },
@@ -56,28 +58,43 @@ static const struct argp_option record_options[] = {
 	  "locks), pthread (uprobes on libc's pthread_mutex_lock: costs every lock call), or "
 	  "none; default futex,kernel",
 	  2 },
-	{ "freq", 'F', "HZ", 0, "Sample on-CPU stacks HZ times a second on every CPU (default 99)",
+	{ "freq", 'F', "HZ", 0,
+	  "Sample on-CPU stacks HZ times a second on every CPU (default " STR(
+		  RECORD_DEFAULT_SAMPLE_HZ) ")",
 	  2 },
 	{ "no-stacks", OPT_NO_STACKS, NULL, 0,
 	  "Take no stacks at all: no on-CPU samples, no off-CPU or waker stacks", 2 },
 	{ "stack-entries", OPT_STACK_ENTRIES, "N", 0,
-	  "Distinct stacks of each kind, user and kernel, weft keeps (default 16384); captures past it are "
-	  "counted as stack failures",
+	  "Distinct stacks of each kind, user and kernel, weft keeps (default " STR(
+		  RECORD_DEFAULT_STACK_ENTRIES) "); captures past it are "
+						"counted as stack failures",
 	  3 },
 	{ "unwind", OPT_UNWIND, "tables|fp", 0,
 	  "Walk user stacks with unwind tables compiled from each object's CFI, so that code "
 	  "without frame pointers (glibc) keeps its callers (default), or by frame pointers only",
 	  3 },
 	{ "unwind-rows", OPT_UNWIND_ROWS, "N", 0,
-	  "Rows the kernel's unwind tables hold, 8 bytes each (default 1048576; glibc and its "
-	  "loader take about 40000)",
+	  "Rows the kernel's unwind tables hold, 8 bytes each (default " STR(
+		  RECORD_DEFAULT_UNWIND_ROWS) "; glibc and its "
+					      "loader take about 40000)",
 	  3 },
 	{ "stack-every", OPT_STACK_EVERY, "N", 0,
 	  "Take off-CPU and waker stacks at one blocking switch in N per thread, and at any "
 	  "that comes 1 ms or more after the thread's last sampled one; each sampled stack "
-	  "carries the blocked time of the switches skipped before it (default 16; 1: all)",
+	  "carries the blocked time of the switches skipped before it (default " STR(
+		  RECORD_DEFAULT_STACK_EVERY) "; 1: all)",
 	  3 },
-	{ "ring-kb", OPT_RING_KB, "N", 0, "Ring buffer size per CPU in KiB (default 4096)", 3 },
+	{ "stack-rate", OPT_STACK_RATE, "N", 0,
+	  "And at most N of them a second on each CPU, the rest carried like the skipped ones, "
+	  "so that the price of stacks is bounded per second (default " STR(
+		  RECORD_DEFAULT_STACK_RATE) "; 0: no limit, "
+					     "which --stack-every 1 also means unless this is given)",
+	  3 },
+	/* for the attribution test: every stack, the ones the sampling would
+	 * skip marked */
+	{ "stack-audit", OPT_STACK_AUDIT, NULL, OPTION_HIDDEN, NULL, 3 },
+	{ "ring-kb", OPT_RING_KB, "N", 0,
+	  "Ring buffer size per CPU in KiB (default " STR(RECORD_DEFAULT_RING_KB) ")", 3 },
 	{ "verbose", 'v', NULL, 0, "Show libbpf's messages", 3 },
 	{},
 };
@@ -104,12 +121,13 @@ static int parse_pids(const char *arg, struct record_opts *o)
 static int parse_locks(const char *arg, struct record_opts *o)
 {
 	char *list = strdup(arg), *tok, *save = NULL;
-	int err = 0;
+	int err = 0, ntok = 0;
 
 	if (!list)
 		return -ENOMEM;
 	o->lock_futex = o->lock_kernel = o->lock_pthread = false;
 	for (tok = strtok_r(list, ",", &save); tok && !err; tok = strtok_r(NULL, ",", &save)) {
+		ntok++;
 		if (!strcmp(tok, "futex"))
 			o->lock_futex = true;
 		else if (!strcmp(tok, "kernel"))
@@ -120,7 +138,8 @@ static int parse_locks(const char *arg, struct record_opts *o)
 			err = -EINVAL;
 	}
 	free(list);
-	return err;
+	/* "--locks=" or "--locks=," says nothing: an error, not "none" */
+	return err ? err : ntok ? 0 : -EINVAL;
 }
 
 /* A whole number in [min, max], or exit 2 with one line naming the option */
@@ -178,6 +197,13 @@ static error_t record_parse_arg(int key, char *arg, struct argp_state *state)
 	case OPT_STACK_EVERY:
 		o->stack_every = parse_count(state, "--stack-every", arg, 1, 1 << 20);
 		break;
+	case OPT_STACK_RATE:
+		o->stack_rate = parse_count(state, "--stack-rate", arg, 0, 1000000);
+		o->stack_rate_set = true;
+		break;
+	case OPT_STACK_AUDIT:
+		o->stack_audit = true;
+		break;
 	case OPT_UNWIND_ROWS:
 		o->unwind_rows =
 			parse_count(state, "--unwind-rows", arg, 1024, WEFT_UNWIND_MAX_ROWS);
@@ -227,7 +253,9 @@ int cmd_record(int argc, char **argv)
 {
 	struct argp argp = { .options = record_options,
 			     .parser = record_parse_arg,
-			     .doc = record_doc };
+			     .args_doc = record_args_doc,
+			     .doc = record_doc,
+			     .help_filter = cmd_help_exit_record };
 	struct record_opts opts = {
 		.ring_kb = RECORD_DEFAULT_RING_KB,
 		.lock_futex = true,
@@ -238,6 +266,7 @@ int cmd_record(int argc, char **argv)
 		.unwind_tables = true,
 		.unwind_rows = RECORD_DEFAULT_UNWIND_ROWS,
 		.stack_every = RECORD_DEFAULT_STACK_EVERY,
+		.stack_rate = RECORD_DEFAULT_STACK_RATE,
 	};
 	int status;
 
@@ -250,6 +279,8 @@ int cmd_record(int argc, char **argv)
 		weft_kv__free(opts.meta);
 		return 2;
 	}
+	if (opts.stack_every == 1 && !opts.stack_rate_set)
+		opts.stack_rate = 0;
 	opts.progress = isatty(STDERR_FILENO);
 	status = record_run(&opts);
 	weft_kv__free(opts.meta);

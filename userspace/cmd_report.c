@@ -37,14 +37,14 @@ enum {
 
 static const char report_doc[] =
 	"Report how parallel a recorded program was, where its threads took turns, and how long "
-	"they waited for a CPU.\n"
-	"\n"
-	"USAGE: weft report [FILE] [--format text|json|markdown] [--threads] [--cpus]\n"
-	"\n"
-	"EXAMPLES:\n"
-	"  weft report                      # weft.data, as text\n"
-	"  weft report run.data --threads   # with a table per thread and process\n"
-	"  weft report --format json | jq .parallelism";
+	"they waited for a CPU. FILE defaults to weft.data."
+	"\v"
+	"Examples:\n"
+	"  weft report                                   # weft.data, as text\n"
+	"  weft report run.data --threads                # per thread and process too\n"
+	"  weft report --format json | jq .parallelism   # one figure";
+
+static const char report_args_doc[] = "[FILE]";
 
 static const struct argp_option report_options[] = {
 	{ "format", OPT_FORMAT, "FMT", 0, "text (default), json or markdown", 0 },
@@ -91,7 +91,9 @@ int cmd_report(int argc, char **argv)
 {
 	struct argp argp = { .options = report_options,
 			     .parser = report_parse_arg,
-			     .doc = report_doc };
+			     .args_doc = report_args_doc,
+			     .doc = report_doc,
+			     .help_filter = cmd_help_exit_reader };
 	struct report_opts opts = { .path = NULL };
 	struct stack_summary_opts sopts = { .per_process = false, .locks = false };
 	const struct analysis_opts *aopts;

@@ -41,15 +41,14 @@ static const char timeline_doc[] =
 	"Write a recording as a Chrome trace-event JSON file, to open in Perfetto's UI "
 	"(ui.perfetto.dev, \"Open trace file\"), chrome://tracing or speedscope: a track per "
 	"thread (running, runnable, blocked and why), a track per CPU, wakeup arrows and the "
-	"running and runnable counts of the traced tree.\n"
-	"\n"
-	"USAGE: weft timeline [FILE] -o OUT.json [--min-us N] [--from S] [--to S] "
-	"[--by thread|cpu|both]\n"
-	"\n"
-	"EXAMPLES:\n"
-	"  weft timeline -o trace.json                  # weft.data, whole\n"
-	"  weft timeline run.data -o t.json --from 2 --to 2.5 --min-us 0\n"
-	"  weft timeline -o cpus.json --by cpu";
+	"running and runnable counts of the traced tree. FILE defaults to weft.data."
+	"\v"
+	"Examples:\n"
+	"  weft timeline -o trace.json                          # weft.data, whole\n"
+	"  weft timeline run.data -o t.json --from 2 --to 2.5   # half a second\n"
+	"  weft timeline -o cpus.json --by cpu                  # CPU tracks only";
+
+static const char timeline_args_doc[] = "[FILE] -o OUT.json";
 
 static const struct argp_option timeline_options[] = {
 	{ "output", 'o', "OUT.json", 0, "Where to write the trace (required)", 0 },
@@ -160,7 +159,9 @@ int cmd_timeline(int argc, char **argv)
 {
 	struct argp argp = { .options = timeline_options,
 			     .parser = timeline_parse_arg,
-			     .doc = timeline_doc };
+			     .args_doc = timeline_args_doc,
+			     .doc = timeline_doc,
+			     .help_filter = cmd_help_exit_reader };
 	struct timeline_cli opts = {
 		.t = { .min_ns = TIMELINE_MIN_US_DEFAULT * 1000ULL, .threads = true, .cpus = true }
 	};
@@ -220,6 +221,12 @@ int cmd_timeline(int argc, char **argv)
 	ret = timeline__finish(tl);
 	if (ret < 0) {
 		elog("Failed to write %s: %s", opts.out, strerror(-ret));
+		goto cleanup;
+	}
+	if (opts.t.from_ns && opts.t.from_ns >= timeline__span_ns(tl)) {
+		elog("--from %.3f is past the end of %s (%.3f s): nothing to show, no timeline "
+		     "written",
+		     opts.t.from_ns / 1e9, opts.path, timeline__span_ns(tl) / 1e9);
 		goto cleanup;
 	}
 	if (timeline__metrics(tl)->lost_events)

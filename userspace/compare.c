@@ -7,6 +7,7 @@
 
 #include "analysis.h"
 #include "compare.h"
+#include "json.h"
 #include "kv.h"
 
 #define NOTE_MODEL "model"
@@ -38,8 +39,7 @@ void compare_row_from_metrics(struct compare_row *row, const struct weft_metrics
 	row->parallelism_max = m->parallelism.max;
 	row->concurrency_avg = m->concurrency.avg;
 	row->interleaved_share = m->interleaving.interleaved_share;
-	row->serialized_share = m->has_serialized && m->wall_s > 0 ? m->serialized_s / m->wall_s :
-								     -1;
+	row->serialized_share = m->wall_s > 0 ? m->serialized_s / m->wall_s : -1;
 	row->top_wait[0] = '\0';
 	row->threads = m->nr_threads;
 	row->processes = m->nr_processes;
@@ -543,94 +543,97 @@ static int print_csv(FILE *out, const struct compare_row *rows, int n)
 	return 0;
 }
 
-static void print_json_string(FILE *out, const char *s)
-{
-	fputc('"', out);
-	for (; *s; s++) {
-		unsigned char ch = *s;
-
-		if (ch == '"' || ch == '\\')
-			fprintf(out, "\\%c", ch);
-		else if (ch < 0x20)
-			fprintf(out, "\\u%04x", ch);
-		else
-			fputc(ch, out);
-	}
-	fputc('"', out);
-}
-
-/* Unknown figures are null, never a made-up 0. */
-static void print_json_number(FILE *out, double v, bool known)
-{
-	if (known && isfinite(v))
-		fprintf(out, "%.6g", v);
-	else
-		fputs("null", out);
-}
-
+/* One JSON line: each row's figures as the table shows them, unknown ones
+ * null (never a made-up 0), and each figure's [min, max] over the runs
+ * keyed as the csv columns. */
 static int print_json(FILE *out, const char *task, const struct compare_row *rows, int n)
 {
+	struct json_writer *w = json_writer__new(out, 0);
 	const struct compare_row *r;
 	size_t c;
-	int i;
+	int i, err;
 
-	fputs("{\"task\":", out);
+	if (!w)
+		return -errno;
+	json_writer__object_begin(w);
 	if (task)
-		print_json_string(out, task);
+		json_writer__string_field(w, "task", task);
 	else
-		fputs("null", out);
-	fputs(",\"rows\":[", out);
+		json_writer__null_field(w, "task");
+	json_writer__key(w, "rows");
+	json_writer__array_begin(w);
 	for (i = 0; i < n; i++) {
 		r = &rows[i];
-		fputs(i ? ",{\"model\":" : "{\"model\":", out);
-		print_json_string(out, r->model);
-		fprintf(out, ",\"wall_s\":%.6f,\"elapsed_s\":", r->wall_s);
-		print_json_number(out, r->elapsed_s, r->elapsed_s >= 0);
-		fputs(",\"speedup\":", out);
-		print_json_number(out, r->speedup, r->speedup >= 0);
-		fprintf(out, ",\"on_cpu_s\":%.6f", r->on_cpu_s);
-		fprintf(out, ",\"parallelism\":{\"avg\":%.4f,\"max\":%u}", r->parallelism_avg,
-			r->parallelism_max);
-		fprintf(out, ",\"concurrency\":{\"avg\":%.4f}", r->concurrency_avg);
-		fprintf(out,
-			",\"interleaved_share\":%.4f,\"serialized_share\":", r->interleaved_share);
-		print_json_number(out, r->serialized_share, r->serialized_share >= 0);
-		fputs(",\"top_wait\":", out);
+		json_writer__object_begin(w);
+		json_writer__string_field(w, "model", r->model);
+		json_writer__fixed_field(w, "wall_s", r->wall_s, 6);
+		json_writer__maybe_field(w, "elapsed_s", r->elapsed_s, 6, r->elapsed_s >= 0);
+		json_writer__maybe_field(w, "speedup", r->speedup, 6, r->speedup >= 0);
+		json_writer__fixed_field(w, "on_cpu_s", r->on_cpu_s, 6);
+		json_writer__key(w, "parallelism");
+		json_writer__object_begin(w);
+		json_writer__fixed_field(w, "avg", r->parallelism_avg, 4);
+		json_writer__uint_field(w, "max", r->parallelism_max);
+		json_writer__object_end(w);
+		json_writer__key(w, "concurrency");
+		json_writer__object_begin(w);
+		json_writer__fixed_field(w, "avg", r->concurrency_avg, 4);
+		json_writer__object_end(w);
+		json_writer__fixed_field(w, "interleaved_share", r->interleaved_share, 4);
+		json_writer__maybe_field(w, "serialized_share", r->serialized_share, 6,
+					 r->serialized_share >= 0);
 		if (r->top_wait[0]) {
-			fputs("{\"reason\":", out);
-			print_json_string(out, r->top_wait);
-			fprintf(out, ",\"share\":%.4f}", r->top_wait_share);
+			json_writer__key(w, "top_wait");
+			json_writer__object_begin(w);
+			json_writer__string_field(w, "reason", r->top_wait);
+			json_writer__fixed_field(w, "share", r->top_wait_share, 4);
+			json_writer__object_end(w);
 		} else {
-			fputs("null", out);
+			json_writer__null_field(w, "top_wait");
 		}
-		fprintf(out, ",\"threads\":%u,\"processes\":%u,\"maxrss_kb\":%llu", r->threads,
-			r->processes, (unsigned long long)r->maxrss_kb);
-		fputs(",\"rss_per_worker_kb\":", out);
-		print_json_number(out, (double)r->rss_per_worker_kb, r->has_rss_per_worker);
-		fprintf(out, ",\"switches_per_s\":%.1f", r->switches_per_s);
-		fprintf(out, ",\"lock_waits\":%llu,\"lock_handoffs_per_s\":%.1f,\"checksum_ok\":",
-			(unsigned long long)r->lock_waits, r->handoffs_per_s);
-		fputs(r->checksum_ok < 0 ? "null" : r->checksum_ok ? "true" : "false", out);
-		fputs(",\"checksum\":", out);
-		print_json_string(out, r->checksum);
-		fputs(",\"verdict\":", out);
-		print_json_string(out, r->verdict);
-		fprintf(out, ",\"others_share\":%.4f,\"runs\":%u,\"spread\":{", r->others_share,
-			r->runs);
-		/* [min, max] over the runs, keyed as the csv columns */
+		json_writer__uint_field(w, "threads", r->threads);
+		json_writer__uint_field(w, "processes", r->processes);
+		json_writer__uint_field(w, "maxrss_kb", r->maxrss_kb);
+		json_writer__maybe_field(w, "rss_per_worker_kb", (double)r->rss_per_worker_kb, 0,
+					 r->has_rss_per_worker);
+		json_writer__fixed_field(w, "switches_per_s", r->switches_per_s, 1);
+		json_writer__uint_field(w, "lock_waits", r->lock_waits);
+		json_writer__fixed_field(w, "lock_handoffs_per_s", r->handoffs_per_s, 1);
+		if (r->checksum_ok < 0)
+			json_writer__null_field(w, "checksum_ok");
+		else
+			json_writer__bool_field(w, "checksum_ok", r->checksum_ok);
+		json_writer__string_field(w, "checksum", r->checksum);
+		json_writer__string_field(w, "verdict", r->verdict);
+		json_writer__fixed_field(w, "others_share", r->others_share, 4);
+		json_writer__uint_field(w, "runs", r->runs);
+		json_writer__key(w, "spread");
+		json_writer__object_begin(w);
 		for (c = 0; c < NR_COLUMNS; c++) {
-			if (columns[c].fig < 0)
+			int fig = columns[c].fig;
+
+			if (fig < 0)
 				continue;
-			fprintf(out, "%s\"%s\":[", columns[c].fig ? "," : "", columns[c].csv);
-			print_json_number(out, r->lo[columns[c].fig], r->lo[columns[c].fig] >= 0);
-			fputc(',', out);
-			print_json_number(out, r->hi[columns[c].fig], r->hi[columns[c].fig] >= 0);
-			fputc(']', out);
+			json_writer__key(w, columns[c].csv);
+			json_writer__array_begin_flat(w);
+			if (r->lo[fig] >= 0)
+				json_writer__double(w, r->lo[fig]);
+			else
+				json_writer__null(w);
+			if (r->hi[fig] >= 0)
+				json_writer__double(w, r->hi[fig]);
+			else
+				json_writer__null(w);
+			json_writer__array_end(w);
 		}
-		fputs("}}", out);
+		json_writer__object_end(w);
+		json_writer__object_end(w);
 	}
-	fputs("]}\n", out);
-	return 0;
+	json_writer__array_end(w);
+	json_writer__object_end(w);
+	err = json_writer__finish(w);
+	json_writer__free(w);
+	return err;
 }
 
 int compare_print(FILE *out, enum compare_format format, const char *task,

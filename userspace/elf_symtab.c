@@ -769,19 +769,3 @@ const char *elf_symtab__find(const struct elf_symtab *s, unsigned long long vadd
 	*start = e->addr;
 	return s->strs + e->name_off;
 }
-
-size_t elf_symtab__count(const struct elf_symtab *s, bool data)
-{
-	return data ? s->objs.n : s->funcs.n;
-}
-
-const unsigned char *elf_symtab__build_id(const struct elf_symtab *s, size_t *len)
-{
-	*len = s->build_id_len;
-	return s->build_id;
-}
-
-const char *elf_symtab__debug_path(const struct elf_symtab *s)
-{
-	return s->debug_path;
-}

@@ -75,13 +75,4 @@ const struct elf_segment *elf_segments__for_mapping(const struct elf_segment *se
 const char *elf_symtab__find(const struct elf_symtab *s, unsigned long long vaddr, bool data,
 			     unsigned long long *start);
 
-/* How many distinct addresses carry a function (or data) symbol. */
-size_t elf_symtab__count(const struct elf_symtab *s, bool data);
-
-/* The NT_GNU_BUILD_ID note; *len is 0 when the file has none. */
-const unsigned char *elf_symtab__build_id(const struct elf_symtab *s, size_t *len);
-
-/* The separate debug file whose .symtab was read, or NULL. */
-const char *elf_symtab__debug_path(const struct elf_symtab *s);
-
 #endif /* __WEFT_ELF_SYMTAB_H */

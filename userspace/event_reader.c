@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include "event_reader.h"
+#include "grow.h"
 #include "kv.h"
 #include "recording_meta.h"
 
@@ -151,23 +152,6 @@ static inline int get_varint(const unsigned char **pp, const unsigned char *end,
 		return 0;
 	}
 	return get_varint_slow(pp, end, v);
-}
-
-static int grow(void **p, size_t *cap, size_t need, size_t elem)
-{
-	size_t n = *cap ? *cap : 64;
-	void *q;
-
-	if (*cap >= need && *p)
-		return 0;
-	while (n < need)
-		n *= 2;
-	q = realloc(*p, n * elem);
-	if (!q)
-		return -ENOMEM;
-	*p = q;
-	*cap = n;
-	return 0;
 }
 
 /* Lists each stream's chunks (section indices, in file order) from the
@@ -339,7 +323,7 @@ static int compact(struct weft_event_reader *r, struct ev_stream *s, size_t more
 
 	for (k = s->head; k < s->n; k++)
 		bytes += ALIGN8(s->idx[k].len);
-	if (grow(&r->tmp, &r->tmp_cap, bytes, 1))
+	if (grow_array(&r->tmp, &r->tmp_cap, bytes, 1))
 		return -ENOMEM;
 	for (k = s->head; k < s->n; k++) {
 		e = &s->idx[k];
@@ -353,7 +337,7 @@ static int compact(struct weft_event_reader *r, struct ev_stream *s, size_t more
 		s->arena = NULL;
 		s->acap = 0;
 		p = NULL;
-		if (grow(&p, &s->acap, bytes + more_bytes, 1))
+		if (grow_array(&p, &s->acap, bytes + more_bytes, 1))
 			return -ENOMEM;
 		s->arena = p;
 	}
@@ -364,7 +348,7 @@ static int compact(struct weft_event_reader *r, struct ev_stream *s, size_t more
 	s->head = 0;
 	s->n = kept;
 	s->alen = o;
-	return grow((void **)&s->idx, &s->icap, kept + more_recs, sizeof(*s->idx));
+	return grow_array((void **)&s->idx, &s->icap, kept + more_recs, sizeof(*s->idx));
 }
 
 /* A record of a format 1.0 recording whose size is not today's: its
@@ -389,7 +373,7 @@ static int arena_room(struct ev_stream *s, size_t len)
 
 	if (s->alen + len <= s->acap)
 		return 0;
-	err = grow(&p, &s->acap, s->alen + len, 1);
+	err = grow_array(&p, &s->acap, s->alen + len, 1);
 	s->arena = p;
 	return err;
 }
@@ -617,7 +601,7 @@ static void *prefetch_thread(void *arg)
 				break;
 			}
 			size = weft_event_size(ev->type);
-			if (grow((void **)&b->buf, &b->cap, b->len + ALIGN8(size), 1)) {
+			if (grow_array((void **)&b->buf, &b->cap, b->len + ALIGN8(size), 1)) {
 				snprintf(r->msg, sizeof(r->msg), "%s", strerror(ENOMEM));
 				b->end = -ENOMEM;
 				break;

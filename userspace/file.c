@@ -942,7 +942,9 @@ struct weft_file *weft_file__open(const char *path, char *err, size_t errlen)
 		ret = -EINVAL;
 		goto err_out;
 	}
-	f->fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: opening a FIFO would wait for a writer; what is not a
+	 * regular file is refused just after */
+	f->fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (f->fd < 0 || fstat(f->fd, &st)) {
 		ret = -errno;
 		set_error(f, "%s", strerror(-ret));
@@ -951,6 +953,14 @@ struct weft_file *weft_file__open(const char *path, char *err, size_t errlen)
 	if (S_ISDIR(st.st_mode)) {
 		ret = -EISDIR;
 		set_error(f, "%s", strerror(EISDIR));
+		goto err_out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		ret = -EINVAL;
+		set_error(f, "not a regular file (%s): weft reads recordings from files",
+			  S_ISFIFO(st.st_mode) ? "a FIFO" :
+			  S_ISSOCK(st.st_mode) ? "a socket" :
+						 "a device");
 		goto err_out;
 	}
 	f->size = st.st_size;
@@ -1106,7 +1116,7 @@ int weft_file__append_notes(const char *path, const struct weft_kv *notes, char 
 	struct weft_file *f;
 	struct sec_out so;
 	struct part part;
-	struct stat st;
+	struct stat st, read_st;
 	void *buf = NULL;
 	int fd = -1, ret;
 
@@ -1132,10 +1142,17 @@ int weft_file__append_notes(const char *path, const struct weft_kv *notes, char 
 		goto free_out;
 	}
 	part.p = buf;
-	fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0 || fstat(fd, &st)) {
+	/* the very file just read, not a link put in its place (weft
+	 * compare appends as root in a folder of the user's) */
+	fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	if (fd < 0 || fstat(fd, &st) || fstat(f->fd, &read_st)) {
 		ret = -errno;
 		set_error(f, "Failed to open for appending: %s", strerror(-ret));
+		goto close_fd;
+	}
+	if (st.st_dev != read_st.st_dev || st.st_ino != read_st.st_ino) {
+		ret = -EAGAIN;
+		set_error(f, "the file was replaced while notes were appended");
 		goto close_fd;
 	}
 	if ((unsigned long long)st.st_size != f->size) {

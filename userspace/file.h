@@ -45,6 +45,8 @@
 enum weft_section_type {
 	WEFT_SEC_META = 1, /* weft_kv: run metadata; several are merged, later keys win */
 	WEFT_SEC_EVENTS = 2, /* one chunk of event records of one stream */
+	/* tab-separated lines "pid ppid exited comm", appended each second for
+	 * the processes new or changed since: a later line for a pid wins */
 	WEFT_SEC_TASKS = 3,
 	WEFT_SEC_MAPS = 4,
 	WEFT_SEC_STACKS = 5,
@@ -102,8 +104,8 @@ int weft_writer__add_meta(struct weft_writer *w, const struct weft_kv *kv);
 int weft_writer__add_event(struct weft_writer *w, unsigned int stream, const void *record,
 			   size_t len);
 
-/* Writes every stream's buffered records now (the recorder calls it on a
- * timer, so that a killed recorder loses little). */
+/* Writes every stream's buffered records now (the recorder calls it once a
+ * second, so that a killed recorder loses at most about that much). */
 int weft_writer__flush(struct weft_writer *w);
 
 /* Any other section (TASKS, MAPS, STACKS, SYMBOLS, NOTES, META given

@@ -8,6 +8,7 @@
 #include "analysis.h"
 #include "events.h"
 #include "flame.h"
+#include "grow.h"
 #include "stack_attrib.h"
 #include "stacks.h"
 #include "strtab.h"
@@ -146,15 +147,8 @@ static struct key_line *key_line_get(struct flame *f, const struct line_key *key
 	for (i = key_hash(key) & f->mask; f->slots[i]; i = (i + 1) & f->mask)
 		if (!memcmp(&f->klines[f->slots[i] - 1].key, key, sizeof(*key)))
 			return &f->klines[f->slots[i] - 1];
-	if (f->nk == f->capk) {
-		size_t cap = f->capk ? f->capk * 2 : 256;
-		struct key_line *grown = realloc(f->klines, cap * sizeof(*grown));
-
-		if (!grown)
-			return NULL;
-		f->klines = grown;
-		f->capk = cap;
-	}
+	if (grow_array((void **)&f->klines, &f->capk, f->nk + 1, sizeof(*f->klines)))
+		return NULL;
 	l = &f->klines[f->nk];
 	memset(l, 0, sizeof(*l));
 	l->key = *key;
@@ -283,22 +277,16 @@ void flame__free(struct flame *f)
 
 struct ids_buf {
 	__u32 *ids;
-	unsigned int n, cap;
+	unsigned int n;
+	size_t cap;
 	bool failed;
 };
 
 static void put_id(struct ids_buf *b, __u32 id)
 {
-	if (b->n == b->cap) {
-		unsigned int cap = b->cap ? b->cap * 2 : 64;
-		__u32 *grown = realloc(b->ids, cap * sizeof(*grown));
-
-		if (!grown) {
-			b->failed = true;
-			return;
-		}
-		b->ids = grown;
-		b->cap = cap;
+	if (grow_array((void **)&b->ids, &b->cap, b->n + 1, sizeof(*b->ids))) {
+		b->failed = true;
+		return;
 	}
 	b->ids[b->n++] = id;
 }

@@ -378,3 +378,336 @@ int json_writer__finish(struct json_writer *w)
 		fail(w, -EIO);
 	return w->err;
 }
+
+void json_writer__string_field(struct json_writer *w, const char *key, const char *s)
+{
+	json_writer__key(w, key);
+	json_writer__string(w, s);
+}
+
+void json_writer__uint_field(struct json_writer *w, const char *key, unsigned long long v)
+{
+	json_writer__key(w, key);
+	json_writer__uint(w, v);
+}
+
+void json_writer__int_field(struct json_writer *w, const char *key, long long v)
+{
+	json_writer__key(w, key);
+	json_writer__int(w, v);
+}
+
+void json_writer__bool_field(struct json_writer *w, const char *key, bool v)
+{
+	json_writer__key(w, key);
+	json_writer__bool(w, v);
+}
+
+void json_writer__fixed_field(struct json_writer *w, const char *key, double v, int decimals)
+{
+	json_writer__key(w, key);
+	json_writer__fixed(w, v, decimals);
+}
+
+void json_writer__null_field(struct json_writer *w, const char *key)
+{
+	json_writer__key(w, key);
+	json_writer__null(w);
+}
+
+void json_writer__maybe_field(struct json_writer *w, const char *key, double v, int decimals,
+			      bool known)
+{
+	json_writer__key(w, key);
+	if (known)
+		json_writer__fixed(w, v, decimals);
+	else
+		json_writer__null(w);
+}
+
+/* --- reading --- */
+
+struct scan {
+	const char *p, *end;
+	char *buf; /* a string value, decoded */
+	size_t cap, len;
+};
+
+static void skip_ws(struct scan *s)
+{
+	while (s->p < s->end && (*s->p == ' ' || *s->p == '\t' || *s->p == '\n' || *s->p == '\r'))
+		s->p++;
+}
+
+static int hex4(const char *p, unsigned int *v)
+{
+	unsigned int i, d;
+
+	*v = 0;
+	for (i = 0; i < 4; i++) {
+		if (p[i] >= '0' && p[i] <= '9')
+			d = p[i] - '0';
+		else if ((p[i] | 0x20) >= 'a' && (p[i] | 0x20) <= 'f')
+			d = (p[i] | 0x20) - 'a' + 10;
+		else
+			return -EINVAL;
+		*v = *v << 4 | d;
+	}
+	return 0;
+}
+
+/* A string at s->p (its opening quote), decoded into s->buf as UTF-8;
+ * *len its length */
+static int scan_string(struct scan *s, size_t *len)
+{
+	size_t n = 0;
+	unsigned int cp, lo;
+
+	s->p++;
+	for (;;) {
+		if (n + 5 > s->cap) {
+			size_t cap = s->cap ? s->cap * 2 : 64;
+			char *b = realloc(s->buf, cap);
+
+			if (!b)
+				return -ENOMEM;
+			s->buf = b;
+			s->cap = cap;
+		}
+		if (s->p >= s->end || (unsigned char)*s->p < 0x20)
+			return -EINVAL;
+		if (*s->p == '"')
+			break;
+		if (*s->p != '\\') {
+			s->buf[n++] = *s->p++;
+			continue;
+		}
+		if (++s->p >= s->end)
+			return -EINVAL;
+		switch (*s->p++) {
+		case '"':
+			s->buf[n++] = '"';
+			continue;
+		case '\\':
+			s->buf[n++] = '\\';
+			continue;
+		case '/':
+			s->buf[n++] = '/';
+			continue;
+		case 'b':
+			s->buf[n++] = '\b';
+			continue;
+		case 'f':
+			s->buf[n++] = '\f';
+			continue;
+		case 'n':
+			s->buf[n++] = '\n';
+			continue;
+		case 'r':
+			s->buf[n++] = '\r';
+			continue;
+		case 't':
+			s->buf[n++] = '\t';
+			continue;
+		case 'u':
+			break;
+		default:
+			return -EINVAL;
+		}
+		if (s->end - s->p < 4 || hex4(s->p, &cp))
+			return -EINVAL;
+		s->p += 4;
+		/* a surrogate pair is one code point */
+		if (cp >= 0xd800 && cp < 0xdc00 && s->end - s->p >= 6 && s->p[0] == '\\' &&
+		    s->p[1] == 'u' && !hex4(s->p + 2, &lo) && lo >= 0xdc00 && lo < 0xe000) {
+			cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+			s->p += 6;
+		} else if (cp >= 0xd800 && cp < 0xe000) {
+			cp = 0xfffd;
+		}
+		if (cp < 0x80) {
+			s->buf[n++] = cp;
+		} else if (cp < 0x800) {
+			s->buf[n++] = 0xc0 | cp >> 6;
+			s->buf[n++] = 0x80 | (cp & 0x3f);
+		} else if (cp < 0x10000) {
+			s->buf[n++] = 0xe0 | cp >> 12;
+			s->buf[n++] = 0x80 | ((cp >> 6) & 0x3f);
+			s->buf[n++] = 0x80 | (cp & 0x3f);
+		} else {
+			s->buf[n++] = 0xf0 | cp >> 18;
+			s->buf[n++] = 0x80 | ((cp >> 12) & 0x3f);
+			s->buf[n++] = 0x80 | ((cp >> 6) & 0x3f);
+			s->buf[n++] = 0x80 | (cp & 0x3f);
+		}
+	}
+	s->p++;
+	s->buf[n] = '\0';
+	*len = s->len = n;
+	return 0;
+}
+
+static bool digits(struct scan *s)
+{
+	const char *start = s->p;
+
+	while (s->p < s->end && *s->p >= '0' && *s->p <= '9')
+		s->p++;
+	return s->p > start;
+}
+
+/* A number as RFC 8259 spells it */
+static int scan_number(struct scan *s)
+{
+	if (s->p < s->end && *s->p == '-')
+		s->p++;
+	if (s->p < s->end && *s->p == '0')
+		s->p++;
+	else if (!digits(s))
+		return -EINVAL;
+	if (s->p < s->end && *s->p == '.') {
+		s->p++;
+		if (!digits(s))
+			return -EINVAL;
+	}
+	if (s->p < s->end && (*s->p | 0x20) == 'e') {
+		s->p++;
+		if (s->p < s->end && (*s->p == '+' || *s->p == '-'))
+			s->p++;
+		if (!digits(s))
+			return -EINVAL;
+	}
+	return 0;
+}
+
+static int scan_value(struct scan *s, int depth, enum json_type *type);
+
+/* An object or array at s->p, checked but not looked into */
+static int scan_container(struct scan *s, int depth)
+{
+	char close = *s->p == '{' ? '}' : ']';
+	bool object = close == '}', first = true;
+	enum json_type type;
+	size_t len;
+	int err;
+
+	if (depth >= JSON_MAX_DEPTH)
+		return -EINVAL;
+	s->p++;
+	for (;;) {
+		skip_ws(s);
+		if (s->p < s->end && *s->p == close && first)
+			break;
+		if (object) {
+			if (s->p >= s->end || *s->p != '"')
+				return -EINVAL;
+			err = scan_string(s, &len);
+			if (err)
+				return err;
+			skip_ws(s);
+			if (s->p >= s->end || *s->p++ != ':')
+				return -EINVAL;
+		}
+		err = scan_value(s, depth + 1, &type);
+		if (err)
+			return err;
+		skip_ws(s);
+		first = false;
+		if (s->p < s->end && *s->p == ',') {
+			s->p++;
+			continue;
+		}
+		if (s->p < s->end && *s->p == close)
+			break;
+		return -EINVAL;
+	}
+	s->p++;
+	return 0;
+}
+
+static int scan_value(struct scan *s, int depth, enum json_type *type)
+{
+	static const char *const literals[] = { "true", "false", "null" };
+	size_t len, i;
+
+	skip_ws(s);
+	if (s->p >= s->end)
+		return -EINVAL;
+	if (*s->p == '"') {
+		*type = JSON_STRING;
+		return scan_string(s, &len);
+	}
+	if (*s->p == '{' || *s->p == '[') {
+		*type = JSON_CONTAINER;
+		return scan_container(s, depth);
+	}
+	for (i = 0; i < 3; i++) {
+		len = strlen(literals[i]);
+		if ((size_t)(s->end - s->p) >= len && !memcmp(s->p, literals[i], len)) {
+			s->p += len;
+			*type = JSON_LITERAL;
+			return 0;
+		}
+	}
+	*type = JSON_NUMBER;
+	return scan_number(s);
+}
+
+int json_scan_object(const char *text, size_t len, json_member_fn fn, void *ctx)
+{
+	struct scan s = { .p = text, .end = text + len };
+	char *key = NULL;
+	enum json_type type;
+	const char *start;
+	size_t klen;
+	int err = -EINVAL;
+
+	skip_ws(&s);
+	if (s.p >= s.end || *s.p != '{')
+		goto out;
+	/* checked whole first, so that fn never sees part of a bad object */
+	err = scan_container(&s, 0);
+	if (err)
+		goto out;
+	skip_ws(&s);
+	if (s.p != s.end) {
+		err = -EINVAL;
+		goto out;
+	}
+	s.p = text;
+	skip_ws(&s);
+	s.p++;
+	for (;;) {
+		skip_ws(&s);
+		if (*s.p == '}')
+			break;
+		err = scan_string(&s, &klen);
+		if (err)
+			goto out;
+		free(key);
+		key = strdup(s.buf);
+		if (!key) {
+			err = -ENOMEM;
+			goto out;
+		}
+		skip_ws(&s);
+		s.p++; /* the ':' */
+		skip_ws(&s);
+		start = s.p;
+		err = scan_value(&s, 1, &type);
+		if (err)
+			goto out;
+		err = type == JSON_STRING ? fn(ctx, key, type, s.buf, s.len) :
+					    fn(ctx, key, type, start, (size_t)(s.p - start));
+		if (err)
+			goto out;
+		skip_ws(&s);
+		if (*s.p == ',')
+			s.p++;
+	}
+	err = 0;
+out:
+	free(key);
+	free(s.buf);
+	return err;
+}

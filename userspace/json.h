@@ -57,8 +57,40 @@ void json_writer__fixed(struct json_writer *w, double v, int decimals);
 void json_writer__bool(struct json_writer *w, bool v);
 void json_writer__null(struct json_writer *w);
 
+/* A key and its value, the way every JSON writer of weft writes members */
+void json_writer__string_field(struct json_writer *w, const char *key, const char *s);
+void json_writer__uint_field(struct json_writer *w, const char *key, unsigned long long v);
+void json_writer__int_field(struct json_writer *w, const char *key, long long v);
+void json_writer__bool_field(struct json_writer *w, const char *key, bool v);
+void json_writer__fixed_field(struct json_writer *w, const char *key, double v, int decimals);
+void json_writer__null_field(struct json_writer *w, const char *key);
+/* A figure that may not be known: null then, never a made-up 0 */
+void json_writer__maybe_field(struct json_writer *w, const char *key, double v, int decimals,
+			      bool known);
+
 /* Writes s as a JSON string (quotes included) to out: the escaping the
  * writer uses, for callers that build JSON otherwise. */
 int json_write_string(FILE *out, const char *s, size_t len);
+
+/* --- reading --- */
+
+enum json_type {
+	JSON_STRING,
+	JSON_NUMBER,
+	JSON_LITERAL, /* true, false, null */
+	JSON_CONTAINER, /* an object or array, not looked into */
+};
+
+/* Called for each member of the top-level object: its key and its value's
+ * text (a string's decoded, NUL-terminated; a number's or literal's as
+ * written; a container's whole text). Non-zero stops the scan and is
+ * returned. */
+typedef int (*json_member_fn)(void *ctx, const char *key, enum json_type type, const char *value,
+			      size_t len);
+
+/* Parses text as one JSON object (RFC 8259, whitespace around it allowed)
+ * and calls fn for each of its members, in order. 0, fn's non-zero value,
+ * -EINVAL for text that is not such an object, -ENOMEM. */
+int json_scan_object(const char *text, size_t len, json_member_fn fn, void *ctx);
 
 #endif /* __WEFT_JSON_H */

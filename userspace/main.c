@@ -32,13 +32,15 @@ static void usage(FILE *out)
 {
 	size_t i;
 
-	fprintf(out, "usage: weft COMMAND [OPTION...]\n\n"
-		     "weft shows how parallel a program really was, where its threads only took "
-		     "turns,\nand what held them back.\n\ncommands:\n");
+	fprintf(out, "Usage: weft COMMAND [OPTION...]\n\n"
+		     "weft shows how parallel a program really was, where its threads only took\n"
+		     "turns, and what held them back.\n\nCommands:\n");
 	for (i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++)
-		fprintf(out, "  %-8s %s\n", subcommands[i].name, subcommands[i].summary);
-	fprintf(out, "\n'weft COMMAND --help' describes each one.\n"
-		     "example: sudo weft record -- ./my-program && weft report\n");
+		fprintf(out, "  %-10s%s\n", subcommands[i].name, subcommands[i].summary);
+	fprintf(out, "\n'weft COMMAND --help' describes each one.\n\n"
+		     "Examples:\n"
+		     "  sudo weft record -- ./my-program   # writes weft.data, owned by you\n"
+		     "  weft report                        # needs no root\n");
 }
 
 int main(int argc, char **argv)
@@ -46,9 +48,12 @@ int main(int argc, char **argv)
 	char name[64];
 	size_t i;
 
+	/* argp exits 64 (EX_USAGE) on a bad option by default: weft's usage
+	 * errors exit 2, in every subcommand (DESIGN.md "Commands"). */
+	argp_err_exit_status = WEFT_EXIT_USAGE;
 	if (argc < 2) {
 		usage(stderr);
-		return 2;
+		return WEFT_EXIT_USAGE;
 	}
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
 		usage(stdout);
@@ -66,5 +71,5 @@ int main(int argc, char **argv)
 		return subcommands[i].func(argc - 1, argv + 1);
 	}
 	elog("unknown command '%s'; see 'weft --help'", argv[1]);
-	return 2;
+	return WEFT_EXIT_USAGE;
 }

@@ -46,7 +46,7 @@ int output_text(FILE *out, const struct weft_metrics *m, const struct output_opt
 int output_json(FILE *out, const struct weft_metrics *m, const struct output_opts *o);
 int output_markdown(FILE *out, const struct weft_metrics *m, const struct output_opts *o);
 
-/* Shared by the writers (output_text.c). */
+/* Shared by the writers (output_common.c). */
 
 /* A duration in the unit that reads best: "2.013 s", "1.20 ms", "12.0 us",
  * "850 ns". Returns buf. */

@@ -19,38 +19,17 @@
 
 static void key_s(struct json_writer *w, const char *key, double s)
 {
-	json_writer__key(w, key);
-	json_writer__fixed(w, s, S_DECIMALS);
+	json_writer__fixed_field(w, key, s, S_DECIMALS);
 }
 
 static void key_share(struct json_writer *w, const char *key, double v)
 {
-	json_writer__key(w, key);
-	json_writer__fixed(w, v, SHARE_DECIMALS);
+	json_writer__fixed_field(w, key, v, SHARE_DECIMALS);
 }
 
 static void key_us(struct json_writer *w, const char *key, double us)
 {
-	json_writer__key(w, key);
-	json_writer__fixed(w, us, US_DECIMALS);
-}
-
-static void key_uint(struct json_writer *w, const char *key, unsigned long long v)
-{
-	json_writer__key(w, key);
-	json_writer__uint(w, v);
-}
-
-static void key_str(struct json_writer *w, const char *key, const char *s)
-{
-	json_writer__key(w, key);
-	json_writer__string(w, s);
-}
-
-static void key_bool(struct json_writer *w, const char *key, bool v)
-{
-	json_writer__key(w, key);
-	json_writer__bool(w, v);
+	json_writer__fixed_field(w, key, us, US_DECIMALS);
 }
 
 static void write_cpus(struct json_writer *w, const struct weft_metrics *m)
@@ -63,7 +42,7 @@ static void write_cpus(struct json_writer *w, const struct weft_metrics *m)
 		const struct weft_cpu_metrics *c = &m->cpus[i];
 
 		json_writer__object_begin(w);
-		key_uint(w, "cpu", c->cpu);
+		json_writer__uint_field(w, "cpu", c->cpu);
 		key_share(w, "traced", c->traced);
 		/* without the recorder's totals only the traced share is known */
 		json_writer__key(w, "other");
@@ -76,13 +55,13 @@ static void write_cpus(struct json_writer *w, const struct weft_metrics *m)
 			json_writer__fixed(w, c->idle, SHARE_DECIMALS);
 		else
 			json_writer__null(w);
-		key_uint(w, "threads", c->threads);
-		key_uint(w, "handoffs", c->handoffs);
-		key_uint(w, "migrations_in", c->migrations_in);
-		key_uint(w, "migrations_out", c->migrations_out);
+		json_writer__uint_field(w, "threads", c->threads);
+		json_writer__uint_field(w, "handoffs", c->handoffs);
+		json_writer__uint_field(w, "migrations_in", c->migrations_in);
+		json_writer__uint_field(w, "migrations_out", c->migrations_out);
 		key_s(w, "on_cpu_s", c->on_cpu_s);
 		key_s(w, "steal_s", c->steal_s);
-		key_uint(w, "lost_events", c->lost_events);
+		json_writer__uint_field(w, "lost_events", c->lost_events);
 		json_writer__object_end(w);
 	}
 	json_writer__array_end(w);
@@ -147,16 +126,16 @@ static void write_locks(struct json_writer *w, const struct weft_metrics *m,
 
 		json_writer__object_begin(w);
 		snprintf(addr, sizeof(addr), "0x%llx", (unsigned long long)l->addr);
-		key_str(w, "addr", addr);
-		key_str(w, "name", l->name);
-		key_str(w, "kind", l->kind);
-		key_uint(w, "pid", l->pid);
-		key_uint(w, "waits", l->waits);
+		json_writer__string_field(w, "addr", addr);
+		json_writer__string_field(w, "name", l->name);
+		json_writer__string_field(w, "kind", l->kind);
+		json_writer__uint_field(w, "pid", l->pid);
+		json_writer__uint_field(w, "waits", l->waits);
 		key_s(w, "total_s", l->total_s);
 		key_s(w, "max_s", l->max_s);
-		key_uint(w, "threads", l->threads);
-		key_uint(w, "handoffs", l->handoffs);
-		key_bool(w, "turn_taking", l->turn_taking);
+		json_writer__uint_field(w, "threads", l->threads);
+		json_writer__uint_field(w, "handoffs", l->handoffs);
+		json_writer__bool_field(w, "turn_taking", l->turn_taking);
 		key_s(w, "serialized_s", l->serialized_s);
 		write_lock_stacks(w, l, stacks ? stack_summary__lock(s, i) : NULL);
 		json_writer__object_end(w);
@@ -182,7 +161,7 @@ static void write_stacks(struct json_writer *w, const struct stack_summary *s)
 
 	json_writer__key(w, "stacks");
 	json_writer__object_begin(w);
-	key_bool(w, "recorded", c->recorded);
+	json_writer__bool_field(w, "recorded", c->recorded);
 	json_writer__key(w, "user_unwind");
 	if (c->user_unwind)
 		json_writer__string(w, c->user_unwind);
@@ -228,10 +207,10 @@ static void write_process_stacks(struct json_writer *w, const struct stack_summa
 			const struct stack_function *f = &p->functions[i];
 
 			json_writer__object_begin(w);
-			key_str(w, "name", f->name);
-			key_uint(w, "samples", f->self_samples);
+			json_writer__string_field(w, "name", f->name);
+			json_writer__uint_field(w, "samples", f->self_samples);
 			key_share(w, "share", output_share(f->self_samples, p->samples));
-			key_uint(w, "total_samples", f->total_samples);
+			json_writer__uint_field(w, "total_samples", f->total_samples);
 			key_share(w, "total_share", output_share(f->total_samples, p->samples));
 			json_writer__object_end(w);
 		}
@@ -252,7 +231,7 @@ static void write_process_stacks(struct json_writer *w, const struct stack_summa
 		for (k = 0; k < b->nframes; k++)
 			json_writer__string(w, b->frames[k]);
 		json_writer__array_end(w);
-		key_uint(w, "us", b->us);
+		json_writer__uint_field(w, "us", b->us);
 		key_share(w, "share", output_share(b->us, p->blocked_us));
 		json_writer__object_end(w);
 	}
@@ -270,14 +249,13 @@ static void write_processes(struct json_writer *w, const struct weft_metrics *m,
 		const struct weft_process_metrics *p = &m->processes[i];
 
 		json_writer__object_begin(w);
-		key_uint(w, "pid", p->pid);
-		key_str(w, "comm", p->comm);
-		key_uint(w, "threads", p->threads);
+		json_writer__uint_field(w, "pid", p->pid);
+		json_writer__string_field(w, "comm", p->comm);
+		json_writer__uint_field(w, "threads", p->threads);
 		key_s(w, "on_cpu_s", p->on_cpu_s);
-		key_uint(w, "ppid", p->ppid);
-		key_uint(w, "maxrss_kb", p->maxrss_kb);
-		if (m->has_serialized)
-			write_off_cpu(w, p->off_cpu_s);
+		json_writer__uint_field(w, "ppid", p->ppid);
+		json_writer__uint_field(w, "maxrss_kb", p->maxrss_kb);
+		write_off_cpu(w, p->off_cpu_s);
 		write_process_stacks(w, s, p->pid);
 		json_writer__object_end(w);
 	}
@@ -294,17 +272,16 @@ static void write_threads(struct json_writer *w, const struct weft_metrics *m)
 		const struct weft_thread_metrics *t = &m->threads[i];
 
 		json_writer__object_begin(w);
-		key_uint(w, "tid", t->tid);
-		key_uint(w, "pid", t->pid);
-		key_str(w, "comm", t->comm);
+		json_writer__uint_field(w, "tid", t->tid);
+		json_writer__uint_field(w, "pid", t->pid);
+		json_writer__string_field(w, "comm", t->comm);
 		key_s(w, "on_cpu_s", t->on_cpu_s);
 		key_s(w, "runqueue_s", t->runqueue_s);
 		key_s(w, "blocked_s", t->blocked_s);
-		key_uint(w, "voluntary", t->voluntary);
-		key_uint(w, "involuntary", t->involuntary);
-		key_bool(w, "exited", t->exited);
-		if (m->has_serialized)
-			write_off_cpu(w, t->off_cpu_s);
+		json_writer__uint_field(w, "voluntary", t->voluntary);
+		json_writer__uint_field(w, "involuntary", t->involuntary);
+		json_writer__bool_field(w, "exited", t->exited);
+		write_off_cpu(w, t->off_cpu_s);
 		if (t->checked) {
 			json_writer__key(w, "accounting");
 			json_writer__object_begin(w);
@@ -312,7 +289,7 @@ static void write_threads(struct json_writer *w, const struct weft_metrics *m)
 			key_s(w, "kernel_on_cpu_s", t->kernel_on_cpu_s);
 			key_s(w, "runqueue_s", t->acct_runqueue_s);
 			key_s(w, "kernel_runqueue_s", t->kernel_runqueue_s);
-			key_bool(w, "warning", t->acct_warning);
+			json_writer__bool_field(w, "warning", t->acct_warning);
 			json_writer__object_end(w);
 		}
 		json_writer__object_end(w);
@@ -337,16 +314,16 @@ static void write_accounting(struct json_writer *w, const struct weft_metrics *m
 		json_writer__fixed(w, a->runqueue_err, SHARE_DECIMALS);
 	else
 		json_writer__null(w);
-	key_uint(w, "threads_checked", a->threads_checked);
+	json_writer__uint_field(w, "threads_checked", a->threads_checked);
 	key_share(w, "tolerance", a->tolerance);
 	key_s(w, "on_cpu_s", a->on_cpu_s);
 	key_s(w, "kernel_on_cpu_s", a->kernel_on_cpu_s);
 	key_s(w, "runqueue_s", a->runqueue_s);
 	key_s(w, "kernel_runqueue_s", a->kernel_runqueue_s);
 	key_s(w, "kernel_clock_skip_s", a->kernel_clock_skip_s);
-	key_bool(w, "on_cpu_warning", a->on_cpu_warning);
-	key_bool(w, "runqueue_warning", a->runqueue_warning);
-	key_uint(w, "threads_warned", a->threads_warned);
+	json_writer__bool_field(w, "on_cpu_warning", a->on_cpu_warning);
+	json_writer__bool_field(w, "runqueue_warning", a->runqueue_warning);
+	json_writer__uint_field(w, "threads_warned", a->threads_warned);
 	json_writer__object_end(w);
 }
 
@@ -359,25 +336,25 @@ int output_json(FILE *out, const struct weft_metrics *m, const struct output_opt
 	if (!w)
 		return -ENOMEM;
 	json_writer__object_begin(w);
-	key_str(w, "version", m->version);
+	json_writer__string_field(w, "version", m->version);
 	json_writer__key(w, "command");
 	json_writer__array_begin_flat(w);
 	for (i = 0; i < m->command_len; i++)
 		json_writer__string(w, m->command[i]);
 	json_writer__array_end(w);
-	key_uint(w, "ncpu", m->ncpu);
+	json_writer__uint_field(w, "ncpu", m->ncpu);
 	key_s(w, "wall_s", m->wall_s);
-	key_uint(w, "lost_events", m->lost_events);
-	key_bool(w, "truncated", m->truncated);
-	key_uint(w, "unread_records", m->unread_records);
-	key_uint(w, "unread_sections", m->unread_sections);
-	key_bool(w, "attach", m->attach_mode);
+	json_writer__uint_field(w, "lost_events", m->lost_events);
+	json_writer__bool_field(w, "truncated", m->truncated);
+	json_writer__uint_field(w, "unread_records", m->unread_records);
+	json_writer__uint_field(w, "unread_sections", m->unread_sections);
+	json_writer__bool_field(w, "attach", m->attach_mode);
 	key_s(w, "on_cpu_s", m->on_cpu_s);
 
 	json_writer__key(w, "parallelism");
 	json_writer__object_begin(w);
 	key_share(w, "avg", m->parallelism.avg);
-	key_uint(w, "max", m->parallelism.max);
+	json_writer__uint_field(w, "max", m->parallelism.max);
 	json_writer__key(w, "histogram");
 	json_writer__array_begin_flat(w);
 	for (i = 0; i < m->parallelism.histogram_len; i++)
@@ -388,28 +365,26 @@ int output_json(FILE *out, const struct weft_metrics *m, const struct output_opt
 	json_writer__key(w, "concurrency");
 	json_writer__object_begin(w);
 	key_share(w, "avg", m->concurrency.avg);
-	key_uint(w, "max", m->concurrency.max);
+	json_writer__uint_field(w, "max", m->concurrency.max);
 	json_writer__object_end(w);
 
 	json_writer__key(w, "interleaving");
 	json_writer__object_begin(w);
 	key_s(w, "interleaved_s", m->interleaving.interleaved_s);
 	key_share(w, "interleaved_share", m->interleaving.interleaved_share);
-	key_uint(w, "handoffs", m->interleaving.handoffs);
-	key_uint(w, "slices", m->interleaving.slices);
+	json_writer__uint_field(w, "handoffs", m->interleaving.handoffs);
+	json_writer__uint_field(w, "slices", m->interleaving.slices);
 	key_us(w, "slice_p50_us", m->interleaving.slice_p50_us);
 	json_writer__object_end(w);
 	key_share(w, "interleaved_share", m->interleaving.interleaved_share);
-	if (m->has_serialized) {
-		key_s(w, "serialized_s", m->serialized_s);
-		key_share(w, "serialized_share", m->serialized_share);
-		write_off_cpu(w, m->off_cpu_s);
-		write_locks(w, m, o ? o->stacks : NULL);
-	}
+	key_s(w, "serialized_s", m->serialized_s);
+	key_share(w, "serialized_share", m->serialized_share);
+	write_off_cpu(w, m->off_cpu_s);
+	write_locks(w, m, o ? o->stacks : NULL);
 
 	json_writer__key(w, "runqueue_delay");
 	json_writer__object_begin(w);
-	key_uint(w, "count", m->runqueue_delay.count);
+	json_writer__uint_field(w, "count", m->runqueue_delay.count);
 	key_s(w, "total_s", m->runqueue_delay.total_s);
 	key_us(w, "p50_us", m->runqueue_delay.p50_us);
 	key_us(w, "p99_us", m->runqueue_delay.p99_us);
@@ -420,15 +395,15 @@ int output_json(FILE *out, const struct weft_metrics *m, const struct output_opt
 
 	json_writer__key(w, "wakeup_latency");
 	json_writer__object_begin(w);
-	key_uint(w, "count", m->wakeup_latency.count);
+	json_writer__uint_field(w, "count", m->wakeup_latency.count);
 	key_s(w, "total_s", m->wakeup_latency.total_s);
 	key_us(w, "p50_us", m->wakeup_latency.p50_us);
 	key_us(w, "p99_us", m->wakeup_latency.p99_us);
 	key_us(w, "max_us", m->wakeup_latency.max_us);
 	json_writer__object_end(w);
-	key_uint(w, "wakeups", m->wakeups);
+	json_writer__uint_field(w, "wakeups", m->wakeups);
 
-	key_uint(w, "usable_cpus", m->usable_cpus);
+	json_writer__uint_field(w, "usable_cpus", m->usable_cpus);
 	key_s(w, "steal_s", m->steal_s);
 	write_accounting(w, m);
 	if (o && o->stacks) {
@@ -440,10 +415,10 @@ int output_json(FILE *out, const struct weft_metrics *m, const struct output_opt
 
 	json_writer__key(w, "switches");
 	json_writer__object_begin(w);
-	key_uint(w, "voluntary", m->switches.voluntary);
-	key_uint(w, "involuntary", m->switches.involuntary);
+	json_writer__uint_field(w, "voluntary", m->switches.voluntary);
+	json_writer__uint_field(w, "involuntary", m->switches.involuntary);
 	json_writer__object_end(w);
-	key_uint(w, "migrations", m->migrations);
+	json_writer__uint_field(w, "migrations", m->migrations);
 	key_s(w, "thread_time_s", m->thread_time_s);
 	key_share(w, "blocked_share", m->blocked_share);
 
@@ -463,8 +438,8 @@ int output_json(FILE *out, const struct weft_metrics *m, const struct output_opt
 		/* attach mode: the targets are not weft's children */
 		json_writer__null(w);
 	}
-	key_str(w, "verdict", m->verdict);
-	key_str(w, "verdict_kind", weft_verdict_kind__name(m->verdict_kind));
+	json_writer__string_field(w, "verdict", m->verdict);
+	json_writer__string_field(w, "verdict_kind", weft_verdict_kind__name(m->verdict_kind));
 	json_writer__object_end(w);
 	err = json_writer__finish(w);
 	json_writer__free(w);

@@ -160,3 +160,22 @@ bool procfs_pid_exists(const char *proc_root, pid_t pid)
 	snprintf(path, sizeof(path), "%s/%d/stat", proc_root, pid);
 	return access(path, F_OK) == 0;
 }
+
+bool procfs_pid_alive(const char *proc_root, pid_t pid)
+{
+	struct proc_thread_stat st;
+	pid_t tids[64];
+	int n, i;
+
+	n = procfs_list_threads(proc_root, pid, tids, 64);
+	if (n < 0)
+		return false;
+	/* past 64 threads, some of them run: a zombie has one */
+	if (n > 64)
+		return true;
+	for (i = 0; i < n; i++)
+		if (!procfs_read_thread(proc_root, pid, tids[i], &st) && st.state != 'Z' &&
+		    st.state != 'X')
+			return true;
+	return false;
+}

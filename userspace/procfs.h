@@ -36,4 +36,10 @@ int procfs_read_steal(const char *proc_root, __u64 *steal_ns, int max_cpus);
 
 bool procfs_pid_exists(const char *proc_root, pid_t pid);
 
+/* True when a thread of the process still runs: false for a zombie (its
+ * /proc entry stays until its parent reaps it) and for a process gone.
+ * A leader that exited while other threads run is a zombie thread of a
+ * live process. */
+bool procfs_pid_alive(const char *proc_root, pid_t pid);
+
 #endif /* __WEFT_PROCFS_H */

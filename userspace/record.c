@@ -8,8 +8,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <grp.h>
+#include <pwd.h>
+#include <sys/fsuid.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <linux/capability.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -38,6 +44,11 @@
 #include "weft.skel.h"
 
 #define DRAIN_PERIOD_MS 50
+/* What a recorder killed by SIGKILL (or a crash of the machine's power)
+ * can lose: the records drained since its last flush (README "Safety"). */
+#define FLUSH_PERIOD_NS 1000000000ULL
+/* enum target_flags of weft.bpf.c: the group's last thread has exited */
+#define TARGET_FLAG_EXITING 2
 #define KILL_GRACE_NS 2000000000ULL
 /* Libraries mapped after exec (and dlopen) show up in maps read later. */
 #define MAPS_REFRESH_NS 500000000ULL
@@ -73,6 +84,7 @@ struct proc_entry {
 	unsigned int maps_reads_due;
 	__u64 maps_not_before; /* the next due read (maps_reread_ns) */
 	bool pthread_probed; /* --locks=pthread: its libc is probed */
+	bool task_dirty; /* new or changed since the task table was last written */
 	char comm[WEFT_COMM_LEN];
 };
 
@@ -91,6 +103,8 @@ struct recorder {
 	bool child_running;
 	pid_t root_pid;
 	int exit_status;
+	/* --duration or a SIGTERM to weft ended the command: weft exits 0,
+	 * not with the status the signal gave it */
 	struct rusage child_rusage;
 	bool have_rusage;
 	struct proc_entry *procs;
@@ -105,16 +119,28 @@ struct recorder {
 	size_t nr_pthread_links, cap_pthread_links;
 	int write_err;
 	bool recording;
+	/* what stopped the command early: SIGINT, SIGTERM, SIGALRM for
+	 * --duration; 0 when it ended by itself */
+	int stopped_by;
 	struct stack_table *stacks; /* the stack ids the records name */
+	struct syms_cache *syms;
+	struct kallsyms *ks;
+	bool ks_tried;
 	struct stack_sampler *sampler;
 	struct exec_watch *exec_watch;
 	struct unwind_loader *unwind;
 };
 
-static volatile sig_atomic_t stop_signal;
+static volatile sig_atomic_t stop_signal, stop_from_tty;
 
-static void on_stop_signal(int sig)
+/* A Ctrl-C comes from the terminal (si_code SI_KERNEL) to its whole
+ * foreground process group, the command's processes in it included: those
+ * must not get a second SIGINT from weft, which many programs take for
+ * "stop at once, skip the cleanup". */
+static void on_stop_signal(int sig, siginfo_t *si, void *uc)
 {
+	(void)uc;
+	stop_from_tty = sig == SIGINT && si && si->si_code == SI_KERNEL;
 	stop_signal = sig;
 }
 
@@ -171,6 +197,7 @@ static struct proc_entry *proc_add(struct recorder *r, __u32 tgid, __u32 ppid, c
 	/* a fork maps what its parent maps: one read; an exec earns the
 	 * re-reads (track_task) */
 	p->maps_reads_due = 1;
+	p->task_dirty = true;
 	snprintf(p->comm, sizeof(p->comm), "%s", comm);
 	return p;
 }
@@ -202,6 +229,7 @@ static void track_task(struct recorder *r, const struct weft_event_header *h)
 		p = proc_add(r, exec_ev->tgid, 0, exec_ev->comm);
 		if (p) {
 			memcpy(p->comm, exec_ev->comm, sizeof(p->comm));
+			p->task_dirty = true;
 			p->maps_reads_due = MAPS_READS_AFTER_EXEC;
 			p->maps_not_before = h->ts_ns + MAPS_EXEC_SETTLE_NS;
 		}
@@ -209,8 +237,10 @@ static void track_task(struct recorder *r, const struct weft_event_header *h)
 	case WEFT_EV_EXIT:
 		exit_ev = (const void *)h;
 		p = proc_find(r, exit_ev->tgid);
-		if (p && (h->flags & WEFT_EXIT_GROUP_DEAD))
+		if (p && (h->flags & WEFT_EXIT_GROUP_DEAD)) {
 			p->exited = true;
+			p->task_dirty = true;
+		}
 		break;
 	}
 }
@@ -401,35 +431,159 @@ static bool has_bpf_capabilities(void)
 	return (cap_eff >> 38 & 1) && (cap_eff >> 39 & 1);
 }
 
+/* The invoking user's filesystem ids, on this thread, while weft touches
+ * the paths it was given: the .old rename, the create and the unlink of a
+ * failed run are checked as that user's own would be, with their groups,
+ * and root's permissions do not apply (a nonzero fsuid clears
+ * CAP_DAC_OVERRIDE and the other file capabilities from the effective
+ * set until it is 0 again). setfsuid, setfsgid and the raw setgroups
+ * syscall act on the calling thread only (glibc's setgroups() would change
+ * every thread); the recorder has one thread when it calls these. */
+struct user_fs {
+	bool active;
+	uid_t fsuid;
+	gid_t fsgid;
+	int ngroups;
+	gid_t groups[NGROUPS_MAX];
+};
+
+static int user_fs__enter(struct user_fs *s, const struct run_as *ra)
+{
+	gid_t groups[NGROUPS_MAX];
+	int n = NGROUPS_MAX;
+	struct passwd *pw;
+
+	memset(s, 0, sizeof(*s));
+	if (!ra->drop)
+		return 0;
+	s->ngroups = getgroups(NGROUPS_MAX, s->groups);
+	if (s->ngroups < 0)
+		return -errno;
+	pw = getpwuid(ra->uid);
+	if (!pw || getgrouplist(pw->pw_name, ra->gid, groups, &n) < 0) {
+		/* a uid with no passwd entry (sudo from a container user, -u
+		 * 1234): its own group only */
+		groups[0] = ra->gid;
+		n = 1;
+	}
+	if (syscall(SYS_setgroups, n, groups))
+		return -errno;
+	s->active = true;
+	s->fsgid = setfsgid(ra->gid);
+	s->fsuid = setfsuid(ra->uid);
+	if ((uid_t)setfsuid(ra->uid) != ra->uid || (gid_t)setfsgid(ra->gid) != ra->gid)
+		return -EPERM;
+	return 0;
+}
+
+static void user_fs__leave(struct user_fs *s)
+{
+	if (!s->active)
+		return;
+	setfsuid(s->fsuid);
+	setfsgid(s->fsgid);
+	syscall(SYS_setgroups, s->ngroups, s->groups);
+	s->active = false;
+}
+
+static const char *file_kind(mode_t mode)
+{
+	if (S_ISLNK(mode))
+		return "a symbolic link";
+	if (S_ISDIR(mode))
+		return "a directory";
+	if (S_ISFIFO(mode))
+		return "a FIFO";
+	if (S_ISCHR(mode) || S_ISBLK(mode))
+		return "a device";
+	if (S_ISSOCK(mode))
+		return "a socket";
+	return "not a regular file";
+}
+
+/* As the invoking user: an earlier regular file is kept once as .old (as
+ * perf does), then the file is created new, never opened: O_EXCL and
+ * O_NOFOLLOW refuse a link, device, FIFO or file planted after the check,
+ * so root writes nothing it was not asked to and the file is the user's
+ * from its creation. */
+static int create_output(const char *path, const char *who)
+{
+	char old[PATH_MAX + 8];
+	struct stat st;
+	int fd;
+
+	if (lstat(path, &st) == 0) {
+		if (!S_ISREG(st.st_mode)) {
+			elog("%s is %s: weft writes a recording only to a regular file, never "
+			     "through a link; give another -o",
+			     path, file_kind(st.st_mode));
+			return -EEXIST;
+		}
+		snprintf(old, sizeof(old), "%s.old", path);
+		if (rename(path, old)) {
+			elog("Failed to rename %s to %s%s: %s", path, old, who, strerror(errno));
+			return -errno;
+		}
+	} else if (errno != ENOENT) {
+		elog("Failed to look at %s%s: %s", path, who, strerror(errno));
+		return -errno;
+	}
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		if (errno == EEXIST)
+			elog("%s appeared while weft was creating it (another program made it "
+			     "there): not written; give another -o",
+			     path);
+		else
+			elog("Failed to create %s%s: %s", path, who, strerror(errno));
+		return -errno;
+	}
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+		close(fd);
+		elog("%s is not a regular file: not written", path);
+		return -EEXIST;
+	}
+	return fd;
+}
+
 static int open_output(struct recorder *r)
 {
 	const char *path = r->opts->output ? r->opts->output : "weft.data";
-	char old[PATH_MAX + 8];
-	struct stat st;
+	struct user_fs ufs;
+	char who[96] = "";
+	int err;
 
-	/* As perf does: an earlier recording is kept once, as .old. */
-	if (stat(path, &st) == 0 && S_ISREG(st.st_mode)) {
-		snprintf(old, sizeof(old), "%s.old", path);
-		if (rename(path, old)) {
-			elog("Failed to rename %s to %s: %s", path, old, strerror(errno));
-			return -errno;
-		}
+	if (r->ra.drop)
+		snprintf(who, sizeof(who), " (as %s, who ran weft)", r->ra.user);
+	err = user_fs__enter(&ufs, &r->ra);
+	if (err) {
+		user_fs__leave(&ufs);
+		elog("Failed to take the ids of %s to create %s: %s", r->ra.user, path,
+		     strerror(-err));
+		return err;
 	}
-	r->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (r->fd < 0) {
-		elog("Failed to create %s: %s", path, strerror(errno));
-		return -errno;
-	}
+	r->fd = create_output(path, who);
+	user_fs__leave(&ufs);
+	if (r->fd < 0)
+		return r->fd;
 	snprintf(r->path, sizeof(r->path), "%s", path);
-	/* The file belongs to whoever asked for it, not to root. */
-	if (r->ra.drop && fchown(r->fd, r->ra.uid, r->ra.gid))
-		wlog("could not give %s to %s: %s", path, r->ra.user, strerror(errno));
 	r->writer = weft_writer__new(path, r->fd);
 	if (!r->writer) {
 		elog("Failed to start %s: %s", path, strerror(errno));
 		return -errno;
 	}
 	return 0;
+}
+
+/* A run that recorded nothing leaves no file that looks like a recording;
+ * removed as the user who created it. */
+static void remove_output(struct recorder *r)
+{
+	struct user_fs ufs;
+
+	if (!user_fs__enter(&ufs, &r->ra))
+		unlink(r->path);
+	user_fs__leave(&ufs);
 }
 
 static unsigned long ring_bytes_for(unsigned int ring_kb)
@@ -464,6 +618,9 @@ static int load_programs(struct recorder *r)
 	r->skel->rodata->targ_stacks = r->opts->stacks;
 	r->skel->rodata->targ_unwind_tables = unwinding(r);
 	r->skel->rodata->stack_every = r->opts->stack_every;
+	r->skel->rodata->stack_interval_ns =
+		r->opts->stack_rate ? 1000000000ULL / r->opts->stack_rate : 0;
+	r->skel->rodata->targ_stack_audit = r->opts->stack_audit;
 	bpf_map__set_max_entries(r->skel->maps.kstacks,
 				 r->opts->stacks ? r->opts->stack_entries : 1);
 	bpf_map__set_max_entries(r->skel->maps.ustacks,
@@ -801,6 +958,14 @@ static void write_start_meta(struct recorder *r, int usable)
 	weft_kv__setf(kv, META_NCPU, "%d", r->ncpu);
 	weft_kv__setf(kv, META_USABLE_CPUS, "%d", usable ? usable : r->ncpu);
 	weft_kv__setf(kv, META_RING_KB, "%lu", ring_bytes_for(o->ring_kb) / 1024);
+	/* how stacks are taken, here too for a recording killed before its
+	 * end metadata */
+	if (o->stacks) {
+		weft_kv__setf(kv, META_STACK_ENTRIES, "%u", o->stack_entries);
+		weft_kv__setf(kv, META_SAMPLE_HZ, "%u", o->sample_hz);
+		weft_kv__set(kv, META_USER_UNWIND, unwinding(r) ? "tables" : "fp");
+		weft_kv__setf(kv, META_STACK_EVERY, "%u", o->stack_every);
+	}
 	for (i = 0; o->meta && i < weft_kv__count(o->meta); i++) {
 		snprintf(key, sizeof(key), META_USER_PREFIX "%s", weft_kv__key(o->meta, i));
 		weft_kv__set(kv, key, weft_kv__value(o->meta, i));
@@ -849,64 +1014,62 @@ static const struct proc_maps *stack_maps_of(void *ctx, __u32 tgid)
 	return m;
 }
 
-/* The stacks the records name, read from the kernel's map and named now,
- * while the machine that ran the program is at hand. */
-static void write_stacks(struct recorder *r, __u64 failures, struct syms_cache *syms)
+/* The stacks of t, read from the kernel's maps and named now, while the
+ * machine that ran the program is at hand, into one STACKS section. A
+ * reader merges the sections, a later one naming a stack again wins.
+ * Returns how many stacks were missing from the maps, or a negative errno. */
+static int name_stacks(struct recorder *r, struct stack_table *t, struct syms_cache *syms,
+		       const struct kallsyms *ks)
 {
 	struct bpf_map *user_map = r->skel->maps.ustacks;
-	struct kallsyms *ks = kallsyms__load("/proc/kallsyms");
-	struct weft_kv *kv = weft_kv__new();
 	size_t len = 0;
 	char *text = NULL;
 	int missing;
 
-	missing = stack_table__read_map(r->stacks, bpf_map__fd(r->skel->maps.kstacks),
+	missing = stack_table__read_map(t, bpf_map__fd(r->skel->maps.kstacks),
 					bpf_map__value_size(r->skel->maps.kstacks) / sizeof(__u64),
 					STACKS_KERNEL);
 	if (missing >= 0) {
-		int more = stack_table__read_map(r->stacks, bpf_map__fd(user_map),
+		int more = stack_table__read_map(t, bpf_map__fd(user_map),
 						 bpf_map__value_size(user_map) / sizeof(__u64),
 						 STACKS_USER);
 
 		missing = more < 0 ? more : missing + more;
 	}
+	if (syms && !stack_table__symbolize(t, stack_maps_of, r, syms, ks) &&
+	    !stack_table__encode(t, &text, &len) && len &&
+	    weft_writer__add_section(r->writer, WEFT_SEC_STACKS, text, len) && !r->write_err)
+		r->write_err = weft_writer__error(r->writer) ?: -EIO;
+	free(text);
+	return missing;
+}
+
+/* Every stack the records name, into the last STACKS section. */
+static void write_stacks(struct recorder *r, __u64 failures, struct syms_cache *syms)
+{
+	struct kallsyms *ks = kallsyms__load("/proc/kallsyms");
+	struct weft_kv *kv = weft_kv__new();
+	int missing;
+
+	missing = name_stacks(r, r->stacks, syms, ks);
 	if (missing > 0)
 		wlog("%d stacks named by records were not in the stack maps", missing);
 	if (!ks)
 		wlog("could not read /proc/kallsyms: kernel frames stay unnamed");
-	if (syms && !stack_table__symbolize(r->stacks, stack_maps_of, r, syms, ks) &&
-	    !stack_table__encode(r->stacks, &text, &len) && len &&
-	    weft_writer__add_section(r->writer, WEFT_SEC_STACKS, text, len) && !r->write_err)
-		r->write_err = -EIO;
 	if (kv) {
 		weft_kv__setf(kv, META_STACK_FAILURES, "%llu", (unsigned long long)failures);
 		weft_kv__setf(kv, META_STACK_ENTRIES, "%u", r->opts->stack_entries);
 		weft_kv__setf(kv, META_SAMPLE_HZ, "%u", r->opts->sample_hz);
 		weft_kv__set(kv, META_USER_UNWIND, unwinding(r) ? "tables" : "fp");
 		weft_kv__setf(kv, META_STACK_EVERY, "%u", r->opts->stack_every);
+		weft_kv__setf(kv, META_STACK_RATE, "%u", r->opts->stack_rate);
+		if (r->opts->stack_audit)
+			weft_kv__set(kv, META_STACK_AUDIT, "1");
 		if (weft_writer__add_meta(r->writer, kv) && !r->write_err)
 			r->write_err = -EIO;
 	}
 	weft_kv__free(kv);
-	free(text);
 	kallsyms__free(ks);
-}
-
-/* The task table: every process of the tree with its parent and last name,
- * one tab-separated line each (pid, ppid, exited, comm). */
-static void write_task_table(struct recorder *r)
-{
-	size_t i, size = r->nprocs * 48 + 1, off = 0;
-	char *buf = malloc(size);
-
-	if (!buf)
-		return;
-	for (i = 0; i < r->nprocs; i++)
-		off += snprintf(buf + off, size - off, "%u\t%u\t%d\t%s\n", r->procs[i].tgid,
-				r->procs[i].ppid, r->procs[i].exited, r->procs[i].comm);
-	if (weft_writer__add_section(r->writer, WEFT_SEC_TASKS, buf, off) && !r->write_err)
-		r->write_err = -EIO;
-	free(buf);
 }
 
 static void reap_child(struct recorder *r)
@@ -933,8 +1096,9 @@ static bool attached_alive(struct recorder *r)
 {
 	int i;
 
+	/* a zombie is gone: its parent may never reap it */
 	for (i = 0; i < r->opts->npids; i++)
-		if (procfs_pid_exists("/proc", r->opts->pids[i]))
+		if (procfs_pid_alive("/proc", r->opts->pids[i]))
 			return true;
 	return false;
 }
@@ -946,18 +1110,93 @@ static void show_progress(struct recorder *r, __u64 now)
 		weft_writer__bytes(r->writer) / 1e6, (unsigned long long)lost_so_far(r));
 }
 
+/* Every live process of the traced tree, as the kernel's targets map
+ * holds it, gets sig; returns how many did. A pid stays in the map until
+ * its group's last switch, before its parent can reap it, so it names no
+ * other process while there; the pidfd taken before the second look keeps
+ * it so until the signal is sent. An entry marked exiting is skipped: it
+ * is dying, and may outlive its process when the leader went first. */
+static int signal_tree(struct recorder *r, int sig, bool skip_own_group)
+{
+	int map_fd = bpf_map__fd(r->skel->maps.targets);
+	pid_t own_group = getpgrp();
+	__u32 key, next, flags;
+	bool first = true;
+	int n = 0, pidfd;
+
+	while (!bpf_map_get_next_key(map_fd, first ? NULL : &key, &next)) {
+		first = false;
+		key = next;
+		if (bpf_map_lookup_elem(map_fd, &key, &flags) || (flags & TARGET_FLAG_EXITING))
+			continue;
+		pidfd = syscall(SYS_pidfd_open, (pid_t)key, 0);
+		if (pidfd < 0)
+			continue;
+		if (bpf_map_lookup_elem(map_fd, &key, &flags) || (flags & TARGET_FLAG_EXITING)) {
+			close(pidfd);
+			continue;
+		}
+		if (sig == 0 || (skip_own_group && getpgid((pid_t)key) == own_group) ||
+		    !syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0))
+			n++;
+		close(pidfd);
+	}
+	return n;
+}
+
+/* The task table as it grows: the processes new or changed (exec, exit)
+ * since the last call, so that a killed recorder leaves it up to its last
+ * flush. A later line for the same pid supersedes an earlier one. */
+static void write_task_table(struct recorder *r)
+{
+	size_t i, size = 1, off = 0;
+	char *buf;
+
+	for (i = 0; i < r->nprocs; i++)
+		size += r->procs[i].task_dirty ? 48 : 0;
+	if (size == 1)
+		return;
+	buf = malloc(size);
+	if (!buf)
+		return;
+	for (i = 0; i < r->nprocs; i++) {
+		if (!r->procs[i].task_dirty)
+			continue;
+		r->procs[i].task_dirty = false;
+		off += snprintf(buf + off, size - off, "%u\t%u\t%d\t%s\n", r->procs[i].tgid,
+				r->procs[i].ppid, r->procs[i].exited, r->procs[i].comm);
+	}
+	if (weft_writer__add_section(r->writer, WEFT_SEC_TASKS, buf, off) && !r->write_err)
+		r->write_err = weft_writer__error(r->writer) ?: -EIO;
+	free(buf);
+}
+
+/* What a recorder killed with SIGKILL keeps: everything drained up to
+ * the last of these, once a second. */
+static void flush_recording(struct recorder *r)
+{
+	int err;
+
+	write_task_table(r);
+	err = weft_writer__flush(r->writer);
+	if (err && !r->write_err)
+		r->write_err = err;
+}
+
 /* Drains until the command exits (command mode), every attached process
- * is gone, --duration passes, or a signal asks to stop. A command weft
- * started is sent SIGTERM when recording must stop early, and SIGKILL if
- * it is still there 2 s later. */
+ * is gone, --duration passes, or a signal asks to stop. When recording
+ * must stop early, every process of the tree weft started is sent
+ * SIGTERM (SIGINT for the user's Ctrl-C, but not to those the terminal
+ * already sent it), and SIGKILL if any is still there 2 s later: a
+ * pipeline's children, not only its root. */
 static int drain_loop(struct recorder *r)
 {
 	const struct record_opts *o = r->opts;
 	__u64 deadline = o->duration_s > 0 ? r->start_ns + (__u64)(o->duration_s * 1e9) : 0;
 	__u64 kill_at = 0, next_progress = r->start_ns + 1000000000ULL, now, maps_due;
+	__u64 next_flush = r->start_ns + FLUSH_PERIOD_NS, give_up_at = 0;
 	int poll_ms = DRAIN_PERIOD_MS;
-	bool stopping = false;
-	int err;
+	int err, sig;
 
 	for (;;) {
 		err = ring_buffer__poll(r->rb, poll_ms);
@@ -971,6 +1210,12 @@ static int drain_loop(struct recorder *r)
 			break;
 		now = now_ns();
 		maps_due = read_maps(r, now, false);
+		if (now >= next_flush) {
+			flush_recording(r);
+			if (r->write_err)
+				break;
+			next_flush = now + FLUSH_PERIOD_NS;
+		}
 		/* wake for the next maps read that falls due, not a whole
 		 * drain period later */
 		poll_ms = maps_due <= now ? 1 : (maps_due - now + 999999) / 1000000;
@@ -982,22 +1227,137 @@ static int drain_loop(struct recorder *r)
 		}
 		if (o->argv) {
 			reap_child(r);
-			if (!r->child_running)
+			/* the root ended by itself: what it left running is its
+			 * business; once weft stops the tree, all of it ends */
+			if (!r->child_running && (!r->stopped_by || !signal_tree(r, 0, false) ||
+						  (give_up_at && now >= give_up_at)))
 				return 0;
-			if (!stopping && (stop_signal || (deadline && now >= deadline))) {
-				stopping = true;
-				kill(r->root_pid, stop_signal == SIGINT ? SIGINT : SIGTERM);
+			if (!r->stopped_by && (stop_signal || (deadline && now >= deadline))) {
+				r->stopped_by = stop_signal ? stop_signal : SIGALRM;
+				sig = stop_signal == SIGINT ? SIGINT : SIGTERM;
+				signal_tree(r, sig, stop_from_tty);
 				kill_at = now + KILL_GRACE_NS;
 			}
 			if (kill_at && now >= kill_at) {
-				kill(r->root_pid, SIGKILL);
+				signal_tree(r, SIGKILL, false);
+				if (r->child_running)
+					kill(r->root_pid, SIGKILL);
 				kill_at = 0;
+				/* a process in uninterruptible sleep (a dead NFS
+				 * server) may take a while: weft does not wait on
+				 * it forever */
+				give_up_at = now + KILL_GRACE_NS;
 			}
 		} else if (stop_signal || (deadline && now >= deadline) || !attached_alive(r)) {
 			return 0;
 		}
 	}
 	return r->write_err ? r->write_err : err;
+}
+
+/* The file cannot take more (a full disk, a quota, an I/O error): the
+ * programs are already detached; the file keeps what was written before
+ * (a truncated recording that reports up to there), and a command weft
+ * started runs on, untraced, to its own end: a build or a server killed
+ * because its profile did not fit would be the worse outcome. */
+static void finish_untraced(struct recorder *r)
+{
+	double after_s = (r->end_ns - r->start_ns) / 1e9;
+	int status;
+	pid_t pid;
+
+	for (size_t i = 0; i < r->nr_pthread_links; i++)
+		bpf_link__destroy(r->pthread_links[i]);
+	r->nr_pthread_links = 0;
+	if (!r->child_running) {
+		elog("Failed to write %s: %s: recording stopped after %.1f s; the file keeps what "
+		     "came before (truncated)",
+		     r->path, strerror(-r->write_err), after_s);
+		return;
+	}
+	elog("Failed to write %s: %s: recording stopped after %.1f s (the file keeps what came "
+	     "before, truncated); %s (PID %d) runs on untraced and weft waits for it",
+	     r->path, strerror(-r->write_err), after_s, r->opts->argv[0], r->root_pid);
+	for (;;) {
+		pid = waitpid(r->root_pid, &status, 0);
+		if (pid == r->root_pid || errno != EINTR)
+			break;
+		/* a SIGTERM to weft still stops the command; Ctrl-C
+		 * reaches it from the terminal by itself */
+		if (stop_signal == SIGTERM)
+			kill(r->root_pid, SIGTERM);
+		stop_signal = 0;
+	}
+	r->child_running = false;
+}
+
+/* Once the programs are attached and the command runs, the recorder keeps
+ * only what the rest of the run needs, in its effective and permitted
+ * sets (and none inheritable or ambient): it goes on to parse ELF symbols
+ * and CFI from files that users control. capset() changes the calling
+ * thread only: the recorder has no other thread (libbpf starts none; the
+ * event reader's prefetch thread is for reports); one started later
+ * inherits these sets. */
+static int drop_capabilities(bool uprobes)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3] = {};
+	static const int keep[] = {
+		/* map lookups and updates (targets, cpu_stats, the stack and
+		 * unwind maps) and the uprobe links of --locks=pthread for
+		 * processes that appear during the run */
+		CAP_BPF,
+		/* perf_event_open of those uprobes */
+		CAP_PERFMON,
+		/* /proc/PID/maps and /proc/PID/root of processes that run as
+		 * the invoking user, for their maps and their files */
+		CAP_SYS_PTRACE,
+		/* /proc/PID/map_files/: the very file mapped, even when it was
+		 * replaced or deleted since */
+		CAP_CHECKPOINT_RESTORE,
+		/* binaries and libraries the user may run but not read
+		 * (mode 0711), for symbols and unwind tables */
+		CAP_DAC_READ_SEARCH,
+		/* the stop: SIGTERM, then SIGKILL, to every process of the
+		 * tree, which runs as the invoking user */
+		CAP_KILL,
+		/* /proc/kallsyms' addresses under kernel.kptr_restrict=1 */
+		CAP_SYSLOG,
+	};
+	__u32 want[_LINUX_CAPABILITY_U32S_3] = {};
+	size_t i;
+
+	if (syscall(SYS_capget, &hdr, data))
+		return -errno;
+	for (i = 0; i < sizeof(keep) / sizeof(keep[0]); i++)
+		want[CAP_TO_INDEX(keep[i])] |= CAP_TO_MASK(keep[i]);
+	/* --locks=pthread only: the kernel (6.18) refuses a uprobe perf
+	 * event on another process with EACCES unless the caller has
+	 * CAP_SYS_ADMIN, CAP_PERFMON and CAP_SYS_PTRACE notwithstanding
+	 * (measured), and processes that appear later get their probes
+	 * during the run */
+	if (uprobes)
+		want[CAP_TO_INDEX(CAP_SYS_ADMIN)] |= CAP_TO_MASK(CAP_SYS_ADMIN);
+	for (i = 0; i < _LINUX_CAPABILITY_U32S_3; i++) {
+		data[i].permitted &= want[i];
+		data[i].effective &= data[i].permitted;
+		data[i].inheritable = 0;
+	}
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) && errno != EINVAL)
+		return -errno;
+	/* The bounding set too, and no privilege from an exec, should the
+	 * recorder ever run one: what is dropped cannot come back. This
+	 * needs CAP_SETPCAP, which a recorder given only CAP_BPF and
+	 * CAP_PERFMON lacks: it has nothing more to lose there. */
+	for (i = 0; i <= CAP_LAST_CAP; i++)
+		if (!(want[CAP_TO_INDEX(i)] & CAP_TO_MASK(i)) &&
+		    prctl(PR_CAPBSET_DROP, i, 0, 0, 0) && errno != EINVAL && errno != EPERM)
+			return -errno;
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
+		return -errno;
+	if (syscall(SYS_capset, &hdr, data))
+		return -errno;
+	return 0;
 }
 
 static void recorder_free(struct recorder *r)
@@ -1023,6 +1383,8 @@ static void recorder_free(struct recorder *r)
 	exec_watch__free(r->exec_watch);
 	unwind_loader__free(r->unwind);
 	stack_table__free(r->stacks);
+	syms_cache__free(r->syms);
+	kallsyms__free(r->ks);
 	free(r->stats_start);
 	free(r->steal_start);
 }
@@ -1103,6 +1465,12 @@ int record_run(const struct record_opts *opts)
 				elog("no process with PID %d", opts->pids[i]);
 				return 1;
 			}
+			if (!procfs_pid_alive("/proc", opts->pids[i])) {
+				elog("PID %d has exited (a zombie its parent has not reaped): nothing "
+				     "to record",
+				     opts->pids[i]);
+				return 1;
+			}
 		}
 	}
 
@@ -1118,15 +1486,18 @@ int record_run(const struct record_opts *opts)
 	r->maps = maps_book__new();
 	r->lock_names = lock_names__new();
 	r->stacks = opts->stacks ? stack_table__new() : NULL;
-	if ((opts->stacks && !r->stacks) || !r->stats_start || !r->steal_start || !end_stats ||
-	    !r->maps || !r->lock_names) {
+	r->syms = opts->stacks ? syms_cache__new() : NULL;
+	if ((opts->stacks && (!r->stacks || !r->syms)) || !r->stats_start || !r->steal_start ||
+	    !end_stats || !r->maps || !r->lock_names) {
 		err = -ENOMEM;
 		goto cleanup;
 	}
 
-	sa.sa_handler = on_stop_signal;
+	sa.sa_sigaction = on_stop_signal;
+	sa.sa_flags = SA_SIGINFO;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	sa.sa_flags = 0;
 	sa.sa_handler = on_child_signal;
 	sigaction(SIGCHLD, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
@@ -1160,6 +1531,11 @@ int record_run(const struct record_opts *opts)
 	if (err)
 		goto cleanup;
 	r->recording = true;
+	err = drop_capabilities(opts->lock_pthread);
+	if (err) {
+		elog("Failed to drop the capabilities weft no longer needs: %s", strerror(-err));
+		goto cleanup;
+	}
 
 	err = drain_loop(r);
 	r->end_ns = now_ns();
@@ -1170,6 +1546,11 @@ int record_run(const struct record_opts *opts)
 	weft_bpf__detach(r->skel);
 	stack_sampler__free(r->sampler);
 	r->sampler = NULL;
+	if (r->write_err) {
+		finish_untraced(r);
+		err = r->write_err;
+		goto cleanup;
+	}
 	ring_buffer__consume(r->rb);
 	/* the programs are gone: nothing reads the unwind tables any more */
 	if (r->unwind) {
@@ -1189,12 +1570,13 @@ int record_run(const struct record_opts *opts)
 	write_cpu_totals(r, r->end_ns);
 	write_end_meta(r, lost, targets_full);
 	/* one cache: the stacks and the lock names read the same files */
-	syms = syms_cache__new();
+	syms = r->syms ? r->syms : syms_cache__new();
 	if (r->stacks)
 		write_stacks(r, stack_failures, syms);
 	write_task_table(r);
 	write_lock_names(r, syms);
-	syms_cache__free(syms);
+	if (syms != r->syms)
+		syms_cache__free(syms);
 	if (!r->write_err)
 		r->write_err = weft_writer__finish(r->writer);
 	if (r->write_err) {
@@ -1224,6 +1606,8 @@ cleanup:
 		/* Recording failed while the command ran: do not leave it. */
 		if (r->child.go_fd > 0)
 			close(r->child.go_fd);
+		if (r->recording)
+			signal_tree(r, SIGKILL, false);
 		kill(r->root_pid, SIGKILL);
 		waitpid(r->root_pid, NULL, 0);
 		r->child_running = false;
@@ -1231,10 +1615,13 @@ cleanup:
 	}
 	free(end_stats);
 	recorder_free(r);
-	/* Nothing was recorded: leave no file that looks like a recording. */
 	if (err && !r->recording && r->path[0])
-		unlink(r->path);
+		remove_output(r);
 	if (err)
 		return 1;
-	return opts->argv ? r->exit_status : 0;
+	/* --duration and a SIGTERM to weft are weft's own stop: success. The
+	 * user's Ctrl-C ended the command as it would have without weft. */
+	if (!opts->argv || (r->stopped_by && r->stopped_by != SIGINT))
+		return 0;
+	return r->exit_status;
 }

@@ -41,13 +41,21 @@ struct record_opts {
 	/* One blocking switch in stack_every per thread takes stacks (and
 	 * any 1 ms or more after the thread's last one that did) */
 	unsigned int stack_every;
+	/* At most stack_rate blocking switches a second per CPU take them
+	 * (0: no limit; --stack-every 1 alone means no limit) */
+	unsigned int stack_rate;
+	bool stack_rate_set;
+	/* --stack-audit (hidden): stacks at every blocking switch, those the
+	 * rules above would skip marked WEFT_SWITCH_WOULD_SKIP */
+	bool stack_audit;
 };
 
 #define RECORD_DEFAULT_RING_KB 4096
 #define RECORD_DEFAULT_SAMPLE_HZ 99
 #define RECORD_DEFAULT_STACK_ENTRIES 16384
-#define RECORD_DEFAULT_UNWIND_ROWS (1U << 20)
+#define RECORD_DEFAULT_UNWIND_ROWS 1048576 /* a decimal: --help prints it */
 #define RECORD_DEFAULT_STACK_EVERY 16
+#define RECORD_DEFAULT_STACK_RATE 1000
 
 /* Returns the exit status weft should exit with: the command's own status
  * when it ran to the end, or 1 (with one line on stderr) when recording

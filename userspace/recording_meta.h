@@ -25,6 +25,11 @@
 #define META_LOST "lost_events"
 #define META_EVENTS "events"
 #define META_TARGETS_FULL "targets_full"
+/* Stack sampling beside stack_every (stacks.h): the per-CPU budget of
+ * stacks a second (0: none), and "1" when every blocking switch took
+ * stacks and the ones the sampling would skip are marked (--stack-audit) */
+#define META_STACK_RATE "stack_rate"
+#define META_STACK_AUDIT "stack_audit"
 #define META_USER_PREFIX "meta." /* --meta KEY=VALUE */
 
 #endif /* __WEFT_RECORDING_META_H */

@@ -5,6 +5,7 @@
 
 #include "analysis.h"
 #include "events.h"
+#include "grow.h"
 #include "stack_attrib.h"
 #include "stacks.h"
 #include "strtab.h"
@@ -241,7 +242,7 @@ bool stack_attrib__cut_short(const struct stack_attrib *a, __u32 tgid, __s32 use
 
 static struct thread_state *thread_get(struct stack_attrib *a, __u32 tid)
 {
-	struct thread_state *grown, *t;
+	struct thread_state *t;
 	bool added;
 	__u32 *slot = u64_set__slot(&a->thread_index, 1ULL << 63 | tid, &added);
 
@@ -249,15 +250,8 @@ static struct thread_state *thread_get(struct stack_attrib *a, __u32 tid)
 		return NULL;
 	if (!added)
 		return &a->threads[*slot];
-	if (a->nthreads == a->cap_threads) {
-		size_t cap = a->cap_threads ? a->cap_threads * 2 : 64;
-
-		grown = realloc(a->threads, cap * sizeof(*grown));
-		if (!grown)
-			return NULL;
-		a->threads = grown;
-		a->cap_threads = cap;
-	}
+	if (grow_array((void **)&a->threads, &a->cap_threads, a->nthreads + 1, sizeof(*a->threads)))
+		return NULL;
 	*slot = a->nthreads;
 	t = &a->threads[a->nthreads++];
 	memset(t, 0, sizeof(*t));
@@ -386,7 +380,7 @@ static struct carry *carry_of(struct stack_attrib *a, const struct thread_state 
 			      const struct weft_slice *s)
 {
 	long addr_no = number_of(&a->addr_index, s->addr ^ (1ULL << 63), &a->naddrs), kind_no;
-	struct carry *grown, *c;
+	struct carry *c;
 	bool added;
 	__u32 *slot;
 
@@ -402,15 +396,8 @@ static struct carry *carry_of(struct stack_attrib *a, const struct thread_state 
 		return NULL;
 	if (!added)
 		return &a->carries[*slot];
-	if (a->ncarries == a->cap_carries) {
-		size_t cap = a->cap_carries ? a->cap_carries * 2 : 64;
-
-		grown = realloc(a->carries, cap * sizeof(*grown));
-		if (!grown)
-			return NULL;
-		a->carries = grown;
-		a->cap_carries = cap;
-	}
+	if (grow_array((void **)&a->carries, &a->cap_carries, a->ncarries + 1, sizeof(*a->carries)))
+		return NULL;
 	*slot = a->ncarries;
 	c = &a->carries[a->ncarries++];
 	*c = (struct carry){ .tid = s->tid,

@@ -93,6 +93,7 @@ struct timeline {
 	__u64 base; /* ts 0 of the file: the recording's first event */
 	__u64 win_from, win_to; /* absolute, once based */
 	__u64 last_ns; /* the latest kernel event */
+	__u64 span_ns; /* after finish: from base to where the last slices end */
 	__u64 slice_end_max;
 	bool past_end;
 	bool finished;
@@ -155,18 +156,6 @@ static void key_dur(struct timeline *tl, __u64 start, __u64 end)
 	put_quanta(tl, quanta(rel(tl, end)) - quanta(rel(tl, start)));
 }
 
-static void key_uint(struct timeline *tl, const char *key, unsigned long long v)
-{
-	json_writer__key(tl->w, key);
-	json_writer__uint(tl->w, v);
-}
-
-static void key_str(struct timeline *tl, const char *key, const char *v)
-{
-	json_writer__key(tl->w, key);
-	json_writer__string(tl->w, v);
-}
-
 static __u64 rel(const struct timeline *tl, __u64 ns)
 {
 	return ns > tl->base ? ns - tl->base : 0;
@@ -180,12 +169,12 @@ static void ev_begin(struct timeline *tl, const char *ph, const char *name, __u3
 {
 	fputc('\n', tl->out);
 	json_writer__object_begin(tl->w);
-	key_str(tl, "ph", ph);
+	json_writer__string_field(tl->w, "ph", ph);
 	if (name)
-		key_str(tl, "name", name);
-	key_uint(tl, "pid", pid);
+		json_writer__string_field(tl->w, "name", name);
+	json_writer__uint_field(tl->w, "pid", pid);
 	if (tid >= 0)
-		key_uint(tl, "tid", tid);
+		json_writer__uint_field(tl->w, "tid", tid);
 	key_us(tl, "ts", rel(tl, ts));
 	tl->stats.events++;
 }
@@ -254,11 +243,11 @@ static void blocked_args(struct timeline *tl, const struct weft_slice *s)
 	char addr[32];
 
 	if (s->reason >= 0 && s->reason < WEFT_WAIT_NR)
-		key_str(tl, "reason", weft_wait_reason__name(s->reason));
+		json_writer__string_field(tl->w, "reason", weft_wait_reason__name(s->reason));
 	if (sys)
-		key_str(tl, "syscall", sys);
+		json_writer__string_field(tl->w, "syscall", sys);
 	else if (s->syscall_nr >= 0)
-		key_uint(tl, "syscall_nr", s->syscall_nr);
+		json_writer__uint_field(tl->w, "syscall_nr", s->syscall_nr);
 	if (s->addr) {
 		const char *name =
 			tl->aopts->lock_name ?
@@ -266,15 +255,15 @@ static void blocked_args(struct timeline *tl, const struct weft_slice *s)
 				NULL;
 
 		snprintf(addr, sizeof(addr), "0x%llx", (unsigned long long)s->addr);
-		key_str(tl, "addr", addr);
+		json_writer__string_field(tl->w, "addr", addr);
 		if (name)
-			key_str(tl, "lock", name);
+			json_writer__string_field(tl->w, "lock", name);
 	}
 	if (s->waker_irq) {
-		key_str(tl, "waker", "interrupt");
+		json_writer__string_field(tl->w, "waker", "interrupt");
 	} else if (s->waker_tid) {
-		key_uint(tl, "waker_tid", s->waker_tid);
-		key_uint(tl, "waker_pid", s->waker_pid);
+		json_writer__uint_field(tl->w, "waker_tid", s->waker_tid);
+		json_writer__uint_field(tl->w, "waker_pid", s->waker_pid);
 	}
 }
 
@@ -291,7 +280,7 @@ static void emit_thread_slice(struct timeline *tl, const struct weft_slice *s, _
 	case WEFT_SLICE_RUNNING:
 		json_writer__key(w, "args");
 		json_writer__object_begin(w);
-		key_uint(tl, "cpu", s->cpu);
+		json_writer__uint_field(tl->w, "cpu", s->cpu);
 		json_writer__object_end(w);
 		break;
 	case WEFT_SLICE_RUNNABLE:
@@ -304,7 +293,7 @@ static void emit_thread_slice(struct timeline *tl, const struct weft_slice *s, _
 		json_writer__key(w, "args");
 		json_writer__object_begin(w);
 		if (s->cpu != NO_CPU)
-			key_uint(tl, "cpu", s->cpu);
+			json_writer__uint_field(tl->w, "cpu", s->cpu);
 		key_us(tl, "behind_tree_us", tree);
 		key_us(tl, "behind_others_us", dur - tree);
 		json_writer__object_end(w);
@@ -346,7 +335,7 @@ static void flush_thread(struct timeline *tl, struct tl_thread *th)
 			snprintf(key, sizeof(key), "%s_us", state_names[i]);
 			key_us(tl, key, r->ns[i]);
 		}
-		key_uint(tl, "slices", r->n);
+		json_writer__uint_field(tl->w, "slices", r->n);
 		json_writer__object_end(tl->w);
 		json_writer__object_end(tl->w);
 		note_pair(tl, th->first.pid, th->tid);
@@ -419,13 +408,13 @@ static void draw_flow(struct timeline *tl, struct tl_thread *th, const struct we
 		return;
 	id = ++tl->next_flow_id;
 	ev_begin(tl, "s", "wakeup", th->waker_pid, th->waker_tid, th->flow_ts);
-	key_str(tl, "cat", "wakeup");
-	key_uint(tl, "id", id);
+	json_writer__string_field(tl->w, "cat", "wakeup");
+	json_writer__uint_field(tl->w, "id", id);
 	json_writer__object_end(tl->w);
 	ev_begin(tl, "f", "wakeup", s->pid, s->tid, f_ts);
-	key_str(tl, "cat", "wakeup");
-	key_uint(tl, "id", id);
-	key_str(tl, "bp", "e");
+	json_writer__string_field(tl->w, "cat", "wakeup");
+	json_writer__uint_field(tl->w, "id", id);
+	json_writer__string_field(tl->w, "bp", "e");
 	json_writer__object_end(tl->w);
 	note_pair(tl, th->waker_pid, th->waker_tid);
 	note_pair(tl, s->pid, s->tid);
@@ -467,8 +456,8 @@ static void emit_cpu_piece(struct timeline *tl, unsigned int c, const struct cpu
 	if (p->kind != CPU_IDLE && p->tid) {
 		json_writer__key(tl->w, "args");
 		json_writer__object_begin(tl->w);
-		key_uint(tl, "tid", p->tid);
-		key_uint(tl, "pid", p->pid);
+		json_writer__uint_field(tl->w, "tid", p->tid);
+		json_writer__uint_field(tl->w, "pid", p->pid);
 		json_writer__object_end(tl->w);
 	}
 	json_writer__object_end(tl->w);
@@ -494,7 +483,7 @@ static void flush_cpu(struct timeline *tl, unsigned int c)
 			key_us(tl, "other_us", r->ns[CPU_OTHER]);
 		if (r->ns[CPU_IDLE])
 			key_us(tl, "idle_us", r->ns[CPU_IDLE]);
-		key_uint(tl, "slices", r->n);
+		json_writer__uint_field(tl->w, "slices", r->n);
 		json_writer__object_end(tl->w);
 		json_writer__object_end(tl->w);
 		tl->stats.mixed++;
@@ -760,12 +749,12 @@ static void emit_meta(struct timeline *tl, const char *what, __u32 pid, long lon
 {
 	fputc('\n', tl->out);
 	json_writer__object_begin(tl->w);
-	key_str(tl, "ph", "M");
-	key_str(tl, "name", what);
-	key_uint(tl, "pid", pid);
+	json_writer__string_field(tl->w, "ph", "M");
+	json_writer__string_field(tl->w, "name", what);
+	json_writer__uint_field(tl->w, "pid", pid);
 	if (tid >= 0)
-		key_uint(tl, "tid", tid);
-	key_uint(tl, "ts", 0);
+		json_writer__uint_field(tl->w, "tid", tid);
+	json_writer__uint_field(tl->w, "ts", 0);
 	json_writer__key(tl->w, "args");
 	json_writer__object_begin(tl->w);
 	json_writer__key(tl->w, key);
@@ -873,7 +862,7 @@ static void write_other_data(struct timeline *tl)
 	json_writer__string(w, "ms");
 	json_writer__key(w, "otherData");
 	json_writer__object_begin(w);
-	key_str(tl, "tool", "weft " WEFT_VERSION);
+	json_writer__string_field(tl->w, "tool", "weft " WEFT_VERSION);
 	json_writer__key(w, "command");
 	json_writer__array_begin_flat(w);
 	for (i = 0; i < tl->aopts->command_len; i++)
@@ -887,14 +876,14 @@ static void write_other_data(struct timeline *tl)
 		json_writer__key(w, "to_s");
 		json_writer__fixed(w, tl->o.to_ns / 1e9, 9);
 	}
-	key_uint(tl, "base_ns", tl->base);
+	json_writer__uint_field(tl->w, "base_ns", tl->base);
 	json_writer__key(w, "truncated");
 	json_writer__bool(w, tl->aopts->truncated);
-	key_uint(tl, "lost_events", m->lost_events);
-	key_uint(tl, "slices", tl->stats.slices);
-	key_uint(tl, "cpu_slices", tl->stats.cpu_slices);
-	key_uint(tl, "mixed", tl->stats.mixed);
-	key_uint(tl, "flows", tl->stats.flows);
+	json_writer__uint_field(tl->w, "lost_events", m->lost_events);
+	json_writer__uint_field(tl->w, "slices", tl->stats.slices);
+	json_writer__uint_field(tl->w, "cpu_slices", tl->stats.cpu_slices);
+	json_writer__uint_field(tl->w, "mixed", tl->stats.mixed);
+	json_writer__uint_field(tl->w, "flows", tl->stats.flows);
 	json_writer__object_end(w);
 }
 
@@ -920,6 +909,7 @@ int timeline__finish(struct timeline *tl)
 	end = tl->window ? tl->aopts->end_ns : tl->last_ns;
 	if (!tl->window && tl->slice_end_max > end)
 		end = tl->slice_end_max;
+	tl->span_ns = end > tl->base ? end - tl->base : 0;
 	for (i = 0; tl->o.cpus && i < tl->ncpu; i++) {
 		if (tl->cpus[i].seen && end > tl->cpus[i].since)
 			cpu_piece(tl, i, tl->cpus[i].since, end, tl->cpus[i].tid);
@@ -955,6 +945,11 @@ int timeline__finish(struct timeline *tl)
 const struct weft_metrics *timeline__metrics(const struct timeline *tl)
 {
 	return tl->m;
+}
+
+__u64 timeline__span_ns(const struct timeline *tl)
+{
+	return tl->span_ns;
 }
 
 const struct timeline_stats *timeline__stats(const struct timeline *tl)

@@ -94,5 +94,9 @@ int timeline__finish(struct timeline *tl);
 /* After finish: the analysis's metrics (NULL before), and the counts. */
 const struct weft_metrics *timeline__metrics(const struct timeline *tl);
 const struct timeline_stats *timeline__stats(const struct timeline *tl);
+/* After finish: how long the recording is, in the window's time (from its
+ * first event, or the recording's start with -p): what --from must stay
+ * below for the window to show anything. */
+__u64 timeline__span_ns(const struct timeline *tl);
 
 #endif /* __WEFT_TIMELINE_H */

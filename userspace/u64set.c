@@ -4,14 +4,6 @@
 
 #include "u64set.h"
 
-size_t u64_set__hash(__u64 k, size_t mask)
-{
-	k ^= k >> 33;
-	k *= 0xff51afd7ed558ccdULL;
-	k ^= k >> 33;
-	return (size_t)k & mask;
-}
-
 int u64_set__grow(struct u64_set *s)
 {
 	size_t cap = s->keys ? (s->mask + 1) * 2 : 256, i, j;
@@ -57,21 +49,6 @@ __u32 *u64_set__slot(struct u64_set *s, __u64 key, bool *added)
 			return &s->vals[i];
 		}
 	}
-}
-
-bool u64_set__get(const struct u64_set *s, __u64 key, __u32 *val)
-{
-	size_t i;
-
-	if (!s->keys)
-		return false;
-	for (i = u64_set__hash(key, s->mask); s->keys[i]; i = (i + 1) & s->mask)
-		if (s->keys[i] == key) {
-			if (val)
-				*val = s->vals[i];
-			return true;
-		}
-	return false;
 }
 
 bool u64_set__has(const struct u64_set *s, __u64 key)

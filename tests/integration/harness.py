@@ -3,6 +3,7 @@
 only): each test gets a fresh temporary folder, a failed check names what it
 compared, and the last line is 'integration NAME: N passed, N failed, N
 skipped' for CI to read."""
+import json
 import os
 import re
 import subprocess
@@ -67,6 +68,20 @@ class Harness:
 
     def run(self, cmd, timeout=120, **kw):
         return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, **kw)
+
+    def record(self, tmp, name, cmd, *opts, expect_rc=0):
+        """weft record of cmd into tmp/name.data with opts; the path and
+        weft's run (its stderr has the recorder's summary)"""
+        out = os.path.join(tmp, name + ".data")
+        r = self.run([self.weft, "record", "-o", out, *opts, "--", *cmd])
+        check(r.returncode == expect_rc, f"weft record exited {r.returncode}: {r.stderr.strip()}")
+        return out, r
+
+    def report_json(self, path, *opts):
+        """weft report --format json of path, with opts, parsed"""
+        r = self.run([self.weft, "report", path, "--format", "json", *opts])
+        check(r.returncode == 0, f"weft report failed: {r.stderr.strip()}")
+        return json.loads(r.stdout)
 
     def flame(self, path, *opts):
         """weft flame's folded lines as (frames root first, count), each

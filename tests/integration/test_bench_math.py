@@ -102,8 +102,51 @@ def test_report_lines(tmp):
           "peak_rss_mb=3.0", lines[0])
     check(lines[1] == "bench: report 10000000 events_per_s=10000000 vs_inflate=4.00 "
           "peak_rss_mb=4.0", lines[1])
-    check("target: report of 10000000 events 4.00x inflate <= 3: NOT met" in lines, lines)
+    check("target: report of 10000000 events 4.00x inflate <= 2.5: NOT met" in lines, lines)
+    check("target: report of 1000000 events 2.00x inflate <= 2.5: met" in lines, lines)
     check(lines[-1].endswith("1.33x that for 1000000 <= 1.2: NOT met"), lines[-1])
+
+
+@h.test
+def test_scale_and_targets_line(tmp):
+    reports, scale, runs, tree = (os.path.join(tmp, n) for n in ("reports", "scale", "runs",
+                                                                  "tree"))
+    with open(reports, "w") as f:
+        # EVENTS report_wall_s inflate_wall_s report_peak_rss_kb timeline_wall_s
+        f.write("1000000 0.10 0.05 4096 0.7\n10000000 0.9 0.4 4096 7.0\n")
+        f.write("30000000 3.0 1.2 4200 30.0\n")
+    with open(scale, "w") as f:
+        f.write("1000000 20000 0\n10000000 21000 0\n30000000 30000 3\n")
+    lines = bm.report_lines(reports, scale)
+    check("bench: report 30000000 events_per_s=10000000 vs_inflate=2.50 peak_rss_mb=4.1 "
+          "report_s=3.000 timeline_s=30.000 recorder_rss_mb=29.3 lost=3" in lines, lines)
+    t = "\n".join(lines)
+    check("target: scale: 0 lost recording 30000000 events (3): NOT met" in t, t)
+    check("recorder peak RSS for 30000000 events 1.50x that for 1000000 <= 1.2: NOT met" in t, t)
+    check(re.search(r"scale: report 0.10 s at 1000000, 0.90 s at 10000000, 3.00 s at 30000000: "
+                    r"per event at 30000000 1.11x .*: met", t), t)
+    check(re.search(r"scale: timeline .* per event at 30000000 1.43x .*: NOT met", t), t)
+    with open(runs, "w") as f:
+        for w, base, d, ps, pr in (("many", 1.0, 1.30, 1.7, 1.6), ("fork", 1.0, 1.15, 1.08, 1.2)):
+            for x in (base, base * 1.02, base * 0.98):
+                f.write(f"{w} untraced {x} 1000 1 0 0 0 0\n")
+            for c, v in (("default", d), ("perf-sched", ps), ("perf-record", pr)):
+                f.write(f"{w} {c} {v} 1000 1 100 0 1000 0.01\n")
+    open(tree, "w").close()
+    line = bm.main(["x", "targets", runs, tree, reports, scale])
+    check(line == 0, "targets mode failed")
+    checks = bm.target_checks(bm.summarize(bm.read_runs(runs)), [])
+    checks += bm.report_checks(reports, scale)[1]
+    out = bm.targets_line(checks)
+    check(out.startswith("bench: targets "), out)
+    for want in ("fork-default<=1.05=NOT-met", "many-default<=1.35=met", "many-below-perf=met",
+                 "fork-below-perf=NOT-met", "report<=2.5x-inflate@1M=met",
+                 "report<=2.5x-inflate@10M=met", "scale-0-lost=NOT-met",
+                 "scale-recorder-rss-flat=NOT-met", "0-lost=met"):
+        check(want in out.split(), f"{want} not in {out}")
+    # fork default 1.15 against the lower perf 1.08 and an untraced spread of 0.04
+    check("fork default 1.150 <= the lower perf 1.080 + the untraced spread 0.040: NOT met"
+          in "\n".join(line for _, _, line in checks), checks)
 
 
 # Pure arithmetic: it runs without root, unlike the tests that trace.

@@ -3,7 +3,6 @@
 """Figures of weft report a user reads first, against an oracle measured
 in the same test: max RSS against /usr/bin/time's, the verdict against
 what the machine did (busy loops of other programs beside the traced one)."""
-import json
 import os
 import subprocess
 import sys
@@ -18,16 +17,11 @@ HELPERS = os.path.join(h.build, "tests", "helpers")
 
 
 def record(tmp, name, cmd):
-    out = os.path.join(tmp, name + ".data")
-    r = h.run([WEFT, "record", "-o", out, "--", *cmd])
-    check(r.returncode == 0, f"weft record exited {r.returncode}: {r.stderr.strip()}")
-    return out
+    return h.record(tmp, name, cmd)[0]
 
 
 def report_json(path):
-    r = h.run([WEFT, "report", path, "--format", "json", "--cpus"])
-    check(r.returncode == 0, f"weft report failed: {r.stderr.strip()}")
-    return json.loads(r.stdout)
+    return h.report_json(path, "--cpus")
 
 
 def time_maxrss_kb(cmd):

@@ -24,9 +24,7 @@ EV_SWITCH, EV_WAKEUP = 1, 2
 
 
 def report_json(path):
-    r = h.run([WEFT, "report", path, "--format", "json", "--threads"])
-    check(r.returncode == 0, f"weft report failed: {r.stderr.strip()}")
-    return json.loads(r.stdout)
+    return h.report_json(path, "--threads")
 
 
 # What weft has since changed on purpose, each for a reason, and so is

@@ -6,6 +6,7 @@ the same run (the traced threads' /proc/thread-self/schedstat read just
 before they exit, the child's rusage), never against fixed numbers."""
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -19,18 +20,8 @@ WEFT = h.weft
 HELPERS = os.path.join(BUILD, "tests", "helpers")
 
 
-def record(tmp, name, cmd, *opts, expect_rc=0):
-    out = os.path.join(tmp, name + ".data")
-    r = h.run([WEFT, "record", "-o", out, *opts, "--", *cmd])
-    check(r.returncode == expect_rc,
-          f"weft record exited {r.returncode}: {r.stderr.strip()}")
-    return out, r
-
-
-def report_json(path, *opts):
-    r = h.run([WEFT, "report", path, "--format", "json", *opts])
-    check(r.returncode == 0, f"weft report failed: {r.stderr.strip()}")
-    return json.loads(r.stdout)
+record = h.record
+report_json = h.report_json
 
 
 def oracle_lines(stdout):
@@ -221,12 +212,34 @@ def runs_as_invoking_user_and_file_is_theirs(tmp):
     json.loads(r.stdout)
 
 
+def record_stopped(tmp, name, sig):
+    """weft record -- sleep 30, sent SIG once the recording has begun:
+    its exit status"""
+    out = os.path.join(tmp, name + ".data")
+    p = subprocess.Popen([WEFT, "record", "-o", out, "--no-stacks", "--", "sleep", "30"],
+                         stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 30
+    while not os.path.exists(out) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.3)
+    p.send_signal(sig)
+    _, err = p.communicate(timeout=30)
+    check(os.path.exists(out), f"no recording: {err.strip()}")
+    return p.returncode
+
+
 @h.test
 def exit_status_and_duration(tmp):
+    """DESIGN: the command's status when it ended by itself or by Ctrl-C,
+    0 when --duration or weft's own signal ended it"""
     path, r = record(tmp, "false", ["sh", "-c", "exit 3"], expect_rc=3)
-    path, r = record(tmp, "dur", ["sleep", "30"], "--duration", "0.5", expect_rc=143)
+    path, r = record(tmp, "dur", ["sleep", "30"], "--duration", "0.5", expect_rc=0)
     rep = report_json(path)
     check(rep["wall_s"] < 5, f"--duration stops the command: wall {rep['wall_s']}")
+    rc = record_stopped(tmp, "term", signal.SIGTERM)
+    check(rc == 0, f"weft record stopped by SIGTERM exited {rc}")
+    rc = record_stopped(tmp, "int", signal.SIGINT)
+    check(rc == 128 + signal.SIGINT, f"weft record stopped by Ctrl-C exited {rc}")
 
 
 @h.test

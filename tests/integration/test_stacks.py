@@ -7,15 +7,24 @@ known names (busy's spin_until, stacker's sleep_here and child_spin)."""
 import json
 import os
 import re
+import struct
 import sys
+import time
 import xml.etree.ElementTree as ET
 
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import Harness, check  # noqa: E402
+from recfile import Recording, decode_chunk, record_type  # noqa: E402
 
 h = Harness()
 WEFT = h.weft
 HELPERS = os.path.join(h.build, "tests", "helpers")
+MANY = os.path.join(h.build, "bench", "many")
+EV_SWITCH, EV_WAKEUP = 1, 2
+SWITCH_PREV_TRACED, SWITCH_PREEMPT, SWITCH_WOULD_SKIP = 0x2, 0x1, 0x80
+WAKE_WOULD_SKIP = 0x10
+STACK_SKIPPED = -0x10000
+STACK_GAP_NS = 1000000
 
 
 def record(tmp, name, cmd, *opts):
@@ -232,6 +241,83 @@ def no_stacks_takes_none(tmp):
     check(p["top_oncpu_functions"] is None and p["top_offcpu_stacks"] is None,
           f"stacks of a --no-stacks recording: {p}")
 
+
+def blocking_switches(path):
+    """(ts, cpu, flags, prev_tid, user_stack_id) of each switch where a
+    traced thread blocked, and the flags of each wakeup, from the file"""
+    blocks, wakes = [], []
+    for sec in Recording.read(path).event_chunks():
+        _, recs = decode_chunk(sec[3])
+        ts = 0
+        for _, zz, body in recs:
+            ts += (zz >> 1) ^ -(zz & 1)
+            t = record_type(body)
+            if t == EV_WAKEUP:
+                wakes.append(struct.unpack_from("<I", body, 4)[0])
+            if t != EV_SWITCH:
+                continue
+            cpu, flags, prev_tid = struct.unpack_from("<HII", body, 2)
+            prev_state = struct.unpack_from("<I", body, 24)[0]
+            ustack = struct.unpack_from("<i", body, 48)[0]
+            if (flags & SWITCH_PREV_TRACED and not flags & SWITCH_PREEMPT and prev_state
+                    and not prev_state & 0x80):
+                blocks.append((ts, cpu, flags, prev_tid, ustack))
+    return blocks, wakes
+
+
+def record_timed(tmp, name, cmd, *opts):
+    t0 = time.monotonic()
+    path, _ = record(tmp, name, cmd, *opts)
+    return path, time.monotonic() - t0
+
+
+@h.test
+def stack_rate_bounds_stacks_per_cpu(tmp):
+    # 64 threads each block less than once a millisecond: each per-thread
+    # rule would take every stack; the per-CPU budget takes at most its rate
+    rate = 200
+    path, wall = record_timed(tmp, "rate", [MANY, "-t", "64", "-n", "300"],
+                              f"--stack-rate={rate}")
+    blocks, _ = blocking_switches(path)
+    taken = [b for b in blocks if b[4] != STACK_SKIPPED]
+    ncpu = os.cpu_count()
+    bound = rate * ncpu * wall + 32 * ncpu
+    check(len(blocks) > 3 * bound, f"only {len(blocks)} blocking switches: the ring is too short")
+    check(len(taken) <= bound, f"{len(taken)} stacks in {wall:.2f} s over {ncpu} CPUs at "
+          f"--stack-rate={rate}")
+    check(len(taken) >= 20, f"only {len(taken)} stacks taken")
+    check(not any(b[2] & SWITCH_WOULD_SKIP for b in blocks), "WOULD_SKIP without --stack-audit")
+
+
+@h.test
+def stack_audit_takes_every_stack_and_marks_the_skipped(tmp):
+    every, rate = 16, 200
+    path, wall = record_timed(tmp, "audit", [MANY, "-t", "64", "-n", "300"], "--stack-audit",
+                              f"--stack-rate={rate}")
+    blocks, wakes = blocking_switches(path)
+    check(blocks, "no blocking switches")
+    check(all(b[4] != STACK_SKIPPED for b in blocks), "a stack skipped under --stack-audit")
+    kept = [b for b in blocks if not b[2] & SWITCH_WOULD_SKIP]
+    ncpu = os.cpu_count()
+    check(len(kept) <= rate * ncpu * wall + 32 * ncpu,
+          f"{len(kept)} of {len(blocks)} switches unmarked in {wall:.2f} s: the budget's rule "
+          "is not what marks them")
+    check(len(kept) >= 20, f"only {len(kept)} unmarked")
+    check(any(f & WAKE_WOULD_SKIP for f in wakes), "no wakeup marked WOULD_SKIP")
+    # the per-thread rule: within a gap of its last unmarked switch, a
+    # thread's next unmarked one comes after at least every - 1 marked ones
+    last = {}
+    for ts, _, flags, tid, _ in sorted(blocks):
+        if flags & SWITCH_WOULD_SKIP:
+            if tid in last:
+                last[tid][1] += 1
+            continue
+        if tid in last and ts - last[tid][0] < STACK_GAP_NS:
+            check(last[tid][1] >= every - 1,
+                  f"thread {tid}: unmarked after {last[tid][1]} marked within the gap")
+        last[tid] = [ts, 0]
+    meta = b"".join(sec[3] for sec in Recording.read(path).sections if b"stack_audit" in sec[3])
+    check(meta, "no stack_audit in the recording's metadata")
 
 if __name__ == "__main__":
     sys.exit(h.main())

@@ -25,16 +25,11 @@ STATES = ("running", "runnable", "blocked", "new", "unknown")
 
 
 def record(tmp, name, cmd):
-    out = os.path.join(tmp, name + ".data")
-    r = h.run([WEFT, "record", "-o", out, "--", *cmd])
-    check(r.returncode == 0, f"weft record exited {r.returncode}: {r.stderr.strip()}")
-    return out
+    return h.record(tmp, name, cmd)[0]
 
 
 def report_json(path):
-    r = h.run([WEFT, "report", path, "--format", "json", "--threads"])
-    check(r.returncode == 0, f"weft report failed: {r.stderr.strip()}")
-    return json.loads(r.stdout)
+    return h.report_json(path, "--threads")
 
 
 def timeline(path, out, *opts, user=False):
@@ -211,8 +206,14 @@ def speedscope_opens_the_trace_without_warnings(tmp):
     check(not bad, f"{len(bad)} slices overlap the next in doubles, first {bad[:3]}")
     chromium, page = browser.browser_or_skip(BUILD)
     www = browser.speedscope_folder(page, tmp)
-    doc = timeline(path, os.path.join(www, "pp.json"), "--min-us", "0", "--from", "0.01",
-                   "--to", "0.02")
+    # a window of about 2,000 slices, wherever a busy machine let pingpong
+    # get that far (the trace's ts are microseconds from the recording's
+    # start, as --from and --to count)
+    ts = sorted(e["ts"] for e in full["traceEvents"] if e["ph"] == "X")
+    check(len(ts) > 6000, f"only {len(ts)} slices in the whole trace")
+    lo, hi = ts[len(ts) // 2 - 1000] / 1e6, ts[len(ts) // 2 + 1000] / 1e6
+    doc = timeline(path, os.path.join(www, "pp.json"), "--min-us", "0", "--from", f"{lo:.6f}",
+                   "--to", f"{hi:.6f}")
     slices = sum(1 for e in doc["traceEvents"] if e["ph"] == "X")
     check(slices > 1000, f"only {slices} slices in the window")
     srv = browser.Server(www)
