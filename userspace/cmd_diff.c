@@ -40,23 +40,23 @@ enum {
 
 static const char diff_doc[] =
 	"Two recordings side by side: their metrics with the change, locks and off-CPU reasons "
-	"ranked by the change in wait time, or their stacks as a differential flame graph.\n"
-	"\n"
-	"USAGE: weft diff A B [--format text|json|markdown|folded|svg] "
-	"[--type oncpu|offcpu|lock|wakeup]\n"
-	"\n"
-	"EXAMPLES:\n"
-	"  weft diff before.data after.data\n"
-	"  weft diff a1.data,a2.data b1.data,b2.data     # several runs a side\n"
-	"  weft diff before.data after.data --format folded --type offcpu > diff.folded\n"
-	"  weft diff before.data after.data --format svg --type lock > diff.svg\n"
+	"ranked by the change in wait time, or their stacks as a differential flame graph. "
+	"Several runs a side: A1,A2 B1,B2."
 	"\v"
 	"A change is marked (*) beyond max(5%, 3 sqrt(count)) of the events behind the figure, "
 	"or, with several recordings a side, beyond the spread within each side. Where the runs "
 	"differ in length, times and counts are per second of wall. Locks are matched by name; "
 	"an unnamed heap lock by its kind and the functions of its top waiting stack. --format "
 	"folded writes 'stack COUNT_A COUNT_B' lines as difffolded.pl does (flamegraph.pl draws "
-	"them); svg is weft's own: widths B, red grew, blue shrank.";
+	"them); svg is weft's own: widths B, red grew, blue shrank.\n"
+	"\n"
+	"Examples:\n"
+	"  weft diff before.data after.data\n"
+	"  weft diff a1.data,a2.data b1.data,b2.data        # several runs a side\n"
+	"  weft diff a.data b.data --format folded --type offcpu > diff.folded\n"
+	"  weft diff a.data b.data --format svg --type lock > diff.svg";
+
+static const char diff_args_doc[] = "A B";
 
 static const struct argp_option diff_options[] = {
 	{ "format", OPT_FORMAT, "FMT", 0, "text (default), json, markdown, folded or svg", 0 },
@@ -182,7 +182,10 @@ static int add_side(struct diff *d, int side, const char *list, enum flame_type 
 
 int cmd_diff(int argc, char **argv)
 {
-	struct argp argp = { .options = diff_options, .parser = diff_parse_arg, .doc = diff_doc };
+	struct argp argp = { .options = diff_options,
+			     .parser = diff_parse_arg,
+			     .args_doc = diff_args_doc,
+			     .doc = diff_doc };
 	struct diff_cli o = { .format = DIFF_TEXT, .type = FLAME_ONCPU };
 	struct diff *d;
 	int err = 0, ret = 1;

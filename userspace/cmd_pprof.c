@@ -31,19 +31,23 @@ enum {
 
 static const char pprof_doc[] =
 	"Write a recording's stacks as one gzipped pprof profile (profile.proto), for go tool "
-	"pprof, Pyroscope, Parca or speedscope.\n"
-	"\n"
-	"USAGE: weft pprof [FILE] [-o OUT.pb.gz] [--by process|pid|thread|none]\n"
-	"\n"
-	"EXAMPLES:\n"
-	"  weft pprof -o weft.pb.gz && go tool pprof -top weft.pb.gz\n"
-	"  go tool pprof -sample_index=off_cpu -top weft.pb.gz   # where threads blocked\n"
-	"  go tool pprof -tagfocus=lock=shared_lock -top weft.pb.gz\n"
+	"pprof, Pyroscope, Parca or speedscope. FILE defaults to weft.data."
 	"\v"
 	"Sample types: samples/count and cpu/nanoseconds (on-CPU samples, the default), "
 	"off_cpu/nanoseconds, lock/nanoseconds (waits on the locks of weft report), and "
 	"runqueue/nanoseconds where stacks exist for it; their totals are weft flame's for "
-	"each type. Labels: pid, tid, comm, reason, lock.";
+	"each type. Labels: pid, tid, comm, reason, lock.\n"
+	"\n"
+	"Examples:\n"
+	"  weft pprof -o weft.pb.gz                        # weft.data's stacks\n"
+	"  weft pprof run.data -o run.pb.gz --by thread    # rooted at each thread\n"
+	"\n"
+	"Then, with Go's reader:\n"
+	"  go tool pprof -top weft.pb.gz                        # on-CPU\n"
+	"  go tool pprof -sample_index=off_cpu -top weft.pb.gz  # where threads blocked\n"
+	"  go tool pprof -sample_index=lock -tags weft.pb.gz    # lock waits by label";
+
+static const char pprof_args_doc[] = "[FILE]";
 
 static const struct argp_option pprof_options[] = {
 	{ "output", 'o', "OUT", 0, "Write the profile to OUT (default weft.pb.gz; - for stdout)",
@@ -139,6 +143,7 @@ int cmd_pprof(int argc, char **argv)
 {
 	struct argp argp = { .options = pprof_options,
 			     .parser = pprof_parse_arg,
+			     .args_doc = pprof_args_doc,
 			     .doc = pprof_doc };
 	struct pprof_cli o = { .out = "weft.pb.gz", .p = { .by = FLAME_BY_PROCESS } };
 	struct stack_table *stacks = NULL;

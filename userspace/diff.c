@@ -705,8 +705,7 @@ int diff_run__fill(struct diff_run *r, const struct weft_metrics *m, const struc
 	r->metrics[DIFF_SAMPLES] = (struct diff_value){ (double)c->samples, (double)c->samples };
 	r->metrics[DIFF_INTERLEAVED] = (struct diff_value){ m->interleaving.interleaved_s,
 							    (double)m->runqueue_delay.count };
-	r->metrics[DIFF_SERIALIZED] =
-		(struct diff_value){ m->has_serialized ? m->serialized_s : 0, 0 };
+	r->metrics[DIFF_SERIALIZED] = (struct diff_value){ m->serialized_s, 0 };
 	r->metrics[DIFF_RUNQUEUE] =
 		(struct diff_value){ m->runqueue_delay.total_s, (double)m->runqueue_delay.count };
 	for (k = 0; k < WEFT_OFF_CPU_REASONS; k++)
