@@ -102,10 +102,12 @@ def check_totals(data, profile):
 
 @h.test
 def busy_function_first_and_totals_match(tmp):
-    data = record(tmp, "busy", [f"{HELPERS}/busy", "-t", "2", "-s", "0.5"])
+    data = record(tmp, "busy", [f"{HELPERS}/busy", "-t", "2", "-s", "1"])
     profile = pprof(tmp, data)
     totals = check_totals(data, profile)
-    check(totals["samples/count"] >= 20, f"only {totals['samples/count']} samples")
+    # a loaded machine gives the spinning threads less than their 2 s of CPU:
+    # enough samples to rank, not a figure to check
+    check(totals["samples/count"] >= 10, f"only {totals['samples/count']} samples")
     top = go_pprof("-top", profile)
     rows = [l.split() for l in top.splitlines() if re.match(r"^\s+\d", l)]
     check(rows, f"no rows in -top:\n{top}")
