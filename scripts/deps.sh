@@ -22,6 +22,16 @@ if [[ ${1:-} == browser ]]; then
 	exit 0
 fi
 
+# `deps.sh go`: Go's own pprof reader (`go tool pprof`, Debian's golang-go),
+# which the pprof tests check weft's profiles with; installed only for them.
+if [[ ${1:-} == go ]]; then
+	command -v go >/dev/null && exit 0
+	[[ $(id -u) -eq 0 ]] || { echo "weft: go is missing; install golang-go as root" >&2; exit 1; }
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+		golang-go >/dev/null
+	exit 0
+fi
+
 # help2man makes the man pages from --help; man-db (man -l) and zsh are for
 # the test of make install, which renders every page and runs the zsh
 # completion.

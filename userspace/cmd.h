@@ -23,6 +23,8 @@ int cmd_report(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
 int cmd_flame(int argc, char **argv);
 int cmd_timeline(int argc, char **argv);
+int cmd_pprof(int argc, char **argv);
+int cmd_diff(int argc, char **argv);
 
 struct argp_state;
 

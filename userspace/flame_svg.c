@@ -20,6 +20,7 @@
 struct node {
 	char *name;
 	__u64 value;
+	__u64 before; /* diff mode: the value in the first profile */
 	size_t *kids;
 	size_t nkids, cap_kids;
 };
@@ -80,13 +81,14 @@ static long child(struct tree *t, size_t parent, const char *name, size_t len)
 	return k;
 }
 
-static int tree_add(struct tree *t, const char *stack, __u64 value)
+static int tree_add(struct tree *t, const char *stack, __u64 value, __u64 before)
 {
 	const char *p = stack, *semi;
 	unsigned int depth = 0;
 	long at = 0;
 
 	t->nodes[0].value += value;
+	t->nodes[0].before += before;
 	while (*p) {
 		semi = strchr(p, ';');
 		if (!semi)
@@ -95,6 +97,7 @@ static int tree_add(struct tree *t, const char *stack, __u64 value)
 		if (at < 0)
 			return at;
 		t->nodes[at].value += value;
+		t->nodes[at].before += before;
 		depth++;
 		p = *semi ? semi + 1 : semi;
 	}
@@ -170,6 +173,41 @@ static void color_of(const char *name, enum flame_svg_palette palette, char *buf
 			 40 + (h >> 16) % 40);
 }
 
+/* Diff mode, as flamegraph.pl draws difffolded.pl's output: red where the
+ * frame grew from the first profile to the second, blue where it shrank,
+ * white where it stayed; the deeper the colour, the larger its change
+ * against the largest change of any frame (max_delta). The change is of
+ * the counts the frame holds, itself and below. */
+static void diff_color(const struct node *nd, double max_delta, char *buf, size_t size)
+{
+	double d = (double)nd->value - (double)nd->before;
+	unsigned int shade = max_delta > 0 ? (unsigned int)(200 * (d < 0 ? -d : d) / max_delta) : 0;
+
+	if (shade > 200)
+		shade = 200;
+	if (d > 0)
+		snprintf(buf, size, "rgb(255,%u,%u)", 255 - shade, 255 - shade);
+	else if (d < 0)
+		snprintf(buf, size, "rgb(%u,%u,255)", 255 - shade, 255 - shade);
+	else
+		snprintf(buf, size, "rgb(250,250,250)");
+}
+
+static double max_delta(const struct tree *t)
+{
+	double m = 0, d;
+	size_t i;
+
+	for (i = 1; i < t->n; i++) {
+		d = (double)t->nodes[i].value - (double)t->nodes[i].before;
+		if (d < 0)
+			d = -d;
+		if (d > m)
+			m = d;
+	}
+	return m;
+}
+
 /* A count as a person reads it: microseconds as a duration with its unit
  * (8.99 s, not 8994842 us), anything else as the count and its unit. */
 static void format_count(char *buf, size_t size, __u64 v, const char *unit)
@@ -205,7 +243,7 @@ static void put_label(FILE *out, const char *name, double width)
 }
 
 static void draw(FILE *out, const struct tree *t, size_t at, unsigned int depth, double x,
-		 double scale, const struct flame_svg_opts *o)
+		 double scale, const struct flame_svg_opts *o, double maxd)
 {
 	const struct node *nd = &t->nodes[at];
 	double w = nd->value * scale, y = TOP + (double)(t->depth - depth) * FRAME_H, cx = x;
@@ -214,15 +252,30 @@ static void draw(FILE *out, const struct tree *t, size_t at, unsigned int depth,
 
 	if (w < FLAME_SVG_MIN_WIDTH)
 		return;
-	color_of(nd->name, o->palette, color, sizeof(color));
+	if (o->diff)
+		diff_color(nd, maxd, color, sizeof(color));
+	else
+		color_of(nd->name, o->palette, color, sizeof(color));
 	fprintf(out, "<g class=\"f\" data-x=\"%.4f\" data-w=\"%.4f\" data-d=\"%u\" data-n=\"", x, w,
 		depth);
 	put_escaped(out, nd->name);
 	fputs("\"><title>", out);
 	put_escaped(out, nd->name);
 	format_count(count, sizeof(count), nd->value, o->unit);
-	fprintf(out, " (%s, %.2f%%)</title>", count,
-		t->nodes[0].value ? 100.0 * nd->value / t->nodes[0].value : 0);
+	if (o->diff) {
+		char before[48];
+
+		format_count(before, sizeof(before), nd->before, o->unit);
+		fprintf(out, " (%s -> %s, ", before, count);
+		if (nd->before)
+			fprintf(out, "%+.1f%%)</title>",
+				100.0 * ((double)nd->value - (double)nd->before) / nd->before);
+		else
+			fputs("new)</title>", out);
+	} else {
+		fprintf(out, " (%s, %.2f%%)</title>", count,
+			t->nodes[0].value ? 100.0 * nd->value / t->nodes[0].value : 0);
+	}
 	fprintf(out,
 		"<rect x=\"%.4f\" y=\"%.1f\" width=\"%.4f\" height=\"%d\" fill=\"%s\" rx=\"2\"/>",
 		x, y, w, FRAME_H - 1, color);
@@ -230,7 +283,7 @@ static void draw(FILE *out, const struct tree *t, size_t at, unsigned int depth,
 	put_label(out, nd->name, w);
 	fputs("</text></g>\n", out);
 	for (i = 0; i < nd->nkids; i++) {
-		draw(out, t, nd->kids[i], depth + 1, cx, scale, o);
+		draw(out, t, nd->kids[i], depth + 1, cx, scale, o, maxd);
 		cx += t->nodes[nd->kids[i]].value * scale;
 	}
 }
@@ -310,13 +363,13 @@ static int write_svg(FILE *out, const struct tree *t, const struct flame_svg_opt
 		PAD, FLAME_SVG_WIDTH - PAD - 100, FLAME_SVG_WIDTH - PAD - 150, DETAILS_Y, PAD,
 		DETAILS_Y);
 	if (t->nodes[0].value)
-		draw(out, t, 0, 0, PAD, scale, o);
+		draw(out, t, 0, 0, PAD, scale, o, o->diff ? max_delta(t) : 0);
 	fputs("</svg>\n", out);
 	return ferror(out) ? -EIO : 0;
 }
 
-int flame_svg__write(FILE *out, const char *const *stacks, const __u64 *values, size_t n,
-		     const struct flame_svg_opts *opts)
+static int write_tree(FILE *out, const char *const *stacks, const __u64 *before,
+		      const __u64 *values, size_t n, const struct flame_svg_opts *opts)
 {
 	struct tree t = {};
 	int err;
@@ -324,9 +377,27 @@ int flame_svg__write(FILE *out, const char *const *stacks, const __u64 *values, 
 
 	err = new_node(&t, "all", 3) < 0 ? -ENOMEM : 0;
 	for (i = 0; i < n && !err; i++)
-		err = tree_add(&t, stacks[i], values[i]);
+		err = tree_add(&t, stacks[i], values[i], before ? before[i] : 0);
 	if (!err)
 		err = write_svg(out, &t, opts);
 	tree_free(&t);
 	return err;
+}
+
+int flame_svg__write(FILE *out, const char *const *stacks, const __u64 *values, size_t n,
+		     const struct flame_svg_opts *opts)
+{
+	struct flame_svg_opts o = *opts;
+
+	o.diff = false;
+	return write_tree(out, stacks, NULL, values, n, &o);
+}
+
+int flame_svg__write_diff(FILE *out, const char *const *stacks, const __u64 *values_a,
+			  const __u64 *values_b, size_t n, const struct flame_svg_opts *opts)
+{
+	struct flame_svg_opts o = *opts;
+
+	o.diff = true;
+	return write_tree(out, stacks, values_a, values_b, n, &o);
 }

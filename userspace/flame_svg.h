@@ -13,6 +13,7 @@
 #ifndef __WEFT_FLAME_SVG_H
 #define __WEFT_FLAME_SVG_H
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <linux/types.h>
 
@@ -32,11 +33,22 @@ struct flame_svg_opts {
 	const char *title; /* "Off-CPU time" */
 	const char *unit; /* "samples", or "us": shown as a duration (8.99 s) */
 	enum flame_svg_palette palette;
+	bool diff; /* set by flame_svg__write_diff() */
 };
 
 /* stacks[i] is one folded stack ("a;b;c"), values[i] its count; the
  * order does not matter. 0, -ENOMEM, or -EIO on a write error. */
 int flame_svg__write(FILE *out, const char *const *stacks, const __u64 *values, size_t n,
 		     const struct flame_svg_opts *opts);
+
+/* A differential flame graph of two profiles of the same stacks (as
+ * flamegraph.pl draws difffolded.pl's "stack A B" lines): widths are the
+ * second profile's counts (values_b), colours the change of each frame
+ * from values_a: red grew, blue shrank, white the same, deeper the larger
+ * the change against the largest one; titles read "name (A -> B, +P%)".
+ * A stack only in the first profile has no width (the folded diff lists
+ * it). Returns as flame_svg__write(). */
+int flame_svg__write_diff(FILE *out, const char *const *stacks, const __u64 *values_a,
+			  const __u64 *values_b, size_t n, const struct flame_svg_opts *opts);
 
 #endif /* __WEFT_FLAME_SVG_H */

@@ -23,6 +23,8 @@ static const struct subcommand subcommands[] = {
 	{ "compare", cmd_compare,
 	  "one task in every concurrency model, or recordings, side by side" },
 	{ "flame", cmd_flame, "a recording's stacks, folded for flame graphs, or as an SVG" },
+	{ "pprof", cmd_pprof, "a recording's stacks as a gzipped pprof profile (go tool pprof)" },
+	{ "diff", cmd_diff, "two recordings (or sets of them) side by side: what changed" },
 	{ "timeline", cmd_timeline, "a recording as a trace to open in Perfetto's UI" },
 };
 

@@ -50,6 +50,9 @@ _weft_values()
 	"flame --type") echo "oncpu offcpu wakeup lock" ;;
 	"flame --by") echo "process pid thread none" ;;
 	"report --format") echo "text json markdown" ;;
+	"pprof --by") echo "process pid thread none" ;;
+	"diff --format") echo "text json markdown folded svg" ;;
+	"diff --type") echo "oncpu offcpu lock wakeup" ;;
 	"compare --format") echo "text markdown json csv" ;;
 	"compare --task") echo "cpu io mixed" ;;
 	"compare --modes") echo ", sync threads gil eventloop procs pool" ;;
@@ -159,7 +162,7 @@ _weft()
 		return
 	fi
 	case $sub in
-	report | flame | timeline | compare) _weft_recordings "$cur" ;;
+	report | flame | timeline | compare | pprof | diff) _weft_recordings "$cur" ;;
 	esac
 }
 
