@@ -301,7 +301,7 @@ done
 # once under timed (the recorder's peak RSS and its lost count), then read by
 # weft report and weft timeline beside the inflate-only reader.
 if ((smoke)); then
-	sizes=(10000 100000 300000) report_repeats=(1 1 1) timeline_repeats=(1 1 1)
+	sizes=(10000 30000 100000) report_repeats=(1 1 1) timeline_repeats=(1 1 1)
 else
 	sizes=(1000000 10000000 30000000) report_repeats=(7 7 3) timeline_repeats=(3 3 1)
 fi
