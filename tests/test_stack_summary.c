@@ -20,6 +20,7 @@
 #include "events.h"
 #include "kv.h"
 #include "output.h"
+#include "recording_meta.h"
 #include "stack_summary.h"
 #include "stacks.h"
 #include "json_check.h"
@@ -414,9 +415,26 @@ static void test_stacks_line(void **state)
 	assert_string_equal(
 		output_stacks_line(line, sizeof(line), stack_summary__capture(fx.s)),
 		"user stacks by unwind tables, off-CPU stacks at 1 blocking switch in 8 "
-		"per thread (each with the blocked time of the ones skipped), 99 Hz "
+		"per thread (each with the blocked time of the skipped ones of its kind), 99 Hz "
 		"samples, 0 failures, 1 of 8 user stacks cut short (19.1% of off-CPU "
 		"time)");
+	teardown(NULL);
+
+	/* the per-CPU budget, and an audit that took every stack */
+	run(true, false);
+	weft_kv__set(fx.meta, META_STACK_RATE, "1000");
+	stack_summary__free(fx.s);
+	fx.s = stack_summary__new(fx.stacks, fx.meta, &(struct stack_summary_opts){});
+	assert_non_null(
+		strstr(output_stacks_line(line, sizeof(line), stack_summary__capture(fx.s)),
+		       "off-CPU stacks at 1 blocking switch in 8 per thread, at most 1000 a "
+		       "second per CPU (each"));
+	weft_kv__set(fx.meta, META_STACK_AUDIT, "1");
+	stack_summary__free(fx.s);
+	fx.s = stack_summary__new(fx.stacks, fx.meta, &(struct stack_summary_opts){});
+	assert_non_null(strstr(output_stacks_line(line, sizeof(line), stack_summary__capture(fx.s)),
+			       "off-CPU stacks at every blocking switch (an audit: those the "
+			       "sampling would skip are marked)"));
 	assert_string_equal(output_stacks_line(line, sizeof(line), NULL), "none in the recording");
 	teardown(NULL);
 

@@ -145,13 +145,24 @@ char *output_stacks_line(char *buf, size_t size, const struct stack_capture *c)
 							   c->user_unwind);
 		sep = ", ";
 	}
-	if (c->stack_every == 1)
-		append(buf, size, &off, "%soff-CPU stacks at every blocking switch", sep);
-	else if (c->stack_every > 1)
+	if (c->stack_audit)
 		append(buf, size, &off,
-		       "%soff-CPU stacks at 1 blocking switch in %u per thread (each with the "
-		       "blocked time of the ones skipped)",
-		       sep, c->stack_every);
+		       "%soff-CPU stacks at every blocking switch (an audit: those the sampling "
+		       "would skip are marked)",
+		       sep);
+	else if (c->stack_every == 1 && !c->stack_rate)
+		append(buf, size, &off, "%soff-CPU stacks at every blocking switch", sep);
+	else if (c->stack_every) {
+		char rate[48] = "";
+
+		if (c->stack_rate)
+			snprintf(rate, sizeof(rate), ", at most %u a second per CPU",
+				 c->stack_rate);
+		append(buf, size, &off,
+		       "%soff-CPU stacks at 1 blocking switch in %u per thread%s (each with the "
+		       "blocked time of the skipped ones of its kind)",
+		       sep, c->stack_every, rate);
+	}
 	if (c->stack_every)
 		sep = ", ";
 	if (c->sample_hz) {

@@ -257,6 +257,8 @@ static void write_stacks(struct json_writer *w, const struct stack_summary *s)
 	else
 		json_writer__null(w);
 	key_setting(w, "stack_every", c->stack_every, c->stack_every);
+	key_setting(w, "stack_rate", c->stack_every, c->stack_rate);
+	json_writer__bool_field(w, "stack_audit", c->stack_audit);
 	key_setting(w, "sample_hz", c->sample_hz, c->sample_hz);
 	key_setting(w, "stack_entries", c->stack_entries, c->stack_entries);
 	key_setting(w, "failures", c->has_failures, c->failures);

@@ -9,6 +9,7 @@
 #include "events.h"
 #include "flame.h"
 #include "kv.h"
+#include "recording_meta.h"
 #include "stack_summary.h"
 #include "stack_attrib.h"
 #include "stacks.h"
@@ -50,6 +51,8 @@ static void read_capture(struct stack_summary *s, const struct stack_table *stac
 	c->sample_hz = (unsigned int)weft_kv__get_ull(meta, META_SAMPLE_HZ);
 	c->stack_entries = (unsigned int)weft_kv__get_ull(meta, META_STACK_ENTRIES);
 	c->stack_every = (unsigned int)weft_kv__get_ull(meta, META_STACK_EVERY);
+	c->stack_rate = (unsigned int)weft_kv__get_ull(meta, META_STACK_RATE);
+	c->stack_audit = weft_kv__get_ull(meta, META_STACK_AUDIT) != 0;
 	c->user_unwind = s->user_unwind;
 	c->has_failures = failures != NULL;
 	c->failures = weft_kv__get_ull(meta, META_STACK_FAILURES);

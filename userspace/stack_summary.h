@@ -80,6 +80,11 @@ struct stack_capture {
 	bool recorded;
 	const char *user_unwind; /* "tables", "fp" or NULL */
 	unsigned int stack_every; /* 1: every blocking switch took stacks */
+	/* stacks a second per CPU at most, beside stack_every (0: no limit,
+	 * or not stated) */
+	unsigned int stack_rate;
+	/* every stack taken, the ones the sampling would skip marked */
+	bool stack_audit;
 	unsigned int sample_hz;
 	unsigned int stack_entries;
 	bool has_failures;
