@@ -566,10 +566,10 @@ static int print_json(FILE *out, const char *task, const struct compare_row *row
 		r = &rows[i];
 		json_writer__object_begin(w);
 		json_writer__string_field(w, "model", r->model);
-		json_writer__fixed_field(w, "wall_s", r->wall_s, 6);
-		json_writer__maybe_field(w, "elapsed_s", r->elapsed_s, 6, r->elapsed_s >= 0);
+		json_writer__fixed_field(w, "wall_s", r->wall_s, 9);
+		json_writer__maybe_field(w, "elapsed_s", r->elapsed_s, 9, r->elapsed_s >= 0);
 		json_writer__maybe_field(w, "speedup", r->speedup, 6, r->speedup >= 0);
-		json_writer__fixed_field(w, "on_cpu_s", r->on_cpu_s, 6);
+		json_writer__fixed_field(w, "on_cpu_s", r->on_cpu_s, 9);
 		json_writer__key(w, "parallelism");
 		json_writer__object_begin(w);
 		json_writer__fixed_field(w, "avg", r->parallelism_avg, 4);
