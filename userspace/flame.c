@@ -9,6 +9,7 @@
 #include "events.h"
 #include "flame.h"
 #include "grow.h"
+#include "keytab.h"
 #include "stack_attrib.h"
 #include "stacks.h"
 #include "strtab.h"
@@ -50,10 +51,7 @@ struct flame {
 	struct flame_opts opts;
 	struct stack_attrib *attrib;
 	struct strtab *names;
-	struct key_line *klines;
-	size_t nk, capk;
-	__u32 *slots; /* index + 1 in klines; 0 is empty */
-	size_t mask;
+	struct keytab klines; /* struct key_line by their keys */
 	struct line *lines; /* after finish, sorted by stack */
 	size_t nlines;
 	struct flame_lock_line *lock_lines;
@@ -103,59 +101,6 @@ const char *flame_type__unit(enum flame_type type)
 	return type == FLAME_ONCPU ? "samples" : "us";
 }
 
-/* --- counting by key --- */
-
-static size_t key_hash(const struct line_key *k)
-{
-	const __u32 *w = (const __u32 *)k;
-	__u64 h = 0x9e3779b97f4a7c15ULL;
-	size_t i;
-
-	for (i = 0; i < sizeof(*k) / sizeof(*w); i++) {
-		h ^= w[i];
-		h *= 0xff51afd7ed558ccdULL;
-		h ^= h >> 32;
-	}
-	return (size_t)h;
-}
-
-static int slots_grow(struct flame *f)
-{
-	size_t cap = f->slots ? (f->mask + 1) * 2 : 1024, i, j;
-	__u32 *slots = calloc(cap, sizeof(*slots));
-
-	if (!slots)
-		return -ENOMEM;
-	for (i = 0; i < f->nk; i++) {
-		for (j = key_hash(&f->klines[i].key) & (cap - 1); slots[j]; j = (j + 1) & (cap - 1))
-			;
-		slots[j] = i + 1;
-	}
-	free(f->slots);
-	f->slots = slots;
-	f->mask = cap - 1;
-	return 0;
-}
-
-static struct key_line *key_line_get(struct flame *f, const struct line_key *key)
-{
-	struct key_line *l;
-	size_t i;
-
-	if ((!f->slots || (f->nk + 1) * 2 > f->mask + 1) && slots_grow(f))
-		return NULL;
-	for (i = key_hash(key) & f->mask; f->slots[i]; i = (i + 1) & f->mask)
-		if (!memcmp(&f->klines[f->slots[i] - 1].key, key, sizeof(*key)))
-			return &f->klines[f->slots[i] - 1];
-	if (grow_array((void **)&f->klines, &f->capk, f->nk + 1, sizeof(*f->klines)))
-		return NULL;
-	l = &f->klines[f->nk];
-	memset(l, 0, sizeof(*l));
-	l->key = *key;
-	f->slots[i] = ++f->nk;
-	return l;
-}
-
 /* The root's name and number: the thread's name and tid, or the
  * process's (named by its main thread) and pid */
 static void set_root(const struct flame *f, const struct attrib_thread *t, __u32 *has, __u32 *name,
@@ -184,6 +129,7 @@ static void flame_add(void *ctx, const struct attributed_stack *as)
 	struct flame *f = ctx;
 	struct line_key key;
 	struct key_line *l;
+	bool added;
 
 	if ((as->kind == STACK_KIND_ONCPU) != (f->opts.type == FLAME_ONCPU) || f->finished)
 		return;
@@ -216,7 +162,7 @@ static void flame_add(void *ctx, const struct attributed_stack *as)
 					 &key.wroot_num);
 		}
 	}
-	l = key_line_get(f, &key);
+	l = keytab__get(&f->klines, &key, &added);
 	if (!l) {
 		f->failed = true;
 		return;
@@ -234,6 +180,7 @@ struct flame *flame__new(const struct flame_opts *opts, struct stack_attrib *a)
 		return NULL;
 	f->opts = *opts;
 	f->attrib = a;
+	keytab__init(&f->klines, sizeof(struct line_key), sizeof(struct key_line));
 	f->names = stack_attrib__names(a);
 	f->unknown_id = stack_attrib__intern(a, STACK_UNKNOWN_FRAME, NULL);
 	f->unsampled_id = stack_attrib__intern(a, "[unsampled wait]", NULL);
@@ -265,8 +212,7 @@ void flame__free(struct flame *f)
 {
 	if (!f)
 		return;
-	free(f->klines);
-	free(f->slots);
+	keytab__release(&f->klines);
 	lines_free(f->lines, f->nlines);
 	lines_free(f->lock_texts, f->nlock_texts);
 	free(f->lock_lines);
@@ -454,14 +400,14 @@ static const struct weft_lock_metrics *lock_of(const struct weft_metrics *m, __u
 /* Every counted key as a line with its frames and text */
 static int make_lines(struct flame *f, struct line **out)
 {
-	struct line *lines = calloc(f->nk ? f->nk : 1, sizeof(*lines));
+	struct line *lines = calloc(f->klines.n ? f->klines.n : 1, sizeof(*lines));
 	size_t i;
 
 	*out = lines;
 	if (!lines)
 		return -ENOMEM;
-	for (i = 0; i < f->nk; i++) {
-		const struct key_line *kl = &f->klines[i];
+	for (i = 0; i < f->klines.n; i++) {
+		const struct key_line *kl = keytab__at(&f->klines, i);
 		struct ids_buf b = {};
 
 		key_frames(f, &kl->key, &b);
@@ -554,17 +500,13 @@ int flame__finish(struct flame *f, const struct weft_metrics *m)
 	f->finished = true;
 	if (err || f->failed)
 		return -ENOMEM;
-	n = f->nk;
+	n = f->klines.n;
 	err = make_lines(f, &lines);
 	if (err) {
 		lines_free(lines, n);
 		return err;
 	}
-	free(f->klines);
-	free(f->slots);
-	f->klines = NULL;
-	f->slots = NULL;
-	f->nk = 0;
+	keytab__release(&f->klines);
 	if (f->opts.type == FLAME_LOCK) {
 		err = keep_locks(f, lines, n, m, &n);
 		if (err)

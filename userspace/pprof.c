@@ -8,6 +8,7 @@
 
 #include "analysis.h"
 #include "events.h"
+#include "keytab.h"
 #include "pb.h"
 #include "pprof.h"
 #include "stack_attrib.h"
@@ -84,10 +85,7 @@ struct pprof {
 	struct pprof_opts opts;
 	struct stack_attrib *attrib;
 	struct strtab *names; /* the stack_attrib's */
-	struct kline *lines;
-	size_t n, cap;
-	__u32 *slots; /* index + 1 in lines; 0 is empty */
-	size_t mask;
+	struct keytab lines; /* struct kline by their keys */
 	bool failed, finished;
 	__u32 unknown_id, unsampled_id;
 
@@ -103,69 +101,12 @@ struct pprof {
 	size_t nsamples;
 };
 
-static size_t key_hash(const struct pkey *k)
-{
-	const __u32 *w = (const __u32 *)k;
-	__u64 h = 0x9e3779b97f4a7c15ULL;
-	size_t i;
-
-	for (i = 0; i < sizeof(*k) / sizeof(*w); i++) {
-		h ^= w[i];
-		h *= 0xff51afd7ed558ccdULL;
-		h ^= h >> 32;
-	}
-	return (size_t)h;
-}
-
-static int slots_grow(struct pprof *p)
-{
-	size_t cap = p->slots ? (p->mask + 1) * 2 : 1024, i, j;
-	__u32 *slots = calloc(cap, sizeof(*slots));
-
-	if (!slots)
-		return -ENOMEM;
-	for (i = 0; i < p->n; i++) {
-		for (j = key_hash(&p->lines[i].key) & (cap - 1); slots[j]; j = (j + 1) & (cap - 1))
-			;
-		slots[j] = i + 1;
-	}
-	free(p->slots);
-	p->slots = slots;
-	p->mask = cap - 1;
-	return 0;
-}
-
-static struct kline *kline_get(struct pprof *p, const struct pkey *key)
-{
-	struct kline *l;
-	size_t i;
-
-	if ((!p->slots || (p->n + 1) * 2 > p->mask + 1) && slots_grow(p))
-		return NULL;
-	for (i = key_hash(key) & p->mask; p->slots[i]; i = (i + 1) & p->mask)
-		if (!memcmp(&p->lines[p->slots[i] - 1].key, key, sizeof(*key)))
-			return &p->lines[p->slots[i] - 1];
-	if (p->n == p->cap) {
-		size_t cap = p->cap ? p->cap * 2 : 256;
-		struct kline *grown = realloc(p->lines, cap * sizeof(*grown));
-
-		if (!grown)
-			return NULL;
-		p->lines = grown;
-		p->cap = cap;
-	}
-	l = &p->lines[p->n];
-	memset(l, 0, sizeof(*l));
-	l->key = *key;
-	p->slots[i] = ++p->n;
-	return l;
-}
-
 static void pprof_add(void *ctx, const struct attributed_stack *as)
 {
 	struct pprof *p = ctx;
 	struct pkey key;
 	struct kline *l;
+	bool added;
 
 	if (p->finished || p->opts.no_stacks)
 		return;
@@ -186,7 +127,7 @@ static void pprof_add(void *ctx, const struct attributed_stack *as)
 		key.reason = (__u32)as->reason;
 		key.addr = as->addr;
 	}
-	l = kline_get(p, &key);
+	l = keytab__get(&p->lines, &key, &added);
 	if (!l) {
 		p->failed = true;
 		return;
@@ -205,6 +146,7 @@ struct pprof *pprof__new(const struct pprof_opts *opts, struct stack_attrib *a)
 	if (!p->opts.sample_hz)
 		p->opts.sample_hz = DEFAULT_SAMPLE_HZ;
 	p->attrib = a;
+	keytab__init(&p->lines, sizeof(struct pkey), sizeof(struct kline));
 	p->names = stack_attrib__names(a);
 	p->strings = strtab__new();
 	p->unknown_id = stack_attrib__intern(a, STACK_UNKNOWN_FRAME, NULL);
@@ -224,8 +166,7 @@ void pprof__free(struct pprof *p)
 {
 	if (!p)
 		return;
-	free(p->lines);
-	free(p->slots);
+	keytab__release(&p->lines);
 	strtab__free(p->strings);
 	pb__free(&p->samples);
 	free(p->loc_of);
@@ -447,21 +388,22 @@ int pprof__finish(struct pprof *p, const struct weft_metrics *m)
 		return -ENOMEM;
 	p->has_type[PPROF_SAMPLES] = p->has_type[PPROF_CPU] = true;
 	p->has_type[PPROF_OFFCPU] = p->has_type[PPROF_LOCK] = true;
-	for (i = 0; i < p->n; i++)
-		if (p->lines[i].key.kind == STACK_KIND_OFFCPU &&
-		    p->lines[i].key.reason == WEFT_WAIT_RUNQUEUE)
+	for (i = 0; i < p->lines.n; i++) {
+		const struct kline *l = keytab__at(&p->lines, i);
+
+		if (l->key.kind == STACK_KIND_OFFCPU && l->key.reason == WEFT_WAIT_RUNQUEUE)
 			p->has_type[PPROF_RUNQUEUE] = true;
-	for (i = 0; i < p->n && !p->failed; i++)
-		if (p->lines[i].weight)
-			encode_sample(p, &p->lines[i], m, &s, &tmp, &locs);
+	}
+	for (i = 0; i < p->lines.n && !p->failed; i++) {
+		const struct kline *l = keytab__at(&p->lines, i);
+
+		if (l->weight)
+			encode_sample(p, l, m, &s, &tmp, &locs);
+	}
 	pb__free(&s);
 	pb__free(&tmp);
 	free(locs.v);
-	free(p->lines);
-	free(p->slots);
-	p->lines = NULL;
-	p->slots = NULL;
-	p->n = 0;
+	keytab__release(&p->lines);
 	return p->failed || p->samples.failed ? -ENOMEM : 0;
 }
 
