@@ -393,9 +393,40 @@ static void test_sorted_and_empty(void **state)
 	assert_int_equal(n, 0);
 }
 
+/* A damaged record can name tid 0, which the tid index must not take for
+ * its empty slot (the fuzzer found it: UBSan, a node looked up in a table
+ * not yet made) */
+static void test_tid_zero(void **state)
+{
+	struct waitfor *w = waitfor__new(NULL, NULL);
+	struct weft_slice s = { .tid = 0,
+				.pid = 0,
+				.state = WEFT_SLICE_BLOCKED,
+				.start_ns = 1 * MS,
+				.end_ns = 3 * MS,
+				.syscall_nr = -1,
+				.waker_tid = 1001,
+				.waker_pid = 1000 };
+	const struct waitfor_edge *e;
+	unsigned int n;
+
+	(void)state;
+	assert_non_null(w);
+	waitfor__slice(w, &s);
+	s.start_ns = 4 * MS;
+	s.end_ns = 5 * MS;
+	waitfor__slice(w, &s);
+	assert_int_equal(waitfor__finish(w), 0);
+	e = waitfor__edges(w, &n);
+	assert_true(n >= 1);
+	assert_int_equal(e[0].waiter_tid, 0);
+	waitfor__free(w);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_tid_zero),
 		cmocka_unit_test_setup_teardown(test_wait_split_between_holders, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_owner_not_live_rejected, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_releaser_stands_in_for_condvar, setup,

@@ -57,7 +57,7 @@ struct waitfor {
 
 	struct node *nodes;
 	__u32 nr_nodes, cap_nodes;
-	struct u64_set node_of; /* tid -> index */
+	struct u64_set node_of; /* NODE_KEY(tid) -> index */
 	__u32 last_node; /* the node of the last slice */
 
 	struct lock *locks;
@@ -183,10 +183,14 @@ static int grow(void **arr, __u32 *cap, size_t elem)
 	return 0;
 }
 
+/* u64_set takes 0 for an empty slot: a tid 0 (a damaged record) must not
+ * read as one */
+#define NODE_KEY(tid) (1ULL << 63 | (tid))
+
 static struct node *node_get(struct waitfor *w, __u32 tid, __u32 pid)
 {
 	bool added = false;
-	__u32 *slot = u64_set__slot(&w->node_of, tid, &added);
+	__u32 *slot = u64_set__slot(&w->node_of, NODE_KEY(tid), &added);
 	struct node *n;
 
 	if (!slot)
@@ -211,7 +215,8 @@ static const struct node *node_find(const struct waitfor *w, __u32 tid)
 {
 	__u32 i;
 
-	return u64_set__get(&w->node_of, tid, &i) && i < w->nr_nodes ? &w->nodes[i] : NULL;
+	return u64_set__get(&w->node_of, NODE_KEY(tid), &i) && i < w->nr_nodes ? &w->nodes[i] :
+										 NULL;
 }
 
 static struct lock *lock_get(struct waitfor *w, __u32 pid, __u64 addr)
@@ -626,8 +631,8 @@ static int knot_lock_cmp(const void *pa, const void *pb)
 
 static bool knot_edge(const struct waitfor *w, const struct waitfor_edge *x, __u32 *from, __u32 *to)
 {
-	if (!x->holder_tid || !u64_set__get(&w->node_of, x->waiter_tid, from) ||
-	    !u64_set__get(&w->node_of, x->holder_tid, to))
+	if (!x->holder_tid || !u64_set__get(&w->node_of, NODE_KEY(x->waiter_tid), from) ||
+	    !u64_set__get(&w->node_of, NODE_KEY(x->holder_tid), to))
 		return false;
 	return x->wait_ns >= KNOT_EDGE_MIN_SHARE * w->nodes[*from].life_ns;
 }
