@@ -313,7 +313,10 @@ static void attach_pthread_probes(struct recorder *r, struct proc_entry *p)
 	ret = bpf_program__attach_uprobe_opts(r->skel->progs.handle_pthread_lock_return, p->tgid,
 					      libc, 0, &opts);
 	if (!entry || !ret || keep_link(r, entry) || keep_link(r, ret)) {
-		wlog("could not probe pthread_mutex_lock in %s for PID %u", libc, p->tgid);
+		/* a process that ended meanwhile (a `touch` in a shell script)
+		 * had no lock to wait on: no warning for it */
+		if (procfs_pid_alive("/proc", (pid_t)p->tgid))
+			wlog("could not probe pthread_mutex_lock in %s for PID %u", libc, p->tgid);
 		bpf_link__destroy(entry);
 		bpf_link__destroy(ret);
 	}

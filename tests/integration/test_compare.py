@@ -38,7 +38,9 @@ def report(path):
 
 @h.test
 def cpu_task_in_every_model(tmp):
-    table, rows, keep = compare(tmp, "--task", "cpu", "--units", "16", "--size", "40000000")
+    # units long enough (about 80 ms) that starting the processes is a small
+    # part of the run
+    table, rows, keep = compare(tmp, "--task", "cpu", "--units", "16", "--size", "80000000")
     check(table["task"] == "cpu", f"task {table['task']}")
     check(list(rows) == ["sync", "threads", "gil", "eventloop", "procs", "pool"], list(rows))
     for row in rows.values():
