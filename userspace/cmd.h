@@ -10,6 +10,8 @@
 
 #include <stdbool.h>
 
+#include "flame.h"
+
 /* Exit codes of every command (DESIGN.md "Commands"). A command weft
  * records exits with its own status instead, when it ended by itself or
  * by the user's Ctrl-C. */
@@ -31,6 +33,10 @@ struct argp_state;
 /* The FILE argument of the commands that read one recording: a second one
  * exits 2 with one line. */
 void cmd_arg_recording(struct argp_state *state, const char **path, const char *arg);
+/* --type and --by of the commands that read stacks (flame, pprof, diff):
+ * one line naming the values and exit 2 for one they do not know */
+void cmd_arg_flame_type(struct argp_state *state, const char *arg, enum flame_type *type);
+void cmd_arg_flame_by(struct argp_state *state, const char *arg, enum flame_by *by);
 /* A number >= 0 and below 1e9, whole or not (a time); false for anything
  * else, the caller says what it wanted */
 bool cmd_parse_number(const char *arg, double *v);

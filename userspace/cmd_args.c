@@ -8,12 +8,26 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "flame.h"
 
 void cmd_arg_recording(struct argp_state *state, const char **path, const char *arg)
 {
 	if (*path)
 		argp_failure(state, 2, 0, "one recording at a time (got %s and %s)", *path, arg);
 	*path = arg;
+}
+
+void cmd_arg_flame_type(struct argp_state *state, const char *arg, enum flame_type *type)
+{
+	if (flame_type__parse(arg, type))
+		argp_failure(state, 2, 0, "unknown --type '%s' (oncpu, offcpu, wakeup or lock)",
+			     arg);
+}
+
+void cmd_arg_flame_by(struct argp_state *state, const char *arg, enum flame_by *by)
+{
+	if (flame_by__parse(arg, by))
+		argp_failure(state, 2, 0, "unknown --by '%s' (process, pid, thread or none)", arg);
 }
 
 bool cmd_parse_number(const char *arg, double *v)

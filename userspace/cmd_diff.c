@@ -82,9 +82,7 @@ static error_t diff_parse_arg(int key, char *arg, struct argp_state *state)
 		o->format = i;
 		break;
 	case OPT_TYPE:
-		if (flame_type__parse(arg, &o->type))
-			argp_failure(state, 2, 0,
-				     "unknown --type '%s' (oncpu, offcpu, lock or wakeup)", arg);
+		cmd_arg_flame_type(state, arg, &o->type);
 		break;
 	case ARGP_KEY_ARG:
 		if (state->arg_num >= 2)

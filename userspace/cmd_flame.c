@@ -64,14 +64,10 @@ static error_t flame_parse_arg(int key, char *arg, struct argp_state *state)
 
 	switch (key) {
 	case OPT_TYPE:
-		if (flame_type__parse(arg, &o->f.type))
-			argp_failure(state, 2, 0,
-				     "unknown --type '%s' (oncpu, offcpu, wakeup or lock)", arg);
+		cmd_arg_flame_type(state, arg, &o->f.type);
 		break;
 	case OPT_BY:
-		if (flame_by__parse(arg, &o->f.by))
-			argp_failure(state, 2, 0,
-				     "unknown --by '%s' (process, pid, thread or none)", arg);
+		cmd_arg_flame_by(state, arg, &o->f.by);
 		break;
 	case OPT_SVG:
 		o->svg = arg;

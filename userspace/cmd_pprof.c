@@ -68,9 +68,7 @@ static error_t pprof_parse_arg(int key, char *arg, struct argp_state *state)
 		o->out = arg;
 		break;
 	case OPT_BY:
-		if (flame_by__parse(arg, &o->p.by))
-			argp_failure(state, 2, 0,
-				     "unknown --by '%s' (process, pid, thread or none)", arg);
+		cmd_arg_flame_by(state, arg, &o->p.by);
 		break;
 	case ARGP_KEY_ARG:
 		cmd_arg_recording(state, &o->path, arg);
