@@ -32,6 +32,9 @@ struct thread_state {
 	bool has_wake, wake_irq;
 	__u32 waker_tid, waker_tgid;
 	__s32 wk_user, wk_kernel;
+	/* carries of this thread holding time: with none, a sampled block
+	 * looks none up (most threads, with every stack taken) */
+	unsigned int carrying;
 };
 
 /* A stack's frames as name ids, made the first time it is asked for */
@@ -437,10 +440,12 @@ void stack_attrib__slice(void *ctx, const struct weft_slice *s)
 	 * thread's next one of its kind that did */
 	if (t->has_switch && t->sw_user == WEFT_STACK_SKIPPED) {
 		carry = carry_of(a, t, s);
-		if (carry)
+		if (carry) {
+			t->carrying += !carry->ns && ns;
 			carry->ns += ns;
-		else
+		} else {
 			a->failed = true;
+		}
 		t->has_switch = false;
 		t->has_wake = false;
 		return;
@@ -473,15 +478,17 @@ void stack_attrib__slice(void *ctx, const struct weft_slice *s)
 	t->has_wake = false;
 	/* only a sampled stack takes carried time: a block with no switch
 	 * seen is not one */
-	if (as.stacks.taken) {
+	if (as.stacks.taken && t->carrying) {
 		carry = carry_of(a, t, s);
 		if (!carry)
 			a->failed = true;
 	}
 	as.carried_ns = carry ? carry->ns : 0;
 	as.weight = ns + as.carried_ns;
-	if (carry)
+	if (carry && carry->ns) {
 		carry->ns = 0;
+		t->carrying--;
+	}
 	emit(a, &as);
 }
 
