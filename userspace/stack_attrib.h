@@ -83,8 +83,10 @@ struct attributed_stack {
 	struct attrib_thread thread;
 	struct attrib_stacks stacks;
 	__u64 weight;
+	/* STACK_KIND_OFFCPU: the interval (carried time not included);
+	 * STACK_KIND_ONCPU: both the sample's time */
+	__u64 start_ns, end_ns;
 	/* STACK_KIND_OFFCPU only */
-	__u64 start_ns, end_ns; /* the interval (carried time not included) */
 	int reason; /* enum weft_wait_reason */
 	int syscall_nr;
 	__u64 addr;
