@@ -167,13 +167,15 @@ int critical__write_text(const struct critical *c, FILE *out, enum critical_by b
 		if (n)
 			fprintf(out, "\nQueued behind:\n");
 		for (i = 0; i < n && i < CRITICAL_ROWS_SHOWN; i++) {
+			char who[64];
+
 			output_sanitize(name, sizeof(name), q[i].comm);
 			if (q[i].tid)
-				fprintf(out, "  %-26s %12s\n", name,
-					output_fmt_duration(d, sizeof(d), q[i].ns / 1e9));
+				snprintf(who, sizeof(who), "%.16s (tid %u)", name, q[i].tid);
 			else
-				fprintf(out, "  %-26s %12s\n", "(other tasks)",
-					output_fmt_duration(d, sizeof(d), q[i].ns / 1e9));
+				snprintf(who, sizeof(who), "(other tasks)");
+			fprintf(out, "  %-26s %12s\n", who,
+				output_fmt_duration(d, sizeof(d), q[i].ns / 1e9));
 		}
 	} else if (by == CRITICAL_BY_LOCK) {
 		const struct critical_lock *l = critical__by_lock(c, &n);
