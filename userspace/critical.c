@@ -842,9 +842,9 @@ static const char *state_frame(const struct critical_segment *p, bool tree)
 
 	switch (p->state) {
 	case CRIT_RUNNING:
-		return "[no sample]";
+		return "[no_sample]";
 	case CRIT_QUEUED:
-		return tree ? "[queued behind the tree]" : "[queued behind others]";
+		return tree ? "[queued_behind_tree]" : "[queued_behind_others]";
 	case CRIT_BLOCKED:
 		return p->reason < WEFT_WAIT_NR && blocked[p->reason] ? blocked[p->reason] :
 									"[blocked]";
