@@ -46,7 +46,7 @@ static const char critical_doc[] =
 	"\v"
 	"Examples:\n"
 	"  weft critical                          # which thread carried the path\n"
-	"  weft critical --by lock                # time inside contended locks, what-if bounds\n"
+	"  weft critical --by lock                # in contended locks; what-if bounds\n"
 	"  weft critical --format folded | flamegraph.pl > path.svg";
 
 static const char critical_args_doc[] = "[FILE]";
