@@ -101,20 +101,21 @@ static int teardown(void **state)
  * threads and the functions each sum to path_ns */
 static void check_tiling(const struct critical *c)
 {
-	const struct critical_segment *p = NULL;
+	struct critical_segment p;
 	const struct critical_state_ns *st;
 	const struct critical_thread *t;
 	const struct critical_function *fn;
 	unsigned int n, i;
 	__u64 sum = 0, at = critical__first_ns(c);
 
-	p = critical__segments(c, &n);
+	n = critical__nr_segments(c);
 	assert_true(n > 0);
 	for (i = 0; i < n; i++) {
-		assert_int_equal(p[i].start_ns, at);
-		assert_true(p[i].end_ns > p[i].start_ns);
-		sum += p[i].end_ns - p[i].start_ns;
-		at = p[i].end_ns;
+		critical__segment(c, i, &p);
+		assert_int_equal(p.start_ns, at);
+		assert_true(p.end_ns > p.start_ns);
+		sum += p.end_ns - p.start_ns;
+		at = p.end_ns;
 	}
 	assert_int_equal(sum, critical__path_ns(c));
 	assert_int_equal(at - critical__first_ns(c), critical__path_ns(c));
@@ -145,17 +146,17 @@ static void finish(struct fixture *f)
 static void assert_seg(const struct critical *c, unsigned int i, __u32 tid, enum critical_state st,
 		       __u64 from, __u64 to)
 {
-	const struct critical_segment *p;
-	unsigned int n;
+	struct critical_segment p;
+	unsigned int n = critical__nr_segments(c);
 
-	p = critical__segments(c, &n);
 	if (i >= n)
 		fail_msg("segment %u of %u", i, n);
-	if (p[i].tid != tid || p[i].state != st || p[i].start_ns != from || p[i].end_ns != to)
+	critical__segment(c, i, &p);
+	if (p.tid != tid || p.state != st || p.start_ns != from || p.end_ns != to)
 		fail_msg("segment %u: tid %u state %u [%llu, %llu], wanted tid %u state %u "
 			 "[%llu, %llu]",
-			 i, p[i].tid, p[i].state, (unsigned long long)p[i].start_ns,
-			 (unsigned long long)p[i].end_ns, tid, st, (unsigned long long)from,
+			 i, p.tid, p.state, (unsigned long long)p.start_ns,
+			 (unsigned long long)p.end_ns, tid, st, (unsigned long long)from,
 			 (unsigned long long)to);
 }
 
@@ -193,6 +194,7 @@ static void test_chain_of_three(void **state)
 {
 	struct fixture *f = *state;
 	const struct critical_cause *q;
+	struct critical_segment seg;
 	unsigned int n;
 
 	sw(f->a, 0, 0, 0, BLOCK, 1001);
@@ -215,10 +217,10 @@ static void test_chain_of_three(void **state)
 	assert_seg(f->c, 1, 1002, CRIT_RUNNING, 1 * MS, 10 * MS);
 	assert_seg(f->c, 2, 1003, CRIT_RUNNING, 10 * MS, 20 * MS);
 	assert_seg(f->c, 3, 1001, CRIT_RUNNING, 20 * MS, 30 * MS);
-	critical__segments(f->c, &n);
-	assert_int_equal(n, 4);
+	assert_int_equal(critical__nr_segments(f->c), 4);
 	/* B's queue: behind C, a thread of the tree, on cpu 1 */
-	assert_int_equal(critical__segments(f->c, &n)[0].cause_tid, 1003);
+	critical__segment(f->c, 0, &seg);
+	assert_int_equal(seg.cause_tid, 1003);
 	assert_int_equal(critical__by_state(f->c)->runnable_tree, 1 * MS);
 	assert_int_equal(critical__by_state(f->c)->running, 29 * MS);
 	q = critical__queued_behind(f->c, &n);
@@ -262,6 +264,7 @@ static void test_timer_wake(void **state)
 static void test_wake_from_outside(void **state)
 {
 	struct fixture *f = *state;
+	struct critical_segment seg;
 
 	sw(f->a, 0, 0, 0, BLOCK, 1001);
 	sw(f->a, 0, 1, 0, BLOCK, 1002);
@@ -273,7 +276,8 @@ static void test_wake_from_outside(void **state)
 	finish(f);
 
 	assert_seg(f->c, 1, 1001, CRIT_BLOCKED, 5 * MS, 25 * MS);
-	assert_int_equal(critical__segments(f->c, &(unsigned int){ 0 })[1].reason, WEFT_WAIT_IO);
+	critical__segment(f->c, 1, &seg);
+	assert_int_equal(seg.reason, WEFT_WAIT_IO);
 	assert_int_equal(critical__by_state(f->c)->io, 20 * MS);
 	assert_int_equal(thread_ns(f->c, 1002), 0);
 }

@@ -13,9 +13,11 @@
 #include "u64set.h"
 #include "waits.h"
 
-/* A thread's slice, kept for the walk: 32 bytes */
+/* A thread's slice, kept for the walk: 24 bytes. It ends where the next
+ * one starts (the analysis' slices tile a thread's life; a gap between
+ * two is kept as an UNKNOWN slice of its own), the last at last_end. */
 struct cseg {
-	__u64 start_ns, end_ns;
+	__u64 start_ns;
 	__u64 aux; /* BLOCKED: the address; RUNNABLE: tree_ns */
 	__u32 other; /* BLOCKED: the tree's waker; RUNNABLE: the tree thread on that CPU */
 	__u8 state; /* enum weft_slice_state */
@@ -29,18 +31,34 @@ struct cthread {
 	char comm[WEFT_COMM_LEN + 1];
 	struct cseg *segs;
 	size_t nr, cap;
+	__u64 last_end;
 	__u64 run_ns; /* its running time on the path */
 	__u64 path_ns;
 	__u32 first_sample, nr_samples; /* its samples in path segments (pick[]) */
+	__u32 fill; /* while picking */
 };
 
-/* A lock wait's part with a known holder */
+/* A piece of the path: 24 bytes, the rest read from the slice it was cut
+ * from (critical__segment expands it) */
+struct cpath {
+	__u64 start_ns, end_ns;
+	__u32 thread; /* index in threads */
+	__u32 seg; /* index in its segs; NO_SEG: a gap, or before its first */
+};
+#define NO_SEG ((__u32)-1)
+
+/* A lock wait's part with a known holder: 24 bytes */
 struct chold {
 	__u64 from, to;
+	__u32 holder;
+	/* the address's number (lock_ids); after finish, its index in
+	 * c->locks + 1, 0 when it is not a lock of the table */
+	__u32 lock;
+};
+
+struct clock_id {
 	__u64 addr;
-	__u32 holder, pid;
-	__u32 lock; /* index in c->locks + 1 after finish; 0 none */
-	__u32 pad;
+	__u32 pid;
 };
 
 /* A sample, or a blocked interval with its stacks */
@@ -79,7 +97,9 @@ struct critical {
 
 	struct chold *holds;
 	size_t nr_holds, cap_holds;
-	__u64 max_hold_ns;
+	struct clock_id *lock_ids; /* the addresses holds were seen on */
+	size_t nr_lock_ids, cap_lock_ids;
+	struct u64_set lock_id_of; /* lock_key(pid, addr) -> number */
 
 	struct cstack *samples;
 	size_t nr_samples, cap_samples;
@@ -92,7 +112,7 @@ struct critical {
 	double wall_s;
 	__u64 first_ns, path_ns;
 	__u32 end_tid;
-	struct critical_segment *path;
+	struct cpath *path; /* in time order after the walk */
 	size_t nr_path, cap_path;
 	struct critical_state_ns by_state;
 	struct critical_thread *by_thread;
@@ -139,6 +159,8 @@ void critical__free(struct critical *c)
 	u64_set__release(&c->thread_of);
 	free(c->cpus);
 	free(c->holds);
+	free(c->lock_ids);
+	u64_set__release(&c->lock_id_of);
 	free(c->samples);
 	free(c->blocks);
 	free(c->pick);
@@ -275,14 +297,26 @@ void critical__slice(void *ctx, const struct weft_slice *s)
 		strncpy(t->comm, s->comm, WEFT_COMM_LEN);
 		t->comm[WEFT_COMM_LEN] = '\0';
 	}
-	if (grow_array((void **)&t->segs, &t->cap, t->nr + 1, sizeof(*t->segs))) {
+	if (t->nr && s->start_ns < t->last_end) {
+		/* never seen: the slices of a thread come in time order */
+		if (s->end_ns <= t->last_end)
+			return;
+	}
+	if (grow_array((void **)&t->segs, &t->cap, t->nr + 2, sizeof(*t->segs))) {
 		c->err = -ENOMEM;
 		return;
 	}
+	if (t->nr && s->start_ns > t->last_end) {
+		/* a gap: unknown */
+		g = &t->segs[t->nr++];
+		memset(g, 0, sizeof(*g));
+		g->start_ns = t->last_end;
+		g->state = WEFT_SLICE_UNKNOWN;
+	}
 	g = &t->segs[t->nr++];
 	memset(g, 0, sizeof(*g));
-	g->start_ns = s->start_ns;
-	g->end_ns = s->end_ns;
+	g->start_ns = t->nr > 1 && s->start_ns < t->last_end ? t->last_end : s->start_ns;
+	t->last_end = s->end_ns;
 	g->state = s->state;
 	switch (s->state) {
 	case WEFT_SLICE_RUNNING:
@@ -305,10 +339,42 @@ void critical__slice(void *ctx, const struct weft_slice *s)
 	}
 }
 
+static __u64 lock_key(__u32 pid, __u64 addr)
+{
+	return 1ULL << 63 | ((addr * 0x9e3779b97f4a7c15ULL) ^ pid);
+}
+
+/* The number of (pid, addr), given out when new; -ENOMEM. Two addresses
+ * whose keys meet (never seen) fall back to a scan. */
+static long lock_id(struct critical *c, __u32 pid, __u64 addr)
+{
+	bool added = false;
+	__u32 *slot = u64_set__slot(&c->lock_id_of, lock_key(pid, addr), &added);
+	size_t i;
+
+	if (!slot)
+		return -ENOMEM;
+	if (!added) {
+		if (c->lock_ids[*slot].pid == pid && c->lock_ids[*slot].addr == addr)
+			return *slot;
+		for (i = 0; i < c->nr_lock_ids; i++)
+			if (c->lock_ids[i].pid == pid && c->lock_ids[i].addr == addr)
+				return i;
+	}
+	if (grow_array((void **)&c->lock_ids, &c->cap_lock_ids, c->nr_lock_ids + 1,
+		       sizeof(*c->lock_ids)))
+		return -ENOMEM;
+	if (added)
+		*slot = c->nr_lock_ids;
+	c->lock_ids[c->nr_lock_ids] = (struct clock_id){ addr, pid };
+	return c->nr_lock_ids++;
+}
+
 void critical__hold(void *ctx, __u32 pid, __u64 addr, __u32 holder, __u64 from, __u64 to)
 {
 	struct critical *c = ctx;
 	struct chold *h;
+	long id;
 
 	if (c->err || to <= from)
 		return;
@@ -316,9 +382,13 @@ void critical__hold(void *ctx, __u32 pid, __u64 addr, __u32 holder, __u64 from, 
 		c->err = -ENOMEM;
 		return;
 	}
+	id = lock_id(c, pid, addr);
+	if (id < 0) {
+		c->err = -ENOMEM;
+		return;
+	}
 	h = &c->holds[c->nr_holds++];
-	memset(h, 0, sizeof(*h));
-	*h = (struct chold){ .from = from, .to = to, .addr = addr, .holder = holder, .pid = pid };
+	*h = (struct chold){ .from = from, .to = to, .holder = holder, .lock = (__u32)id };
 }
 
 static int add_stack(struct cstack **arr, size_t *nr, size_t *cap,
@@ -367,39 +437,62 @@ static long seg_at(const struct cthread *t, __u64 x)
 	return (long)lo - 1;
 }
 
-static int path_add(struct critical *c, const struct cthread *t, __u64 from, __u64 to,
-		    enum critical_state st, const struct cseg *g)
+static __u64 seg_end(const struct cthread *t, size_t i)
 {
-	struct critical_segment *p;
+	return i + 1 < t->nr ? t->segs[i + 1].start_ns : t->last_end;
+}
 
+static int path_add(struct critical *c, const struct cthread *t, __u64 from, __u64 to,
+		    const struct cseg *g)
+{
 	if (to <= from)
 		return 0;
 	if (grow_array((void **)&c->path, &c->cap_path, c->nr_path + 1, sizeof(*c->path)))
 		return -ENOMEM;
-	p = &c->path[c->nr_path++];
+	c->path[c->nr_path++] = (struct cpath){ from, to, (__u32)(t - c->threads),
+						g ? (__u32)(g - t->segs) : NO_SEG };
+	return 0;
+}
+
+/* A piece of the path as the getters give it */
+static void expand(const struct critical *c, const struct cpath *q, struct critical_segment *p)
+{
+	const struct cthread *t = &c->threads[q->thread];
+	const struct cseg *g = q->seg != NO_SEG ? &t->segs[q->seg] : NULL;
+
 	memset(p, 0, sizeof(*p));
-	p->start_ns = from;
-	p->end_ns = to;
+	p->start_ns = q->start_ns;
+	p->end_ns = q->end_ns;
 	p->tid = t->tid;
 	p->pid = t->pid;
-	p->state = st;
-	if (g) {
-		p->slice_start_ns = g->start_ns;
-		if (st == CRIT_QUEUED) {
-			__u64 d = g->end_ns - g->start_ns, tree = g->aux < d ? g->aux : d;
+	p->state = CRIT_OTHER;
+	if (!g)
+		return;
+	p->slice_start_ns = g->start_ns;
+	switch (g->state) {
+	case WEFT_SLICE_RUNNING:
+		p->state = CRIT_RUNNING;
+		break;
+	case WEFT_SLICE_RUNNABLE: {
+		__u64 d = seg_end(t, q->seg) - g->start_ns, tree = g->aux < d ? g->aux : d;
 
-			/* the part of the clipped piece behind the tree, in
-			 * proportion */
-			p->tree_ns = d ? (__u64)((double)tree * (to - from) / d + 0.5) : 0;
-			if (p->tree_ns > to - from)
-				p->tree_ns = to - from;
-			p->cause_tid = g->other;
-		} else if (st == CRIT_BLOCKED) {
-			p->addr = g->aux;
-			p->reason = g->reason;
-		}
+		p->state = CRIT_QUEUED;
+		/* the part of the clipped piece behind the tree, in
+		 * proportion */
+		p->tree_ns = d ? (__u64)((double)tree * (q->end_ns - q->start_ns) / d + 0.5) : 0;
+		if (p->tree_ns > q->end_ns - q->start_ns)
+			p->tree_ns = q->end_ns - q->start_ns;
+		p->cause_tid = g->other;
+		break;
 	}
-	return 0;
+	case WEFT_SLICE_BLOCKED:
+		p->state = CRIT_BLOCKED;
+		p->addr = g->aux;
+		p->reason = g->reason;
+		break;
+	default:
+		break;
+	}
 }
 
 /* The last instant at or before x when thread w was running: the end of
@@ -412,7 +505,7 @@ static __u64 last_running(const struct cthread *w, __u64 x)
 		const struct cseg *g = &w->segs[i];
 
 		if (g->state == WEFT_SLICE_RUNNING)
-			return g->end_ns < x ? g->end_ns : x;
+			return seg_end(w, i) < x ? seg_end(w, i) : x;
 	}
 	return 0;
 }
@@ -449,24 +542,24 @@ static int walk(struct critical *c, struct cthread *t, __u64 x, struct jump **ju
 				t = w;
 				continue;
 			}
-			err = path_add(c, t, first, x, CRIT_OTHER, NULL);
+			err = path_add(c, t, first, x, NULL);
 			break;
 		}
 		g = &t->segs[i];
-		if (g->end_ns < x) {
-			/* a gap in its history */
-			err = path_add(c, t, g->end_ns, x, CRIT_OTHER, NULL);
-			x = g->end_ns;
+		if (seg_end(t, i) < x) {
+			/* after its last slice */
+			err = path_add(c, t, seg_end(t, i), x, NULL);
+			x = seg_end(t, i);
 			continue;
 		}
 		from = g->start_ns > first ? g->start_ns : first;
 		switch (g->state) {
 		case WEFT_SLICE_RUNNING:
-			err = path_add(c, t, from, x, CRIT_RUNNING, g);
+			err = path_add(c, t, from, x, g);
 			x = from;
 			break;
 		case WEFT_SLICE_RUNNABLE:
-			err = path_add(c, t, from, x, CRIT_QUEUED, g);
+			err = path_add(c, t, from, x, g);
 			x = from;
 			break;
 		case WEFT_SLICE_BLOCKED:
@@ -475,7 +568,7 @@ static int walk(struct critical *c, struct cthread *t, __u64 x, struct jump **ju
 			if (!w || wake <= g->start_ns) {
 				/* a timer, an interrupt, a task outside the
 				 * tree: the wait itself is on the path */
-				err = path_add(c, t, from, x, CRIT_BLOCKED, g);
+				err = path_add(c, t, from, x, g);
 				if (!err && g->aux &&
 				    !grow_array((void **)jumps, cap_j, *nr_j + 1, sizeof(**jumps)))
 					(*jumps)[(*nr_j)++] =
@@ -485,7 +578,7 @@ static int walk(struct critical *c, struct cthread *t, __u64 x, struct jump **ju
 			}
 			/* the waker no longer ran at the wake: the wait is on
 			 * the path back to its last running instant */
-			err = path_add(c, t, wake, x, CRIT_BLOCKED, g);
+			err = path_add(c, t, wake, x, g);
 			if (!err && g->aux &&
 			    !grow_array((void **)jumps, cap_j, *nr_j + 1, sizeof(**jumps)))
 				(*jumps)[(*nr_j)++] = (struct jump){ from, x, g->aux, t->pid };
@@ -496,16 +589,16 @@ static int walk(struct critical *c, struct cthread *t, __u64 x, struct jump **ju
 			w = t->parent ? thread_find(c, t->parent) : NULL;
 			wake = w && w != t ? last_running(w, x) : 0;
 			if (wake > g->start_ns) {
-				err = path_add(c, t, wake, x, CRIT_OTHER, g);
+				err = path_add(c, t, wake, x, g);
 				x = wake;
 				t = w;
 				break;
 			}
-			err = path_add(c, t, from, x, CRIT_OTHER, g);
+			err = path_add(c, t, from, x, g);
 			x = from;
 			break;
 		default:
-			err = path_add(c, t, from, x, CRIT_OTHER, g);
+			err = path_add(c, t, from, x, g);
 			x = from;
 			break;
 		}
@@ -561,6 +654,15 @@ static int cmp_hold(const void *pa, const void *pb)
 		return a->holder < b->holder ? -1 : 1;
 	if (a->lock != b->lock)
 		return a->lock < b->lock ? -1 : 1;
+	return a->from < b->from ? -1 : a->from > b->from;
+}
+
+static int cmp_hold_time(const void *pa, const void *pb)
+{
+	const struct chold *a = pa, *b = pb;
+
+	if (a->holder != b->holder)
+		return a->holder < b->holder ? -1 : 1;
 	return a->from < b->from ? -1 : a->from > b->from;
 }
 
@@ -631,30 +733,19 @@ static int make_locks(struct critical *c, const struct weft_metrics *m)
 					 (unsigned long long)l->addr);
 		}
 	} else {
-		c->locks = calloc(c->nr_holds ? c->nr_holds : 1, sizeof(*c->locks));
+		c->locks = calloc(c->nr_lock_ids ? c->nr_lock_ids : 1, sizeof(*c->locks));
 		if (!c->locks)
 			return -ENOMEM;
-		for (i = 0; i < c->nr_holds; i++) {
-			for (j = 0; j < c->nr_locks; j++)
-				if (c->locks[j].pid == c->holds[i].pid &&
-				    c->locks[j].addr == c->holds[i].addr)
-					break;
-			if (j < c->nr_locks)
-				continue;
-			c->locks[j].pid = c->holds[i].pid;
-			c->locks[j].addr = c->holds[i].addr;
+		for (j = 0; j < c->nr_lock_ids; j++) {
+			c->locks[j].pid = c->lock_ids[j].pid;
+			c->locks[j].addr = c->lock_ids[j].addr;
 			snprintf(c->locks[j].name, sizeof(c->locks[j].name), "0x%llx",
-				 (unsigned long long)c->holds[i].addr);
-			c->nr_locks++;
+				 (unsigned long long)c->lock_ids[j].addr);
 		}
+		c->nr_locks = c->nr_lock_ids;
 	}
 	c->lock_cursor = calloc(c->nr_locks ? c->nr_locks : 1, sizeof(*c->lock_cursor));
 	return c->lock_cursor ? 0 : -ENOMEM;
-}
-
-static __u64 lock_key(__u32 pid, __u64 addr)
-{
-	return 1ULL << 63 | ((addr * 0x9e3779b97f4a7c15ULL) ^ pid);
 }
 
 /* Each hold's lock (index + 1, 0: not a lock of the table); holds then
@@ -662,35 +753,30 @@ static __u64 lock_key(__u32 pid, __u64 addr)
  * holder's time once */
 static int index_holds(struct critical *c)
 {
-	struct u64_set idx = { 0 };
+	__u32 *map = calloc(c->nr_lock_ids ? c->nr_lock_ids : 1, sizeof(*map));
 	size_t i, n = 0;
-	bool added;
-	__u32 *slot, v;
+	__u32 v;
+	long id;
 
-	for (i = 0; i < c->nr_locks; i++) {
-		slot = u64_set__slot(&idx, lock_key(c->locks[i].pid, c->locks[i].addr), &added);
-		if (!slot) {
-			u64_set__release(&idx);
-			return -ENOMEM;
-		}
-		if (added)
-			*slot = i;
-	}
-	for (i = 0; i < c->nr_holds; i++) {
-		struct chold *h = &c->holds[i];
+	if (!map)
+		return -ENOMEM;
+	/* each address's place in the table, once */
+	for (v = 0; v < c->nr_locks; v++) {
+		__u32 k;
 
-		h->lock = 0;
-		if (u64_set__get(&idx, lock_key(h->pid, h->addr), &v) &&
-		    c->locks[v].pid == h->pid && c->locks[v].addr == h->addr)
-			h->lock = v + 1;
+		if (u64_set__get(&c->lock_id_of, lock_key(c->locks[v].pid, c->locks[v].addr), &k) &&
+		    c->lock_ids[k].pid == c->locks[v].pid &&
+		    c->lock_ids[k].addr == c->locks[v].addr)
+			map[k] = v + 1;
 		else
-			for (v = 0; v < c->nr_locks; v++)
-				if (c->locks[v].pid == h->pid && c->locks[v].addr == h->addr) {
-					h->lock = v + 1;
-					break;
-				}
+			for (id = 0; id < (long)c->nr_lock_ids; id++)
+				if (c->lock_ids[id].pid == c->locks[v].pid &&
+				    c->lock_ids[id].addr == c->locks[v].addr)
+					map[id] = v + 1;
 	}
-	u64_set__release(&idx);
+	for (i = 0; i < c->nr_holds; i++)
+		c->holds[i].lock = c->holds[i].lock < c->nr_lock_ids ? map[c->holds[i].lock] : 0;
+	free(map);
 	qsort(c->holds, c->nr_holds, sizeof(*c->holds), cmp_hold);
 	for (i = 0; i < c->nr_holds; i++) {
 		struct chold *h = &c->holds[i];
@@ -706,42 +792,83 @@ static int index_holds(struct critical *c)
 		c->holds[n++] = *h;
 	}
 	c->nr_holds = n;
-	/* sorted by holder, then start: a lookup scans back at most the
-	 * longest hold */
-	qsort(c->holds, c->nr_holds, sizeof(*c->holds), cmp_hold);
-	c->max_hold_ns = 0;
-	for (i = 0; i < n; i++)
-		if (c->holds[i].to - c->holds[i].from > c->max_hold_ns)
-			c->max_hold_ns = c->holds[i].to - c->holds[i].from;
+	/* by holder, then start, for the sweep */
+	qsort(c->holds, c->nr_holds, sizeof(*c->holds), cmp_hold_time);
 	return 0;
 }
 
-/* Path segment p inside the critical sections its thread held */
-static void add_holds(struct critical *c, const struct critical_segment *p)
+/* The path's pieces in order of thread, each thread's in time order (a
+ * counting sort of the path, which is in time order): 4 bytes a piece */
+static __u32 *by_thread_order(const struct critical *c)
 {
-	size_t lo = 0, hi = c->nr_holds, i;
+	__u32 *order = malloc((c->nr_path ? c->nr_path : 1) * sizeof(*order));
+	size_t *at = calloc(c->nr_threads + 1, sizeof(*at)), i;
 
-	/* the first hold of p->tid starting at or after p->end_ns */
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		const struct chold *h = &c->holds[mid];
-
-		if (h->holder < p->tid || (h->holder == p->tid && h->from < p->end_ns))
-			lo = mid + 1;
-		else
-			hi = mid;
+	if (!order || !at) {
+		free(order);
+		free(at);
+		return NULL;
 	}
-	for (i = lo; i-- > 0;) {
-		const struct chold *h = &c->holds[i];
-		__u64 a, b;
+	for (i = 0; i < c->nr_path; i++)
+		at[c->path[i].thread + 1]++;
+	for (i = 1; i <= c->nr_threads; i++)
+		at[i] += at[i - 1];
+	for (i = 0; i < c->nr_path; i++)
+		order[at[c->path[i].thread]++] = i;
+	free(at);
+	return order;
+}
 
-		if (h->holder != p->tid || h->from + c->max_hold_ns < p->start_ns)
-			break;
-		a = h->from > p->start_ns ? h->from : p->start_ns;
-		b = h->to < p->end_ns ? h->to : p->end_ns;
-		if (b > a)
-			c->locks[h->lock - 1].ns += b - a;
+/* The path inside the critical sections its threads held: for each
+ * thread, its pieces and its holds (merged per lock, by start) swept
+ * together in time; the holds open at a piece are few (the locks a thread
+ * holds at once) */
+static int add_holds(struct critical *c)
+{
+	__u32 *order = by_thread_order(c), *active = NULL;
+	size_t i = 0, h = 0, nr_active = 0, cap_active = 0, k;
+
+	if (!order)
+		return -ENOMEM;
+	while (i < c->nr_path) {
+		__u32 tid = c->threads[c->path[order[i]].thread].tid;
+
+		/* the holds of this thread */
+		while (h < c->nr_holds && c->holds[h].holder < tid)
+			h++;
+		nr_active = 0;
+		for (; i < c->nr_path && c->threads[c->path[order[i]].thread].tid == tid; i++) {
+			const struct cpath *p = &c->path[order[i]];
+
+			for (; h < c->nr_holds && c->holds[h].holder == tid &&
+			       c->holds[h].from < p->end_ns;
+			     h++) {
+				if (grow_array((void **)&active, &cap_active, nr_active + 1,
+					       sizeof(*active))) {
+					free(order);
+					free(active);
+					return -ENOMEM;
+				}
+				active[nr_active++] = h;
+			}
+			for (k = 0; k < nr_active;) {
+				const struct chold *o = &c->holds[active[k]];
+				__u64 a = o->from > p->start_ns ? o->from : p->start_ns;
+				__u64 b = o->to < p->end_ns ? o->to : p->end_ns;
+
+				if (b > a)
+					c->locks[o->lock - 1].ns += b - a;
+				/* ended: no later piece of this thread meets it */
+				if (o->to <= p->end_ns)
+					active[k] = active[--nr_active];
+				else
+					k++;
+			}
+		}
 	}
+	free(order);
+	free(active);
+	return 0;
 }
 
 static struct critical_lock *lock_of(struct critical *c, __u32 pid, __u64 addr)
@@ -760,13 +887,11 @@ static int by_thread(struct critical *c)
 	unsigned int n = 0;
 
 	for (i = 0; i < c->nr_path; i++) {
-		struct cthread *t = thread_find(c, c->path[i].tid);
+		struct cthread *t = &c->threads[c->path[i].thread];
 
-		if (t) {
-			if (!t->path_ns)
-				n++;
-			t->path_ns += c->path[i].end_ns - c->path[i].start_ns;
-		}
+		if (!t->path_ns)
+			n++;
+		t->path_ns += c->path[i].end_ns - c->path[i].start_ns;
 	}
 	c->by_thread = calloc(n ? n : 1, sizeof(*c->by_thread));
 	if (!c->by_thread)
@@ -794,13 +919,18 @@ static int by_cause(struct critical *c)
 	unsigned int k;
 
 	for (i = 0; i < c->nr_path; i++) {
-		const struct critical_segment *p = &c->path[i];
-		__u64 parts[2] = { p->tree_ns, p->end_ns - p->start_ns - p->tree_ns };
-		__u32 tids[2] = { p->cause_tid, 0 };
+		struct critical_segment seg, *p = &seg;
+		__u64 parts[2];
+		__u32 tids[2];
 		int j;
 
+		expand(c, &c->path[i], p);
 		if (p->state != CRIT_QUEUED)
 			continue;
+		parts[0] = p->tree_ns;
+		parts[1] = p->end_ns - p->start_ns - p->tree_ns;
+		tids[0] = p->cause_tid;
+		tids[1] = 0;
 		for (j = 0; j < 2; j++) {
 			if (!parts[j])
 				continue;
@@ -853,8 +983,9 @@ static const char *state_frame(const struct critical_segment *p, bool tree)
 	}
 }
 
-/* The samples of p's thread in p: picked for the function shares */
-static int pick_samples(struct critical *c, const struct critical_segment *p)
+/* The samples of tid in [from, to]: [*lo, *hi) of samples */
+static void samples_in(const struct critical *c, __u32 tid, __u64 from, __u64 to, size_t *lo_out,
+		       size_t *hi_out)
 {
 	size_t lo = 0, hi = c->nr_samples, i;
 
@@ -862,17 +993,55 @@ static int pick_samples(struct critical *c, const struct critical_segment *p)
 		size_t mid = (lo + hi) / 2;
 		const struct cstack *s = &c->samples[mid];
 
-		if (s->tid < p->tid || (s->tid == p->tid && s->ts <= p->start_ns))
+		if (s->tid < tid || (s->tid == tid && s->ts <= from))
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	for (i = lo;
-	     i < c->nr_samples && c->samples[i].tid == p->tid && c->samples[i].ts <= p->end_ns;
-	     i++) {
-		if (grow_array((void **)&c->pick, &c->cap_pick, c->nr_pick + 1, sizeof(*c->pick)))
+	for (i = lo; i < c->nr_samples && c->samples[i].tid == tid && c->samples[i].ts <= to; i++)
+		;
+	*lo_out = lo;
+	*hi_out = i;
+}
+
+/* Each thread's running time on the path, and its samples that fall in
+ * its running pieces (pick[], grouped by thread), in two passes: count,
+ * then fill */
+static int pick_samples(struct critical *c)
+{
+	size_t i, lo, hi, total = 0;
+	int pass;
+
+	for (pass = 0; pass < 2; pass++) {
+		for (i = 0; i < c->nr_path; i++) {
+			const struct cpath *q = &c->path[i];
+			struct cthread *t = &c->threads[q->thread];
+
+			if (q->seg == NO_SEG || t->segs[q->seg].state != WEFT_SLICE_RUNNING)
+				continue;
+			if (!pass)
+				t->run_ns += q->end_ns - q->start_ns;
+			if (!c->nr_samples)
+				continue;
+			samples_in(c, t->tid, q->start_ns, q->end_ns, &lo, &hi);
+			if (!pass) {
+				t->nr_samples += hi - lo;
+				continue;
+			}
+			for (; lo < hi; lo++)
+				c->pick[t->first_sample + t->fill++] = lo;
+		}
+		if (pass)
+			break;
+		for (i = 0; i < c->nr_threads; i++) {
+			c->threads[i].first_sample = total;
+			c->threads[i].fill = 0;
+			total += c->threads[i].nr_samples;
+		}
+		c->pick = malloc((total ? total : 1) * sizeof(*c->pick));
+		if (!c->pick)
 			return -ENOMEM;
-		c->pick[c->nr_pick++] = i;
+		c->nr_pick = c->cap_pick = total;
 	}
 	return 0;
 }
@@ -928,8 +1097,11 @@ static int for_each_piece(struct critical *c, piece_fn fn, void *ctx)
 	int err = 0;
 
 	for (i = 0; i < c->nr_path && !err; i++) {
-		const struct critical_segment *p = &c->path[i];
-		__u64 d = p->end_ns - p->start_ns;
+		struct critical_segment seg, *p = &seg;
+		__u64 d;
+
+		expand(c, &c->path[i], p);
+		d = p->end_ns - p->start_ns;
 
 		switch (p->state) {
 		case CRIT_RUNNING:
@@ -1087,7 +1259,7 @@ int critical__finish(struct critical *c, const struct weft_metrics *m)
 	}
 	for (i = 0; i < c->nr_threads && c->first_ns == (__u64)-1; i++)
 		if (c->threads[i].nr)
-			c->first_ns = c->threads[i].segs[0].end_ns;
+			c->first_ns = c->threads[i].last_end;
 	if (c->first_ns == (__u64)-1) {
 		c->first_ns = 0;
 		return c->err = -ENODATA;
@@ -1099,29 +1271,32 @@ int critical__finish(struct critical *c, const struct weft_metrics *m)
 
 		if (!t->nr || (!(m && m->attach_mode) && t->pid != root))
 			continue;
-		if (!end || t->segs[t->nr - 1].end_ns > end->segs[end->nr - 1].end_ns ||
-		    (t->segs[t->nr - 1].end_ns == end->segs[end->nr - 1].end_ns &&
-		     end_rank(t) > end_rank(end)))
+		if (!end || t->last_end > end->last_end ||
+		    (t->last_end == end->last_end && end_rank(t) > end_rank(end)))
 			end = t;
 	}
 	if (!end)
 		return c->err = -ENODATA;
 	c->end_tid = end->tid;
-	c->path_ns = end->segs[end->nr - 1].end_ns - c->first_ns;
+	c->path_ns = end->last_end - c->first_ns;
 	c->wall_s = m ? m->wall_s : c->path_ns / 1e9;
 
-	err = walk(c, end, end->segs[end->nr - 1].end_ns, &jumps, &nr_j, &cap_j);
+	err = walk(c, end, end->last_end, &jumps, &nr_j, &cap_j);
 	if (err)
 		goto out;
 	/* walked backwards: time order */
 	for (i = 0; i < c->nr_path / 2; i++) {
-		struct critical_segment tmp = c->path[i];
+		struct cpath tmp = c->path[i];
 
 		c->path[i] = c->path[c->nr_path - 1 - i];
 		c->path[c->nr_path - 1 - i] = tmp;
 	}
-	for (i = 0; i < c->nr_path; i++)
-		state_add(&c->by_state, &c->path[i]);
+	for (i = 0; i < c->nr_path; i++) {
+		struct critical_segment p;
+
+		expand(c, &c->path[i], &p);
+		state_add(&c->by_state, &p);
+	}
 
 	err = by_thread(c);
 	if (!err)
@@ -1132,8 +1307,9 @@ int critical__finish(struct critical *c, const struct weft_metrics *m)
 		err = index_holds(c);
 	if (err)
 		goto out;
-	for (i = 0; i < c->nr_path; i++)
-		add_holds(c, &c->path[i]);
+	err = add_holds(c);
+	if (err)
+		goto out;
 	/* the bound: the path's time in waits on each lock, jumps in
 	 * backward order, each instant once */
 	for (i = 0; i < c->nr_locks; i++)
@@ -1161,22 +1337,7 @@ int critical__finish(struct critical *c, const struct weft_metrics *m)
 	/* functions: samples picked per thread, in path order */
 	qsort(c->samples, c->nr_samples, sizeof(*c->samples), cmp_cstack);
 	qsort(c->blocks, c->nr_blocks, sizeof(*c->blocks), cmp_cstack);
-	for (i = 0; i < c->nr_threads && !err; i++) {
-		struct cthread *t = &c->threads[i];
-		size_t k;
-
-		t->first_sample = c->nr_pick;
-		for (k = 0; k < c->nr_path && !err; k++) {
-			const struct critical_segment *p = &c->path[k];
-
-			if (p->tid != t->tid || p->state != CRIT_RUNNING)
-				continue;
-			t->run_ns += p->end_ns - p->start_ns;
-			if (c->attrib)
-				err = pick_samples(c, p);
-		}
-		t->nr_samples = c->nr_pick - t->first_sample;
-	}
+	err = pick_samples(c);
 	if (!err)
 		err = by_function(c);
 out:
@@ -1206,10 +1367,17 @@ __u32 critical__end_tid(const struct critical *c)
 	return c->end_tid;
 }
 
-const struct critical_segment *critical__segments(const struct critical *c, unsigned int *nr)
+unsigned int critical__nr_segments(const struct critical *c)
 {
-	*nr = c->nr_path;
-	return c->path;
+	return c->nr_path;
+}
+
+void critical__segment(const struct critical *c, unsigned int i, struct critical_segment *out)
+{
+	if (i < c->nr_path)
+		expand(c, &c->path[i], out);
+	else
+		memset(out, 0, sizeof(*out));
 }
 
 const struct critical_state_ns *critical__by_state(const struct critical *c)

@@ -35,8 +35,8 @@
  * slice, and the waitfor's hold observer; critical__finish() once after the
  * analysis finished; then the getters until critical__free().
  *
- * Memory grows with the events (32 bytes a slice, 32 a lock-wait segment,
- * 24 a sample and a blocked interval with a stack): the path needs the
+ * Memory grows with the events (32 bytes a slice, 24 a piece of the path,
+ * 32 a lock-wait segment, 24 a sample and a blocked interval with a stack): the path needs the
  * whole history, which is why the report computes it only when asked.
  */
 #ifndef __WEFT_CRITICAL_H
@@ -131,7 +131,9 @@ __u64 critical__path_ns(const struct critical *c);
 __u64 critical__first_ns(const struct critical *c);
 /* the thread the path ends on */
 __u32 critical__end_tid(const struct critical *c);
-const struct critical_segment *critical__segments(const struct critical *c, unsigned int *nr);
+unsigned int critical__nr_segments(const struct critical *c);
+/* the i-th piece of the path, in time order */
+void critical__segment(const struct critical *c, unsigned int i, struct critical_segment *out);
 const struct critical_state_ns *critical__by_state(const struct critical *c);
 /* each list by ns, largest first */
 const struct critical_thread *critical__by_thread(const struct critical *c, unsigned int *nr);
