@@ -380,6 +380,22 @@ static void test_fork_and_exact_tiling(void **state)
 	assert_int_equal(critical__by_state(f->c)->running, t_stop);
 }
 
+/* The summary the verdict reads: the top thread and how busy the path
+ * was. The timer case: A carries the path, 10 of its 30 ms running. */
+static void test_summary(void **state)
+{
+	struct fixture *f = *state;
+	struct weft_path_summary sum;
+
+	test_timer_wake(state);
+	critical__summary(f->c, &sum);
+	assert_true(sum.valid);
+	assert_int_equal(sum.tid, 1001);
+	assert_true(sum.share == 1.0);
+	assert_true(sum.busy_share > 0.333 && sum.busy_share < 0.334);
+	assert_true(sum.path_s > 0.0299 && sum.path_s < 0.0301);
+}
+
 /* Rule 5 of the verdict: a producer with a slow consumer */
 static void test_verdict_bottleneck(void **state)
 {
@@ -407,7 +423,8 @@ static void test_verdict_bottleneck(void **state)
 						 .pid = 4710,
 						 .comm = "consumer",
 						 .share = 0.92,
-						 .path_s = 1 };
+						 .path_s = 1,
+						 .busy_share = 0.5 };
 	assert_int_equal(weft_metrics__verdict(&m, buf, sizeof(buf)), WEFT_VERDICT_BOTTLENECK);
 	assert_string_equal(buf, "bottleneck: consumer (tid 4711) on 92% of the critical path");
 	assert_string_equal(weft_verdict_kind__name(WEFT_VERDICT_BOTTLENECK), "bottleneck");
@@ -415,6 +432,10 @@ static void test_verdict_bottleneck(void **state)
 	m.critical.share = 0.59;
 	assert_int_not_equal(weft_metrics__verdict(&m, buf, sizeof(buf)), WEFT_VERDICT_BOTTLENECK);
 	m.critical.share = 0.92;
+	/* a path of waits (just short of half busy): not a slow thread */
+	m.critical.busy_share = 0.49;
+	assert_int_not_equal(weft_metrics__verdict(&m, buf, sizeof(buf)), WEFT_VERDICT_BOTTLENECK);
+	m.critical.busy_share = 0.5;
 	/* parallel: the cores were busy */
 	m.parallelism.avg = 1.2;
 	assert_int_equal(weft_metrics__verdict(&m, buf, sizeof(buf)), WEFT_VERDICT_PARALLEL);
@@ -447,6 +468,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_queued_behind_tree, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_holder_sleeps_in_lock, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fork_and_exact_tiling, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_summary, setup, teardown),
 		cmocka_unit_test(test_verdict_bottleneck),
 		cmocka_unit_test_setup_teardown(test_empty, setup, teardown),
 	};

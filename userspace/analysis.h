@@ -189,6 +189,9 @@ struct weft_path_summary {
 	char comm[WEFT_COMM_LEN + 1];
 	double share; /* of path_s */
 	double path_s;
+	/* the path's share running or queued for a CPU (not waiting for a
+	 * timer, I/O, a lock or anything else) */
+	double busy_share;
 };
 
 struct weft_metrics {

@@ -1420,6 +1420,10 @@ void critical__summary(const struct critical *c, struct weft_path_summary *out)
 	memcpy(out->comm, c->by_thread[0].comm, sizeof(out->comm));
 	out->share = c->by_thread[0].share;
 	out->path_s = c->path_ns / 1e9;
+	out->busy_share = c->path_ns ? (double)(c->by_state.running + c->by_state.runnable_tree +
+						c->by_state.runnable_others) /
+					       c->path_ns :
+				       0;
 }
 
 /* ---- folded ---- */

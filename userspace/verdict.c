@@ -45,7 +45,10 @@ static inline double share(double part, double whole)
  *    report --critical), one thread carries at least BOTTLENECK_MIN_SHARE
  *    of it, at least one other thread of the tree ran for
  *    BOTTLENECK_MIN_OTHER_RAN of the wall (there was someone to wait for
- *    it: a producer with a slow consumer, not one thread alone), and the
+ *    it: a producer with a slow consumer, not one thread alone), the path
+ *    was running or queued for a CPU for at least BOTTLENECK_MIN_BUSY of
+ *    its length (a path of timer and I/O waits is mostly waiting, not a
+ *    slow thread: weft-work's io task in threads is 96% sleep), and the
  *    tree used fewer than PARALLEL_MIN_AVG cores on average (a fork-join
  *    whose equal workers keep every core busy also ends on one worker's
  *    path, but is parallel). Before mostly waiting: a pipeline whose
@@ -71,6 +74,7 @@ static inline double share(double part, double whole)
 #define PARALLEL_MIN_AVG 1.20
 #define BOTTLENECK_MIN_SHARE 0.60
 #define BOTTLENECK_MIN_OTHER_RAN 0.01
+#define BOTTLENECK_MIN_BUSY 0.50
 
 /* A waiter on a turn-taking address carrying at least this share of the
  * reason's time names the wait: a GIL's condition variable is a lock to
@@ -174,7 +178,8 @@ static bool bottleneck(const struct weft_metrics *m)
 	const struct weft_path_summary *p = &m->critical;
 	unsigned int i;
 
-	if (!p->valid || p->share < BOTTLENECK_MIN_SHARE || m->parallelism.avg >= PARALLEL_MIN_AVG)
+	if (!p->valid || p->share < BOTTLENECK_MIN_SHARE || p->busy_share < BOTTLENECK_MIN_BUSY ||
+	    m->parallelism.avg >= PARALLEL_MIN_AVG)
 		return false;
 	for (i = 0; i < m->nr_threads; i++)
 		if (m->threads[i].tid != p->tid &&
