@@ -608,6 +608,13 @@ static int walk(struct critical *c, struct cthread *t, __u64 x, struct jump **ju
 
 /* ---- shares ---- */
 
+/* qsort, which must not be given NULL, even for nothing */
+static void sort(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *))
+{
+	if (n > 1)
+		qsort(base, n, size, cmp);
+}
+
 static int cmp_thread(const void *pa, const void *pb)
 {
 	const struct critical_thread *a = pa, *b = pb;
@@ -777,7 +784,7 @@ static int index_holds(struct critical *c)
 	for (i = 0; i < c->nr_holds; i++)
 		c->holds[i].lock = c->holds[i].lock < c->nr_lock_ids ? map[c->holds[i].lock] : 0;
 	free(map);
-	qsort(c->holds, c->nr_holds, sizeof(*c->holds), cmp_hold);
+	sort(c->holds, c->nr_holds, sizeof(*c->holds), cmp_hold);
 	for (i = 0; i < c->nr_holds; i++) {
 		struct chold *h = &c->holds[i];
 
@@ -793,7 +800,7 @@ static int index_holds(struct critical *c)
 	}
 	c->nr_holds = n;
 	/* by holder, then start, for the sweep */
-	qsort(c->holds, c->nr_holds, sizeof(*c->holds), cmp_hold_time);
+	sort(c->holds, c->nr_holds, sizeof(*c->holds), cmp_hold_time);
 	return 0;
 }
 
@@ -909,7 +916,7 @@ static int by_thread(struct critical *c)
 		o->ns = t->path_ns;
 		o->share = c->path_ns ? (double)t->path_ns / c->path_ns : 0;
 	}
-	qsort(c->by_thread, c->nr_by_thread, sizeof(*c->by_thread), cmp_thread);
+	sort(c->by_thread, c->nr_by_thread, sizeof(*c->by_thread), cmp_thread);
 	return 0;
 }
 
@@ -955,7 +962,7 @@ static int by_cause(struct critical *c)
 			c->causes[k].ns += parts[j];
 		}
 	}
-	qsort(c->causes, c->nr_causes, sizeof(*c->causes), cmp_cause);
+	sort(c->causes, c->nr_causes, sizeof(*c->causes), cmp_cause);
 	return 0;
 }
 
@@ -1215,7 +1222,7 @@ static int by_function(struct critical *c)
 		c->functions[i].name = name_str(c, (__u32)(unsigned long)c->functions[i].name);
 		c->functions[i].share = c->path_ns ? (double)c->functions[i].ns / c->path_ns : 0;
 	}
-	qsort(c->functions, c->nr_functions, sizeof(*c->functions), cmp_function);
+	sort(c->functions, c->nr_functions, sizeof(*c->functions), cmp_function);
 	return 0;
 }
 
@@ -1329,14 +1336,14 @@ int critical__finish(struct critical *c, const struct weft_metrics *m)
 	}
 	for (i = 0; i < c->nr_locks; i++)
 		c->locks[i].share = c->path_ns ? (double)c->locks[i].ns / c->path_ns : 0;
-	qsort(c->locks, c->nr_locks, sizeof(*c->locks), cmp_lock);
+	sort(c->locks, c->nr_locks, sizeof(*c->locks), cmp_lock);
 	/* locks the path never met are left out */
 	while (c->nr_locks && !c->locks[c->nr_locks - 1].ns && !c->locks[c->nr_locks - 1].bound_ns)
 		c->nr_locks--;
 
 	/* functions: samples picked per thread, in path order */
-	qsort(c->samples, c->nr_samples, sizeof(*c->samples), cmp_cstack);
-	qsort(c->blocks, c->nr_blocks, sizeof(*c->blocks), cmp_cstack);
+	sort(c->samples, c->nr_samples, sizeof(*c->samples), cmp_cstack);
+	sort(c->blocks, c->nr_blocks, sizeof(*c->blocks), cmp_cstack);
 	err = pick_samples(c);
 	if (!err)
 		err = by_function(c);
