@@ -164,8 +164,9 @@ def install_copy_run_and_uninstall(tmp):
     check(not missing, f"claims.md names rows weft compare does not print: {sorted(missing)}")
 
     # What docs/metrics.md documents is in a real report, and every key of
-    # the report's top level is documented.
-    r = h.run([weft, "report", os.path.join(keep, "threads-1.data"), "--format", "json"])
+    # the report's top level is documented (--critical adds critical_path).
+    r = h.run([weft, "report", os.path.join(keep, "threads-1.data"), "--format", "json",
+               "--critical"])
     check(r.returncode == 0, r.stderr)
     report = json.loads(r.stdout)
     have = json_keys(report)
