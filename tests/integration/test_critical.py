@@ -107,6 +107,13 @@ def holder_sleeping_in_lock_is_on_the_path(tmp):
           f"the_lock's what-if bound: {lock}")
     check(cp["by_lock"][0]["name"] == "the_lock", f"top lock {cp['by_lock'][0]}")
 
+    # the markdown report names the lock beside its bound
+    r = h.run([WEFT, "report", path, "--critical", "--format", "markdown"])
+    check(r.returncode == 0, f"markdown failed: {r.stderr.strip()}")
+    md = r.stdout[r.stdout.find("### Critical path"):]
+    check(md and re.search(r"^\| the\\_lock \| [0-9.]+ ms \| [0-9.]+ ms \|$", md, re.M),
+          f"markdown's critical path: {md[:600]!r}")
+
     r = h.run([WEFT, "critical", path, "--format", "folded"])
     check(r.returncode == 0, f"folded failed: {r.stderr.strip()}")
     total = 0
