@@ -396,6 +396,32 @@ static void test_summary(void **state)
 	assert_true(sum.path_s > 0.0299 && sum.path_s < 0.0301);
 }
 
+/* The waker no longer ran at the wake: B (1002) runs on cpu 1 [0, 10],
+ * its sched_waking of A (1001) at 9.9, and blocks at 10; A's enqueue comes
+ * at 12 (the IPI's delay on a VM). Back from A at 20: A ran [12, 20]; its
+ * wait [10, 12] is on the path, back to B's last running instant; then B
+ * ran [0, 10]. A's earlier wait [2, 10] is not. */
+static void test_waker_gone_at_wake(void **state)
+{
+	struct fixture *f = *state;
+
+	sw(f->a, 0, 0, 0, BLOCK, 1001);
+	sw(f->a, 0, 1, 0, BLOCK, 1002);
+	block(f->a, 2 * MS, 0, 1001, 0, NR_FUTEX, COND, FUTEX_WAIT_BITSET_PRIVATE);
+	block(f->a, 10 * MS, 1, 1002, 0, NR_NANOSLEEP, 0, 0);
+	wake_from(f->a, 12 * MS, 1001, 0, 1002, 9900000, 0);
+	sw(f->a, 12 * MS, 0, 0, BLOCK, 1001);
+	sw(f->a, 20 * MS, 0, 1001, DIE, 0);
+	finish(f);
+
+	assert_int_equal(critical__end_tid(f->c), 1001);
+	assert_seg(f->c, 0, 1002, CRIT_RUNNING, 0, 10 * MS);
+	assert_seg(f->c, 1, 1001, CRIT_BLOCKED, 10 * MS, 12 * MS);
+	assert_seg(f->c, 2, 1001, CRIT_RUNNING, 12 * MS, 20 * MS);
+	assert_int_equal(critical__nr_segments(f->c), 3);
+	assert_int_equal(critical__by_state(f->c)->wait, 2 * MS);
+}
+
 /* Rule 5 of the verdict: a producer with a slow consumer */
 static void test_verdict_bottleneck(void **state)
 {
@@ -468,6 +494,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_queued_behind_tree, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_holder_sleeps_in_lock, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fork_and_exact_tiling, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_waker_gone_at_wake, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_summary, setup, teardown),
 		cmocka_unit_test(test_verdict_bottleneck),
 		cmocka_unit_test_setup_teardown(test_empty, setup, teardown),
