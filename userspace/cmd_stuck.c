@@ -285,7 +285,16 @@ static void say_wait(FILE *out, const struct snapshot *s, const struct snap_thre
 	default: {
 		const char *sc = syscall_name(t);
 
-		fprintf(out, "%s", snap_wait_kind__name(w->kind));
+		static const char *const verbs[] = {
+			[SNAP_WAIT_SOCKET] = "waits on a socket", [SNAP_WAIT_SLEEP] = "sleeps",
+			[SNAP_WAIT_POLL] = "waits for events",	  [SNAP_WAIT_IO] = "waits for I/O",
+			[SNAP_WAIT_OTHER] = "is blocked",
+		};
+
+		fprintf(out, "%s",
+			(unsigned int)w->kind < sizeof(verbs) / sizeof(verbs[0]) && verbs[w->kind] ?
+				verbs[w->kind] :
+				"is blocked");
 		if (sc)
 			fprintf(out, " in %s", sc);
 		else if (t->syscall >= 0)
