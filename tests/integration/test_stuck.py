@@ -209,6 +209,39 @@ def mutex_held_by_a_sleeping_thread(tmp):
               f"(tid {holder['tid']}) (asleep)" in r.stdout, r.stdout[:500])
 
 
+@h.test
+def record_p_of_a_process_already_blocked(tmp):
+    """weft record -p of a thread that blocked on a mutex before the
+    recording: its wait is a lock wait on held_lock, held by "holder", with
+    its whole stack, as if it had been seen to block (without the snapshot
+    at attach it was `other`, [unknown], no lock)."""
+    with Hung("held", 3, FUTEX, "600") as hung:
+        before = nvcsw(hung.pid)
+        out = os.path.join(tmp, "held.data")
+        r = h.run([WEFT, "record", "-o", out, "-p", str(hung.pid), "--duration", "1"])
+        check(r.returncode == 0, f"weft record: {r.stderr.strip()}")
+        not_stopped(hung.pid, before)
+        rep = h.report_json(out, "--waits")
+        lock = next((l for l in rep["locks"] if l["name"] == "held_lock"), None)
+        check(lock is not None, f"held_lock not in the locks table: {rep['locks']}")
+        holder = next(t for t in rep["threads"] if t["comm"] == "holder")
+        waiter = next(t for t in rep["threads"] if t["comm"] == "waiter")
+        check(lock["kind"] == "mutex" and lock["threads"] == 1, f"lock {lock}")
+        # the wait lasted the whole recording: the oracle is the wall time
+        check(lock["total_s"] >= 0.9 * rep["wall_s"], f"lock wait {lock['total_s']} s of "
+              f"{rep['wall_s']} s")
+        check(lock["holders"] and lock["holders"][0]["tid"] == holder["tid"],
+              f"holders {lock.get('holders')}")
+        frames = lock["top_stacks"][0]["frames"]
+        check("wait_for_holder" in frames and "pthread_mutex_lock" in frames, f"stack {frames}")
+        edge = [e for e in rep["wait_for"] if e["waiter_tid"] == waiter["tid"]]
+        check(edge and edge[0]["holder_tid"] == holder["tid"] and edge[0]["lock"] == "held_lock",
+              f"waiter's edges {edge}")
+        check(rep["off_cpu"]["lock_s"] >= 0.9 * rep["wall_s"], f"off_cpu {rep['off_cpu']}")
+        # the holder's sleep, read at attach too
+        check(rep["off_cpu"]["sleep_s"] >= 0.9 * rep["wall_s"], f"off_cpu {rep['off_cpu']}")
+
+
 def one_line_error(r, rc, words):
     lines = r.stderr.strip().splitlines()
     check(r.returncode == rc, f"exit {r.returncode}, not {rc}: {r.stderr.strip()}")
