@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* The waits of threads already blocked at attach: see attach_waits.h. */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -14,12 +15,23 @@
 #include "lock_names.h"
 #include "weft.skel.h"
 
-int attach_waits__take(pid_t tgid, struct snapshot *snap)
+struct snapshot *attach_waits__take(const pid_t *pids, int npids)
 {
 	struct snapshot_opts opts = { .no_peers = true };
+	struct snapshot *snap = calloc(1, sizeof(*snap));
 	char msg[256];
 
-	return snapshot__take(&tgid, 1, &opts, snap, msg, sizeof(msg));
+	if (snap && snapshot__take(pids, npids, &opts, snap, msg, sizeof(msg))) {
+		free(snap);
+		snap = NULL;
+	}
+	return snap;
+}
+
+void attach_waits__free(struct snapshot *snap)
+{
+	snapshot__free(snap);
+	free(snap);
 }
 
 /* The stack into the user-stack map by content, as keep_user_stack() in
@@ -58,7 +70,7 @@ kept:
 bool attach_waits__fill(struct recorder *r, const struct snapshot *snap,
 			struct weft_ev_task_state *ev)
 {
-	const struct snap_thread *t = snapshot__thread(snap, (pid_t)ev->tid);
+	const struct snap_thread *t = snap ? snapshot__thread(snap, (pid_t)ev->tid) : NULL;
 
 	if (!t || t->state == 'R' || t->syscall < 0 || ev->state != WEFT_TASK_BLOCKED)
 		return false;

@@ -15,11 +15,15 @@ struct recorder;
 struct snapshot;
 struct weft_ev_task_state;
 
-/* The snapshot of one process (no peers followed); 0 or a negative errno,
- * in which case the attach goes on without it. */
-int attach_waits__take(pid_t tgid, struct snapshot *snap);
+/* The snapshot of the processes (no peers followed), taken before the
+ * recording's start is stamped: it takes a tenth of a second or more
+ * (loading the iterator), which must not fall between the start and the
+ * kernel figures read as the accounting check's baseline. NULL when it
+ * could not be taken: the attach goes on without it. */
+struct snapshot *attach_waits__take(const pid_t *pids, int npids);
+void attach_waits__free(struct snapshot *snap);
 /* Fills the wait fields of ev (a blocked thread's state record) from the
- * snapshot; true when it did. */
+ * snapshot (NULL: none); true when it did. */
 bool attach_waits__fill(struct recorder *r, const struct snapshot *snap,
 			struct weft_ev_task_state *ev);
 

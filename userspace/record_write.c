@@ -18,7 +18,6 @@
 #include "procfs.h"
 #include "attach_waits.h"
 #include "record_int.h"
-#include "snapshot.h"
 #include "recording_meta.h"
 #include "stacks.h"
 #include "symbols.h"
@@ -74,8 +73,6 @@ int snapshot_process(struct recorder *r, pid_t tgid, __u64 ts)
 {
 	struct weft_ev_task_state ev;
 	struct proc_thread_stat st;
-	struct snapshot snap;
-	bool waits = false;
 	pid_t *tids;
 	int n, i, pass, err = 0;
 
@@ -90,14 +87,13 @@ int snapshot_process(struct recorder *r, pid_t tgid, __u64 ts)
 	/* Waits that began before the recording (attach_waits.h); the
 	 * threads that wait come second, so that the owners they name are
 	 * known threads by then. */
-	waits = !attach_waits__take(tgid, &snap);
 	for (pass = 0; pass < 2 && !err; pass++)
 		for (i = 0; i < n && i < MAX_THREADS_PER_PROC; i++) {
 			if (procfs_read_thread("/proc", tgid, tids[i], &st))
 				continue;
 			fill_state_event(&ev, ts, tgid, tids[i], &st,
 					 st.state == 'R' ? WEFT_TASK_RUNNING : WEFT_TASK_BLOCKED);
-			if ((waits && attach_waits__fill(r, &snap, &ev)) != (pass == 1))
+			if (attach_waits__fill(r, r->attach_waits, &ev) != (pass == 1))
 				continue;
 			if (tids[i] == tgid)
 				proc_add(r, tgid, st.ppid, st.comm);
@@ -106,8 +102,6 @@ int snapshot_process(struct recorder *r, pid_t tgid, __u64 ts)
 				break;
 		}
 cleanup:
-	if (waits)
-		snapshot__free(&snap);
 	free(tids);
 	return err;
 }

@@ -242,6 +242,45 @@ def record_p_of_a_process_already_blocked(tmp):
         check(rep["off_cpu"]["sleep_s"] >= 0.9 * rep["wall_s"], f"off_cpu {rep['off_cpu']}")
 
 
+def check_ended_in_deadlock(out, rep, r_text):
+    """the report names the cycle the recording ended in, in JSON and text"""
+    payer = next(t for t in rep["threads"] if t["comm"] == "payer")
+    auditor = next(t for t in rep["threads"] if t["comm"] == "auditor")
+    ends = rep.get("deadlocks_at_end")
+    check(ends and len(ends) == 1, f"deadlocks_at_end {ends}")
+    check({t["tid"] for t in ends[0]["threads"]} == {payer["tid"], auditor["tid"]},
+          f"deadlock threads {ends[0]['threads']}")
+    check(set(ends[0]["locks"]) == {"ledger_lock", "audit_lock"}, f"locks {ends[0]['locks']}")
+    want = (f"payer-{payer['tid']} waits for audit_lock held by auditor-{auditor['tid']}")
+    line = next((l for l in r_text.splitlines()
+                 if l.startswith("the recording ended in a deadlock: ")), "")
+    check(want in line and f"auditor-{auditor['tid']} waits for ledger_lock held by "
+          f"payer-{payer['tid']}" in line, f"text: {line!r}")
+
+
+@h.test
+def report_says_the_recording_ended_in_a_deadlock(tmp):
+    """weft record -p of threads already deadlocked (their waits read at
+    attach): the report says the recording ended with payer and auditor in
+    a cycle (a deadlock seen as it happens is test_waitfor's
+    test_deadlock_at_end: weft record -- CMD --duration kills the command,
+    so its threads do not end the recording blocked)"""
+    with Hung("abba", 3) as hung:
+        out = os.path.join(tmp, "abba-p.data")
+        r = h.run([WEFT, "record", "-o", out, "-p", str(hung.pid), "--duration", "0.5"])
+        check(r.returncode == 0, f"weft record -p: {r.stderr.strip()}")
+        rep = h.report_json(out)
+        text = h.run([WEFT, "report", out]).stdout
+        check_ended_in_deadlock(out, rep, text)
+    # a recording that ends with no cycle says nothing of the kind
+    with Hung("held", 3, FUTEX, "600") as hung:
+        out = os.path.join(tmp, "held.data")
+        r = h.run([WEFT, "record", "-o", out, "-p", str(hung.pid), "--duration", "0.5"])
+        check(r.returncode == 0, f"weft record -p: {r.stderr.strip()}")
+        check(h.report_json(out)["deadlocks_at_end"] == [], "held: a deadlock claimed")
+        check("ended in a deadlock" not in h.run([WEFT, "report", out]).stdout, "held: text")
+
+
 def one_line_error(r, rc, words):
     lines = r.stderr.strip().splitlines()
     check(r.returncode == rc, f"exit {r.returncode}, not {rc}: {r.stderr.strip()}")
