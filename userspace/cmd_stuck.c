@@ -325,6 +325,92 @@ static void print_stacks(FILE *out, const struct snap_thread *t)
 	}
 }
 
+/* What a thread waits on and its stack, as text: threads with the same
+ * name, wait and stack are said once (200 workers idle on one queue) */
+static char *thread_key(const struct snapshot *s, const struct snap_thread *t)
+{
+	pid_t named[64] = { t->tid };
+	int nnamed = 1, k;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	if (!f)
+		return NULL;
+	say_wait(f, s, t, NULL, named, &nnamed);
+	fputc('\n', f);
+	for (k = 0; k < t->nustack; k++)
+		fprintf(f, "%s;", t->ustack_names[k] ? t->ustack_names[k] : "?");
+	if (fclose(f)) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}
+
+static void print_groups(FILE *out, const struct snapshot *s)
+{
+	char **keys = calloc(s->nthreads ? s->nthreads : 1, sizeof(char *));
+	bool *done = calloc(s->nthreads ? s->nthreads : 1, sizeof(bool));
+	size_t i, j, n;
+	int shown;
+
+	if (!keys || !done)
+		goto out;
+	for (i = 0; i < s->nthreads; i++)
+		keys[i] = thread_key(s, &s->threads[i]);
+	for (i = 0; i < s->nthreads; i++) {
+		const struct snap_thread *t = &s->threads[i];
+		const char *nl;
+
+		if (done[i] || !keys[i])
+			continue;
+		for (n = 0, j = i; j < s->nthreads; j++)
+			if (keys[j] && !strcmp(t->comm, s->threads[j].comm) &&
+			    !strcmp(keys[i], keys[j]))
+				n++;
+		nl = strchr(keys[i], '\n');
+		if (n == 1) {
+			fprintf(out, "  %s (tid %d) %.*s\n", t->comm, t->tid, (int)(nl - keys[i]),
+				keys[i]);
+			done[i] = true;
+			continue;
+		}
+		fprintf(out, "  %s, %zu threads (tids", t->comm, n);
+		for (shown = 0, j = i; j < s->nthreads; j++) {
+			if (!keys[j] || strcmp(t->comm, s->threads[j].comm) ||
+			    strcmp(keys[i], keys[j]))
+				continue;
+			done[j] = true;
+			if (shown++ < 4)
+				fprintf(out, "%s %d", shown > 1 ? "," : "", s->threads[j].tid);
+		}
+		fprintf(out, "%s), each %.*s\n", shown > 4 ? ", ..." : "", (int)(nl - keys[i]),
+			keys[i]);
+	}
+	fprintf(out, "\nstacks:\n");
+	memset(done, 0, s->nthreads * sizeof(bool));
+	for (i = 0; i < s->nthreads; i++) {
+		if (done[i])
+			continue;
+		print_stacks(out, &s->threads[i]);
+		for (n = 0, j = i + 1; keys[i] && j < s->nthreads; j++)
+			if (keys[j] && !strcmp(s->threads[i].comm, s->threads[j].comm) &&
+			    !strcmp(keys[i], keys[j])) {
+				done[j] = true;
+				n++;
+			}
+		if (n)
+			fprintf(out, "    (and %zu more thread%s of that name, wait and stack)\n",
+				n, n > 1 ? "s" : "");
+	}
+out:
+	for (i = 0; keys && i < s->nthreads; i++)
+		free(keys[i]);
+	free(keys);
+	free(done);
+}
+
 static void print_text(FILE *out, const struct stuck_view *v)
 {
 	const struct snapshot *s = &v->snap;
@@ -384,17 +470,7 @@ static void print_text(FILE *out, const struct stuck_view *v)
 		else
 			fprintf(out, "\nno deadlock: %zu of %zu threads are blocked, in no cycle\n",
 				v->nblocked, s->nthreads);
-		for (i = 0; i < s->nthreads; i++) {
-			nnamed = 0;
-			fprintf(out, "  ");
-			say_thread(out, &s->threads[i], named, &nnamed);
-			fprintf(out, " ");
-			say_wait(out, s, &s->threads[i], NULL, named, &nnamed);
-			fprintf(out, "\n");
-		}
-		fprintf(out, "\nstacks:\n");
-		for (i = 0; i < s->nthreads; i++)
-			print_stacks(out, &s->threads[i]);
+		print_groups(out, s);
 	}
 }
 

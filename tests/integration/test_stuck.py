@@ -193,6 +193,22 @@ def condvar_without_waker_is_no_deadlock(tmp):
 
 
 @h.test
+def idle_threads_are_said_once(tmp):
+    """20 workers idle on one condition variable: no deadlock, each thread
+    in the JSON, one line for them all in the text"""
+    with Hung("many", 21, FUTEX, "20") as hung:
+        rep = stuck_json([hung.pid], 0)
+        sleepers = [t for t in rep["threads"] if t["comm"] == "sleeper"]
+        check(len(sleepers) == 20 and all(t["waits_on"]["kind"] == "cond" for t in sleepers),
+              f"sleepers {[(t['tid'], t['waits_on']) for t in sleepers]}")
+        r = stuck([hung.pid])
+        lines = [l for l in r.stdout.splitlines() if l.startswith("  sleeper")]
+        check(len(lines) == 2 and lines[0].startswith("  sleeper, 20 threads (tids ") and
+              "each waits on never_signalled" in lines[0], f"text {lines}")
+        check("(and 19 more threads of that name, wait and stack)" in r.stdout, "stacks")
+
+
+@h.test
 def mutex_held_by_a_sleeping_thread(tmp):
     with Hung("held", 3, FUTEX, "600") as hung:
         before = nvcsw(hung.pid)
