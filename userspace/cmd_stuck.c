@@ -133,6 +133,7 @@ static int build_graph(struct stuck_view *v)
 			v->wakers[i][n->nwakers++] = t->wait.owner_tid;
 			break;
 		case SNAP_WAIT_PIPE:
+		case SNAP_WAIT_SOCKET:
 		case SNAP_WAIT_CHILD:
 			/* every thread of the peers, but the waiter itself; a
 			 * peer not in the snapshot is named by its pid, which is
@@ -259,6 +260,11 @@ static void say_wait(FILE *out, const struct snapshot *s, const struct snap_thre
 			name ? name : addr);
 		break;
 	case SNAP_WAIT_PIPE:
+	case SNAP_WAIT_SOCKET:
+		if (w->kind == SNAP_WAIT_SOCKET && !w->npeers) {
+			fprintf(out, "waits on %s (no local peer found)", w->name);
+			break;
+		}
 		fprintf(out, "%s %s", t->syscall == 1 || t->syscall == 20 ? "writes" : "reads",
 			w->name);
 		if (next) {
@@ -512,7 +518,8 @@ static void json_thread(struct json_writer *w, const struct snap_thread *t, bool
 			json_writer__int_field(w, "owner_tid", t->wait.owner_tid);
 		else
 			json_writer__null_field(w, "owner_tid");
-		if (t->wait.kind == SNAP_WAIT_PIPE || t->wait.kind == SNAP_WAIT_CHILD) {
+		if (t->wait.kind == SNAP_WAIT_PIPE || t->wait.kind == SNAP_WAIT_SOCKET ||
+		    t->wait.kind == SNAP_WAIT_CHILD) {
 			json_writer__key(w, "peer_pids");
 			json_writer__array_begin_flat(w);
 			for (k = 0; k < t->wait.npeers; k++)

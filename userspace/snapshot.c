@@ -8,13 +8,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <linux/sock_diag.h>
 #include <linux/types.h>
+#include <linux/unix_diag.h>
 
 #include "stuck.h"
 #include "stuck.skel.h"
@@ -347,7 +352,7 @@ static int fd_mode(pid_t pid, const char *fd)
  * open for the other direction: writers for a reader, readers for a
  * writer. Every process in /proc is looked at (a pipe's ends can be in any
  * of them); only fds that name the very pipe have their mode read. */
-static void pipe_peers(pid_t self, __u64 ino, bool want_writer, struct snap_wait *w)
+static void fd_peers(pid_t self, const char *kind, __u64 ino, bool want_writer, struct snap_wait *w)
 {
 	char want[48], path[320], link[64];
 	struct dirent *pd, *fdd;
@@ -355,7 +360,7 @@ static void pipe_peers(pid_t self, __u64 ino, bool want_writer, struct snap_wait
 	pid_t pid;
 	int mode;
 
-	snprintf(want, sizeof(want), "pipe:[%llu]", (unsigned long long)ino);
+	snprintf(want, sizeof(want), "%s:[%llu]", kind, (unsigned long long)ino);
 	proc = opendir("/proc");
 	if (!proc)
 		return;
@@ -379,7 +384,8 @@ static void pipe_peers(pid_t self, __u64 ino, bool want_writer, struct snap_wait
 			link[n] = 0;
 			if (strcmp(link, want))
 				continue;
-			mode = fd_mode(pid, fdd->d_name);
+			/* a socket's fd is read and written alike */
+			mode = !strcmp(kind, "socket") ? O_RDWR : fd_mode(pid, fdd->d_name);
 			if (mode == O_RDWR || mode == (want_writer ? O_WRONLY : O_RDONLY)) {
 				w->peers[w->npeers++] = pid;
 				break;
@@ -389,6 +395,51 @@ static void pipe_peers(pid_t self, __u64 ino, bool want_writer, struct snap_wait
 	}
 	closedir(proc);
 	(void)self;
+}
+
+/* The inode of a unix socket's peer, from the kernel's sock_diag (the
+ * socket's own inode is all /proc/PID/fd tells); 0 when it has none or is
+ * no unix socket. */
+static __u64 unix_peer_ino(__u64 ino)
+{
+	struct {
+		struct nlmsghdr nlh;
+		struct unix_diag_req req;
+	} msg = {
+		.nlh = { .nlmsg_len = sizeof(msg),
+			 .nlmsg_type = SOCK_DIAG_BY_FAMILY,
+			 .nlmsg_flags = NLM_F_REQUEST },
+		.req = { .sdiag_family = AF_UNIX,
+			 .udiag_states = ~0U,
+			 .udiag_ino = (__u32)ino,
+			 .udiag_show = UDIAG_SHOW_PEER,
+			 .udiag_cookie = { ~0U, ~0U } },
+	};
+	char buf[4096] __attribute__((aligned(8)));
+	struct nlmsghdr *h = (struct nlmsghdr *)buf;
+	__u64 peer = 0;
+	ssize_t n;
+	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+
+	if (fd < 0)
+		return 0;
+	if (send(fd, &msg, sizeof(msg), 0) != sizeof(msg))
+		goto out;
+	n = recv(fd, buf, sizeof(buf), 0);
+	if (n < 0 || !NLMSG_OK(h, (size_t)n) || h->nlmsg_type != SOCK_DIAG_BY_FAMILY)
+		goto out;
+	{
+		struct unix_diag_msg *m = NLMSG_DATA(h);
+		struct rtattr *a = (struct rtattr *)(m + 1);
+		int len = (int)(h->nlmsg_len - NLMSG_LENGTH(sizeof(*m)));
+
+		for (; RTA_OK(a, len); a = RTA_NEXT(a, len))
+			if (a->rta_type == UNIX_DIAG_PEER && RTA_PAYLOAD(a) >= sizeof(__u32))
+				peer = *(__u32 *)RTA_DATA(a);
+	}
+out:
+	close(fd);
+	return peer;
 }
 
 /* The children of pid: /proc/PID/task/TID/children of each thread */
@@ -474,10 +525,16 @@ static void classify_fd(struct snap_thread *t)
 
 		t->wait.kind = SNAP_WAIT_PIPE;
 		t->wait.ino = ino;
-		pipe_peers(t->pid, ino, !writing, &t->wait);
+		fd_peers(t->pid, "pipe", ino, !writing, &t->wait);
 	} else if (sscanf(link, "socket:[%llu]", &ino) == 1) {
+		__u64 peer = unix_peer_ino(ino);
+
 		t->wait.kind = SNAP_WAIT_SOCKET;
 		t->wait.ino = ino;
+		/* a unix socket's other end: the processes that hold its peer
+		 * can write to it (or read what fills it) */
+		if (peer)
+			fd_peers(t->pid, "socket", peer, true, &t->wait);
 	}
 }
 
@@ -798,7 +855,8 @@ int snapshot__take(const pid_t *pids, int npids, const struct snapshot_opts *opt
 					    &t->wait);
 			if (opts->no_peers)
 				continue;
-			if (t->wait.kind == SNAP_WAIT_PIPE || t->wait.kind == SNAP_WAIT_CHILD)
+			if (t->wait.kind == SNAP_WAIT_PIPE || t->wait.kind == SNAP_WAIT_SOCKET ||
+			    t->wait.kind == SNAP_WAIT_CHILD)
 				for (k = 0; k < t->wait.npeers; k++)
 					if (!check_pid(t->wait.peers[k], err_msg, err_len))
 						add_proc(s, t->wait.peers[k], true);

@@ -16,8 +16,10 @@
  * need rbp are lost. Nothing is ptrace-attached: the target's threads make
  * no context switch because of it.
  *
- * Peers: processes that hold the other end of a pipe a thread waits on,
- * and children a thread waits for, are added to the snapshot (at most
+ * Peers: processes that hold the other end of a pipe a thread waits on
+ * (matched by the pipe's inode in /proc/PID/fd), the peer of a unix socket
+ * (its inode from sock_diag, then /proc/PID/fd), and children a thread
+ * waits for, are added to the snapshot (at most
  * SNAPSHOT_MAX_PROCS processes in all), so that a wait between two
  * processes is a wait between threads.
  *
@@ -62,7 +64,8 @@ struct snap_wait {
 	int fd;
 	char name[96]; /* the lock's data symbol, "pipe:[1234]", ... ("" when none) */
 	pid_t owner_tid; /* lock: read from the mutex; join: the joined thread; 0: none */
-	/* pipe: the processes that hold the other end; child: the children */
+	/* pipe, unix socket: the processes that hold the other end; child: the
+	 * children */
 	pid_t peers[SNAPSHOT_MAX_PEERS];
 	int npeers;
 };

@@ -9,6 +9,7 @@
  *                           wants the next
  *        deadlock pipes     a parent and its child each read a pipe only
  *                           the other writes
+ *        deadlock sockets   the same over a unix socket pair
  *        deadlock cond      a thread waits on a condition variable nobody
  *                           signals; main joins it
  *        deadlock held [S]  "holder" sleeps S seconds (default 600) with
@@ -18,6 +19,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdbool.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -126,11 +129,33 @@ static __attribute__((noinline)) void read_then_write(int in, int out)
 		(void)!write(out, &c, 1);
 }
 
-static int run_pipes(void)
+static int run_pipes(bool sockets)
 {
 	int to_child[2], to_parent[2];
 	pid_t child;
 
+	if (sockets) {
+		/* one pair: each side reads its own end, which only the
+		 * other side's end can fill */
+		if (socketpair(AF_UNIX, SOCK_STREAM, 0, to_child))
+			return 1;
+		to_parent[0] = to_child[0];
+		to_parent[1] = to_child[1];
+		child = fork();
+		if (child < 0)
+			return 1;
+		if (!child) {
+			close(to_child[0]);
+			read_then_write(to_child[1], to_child[1]);
+			_exit(0);
+		}
+		close(to_child[1]);
+		printf("ready %d\n", child);
+		fflush(stdout);
+		read_then_write(to_parent[0], to_parent[0]);
+		waitpid(child, NULL, 0);
+		return 0;
+	}
 	if (pipe(to_child) || pipe(to_parent))
 		return 1;
 	child = fork();
@@ -168,8 +193,8 @@ int main(int argc, char **argv)
 
 		return run_pairs(p, 3);
 	}
-	if (!strcmp(mode, "pipes"))
-		return run_pipes();
+	if (!strcmp(mode, "pipes") || !strcmp(mode, "sockets"))
+		return run_pipes(!strcmp(mode, "sockets"));
 	if (!strcmp(mode, "cond")) {
 		pthread_t t;
 
@@ -204,6 +229,6 @@ int main(int argc, char **argv)
 		fflush(stdout);
 		wait_forever();
 	}
-	fprintf(stderr, "usage: deadlock abba|cycle3|pipes|cond|held [S]|many N\n");
+	fprintf(stderr, "usage: deadlock abba|cycle3|pipes|sockets|cond|held [S]|many N\n");
 	return 2;
 }

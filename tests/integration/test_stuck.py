@@ -151,9 +151,8 @@ def three_thread_cycle(tmp):
         check_lock_cycle(rep, ["alpha", "beta", "gamma"], ["lock_a", "lock_b", "lock_c"])
 
 
-@h.test
-def two_processes_reading_each_others_pipe(tmp):
-    with Hung("pipes", 1, READ) as hung:
+def two_processes_reading_each_other(mode, kind, prefix):
+    with Hung(mode, 1, READ) as hung:
         deadline = time.time() + 5
         while syscall_of(hung.child, hung.child) != READ and time.time() < deadline:
             time.sleep(0.02)
@@ -165,14 +164,26 @@ def two_processes_reading_each_others_pipe(tmp):
         check(len(rep["deadlocks"]) == 1, f"deadlocks {rep['deadlocks']}")
         d = rep["deadlocks"][0]
         check({t["pid"] for t in d["threads"]} == {hung.pid, hung.child}, f"deadlock {d}")
-        check(all(n.startswith("pipe:[") for n in d["locks"]), f"waits {d['locks']}")
+        check(all(n.startswith(prefix) for n in d["locks"]), f"waits {d['locks']}")
         peers = {p["pid"]: p["peer"] for p in rep["processes"]}
         check(peers == {hung.pid: False, hung.child: True}, f"processes {rep['processes']}")
         for t in rep["threads"]:
             other = hung.child if t["pid"] == hung.pid else hung.pid
-            check(t["waits_on"]["kind"] == "pipe" and t["waits_on"]["peer_pids"] == [other],
+            check(t["waits_on"]["kind"] == kind and t["waits_on"]["peer_pids"] == [other],
                   f"{t['tid']} waits on {t['waits_on']}")
             check("read_then_write" in t["stack"], f"stack {t['stack']}")
+
+
+@h.test
+def two_processes_reading_each_others_pipe(tmp):
+    two_processes_reading_each_other("pipes", "pipe", "pipe:[")
+
+
+@h.test
+def two_processes_reading_a_unix_socket_pair(tmp):
+    """the peer of a unix socket comes from sock_diag, its holder from
+    /proc/PID/fd"""
+    two_processes_reading_each_other("sockets", "socket", "socket:[")
 
 
 @h.test
