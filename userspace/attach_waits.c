@@ -15,9 +15,9 @@
 #include "lock_names.h"
 #include "weft.skel.h"
 
-struct snapshot *attach_waits__take(const pid_t *pids, int npids)
+struct snapshot *attach_waits__take(const pid_t *pids, int npids, bool stacks)
 {
-	struct snapshot_opts opts = { .no_peers = true };
+	struct snapshot_opts opts = { .no_peers = true, .no_stacks = !stacks };
 	struct snapshot *snap = calloc(1, sizeof(*snap));
 	char msg[256];
 

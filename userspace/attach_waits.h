@@ -19,8 +19,9 @@ struct weft_ev_task_state;
  * recording's start is stamped: it takes a tenth of a second or more
  * (loading the iterator), which must not fall between the start and the
  * kernel figures read as the accounting check's baseline. NULL when it
- * could not be taken: the attach goes on without it. */
-struct snapshot *attach_waits__take(const pid_t *pids, int npids);
+ * could not be taken: the attach goes on without it. stacks false
+ * (--no-stacks): no stack is unwound. */
+struct snapshot *attach_waits__take(const pid_t *pids, int npids, bool stacks);
 void attach_waits__free(struct snapshot *snap);
 /* Fills the wait fields of ev (a blocked thread's state record) from the
  * snapshot (NULL: none); true when it did. */

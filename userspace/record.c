@@ -931,7 +931,7 @@ int record_run(const struct record_opts *opts)
 	if (err)
 		goto cleanup;
 	if (!opts->argv)
-		r->attach_waits = attach_waits__take(opts->pids, opts->npids);
+		r->attach_waits = attach_waits__take(opts->pids, opts->npids, opts->stacks);
 	read_cpu_stats(r, r->stats_start);
 	procfs_read_steal("/proc", r->steal_start, r->ncpu);
 

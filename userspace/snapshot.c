@@ -348,11 +348,12 @@ static int fd_mode(pid_t pid, const char *fd)
 	return mode;
 }
 
-/* The processes other than the waiter's own thread that hold the pipe ino
- * open for the other direction: writers for a reader, readers for a
- * writer. Every process in /proc is looked at (a pipe's ends can be in any
- * of them); only fds that name the very pipe have their mode read. */
-static void fd_peers(pid_t self, const char *kind, __u64 ino, bool want_writer, struct snap_wait *w)
+/* The processes that hold the pipe (or socket) ino open for the other
+ * direction: writers for a reader, readers for a writer (the waiter's own
+ * process among them when it holds that end too). Every process in /proc
+ * is looked at (a pipe's ends can be in any of them); only fds that name
+ * the very pipe have their mode read. */
+static void fd_peers(const char *kind, __u64 ino, bool want_writer, struct snap_wait *w)
 {
 	char want[48], path[320], link[64];
 	struct dirent *pd, *fdd;
@@ -394,7 +395,6 @@ static void fd_peers(pid_t self, const char *kind, __u64 ino, bool want_writer, 
 		closedir(fds);
 	}
 	closedir(proc);
-	(void)self;
 }
 
 /* The inode of a unix socket's peer, from the kernel's sock_diag (the
@@ -525,7 +525,7 @@ static void classify_fd(struct snap_thread *t)
 
 		t->wait.kind = SNAP_WAIT_PIPE;
 		t->wait.ino = ino;
-		fd_peers(t->pid, "pipe", ino, !writing, &t->wait);
+		fd_peers("pipe", ino, !writing, &t->wait);
 	} else if (sscanf(link, "socket:[%llu]", &ino) == 1) {
 		__u64 peer = unix_peer_ino(ino);
 
@@ -534,7 +534,7 @@ static void classify_fd(struct snap_thread *t)
 		/* a unix socket's other end: the processes that hold its peer
 		 * can write to it (or read what fills it) */
 		if (peer)
-			fd_peers(t->pid, "socket", peer, true, &t->wait);
+			fd_peers("socket", peer, true, &t->wait);
 	}
 }
 
