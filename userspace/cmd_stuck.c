@@ -28,9 +28,9 @@ struct stuck_cli {
 static const char stuck_doc[] =
 	"Say why running processes are hung, without stopping them: each thread's state, the "
 	"system call it blocks in, what it waits on (a lock and the thread that holds it, a pipe "
-	"and the processes at its other end, a child, a thread it joins), its user and kernel "
-	"stacks; then the cycles of who waits for whom. Processes at the other end of a pipe "
-	"and children waited for are looked at too. Needs root."
+	"or unix socket and the processes at its other end, a child, a thread it joins), its "
+	"user and kernel stacks; then the cycles of who waits for whom. Processes at the other "
+	"end of a pipe or socket and children waited for are looked at too. Needs root."
 	"\v"
 	"Exit status: 0 no deadlock, 3 a deadlock was found, 1 runtime error (no such process, a "
 	"kernel thread, not root), 2 usage error.\n\n"
