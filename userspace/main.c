@@ -28,6 +28,7 @@ static const struct subcommand subcommands[] = {
 	{ "timeline", cmd_timeline, "a recording as a trace to open in Perfetto's UI" },
 	{ "critical", cmd_critical,
 	  "the critical path through wakeups: what decided the wall time" },
+	{ "stuck", cmd_stuck, "why running processes are hung: waits, owners, deadlocks (root)" },
 };
 
 static void usage(FILE *out)

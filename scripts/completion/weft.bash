@@ -61,6 +61,7 @@ _weft_values()
 	"critical --by") echo "thread function lock" ;;
 	"record --locks") echo ", futex kernel pthread none" ;;
 	"record --unwind") echo "tables fp" ;;
+	"stuck --format") echo "text json" ;;
 	esac
 }
 
