@@ -45,6 +45,9 @@ enum weft_event_type {
 	WEFT_EV_SAMPLE = 11, /* on-CPU sample (perf_event cpu-clock) */
 	WEFT_EV_KLOCK = 12, /* a contended kernel lock (contention tracepoints) */
 	WEFT_EV_PLOCK = 13, /* a pthread_mutex_lock that waited (--locks=pthread) */
+	/* the recorder: per-CPU totals so far, every 100 ms (struct
+	 * weft_ev_cpu_totals, from the recording's start to hdr.ts_ns) */
+	WEFT_EV_CPU_TICK = 14,
 	WEFT_EV_TYPE_MAX,
 };
 
@@ -266,7 +269,9 @@ struct weft_ev_sample {
 	__s32 kernel_stack_id;
 };
 
-/* Per-CPU time over the recording, measured in the switch program. */
+/* Per-CPU time over the recording, measured in the switch program: at
+ * the end (WEFT_EV_CPU_TOTALS), and so far every 100 ms
+ * (WEFT_EV_CPU_TICK, the same layout) for the HTML page's per-CPU strip. */
 struct weft_ev_cpu_totals {
 	struct weft_event_header hdr; /* hdr.cpu: the CPU these are for */
 	__u64 idle_ns;
@@ -440,6 +445,7 @@ static inline unsigned int weft_event_size(unsigned int type)
 	case WEFT_EV_TASK_STATE:
 		return sizeof(struct weft_ev_task_state);
 	case WEFT_EV_CPU_TOTALS:
+	case WEFT_EV_CPU_TICK:
 		return sizeof(struct weft_ev_cpu_totals);
 	case WEFT_EV_SAMPLE:
 		return sizeof(struct weft_ev_sample);

@@ -13,19 +13,25 @@
 #include "file.h"
 #include "log.h"
 #include "output.h"
+#include "output_html.h"
 #include "recording.h"
 #include "stack_summary.h"
 #include "stacks.h"
+#include "flame.h"
+#include "flame_svg.h"
+#include "stack_attrib.h"
 #include "waitfor.h"
 
 enum report_format {
 	FORMAT_TEXT,
 	FORMAT_JSON,
 	FORMAT_MARKDOWN,
+	FORMAT_HTML,
 };
 
 struct report_opts {
 	const char *path;
+	const char *output; /* -o: the file to write (html); stdout when NULL */
 	enum report_format format;
 	struct output_opts out;
 };
@@ -44,12 +50,17 @@ static const char report_doc[] =
 	"Examples:\n"
 	"  weft report                                   # weft.data, as text\n"
 	"  weft report run.data --threads                # per thread and process too\n"
-	"  weft report --format json | jq .parallelism   # one figure";
+	"  weft report --format json | jq .parallelism   # one figure\n"
+	"  weft report --format html -o run.html         # one page to open in a browser";
 
 static const char report_args_doc[] = "[FILE]";
 
 static const struct argp_option report_options[] = {
-	{ "format", OPT_FORMAT, "FMT", 0, "text (default), json or markdown", 0 },
+	{ "format", OPT_FORMAT, "FMT", 0,
+	  "text (default), json, markdown or html (one self-contained page: charts, flame "
+	  "graphs, tables)",
+	  0 },
+	{ "output", 'o', "FILE", 0, "Write the report to FILE instead of stdout", 0 },
 	{ "threads", OPT_THREADS, NULL, 0,
 	  "Add per-thread and per-process tables, and each process's top on-CPU functions and "
 	  "off-CPU stacks",
@@ -74,9 +85,14 @@ static error_t report_parse_arg(int key, char *arg, struct argp_state *state)
 			o->format = FORMAT_JSON;
 		else if (!strcmp(arg, "markdown") || !strcmp(arg, "md"))
 			o->format = FORMAT_MARKDOWN;
+		else if (!strcmp(arg, "html"))
+			o->format = FORMAT_HTML;
 		else
-			argp_failure(state, 2, 0, "unknown format '%s' (text, json or markdown)",
-				     arg);
+			argp_failure(state, 2, 0,
+				     "unknown format '%s' (text, json, markdown or html)", arg);
+		break;
+	case 'o':
+		o->output = arg;
 		break;
 	case OPT_THREADS:
 		o->out.threads = true;
@@ -96,15 +112,25 @@ static error_t report_parse_arg(int key, char *arg, struct argp_state *state)
 	return 0;
 }
 
-/* The pass feeds the stack summary and the wait-for graph at once */
+/* The pass feeds the stack summary and the wait-for graph at once, and
+ * for the HTML page its series and the flame graphs' attribution */
 struct report_tap {
 	struct stack_summary *stacks;
 	struct waitfor *waits;
+	struct html_series *series; /* NULL but for html */
+	struct stack_attrib *attrib; /* likewise */
 };
 
 static int report_feed(void *ctx, const struct weft_event_header *ev)
 {
-	return stack_summary__feed(((struct report_tap *)ctx)->stacks, ev);
+	struct report_tap *t = ctx;
+	int err = stack_summary__feed(t->stacks, ev);
+
+	if (!err && t->series)
+		err = html_series__feed(t->series, ev);
+	if (!err && t->attrib)
+		err = stack_attrib__feed(t->attrib, ev);
+	return err;
 }
 
 static void report_slice(void *ctx, const struct weft_slice *slice)
@@ -113,6 +139,81 @@ static void report_slice(void *ctx, const struct weft_slice *slice)
 
 	stack_summary__slice(t->stacks, slice);
 	waitfor__slice(t->waits, slice);
+	if (t->series)
+		html_series__slice(t->series, slice);
+	if (t->attrib)
+		stack_attrib__slice(t->attrib, slice);
+}
+
+/* The page's flame graphs, as weft flame --svg draws them */
+static const struct {
+	const char *id, *title;
+	enum flame_type type;
+	enum flame_svg_palette palette;
+} page_flames[] = {
+	{ "oncpu", "On-CPU", FLAME_ONCPU, FLAME_SVG_HOT },
+	{ "offcpu", "Off-CPU", FLAME_OFFCPU, FLAME_SVG_IO },
+	{ "lock", "Lock waits", FLAME_LOCK, FLAME_SVG_LOCK },
+};
+#define PAGE_FLAMES (sizeof(page_flames) / sizeof(page_flames[0]))
+
+/* The folded lines of one flame for the page, owned by the caller: the
+ * lock type rooted at each lock's name (one tower per lock), as weft
+ * flame --svg does */
+struct page_flame {
+	const char **stacks;
+	__u64 *values;
+	char **texts;
+	size_t n, cap;
+};
+
+static void page_flame__free(struct page_flame *p)
+{
+	size_t i;
+
+	for (i = 0; p->texts && i < p->cap; i++)
+		free(p->texts[i]);
+	free(p->texts);
+	free(p->stacks);
+	free(p->values);
+}
+
+static int page_flame__fill(struct page_flame *p, const struct flame *f, enum flame_type type)
+{
+	size_t n = flame__count(f), i;
+	char *c;
+
+	p->cap = n > flame__lock_count(f) ? n : flame__lock_count(f);
+	p->stacks = calloc(p->cap ? p->cap : 1, sizeof(*p->stacks));
+	p->values = calloc(p->cap ? p->cap : 1, sizeof(*p->values));
+	p->texts = calloc(p->cap ? p->cap : 1, sizeof(*p->texts));
+	if (!p->stacks || !p->values || !p->texts)
+		return -ENOMEM;
+	if (type != FLAME_LOCK) {
+		for (i = 0; i < n; i++) {
+			p->stacks[i] = flame__stack(f, i);
+			p->values[i] = flame__value(f, i);
+		}
+		p->n = n;
+		return 0;
+	}
+	for (i = 0; i < flame__lock_count(f); i++) {
+		const struct flame_lock_line *l = flame__lock_line(f, i);
+		__u64 us = (l->ns + 500) / 1000;
+
+		if (!us)
+			continue;
+		if (asprintf(&p->texts[p->n], "%s;%s", l->lock_name, l->stack) < 0) {
+			p->texts[p->n] = NULL;
+			return -ENOMEM;
+		}
+		for (c = p->texts[p->n]; c < p->texts[p->n] + strlen(l->lock_name); c++)
+			if (*c == ';')
+				*c = '_';
+		p->stacks[p->n] = p->texts[p->n];
+		p->values[p->n++] = us;
+	}
+	return 0;
 }
 
 int cmd_report(int argc, char **argv)
@@ -132,13 +233,21 @@ int cmd_report(int argc, char **argv)
 	struct recording_tap tap;
 	struct report_tap both;
 	struct waitfor *waits = NULL;
+	struct html_series *series = NULL;
+	struct stack_attrib *attrib = NULL;
+	struct flame *flames[PAGE_FLAMES] = { NULL };
+	struct page_flame pf[PAGE_FLAMES];
+	struct html_opts hopts = { .out = NULL };
+	FILE *out = stdout;
 	char err[512];
 	int status = 1, werr;
+	size_t i;
 
 	if (argp_parse(&argp, argc, argv, 0, NULL, &opts))
 		return 2;
 	if (!opts.path)
 		opts.path = "weft.data";
+	memset(pf, 0, sizeof(pf));
 
 	rec = recording_open(opts.path, &aopts, err, sizeof(err));
 	if (!rec) {
@@ -159,9 +268,25 @@ int cmd_report(int argc, char **argv)
 		elog("%s: %s", opts.path, strerror(errno));
 		goto cleanup;
 	}
+	if (opts.format == FORMAT_HTML) {
+		series = html_series__new(aopts->start_ns, true);
+		attrib = series ? stack_attrib__new(table) : NULL;
+		for (i = 0; attrib && i < PAGE_FLAMES; i++) {
+			struct flame_opts fo = { .type = page_flames[i].type,
+						 .by = FLAME_BY_PROCESS };
+
+			flames[i] = flame__new(&fo, attrib);
+			if (!flames[i])
+				break;
+		}
+		if (!series || !attrib || i < PAGE_FLAMES) {
+			elog("%s: %s", opts.path, strerror(errno ? errno : ENOMEM));
+			goto cleanup;
+		}
+	}
 	/* one pass over the file: the summary sees each event, then the
 	 * analysis, whose slices both see */
-	both = (struct report_tap){ stacks, waits };
+	both = (struct report_tap){ stacks, waits, series, attrib };
 	tap = (struct recording_tap){ report_feed, report_slice, &both };
 	if (recording_run(rec, &tap, err, sizeof(err)) < 0) {
 		elog("%s", err);
@@ -179,27 +304,79 @@ int cmd_report(int argc, char **argv)
 		goto cleanup;
 	}
 	opts.out.waits = waits;
-	/* the summary copied what it reports */
+	if (series)
+		html_series__window(series, m);
+	for (i = 0; attrib && i < PAGE_FLAMES; i++) {
+		werr = flame__finish(flames[i], m);
+		if (!werr)
+			werr = page_flame__fill(&pf[i], flames[i], page_flames[i].type);
+		if (werr) {
+			elog("%s: flame graphs: %s", opts.path, strerror(-werr));
+			goto cleanup;
+		}
+		/* a recording without stacks has no graph to show */
+		if (!table || !stack_summary__capture(stacks)->recorded)
+			continue;
+		hopts.flames[hopts.nr_flames++] = (struct html_flame){
+			.id = page_flames[i].id,
+			.title = page_flames[i].title,
+			.unit = flame_type__unit(page_flames[i].type),
+			.palette = page_flames[i].palette,
+			.stacks = pf[i].stacks,
+			.values = pf[i].values,
+			.n = pf[i].n,
+		};
+	}
+	/* the summary and the flames copied what they report */
 	stack_table__free(table);
 	table = NULL;
 	opts.out.stacks = stacks;
+	if (opts.output) {
+		out = fopen(opts.output, "we");
+		if (!out) {
+			elog("Failed to create %s: %s", opts.output, strerror(errno));
+			out = stdout;
+			goto cleanup;
+		}
+	}
 	switch (opts.format) {
 	case FORMAT_JSON:
-		werr = output_json(stdout, m, &opts.out);
+		werr = output_json(out, m, &opts.out);
 		break;
 	case FORMAT_MARKDOWN:
-		werr = output_markdown(stdout, m, &opts.out);
+		werr = output_markdown(out, m, &opts.out);
+		break;
+	case FORMAT_HTML:
+		hopts.out = &opts.out;
+		hopts.series = series;
+		hopts.source = opts.path;
+		werr = output_html(out, m, &hopts);
 		break;
 	default:
-		werr = output_text(stdout, m, &opts.out);
+		werr = output_text(out, m, &opts.out);
 		break;
 	}
-	if (werr || fflush(stdout)) {
-		elog("Failed to write the report: %s", strerror(werr ? -werr : errno));
+	if (!werr && fflush(out))
+		werr = -errno;
+	if (out != stdout) {
+		if (fclose(out) && !werr)
+			werr = -errno;
+		out = stdout;
+	}
+	if (werr) {
+		elog("Failed to write the report: %s", strerror(-werr));
 		goto cleanup;
 	}
 	status = 0;
 cleanup:
+	if (out != stdout)
+		fclose(out);
+	for (i = 0; i < PAGE_FLAMES; i++) {
+		flame__free(flames[i]);
+		page_flame__free(&pf[i]);
+	}
+	stack_attrib__free(attrib);
+	html_series__free(series);
 	stack_summary__free(stacks);
 	waitfor__free(waits);
 	stack_table__free(table);
