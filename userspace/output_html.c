@@ -276,7 +276,8 @@ static const char css[] =
 	"th,td{border-bottom:1px solid var(--line);padding:3px 8px;text-align:left;"
 	"vertical-align:top}td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}\n"
 	"table.summary th{width:14em;font-weight:600}\n"
-	"th button{all:inherit;cursor:pointer;font-weight:600}th button:focus-visible,"
+	"th button{background:none;border:0;padding:0;margin:0;font:inherit;color:inherit;"
+	"text-align:inherit;cursor:pointer;font-weight:600}th button:focus-visible,"
 	"[role=tab]:focus-visible{outline:2px solid var(--link)}"
 	"th[aria-sort=ascending] button::after{content:' \\25B2'}"
 	"th[aria-sort=descending] button::after{content:' \\25BC'}\n"
@@ -892,7 +893,7 @@ static void locks(FILE *out, const struct weft_metrics *m, const struct output_o
 				char b[32];
 
 				fprintf(out, "<details%s><summary>%s (%.0f%%) ",
-					k == 0 ? " open" : "", dur(b, sizeof(b), w->ns / 1e9),
+					i == 0 && k == 0 ? " open" : "", dur(b, sizeof(b), w->ns / 1e9),
 					l->total_s > 0 ? 100 * w->ns / 1e9 / l->total_s : 0);
 				html_text(out, w->nframes ? w->frames[0] : "");
 				fputs("</summary><ol class=\"stack mono\">", out);
@@ -940,11 +941,12 @@ static int flame_frame(FILE *out, const struct html_flame *f)
 		height = atoi(h + 8);
 	fputs("<iframe title=\"", out);
 	html_text(out, f->title);
-	fprintf(out, " flame graph\" height=\"%d\" srcdoc='",
-		height + 8 > 2000 ? 2000 : height + 8);
-	fputs("&lt;!DOCTYPE html&gt;&lt;html lang=&quot;en&quot;&gt;&lt;head&gt;&lt;meta "
-	      "charset=&quot;utf-8&quot;&gt;&lt;style&gt;body{margin:0}&lt;/style&gt;&lt;/head&gt;"
-	      "&lt;body&gt;",
+	/* the graph scales to the frame's width; the frame keeps its shape */
+	fprintf(out, " flame graph\" style=\"aspect-ratio:%d/%d\" srcdoc='", FLAME_SVG_WIDTH,
+		height + 4);
+	fputs("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><style>"
+	      "body{margin:0;overflow:hidden}svg{width:100%;height:auto;display:block}</style>"
+	      "</head><body>",
 	      out);
 	for (p = svg; *p; p++) {
 		if (*p == '&')
@@ -955,7 +957,7 @@ static int flame_frame(FILE *out, const struct html_flame *f)
 			fputc(*p, out);
 	}
 	/* an inline <svg> in HTML has no load event of its own to run init */
-	fputs("&lt;script&gt;init()&lt;/script&gt;&lt;/body&gt;&lt;/html&gt;'></iframe>\n", out);
+	fputs("<script>init()</script></body></html>'></iframe>\n", out);
 	free(buf);
 	return 0;
 }
