@@ -281,13 +281,19 @@ struct weft_ev_cpu_totals {
 	__u64 lost; /* records whose reservation failed on this CPU */
 };
 
+/* What a CPU has run since its last switch (weft_cpu_stat.last_kind): the
+ * recorder's totals every 100 ms add that open stretch to its kind */
+#define WEFT_CPU_KIND_IDLE 1
+#define WEFT_CPU_KIND_TRACED 2
+#define WEFT_CPU_KIND_OTHER 3
+
 /* The value of the per-CPU cpu_stats map: what the switch program adds up
  * on every switch, tree or not, and what the ring buffers could not take.
  * The recorder reads it at the start and the end and writes the difference
  * as WEFT_EV_CPU_TOTALS. */
 struct weft_cpu_stat {
 	__u64 last_ts_ns;
-	__u64 last_kind;
+	__u64 last_kind; /* since last_ts_ns: WEFT_CPU_KIND_* (0 not known) */
 	__u64 idle_ns;
 	__u64 traced_ns;
 	__u64 other_ns;

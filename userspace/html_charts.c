@@ -115,7 +115,7 @@ static void time_axis(FILE *out, double x0, double w, double y, double t0_s, dou
 
 void chart_histogram(FILE *out, const double *share, unsigned int n)
 {
-	unsigned int w = CHART_WIDTH, h = 180, plot_h = h - AXIS_H - 16, r;
+	unsigned int w = CHART_WIDTH, h = 190, plot_h = h - AXIS_H - 26, r;
 	double bw = n ? (double)(w - LEFT - RIGHT) / n : 0, top = 0;
 
 	for (r = 0; r < n; r++)
@@ -135,9 +135,9 @@ void chart_histogram(FILE *out, const double *share, unsigned int n)
 		fprintf(out,
 			"%% of wall</title><rect class=\"s-run\" x=\"%.1f\" y=\"%.1f\" "
 			"width=\"%.1f\" height=\"%.1f\"/>",
-			x + bw * 0.1, 8 + plot_h - bh, bw * 0.8, bh > 0 ? bh : 0);
+			x + bw * 0.1, 18 + plot_h - bh, bw * 0.8, bh > 0 ? bh : 0);
 		fprintf(out, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">", x + bw / 2,
-			plot_h + 8 - bh - 3 > 18 ? plot_h + 8 - bh - 3 : 18.0);
+			18 + plot_h - bh - 4);
 		html_num(out, 100 * share[r], 1);
 		fprintf(out,
 			"%%</text><text class=\"axis\" x=\"%.1f\" y=\"%u\" "

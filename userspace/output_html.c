@@ -893,7 +893,8 @@ static void locks(FILE *out, const struct weft_metrics *m, const struct output_o
 				char b[32];
 
 				fprintf(out, "<details%s><summary>%s (%.0f%%) ",
-					i == 0 && k == 0 ? " open" : "", dur(b, sizeof(b), w->ns / 1e9),
+					i == 0 && k == 0 ? " open" : "",
+					dur(b, sizeof(b), w->ns / 1e9),
 					l->total_s > 0 ? 100 * w->ns / 1e9 / l->total_s : 0);
 				html_text(out, w->nframes ? w->frames[0] : "");
 				fputs("</summary><ol class=\"stack mono\">", out);
