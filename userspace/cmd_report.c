@@ -3,8 +3,11 @@
  * from the recording. */
 #include <argp.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <linux/types.h>
 
 #include "analysis.h"
@@ -145,6 +148,39 @@ static void report_slice(void *ctx, const struct weft_slice *slice)
 		stack_attrib__slice(t->attrib, slice);
 }
 
+/* -o FILE: written as FILE.tmp.XXXXXX and renamed at the end, so that a
+ * failed run leaves no half page. NULL after one line on stderr. */
+static FILE *open_output(const char *path, char **tmp)
+{
+	mode_t mask;
+	FILE *f;
+	int fd;
+
+	if (asprintf(tmp, "%s.tmp.XXXXXX", path) < 0) {
+		*tmp = NULL;
+		elog("Failed to create %s: %s", path, strerror(ENOMEM));
+		return NULL;
+	}
+	fd = mkstemp(*tmp);
+	if (fd < 0) {
+		elog("Failed to create %s: %s", path, strerror(errno));
+		free(*tmp);
+		*tmp = NULL;
+		return NULL;
+	}
+	/* mkstemp makes it 0600; give the file the mode a new file gets */
+	mask = umask(0);
+	umask(mask);
+	fchmod(fd, 0666 & ~mask);
+	f = fdopen(fd, "w");
+	if (!f) {
+		elog("Failed to create %s: %s", path, strerror(errno));
+		close(fd);
+		return NULL;
+	}
+	return f;
+}
+
 /* The page's flame graphs, as weft flame --svg draws them */
 static const struct {
 	const char *id, *title;
@@ -239,7 +275,7 @@ int cmd_report(int argc, char **argv)
 	struct page_flame pf[PAGE_FLAMES];
 	struct html_opts hopts = { .out = NULL };
 	FILE *out = stdout;
-	char err[512];
+	char err[512], *tmp = NULL;
 	int status = 1, werr;
 	size_t i;
 
@@ -248,11 +284,19 @@ int cmd_report(int argc, char **argv)
 	if (!opts.path)
 		opts.path = "weft.data";
 	memset(pf, 0, sizeof(pf));
+	/* an unwritable -o fails at once, not after the pass */
+	if (opts.output) {
+		out = open_output(opts.output, &tmp);
+		if (!out) {
+			out = stdout;
+			goto cleanup;
+		}
+	}
 
 	rec = recording_open(opts.path, &aopts, err, sizeof(err));
 	if (!rec) {
 		elog("%s", err);
-		return 1;
+		goto cleanup;
 	}
 	/* JSON lists every process's stacks, as it lists every thread */
 	sopts.per_process = opts.out.threads || opts.format == FORMAT_JSON;
@@ -331,14 +375,6 @@ int cmd_report(int argc, char **argv)
 	stack_table__free(table);
 	table = NULL;
 	opts.out.stacks = stacks;
-	if (opts.output) {
-		out = fopen(opts.output, "we");
-		if (!out) {
-			elog("Failed to create %s: %s", opts.output, strerror(errno));
-			out = stdout;
-			goto cleanup;
-		}
-	}
 	switch (opts.format) {
 	case FORMAT_JSON:
 		werr = output_json(out, m, &opts.out);
@@ -364,13 +400,23 @@ int cmd_report(int argc, char **argv)
 		out = stdout;
 	}
 	if (werr) {
-		elog("Failed to write the report: %s", strerror(-werr));
+		elog("Failed to write %s: %s", opts.output ? opts.output : "the report",
+		     strerror(-werr));
 		goto cleanup;
 	}
+	if (tmp && rename(tmp, opts.output)) {
+		elog("Failed to rename %s to %s: %s", tmp, opts.output, strerror(errno));
+		goto cleanup;
+	}
+	free(tmp);
+	tmp = NULL;
 	status = 0;
 cleanup:
 	if (out != stdout)
 		fclose(out);
+	if (tmp)
+		unlink(tmp);
+	free(tmp);
 	for (i = 0; i < PAGE_FLAMES; i++) {
 		flame__free(flames[i]);
 		page_flame__free(&pf[i]);
