@@ -54,7 +54,7 @@ static const char report_doc[] =
 	"  weft report                                   # weft.data, as text\n"
 	"  weft report run.data --threads                # per thread and process too\n"
 	"  weft report --format json | jq .parallelism   # one figure\n"
-	"  weft report --format html -o run.html         # one page to open in a browser";
+	"  weft report --format html -o run.html         # one page: charts, flames";
 
 static const char report_args_doc[] = "[FILE]";
 

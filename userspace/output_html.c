@@ -292,7 +292,8 @@ static const char css[] =
 	".legend-row{display:flex;flex-wrap:wrap;gap:4px 14px;font-size:.9em;color:var(--mute);"
 	"margin:0;padding:0;list-style:none}.legend-row li::before{content:'';display:inline-block;"
 	"width:10px;height:10px;margin-right:5px;background:var(--c)}\n"
-	".bars-row{display:flex;flex-wrap:wrap;gap:0 20px}figure.bars{margin:0;flex:1 1 460px}"
+	".bars-row{display:flex;flex-wrap:wrap;gap:0 20px}figure.bars{margin:0;flex:1 1 460px;max-width:540px}"
+	".wide{overflow-x:auto}"
 	"figcaption{font-weight:600}\n"
 	"[role=tablist]{display:flex;gap:4px;border-bottom:1px solid var(--line)}"
 	"[role=tab]{font:inherit;color:inherit;background:var(--card);border:1px solid var(--line);"
@@ -1231,7 +1232,8 @@ int output_html_compare(FILE *out, const char *task, const struct compare_row *r
 	      out);
 
 	fputs("<section id=\"models\" aria-labelledby=\"h-models\"><h2 id=\"h-models\">Models"
-	      "</h2>\n<table class=\"sortable\" id=\"models-table\"><thead><tr>",
+	      "</h2>\n<div class=\"wide\"><table class=\"sortable\" id=\"models-table\"><thead>"
+	      "<tr>",
 	      out);
 	for (c = 0; c < nc; c++)
 		th(out, compare_column_header(c), c > 0);
@@ -1260,7 +1262,7 @@ int output_html_compare(FILE *out, const char *task, const struct compare_row *r
 		}
 		fputs("</tr>\n", out);
 	}
-	fputs("</tbody></table></section>\n", out);
+	fputs("</tbody></table></div></section>\n", out);
 
 	fputs("<section id=\"bars\" aria-labelledby=\"h-bars\"><h2 id=\"h-bars\">Side by side"
 	      "</h2>\n<div class=\"bars-row\">\n",
