@@ -11,7 +11,8 @@
 # call with and without the lock owner read:
 #   bench: switch owners=read|off ns_per_call=N calls=C runs=R
 #   bench: owner read costs +N ns per switch call (+P%)
-# then the weft-work model table (scripts/bench-work.sh).
+# then the HTML page of a 1M-event recording (scripts/bench-html.sh: its size,
+# write and load times) and the weft-work model table (scripts/bench-work.sh).
 #
 # Workloads: pingpong (two threads handing a futex token, both on CPU 0),
 # pingpong-x (one on CPU 0, one on CPU 1), mutex (4 threads, one contended
@@ -397,6 +398,14 @@ for owners, name in (("1", "read"), ("0", "off")):
 print(f"bench: owner read costs {med['1'] - med['0']:+.1f} ns per switch call "
       f"({100 * (med['1'] - med['0']) / med['0']:+.1f}%)")
 PY
+
+echo
+echo "## the HTML page of a 1M-event recording (scripts/bench-html.sh)"
+if ((smoke)); then
+	"$here/scripts/bench-html.sh" --smoke "$build" || failed=1
+else
+	"$here/scripts/bench-html.sh" "$build" || failed=1
+fi
 
 if ((!smoke)); then
 	echo

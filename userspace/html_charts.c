@@ -103,6 +103,9 @@ static void time_axis(FILE *out, double x0, double w, double y, double t0_s, dou
 	for (t = ceil(t0_s / step) * step; span_s > 0 && t <= t0_s + span_s + 1e-9; t += step) {
 		double x = x0 + (t - t0_s) / span_s * w;
 
+		/* the unit's place at the end */
+		if (x > x0 + w - 16)
+			break;
 		fprintf(out, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>", x, y, x,
 			y + 4);
 		fprintf(out, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">", x, y + 15);
@@ -178,9 +181,13 @@ void chart_levels(FILE *out, const char *label, const double *r, const double *q
 		sum_q += q ? q[i] : 0;
 	}
 	if (ymax <= 0)
-		ymax = top > 0 ? ceil(top) : 1;
-	fprintf(out, "<svg class=\"chart\" viewBox=\"0 0 %u %u\" role=\"img\" aria-label=\"", width,
-		h);
+		ymax = top > 0 ? ceil(top - 1e-3) : 1;
+	/* as wide on the page as its viewBox against a full chart's, so that
+	 * small multiples keep one time scale */
+	fprintf(out,
+		"<svg class=\"chart\" style=\"width:%.2f%%\" viewBox=\"0 0 %u %u\" role=\"img\" "
+		"aria-label=\"",
+		100.0 * width / CHART_WIDTH, width, h);
 	html_text(out, label);
 	fputs("\"><title>", out);
 	html_text(out, label);

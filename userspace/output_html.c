@@ -274,7 +274,7 @@ static const char css[] =
 	"nav ul{list-style:none;padding:0;margin:8px 0;display:flex;flex-wrap:wrap;gap:4px 16px}\n"
 	"table{border-collapse:collapse;width:100%;margin:.4em 0;font-size:.93em}"
 	"th,td{border-bottom:1px solid var(--line);padding:3px 8px;text-align:left;"
-	"vertical-align:top}td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}\n"
+	"vertical-align:top}td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}td.n{white-space:nowrap}\n"
 	"table.summary th{width:14em;font-weight:600}\n"
 	"th button{background:none;border:0;padding:0;margin:0;font:inherit;color:inherit;"
 	"text-align:inherit;cursor:pointer;font-weight:600}th button:focus-visible,"
@@ -292,7 +292,7 @@ static const char css[] =
 	".legend-row{display:flex;flex-wrap:wrap;gap:4px 14px;font-size:.9em;color:var(--mute);"
 	"margin:0;padding:0;list-style:none}.legend-row li::before{content:'';display:inline-block;"
 	"width:10px;height:10px;margin-right:5px;background:var(--c)}\n"
-	".bars-row{display:flex;flex-wrap:wrap;gap:0 20px}figure.bars{margin:0;flex:1 1 460px;max-width:540px}"
+	".bars-row{display:flex;flex-wrap:wrap;gap:0 20px}figure.bars{margin:0;flex:0 1 460px}"
 	".wide{overflow-x:auto}"
 	"figcaption{font-weight:600}\n"
 	"[role=tablist]{display:flex;gap:4px;border-bottom:1px solid var(--line)}"
@@ -1311,7 +1311,7 @@ int output_html_compare(FILE *out, const char *task, const struct compare_row *r
 					ymax = r[k];
 		}
 	}
-	ymax = ceil(ymax);
+	ymax = ceil(ymax - 1e-3);
 	q = calloc(HTML_COLUMNS, sizeof(*q));
 	r = realloc(r, HTML_COLUMNS * sizeof(*r));
 	if (!r || !q) {

@@ -34,6 +34,18 @@ def browser_or_skip(build):
     return shutil.which("chromium"), page
 
 
+def chromium_or_skip():
+    """chromium's path, installing it first (the HTML pages need nothing
+    else)"""
+    if not shutil.which("chromium"):
+        r = subprocess.run([os.path.join(REPO, "scripts", "deps.sh"), "chromium"],
+                           capture_output=True, text=True, timeout=600)
+        if r.returncode or not shutil.which("chromium"):
+            raise Skip(f"chromium could not be installed: "
+                       f"{(r.stderr.strip().splitlines() or ['?'])[-1]}")
+    return shutil.which("chromium")
+
+
 class Server:
     """serves a folder on 127.0.0.1 (speedscope loads a profile URL only
     over http, not from file:)"""

@@ -162,7 +162,7 @@ def report_page_in_chromium(tmp):
     raw = open(out, encoding="utf-8").read()
     check("<b>&" not in raw, "the comm went into the page unescaped")
     check("&lt;b&gt;&amp;&#39;&quot;x" in raw, "the comm is not in the page, escaped")
-    chromium, _ = browser.browser_or_skip(BUILD)
+    chromium = browser.chromium_or_skip()
     facts, asked, said, png, _, sorted_ok, tabs_ok = open_page(chromium, out, tmp, "report")
     check_page(facts, asked, said, png, rep)
     check(facts["bold"] == 0, "a <b> element came from the recording")
@@ -205,7 +205,7 @@ def older_recording_strip_unavailable(tmp):
     check(dropped >= 2, f"the recording had {dropped} per-CPU ticks")
     old = os.path.join(tmp, "old.data")
     rec.write(old)
-    chromium, _ = browser.browser_or_skip(BUILD)
+    chromium = browser.chromium_or_skip()
     for name, data in (("old", old), ("format-1.0",
                        os.path.join(REPO, "tests", "data", "format-1.0-python-gil.data"))):
         rep = h.report_json(data)
@@ -231,7 +231,7 @@ def page_of_1m_events(tmp):
     write_s = time.monotonic() - start
     size = os.path.getsize(out)
     rep = h.report_json(path)
-    chromium, _ = browser.browser_or_skip(BUILD)
+    chromium = browser.chromium_or_skip()
     facts, asked, said, png, load_s, _, _ = open_page(chromium, out, tmp, "pp")
     check_page(facts, asked, said, png, rep)
     print(f"    {got} events: page {size / 1e6:.2f} MB, written in {write_s:.2f} s, "
@@ -252,7 +252,7 @@ def compare_page_in_chromium(tmp):
     out = os.path.join(tmp, "compare.html")
     r = h.run([WEFT, "compare", *files, "--format", "html", "-o", out])
     check(r.returncode == 0, f"weft compare --format html failed: {r.stderr.strip()}")
-    chromium, _ = browser.browser_or_skip(BUILD)
+    chromium = browser.chromium_or_skip()
     view = browser.Page(chromium, width=1200, height=900)
     try:
         view.watch_requests()
