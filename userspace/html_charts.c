@@ -261,7 +261,7 @@ void chart_cpu_strip(FILE *out, const double *traced, const double *other, const
 	h = ncpu * (row_h + gap) + AXIS_H + 4;
 	fprintf(out,
 		"<svg class=\"chart\" viewBox=\"0 0 %u %u\" role=\"img\" "
-		"aria-label=\"Per-CPU time over the run\">"
+		"aria-label=\"Per-CPU time over the run\" shape-rendering=\"crispEdges\">"
 		"<title>Each CPU over the run: traced (bottom), other programs, idle (top), per "
 		"column</title>\n",
 		CHART_WIDTH, h);
