@@ -104,7 +104,7 @@ static void time_axis(FILE *out, double x0, double w, double y, double t0_s, dou
 		double x = x0 + (t - t0_s) / span_s * w;
 
 		/* the unit's place at the end */
-		if (x > x0 + w - 16)
+		if (x > x0 + w - 26)
 			break;
 		fprintf(out, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>", x, y, x,
 			y + 4);

@@ -18,8 +18,9 @@
 #include "waitfor.h"
 #include "waits.h"
 
-/* Bins: 100 us to start with, merged as the recording runs past them */
-#define FIRST_BIN_NS 100000ULL
+/* Bins: 1 us to start with, merged as the recording runs past them (a
+ * slice adds to at most MAX_BINS of them) */
+#define FIRST_BIN_NS 1000ULL
 #define MAX_BINS 2048
 #define CPU_FIRST_BIN_NS 10000000ULL
 #define UNTRACKED 0xffffffffU
@@ -591,11 +592,19 @@ static void cpu_strip(FILE *out, const struct weft_metrics *m, const struct html
 	      "CPUs over time</h2>\n",
 	      out);
 	if (!s || !html_series__has_cpu_ticks(s) || !s->any || s->t1 <= s->t0) {
-		fputs("<p class=\"note\" id=\"strip-unavailable\">The per-CPU strip is unavailable: "
-		      "this recording keeps the CPUs' traced, other and idle time only as totals "
-		      "at the end (recorded by an older weft, which did not write them every "
-		      "100 ms). The totals are in the CPU table below.</p></section>\n",
-		      out);
+		if (m->wall_s < 0.2)
+			fputs("<p class=\"note\" id=\"strip-unavailable\">The per-CPU strip is "
+			      "unavailable: the run was too short for the recorder's per-CPU totals, "
+			      "taken every 100 ms. The totals are in the CPU table below.</p>"
+			      "</section>\n",
+			      out);
+		else
+			fputs("<p class=\"note\" id=\"strip-unavailable\">The per-CPU strip is "
+			      "unavailable: this recording keeps the CPUs' traced, other and idle "
+			      "time only as totals at the end (recorded by an older weft, which did "
+			      "not write them every 100 ms). The totals are in the CPU table below."
+			      "</p></section>\n",
+			      out);
 		return;
 	}
 	ncpu = s->nr_marks;
@@ -621,7 +630,6 @@ static void cpu_strip(FILE *out, const struct weft_metrics *m, const struct html
 		"<p class=\"note\">From the recorder's per-CPU totals, taken every 100 ms; "
 		"%u CPU%s.</p>\n",
 		ncpu, ncpu == 1 ? "" : "s");
-	(void)m;
 	free(v);
 	fputs("</section>\n", out);
 }
