@@ -96,7 +96,8 @@ static void put_seconds(FILE *out, double s, double step)
 /* The time axis under a plot at x0..x0+w, y: ticks in seconds from t0_s */
 static void time_axis(FILE *out, double x0, double w, double y, double t0_s, double span_s)
 {
-	double step = nice_step(span_s, 8), t;
+	/* a tick every 90 px or so: a narrow small multiple gets few */
+	double step = nice_step(span_s, w > 180 ? (int)(w / 90) : 2), t;
 
 	fprintf(out, "<g class=\"axis\" aria-hidden=\"true\">");
 	fprintf(out, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>", x0, y, x0 + w, y);

@@ -1227,6 +1227,9 @@ int output_html_compare(FILE *out, const char *task, const struct compare_row *r
 		err = -ENOMEM;
 		goto cleanup;
 	}
+	/* recordings of one task, compared as files, name it in their notes */
+	if (!task && n > 0 && rows[0].task[0] && compare_rows_one_task(rows, n))
+		task = rows[0].task;
 	snprintf(title, sizeof(title), "weft compare%s%s", task ? ": task " : "", task ? task : "");
 	page_begin(out, title, NULL);
 	fputs("<a class=\"skip\" href=\"#models\">Skip to the table</a>\n<header><h1>", out);
