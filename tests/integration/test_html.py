@@ -178,6 +178,32 @@ def report_page_in_chromium(tmp):
     check("Locks" in facts["text"] and rep["locks"], "no locks")
 
 
+def check_ticks(path):
+    """each CPU's ticks (totals so far) cover the time between them: the
+    traced, other and idle time added from one to the next is the time
+    between them (the stretch since the CPU's last switch is counted), to
+    within 1 ms in nine of ten"""
+    import struct
+    ticks = {}
+    for sec in recfile.Recording.read(path).event_chunks():
+        _, recs = recfile.decode_chunk(sec[3])
+        ts = 0  # each chunk's first time is against 0
+        for r in recs:
+            ts += (r[1] >> 1) ^ -(r[1] & 1)
+            if recfile.record_type(r[2]) == WEFT_EV_CPU_TICK:
+                # after ts_ns: type, cpu, flags; then idle, traced, other
+                _, cpu, _, idle, traced, other = struct.unpack_from("<HHIQQQ", r[2], 0)
+                ticks.setdefault(cpu, []).append((ts, idle + traced + other))
+    good = total = 0
+    for cpu, seq in ticks.items():
+        for (t0, s0), (t1, s1) in zip(seq, seq[1:]):
+            total += 1
+            good += abs((s1 - s0) - (t1 - t0)) <= 1e6
+    check(total >= 2, f"only {total} intervals between ticks")
+    check(good >= 0.9 * total, f"{total - good} of {total} intervals between ticks do not add "
+          "up to the time between them")
+
+
 @h.test
 def older_recording_strip_unavailable(tmp):
     """without WEFT_EV_CPU_TICK records (a recording by a weft before them)
@@ -203,6 +229,7 @@ def older_recording_strip_unavailable(tmp):
                 fixed.append((r[0], (ts << 1) ^ (ts >> 63), r[2]))
             sec[3] = recfile.encode_chunk(stream, fixed)
     check(dropped >= 2, f"the recording had {dropped} per-CPU ticks")
+    check_ticks(path)
     old = os.path.join(tmp, "old.data")
     rec.write(old)
     chromium = browser.chromium_or_skip()
