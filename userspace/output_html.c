@@ -1306,29 +1306,28 @@ int output_html_compare(FILE *out, const char *task, const struct compare_row *r
 	fputs("<section id=\"rt\" aria-labelledby=\"h-rt\"><h2 id=\"h-rt\">Threads running, "
 	      "R(t), and runnable, Q(t), of each model on one time scale</h2>\n",
 	      out);
-	for (i = 0; i < n; i++) {
-		if (series && series[i] && series[i]->any) {
-			double span = html_series__span_s(series[i]);
-			const struct html_series *s = series[i];
-			unsigned int k, cols = HTML_COLUMNS;
-
-			if (span > max_span)
-				max_span = span;
-			r = realloc(r, cols * sizeof(*r));
-			if (!r || series_levels(s, cols, s->t0, s->t1, r, NULL))
-				continue;
-			for (k = 0; k < cols; k++)
-				if (r[k] > ymax)
-					ymax = r[k];
-		}
-	}
-	ymax = ceil(ymax - 1e-3);
+	r = calloc(HTML_COLUMNS, sizeof(*r));
 	q = calloc(HTML_COLUMNS, sizeof(*q));
-	r = realloc(r, HTML_COLUMNS * sizeof(*r));
 	if (!r || !q) {
 		err = -ENOMEM;
 		goto cleanup;
 	}
+	/* one height for all: the most threads running and runnable at once */
+	for (i = 0; i < n; i++) {
+		const struct html_series *s = series ? series[i] : NULL;
+		unsigned int k;
+
+		if (!s || !s->any)
+			continue;
+		if (html_series__span_s(s) > max_span)
+			max_span = html_series__span_s(s);
+		if (series_levels(s, HTML_COLUMNS, s->t0, s->t1, r, q))
+			continue;
+		for (k = 0; k < HTML_COLUMNS; k++)
+			if (r[k] + q[k] > ymax)
+				ymax = r[k] + q[k];
+	}
+	ymax = ceil(ymax - 1e-3);
 	for (i = 0; i < n; i++) {
 		const struct html_series *s = series ? series[i] : NULL;
 		double col_ns = max_span * 1e9 / HTML_COLUMNS;
