@@ -11,8 +11,12 @@
 # call with and without the lock owner read:
 #   bench: switch owners=read|off ns_per_call=N calls=C runs=R
 #   bench: owner read costs +N ns per switch call (+P%)
+# then the time of weft stuck on 200 blocked threads (scripts/bench-stuck.sh):
+#   bench: stuck threads=T wall_ms=W snapshot_ms=S runs=R
 # then the HTML page of a 1M-event recording (scripts/bench-html.sh: its size,
-# write and load times) and the weft-work model table (scripts/bench-work.sh).
+# write and load times):
+#   bench: html events=N bytes=B mb=M write_s=W load_s=L loads=R bound=met|NOT met
+# then the weft-work model table (scripts/bench-work.sh).
 #
 # Workloads: pingpong (two threads handing a futex token, both on CPU 0),
 # pingpong-x (one on CPU 0, one on CPU 1), mutex (4 threads, one contended
@@ -398,6 +402,10 @@ for owners, name in (("1", "read"), ("0", "off")):
 print(f"bench: owner read costs {med['1'] - med['0']:+.1f} ns per switch call "
       f"({100 * (med['1'] - med['0']) / med['0']:+.1f}%)")
 PY
+
+echo
+echo "## weft stuck on a process of 200 blocked threads (scripts/bench-stuck.sh)"
+"$here/scripts/bench-stuck.sh" "$build" "$repeat" || failed=1
 
 echo
 echo "## the HTML page of a 1M-event recording (scripts/bench-html.sh)"
