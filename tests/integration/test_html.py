@@ -8,7 +8,8 @@ console; the DOM holds the JSON report's figures with the JSON's rounding;
 the R(t) drawn has the area of the on-CPU time (0.5%); a screenshot is not
 blank; nothing outside the file is fetched; names from the recording are
 escaped; a recording of an older weft (no per-CPU totals over time) says
-the strip is unavailable; a page of a 1M-event recording is at most 3 MB.
+the strip is unavailable; a page of a 1M-event recording is at most 3 MB;
+the dark scheme is dark, and a printed page shows every flame graph.
 $WEFT_SCREENSHOTS, when set, is a folder that keeps the screenshots."""
 import json
 import os
@@ -107,8 +108,20 @@ def open_page(chromium, path, tmp, name):
           var p0=document.getElementById(tabs[0].getAttribute('aria-controls'));
           var p1=document.getElementById(tabs[1].getAttribute('aria-controls'));
           return p0.hidden && !p1.hidden && tabs[1].getAttribute('aria-selected')==='true';})()""")
+        # dark scheme: a dark background and light text
+        view.call("Emulation.setEmulatedMedia", session=True,
+                  features=[{"name": "prefers-color-scheme", "value": "dark"}])
+        dark = view.evaluate("[getComputedStyle(document.body).backgroundColor,"
+                             "getComputedStyle(document.body).color]")
+        # printed: every flame panel shows, the navigation does not
+        view.call("Emulation.setEmulatedMedia", session=True, media="print")
+        printed = view.evaluate(r"""[[].every.call(document.querySelectorAll('[role=tabpanel]'),
+          function(p){return getComputedStyle(p).display!=='none';}),
+          getComputedStyle(document.querySelector('nav')).display]""")
     finally:
         view.close()
+    check(dark == ["rgb(21, 23, 27)", "rgb(230, 232, 235)"], f"dark scheme: {dark}")
+    check(printed == [True, "none"], f"print: panels shown, nav {printed}")
     return facts, asked, said, png, load_s, sorted_ok, tabs_ok
 
 
