@@ -81,6 +81,7 @@ MAN_COMMANDS := record report compare flame timeline pprof diff critical stuck
 MAN_PAGES := $(OUTPUT)/man/weft.1 $(patsubst %,$(OUTPUT)/man/weft-%.1,$(MAN_COMMANDS)) \
 	$(OUTPUT)/man/weft-work.1
 DOCS := README.md $(wildcard docs/*.md)
+DOC_IMAGES := $(wildcard docs/img/*.png)
 HELP2MAN := ARGP_HELP_FMT=header-col=0 help2man --no-info --section=1 --manual="weft manual"
 
 .PHONY: all deps test unit-tests san-tests integration-tests demo bench bench-smoke clean format \
@@ -192,7 +193,8 @@ $(OUTPUT)/man/weft-%.1: $(OUTPUT)/weft docs/man/weft-%.h2m | $(OUTPUT)/man
 install: $(OUTPUT)/weft $(OUTPUT)/weft-work $(MAN_PAGES)
 	$(call msg,INSTALL,$(DESTDIR)$(PREFIX))
 	$(Q)install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(MANDIR) \
-		$(DESTDIR)$(DOCDIR)/docs $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR)
+		$(DESTDIR)$(DOCDIR)/docs $(DESTDIR)$(DOCDIR)/docs/img $(DESTDIR)$(BASHCOMPDIR) \
+		$(DESTDIR)$(ZSHCOMPDIR)
 	$(Q)install -m 0755 $(OUTPUT)/weft $(DESTDIR)$(BINDIR)/weft
 	$(Q)install -m 0755 $(OUTPUT)/weft-work $(DESTDIR)$(LIBEXECDIR)/weft-work
 	$(Q)for page in $(MAN_PAGES); do \
@@ -203,6 +205,7 @@ install: $(OUTPUT)/weft $(OUTPUT)/weft-work $(MAN_PAGES)
 	$(Q)install -m 0644 scripts/completion/_weft $(DESTDIR)$(ZSHCOMPDIR)/_weft
 	$(Q)install -m 0644 README.md $(DESTDIR)$(DOCDIR)/README.md
 	$(Q)install -m 0644 $(filter docs/%,$(DOCS)) $(DESTDIR)$(DOCDIR)/docs/
+	$(Q)install -m 0644 $(DOC_IMAGES) $(DESTDIR)$(DOCDIR)/docs/img/
 
 # Removes what install put there, and the folders that are weft's own.
 uninstall:
@@ -210,8 +213,9 @@ uninstall:
 	$(Q)rm -f $(DESTDIR)$(BINDIR)/weft $(DESTDIR)$(LIBEXECDIR)/weft-work \
 		$(patsubst $(OUTPUT)/man/%,$(DESTDIR)$(MANDIR)/%,$(MAN_PAGES)) \
 		$(DESTDIR)$(BASHCOMPDIR)/weft $(DESTDIR)$(ZSHCOMPDIR)/_weft \
-		$(patsubst %,$(DESTDIR)$(DOCDIR)/%,$(DOCS))
-	$(Q)rmdir $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(DOCDIR)/docs $(DESTDIR)$(DOCDIR) 2>/dev/null || true
+		$(patsubst %,$(DESTDIR)$(DOCDIR)/%,$(DOCS) $(DOC_IMAGES))
+	$(Q)rmdir $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(DOCDIR)/docs/img $(DESTDIR)$(DOCDIR)/docs \
+		$(DESTDIR)$(DOCDIR) 2>/dev/null || true
 
 unit-tests: deps-checked $(TEST_BINS)
 	$(Q)scripts/run-unit-tests.sh $(OBJDIR)/tests

@@ -45,6 +45,9 @@ enum weft_event_type {
 	WEFT_EV_SAMPLE = 11, /* on-CPU sample (perf_event cpu-clock) */
 	WEFT_EV_KLOCK = 12, /* a contended kernel lock (contention tracepoints) */
 	WEFT_EV_PLOCK = 13, /* a pthread_mutex_lock that waited (--locks=pthread) */
+	/* the recorder: per-CPU totals so far, every 100 ms (struct
+	 * weft_ev_cpu_totals, from the recording's start to hdr.ts_ns) */
+	WEFT_EV_CPU_TICK = 14,
 	WEFT_EV_TYPE_MAX,
 };
 
@@ -278,7 +281,9 @@ struct weft_ev_sample {
 	__s32 kernel_stack_id;
 };
 
-/* Per-CPU time over the recording, measured in the switch program. */
+/* Per-CPU time over the recording, measured in the switch program: at
+ * the end (WEFT_EV_CPU_TOTALS), and so far every 100 ms
+ * (WEFT_EV_CPU_TICK, the same layout) for the HTML page's per-CPU strip. */
 struct weft_ev_cpu_totals {
 	struct weft_event_header hdr; /* hdr.cpu: the CPU these are for */
 	__u64 idle_ns;
@@ -288,13 +293,19 @@ struct weft_ev_cpu_totals {
 	__u64 lost; /* records whose reservation failed on this CPU */
 };
 
+/* What a CPU has run since its last switch (weft_cpu_stat.last_kind): the
+ * recorder's totals every 100 ms add that open stretch to its kind */
+#define WEFT_CPU_KIND_IDLE 1
+#define WEFT_CPU_KIND_TRACED 2
+#define WEFT_CPU_KIND_OTHER 3
+
 /* The value of the per-CPU cpu_stats map: what the switch program adds up
  * on every switch, tree or not, and what the ring buffers could not take.
  * The recorder reads it at the start and the end and writes the difference
  * as WEFT_EV_CPU_TOTALS. */
 struct weft_cpu_stat {
 	__u64 last_ts_ns;
-	__u64 last_kind;
+	__u64 last_kind; /* since last_ts_ns: WEFT_CPU_KIND_* (0 not known) */
 	__u64 idle_ns;
 	__u64 traced_ns;
 	__u64 other_ns;
@@ -458,6 +469,7 @@ static inline unsigned int weft_event_size(unsigned int type)
 	case WEFT_EV_TASK_STATE:
 		return sizeof(struct weft_ev_task_state);
 	case WEFT_EV_CPU_TOTALS:
+	case WEFT_EV_CPU_TICK:
 		return sizeof(struct weft_ev_cpu_totals);
 	case WEFT_EV_SAMPLE:
 		return sizeof(struct weft_ev_sample);

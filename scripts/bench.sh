@@ -13,6 +13,9 @@
 #   bench: owner read costs +N ns per switch call (+P%)
 # then the time of weft stuck on 200 blocked threads (scripts/bench-stuck.sh):
 #   bench: stuck threads=T wall_ms=W snapshot_ms=S runs=R
+# then the HTML page of a 1M-event recording (scripts/bench-html.sh: its size,
+# write and load times):
+#   bench: html events=N bytes=B mb=M write_s=W load_s=L loads=R bound=met|NOT met
 # then the weft-work model table (scripts/bench-work.sh).
 #
 # Workloads: pingpong (two threads handing a futex token, both on CPU 0),
@@ -443,6 +446,14 @@ PY
 echo
 echo "## weft stuck on a process of 200 blocked threads (scripts/bench-stuck.sh)"
 "$here/scripts/bench-stuck.sh" "$build" "$repeat" || failed=1
+
+echo
+echo "## the HTML page of a 1M-event recording (scripts/bench-html.sh)"
+if ((smoke)); then
+	"$here/scripts/bench-html.sh" --smoke "$build" || failed=1
+else
+	"$here/scripts/bench-html.sh" "$build" || failed=1
+fi
 
 if ((!smoke)); then
 	echo

@@ -25,6 +25,16 @@ echo "== the cpu task: one sum split into units, in every model"
 echo
 echo "== the io task: units that wait for a simulated 60 ms request"
 "$build/weft" compare --task io --keep "$demo/io"
+# The same, to look at: one page per comparison and one for the gil model
+# (self-contained HTML: open them from disk, attach them to a bug)
+echo
+echo "== the pages: $demo/cpu.html, $demo/io.html, $demo/gil.html"
+"$build/weft" compare "$demo"/cpu/*.data --format html -o "$demo/cpu.html"
+"$build/weft" compare "$demo"/io/*.data --format html -o "$demo/io.html"
+"$build/weft" report "$demo/cpu/gil-1.data" --format html -o "$demo/gil.html"
+for page in cpu io gil; do
+	printf '  %-9s %6d kB\n' "$page.html" $(($(stat -c %s "$demo/$page.html") / 1024))
+done
 if [[ -n ${SUDO_UID:-} && -n ${SUDO_GID:-} ]]; then
 	chown -R "$SUDO_UID:$SUDO_GID" "$demo"
 fi
@@ -44,6 +54,8 @@ These commands need no root:
       the event loop over time: open eventloop.json in ui.perfetto.dev
   $build/weft compare $demo/cpu/*.data --format markdown
       the cpu table again, from the recordings
+  $demo/cpu.html, io.html and gil.html
+      the comparisons and the gil model as pages: open them in a browser
 
 Your own program: sudo $build/weft record -- ./my-program, then weft report.
 The manuals: man -l $build/man/weft.1 (man weft after sudo make install).

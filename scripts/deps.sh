@@ -7,13 +7,16 @@ set -euo pipefail
 # `deps.sh browser DIR`: what the tests that open weft's outputs in other
 # people's tools need, installed only when they run: Debian's chromium
 # (headless) and speedscope's bundled page from npm, into DIR.
-if [[ ${1:-} == browser ]]; then
-	dir=${2:?usage: deps.sh browser DIR}
+# `deps.sh chromium`: chromium alone (the HTML pages' tests).
+if [[ ${1:-} == browser || ${1:-} == chromium ]]; then
+	dir=${2:-}
+	[[ $1 == chromium || -n $dir ]] || { echo "usage: deps.sh browser DIR" >&2; exit 2; }
 	if ! command -v chromium >/dev/null; then
 		[[ $(id -u) -eq 0 ]] || { echo "weft: chromium is missing; install it as root" >&2; exit 1; }
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
 			chromium >/dev/null
 	fi
+	[[ $1 == chromium ]] && exit 0
 	if [[ ! -f $dir/node_modules/speedscope/dist/release/index.html ]]; then
 		command -v npm >/dev/null || { echo "weft: npm is missing (Debian package npm)" >&2; exit 1; }
 		mkdir -p "$dir"

@@ -119,7 +119,7 @@ static void run(int (*cmd)(int, char **), char **argv)
 /* Every command that reads a recording, with every format and type. */
 static void read_path(const char *path)
 {
-	static const char *formats[] = { "text", "json", "markdown" };
+	static const char *formats[] = { "text", "json", "markdown", "html" };
 	static const char *types[] = { "oncpu", "offcpu", "lock", "wakeup" };
 	static const char *bys[] = { "process", "pid", "thread", "none" };
 	char svg[128], trace[128];
@@ -128,7 +128,7 @@ static void read_path(const char *path)
 	snprintf(svg, sizeof(svg), "%s/flame.svg", out_dir);
 	snprintf(trace, sizeof(trace), "%s/trace.json", out_dir);
 	read_file(path);
-	for (i = 0; i < 3; i++) {
+	for (i = 0; i < 4; i++) {
 		char *argv[] = { "weft report", (char *)path, "--format", (char *)formats[i],
 				 "--threads",	"--cpus",     NULL };
 		run(cmd_report, argv);

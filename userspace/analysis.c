@@ -661,7 +661,7 @@ static void start_clock(struct weft_analysis *a, __u64 t)
 static bool is_recorder_record(unsigned int type)
 {
 	return type == WEFT_EV_TASK_STATE || type == WEFT_EV_TASK_ACCT ||
-	       type == WEFT_EV_CPU_TOTALS;
+	       type == WEFT_EV_CPU_TOTALS || type == WEFT_EV_CPU_TICK;
 }
 
 /* The time an event takes effect, after the integrals are brought up to it. */
@@ -1108,6 +1108,9 @@ int weft_analysis__feed(struct weft_analysis *a, const struct weft_event_header 
 		return on_task_state(a, (const struct weft_ev_task_state *)ev, t);
 	case WEFT_EV_CPU_TOTALS:
 		on_cpu_totals(a, (const struct weft_ev_cpu_totals *)ev);
+		return 0;
+	case WEFT_EV_CPU_TICK:
+		/* the totals so far, for the HTML page's strip */
 		return 0;
 	case WEFT_EV_KLOCK:
 		return on_klock(a, (const struct weft_ev_klock *)ev);
@@ -1569,6 +1572,8 @@ const struct weft_metrics *weft_analysis__finish(struct weft_analysis *a)
 	close_all(a, end);
 	a->finished = true;
 	err = build_metrics(a, wall_ns);
+	a->m.wall_end_ns = end;
+	a->m.wall_start_ns = end - wall_ns;
 	if (err) {
 		errno = -err;
 		return NULL;

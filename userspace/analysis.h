@@ -208,6 +208,10 @@ struct weft_metrics {
 	__u64 unread_records;
 	unsigned int unread_sections;
 	double wall_s;
+	/* where wall begins and ends (CLOCK_MONOTONIC ns): the tree's first
+	 * and last events, or the recording's start and stop with -p; for
+	 * charts over time */
+	__u64 wall_start_ns, wall_end_ns;
 	double on_cpu_s;
 
 	struct {

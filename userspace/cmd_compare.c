@@ -25,6 +25,7 @@
 #include "json.h"
 #include "launch.h"
 #include "log.h"
+#include "output_html.h"
 #include "recording.h"
 
 #define MAX_MODES 6
@@ -42,6 +43,8 @@ struct compare_opts {
 	int repeat;
 	const char *keep;
 	enum compare_format format;
+	bool html; /* --format html: the page, to output */
+	const char *output; /* -o */
 	const char *files[MAX_FILES];
 	int nfiles;
 };
@@ -65,7 +68,8 @@ static const char compare_doc[] =
 	"Examples:\n"
 	"  sudo weft compare --task cpu                         # all six models\n"
 	"  sudo weft compare --task io --modes sync,eventloop   # two models\n"
-	"  weft compare a.data b.data --format markdown         # two recordings";
+	"  weft compare a.data b.data --format markdown         # two recordings\n"
+	"  weft compare a.data b.data --format html -o ab.html  # as one page";
 
 static const char compare_args_doc[] = "--task cpu|io|mixed\nFILE...";
 
@@ -80,7 +84,9 @@ static const struct argp_option compare_options[] = {
 	{ "latency", OPT_LATENCY, "MS", 0, "Latency of an io unit (weft-work's default)", 0 },
 	{ "repeat", OPT_REPEAT, "N", 0, "Run each model N times, interleaved; report medians", 0 },
 	{ "keep", OPT_KEEP, "DIR", 0, "Keep the recordings in DIR", 0 },
-	{ "format", OPT_FORMAT, "FMT", 0, "text (default), markdown, json or csv", 0 },
+	{ "format", OPT_FORMAT, "FMT", 0,
+	  "text (default), markdown, json, csv, or html (a self-contained page; needs -o)", 0 },
+	{ "output", 'o', "FILE", 0, "Write the comparison to FILE instead of stdout", 0 },
 	{},
 };
 
@@ -158,9 +164,17 @@ static error_t compare_parse_arg(int key, char *arg, struct argp_state *state)
 			o->format = COMPARE_JSON;
 		else if (!strcmp(arg, "csv"))
 			o->format = COMPARE_CSV;
+		else if (!strcmp(arg, "html"))
+			o->html = true;
 		else
-			argp_failure(state, 2, 0, "unknown format '%s' (text, markdown, json, csv)",
+			argp_failure(state, 2, 0,
+				     "unknown format '%s' (text, markdown, json, csv or html)",
 				     arg);
+		if (strcmp(arg, "html"))
+			o->html = false;
+		break;
+	case 'o':
+		o->output = arg;
 		break;
 	case ARGP_KEY_ARG:
 		if (o->nfiles == MAX_FILES)
@@ -173,6 +187,8 @@ static error_t compare_parse_arg(int key, char *arg, struct argp_state *state)
 				     "nothing to compare: give --task TASK or FILE...");
 		if (o->task && o->nfiles)
 			argp_failure(state, 2, 0, "give either --task or recordings, not both");
+		if (o->html && !o->output)
+			argp_failure(state, 2, 0, "--format html writes a page: give -o FILE.html");
 		break;
 	default:
 		return ARGP_ERR_UNKNOWN;
@@ -330,16 +346,41 @@ static int note_result(const char *data, const char *task, const char *mode,
 	return ret;
 }
 
-static int row_from_file(const char *path, struct compare_row *row)
+/* A row from a recording; with series (the HTML page), its R(t) and Q(t)
+ * too, from the same pass */
+static int row_from_file(const char *path, struct compare_row *row, struct html_series **series)
 {
+	const struct analysis_opts *aopts;
+	struct recording_tap tap;
 	struct recording *rec;
 	const char *base = strrchr(path, '/');
 	char err[512];
 
-	rec = recording_analyze(path, err, sizeof(err));
-	if (!rec) {
-		elog("%s", err);
-		return -EINVAL;
+	if (!series) {
+		rec = recording_analyze(path, err, sizeof(err));
+		if (!rec) {
+			elog("%s", err);
+			return -EINVAL;
+		}
+	} else {
+		rec = recording_open(path, &aopts, err, sizeof(err));
+		if (!rec) {
+			elog("%s", err);
+			return -EINVAL;
+		}
+		*series = html_series__new(aopts->start_ns, false);
+		if (!*series) {
+			elog("%s: %s", path, strerror(ENOMEM));
+			recording_free(rec);
+			return -ENOMEM;
+		}
+		tap = (struct recording_tap){ html_series__feed, html_series__slice, *series };
+		if (recording_run(rec, &tap, err, sizeof(err)) < 0) {
+			elog("%s", err);
+			recording_free(rec);
+			return -EINVAL;
+		}
+		html_series__window(*series, recording_metrics(rec));
 	}
 	compare_row_from_metrics(row, recording_metrics(rec), weft_file__notes(recording_file(rec)),
 				 base ? base + 1 : path);
@@ -409,9 +450,10 @@ static int remove_tree(const char *dir, const struct compare_opts *o)
 }
 
 static int run_models(const struct compare_opts *o, struct compare_row *rows,
-		      struct others_warning *warning)
+		      struct html_series **series, struct others_warning *warning)
 {
 	struct compare_row runs[MAX_MODES][MAX_REPEAT];
+	struct html_series *run_series[MAX_MODES][MAX_REPEAT] = { { NULL } };
 	char work[PATH_MAX], dir[PATH_MAX], data[PATH_MAX + 64];
 	bool tty = isatty(STDERR_FILENO);
 	struct run_result res;
@@ -463,7 +505,8 @@ static int run_models(const struct compare_opts *o, struct compare_row *rows,
 			if (!err)
 				err = note_result(data, o->task, o->modes[m], &res);
 			if (!err)
-				err = row_from_file(data, &runs[m][r]);
+				err = row_from_file(data, &runs[m][r],
+						    series ? &run_series[m][r] : NULL);
 			if (!err && tty)
 				fprintf(stderr, "\r\033[K");
 			if (!err)
@@ -474,11 +517,19 @@ static int run_models(const struct compare_opts *o, struct compare_row *rows,
 		fprintf(stderr, "\r\033[K");
 	if (!o->keep)
 		remove_tree(dir, o);
-	if (err)
-		return err;
-	for (m = 0; m < o->nmodes; m++)
+	for (m = 0; m < o->nmodes && !err; m++) {
 		compare_row_median(&rows[m], runs[m], o->repeat);
-	return 0;
+		/* the page draws the median run, the one whose figures the row has */
+		for (r = 0; series && r < o->repeat; r++)
+			if (!series[m] && runs[m][r].wall_s == rows[m].wall_s) {
+				series[m] = run_series[m][r];
+				run_series[m][r] = NULL;
+			}
+	}
+	for (m = 0; m < o->nmodes; m++)
+		for (r = 0; r < o->repeat; r++)
+			html_series__free(run_series[m][r]);
+	return err;
 }
 
 static int terminal_width(void)
@@ -501,10 +552,20 @@ int cmd_compare(int argc, char **argv)
 	struct compare_opts opts = { .repeat = 1 };
 	struct others_warning warning = { 0 };
 	struct compare_row rows[MAX_FILES];
-	int i, n, err = 0;
+	struct html_series *series[MAX_FILES] = { NULL };
+	FILE *out = stdout;
+	int i, n, err = 0, status = 1;
 
 	if (argp_parse(&argp, argc, argv, 0, NULL, &opts))
 		return 2;
+	/* an unwritable -o fails before minutes of recording */
+	if (opts.output) {
+		out = fopen(opts.output, "we");
+		if (!out) {
+			elog("Failed to create %s: %s", opts.output, strerror(errno));
+			return 1;
+		}
+	}
 	if (opts.task) {
 		if (!opts.nmodes) {
 			for (i = 0; i < MAX_MODES; i++)
@@ -514,26 +575,47 @@ int cmd_compare(int argc, char **argv)
 		if (geteuid() != 0) {
 			elog("weft compare --task records with eBPF: run it with sudo (comparing "
 			     "recordings needs no root: weft compare FILE...)");
-			return 1;
+			goto cleanup;
 		}
-		err = run_models(&opts, rows, &warning);
+		err = run_models(&opts, rows, opts.html ? series : NULL, &warning);
 		n = opts.nmodes;
 	} else {
 		for (i = 0; i < opts.nfiles && !err; i++) {
-			err = row_from_file(opts.files[i], &rows[i]);
+			err = row_from_file(opts.files[i], &rows[i], opts.html ? &series[i] : NULL);
 			if (!err)
 				note_others(&warning, &rows[i], opts.files[i], 1, 1);
 		}
 		n = opts.nfiles;
 	}
 	if (err)
-		return 1;
+		goto cleanup;
 	warn_others(&warning);
 	compare_rows_finish(rows, n, opts.task != NULL || compare_rows_one_task(rows, n));
-	if (compare_print(stdout, opts.format, opts.task, rows, n, terminal_width()) ||
-	    fflush(stdout)) {
-		elog("Failed to write the table: %s", strerror(errno));
-		return 1;
+	if (opts.html)
+		err = output_html_compare(out, opts.task, rows,
+					  (const struct html_series *const *)series, n);
+	else
+		err = compare_print(out, opts.format, opts.task, rows, n, terminal_width());
+	if (!err && fflush(out))
+		err = -errno;
+	if (out != stdout) {
+		if (fclose(out) && !err)
+			err = -errno;
+		out = stdout;
 	}
-	return 0;
+	if (err) {
+		elog("Failed to write %s: %s", opts.output ? opts.output : "the table",
+		     strerror(-err));
+		goto cleanup;
+	}
+	status = 0;
+cleanup:
+	if (out != stdout)
+		fclose(out);
+	/* no half-written or empty file after a failure */
+	if (status && opts.output)
+		unlink(opts.output);
+	for (i = 0; i < MAX_FILES; i++)
+		html_series__free(series[i]);
+	return status;
 }

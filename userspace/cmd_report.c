@@ -3,8 +3,11 @@
  * from the recording. */
 #include <argp.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <linux/types.h>
 
 #include "analysis.h"
@@ -14,19 +17,25 @@
 #include "file.h"
 #include "log.h"
 #include "output.h"
+#include "output_html.h"
 #include "recording.h"
 #include "stack_summary.h"
 #include "stacks.h"
+#include "flame.h"
+#include "flame_svg.h"
+#include "stack_attrib.h"
 #include "waitfor.h"
 
 enum report_format {
 	FORMAT_TEXT,
 	FORMAT_JSON,
 	FORMAT_MARKDOWN,
+	FORMAT_HTML,
 };
 
 struct report_opts {
 	const char *path;
+	const char *output; /* -o: the file to write (html); stdout when NULL */
 	enum report_format format;
 	bool critical;
 	struct output_opts out;
@@ -47,12 +56,17 @@ static const char report_doc[] =
 	"Examples:\n"
 	"  weft report                                   # weft.data, as text\n"
 	"  weft report run.data --threads                # per thread and process too\n"
-	"  weft report --format json | jq .parallelism   # one figure";
+	"  weft report --format json | jq .parallelism   # one figure\n"
+	"  weft report --format html -o run.html         # one page: charts, flames";
 
 static const char report_args_doc[] = "[FILE]";
 
 static const struct argp_option report_options[] = {
-	{ "format", OPT_FORMAT, "FMT", 0, "text (default), json or markdown", 0 },
+	{ "format", OPT_FORMAT, "FMT", 0,
+	  "text (default), json, markdown or html (one self-contained page: charts, flame "
+	  "graphs, tables)",
+	  0 },
+	{ "output", 'o', "FILE", 0, "Write the report to FILE instead of stdout", 0 },
 	{ "threads", OPT_THREADS, NULL, 0,
 	  "Add per-thread and per-process tables, and each process's top on-CPU functions and "
 	  "off-CPU stacks",
@@ -81,9 +95,14 @@ static error_t report_parse_arg(int key, char *arg, struct argp_state *state)
 			o->format = FORMAT_JSON;
 		else if (!strcmp(arg, "markdown") || !strcmp(arg, "md"))
 			o->format = FORMAT_MARKDOWN;
+		else if (!strcmp(arg, "html"))
+			o->format = FORMAT_HTML;
 		else
-			argp_failure(state, 2, 0, "unknown format '%s' (text, json or markdown)",
-				     arg);
+			argp_failure(state, 2, 0,
+				     "unknown format '%s' (text, json, markdown or html)", arg);
+		break;
+	case 'o':
+		o->output = arg;
 		break;
 	case OPT_THREADS:
 		o->out.threads = true;
@@ -106,11 +125,14 @@ static error_t report_parse_arg(int key, char *arg, struct argp_state *state)
 	return 0;
 }
 
-/* The pass feeds the stack summary and the wait-for graph at once */
+/* The pass feeds the stack summary and the wait-for graph at once, and
+ * for the HTML page its series and the flame graphs' attribution */
 struct report_tap {
 	struct stack_summary *stacks;
 	struct waitfor *waits;
 	struct critical *crit; /* NULL without --critical */
+	struct html_series *series; /* NULL but for html */
+	struct stack_attrib *attrib; /* likewise */
 };
 
 static int report_feed(void *ctx, const struct weft_event_header *ev)
@@ -118,7 +140,13 @@ static int report_feed(void *ctx, const struct weft_event_header *ev)
 	struct report_tap *t = ctx;
 	int err = stack_summary__feed(t->stacks, ev);
 
-	return err || !t->crit ? err : critical__feed(t->crit, ev);
+	if (!err && t->crit)
+		err = critical__feed(t->crit, ev);
+	if (!err && t->series)
+		err = html_series__feed(t->series, ev);
+	if (!err && t->attrib)
+		err = stack_attrib__feed(t->attrib, ev);
+	return err;
 }
 
 static void report_slice(void *ctx, const struct weft_slice *slice)
@@ -129,6 +157,114 @@ static void report_slice(void *ctx, const struct weft_slice *slice)
 	waitfor__slice(t->waits, slice);
 	if (t->crit)
 		critical__slice(t->crit, slice);
+	if (t->series)
+		html_series__slice(t->series, slice);
+	if (t->attrib)
+		stack_attrib__slice(t->attrib, slice);
+}
+
+/* -o FILE: written as FILE.tmp.XXXXXX and renamed at the end, so that a
+ * failed run leaves no half page. NULL after one line on stderr. */
+static FILE *open_output(const char *path, char **tmp)
+{
+	mode_t mask;
+	FILE *f;
+	int fd;
+
+	if (asprintf(tmp, "%s.tmp.XXXXXX", path) < 0) {
+		*tmp = NULL;
+		elog("Failed to create %s: %s", path, strerror(ENOMEM));
+		return NULL;
+	}
+	fd = mkstemp(*tmp);
+	if (fd < 0) {
+		elog("Failed to create %s: %s", path, strerror(errno));
+		free(*tmp);
+		*tmp = NULL;
+		return NULL;
+	}
+	/* mkstemp makes it 0600; give the file the mode a new file gets */
+	mask = umask(0);
+	umask(mask);
+	fchmod(fd, 0666 & ~mask);
+	f = fdopen(fd, "w");
+	if (!f) {
+		elog("Failed to create %s: %s", path, strerror(errno));
+		close(fd);
+		return NULL;
+	}
+	return f;
+}
+
+/* The page's flame graphs, as weft flame --svg draws them */
+static const struct {
+	const char *id, *title;
+	enum flame_type type;
+	enum flame_svg_palette palette;
+} page_flames[] = {
+	{ "oncpu", "On-CPU", FLAME_ONCPU, FLAME_SVG_HOT },
+	{ "offcpu", "Off-CPU", FLAME_OFFCPU, FLAME_SVG_IO },
+	{ "lock", "Lock waits", FLAME_LOCK, FLAME_SVG_LOCK },
+};
+#define PAGE_FLAMES (sizeof(page_flames) / sizeof(page_flames[0]))
+
+/* The folded lines of one flame for the page, owned by the caller: the
+ * lock type rooted at each lock's name (one tower per lock), as weft
+ * flame --svg does */
+struct page_flame {
+	const char **stacks;
+	__u64 *values;
+	char **texts;
+	size_t n, cap;
+};
+
+static void page_flame__free(struct page_flame *p)
+{
+	size_t i;
+
+	for (i = 0; p->texts && i < p->cap; i++)
+		free(p->texts[i]);
+	free(p->texts);
+	free(p->stacks);
+	free(p->values);
+}
+
+static int page_flame__fill(struct page_flame *p, const struct flame *f, enum flame_type type)
+{
+	size_t n = flame__count(f), i;
+	char *c;
+
+	p->cap = n > flame__lock_count(f) ? n : flame__lock_count(f);
+	p->stacks = calloc(p->cap ? p->cap : 1, sizeof(*p->stacks));
+	p->values = calloc(p->cap ? p->cap : 1, sizeof(*p->values));
+	p->texts = calloc(p->cap ? p->cap : 1, sizeof(*p->texts));
+	if (!p->stacks || !p->values || !p->texts)
+		return -ENOMEM;
+	if (type != FLAME_LOCK) {
+		for (i = 0; i < n; i++) {
+			p->stacks[i] = flame__stack(f, i);
+			p->values[i] = flame__value(f, i);
+		}
+		p->n = n;
+		return 0;
+	}
+	for (i = 0; i < flame__lock_count(f); i++) {
+		const struct flame_lock_line *l = flame__lock_line(f, i);
+		__u64 us = (l->ns + 500) / 1000;
+
+		if (!us)
+			continue;
+		if (asprintf(&p->texts[p->n], "%s;%s", l->lock_name, l->stack) < 0) {
+			p->texts[p->n] = NULL;
+			return -ENOMEM;
+		}
+		for (c = p->texts[p->n]; c < p->texts[p->n] + strlen(l->lock_name); c++)
+			if (*c == ';')
+				*c = '_';
+		p->stacks[p->n] = p->texts[p->n];
+		p->values[p->n++] = us;
+	}
+	return 0;
 }
 
 int cmd_report(int argc, char **argv)
@@ -150,18 +286,34 @@ int cmd_report(int argc, char **argv)
 	struct waitfor *waits = NULL;
 	struct critical *crit = NULL;
 	struct weft_path_summary sum;
-	char err[512];
+	struct html_series *series = NULL;
+	struct stack_attrib *attrib = NULL;
+	struct flame *flames[PAGE_FLAMES] = { NULL };
+	struct page_flame pf[PAGE_FLAMES];
+	struct html_opts hopts = { .out = NULL };
+	FILE *out = stdout;
+	char err[512], *tmp = NULL;
 	int status = 1, werr;
+	size_t i;
 
 	if (argp_parse(&argp, argc, argv, 0, NULL, &opts))
 		return 2;
 	if (!opts.path)
 		opts.path = "weft.data";
+	memset(pf, 0, sizeof(pf));
+	/* an unwritable -o fails at once, not after the pass */
+	if (opts.output) {
+		out = open_output(opts.output, &tmp);
+		if (!out) {
+			out = stdout;
+			goto cleanup;
+		}
+	}
 
 	rec = recording_open(opts.path, &aopts, err, sizeof(err));
 	if (!rec) {
 		elog("%s", err);
-		return 1;
+		goto cleanup;
 	}
 	/* JSON lists every process's stacks, as it lists every thread */
 	sopts.per_process = opts.out.threads || opts.format == FORMAT_JSON;
@@ -182,9 +334,25 @@ int cmd_report(int argc, char **argv)
 		elog("%s: %s", opts.path, strerror(errno));
 		goto cleanup;
 	}
+	if (opts.format == FORMAT_HTML) {
+		series = html_series__new(aopts->start_ns, true);
+		attrib = series ? stack_attrib__new(table) : NULL;
+		for (i = 0; attrib && i < PAGE_FLAMES; i++) {
+			struct flame_opts fo = { .type = page_flames[i].type,
+						 .by = FLAME_BY_PROCESS };
+
+			flames[i] = flame__new(&fo, attrib);
+			if (!flames[i])
+				break;
+		}
+		if (!series || !attrib || i < PAGE_FLAMES) {
+			elog("%s: %s", opts.path, strerror(errno ? errno : ENOMEM));
+			goto cleanup;
+		}
+	}
 	/* one pass over the file: the summary sees each event, then the
 	 * analysis, whose slices both see */
-	both = (struct report_tap){ stacks, waits, crit };
+	both = (struct report_tap){ stacks, waits, crit, series, attrib };
 	tap = (struct recording_tap){ report_feed, report_slice, &both };
 	if (recording_run(rec, &tap, err, sizeof(err)) < 0) {
 		elog("%s", err);
@@ -215,28 +383,82 @@ int cmd_report(int argc, char **argv)
 			opts.out.critical = crit;
 		}
 	}
-	/* the summary copied what it reports */
+	if (series)
+		html_series__window(series, m);
+	for (i = 0; attrib && i < PAGE_FLAMES; i++) {
+		werr = flame__finish(flames[i], m);
+		if (!werr)
+			werr = page_flame__fill(&pf[i], flames[i], page_flames[i].type);
+		if (werr) {
+			elog("%s: flame graphs: %s", opts.path, strerror(-werr));
+			goto cleanup;
+		}
+		/* a recording without stacks has no graph to show */
+		if (!table || !stack_summary__capture(stacks)->recorded)
+			continue;
+		hopts.flames[hopts.nr_flames++] = (struct html_flame){
+			.id = page_flames[i].id,
+			.title = page_flames[i].title,
+			.unit = flame_type__unit(page_flames[i].type),
+			.palette = page_flames[i].palette,
+			.stacks = pf[i].stacks,
+			.values = pf[i].values,
+			.n = pf[i].n,
+		};
+	}
+	/* the summary and the flames copied what they report */
 	stack_table__free(table);
 	table = NULL;
 	opts.out.stacks = stacks;
 	switch (opts.format) {
 	case FORMAT_JSON:
-		werr = output_json(stdout, m, &opts.out);
+		werr = output_json(out, m, &opts.out);
 		break;
 	case FORMAT_MARKDOWN:
-		werr = output_markdown(stdout, m, &opts.out);
+		werr = output_markdown(out, m, &opts.out);
+		break;
+	case FORMAT_HTML:
+		hopts.out = &opts.out;
+		hopts.series = series;
+		hopts.source = opts.path;
+		werr = output_html(out, m, &hopts);
 		break;
 	default:
-		werr = output_text(stdout, m, &opts.out);
+		werr = output_text(out, m, &opts.out);
 		break;
 	}
-	if (werr || fflush(stdout)) {
-		elog("Failed to write the report: %s", strerror(werr ? -werr : errno));
+	if (!werr && fflush(out))
+		werr = -errno;
+	if (out != stdout) {
+		if (fclose(out) && !werr)
+			werr = -errno;
+		out = stdout;
+	}
+	if (werr) {
+		elog("Failed to write %s: %s", opts.output ? opts.output : "the report",
+		     strerror(-werr));
 		goto cleanup;
 	}
+	if (tmp && rename(tmp, opts.output)) {
+		elog("Failed to rename %s to %s: %s", tmp, opts.output, strerror(errno));
+		goto cleanup;
+	}
+	free(tmp);
+	tmp = NULL;
 	status = 0;
 cleanup:
 	critical__free(crit);
+	if (out != stdout)
+		fclose(out);
+	if (tmp)
+		unlink(tmp);
+	free(tmp);
+	for (i = 0; i < PAGE_FLAMES; i++) {
+		flame__free(flames[i]);
+		page_flame__free(&pf[i]);
+	}
+	stack_attrib__free(attrib);
+	html_series__free(series);
 	stack_summary__free(stacks);
 	waitfor__free(waits);
 	stack_table__free(table);

@@ -326,6 +326,38 @@ static void format_cell(char *buf, size_t size, const struct column *c,
 	}
 }
 
+unsigned int compare_columns(void)
+{
+	return NR_COLUMNS;
+}
+
+const char *compare_column_header(unsigned int c)
+{
+	return c < NR_COLUMNS ? columns[c].header : "";
+}
+
+void compare_cell(char *buf, size_t size, unsigned int c, const struct compare_row *row,
+		  double *sort)
+{
+	char plain[CELL_LEN], *end;
+
+	buf[0] = '\0';
+	*sort = NAN;
+	if (c >= NR_COLUMNS)
+		return;
+	format_cell(buf, size, &columns[c], row, false);
+	if (columns[c].kind == COL_STRING || columns[c].kind == COL_TOP_WAIT ||
+	    columns[c].kind == COL_CHECK)
+		return;
+	format_cell(plain, sizeof(plain), &columns[c], row, true);
+	if (plain[0]) {
+		double v = strtod(plain, &end);
+
+		if (!*end)
+			*sort = v;
+	}
+}
+
 /* "lo-hi" over the runs behind the row; "" for a column without a range
  * or a row of one run. */
 static void format_range(char *buf, size_t size, const struct column *c,

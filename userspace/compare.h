@@ -94,6 +94,15 @@ bool compare_rows_one_task(const struct compare_row *rows, int n);
  * one_task, else unknown. */
 void compare_rows_finish(struct compare_row *rows, int n, bool one_task);
 
+/* The table's columns, for a writer outside compare.c (the HTML page):
+ * their count, each header, and cell c of a row as the text table shows
+ * it, with the number behind it in *sort (NAN for a name, or a figure not
+ * known). */
+unsigned int compare_columns(void);
+const char *compare_column_header(unsigned int c);
+void compare_cell(char *buf, size_t size, unsigned int c, const struct compare_row *row,
+		  double *sort);
+
 enum compare_format {
 	COMPARE_TEXT,
 	COMPARE_MARKDOWN,

@@ -677,6 +677,7 @@ static int drain_loop(struct recorder *r)
 	__u64 deadline = o->duration_s > 0 ? r->start_ns + (__u64)(o->duration_s * 1e9) : 0;
 	__u64 kill_at = 0, next_progress = r->start_ns + 1000000000ULL, now, maps_due;
 	__u64 next_flush = r->start_ns + FLUSH_PERIOD_NS, give_up_at = 0;
+	__u64 next_tick = r->start_ns + CPU_TICK_PERIOD_NS;
 	int poll_ms = DRAIN_PERIOD_MS;
 	int err, sig;
 
@@ -692,6 +693,11 @@ static int drain_loop(struct recorder *r)
 			break;
 		now = now_ns();
 		maps_due = read_maps(r, now, false);
+		if (now >= next_tick) {
+			write_cpu_ticks(r, now);
+			next_tick +=
+				CPU_TICK_PERIOD_NS * ((now - next_tick) / CPU_TICK_PERIOD_NS + 1);
+		}
 		if (now >= next_flush) {
 			flush_recording(r);
 			if (r->write_err)

@@ -99,6 +99,9 @@ void fill_state_event(struct weft_ev_task_state *ev, __u64 ts, pid_t tgid, pid_t
 int snapshot_process(struct recorder *r, pid_t tgid, __u64 ts);
 void account_live_threads(struct recorder *r, __u64 ts);
 void write_cpu_totals(struct recorder *r, __u64 ts);
+/* The per-CPU totals so far (record_ticks.c), every CPU_TICK_PERIOD_NS */
+#define CPU_TICK_PERIOD_NS 100000000ULL
+void write_cpu_ticks(struct recorder *r, __u64 now);
 void write_start_meta(struct recorder *r, int usable);
 void write_end_meta(struct recorder *r, __u64 lost, __u64 targets_full);
 void write_stacks(struct recorder *r, __u64 failures, struct syms_cache *syms);

@@ -115,7 +115,7 @@ struct timeline {
 static bool is_recorder_record(unsigned int type)
 {
 	return type == WEFT_EV_TASK_STATE || type == WEFT_EV_TASK_ACCT ||
-	       type == WEFT_EV_CPU_TOTALS;
+	       type == WEFT_EV_CPU_TOTALS || type == WEFT_EV_CPU_TICK;
 }
 
 /* ---- writing ---- */

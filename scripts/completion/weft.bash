@@ -49,11 +49,11 @@ _weft_values()
 	case "$1 $2" in
 	"flame --type") echo "oncpu offcpu wakeup lock" ;;
 	"flame --by") echo "process pid thread none" ;;
-	"report --format") echo "text json markdown" ;;
+	"report --format") echo "text json markdown html" ;;
 	"pprof --by") echo "process pid thread none" ;;
 	"diff --format") echo "text json markdown folded svg" ;;
 	"diff --type") echo "oncpu offcpu lock wakeup" ;;
-	"compare --format") echo "text markdown json csv" ;;
+	"compare --format") echo "text markdown json csv html" ;;
 	"compare --task") echo "cpu io mixed" ;;
 	"compare --modes") echo ", sync threads gil eventloop procs pool" ;;
 	"timeline --by") echo "thread cpu both" ;;

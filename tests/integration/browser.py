@@ -34,6 +34,18 @@ def browser_or_skip(build):
     return shutil.which("chromium"), page
 
 
+def chromium_or_skip():
+    """chromium's path, installing it first (the HTML pages need nothing
+    else)"""
+    if not shutil.which("chromium"):
+        r = subprocess.run([os.path.join(REPO, "scripts", "deps.sh"), "chromium"],
+                           capture_output=True, text=True, timeout=600)
+        if r.returncode or not shutil.which("chromium"):
+            raise Skip(f"chromium could not be installed: "
+                       f"{(r.stderr.strip().splitlines() or ['?'])[-1]}")
+    return shutil.which("chromium")
+
+
 class Server:
     """serves a folder on 127.0.0.1 (speedscope loads a profile URL only
     over http, not from file:)"""
@@ -83,6 +95,7 @@ class Page:
         self.buf = b""
         self.next_id = 0
         self.console = []  # (level, text)
+        self.requests = []  # URLs asked for, after watch_requests()
         target = self.call("Target.createTarget", url="about:blank")["targetId"]
         self.session = self.call("Target.attachToTarget", targetId=target,
                                  flatten=True)["sessionId"]
@@ -118,6 +131,8 @@ class Page:
             os.write(self.wfd, json.dumps({
                 "id": -self.next_id, "method": "Page.handleJavaScriptDialog",
                 "params": {"accept": True}, "sessionId": self.session}).encode() + b"\0")
+        elif method == "Network.requestWillBeSent":
+            self.requests.append(p["request"]["url"])
         elif method == "Runtime.exceptionThrown":
             d = p["exceptionDetails"]
             self.console.append(("exception", d.get("exception", {}).get("description",
@@ -146,6 +161,14 @@ class Page:
             except TimeoutError:
                 break
 
+    def watch_requests(self, offline=True):
+        """notes every URL the page asks for in self.requests; offline: the
+        network is down for it (nothing outside a file can load)"""
+        self.call("Network.enable", session=True)
+        if offline:
+            self.call("Network.emulateNetworkConditions", session=True, offline=True,
+                      latency=0, downloadThroughput=-1, uploadThroughput=-1)
+
     def evaluate(self, expr):
         r = self.call("Runtime.evaluate", session=True, expression=expr, returnByValue=True)
         return r["result"].get("value")
@@ -169,6 +192,16 @@ class Page:
         with open(path, "wb") as f:
             f.write(base64.b64decode(data))
 
+    def screenshot_full(self, path, width=1200):
+        """the whole page, not only the window"""
+        height = self.evaluate("document.documentElement.scrollHeight")
+        data = self.call("Page.captureScreenshot", session=True, format="png",
+                         captureBeyondViewport=True,
+                         clip={"x": 0, "y": 0, "width": width, "height": height,
+                               "scale": 1})["data"]
+        with open(path, "wb") as f:
+            f.write(base64.b64decode(data))
+
     def warnings(self):
         """what the page warned of; the GPU emulation's own driver notes
         ("[.WebGL-0x...]GL Driver Message ...") are Chromium's, not the page's"""
@@ -184,3 +217,61 @@ class Page:
             os.close(self.rfd)
             os.close(self.wfd)
             shutil.rmtree(self.profile, ignore_errors=True)
+
+
+def png_pixels(path):
+    """(width, height, rows of RGB(A) bytes) of an 8-bit, non-interlaced
+    PNG, as Chromium writes its screenshots (zlib only, no imaging
+    library)"""
+    import struct
+    import zlib
+    with open(path, "rb") as f:
+        data = f.read()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
+    pos, idat = 8, b""
+    while pos < len(data):
+        n, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        body = data[pos + 8:pos + 8 + n]
+        if kind == b"IHDR":
+            w, h, depth, color, _, _, interlace = struct.unpack(">IIBBBBB", body)
+            assert depth == 8 and interlace == 0 and color in (2, 6), "unexpected PNG kind"
+            bpp = 3 if color == 2 else 4
+        elif kind == b"IDAT":
+            idat += body
+        pos += 12 + n
+    raw = zlib.decompress(idat)
+    stride = w * bpp
+    rows, prev = [], bytearray(stride)
+    for y in range(h):
+        ft = raw[y * (stride + 1)]
+        line = bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
+        for i in range(stride):
+            a = line[i - bpp] if i >= bpp else 0
+            b = prev[i]
+            c = prev[i - bpp] if i >= bpp else 0
+            if ft == 1:
+                line[i] = (line[i] + a) & 255
+            elif ft == 2:
+                line[i] = (line[i] + b) & 255
+            elif ft == 3:
+                line[i] = (line[i] + (a + b) // 2) & 255
+            elif ft == 4:
+                p = a + b - c
+                pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+                line[i] = (line[i] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 255
+        rows.append(bytes(line))
+        prev = line
+    return w, h, bpp, rows
+
+
+def ink_share(path):
+    """the share of a screenshot's pixels that differ from its most common
+    colour (its background): 0 for a blank page"""
+    import collections
+    w, h, bpp, rows = png_pixels(path)
+    counts = collections.Counter()
+    for row in rows[::4]:
+        for x in range(0, w * bpp, 4 * bpp):
+            counts[row[x:x + 3]] += 1
+    total = sum(counts.values())
+    return 1 - counts.most_common(1)[0][1] / total if total else 0

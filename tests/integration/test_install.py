@@ -100,6 +100,10 @@ def install_copy_run_and_uninstall(tmp):
     expected |= {f"share/man/man1/{p}.1" for p in PAGES}
     expected |= {f"share/doc/weft/docs/{n}" for n in os.listdir(os.path.join(REPO, "docs"))
                  if n.endswith(".md")}
+    # the README's pictures of the HTML pages
+    expected |= {"share/doc/weft/docs/img/"}
+    expected |= {f"share/doc/weft/docs/img/{n}"
+                 for n in os.listdir(os.path.join(REPO, "docs", "img")) if n.endswith(".png")}
     expected = {os.path.normpath(os.path.join(os.path.relpath(root, dest), p)) +
                 ("/" if p.endswith("/") else "") for p in expected}
     check(installed == expected, f"installed {sorted(installed - expected)} beyond, "
@@ -209,9 +213,17 @@ def demo_ends_with_commands_that_work(tmp):
     check("== what to try next" in out, f"demo output ends:\n{out[-1500:]}")
     tail = out[out.index("== what to try next"):]
     demo = os.path.join(h.build, "demo")
-    data = sorted(os.path.relpath(os.path.join(d, n), demo)
+    kept = sorted(os.path.relpath(os.path.join(d, n), demo)
                   for d, _, names in os.walk(demo) for n in names)
-    check(len(data) == 12 and all(d.endswith("-1.data") for d in data), f"demo kept {data}")
+    data = [k for k in kept if k.endswith(".data")]
+    pages = [k for k in kept if not k.endswith(".data")]
+    check(len(data) == 12 and all(d.endswith("-1.data") for d in data), f"demo kept {kept}")
+    # the HTML pages it says it wrote
+    check(pages == ["cpu.html", "gil.html", "io.html"], f"demo kept {kept}")
+    for page in pages:
+        with open(os.path.join(demo, page)) as f:
+            check(f.read(15) == "<!DOCTYPE html>", f"{page} is not a page")
+        check(f"{page}" in out, f"the demo does not say where {page} is")
     check(f"The 12 recordings are in {demo}/cpu and {demo}/io" in tail, tail)
     check(f"man -l {h.build}/man/weft.1" in tail, tail)
     suggested = [line.strip() for line in tail.splitlines()
