@@ -50,6 +50,7 @@ struct {
 struct py_walk {
 	__u64 frame; /* the next _PyInterpreterFrame to read */
 	__u64 tstate; /* the thread search's next PyThreadState */
+	__u64 hash; /* the stack's, with the words added so far */
 	__u32 tid, tgid;
 	__u32 slot; /* the next slot of the user stack */
 	__u32 kept; /* Python frames kept */
@@ -179,8 +180,10 @@ static int py_frame_step(__u32 i, struct py_walk_ctx *c)
 	if (off->entry_kind == WEFT_PY_ENTRY_CSTACK_OWNER && entry == PY_OWNED_BY_CSTACK) {
 		/* the C stack's own frame: the frame before it (inner) was
 		 * the first its eval call ran */
-		if (w->kept)
+		if (w->kept) {
 			c->ips[(slot - 1) & (PY_SLOTS - 1)] |= WEFT_PY_ENTRY;
+			w->hash = (w->hash ^ WEFT_PY_ENTRY) * FNV_PRIME;
+		}
 		return 0;
 	}
 	key.code = py_read_ptr(frame + off->frame_code);
@@ -198,8 +201,9 @@ static int py_frame_step(__u32 i, struct py_walk_ctx *c)
 			0;
 	if (lasti > WEFT_PY_LASTI_MAX)
 		lasti = WEFT_PY_LASTI_MAX;
-	c->ips[slot & (PY_SLOTS - 1)] =
-		WEFT_PY_WORD(id, lasti, off->entry_kind == WEFT_PY_ENTRY_FLAG && entry);
+	id = WEFT_PY_WORD(id, lasti, off->entry_kind == WEFT_PY_ENTRY_FLAG && entry);
+	c->ips[slot & (PY_SLOTS - 1)] = id;
+	w->hash = (w->hash ^ id) * FNV_PRIME;
 	w->slot = slot + 1;
 	w->kept++;
 	return 0;
@@ -251,7 +255,7 @@ static __noinline __u32 py_append(__u64 *ips, __u32 n, __u64 *hash)
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct py_walk_ctx c = {};
 	struct py_walk *w;
-	__u32 tgid = task->tgid, zero = 0, i, end;
+	__u32 tgid = task->tgid, zero = 0, end, i;
 	__u64 tstate, h;
 
 	if (!ips || n >= PY_SLOTS - 3)
@@ -276,22 +280,28 @@ static __noinline __u32 py_append(__u64 *ips, __u32 n, __u64 *hash)
 		w->frame = py_read_ptr(tstate + c.proc->off.tstate_frame);
 	if (!w->frame)
 		return n;
-	ips[n & (PY_SLOTS - 1)] = WEFT_PY_MARKER;
+	end = n;
+	/* clang drops a mask it can prove needless, and the verifier cannot
+	 * see that: keep it out of clang's sight */
+	asm volatile("" : "+r"(end));
+	ips[end & (PY_SLOTS - 1)] = WEFT_PY_MARKER;
 	w->slot = n + 1;
 	w->kept = 0;
 	w->cut = 0;
+	w->hash = (*hash ^ WEFT_PY_MARKER) * FNV_PRIME;
 	bpf_loop(PY_FRAME_STEPS, py_frame_step, &c, 0);
 	end = w->slot;
+	h = w->hash;
 	if (w->frame && end < PY_SLOTS - 1) {
 		/* the chain goes on past what was kept */
-		ips[end & (PY_SLOTS - 1)] = WEFT_PY_CUT;
+		i = end;
+		asm volatile("" : "+r"(i));
+		ips[i & (PY_SLOTS - 1)] = WEFT_PY_CUT;
 		end++;
+		h = (h ^ WEFT_PY_CUT) * FNV_PRIME;
 	}
 	if (end <= n + 1)
 		return n; /* no frame kept: the marker goes */
-	h = *hash;
-	for (i = n; i < PY_SLOTS && i < end; i++)
-		h = (h ^ ips[i]) * FNV_PRIME;
 	*hash = h;
 	return end;
 }

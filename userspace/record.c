@@ -34,6 +34,7 @@
 #include "stacks.h"
 #include "unwind.h"
 #include "unwind_loader.h"
+#include "python_loader.h"
 #include "user_file.h"
 #include "symbols.h"
 #include "waits.h"
@@ -271,6 +272,8 @@ static void read_proc_maps(struct recorder *r, struct proc_entry *p, __u64 now)
 	}
 	if (r->unwind)
 		unwind_loader__update(r->unwind, p->tgid, maps_book__get(r->maps, p->tgid));
+	if (r->python)
+		python_loader__update(r->python, p->tgid, maps_book__get(r->maps, p->tgid));
 }
 
 static __u64 read_maps(struct recorder *r, __u64 now, bool all)
@@ -298,11 +301,18 @@ static __u64 read_maps(struct recorder *r, __u64 now, bool all)
 	return next_due;
 }
 
+static const char *gil_name(void *ctx, __u32 tgid, __u64 addr)
+{
+	return python_loader__lock_name(ctx, tgid, addr);
+}
+
 static void write_lock_names(struct recorder *r, struct syms_cache *syms)
 {
 	size_t len = 0;
 	char *text = NULL;
 
+	if (r->python)
+		lock_names__name_with(r->lock_names, gil_name, r->python);
 	if (syms && !lock_names__resolve(r->lock_names, r->maps, syms, &text, &len) && len &&
 	    weft_writer__add_section(r->writer, WEFT_SEC_SYMBOLS, text, len) && !r->write_err)
 		r->write_err = -EIO;
@@ -440,6 +450,7 @@ static int load_programs(struct recorder *r)
 	r->skel->rodata->targ_pthread_locks = r->opts->lock_pthread;
 	r->skel->rodata->targ_stacks = r->opts->stacks;
 	r->skel->rodata->targ_unwind_tables = unwinding(r);
+	r->skel->rodata->targ_python = r->opts->stacks && r->opts->python;
 	r->skel->rodata->stack_every = r->opts->stack_every;
 	r->skel->rodata->stack_interval_ns =
 		r->opts->stack_rate ? 1000000000ULL / r->opts->stack_rate : 0;
@@ -449,6 +460,8 @@ static int load_programs(struct recorder *r)
 				 r->opts->stacks ? r->opts->stack_entries : 1);
 	bpf_map__set_max_entries(r->skel->maps.ustacks,
 				 r->opts->stacks ? r->opts->stack_entries : 1);
+	bpf_map__set_max_entries(r->skel->maps.pycode,
+				 r->opts->stacks && r->opts->python ? r->opts->stack_entries : 1);
 	bpf_map__set_max_entries(r->skel->maps.unwind_rows,
 				 unwinding(r) ? r->opts->unwind_rows : 1);
 	if (!r->opts->stacks)
@@ -794,6 +807,7 @@ static void recorder_free(struct recorder *r)
 	stack_sampler__free(r->sampler);
 	exec_watch__free(r->exec_watch);
 	unwind_loader__free(r->unwind);
+	python_loader__free(r->python);
 	stack_table__free(r->stacks);
 	syms_cache__free(r->syms);
 	kallsyms__free(r->ks);
@@ -922,6 +936,12 @@ int record_run(const struct record_opts *opts)
 		err = start_command(r, path);
 	if (!err && unwinding(r))
 		err = start_unwinder(r);
+	if (!err && opts->stacks && opts->python) {
+		r->python = python_loader__new(bpf_map__fd(r->skel->maps.py_procs),
+					       bpf_map__fd(r->skel->maps.pycode));
+		if (!r->python)
+			err = -ENOMEM;
+	}
 	if (!err) {
 		stats_fd = start_prog_stats();
 		err = attach_programs(r);

@@ -81,6 +81,7 @@ struct recorder {
 	struct stack_sampler *sampler;
 	struct exec_watch *exec_watch;
 	struct unwind_loader *unwind;
+	struct python_loader *python; /* NULL: no Python frames */
 };
 
 struct proc_entry *proc_find(struct recorder *r, __u32 tgid);
