@@ -42,11 +42,11 @@
 #define WEFT_PY_LASTI_BITS 18
 #define WEFT_PY_LASTI_MAX ((1ULL << WEFT_PY_LASTI_BITS) - 1)
 #define WEFT_PY_ID_MASK ((1ULL << 45) - 1)
-#define WEFT_PY_WORD(id, lasti, entry)                                                   \
-	(((entry) ? WEFT_PY_ENTRY : 0) | ((__u64)((id) & WEFT_PY_ID_MASK) << WEFT_PY_LASTI_BITS) | \
-	 ((__u64)(lasti) & WEFT_PY_LASTI_MAX))
+#define WEFT_PY_WORD(id, lasti, entry)                                                           \
+	(((entry) ? WEFT_PY_ENTRY : 0) | ((__u64)((id)&WEFT_PY_ID_MASK) << WEFT_PY_LASTI_BITS) | \
+	 ((__u64)(lasti)&WEFT_PY_LASTI_MAX))
 #define WEFT_PY_WORD_ID(w) (((w) >> WEFT_PY_LASTI_BITS) & WEFT_PY_ID_MASK)
-#define WEFT_PY_WORD_LASTI(w) ((w) & WEFT_PY_LASTI_MAX)
+#define WEFT_PY_WORD_LASTI(w) ((w)&WEFT_PY_LASTI_MAX)
 
 /* How an entry frame is told: 3.11 has a flag byte (is_entry), 3.12 and
  * later push a frame owned by the C stack (owner == 3) before the first

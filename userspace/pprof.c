@@ -261,7 +261,7 @@ static __u32 root_name(struct pprof *p, const struct pkey *k)
 	else
 		snprintf(text, sizeof(text), "%s-%u", comm,
 			 p->opts.by == FLAME_BY_THREAD ? k->tid : k->pid);
-	return stack_attrib__intern(p->attrib, text, NULL);
+	return stack_attrib__intern_root(p->attrib, text);
 }
 
 /* A sample's locations, leaf first: kernel frames, user frames, root */

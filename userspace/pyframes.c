@@ -150,14 +150,6 @@ bool pyframes__has_python(const struct pyframes_in *in, unsigned int n)
 	return m >= 0 && (unsigned int)m + 1 < n;
 }
 
-int pyframes__native_cut(const struct pyframes_in *in, unsigned int n)
-{
-	int m = marker_at(in, n);
-	unsigned int last = m >= 0 ? (unsigned int)m : n;
-
-	return last && in[last - 1].addr == WEFT_STACK_CUT_SHORT ? (int)last - 1 : -1;
-}
-
 static bool is_eval(const char *name)
 {
 	return name && !strcmp(name, PYFRAMES_EVAL_NAME);

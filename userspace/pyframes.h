@@ -54,8 +54,4 @@ bool pyframes__has_python(const struct pyframes_in *in, unsigned int n);
  * come out as they are. */
 unsigned int pyframes__merge(const struct pyframes_in *in, unsigned int n, const char **out);
 
-/* The index of the frame that marks a native walk cut short
- * (WEFT_STACK_CUT_SHORT): the last native frame; -1 when none */
-int pyframes__native_cut(const struct pyframes_in *in, unsigned int n);
-
 #endif /* __WEFT_PYFRAMES_H */

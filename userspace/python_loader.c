@@ -222,7 +222,8 @@ static unsigned long long find_runtime(int fd, unsigned long long pgoff,
 	if (!elf)
 		return 0;
 	while (!value && (scn = elf_nextscn(elf, scn))) {
-		if (!gelf_getshdr(scn, &sh) || (sh.sh_type != SHT_DYNSYM && sh.sh_type != SHT_SYMTAB))
+		if (!gelf_getshdr(scn, &sh) ||
+		    (sh.sh_type != SHT_DYNSYM && sh.sh_type != SHT_SYMTAB))
 			continue;
 		data = elf_getdata(scn, NULL);
 		for (i = 0; data && gelf_getsym(data, (int)i, &sym); i++) {
@@ -440,7 +441,8 @@ static int name_frame(const struct code_table *ct, __u64 word, char *buf, size_t
 	c = &ct->codes[at];
 	line = pyframes__line_at(c->version, c->linetable, c->linetable_len, c->firstlineno,
 				 (unsigned int)WEFT_PY_WORD_LASTI(word) * 2);
-	return pyframes__text(buf, size, c->qualname, c->filename, line > 0 ? line : c->firstlineno);
+	return pyframes__text(buf, size, c->qualname, c->filename,
+			      line > 0 ? line : c->firstlineno);
 }
 
 int python_loader__name(struct python_loader *pl, struct stack_table *t)

@@ -64,8 +64,7 @@ static void read_capture(struct stack_summary *s, const struct stack_table *stac
 		if (!st->user || !st->nframes)
 			continue;
 		c->user_stacks++;
-		c->user_stacks_cut_short += st->frames[st->nframes - 1].addr ==
-					    WEFT_STACK_CUT_SHORT;
+		c->user_stacks_cut_short += weft_stack__cut_short(st);
 	}
 }
 

@@ -409,3 +409,13 @@ int stack_table__rename(struct stack_table *t, size_t i, unsigned int f, const c
 	t->stacks[i].frames[f].name = copy;
 	return 0;
 }
+
+bool weft_stack__cut_short(const struct weft_stack *st)
+{
+	unsigned int n = 0;
+
+	/* the native frames end at the Python frames' marker */
+	while (n < st->nframes && !(st->user && st->frames[n].addr == WEFT_PY_MARKER))
+		n++;
+	return n && st->frames[n - 1].addr == WEFT_STACK_CUT_SHORT;
+}
