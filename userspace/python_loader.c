@@ -305,54 +305,63 @@ static void note_version(struct python_loader *pl, unsigned int version)
 	}
 }
 
+/* Whether the BPF side still has tgid (an exec of the same file deletes
+ * it there) */
+static bool published(const struct python_loader *pl, __u32 tgid)
+{
+	struct weft_py_proc proc;
+
+	return !bpf_map_lookup_elem(pl->procs_fd, &tgid, &proc);
+}
+
 int python_loader__update(struct python_loader *pl, pid_t tgid, const struct proc_maps *m)
 {
 	unsigned long long vmo = 0, value = 0;
 	struct weft_py_proc proc = {};
 	struct py_process *p;
 	struct proc_mapping pm;
-	unsigned int version = 0;
+	unsigned int version = 0, v;
 	size_t i;
 	int fd, err;
 
 	if (!pl || !m)
 		return 0;
 	for (i = 0; proc_maps__get(m, i, &pm); i++) {
-		unsigned int v;
-
 		if (!pm.file || !pm.path || !(v = version_of_path(pm.path)))
 			continue;
 		p = proc_get(pl, (__u32)tgid, false);
-		if (p && p->ino == pm.ino)
+		if (p && p->ino == pm.ino && (!p->version || published(pl, (__u32)tgid)))
 			return 0; /* looked at already */
+		version = v;
+		if (v < VERSION_MIN || v > VERSION_MAX)
+			break;
 		fd = proc_maps__open(m, i);
 		if (fd < 0)
 			continue;
 		value = find_runtime(fd, pm.pgoff, &vmo);
 		close(fd);
-		if (value) {
-			version = v;
+		if (value)
 			break;
-		}
 	}
-	if (!value)
+	if (!version)
 		return 0;
 	p = proc_get(pl, (__u32)tgid, true);
 	if (!p)
 		return -ENOMEM;
 	p->ino = pm.ino;
 	p->version = 0;
-	proc.runtime = pm.start - pm.pgoff - vmo + value;
-	proc.version = version;
 	if (version < VERSION_MIN || version > VERSION_MAX) {
+		/* 3.6 has no _PyRuntime: the file's name is enough to say it */
 		if (!pl->said[version & 31])
 			wlog("CPython 3.%u: no Python frames (supported: %s)", version & 0xff,
 			     SUPPORTED);
 		pl->said[version & 31] = true;
 		return 0;
 	}
-	if (!python_offsets__of(version, &proc.off))
+	if (!value || !python_offsets__of(version, &proc.off))
 		return 0;
+	proc.runtime = pm.start - pm.pgoff - vmo + value;
+	proc.version = version;
 	if (version >= 0x030d && read_debug_offsets(tgid, proc.runtime, version, &proc.off))
 		vlog("CPython 3.%u in PID %d: no debug_offsets, using the headers' offsets",
 		     version & 0xff, tgid);
