@@ -292,6 +292,14 @@ __u64 weft_analysis__inconsistent(const struct weft_analysis *a);
  * call it on metrics they fill by hand. */
 enum weft_verdict_kind weft_metrics__verdict(const struct weft_metrics *m, char *buf, size_t size);
 
+/* The lock a serialized verdict names (its index in m->locks), or -1 */
+int weft_metrics__verdict_lock(const struct weft_metrics *m);
+/* Adds to a verdict serialized by a CPython GIL the Python functions that
+ * waited most for it (names and shares of the lock's wait, most first;
+ * the report's lock stacks give them); any other verdict stays */
+void weft_metrics__verdict_waiters(struct weft_metrics *m, const char *const *names,
+				   const double *shares, unsigned int n);
+
 /* The share of the cores' time that programs outside the tree held
  * (the CPUs' "other" share, and the host's steal of the tree's own time),
  * over the usable CPUs; 0 without per-CPU totals. */

@@ -133,6 +133,30 @@ int pyframes__text(char *buf, size_t size, const char *qualname, const char *fil
 	return snprintf(buf, size, "%s (%s)", qualname, base);
 }
 
+bool pyframes__is_python(const char *frame)
+{
+	const char *open = frame ? strrchr(frame, '(') : NULL;
+	size_t len = frame ? strlen(frame) : 0;
+
+	return open && open > frame + 1 && open[-1] == ' ' && frame[len - 1] == ')' &&
+	       strstr(open, ".py") && !strchr(open, ';');
+}
+
+char *pyframes__function(const char *frame, char *buf, size_t size)
+{
+	const char *colon = strrchr(frame, ':'), *open = strrchr(frame, '(');
+	int n;
+
+	if (!size)
+		return buf;
+	if (!colon || !open || colon < open)
+		n = snprintf(buf, size, "%s", frame);
+	else
+		n = snprintf(buf, size, "%.*s)", (int)(colon - frame), frame);
+	(void)n;
+	return buf;
+}
+
 static int marker_at(const struct pyframes_in *in, unsigned int n)
 {
 	unsigned int i;

@@ -40,6 +40,12 @@ int pyframes__line_at(unsigned int version, const __u8 *lt, size_t len, int firs
  * snprintf does. */
 int pyframes__text(char *buf, size_t size, const char *qualname, const char *filename, int line);
 
+/* Whether a frame's name is a Python frame's, "qualname (file.py:LINE)" */
+bool pyframes__is_python(const char *frame);
+/* A Python frame's function, its name without the line:
+ * "qualname (file.py)"; returns buf */
+char *pyframes__function(const char *frame, char *buf, size_t size);
+
 /* One frame of a stack entry, as the stack table holds it */
 struct pyframes_in {
 	__u64 addr; /* the native address, or a marker or Python word */

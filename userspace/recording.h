@@ -45,6 +45,9 @@ int recording_run(struct recording *rec, const struct recording_tap *tap, char *
 void recording_read_stacks(struct recording *rec, struct stack_table *t);
 /* NULL until recording_run() */
 const struct weft_metrics *recording_metrics(const struct recording *rec);
+/* The same, for what a report adds from the stacks (the verdict's Python
+ * functions); after recording_run() */
+struct weft_metrics *recording_metrics_edit(struct recording *rec);
 struct weft_file *recording_file(const struct recording *rec);
 void recording_free(struct recording *rec);
 

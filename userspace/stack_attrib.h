@@ -110,7 +110,7 @@ void stack_attrib__free(struct stack_attrib *a);
 
 /* Adds a consumer; records go to every one, in the order they were added.
  * 0, or -ENOSPC past STACK_ATTRIB_SINKS. */
-#define STACK_ATTRIB_SINKS 4
+#define STACK_ATTRIB_SINKS 8
 int stack_attrib__subscribe(struct stack_attrib *a, stack_attrib_fn fn, void *ctx);
 
 /* A recording_tap's feed (ctx: the stack_attrib); 0 or -ENOMEM */
