@@ -28,8 +28,12 @@ struct {
 } pycode SEC(".maps");
 
 /* A thread's own PyThreadState, found once by walking the interpreter's
- * thread list; a thread without one yet (a thread before its bootstrap
- * bound it, or not a Python thread) looks again every PY_RETRY stacks */
+ * thread list. A thread without one yet (a thread before its bootstrap
+ * bound it, a fork's child before CPython gave its thread state the
+ * child's id) looks again at each of its next PY_RETRY_EVERY stacks, then
+ * at one in PY_RETRY (a thread that runs no Python: a few threads'
+ * walk each time would be wasted) */
+#define PY_RETRY_EVERY 32
 #define PY_RETRY 16
 struct py_thread {
 	__u64 tstate;
@@ -232,16 +236,14 @@ static __always_inline __u64 py_tstate(struct py_walk_ctx *c, struct task_struct
 		pt->runtime = c->proc->runtime;
 		pt->misses = 0;
 	}
-	if (pt->misses && pt->misses++ % PY_RETRY)
+	if (pt->misses++ >= PY_RETRY_EVERY && pt->misses % PY_RETRY)
 		return 0;
 	w->done = 0;
 	w->tstate = py_read_ptr(py_read_ptr(c->proc->runtime + off->runtime_interp_head) +
 				off->interp_threads_head);
 	bpf_loop(PY_THREAD_STEPS, py_thread_step, c, 0);
-	if (!w->done) {
-		pt->misses = pt->misses ?: 1;
+	if (!w->done)
 		return 0;
-	}
 	pt->tstate = w->tstate;
 	pt->misses = 0;
 	return pt->tstate;

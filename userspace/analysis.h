@@ -88,7 +88,7 @@ enum weft_verdict_kind {
 	WEFT_VERDICT_SINGLE_THREADED,
 };
 
-#define WEFT_VERDICT_LEN 160
+#define WEFT_VERDICT_LEN 256
 
 /* Shares are fractions 0..1, times seconds, unless the name says _us. */
 struct weft_cpu_metrics {

@@ -68,7 +68,7 @@ def worker_rows(rows, pid):
 
 
 def main_pid(path):
-    rep = h.report_json(path)
+    rep = h.report_json(path, "--threads")
     return rep["processes"][0]["pid"], rep
 
 
@@ -92,6 +92,20 @@ def check_threads(tmp, python, minor):
     gil = f"GIL (CPython 3.{minor})"
     names = [lk["name"] for lk in rep["locks"]]
     check(names and names[0] == gil, f"the top lock is {names[:1]}, not {gil}")
+    # report --threads: each worker's top Python function
+    for t in rep["threads"]:
+        if t["tid"] == pid:
+            continue
+        py = t.get("python") or {}
+        top = (py.get("oncpu") or [{}])[0].get("function", "")
+        check(top == "cpu_bound_task (pyframes_prog.py)",
+              f"thread {t['tid']}'s top Python function is {top!r}")
+    # the verdict, when the GIL serialized the program (a loaded machine
+    # may make it "limited by other programs"), names who waited
+    if rep["verdict_kind"] == "serialized":
+        check("waiting most in cpu_bound_task (pyframes_prog.py)" in rep["verdict"],
+              f"verdict: {rep['verdict']}")
+    print(f"    3.{minor}: verdict: {rep['verdict']}")
     lock = worker_rows(h.flame(path, "--type", "lock", "--by", "thread"), pid)
     named, total = share(lock, lambda s: has(s, "cpu_bound_task"))
     print(f"    3.{minor}: {100 * named:.1f}% of {total / 1e3:.0f} ms of GIL waits "
@@ -103,7 +117,9 @@ def check_threads(tmp, python, minor):
 
 def check_sleep_read(tmp, python, minor):
     """time.sleep and a blocking os.read name their Python caller"""
-    path, _ = record(tmp, "sleep_read", python, "sleep_read")
+    # a stack at every blocking switch: one long sleep is one switch, which
+    # stack sampling (1 in 16) may leave out
+    path, _ = record(tmp, "sleep_read", python, "sleep_read", "--stack-every", "1")
     rows = h.flame(path, "--type", "offcpu")
     sleeps = [(s, c) for s, c in rows if any("clock_nanosleep" in f for f in s)]
     reads = [(s, c) for s, c in rows if any(f.startswith("ksys_read") for f in s)]
@@ -118,7 +134,7 @@ def check_sleep_read(tmp, python, minor):
 
 def check_event_loop(tmp, python, minor):
     """an asyncio loop's epoll_wait names the loop's frames"""
-    path, _ = record(tmp, "event_loop", python, "event_loop")
+    path, _ = record(tmp, "event_loop", python, "event_loop", "--stack-every", "1")
     rows = h.flame(path, "--type", "offcpu")
     polls = [(s, c) for s, c in rows if any("epoll_wait" in f for f in s)]
     named, total = share(polls, lambda s: any(f.startswith("BaseEventLoop._run_once (")
@@ -140,7 +156,9 @@ def check_pool(tmp, python, minor):
     named, total = share(workers, lambda s: has(s, "square_sum"))
     print(f"    3.{minor}: {100 * named:.1f}% of {total} pool worker samples name square_sum")
     check(total >= 20, f"only {total} samples in the pool's workers")
-    check(named >= 0.9, f"square_sum in {100 * named:.1f}% of the workers' samples")
+    # a worker's own start runs the pool's code (0.1 to 0.3 s of its 3 s on
+    # a loaded machine)
+    check(named >= 0.85, f"square_sum in {100 * named:.1f}% of the workers' samples")
 
 
 def check_deep(tmp, python, minor):
