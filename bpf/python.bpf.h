@@ -193,6 +193,8 @@ static int py_frame_step(__u32 i, struct py_walk_ctx *c)
 	key.code = py_read_ptr(frame + off->frame_code);
 	if (!key.code)
 		return 0;
+	if (c->proc->code_type && py_read_ptr(key.code + off->object_type) != c->proc->code_type)
+		return 0;
 	instr = py_read_ptr(frame + off->frame_instr);
 	bpf_probe_read_user(&key.firstlineno, sizeof(key.firstlineno),
 			    (void *)(key.code + off->code_firstlineno));

@@ -81,6 +81,8 @@ struct weft_py_offsets {
 	__u32 unicode_ascii_size; /* sizeof(PyASCIIObject): ASCII data follows */
 	__u32 bytes_size; /* ob_size */
 	__u32 bytes_sval;
+	__u32 object_type; /* ob_type */
+	__u32 reserved;
 };
 
 #define WEFT_PY_NONE 0xffffffffU
@@ -91,6 +93,10 @@ struct weft_py_proc {
 	__u32 version; /* 0x030b for 3.11 */
 	__u32 reserved;
 	struct weft_py_offsets off;
+	/* the address of PyCode_Type: a frame whose code is not a code
+	 * object (3.13's shim frames run no code) is left out; 0: not known,
+	 * every frame is kept */
+	__u64 code_type;
 };
 
 struct weft_py_code_key {

@@ -72,6 +72,7 @@ static const struct version_row versions[] = {
 		  .unicode_ascii_size = 48,
 		  .bytes_size = 16,
 		  .bytes_sval = 32,
+		  .object_type = 8,
 	  },
 	  360 },
 	{ 0x030c,
@@ -96,6 +97,7 @@ static const struct version_row versions[] = {
 		  .unicode_ascii_size = 40,
 		  .bytes_size = 16,
 		  .bytes_sval = 32,
+		  .object_type = 8,
 	  },
 	  77432 },
 	{ 0x030d,
@@ -120,6 +122,7 @@ static const struct version_row versions[] = {
 		  .unicode_ascii_size = 40,
 		  .bytes_size = 16,
 		  .bytes_sval = 32,
+		  .object_type = 8,
 	  },
 	  96104 },
 };
@@ -204,9 +207,11 @@ static unsigned int version_of_path(const char *path)
 }
 
 /* _PyRuntime's link-time address in the ELF file on fd, 0 when it has
- * none; and the segment bias inputs of the mapping at pgoff */
+ * none, and PyCode_Type's (0 when none); and the segment bias inputs of
+ * the mapping at pgoff */
 static unsigned long long find_runtime(int fd, unsigned long long pgoff,
-				       unsigned long long *vaddr_minus_offset)
+				       unsigned long long *vaddr_minus_offset,
+				       unsigned long long *code_type)
 {
 	unsigned long long value = 0;
 	struct elf_segment *segs = NULL;
@@ -221,7 +226,8 @@ static unsigned long long find_runtime(int fd, unsigned long long pgoff,
 	elf = elf_begin(fd, ELF_C_READ, NULL);
 	if (!elf)
 		return 0;
-	while (!value && (scn = elf_nextscn(elf, scn))) {
+	*code_type = 0;
+	while ((!value || !*code_type) && (scn = elf_nextscn(elf, scn))) {
 		if (!gelf_getshdr(scn, &sh) ||
 		    (sh.sh_type != SHT_DYNSYM && sh.sh_type != SHT_SYMTAB))
 			continue;
@@ -229,10 +235,12 @@ static unsigned long long find_runtime(int fd, unsigned long long pgoff,
 		for (i = 0; data && gelf_getsym(data, (int)i, &sym); i++) {
 			const char *name = elf_strptr(elf, sh.sh_link, sym.st_name);
 
-			if (name && sym.st_value && !strcmp(name, "_PyRuntime")) {
+			if (!name || !sym.st_value)
+				continue;
+			if (!strcmp(name, "_PyRuntime"))
 				value = sym.st_value;
-				break;
-			}
+			else if (!strcmp(name, "PyCode_Type"))
+				*code_type = sym.st_value;
 		}
 	}
 	if (value && !elf_segments__read(elf, &segs, &nsegs) &&
@@ -288,6 +296,7 @@ static int read_debug_offsets(pid_t tgid, __u64 runtime, unsigned int version,
 	off->bytes_sval = (__u32)d[DO(528)];
 	off->unicode_state = (__u32)d[DO(544)];
 	off->unicode_ascii_size = (__u32)d[DO(560)];
+	off->object_type = (__u32)d[DO(360)];
 	return 0;
 }
 
@@ -316,7 +325,7 @@ static bool published(const struct python_loader *pl, __u32 tgid)
 
 int python_loader__update(struct python_loader *pl, pid_t tgid, const struct proc_maps *m)
 {
-	unsigned long long vmo = 0, value = 0;
+	unsigned long long vmo = 0, value = 0, code_type = 0;
 	struct weft_py_proc proc = {};
 	struct py_process *p;
 	struct proc_mapping pm;
@@ -338,7 +347,7 @@ int python_loader__update(struct python_loader *pl, pid_t tgid, const struct pro
 		fd = proc_maps__open(m, i);
 		if (fd < 0)
 			continue;
-		value = find_runtime(fd, pm.pgoff, &vmo);
+		value = find_runtime(fd, pm.pgoff, &vmo, &code_type);
 		close(fd);
 		if (value)
 			break;
@@ -361,6 +370,7 @@ int python_loader__update(struct python_loader *pl, pid_t tgid, const struct pro
 	if (!value || !python_offsets__of(version, &proc.off))
 		return 0;
 	proc.runtime = pm.start - pm.pgoff - vmo + value;
+	proc.code_type = code_type ? pm.start - pm.pgoff - vmo + code_type : 0;
 	proc.version = version;
 	if (version >= 0x030d && read_debug_offsets(tgid, proc.runtime, version, &proc.off))
 		vlog("CPython 3.%u in PID %d: no debug_offsets, using the headers' offsets",
