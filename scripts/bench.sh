@@ -11,7 +11,8 @@
 # call with and without the lock owner read:
 #   bench: switch owners=read|off ns_per_call=N calls=C runs=R
 #   bench: owner read costs +N ns per switch call (+P%)
-# then the weft-work model table (scripts/bench-work.sh).
+# then what Python frames cost (scripts/bench-python.sh), then the
+# weft-work model table (scripts/bench-work.sh).
 #
 # Workloads: pingpong (two threads handing a futex token, both on CPU 0),
 # pingpong-x (one on CPU 0, one on CPU 1), mutex (4 threads, one contended
@@ -397,6 +398,12 @@ for owners, name in (("1", "read"), ("0", "off")):
 print(f"bench: owner read costs {med['1'] - med['0']:+.1f} ns per switch call "
       f"({100 * (med['1'] - med['0']) / med['0']:+.1f}%)")
 PY
+
+echo
+echo "## Python threads: untraced, default and --python=off; a stack's cost (scripts/bench-python.sh)"
+smoke_arg=()
+((smoke)) && smoke_arg=(--smoke)
+"$here/scripts/bench-python.sh" "${smoke_arg[@]}" --repeat "$repeat" "$build" || failed=1
 
 if ((!smoke)); then
 	echo

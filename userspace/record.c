@@ -432,6 +432,16 @@ static void log_switch_stats(struct recorder *r, int stats_fd)
 		(unsigned long long)info.run_cnt,
 		info.run_cnt ? (double)info.run_time_ns / info.run_cnt : 0.0,
 		owners_wanted() ? "read" : "not read");
+	/* the sample program takes a stack at every call: its cost per call
+	 * is a stack's (make bench: with and without Python frames) */
+	memset(&info, 0, sizeof(info));
+	len = sizeof(info);
+	if (r->opts->stacks &&
+	    !bpf_obj_get_info_by_fd(bpf_program__fd(r->skel->progs.handle_sample), &info, &len))
+		fprintf(stderr, "weft: sample program: %llu calls, %.1f ns per call (python %s)\n",
+			(unsigned long long)info.run_cnt,
+			info.run_cnt ? (double)info.run_time_ns / info.run_cnt : 0.0,
+			r->python ? "auto" : "off");
 }
 
 static int load_programs(struct recorder *r)

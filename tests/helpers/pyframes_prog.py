@@ -31,6 +31,21 @@ def threads(seconds):
         t.join()
 
 
+def counted_worker(calls):
+    for _ in range(calls):
+        cpu_bound_task(20000)
+
+
+def threads_work(calls):
+    """a fixed amount of CPU work in 4 Python threads (make bench: the wall
+    time is the workload's)"""
+    ts = [threading.Thread(target=counted_worker, args=(int(calls),)) for _ in range(4)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+
+
 def napper(seconds):
     time.sleep(seconds)
 
@@ -101,6 +116,7 @@ def deep(seconds):
 
 MODES = {
     "threads": threads,
+    "threads_work": threads_work,
     "sleep_read": sleep_read,
     "event_loop": event_loop,
     "pool": pool,
