@@ -55,6 +55,7 @@ struct py_walk {
 	__u64 frame; /* the next _PyInterpreterFrame to read */
 	__u64 tstate; /* the thread search's next PyThreadState */
 	__u64 hash; /* the stack's, with the words added so far */
+	__u64 fsbase; /* the thread's pthread_self() */
 	__u32 tid, tgid;
 	__u32 slot; /* the next slot of the user stack */
 	__u32 kept; /* Python frames kept */
@@ -96,16 +97,28 @@ static __always_inline __u64 py_read_ptr(__u64 addr)
 	return v;
 }
 
+/* Whether tstate is the thread's own */
+static __always_inline bool py_is_own(struct weft_py_proc *proc, struct py_walk *w, __u64 tstate)
+{
+	__u64 id = 0;
+
+	if (proc->off.thread_match == WEFT_PY_MATCH_FSBASE) {
+		bpf_probe_read_user(&id, sizeof(id),
+				    (void *)(tstate + proc->off.tstate_native_thread_id));
+		return id && id == w->fsbase;
+	}
+	bpf_probe_read_user(&id, sizeof(__u32),
+			    (void *)(tstate + proc->off.tstate_native_thread_id));
+	return id == w->tid;
+}
+
 static int py_thread_step(__u32 i, struct py_walk_ctx *c)
 {
 	struct py_walk *w = &c->ps->w;
-	__u32 tid = 0;
 
 	if (!w->tstate || !c->proc)
 		return 1;
-	bpf_probe_read_user(&tid, sizeof(tid),
-			    (void *)(w->tstate + c->proc->off.tstate_native_thread_id));
-	if (tid == w->tid) {
+	if (py_is_own(c->proc, w, w->tstate)) {
 		w->done = 1;
 		return 1;
 	}
@@ -163,6 +176,7 @@ static int py_frame_step(__u32 i, struct py_walk_ctx *c)
 	struct weft_py_offsets *off;
 	struct py_walk *w;
 	__u64 frame, instr, lasti, id;
+	__s32 lasti32;
 	__u32 slot;
 	__u8 entry = 0;
 
@@ -173,7 +187,7 @@ static int py_frame_step(__u32 i, struct py_walk_ctx *c)
 	frame = w->frame;
 	if (!frame)
 		return 1;
-	if (w->kept >= WEFT_PY_MAX_FRAMES || w->slot >= PY_SLOTS - 2) {
+	if (w->kept >= WEFT_PY_MAX_FRAMES || w->slot >= PY_SLOTS - 1) {
 		w->cut = 1;
 		return 1;
 	}
@@ -195,19 +209,32 @@ static int py_frame_step(__u32 i, struct py_walk_ctx *c)
 		return 0;
 	if (c->proc->code_type && py_read_ptr(key.code + off->object_type) != c->proc->code_type)
 		return 0;
-	instr = py_read_ptr(frame + off->frame_instr);
+	if (off->lasti_kind == WEFT_PY_LASTI_PTR) {
+		instr = py_read_ptr(frame + off->frame_instr);
+	} else {
+		lasti32 = 0;
+		bpf_probe_read_user(&lasti32, sizeof(lasti32), (void *)(frame + off->frame_instr));
+		instr = lasti32 < 0 ? 0 : lasti32;
+	}
 	bpf_probe_read_user(&key.firstlineno, sizeof(key.firstlineno),
 			    (void *)(key.code + off->code_firstlineno));
 	key.name = py_read_ptr(key.code + off->code_qualname);
 	key.tgid = w->tgid;
 	id = weft_py_code_id(&key);
 	py_keep_code(c, &key, id);
-	lasti = instr > key.code + off->code_adaptive ?
-			(instr - (key.code + off->code_adaptive)) / 2 :
-			0;
+	if (off->lasti_kind == WEFT_PY_LASTI_BYTES)
+		lasti = instr / 2;
+	else if (off->lasti_kind == WEFT_PY_LASTI_UNITS)
+		lasti = instr;
+	else
+		lasti = instr > key.code + off->code_adaptive ?
+				(instr - (key.code + off->code_adaptive)) / 2 :
+				0;
+	if (off->entry_kind == WEFT_PY_ENTRY_EVERY)
+		entry = 1;
 	if (lasti > WEFT_PY_LASTI_MAX)
 		lasti = WEFT_PY_LASTI_MAX;
-	id = WEFT_PY_WORD(id, lasti, off->entry_kind == WEFT_PY_ENTRY_FLAG && entry);
+	id = WEFT_PY_WORD(id, lasti, off->entry_kind != WEFT_PY_ENTRY_CSTACK_OWNER && entry);
 	c->ips[slot & (PY_SLOTS - 1)] = id;
 	w->hash = (w->hash ^ id) * FNV_PRIME;
 	w->slot = slot + 1;
@@ -221,16 +248,13 @@ static __always_inline __u64 py_tstate(struct py_walk_ctx *c, struct task_struct
 	struct py_walk *w = &c->ps->w;
 	struct weft_py_offsets *off = &c->proc->off;
 	struct py_thread *pt;
-	__u32 tid = 0;
 
 	pt = bpf_task_storage_get(&py_threads, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (!pt)
 		return 0;
 	if (pt->tstate && pt->runtime == c->proc->runtime) {
 		/* still this thread's: a freed PyThreadState may be reused */
-		bpf_probe_read_user(&tid, sizeof(tid),
-				    (void *)(pt->tstate + off->tstate_native_thread_id));
-		if (tid == w->tid)
+		if (py_is_own(c->proc, w, pt->tstate))
 			return pt->tstate;
 		pt->tstate = 0;
 	}
@@ -249,6 +273,21 @@ static __always_inline __u64 py_tstate(struct py_walk_ctx *c, struct task_struct
 	pt->tstate = w->tstate;
 	pt->misses = 0;
 	return pt->tstate;
+}
+
+/* Native frames a user stack keeps before its Python frames. Before 3.11
+ * each Python call has C frames of its own (the eval frame and two or
+ * three around it), so a deep Python stack would fill every slot with
+ * native frames and keep no Python one: there the native walk stops at
+ * PY_NATIVE_MAX (and is marked cut short), leaving room for the marker,
+ * WEFT_PY_MAX_FRAMES Python frames and their cut mark. */
+#define PY_NATIVE_MAX (PY_SLOTS - WEFT_PY_MAX_FRAMES - 3)
+
+static __always_inline __u32 py_native_max(__u32 tgid)
+{
+	struct weft_py_proc *proc = bpf_map_lookup_elem(&py_procs, &tgid);
+
+	return proc && proc->off.entry_kind == WEFT_PY_ENTRY_EVERY ? PY_NATIVE_MAX : PY_SLOTS;
 }
 
 /* Appends the current thread's Python frames to the user stack in ips,
@@ -274,6 +313,7 @@ static __noinline __u32 py_append(__u64 *ips, __u32 n, __u64 *hash)
 	w = &c.ps->w;
 	w->tid = task->pid;
 	w->tgid = tgid;
+	w->fsbase = task->thread.fsbase;
 	tstate = py_tstate(&c, task);
 	if (!tstate)
 		return n;
@@ -296,7 +336,7 @@ static __noinline __u32 py_append(__u64 *ips, __u32 n, __u64 *hash)
 	bpf_loop(PY_FRAME_STEPS, py_frame_step, &c, 0);
 	end = w->slot;
 	h = w->hash;
-	if (w->frame && end < PY_SLOTS - 1) {
+	if (w->frame && end < PY_SLOTS) {
 		/* the chain goes on past what was kept */
 		i = end;
 		asm volatile("" : "+r"(i));

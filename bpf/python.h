@@ -6,10 +6,12 @@
  * (libpython3.X.so or a static python3.X executable), its version and the
  * address of _PyRuntime, and gives the process a weft_py_proc: where
  * _PyRuntime is and the offsets of the fields the reader follows, made from
- * CPython's own headers (3.11, 3.12) or read from _PyRuntime.debug_offsets
+ * CPython's own headers (3.8-3.12) or read from _PyRuntime.debug_offsets
  * (3.13). Where a user stack is taken, the reader finds the thread's own
- * PyThreadState (the one whose native_thread_id is the thread's id) and
- * walks its frame chain.
+ * PyThreadState (the one whose native_thread_id is the thread's id; before
+ * 3.11, whose thread_id is its pthread_self(), the task's fs base) and
+ * walks its frame chain (_PyInterpreterFrame since 3.11, PyFrameObject
+ * before).
  *
  * The Python frames go into the same user-stack entry as the native ones,
  * after them: WEFT_PY_MARKER, then one word per Python frame, leaf first,
@@ -54,6 +56,24 @@
 enum weft_py_entry_kind {
 	WEFT_PY_ENTRY_FLAG = 1,
 	WEFT_PY_ENTRY_CSTACK_OWNER = 2,
+	/* before 3.11, every Python call has an eval call of its own */
+	WEFT_PY_ENTRY_EVERY = 3,
+};
+
+/* How a thread finds its PyThreadState in the interpreter's list */
+enum weft_py_thread_match {
+	/* native_thread_id (3.11+): the kernel's thread id */
+	WEFT_PY_MATCH_TID = 0,
+	/* thread_id (before 3.11): glibc's pthread_self(), which is the
+	 * thread's fs base */
+	WEFT_PY_MATCH_FSBASE = 1,
+};
+
+/* What the frame's instruction field holds */
+enum weft_py_lasti_kind {
+	WEFT_PY_LASTI_PTR = 0, /* a pointer into co_code_adaptive (3.11+) */
+	WEFT_PY_LASTI_BYTES = 1, /* int f_lasti, a byte offset (3.8, 3.9) */
+	WEFT_PY_LASTI_UNITS = 2, /* int f_lasti, in code units (3.10) */
 };
 
 /* Offsets in bytes of the fields the reader follows */
@@ -61,27 +81,30 @@ struct weft_py_offsets {
 	__u32 runtime_interp_head; /* _PyRuntimeState.interpreters.head */
 	__u32 interp_threads_head; /* PyInterpreterState.threads.head */
 	__u32 tstate_next;
+	/* native_thread_id, or thread_id (thread_match says which) */
 	__u32 tstate_native_thread_id;
 	/* 3.11, 3.12: tstate->cframe->current_frame (cframe_current_frame
-	 * is then set); 3.13: tstate->current_frame (cframe_current_frame
-	 * is WEFT_PY_NONE) */
+	 * is then set); 3.13: tstate->current_frame, before 3.11
+	 * tstate->frame (cframe_current_frame is WEFT_PY_NONE) */
 	__u32 tstate_frame;
 	__u32 cframe_current_frame;
 	__u32 frame_previous;
 	__u32 frame_code; /* f_code, f_executable (3.13) */
-	__u32 frame_instr; /* prev_instr; instr_ptr (3.13) */
+	__u32 frame_instr; /* prev_instr; instr_ptr (3.13); f_lasti before 3.11 */
 	__u32 frame_entry; /* is_entry (3.11) or owner (3.12+), one byte */
 	__u32 entry_kind; /* enum weft_py_entry_kind */
-	__u32 code_qualname;
+	__u32 code_qualname; /* co_name before 3.11 */
 	__u32 code_filename;
 	__u32 code_firstlineno;
-	__u32 code_linetable;
+	__u32 code_linetable; /* co_lnotab in 3.8 and 3.9 */
 	__u32 code_adaptive; /* co_code_adaptive: the instructions */
 	__u32 unicode_state;
 	__u32 unicode_ascii_size; /* sizeof(PyASCIIObject): ASCII data follows */
 	__u32 bytes_size; /* ob_size */
 	__u32 bytes_sval;
 	__u32 object_type; /* ob_type */
+	__u32 thread_match; /* enum weft_py_thread_match */
+	__u32 lasti_kind; /* enum weft_py_lasti_kind */
 	__u32 reserved;
 };
 

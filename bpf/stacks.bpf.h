@@ -456,7 +456,7 @@ static __noinline __s32 take_user_stack_unwound(void)
 	st.scr = scr;
 	st.proc = bpf_map_lookup_elem(&unwind_procs, &tgid);
 	st.cache = bpf_map_lookup_elem(&unwind_found, &tgid);
-	bpf_loop(WEFT_UNWIND_MAX_FRAMES, unwind_frame, &st, 0);
+	bpf_loop(targ_python ? py_native_max(tgid) : WEFT_UNWIND_MAX_FRAMES, unwind_frame, &st, 0);
 	n = scr->w.n;
 	hash = scr->w.hash;
 	if (!scr->w.whole && n) {

@@ -183,6 +183,8 @@ static void test_words(void **state)
 	assert_true(weft_py_code_id(&k) != id);
 	assert_true(python_offsets__of(0x030b, &off));
 	assert_true(python_offsets__of(0x030d, &off));
+	assert_true(python_offsets__of(0x0308, &off));
+	assert_int_equal(off.entry_kind, WEFT_PY_ENTRY_EVERY);
 	assert_false(python_offsets__of(0x0307, &off));
 }
 

@@ -17,9 +17,9 @@
 #include "symbols.h"
 #include "u64set.h"
 
-#define VERSION_MIN 0x030b
+#define VERSION_MIN 0x0308
 #define VERSION_MAX 0x030d
-#define SUPPORTED "3.11-3.13"
+#define SUPPORTED "3.8-3.13"
 #define GIL_SIZE 208 /* sizeof(struct _gil_runtime_state), 3.11-3.13 */
 
 /* A traced process and the interpreter it runs (version 0: none) */
@@ -40,9 +40,10 @@ struct python_loader {
 };
 
 /* Offsets from each version's headers (Include/internal/pycore_frame.h,
- * cpython/code.h, pycore_interp.h, pycore_runtime.h, cpython/pystate.h),
- * measured with offsetof() against the pyenv builds' headers. The GIL's
- * offset in _PyRuntime: ceval.gil (3.11), _main_interpreter._gil (3.12+). */
+ * cpython/code.h, pycore_interp.h, pycore_runtime.h, cpython/pystate.h,
+ * cpython/frameobject.h before 3.11), measured with offsetof() against the
+ * pyenv builds' headers. The GIL's offset in _PyRuntime: ceval.gil (3.8 to
+ * 3.11), _main_interpreter._gil (3.12+). */
 struct version_row {
 	unsigned int version;
 	struct weft_py_offsets off;
@@ -50,6 +51,84 @@ struct version_row {
 };
 
 static const struct version_row versions[] = {
+	{ 0x0308,
+	  {
+		  .runtime_interp_head = 32,
+		  .interp_threads_head = 8, /* tstate_head */
+		  .tstate_next = 8,
+		  .tstate_native_thread_id = 176, /* thread_id */
+		  .thread_match = WEFT_PY_MATCH_FSBASE,
+		  .tstate_frame = 24, /* frame */
+		  .cframe_current_frame = WEFT_PY_NONE,
+		  .frame_previous = 24, /* f_back */
+		  .frame_code = 32,
+		  .frame_instr = 104, /* f_lasti */
+		  .lasti_kind = WEFT_PY_LASTI_BYTES,
+		  .frame_entry = 0,
+		  .entry_kind = WEFT_PY_ENTRY_EVERY,
+		  .code_qualname = 112, /* co_name */
+		  .code_filename = 104,
+		  .code_firstlineno = 40,
+		  .code_linetable = 120, /* co_lnotab */
+		  .unicode_state = 32,
+		  .unicode_ascii_size = 48,
+		  .bytes_size = 16,
+		  .bytes_sval = 32,
+		  .object_type = 8,
+	  },
+	  1152 },
+	{ 0x0309,
+	  {
+		  .runtime_interp_head = 32,
+		  .interp_threads_head = 8, /* tstate_head */
+		  .tstate_next = 8,
+		  .tstate_native_thread_id = 176, /* thread_id */
+		  .thread_match = WEFT_PY_MATCH_FSBASE,
+		  .tstate_frame = 24, /* frame */
+		  .cframe_current_frame = WEFT_PY_NONE,
+		  .frame_previous = 24, /* f_back */
+		  .frame_code = 32,
+		  .frame_instr = 104, /* f_lasti */
+		  .lasti_kind = WEFT_PY_LASTI_BYTES,
+		  .frame_entry = 0,
+		  .entry_kind = WEFT_PY_ENTRY_EVERY,
+		  .code_qualname = 112, /* co_name */
+		  .code_filename = 104,
+		  .code_firstlineno = 40,
+		  .code_linetable = 120, /* co_lnotab */
+		  .unicode_state = 32,
+		  .unicode_ascii_size = 48,
+		  .bytes_size = 16,
+		  .bytes_sval = 32,
+		  .object_type = 8,
+	  },
+	  352 },
+	{ 0x030a,
+	  {
+		  .runtime_interp_head = 32,
+		  .interp_threads_head = 8, /* tstate_head */
+		  .tstate_next = 8,
+		  .tstate_native_thread_id = 176, /* thread_id */
+		  .thread_match = WEFT_PY_MATCH_FSBASE,
+		  .tstate_frame = 24, /* frame */
+		  .cframe_current_frame = WEFT_PY_NONE,
+		  .frame_previous = 24, /* f_back */
+		  .frame_code = 32,
+		  .frame_instr = 96, /* f_lasti */
+		  .lasti_kind = WEFT_PY_LASTI_UNITS,
+		  .frame_entry = 0,
+		  .entry_kind = WEFT_PY_ENTRY_EVERY,
+		  .code_qualname = 112, /* co_name */
+		  .code_filename = 104,
+		  .code_firstlineno = 40,
+		  .code_linetable = 120, /* co_linetable */
+		  .unicode_state = 32,
+		  .unicode_ascii_size = 48,
+		  .bytes_size = 16,
+		  .bytes_sval = 32,
+		  .object_type = 8,
+	  },
+	  352 },
 	{ 0x030b,
 	  {
 		  .runtime_interp_head = 40,
