@@ -293,7 +293,7 @@ static __always_inline __u32 py_native_max(__u32 tgid)
 /* Appends the current thread's Python frames to the user stack in ips,
  * whose first n slots hold its native frames; the new count of frames.
  * *hash covers what was added. */
-static __noinline __u32 py_append(__u64 *ips, __u32 n, __u64 *hash)
+static __always_inline __u32 py_append(__u64 *ips, __u32 n, __u64 *hash)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct py_walk_ctx c = {};
@@ -348,6 +348,21 @@ static __noinline __u32 py_append(__u64 *ips, __u32 n, __u64 *hash)
 		return n; /* no frame kept: the marker goes */
 	*hash = h;
 	return end;
+}
+
+/* py_append() on the per-CPU user stack being taken (ustack_scratch: its
+ * first n slots, its hash in w.hash): the new count of frames. Global, so
+ * that the verifier checks it once, not once for each program that takes
+ * stacks (that was half a second of loading). */
+__noinline int weft_py_append(__u32 n)
+{
+	struct ustack_scratch *scr;
+	__u32 zero = 0;
+
+	scr = bpf_map_lookup_elem(&ustack_scratch, &zero);
+	if (!scr)
+		return n;
+	return py_append(scr->out.ips, n, &scr->w.hash);
 }
 
 #endif /* __WEFT_PYTHON_BPF_H */

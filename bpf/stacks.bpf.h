@@ -465,8 +465,11 @@ static __noinline __s32 take_user_stack_unwound(void)
 		n = j + 1;
 		hash = (hash ^ WEFT_STACK_CUT_SHORT) * FNV_PRIME;
 	}
-	if (targ_python)
-		n = py_append(out->ips, n, &hash);
+	if (targ_python) {
+		scr->w.hash = hash;
+		n = weft_py_append(n);
+		hash = scr->w.hash;
+	}
 	/* what follows the terminator is stale and never read */
 	if (n < WEFT_UNWIND_MAX_FRAMES)
 		out->ips[n & (WEFT_UNWIND_MAX_FRAMES - 1)] = 0;
@@ -547,7 +550,9 @@ static __noinline __s32 take_user_stack_fp(void *ctx)
 		return stack_copy_failed(n);
 	hash = HASH_FRAMES(scr->out.ips, n, WEFT_UNWIND_MAX_FRAMES);
 	if (targ_python) {
-		end = py_append(scr->out.ips, (__u32)n, &hash);
+		scr->w.hash = hash;
+		end = weft_py_append((__u32)n);
+		hash = scr->w.hash;
 		if (end < WEFT_UNWIND_MAX_FRAMES)
 			scr->out.ips[end & (WEFT_UNWIND_MAX_FRAMES - 1)] = 0;
 	}
