@@ -61,6 +61,10 @@ struct py_walk {
 	__u32 kept; /* Python frames kept */
 	__u32 done;
 	__u32 cut;
+	/* a walk is under way on this CPU: a sample's program that
+	 * interrupts another program's walk (a wakeup's, a lock wait's)
+	 * takes no Python frames rather than write over its scratch */
+	__u32 busy;
 };
 
 struct py_scratch {
@@ -357,12 +361,18 @@ static __always_inline __u32 py_append(__u64 *ips, __u32 n, __u64 *hash)
 __noinline int weft_py_append(__u32 n)
 {
 	struct ustack_scratch *scr;
+	struct py_scratch *ps;
 	__u32 zero = 0;
+	int end;
 
 	scr = bpf_map_lookup_elem(&ustack_scratch, &zero);
-	if (!scr)
+	ps = bpf_map_lookup_elem(&py_scratch, &zero);
+	if (!scr || !ps || ps->w.busy)
 		return n;
-	return py_append(scr->out.ips, n, &scr->w.hash);
+	ps->w.busy = 1;
+	end = py_append(scr->out.ips, n, &scr->w.hash);
+	ps->w.busy = 0;
+	return end;
 }
 
 #endif /* __WEFT_PYTHON_BPF_H */

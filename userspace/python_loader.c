@@ -491,6 +491,7 @@ const char *python_loader__lock_name(const struct python_loader *pl, __u32 tgid,
 struct code_table {
 	struct weft_py_code *codes;
 	size_t n, cap;
+	size_t torn, unknown; /* entries whose id is not their key's; words of no entry */
 	struct u64_set index; /* id -> codes */
 };
 
@@ -515,8 +516,10 @@ static int read_codes(struct python_loader *pl, struct code_table *ct)
 			continue;
 		/* the id frames carry is the key's hash: one made again here
 		 * tells a torn entry */
-		if (ct->codes[ct->n].id != weft_py_code_id(&key))
+		if (ct->codes[ct->n].id != weft_py_code_id(&key)) {
+			ct->torn++;
 			continue;
+		}
 		slot = u64_set__slot(&ct->index, ct->codes[ct->n].id, &added);
 		if (!slot)
 			return -ENOMEM;
@@ -526,7 +529,7 @@ static int read_codes(struct python_loader *pl, struct code_table *ct)
 	return 0;
 }
 
-static int name_frame(const struct code_table *ct, __u64 word, char *buf, size_t size)
+static int name_frame(struct code_table *ct, __u64 word, char *buf, size_t size)
 {
 	const struct weft_py_code *c;
 	__u32 at;
@@ -534,8 +537,10 @@ static int name_frame(const struct code_table *ct, __u64 word, char *buf, size_t
 
 	if (word == WEFT_PY_CUT)
 		return snprintf(buf, size, "%s", PYFRAMES_CUT_NAME);
-	if (!u64_set__get(&ct->index, WEFT_PY_WORD_ID(word), &at))
+	if (!u64_set__get(&ct->index, WEFT_PY_WORD_ID(word), &at)) {
+		ct->unknown++;
 		return snprintf(buf, size, "[unknown Python code]");
+	}
 	c = &ct->codes[at];
 	line = pyframes__line_at(c->version, c->linetable, c->linetable_len, c->firstlineno,
 				 (unsigned int)WEFT_PY_WORD_LASTI(word) * 2);
@@ -572,6 +577,8 @@ int python_loader__name(struct python_loader *pl, struct stack_table *t)
 			err = stack_table__rename(t, i, f, buf);
 		}
 	}
+	vlog("Python code objects: %zu copied, %zu torn; %zu frames of no copied code object", ct.n,
+	     ct.torn, ct.unknown);
 	free(ct.codes);
 	u64_set__release(&ct.index);
 	return err;
