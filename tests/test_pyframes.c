@@ -115,12 +115,16 @@ static void test_cut_trampolines_and_leftovers(void **state)
 	add(&e, 0x1100, "py::recurse:/app.py");
 	add(&e, 0x2000, PYFRAMES_EVAL_NAME);
 	add(&e, 0x2100, "py::main:/app.py");
+	add(&e, 0x2200, PYFRAMES_EVAL_NAME);
+	add(&e, 0x7f0000c2e, "[anon]+0xc2e"); /* a trampoline without its perf map */
+	add(&e, 0x3000, "thread_run");
 	add(&e, WEFT_PY_MARKER, "[python]");
 	add(&e, PY(1, false), "recurse (app.py:2)");
 	add(&e, PY(1, false), "recurse (app.py:2)");
 	add(&e, WEFT_PY_CUT, "[python]");
 	assert_string_equal(merged(&e),
-			    "work;recurse (app.py:2);recurse (app.py:2);" PYFRAMES_CUT_NAME);
+			    "work;recurse (app.py:2);recurse (app.py:2);" PYFRAMES_CUT_NAME
+			    ";" PYFRAMES_EVAL_NAME ";thread_run");
 
 	add(&f, 0x1000, "read");
 	add(&f, 0x2000, PYFRAMES_EVAL_NAME);

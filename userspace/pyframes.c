@@ -179,10 +179,11 @@ static bool is_eval(const char *name)
 	return name && !strcmp(name, PYFRAMES_EVAL_NAME);
 }
 
-/* 3.12's -X perf trampolines, named from /tmp/perf-PID.map */
-static bool is_trampoline(const char *name)
+/* 3.12's -X perf trampolines: named from /tmp/perf-PID.map ("py::"), or
+ * code in an anonymous mapping right above (the caller of) an eval frame */
+static bool is_trampoline(const char *name, bool after_eval)
 {
-	return name && !strncmp(name, "py::", 4);
+	return name && (!strncmp(name, "py::", 4) || (after_eval && !strncmp(name, "[anon]", 6)));
 }
 
 /* Copies the next group of Python frames (up to and with the next entry
@@ -219,7 +220,7 @@ unsigned int pyframes__merge(const struct pyframes_in *in, unsigned int n, const
 	for (i = 0; i < (unsigned int)m; i++) {
 		if (is_eval(in[i].name) && py < n)
 			take_group(in, n, &py, out, &o);
-		else if (!is_trampoline(in[i].name))
+		else if (!is_trampoline(in[i].name, i && is_eval(in[i - 1].name)))
 			out[o++] = in[i].name;
 	}
 	/* eval frames the native walk did not reach: their groups at the
