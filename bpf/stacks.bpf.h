@@ -16,6 +16,9 @@
 #define FNV_BASIS 0xcbf29ce484222325ULL
 #define FNV_PRIME 0x100000001b3ULL
 
+/* Python frames after the native ones (--python=auto) */
+const volatile bool targ_python = false;
+
 /* Unwind tables (unwind.h): rows of every object, appended by the
  * recorder through a memory mapping; resized by it (--unwind-rows). */
 struct {
@@ -418,6 +421,8 @@ static int unwind_frame(__u32 i, struct ustack_walk *st)
 		return (__s32)err;                                                        \
 	}
 
+#include "python.bpf.h"
+
 DEFINE_KEEP_STACK(keep_user_stack, ustacks, struct user_stack, WEFT_UNWIND_MAX_FRAMES)
 
 /* The current task's user stack, walked with the unwind tables from its
@@ -451,7 +456,7 @@ static __noinline __s32 take_user_stack_unwound(void)
 	st.scr = scr;
 	st.proc = bpf_map_lookup_elem(&unwind_procs, &tgid);
 	st.cache = bpf_map_lookup_elem(&unwind_found, &tgid);
-	bpf_loop(WEFT_UNWIND_MAX_FRAMES, unwind_frame, &st, 0);
+	bpf_loop(targ_python ? py_native_max(tgid) : WEFT_UNWIND_MAX_FRAMES, unwind_frame, &st, 0);
 	n = scr->w.n;
 	hash = scr->w.hash;
 	if (!scr->w.whole && n) {
@@ -459,6 +464,11 @@ static __noinline __s32 take_user_stack_unwound(void)
 		out->ips[j & (WEFT_UNWIND_MAX_FRAMES - 1)] = WEFT_STACK_CUT_SHORT;
 		n = j + 1;
 		hash = (hash ^ WEFT_STACK_CUT_SHORT) * FNV_PRIME;
+	}
+	if (targ_python) {
+		scr->w.hash = hash;
+		n = weft_py_append(n);
+		hash = scr->w.hash;
 	}
 	/* what follows the terminator is stale and never read */
 	if (n < WEFT_UNWIND_MAX_FRAMES)
@@ -527,15 +537,25 @@ static __noinline __s32 take_kernel_stack(void *ctx)
 static __noinline __s32 take_user_stack_fp(void *ctx)
 {
 	struct ustack_scratch *scr;
-	__u32 zero = 0;
+	__u32 zero = 0, end;
+	__u64 hash;
 	long n;
 
 	scr = bpf_map_lookup_elem(&ustack_scratch, &zero);
 	if (!scr)
 		return -EFAULT_ERR;
+
 	n = COPY_STACK(ctx, &scr->out, WEFT_UNWIND_MAX_FRAMES, BPF_F_USER_STACK);
 	if (n < 0)
 		return stack_copy_failed(n);
-	return keep_user_stack(&scr->out, HASH_FRAMES(scr->out.ips, n, WEFT_UNWIND_MAX_FRAMES));
+	hash = HASH_FRAMES(scr->out.ips, n, WEFT_UNWIND_MAX_FRAMES);
+	if (targ_python) {
+		scr->w.hash = hash;
+		end = weft_py_append((__u32)n);
+		hash = scr->w.hash;
+		if (end < WEFT_UNWIND_MAX_FRAMES)
+			scr->out.ips[end & (WEFT_UNWIND_MAX_FRAMES - 1)] = 0;
+	}
+	return keep_user_stack(&scr->out, hash);
 }
 #endif

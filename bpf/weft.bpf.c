@@ -639,6 +639,7 @@ int BPF_PROG(handle_fork, struct task_struct *parent, struct task_struct *child)
 	__u32 traced = TARGET_TRACED;
 	struct weft_unwind_proc *parent_maps;
 	struct found_cache *parent_found;
+	struct weft_py_proc *parent_py;
 	struct weft_ev_fork *ev;
 	struct weft_cpu_stat *cs;
 	__u32 flags = 0;
@@ -664,6 +665,13 @@ int BPF_PROG(handle_fork, struct task_struct *parent, struct task_struct *child)
 			if (parent_found)
 				bpf_map_update_elem(&unwind_found, &child_tgid, parent_found,
 						    BPF_ANY);
+		}
+		/* and its parent's interpreter: a multiprocessing worker's
+		 * first stacks have their Python frames */
+		if (targ_python) {
+			parent_py = bpf_map_lookup_elem(&py_procs, &parent_tgid);
+			if (parent_py)
+				bpf_map_update_elem(&py_procs, &child_tgid, parent_py, BPF_ANY);
 		}
 	} else {
 		flags |= WEFT_FORK_THREAD;
@@ -695,6 +703,8 @@ int BPF_PROG(handle_exec, struct task_struct *p, pid_t old_pid, struct linux_bin
 		bpf_map_delete_elem(&unwind_procs, &tgid);
 		bpf_map_delete_elem(&unwind_found, &tgid);
 	}
+	if (targ_python)
+		bpf_map_delete_elem(&py_procs, &tgid);
 	ev = ring_reserve(sizeof(*ev), &ring);
 	if (!ev)
 		return 0;
@@ -768,6 +778,8 @@ int BPF_PROG(handle_exit, struct task_struct *p)
 			bpf_map_delete_elem(&unwind_procs, &tgid);
 			bpf_map_delete_elem(&unwind_found, &tgid);
 		}
+		if (targ_python)
+			bpf_map_delete_elem(&py_procs, &tgid);
 	}
 	ev = ring_reserve(sizeof(*ev), &ring);
 	if (!ev)

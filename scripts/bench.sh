@@ -11,6 +11,7 @@
 # call with and without the lock owner read:
 #   bench: switch owners=read|off ns_per_call=N calls=C runs=R
 #   bench: owner read costs +N ns per switch call (+P%)
+# then what Python frames cost (scripts/bench-python.sh),
 # then the time of weft stuck on 200 blocked threads (scripts/bench-stuck.sh):
 #   bench: stuck threads=T wall_ms=W snapshot_ms=S runs=R
 # then the HTML page of a 1M-event recording (scripts/bench-html.sh: its size,
@@ -442,6 +443,12 @@ for owners, name in (("1", "read"), ("0", "off")):
 print(f"bench: owner read costs {med['1'] - med['0']:+.1f} ns per switch call "
       f"({100 * (med['1'] - med['0']) / med['0']:+.1f}%)")
 PY
+
+echo
+echo "## Python threads: untraced, default and --python=off; a stack's cost (scripts/bench-python.sh)"
+smoke_arg=()
+((smoke)) && smoke_arg=(--smoke)
+"$here/scripts/bench-python.sh" "${smoke_arg[@]}" --repeat "$repeat" "$build" || failed=1
 
 echo
 echo "## weft stuck on a process of 200 blocked threads (scripts/bench-stuck.sh)"

@@ -34,7 +34,7 @@ static const char stacks_text[] = "s\tu\t100\t1\t3\n"
 				  "f\t401100\tmain\n"
 				  "f\t401200\t__libc_start_call_main\n"
 				  "s\tu\t100\t2\t3\n"
-				  "f\t401310\twait here\n" /* a space: made '_' */
+				  "f\t401310\twait here\n" /* a space: kept */
 				  "f\t401400\tthread;fn\n" /* a ';': made '_' */
 				  "f\t401500\tstart_thread\n"
 				  "s\tk\t0\t3\t3\n"
@@ -126,7 +126,7 @@ static void done(struct fixture *fx)
 	stack_table__free(fx->stacks);
 }
 
-/* Every line is "frames COUNT": frames without spaces, one space, digits;
+/* Every line is "frames COUNT": a root without spaces, frames, one space, digits;
  * returns the sum of the counts. */
 static __u64 check_lines(const struct flame *f)
 {
@@ -136,7 +136,7 @@ static __u64 check_lines(const struct flame *f)
 	size_t len = 0, i, n = 0;
 	FILE *out = open_memstream(&text, &len);
 
-	assert_int_equal(regcomp(&re, "^[^ ]+ [0-9]+$", REG_EXTENDED | REG_NOSUB), 0);
+	assert_int_equal(regcomp(&re, "^[^ ;]+(;[^;]+)* [0-9]+$", REG_EXTENDED | REG_NOSUB), 0);
 	assert_non_null(out);
 	assert_int_equal(flame__write_folded(f, out), 0);
 	fclose(out);
@@ -147,7 +147,9 @@ static __u64 check_lines(const struct flame *f)
 	}
 	assert_int_equal(n, flame__count(f));
 	for (i = 0; i < flame__count(f); i++) {
-		assert_null(strchr(flame__stack(f, i), ' '));
+		/* the root's spaces are made '_', the frames' kept */
+		assert_true(!strchr(flame__stack(f, i), ' ') ||
+			    strchr(flame__stack(f, i), ';') < strchr(flame__stack(f, i), ' '));
 		assert_true(flame__value(f, i) > 0);
 		/* weft's own program frames are gone */
 		assert_null(strstr(flame__stack(f, i), "bpf_prog_"));
@@ -177,17 +179,17 @@ static void test_oncpu(void **state)
 	assert_true(check_lines(fx.flame) == fx.ev.samples);
 	assert_int_equal(value_of(fx.flame, "my_app;__libc_start_call_main;main;work"), 27);
 	/* the second thread's samples are under its process's name */
-	assert_int_equal(value_of(fx.flame, "my_app;start_thread;thread_fn;wait_here"), 3);
+	assert_int_equal(value_of(fx.flame, "my_app;start_thread;thread_fn;wait here"), 3);
 	assert_int_equal(value_of(fx.flame, "my_app;[unknown]"), 1);
 	done(&fx);
 
 	run(&fx, FLAME_ONCPU, FLAME_BY_THREAD);
 	assert_true(check_lines(fx.flame) == fx.ev.samples);
-	assert_int_equal(value_of(fx.flame, "worker-101;start_thread;thread_fn;wait_here"), 3);
+	assert_int_equal(value_of(fx.flame, "worker-101;start_thread;thread_fn;wait here"), 3);
 	done(&fx);
 
 	run(&fx, FLAME_ONCPU, FLAME_BY_NONE);
-	assert_int_equal(value_of(fx.flame, "start_thread;thread_fn;wait_here"), 3);
+	assert_int_equal(value_of(fx.flame, "start_thread;thread_fn;wait here"), 3);
 	done(&fx);
 }
 
@@ -204,7 +206,7 @@ static void test_offcpu_adds_up_to_blocked_time(void **state)
 	assert_int_equal(flame__count(fx.flame), 1);
 	assert_string_equal(
 		flame__stack(fx.flame, 0),
-		"my_app-100;start_thread;thread_fn;wait_here;do_futex_[k];schedule_[k]");
+		"my_app-100;start_thread;thread_fn;wait here;do_futex_[k];schedule_[k]");
 	done(&fx);
 }
 
@@ -219,7 +221,7 @@ static void test_wakeup(void **state)
 	assert_int_equal(flame__count(fx.flame), 1);
 	/* the waker's stack leaf first after "--", then the waker */
 	assert_string_equal(flame__stack(fx.flame, 0),
-			    "worker-101;start_thread;thread_fn;wait_here;do_futex_[k];schedule_[k];"
+			    "worker-101;start_thread;thread_fn;wait here;do_futex_[k];schedule_[k];"
 			    "--;futex_wake_[k];work;main;__libc_start_call_main;my_app-100");
 	done(&fx);
 }
@@ -306,13 +308,13 @@ static void test_lock_carry_stays_with_its_address(void **state)
 	synth_block_futex(&fx.ev, 50 * MS, T2, PID, 1, skip, skip, LOCK, SYNTH_FUTEX_WAIT_PRIVATE);
 	synth_wake_run(&fx.ev, 54 * MS, T2, PID, 1, PID, 1, 4);
 	fixture_finish(&fx);
-	assert_int_equal(value_of(fx.flame, "worker-101;start_thread;thread_fn;wait_here"),
+	assert_int_equal(value_of(fx.flame, "worker-101;start_thread;thread_fn;wait here"),
 			 4 * 1000);
 	assert_int_equal(value_of(fx.flame, "worker-101;__libc_start_call_main;main;work"),
 			 (3 + 2) * 1000);
 	/* the skipped waits on LOCK: no sampled stack on LOCK came after
 	 * them */
-	assert_int_equal(value_of(fx.flame, "worker-101;[unsampled_wait]"), (5 + 4) * 1000);
+	assert_int_equal(value_of(fx.flame, "worker-101;[unsampled wait]"), (5 + 4) * 1000);
 	assert_int_equal(check_lines(fx.flame), 18000);
 	done(&fx);
 }
@@ -329,14 +331,14 @@ static void test_lock_lines(void **state)
 	/* by process, then time: the kernel paths make no difference, the
 	 * new name does */
 	assert_int_equal(flame__lock_count(fx.flame), 4);
-	check_lock_line(fx.flame, 0, PID, "worker-101;start_thread;thread_fn;wait_here", 9 * MS);
-	check_lock_line(fx.flame, 1, PID, "worker2-101;start_thread;thread_fn;wait_here", 6 * MS);
+	check_lock_line(fx.flame, 0, PID, "worker-101;start_thread;thread_fn;wait here", 9 * MS);
+	check_lock_line(fx.flame, 1, PID, "worker2-101;start_thread;thread_fn;wait here", 6 * MS);
 	check_lock_line(fx.flame, 2, PID, "my_app-100;__libc_start_call_main;main;work", 2 * MS);
 	check_lock_line(fx.flame, 3, OTHER, "other-200;[unknown]", 3 * MS);
 	/* the graph: the same lines, merged across locks, in us */
 	assert_int_equal(check_lines(fx.flame), 20000);
 	assert_int_equal(flame__count(fx.flame), 4);
-	assert_int_equal(value_of(fx.flame, "worker-101;start_thread;thread_fn;wait_here"), 9000);
+	assert_int_equal(value_of(fx.flame, "worker-101;start_thread;thread_fn;wait here"), 9000);
 	assert_int_equal(value_of(fx.flame, "other-200;[unknown]"), 3000);
 	done(&fx);
 
@@ -344,8 +346,8 @@ static void test_lock_lines(void **state)
 	run_locks(&fx, FLAME_BY_NONE, false);
 	assert_int_equal(flame__lock_count(fx.flame), 4);
 	check_lock_line(fx.flame, 0, PID,
-			"start_thread;thread_fn;wait_here;do_futex_[k];schedule_[k]", 10 * MS);
-	check_lock_line(fx.flame, 1, PID, "start_thread;thread_fn;wait_here;futex_wake_[k]",
+			"start_thread;thread_fn;wait here;do_futex_[k];schedule_[k]", 10 * MS);
+	check_lock_line(fx.flame, 1, PID, "start_thread;thread_fn;wait here;futex_wake_[k]",
 			5 * MS);
 	check_lock_line(fx.flame, 2, PID,
 			"__libc_start_call_main;main;work;do_futex_[k];schedule_[k]", 2 * MS);

@@ -268,7 +268,7 @@ static void test_wakers(void **state)
 }
 
 /* Frames are ids of the folded spelling: weft's own tracing frame left
- * out of the kernel stack, "_[k]" after kernel names, spaces made '_',
+ * out of the kernel stack, "_[k]" after kernel names, spaces kept,
  * and one id for one text, whichever stack it is in */
 static void test_frames_as_ids(void **state)
 {
@@ -281,7 +281,7 @@ static void test_frames_as_ids(void **state)
 	finish(fx);
 	assert_int_equal(stack_attrib__frames(fx->attrib, true, PID, 2, &u, &nu), 0);
 	assert_int_equal(nu, 3);
-	assert_string_equal(strtab__str(names, u[0]), "wait_here");
+	assert_string_equal(strtab__str(names, u[0]), "wait here");
 	assert_string_equal(strtab__str(names, u[2]), "start_thread");
 	assert_int_equal(stack_attrib__frames(fx->attrib, false, 0, 3, &k, &nk), 0);
 	assert_int_equal(nk, 2);

@@ -719,6 +719,111 @@ static void test_short_lock_stack(void **state)
 	assert_int_equal(strlen(stack_waiter__short(&w, tiny, sizeof(tiny))), sizeof(tiny) - 1);
 }
 
+/* A Python program's stacks (python.h): user stack 1 waits for the GIL
+ * in cpu_bound_task called by worker, stack 2 is a sample there */
+static const char py_stacks_text[] = "s\tu\t100\t1\t8\n"
+				     "f\t7f0010\t__futex_abstimed_wait_common\n"
+				     "f\t7f0030\tpthread_cond_timedwait\n"
+				     "f\t5000\ttake_gil\n"
+				     "f\t6000\t_PyEval_EvalFrameDefault\n"
+				     "f\t7000\tthread_run\n"
+				     "f\tffffffffffffff01\t[python]\n"
+				     "f\t40006\tcpu_bound_task (app.py:6)\n"
+				     "f\t8000000000080000\tworker (app.py:11)\n"
+				     "s\tu\t100\t2\t6\n"
+				     "f\t4000\tPyObject_Free\n"
+				     "f\t6000\t_PyEval_EvalFrameDefault\n"
+				     "f\t7000\tthread_run\n"
+				     "f\tffffffffffffff01\t[python]\n"
+				     "f\t40005\tcpu_bound_task (app.py:5)\n"
+				     "f\t8000000000080000\tworker (app.py:11)\n";
+
+/* Two workers take turns on LOCK, blocking in stack 1 (10 ms each, 4
+ * times), sampled in stack 2 (3 samples each) */
+static void run_python(void)
+{
+	struct stack_summary_opts so = { .per_process = true, .locks = true };
+	unsigned int i;
+
+	start_with(py_stacks_text, sizeof(py_stacks_text) - 1, true, &so);
+	synth_task_state(&fx.ev, 0, APP, APP, 0, "python3");
+	synth_task_state(&fx.ev, 0, PRODUCER, APP, 1, "python3");
+	synth_task_state(&fx.ev, 0, CONSUMER, APP, 2, "python3");
+	for (i = 0; i < 4; i++) {
+		__u32 t = i % 2 ? CONSUMER : PRODUCER;
+
+		synth_block_futex(&fx.ev, (10 + 20 * i) * MS, t, APP, 1 + i % 2, 1, 11, LOCK,
+				  SYNTH_FUTEX_WAIT_PRIVATE);
+		synth_wake_run(&fx.ev, (20 + 20 * i) * MS, t, APP, 1 + i % 2, APP, -EFAULT,
+			       -EFAULT);
+		synth_sample(&fx.ev, (21 + 20 * i) * MS, t, APP, 1 + i % 2, 2, -EFAULT);
+	}
+	synth_sample(&fx.ev, 95 * MS, PRODUCER, APP, 1, 2, -EFAULT);
+	synth_sample(&fx.ev, 96 * MS, CONSUMER, APP, 2, 2, -EFAULT);
+	feed_all();
+}
+
+static void test_python_functions(void **state)
+{
+	const struct stack_thread_python *tp;
+	const struct stack_lock *sl;
+	char buf[256];
+
+	(void)state;
+	run_python();
+	assert_true(fx.m->nr_locks >= 1);
+	sl = stack_summary__lock(fx.s, 0);
+	assert_non_null(sl);
+	/* the lock's waits by their innermost Python function, without the
+	 * line */
+	assert_int_equal(sl->nr_python, 1);
+	assert_string_equal(sl->python[0].name, "cpu_bound_task (app.py)");
+	assert_int_equal(sl->python[0].ns, 40 * MS);
+	assert_int_equal(sl->python_of_ns, 40 * MS);
+	/* the stack from its innermost Python frame: the eval frame became
+	 * the Python frames it ran */
+	assert_int_equal(sl->nr_stacks, 1);
+	assert_string_equal(stack_waiter__short(&sl->stacks[0], buf, sizeof(buf)),
+			    "cpu_bound_task (app.py:6) <- worker (app.py:11) <- thread_run");
+	tp = stack_summary__thread_python(fx.s, PRODUCER);
+	assert_non_null(tp);
+	assert_int_equal(tp->samples, 3);
+	assert_int_equal(tp->nr_oncpu, 1);
+	assert_string_equal(tp->oncpu[0].name, "cpu_bound_task (app.py)");
+	assert_int_equal(tp->oncpu[0].samples, 3);
+	assert_int_equal(tp->nr_blocked, 1);
+	assert_int_equal(tp->blocked[0].ns, 20 * MS);
+	/* no Python frame in the main thread's (no) stacks */
+	assert_null(stack_summary__thread_python(fx.s, APP));
+}
+
+/* A verdict serialized by a GIL names the Python functions that waited
+ * most for it; any other lock's verdict stays */
+static void test_python_verdict(void **state)
+{
+	const char *names[] = { "cpu_bound_task (app.py)", "main (app.py)", "log (app.py)" };
+	const double shares[] = { 0.90, 0.07, 0.03 };
+	struct weft_lock_metrics lock = { .serialized_s = 1 };
+	struct weft_metrics m = { .verdict_kind = WEFT_VERDICT_SERIALIZED };
+
+	(void)state;
+	m.locks = &lock;
+	m.nr_locks = 1;
+	snprintf(m.verdict, sizeof(m.verdict), "serialized by one lock (GIL (CPython 3.11))");
+	snprintf(lock.name, sizeof(lock.name), "GIL (CPython 3.11)");
+	assert_int_equal(weft_metrics__verdict_lock(&m), 0);
+	weft_metrics__verdict_waiters(&m, names, shares, 3);
+	assert_string_equal(m.verdict,
+			    "serialized by one lock (GIL (CPython 3.11)); waiting most in "
+			    "cpu_bound_task (app.py) 90%, main (app.py) 7%");
+	snprintf(m.verdict, sizeof(m.verdict), "serialized by one lock (gil+0x28)");
+	snprintf(lock.name, sizeof(lock.name), "gil+0x28");
+	weft_metrics__verdict_waiters(&m, names, shares, 3);
+	assert_string_equal(m.verdict, "serialized by one lock (gil+0x28)");
+	m.verdict_kind = WEFT_VERDICT_PARALLEL;
+	assert_int_equal(weft_metrics__verdict_lock(&m), -1);
+}
+
 static void test_lock_stacks_in_reports(void **state)
 {
 	const struct jv *locks, *top, *st, *frames;
@@ -797,6 +902,8 @@ int main(void)
 		cmocka_unit_test_teardown(test_lock_stacks_not_computed, teardown),
 		cmocka_unit_test(test_short_lock_stack),
 		cmocka_unit_test_teardown(test_lock_stacks_in_reports, teardown),
+		cmocka_unit_test_teardown(test_python_functions, teardown),
+		cmocka_unit_test(test_python_verdict),
 	};
 	int failed = cmocka_run_group_tests(tests, NULL, NULL);
 

@@ -88,7 +88,7 @@ enum weft_verdict_kind {
 	WEFT_VERDICT_SINGLE_THREADED,
 };
 
-#define WEFT_VERDICT_LEN 160
+#define WEFT_VERDICT_LEN 256
 
 /* Shares are fractions 0..1, times seconds, unless the name says _us. */
 struct weft_cpu_metrics {
@@ -317,6 +317,14 @@ int weft_analysis__set_path(struct weft_analysis *a, const struct weft_path_summ
  * writes the line into buf and returns its kind. finish() calls it; tests
  * call it on metrics they fill by hand. */
 enum weft_verdict_kind weft_metrics__verdict(const struct weft_metrics *m, char *buf, size_t size);
+
+/* The lock a serialized verdict names (its index in m->locks), or -1 */
+int weft_metrics__verdict_lock(const struct weft_metrics *m);
+/* Adds to a verdict serialized by a CPython GIL the Python functions that
+ * waited most for it (names and shares of the lock's wait, most first;
+ * the report's lock stacks give them); any other verdict stays */
+void weft_metrics__verdict_waiters(struct weft_metrics *m, const char *const *names,
+				   const double *shares, unsigned int n);
 
 /* The share of the cores' time that programs outside the tree held
  * (the CPUs' "other" share, and the host's steal of the tree's own time),

@@ -24,6 +24,7 @@ enum {
 	OPT_STACK_RATE,
 	OPT_STACK_AUDIT,
 	OPT_UNWIND,
+	OPT_PYTHON,
 	OPT_UNWIND_ROWS,
 };
 
@@ -72,6 +73,10 @@ static const struct argp_option record_options[] = {
 	{ "unwind", OPT_UNWIND, "tables|fp", 0,
 	  "Walk user stacks with unwind tables compiled from each object's CFI, so that code "
 	  "without frame pointers (glibc) keeps its callers (default), or by frame pointers only",
+	  3 },
+	{ "python", OPT_PYTHON, "auto|off", 0,
+	  "Python frames in user stacks, in place of the interpreter's eval frames, for processes "
+	  "that map a CPython weft knows (auto, the default), or none (off)",
 	  3 },
 	{ "unwind-rows", OPT_UNWIND_ROWS, "N", 0,
 	  "Rows the kernel's unwind tables hold, 8 bytes each (default " STR(
@@ -208,6 +213,14 @@ static error_t record_parse_arg(int key, char *arg, struct argp_state *state)
 		o->unwind_rows =
 			parse_count(state, "--unwind-rows", arg, 1024, WEFT_UNWIND_MAX_ROWS);
 		break;
+	case OPT_PYTHON:
+		if (!strcmp(arg, "auto"))
+			o->python = true;
+		else if (!strcmp(arg, "off"))
+			o->python = false;
+		else
+			argp_failure(state, 2, 0, "invalid --python: %s (auto or off)", arg);
+		break;
 	case OPT_UNWIND:
 		if (!strcmp(arg, "tables"))
 			o->unwind_tables = true;
@@ -264,6 +277,7 @@ int cmd_record(int argc, char **argv)
 		.sample_hz = RECORD_DEFAULT_SAMPLE_HZ,
 		.stack_entries = RECORD_DEFAULT_STACK_ENTRIES,
 		.unwind_tables = true,
+		.python = true,
 		.unwind_rows = RECORD_DEFAULT_UNWIND_ROWS,
 		.stack_every = RECORD_DEFAULT_STACK_EVERY,
 		.stack_rate = RECORD_DEFAULT_STACK_RATE,

@@ -267,6 +267,26 @@ static int page_flame__fill(struct page_flame *p, const struct flame *f, enum fl
 	return 0;
 }
 
+/* A verdict serialized by a CPython GIL names the Python functions that
+ * waited most for it (the lock's stacks) */
+static void name_gil_waiters(struct recording *rec, const struct stack_summary *stacks)
+{
+	struct weft_metrics *m = recording_metrics_edit(rec);
+	int at = weft_metrics__verdict_lock(m);
+	const struct stack_lock *sl = at >= 0 ? stack_summary__lock(stacks, at) : NULL;
+	const char *names[STACK_SUMMARY_LOCK_TOP];
+	double shares[STACK_SUMMARY_LOCK_TOP];
+	unsigned int i;
+
+	if (!sl || !sl->nr_python || !sl->python_of_ns)
+		return;
+	for (i = 0; i < sl->nr_python; i++) {
+		names[i] = sl->python[i].name;
+		shares[i] = (double)sl->python[i].ns / sl->python_of_ns;
+	}
+	weft_metrics__verdict_waiters(m, names, shares, sl->nr_python);
+}
+
 int cmd_report(int argc, char **argv)
 {
 	struct argp argp = { .options = report_options,
@@ -364,6 +384,7 @@ int cmd_report(int argc, char **argv)
 		elog("%s: stacks: %s", opts.path, strerror(-werr));
 		goto cleanup;
 	}
+	name_gil_waiters(rec, stacks);
 	werr = waitfor__finish(waits);
 	if (werr) {
 		elog("%s: wait-for graph: %s", opts.path, strerror(-werr));

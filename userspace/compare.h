@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <linux/types.h>
 
+#include "analysis.h"
+
 struct weft_metrics;
 struct weft_kv;
 
@@ -63,7 +65,7 @@ struct compare_row {
 	__u64 lock_waits;
 	double handoffs_per_s; /* of the lock with the most wait: how often it changed hands */
 	int checksum_ok; /* 1, 0, or -1 when unknown */
-	char verdict[160];
+	char verdict[WEFT_VERDICT_LEN];
 	/* the share of the cores other programs held (the largest over the
 	 * runs), as weft_metrics__others_share() */
 	double others_share;

@@ -246,7 +246,7 @@ static void put_root(struct flame *f, struct ids_buf *b, __u32 name, __u32 num)
 		snprintf(text, sizeof(text), "%s", comm);
 	else
 		snprintf(text, sizeof(text), "%s-%u", comm, num);
-	put_id(b, stack_attrib__intern(f->attrib, text, NULL));
+	put_id(b, stack_attrib__intern_root(f->attrib, text));
 }
 
 static bool has_frames(const struct stack_table *t, bool user, __u32 tgid, __s32 id)

@@ -110,6 +110,8 @@ int lock_names__resolve(struct lock_names *ln, const struct maps_book *book,
 		struct lock_name *e = &ln->entries[i];
 
 		m = maps_book__get(book, e->tgid);
+		if (e->name[0]) /* named already (lock_names__name_with()) */
+			goto encode;
 		if (!m || syms_cache__resolve_user(syms, m, e->addr, true, &res) || !res.found ||
 		    !res.name)
 			continue;
@@ -117,12 +119,27 @@ int lock_names__resolve(struct lock_names *ln, const struct maps_book *book,
 			snprintf(e->name, sizeof(e->name), "%s+0x%llx", res.name, res.offset);
 		else
 			snprintf(e->name, sizeof(e->name), "%s", res.name);
+encode:
 		off += snprintf(text + off, cap - off, "lock\t%u\t%llx\t%s\n", e->tgid,
 				(unsigned long long)e->addr, e->name);
 	}
 	*buf = text;
 	*len = off;
 	return 0;
+}
+
+void lock_names__name_with(struct lock_names *ln, lock_name_fn fn, void *ctx)
+{
+	const char *name;
+	size_t i;
+
+	for (i = 0; i < ln->n; i++) {
+		struct lock_name *e = &ln->entries[i];
+
+		name = fn(ctx, e->tgid, e->addr);
+		if (name)
+			snprintf(e->name, sizeof(e->name), "%s", name);
+	}
 }
 
 int lock_names__decode(struct lock_names *ln, const void *buf, size_t len)

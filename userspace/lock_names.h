@@ -19,6 +19,11 @@ struct lock_names *lock_names__new(void);
 void lock_names__free(struct lock_names *ln);
 /* 0, or -ENOMEM; an address already noted costs a lookup */
 int lock_names__note(struct lock_names *ln, __u32 tgid, __u64 addr);
+/* A name of fn's for an address (NULL: none of fn's) */
+typedef const char *(*lock_name_fn)(void *ctx, __u32 tgid, __u64 addr);
+/* Names the noted addresses fn knows (the GIL of a CPython) before
+ * lock_names__resolve(), which keeps those names */
+void lock_names__name_with(struct lock_names *ln, lock_name_fn fn, void *ctx);
 /* Names every noted address and encodes them (malloc'd text in *buf). */
 int lock_names__resolve(struct lock_names *ln, const struct maps_book *book,
 			struct syms_cache *syms, char **buf, size_t *len);

@@ -382,7 +382,40 @@ static void write_processes(struct json_writer *w, const struct weft_metrics *m,
 	json_writer__array_end(w);
 }
 
-static void write_threads(struct json_writer *w, const struct weft_metrics *m)
+/* A thread's top Python functions (stack_summary.h), or nothing */
+static void write_thread_python(struct json_writer *w, const struct stack_summary *s, __u32 tid)
+{
+	const struct stack_thread_python *tp = s ? stack_summary__thread_python(s, tid) : NULL;
+	unsigned int k;
+
+	if (!tp)
+		return;
+	json_writer__key(w, "python");
+	json_writer__object_begin(w);
+	json_writer__key(w, "oncpu");
+	json_writer__array_begin(w);
+	for (k = 0; k < tp->nr_oncpu; k++) {
+		json_writer__object_begin(w);
+		json_writer__string_field(w, "function", tp->oncpu[k].name);
+		json_writer__uint_field(w, "samples", tp->oncpu[k].samples);
+		json_writer__fixed_field(w, "share", (double)tp->oncpu[k].samples / tp->samples, 4);
+		json_writer__object_end(w);
+	}
+	json_writer__array_end(w);
+	json_writer__key(w, "blocked");
+	json_writer__array_begin(w);
+	for (k = 0; k < tp->nr_blocked; k++) {
+		json_writer__object_begin(w);
+		json_writer__string_field(w, "function", tp->blocked[k].name);
+		key_s(w, "blocked_s", tp->blocked[k].ns / 1e9);
+		json_writer__object_end(w);
+	}
+	json_writer__array_end(w);
+	json_writer__object_end(w);
+}
+
+static void write_threads(struct json_writer *w, const struct weft_metrics *m,
+			  const struct stack_summary *s)
 {
 	unsigned int i;
 
@@ -401,6 +434,7 @@ static void write_threads(struct json_writer *w, const struct weft_metrics *m)
 		json_writer__uint_field(w, "voluntary", t->voluntary);
 		json_writer__uint_field(w, "involuntary", t->involuntary);
 		json_writer__bool_field(w, "exited", t->exited);
+		write_thread_python(w, s, t->tid);
 		write_off_cpu(w, t->off_cpu_s);
 		if (t->checked) {
 			json_writer__key(w, "accounting");
@@ -551,7 +585,7 @@ int output_json(FILE *out, const struct weft_metrics *m, const struct output_opt
 
 	write_cpus(w, m);
 	write_processes(w, m, o ? o->stacks : NULL);
-	write_threads(w, m);
+	write_threads(w, m, o ? o->stacks : NULL);
 
 	json_writer__key(w, "rusage");
 	if (m->rusage.valid) {

@@ -511,7 +511,50 @@ static const char *top_reason(char *buf, size_t size, const double *off_cpu_s)
 	return buf;
 }
 
-static int print_threads(FILE *out, const struct weft_metrics *m)
+/* Under the threads table, each thread's top Python functions (its
+ * innermost Python frames): by on-CPU samples, then by blocked time */
+static void print_thread_python(FILE *out, const struct weft_thread_metrics **order, unsigned int n,
+				const struct stack_summary *s)
+{
+	const struct stack_thread_python *tp;
+	char text[1024], d[32], name[STACK_PYFUNC_LEN], tid[16];
+	bool header = false;
+	unsigned int i, k;
+	size_t off;
+
+	for (i = 0; s && i < n; i++) {
+		tp = stack_summary__thread_python(s, order[i]->tid);
+		if (!tp)
+			continue;
+		if (!header)
+			fprintf(out,
+				"\nPython functions per thread (the innermost Python frame of its "
+				"stacks):\n");
+		header = true;
+		off = 0;
+		for (k = 0; k < tp->nr_oncpu && off < sizeof(text); k++) {
+			output_sanitize(name, sizeof(name), tp->oncpu[k].name);
+			off += snprintf(text + off, sizeof(text) - off, "%s%s %.0f%%",
+					k ? ", " : "", name,
+					100.0 * tp->oncpu[k].samples / tp->samples);
+		}
+		if (tp->nr_oncpu)
+			fprintf(out, "%7u on-CPU   %s\n", order[i]->tid, text);
+		off = 0;
+		for (k = 0; k < tp->nr_blocked && off < sizeof(text); k++) {
+			output_sanitize(name, sizeof(name), tp->blocked[k].name);
+			off += snprintf(text + off, sizeof(text) - off, "%s%s %s", k ? ", " : "",
+					name,
+					output_fmt_duration(d, sizeof(d), tp->blocked[k].ns / 1e9));
+		}
+		snprintf(tid, sizeof(tid), "%u", order[i]->tid);
+		if (tp->nr_blocked)
+			fprintf(out, "%7s blocked  %s\n", tp->nr_oncpu ? "" : tid, text);
+	}
+}
+
+static int print_threads(FILE *out, const struct weft_metrics *m,
+			 const struct stack_summary *stacks)
 {
 	const struct weft_thread_metrics **order;
 	char comm[WEFT_COMM_LEN + 1], wait[32];
@@ -534,6 +577,7 @@ static int print_threads(FILE *out, const struct weft_metrics *m)
 			t->on_cpu_s, t->runqueue_s, t->blocked_s, (unsigned long long)t->voluntary,
 			(unsigned long long)t->involuntary);
 	}
+	print_thread_python(out, order, m->nr_threads, stacks);
 	free(order);
 
 	fprintf(out, "\nprocesses (%u):\n", m->nr_processes);
@@ -644,7 +688,7 @@ int output_text(FILE *out, const struct weft_metrics *m, const struct output_opt
 		err = critical__write_text(o->critical, out, CRITICAL_BY_THREAD, NULL);
 	}
 	if (o && o->threads)
-		err = print_threads(out, m);
+		err = print_threads(out, m, o->stacks);
 	if (!err && o && o->threads)
 		print_stacks(out, m, o->stacks);
 	if (!err && o && o->cpus)

@@ -261,7 +261,7 @@ static __u32 root_name(struct pprof *p, const struct pkey *k)
 	else
 		snprintf(text, sizeof(text), "%s-%u", comm,
 			 p->opts.by == FLAME_BY_THREAD ? k->tid : k->pid);
-	return stack_attrib__intern(p->attrib, text, NULL);
+	return stack_attrib__intern_root(p->attrib, text);
 }
 
 /* A sample's locations, leaf first: kernel frames, user frames, root */
@@ -422,19 +422,19 @@ size_t pprof__samples(const struct pprof *p)
 	return p->nsamples;
 }
 
-/* An interpreter frame, "name_(file.py:LINE)" in the folded spelling:
- * its name's length, file and line; false for any other frame */
+/* An interpreter frame, "name (file.py:LINE)" as stack_attrib spells
+ * it: its name's length, file and line; false for any other frame */
 static bool interpreter_frame(const char *f, size_t *name_len, char *file, size_t file_size,
 			      long *line)
 {
-	const char *open = strstr(f, "_("), *colon;
+	const char *open = strstr(f, " ("), *colon;
 	size_t len = strlen(f), flen;
 	char *end;
 
 	if (!open || len < 5 || f[len - 1] != ')')
 		return false;
-	while (strstr(open + 1, "_("))
-		open = strstr(open + 1, "_(");
+	while (strstr(open + 1, " ("))
+		open = strstr(open + 1, " (");
 	colon = strrchr(open, ':');
 	if (!colon || colon[1] < '0' || colon[1] > '9')
 		return false;

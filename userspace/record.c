@@ -35,6 +35,7 @@
 #include "stacks.h"
 #include "unwind.h"
 #include "unwind_loader.h"
+#include "python_loader.h"
 #include "user_file.h"
 #include "symbols.h"
 #include "waits.h"
@@ -272,6 +273,8 @@ static void read_proc_maps(struct recorder *r, struct proc_entry *p, __u64 now)
 	}
 	if (r->unwind)
 		unwind_loader__update(r->unwind, p->tgid, maps_book__get(r->maps, p->tgid));
+	if (r->python)
+		python_loader__update(r->python, p->tgid, maps_book__get(r->maps, p->tgid));
 }
 
 static __u64 read_maps(struct recorder *r, __u64 now, bool all)
@@ -299,11 +302,18 @@ static __u64 read_maps(struct recorder *r, __u64 now, bool all)
 	return next_due;
 }
 
+static const char *gil_name(void *ctx, __u32 tgid, __u64 addr)
+{
+	return python_loader__lock_name(ctx, tgid, addr);
+}
+
 static void write_lock_names(struct recorder *r, struct syms_cache *syms)
 {
 	size_t len = 0;
 	char *text = NULL;
 
+	if (r->python)
+		lock_names__name_with(r->lock_names, gil_name, r->python);
 	if (syms && !lock_names__resolve(r->lock_names, r->maps, syms, &text, &len) && len &&
 	    weft_writer__add_section(r->writer, WEFT_SEC_SYMBOLS, text, len) && !r->write_err)
 		r->write_err = -EIO;
@@ -423,6 +433,16 @@ static void log_switch_stats(struct recorder *r, int stats_fd)
 		(unsigned long long)info.run_cnt,
 		info.run_cnt ? (double)info.run_time_ns / info.run_cnt : 0.0,
 		owners_wanted() ? "read" : "not read");
+	/* the sample program takes a stack at every call: its cost per call
+	 * is a stack's (make bench: with and without Python frames) */
+	memset(&info, 0, sizeof(info));
+	len = sizeof(info);
+	if (r->opts->stacks &&
+	    !bpf_obj_get_info_by_fd(bpf_program__fd(r->skel->progs.handle_sample), &info, &len))
+		fprintf(stderr, "weft: sample program: %llu calls, %.1f ns per call (python %s)\n",
+			(unsigned long long)info.run_cnt,
+			info.run_cnt ? (double)info.run_time_ns / info.run_cnt : 0.0,
+			r->python ? "auto" : "off");
 }
 
 static int load_programs(struct recorder *r)
@@ -441,6 +461,7 @@ static int load_programs(struct recorder *r)
 	r->skel->rodata->targ_pthread_locks = r->opts->lock_pthread;
 	r->skel->rodata->targ_stacks = r->opts->stacks;
 	r->skel->rodata->targ_unwind_tables = unwinding(r);
+	r->skel->rodata->targ_python = r->opts->stacks && r->opts->python;
 	r->skel->rodata->stack_every = r->opts->stack_every;
 	r->skel->rodata->stack_interval_ns =
 		r->opts->stack_rate ? 1000000000ULL / r->opts->stack_rate : 0;
@@ -450,6 +471,8 @@ static int load_programs(struct recorder *r)
 				 r->opts->stacks ? r->opts->stack_entries : 1);
 	bpf_map__set_max_entries(r->skel->maps.ustacks,
 				 r->opts->stacks ? r->opts->stack_entries : 1);
+	bpf_map__set_max_entries(r->skel->maps.pycode,
+				 r->opts->stacks && r->opts->python ? r->opts->stack_entries : 1);
 	bpf_map__set_max_entries(r->skel->maps.unwind_rows,
 				 unwinding(r) ? r->opts->unwind_rows : 1);
 	if (!r->opts->stacks)
@@ -802,6 +825,7 @@ static void recorder_free(struct recorder *r)
 	stack_sampler__free(r->sampler);
 	exec_watch__free(r->exec_watch);
 	unwind_loader__free(r->unwind);
+	python_loader__free(r->python);
 	stack_table__free(r->stacks);
 	syms_cache__free(r->syms);
 	kallsyms__free(r->ks);
@@ -930,6 +954,12 @@ int record_run(const struct record_opts *opts)
 		err = start_command(r, path);
 	if (!err && unwinding(r))
 		err = start_unwinder(r);
+	if (!err && opts->stacks && opts->python) {
+		r->python = python_loader__new(bpf_map__fd(r->skel->maps.py_procs),
+					       bpf_map__fd(r->skel->maps.pycode));
+		if (!r->python)
+			err = -ENOMEM;
+	}
 	if (!err) {
 		stats_fd = start_prog_stats();
 		err = attach_programs(r);

@@ -38,6 +38,8 @@ struct record_opts {
 	 * the size of the kernel's table of rows. */
 	bool unwind_tables;
 	unsigned int unwind_rows;
+	/* Python frames for processes that map a known CPython (--python) */
+	bool python;
 	/* One blocking switch in stack_every per thread takes stacks (and
 	 * any 1 ms or more after the thread's last one that did) */
 	unsigned int stack_every;

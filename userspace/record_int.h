@@ -82,6 +82,7 @@ struct recorder {
 	struct exec_watch *exec_watch;
 	struct unwind_loader *unwind;
 	struct snapshot *attach_waits; /* -p: the waits already begun (attach_waits.h) */
+	struct python_loader *python; /* NULL: no Python frames */
 };
 
 struct proc_entry *proc_find(struct recorder *r, __u32 tgid);

@@ -20,6 +20,7 @@
 #include "record_int.h"
 #include "recording_meta.h"
 #include "stacks.h"
+#include "python_loader.h"
 #include "symbols.h"
 #include "weft.skel.h"
 
@@ -298,7 +299,7 @@ static int name_stacks(struct recorder *r, struct stack_table *t, struct syms_ca
 		missing = more < 0 ? more : missing + more;
 	}
 	if (syms && !stack_table__symbolize(t, stack_maps_of, r, syms, ks) &&
-	    !stack_table__encode(t, &text, &len) && len &&
+	    !python_loader__name(r->python, t) && !stack_table__encode(t, &text, &len) && len &&
 	    weft_writer__add_section(r->writer, WEFT_SEC_STACKS, text, len) && !r->write_err)
 		r->write_err = weft_writer__error(r->writer) ?: -EIO;
 	free(text);
@@ -324,6 +325,8 @@ void write_stacks(struct recorder *r, __u64 failures, struct syms_cache *syms)
 		weft_kv__set(kv, META_USER_UNWIND, unwinding(r) ? "tables" : "fp");
 		weft_kv__setf(kv, META_STACK_EVERY, "%u", r->opts->stack_every);
 		weft_kv__setf(kv, META_STACK_RATE, "%u", r->opts->stack_rate);
+		if (r->python)
+			weft_kv__set(kv, META_PYTHON, python_loader__versions(r->python));
 		if (r->opts->stack_audit)
 			weft_kv__set(kv, META_STACK_AUDIT, "1");
 		if (weft_writer__add_meta(r->writer, kv) && !r->write_err)

@@ -48,6 +48,9 @@ void recording_read_stacks(struct recording *rec, struct stack_table *t);
 int recording_set_path(struct recording *rec, const struct weft_path_summary *p);
 /* NULL until recording_run() */
 const struct weft_metrics *recording_metrics(const struct recording *rec);
+/* The same, for what a report adds from the stacks (the verdict's Python
+ * functions); after recording_run() */
+struct weft_metrics *recording_metrics_edit(struct recording *rec);
 struct weft_file *recording_file(const struct recording *rec);
 void recording_free(struct recording *rec);
 

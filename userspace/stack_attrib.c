@@ -6,6 +6,8 @@
 #include "analysis.h"
 #include "events.h"
 #include "grow.h"
+#include "pyframes.h"
+#include "python.h"
 #include "stack_attrib.h"
 #include "stacks.h"
 #include "strtab.h"
@@ -138,9 +140,11 @@ bool stack_attrib__failed(const struct stack_attrib *a)
 
 /* --- names --- */
 
-/* The folded format's spelling of a frame: ';' separates frames and the
- * last space the count, so neither may stay in a name */
-__u32 stack_attrib__intern(struct stack_attrib *a, const char *name, const char *suffix)
+/* The folded format's spelling of a frame: ';' separates frames, so it
+ * may not stay in a name; spaces may (readers split the count at the
+ * last space: "main (app.py:40)"), except in the root (root true), where
+ * some tools look for the first */
+static __u32 intern(struct stack_attrib *a, const char *name, const char *suffix, bool root)
 {
 	size_t len = strlen(name), slen = suffix ? strlen(suffix) : 0, i;
 	char stackbuf[512], *buf = stackbuf;
@@ -158,7 +162,8 @@ __u32 stack_attrib__intern(struct stack_attrib *a, const char *name, const char 
 		}
 	}
 	for (i = 0; i < len; i++)
-		buf[i] = (name[i] == ' ' || name[i] == ';' || name[i] == '\t' || name[i] == '\n') ?
+		buf[i] = ((root && name[i] == ' ') || name[i] == ';' || name[i] == '\t' ||
+			  name[i] == '\n') ?
 				 '_' :
 				 name[i];
 	if (slen)
@@ -171,6 +176,16 @@ __u32 stack_attrib__intern(struct stack_attrib *a, const char *name, const char 
 		return 0;
 	}
 	return (__u32)id;
+}
+
+__u32 stack_attrib__intern(struct stack_attrib *a, const char *name, const char *suffix)
+{
+	return intern(a, name, suffix, false);
+}
+
+__u32 stack_attrib__intern_root(struct stack_attrib *a, const char *name)
+{
+	return intern(a, name, NULL, true);
 }
 
 static __u32 intern_comm(struct stack_attrib *a, const char *comm)
@@ -193,10 +208,60 @@ static bool is_tracing_frame(const char *name)
 			!strncmp(name, "bpf_get_stack", 13) || !strncmp(name, "perf_trace_", 11));
 }
 
+/* A user stack with Python frames: its native frames with each eval
+ * frame replaced by the Python frames it ran (pyframes.h) */
+static int make_python_frames(struct stack_attrib *a, const struct weft_stack *st,
+			      struct frames *fr)
+{
+	struct pyframes_in *in = calloc(st->nframes, sizeof(*in));
+	const char **names = calloc(st->nframes, sizeof(*names));
+	unsigned int i;
+	int err = 0;
+
+	fr->made = true;
+	if (!in || !names) {
+		err = -ENOMEM;
+		goto cleanup;
+	}
+	for (i = 0; i < st->nframes; i++) {
+		in[i].addr = st->frames[i].addr;
+		in[i].name = st->frames[i].name;
+	}
+	fr->n = pyframes__merge(in, st->nframes, names);
+	fr->ids = calloc(fr->n ? fr->n : 1, sizeof(*fr->ids));
+	if (!fr->ids) {
+		fr->n = 0;
+		err = -ENOMEM;
+		goto cleanup;
+	}
+	for (i = 0; i < fr->n && !err; i++) {
+		fr->ids[i] =
+			stack_attrib__intern(a, names[i] ? names[i] : STACK_UNKNOWN_FRAME, NULL);
+		if (!fr->ids[i])
+			err = -ENOMEM;
+	}
+cleanup:
+	free(in);
+	free(names);
+	return err;
+}
+
+static bool has_python(const struct weft_stack *st)
+{
+	unsigned int i;
+
+	for (i = 0; st->user && i < st->nframes; i++)
+		if (st->frames[i].addr == WEFT_PY_MARKER)
+			return true;
+	return false;
+}
+
 static int make_frames(struct stack_attrib *a, const struct weft_stack *st, struct frames *fr)
 {
 	unsigned int skip = 0, i;
 
+	if (has_python(st))
+		return make_python_frames(a, st, fr);
 	while (!st->user && skip < st->nframes && is_tracing_frame(st->frames[skip].name))
 		skip++;
 	fr->made = true;
@@ -244,7 +309,7 @@ bool stack_attrib__cut_short(const struct stack_attrib *a, __u32 tgid, __s32 use
 	const struct weft_stack *st = a->stacks ? stack_table__get(a->stacks, true, tgid, user_id) :
 						  NULL;
 
-	return st && st->nframes && st->frames[st->nframes - 1].addr == WEFT_STACK_CUT_SHORT;
+	return st && weft_stack__cut_short(st);
 }
 
 /* --- threads --- */

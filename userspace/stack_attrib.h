@@ -112,7 +112,7 @@ void stack_attrib__free(struct stack_attrib *a);
 
 /* Adds a consumer; records go to every one, in the order they were added.
  * 0, or -ENOSPC past STACK_ATTRIB_SINKS. */
-#define STACK_ATTRIB_SINKS 6
+#define STACK_ATTRIB_SINKS 8
 int stack_attrib__subscribe(struct stack_attrib *a, stack_attrib_fn fn, void *ctx);
 
 /* A recording_tap's feed (ctx: the stack_attrib); 0 or -ENOMEM */
@@ -140,8 +140,10 @@ const struct stack_table *stack_attrib__stacks(const struct stack_attrib *a);
 /* The frames of a stack, leaf first, as name ids: a user frame's name,
  * a kernel frame's with "_[k]" after it (weft's own tracing frames at the
  * leaf of a kernel stack left out), in the folded format's spelling
- * (spaces, ';', tabs and newlines made '_'; a frame with no name
- * "[unknown]"). *n 0 when the table does not hold the stack. The array
+ * (';', tabs and newlines made '_', spaces kept; a frame with no name
+ * "[unknown]"). A user stack that carries Python frames has each
+ * _PyEval_EvalFrameDefault frame replaced by the Python frames it ran,
+ * "qualname (file.py:LINE)" (pyframes.h). *n 0 when the table does not hold the stack. The array
  * lives until stack_attrib__free(). 0 or -ENOMEM. */
 int stack_attrib__frames(struct stack_attrib *a, bool user, __u32 tgid, __s32 id, const __u32 **ids,
 			 unsigned int *n);
@@ -153,5 +155,8 @@ bool stack_attrib__cut_short(const struct stack_attrib *a, __u32 tgid, __s32 use
  * frames consumers add of their own ("[unknown]", "--", roots); 0 on
  * failure */
 __u32 stack_attrib__intern(struct stack_attrib *a, const char *name, const char *suffix);
+/* The same for a root frame (a process or thread name): its spaces made
+ * '_' too */
+__u32 stack_attrib__intern_root(struct stack_attrib *a, const char *name);
 
 #endif /* __WEFT_STACK_ATTRIB_H */

@@ -8,6 +8,8 @@
 #include "analysis.h"
 #include "events.h"
 #include "flame.h"
+#include "grow.h"
+#include "pyframes.h"
 #include "kv.h"
 #include "recording_meta.h"
 #include "stack_summary.h"
@@ -25,6 +27,18 @@ struct lock_slot {
 	struct stack_lock out;
 };
 
+/* A thread's time or samples in one Python function */
+struct py_acc {
+	__u32 tid;
+	__u32 fn; /* the function's name id (stack_attrib's names) */
+	__u64 samples, ns;
+};
+
+struct py_thread {
+	__u32 tid;
+	struct stack_thread_python out;
+};
+
 /* The names the stack_attrib interns live as long as the summary: the
  * tables point into them. */
 struct stack_summary {
@@ -38,6 +52,17 @@ struct stack_summary {
 	struct proc *procs;
 	size_t nprocs, cap_procs;
 	struct u64_set proc_index;
+	/* Python functions per thread: user stack -> its innermost Python
+	 * function's id + 1 (1: none); (tid, function) -> accs; tid -> the
+	 * thread's totals, then its tables */
+	struct u64_set py_of_stack;
+	struct py_acc *accs;
+	size_t naccs, cap_accs;
+	struct u64_set acc_index;
+	struct py_thread *py_threads;
+	size_t npy_threads, cap_py_threads;
+	struct u64_set py_thread_index;
+	bool any_python;
 	bool finished;
 };
 
@@ -64,8 +89,7 @@ static void read_capture(struct stack_summary *s, const struct stack_table *stac
 		if (!st->user || !st->nframes)
 			continue;
 		c->user_stacks++;
-		c->user_stacks_cut_short += st->frames[st->nframes - 1].addr ==
-					    WEFT_STACK_CUT_SHORT;
+		c->user_stacks_cut_short += weft_stack__cut_short(st);
 	}
 }
 
@@ -81,6 +105,140 @@ static void count_capture(void *ctx, const struct attributed_stack *as)
 	if (as->stacks.taken &&
 	    stack_attrib__cut_short(s->attrib, as->stacks.tgid, as->stacks.user))
 		s->capture.cut_short_ns += as->weight;
+}
+
+/* The innermost Python frame's function of a stack's frames (leaf
+ * first), as a name id; 0 when it has none */
+static __u32 innermost_python(struct stack_attrib *a, const __u32 *ids, unsigned int n)
+{
+	const struct strtab *names = stack_attrib__names(a);
+	char fn[STACK_PYFUNC_LEN];
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		const char *f = strtab__str(names, ids[i]);
+
+		if (pyframes__is_python(f))
+			return stack_attrib__intern(a, pyframes__function(f, fn, sizeof(fn)), NULL);
+	}
+	return 0;
+}
+
+static struct py_thread *py_thread_get(struct stack_summary *s, __u32 tid)
+{
+	bool added;
+	__u32 *slot = u64_set__slot(&s->py_thread_index, 1ULL << 63 | tid, &added);
+
+	if (!slot)
+		return NULL;
+	if (!added)
+		return &s->py_threads[*slot];
+	if (grow_array((void **)&s->py_threads, &s->cap_py_threads, s->npy_threads + 1,
+		       sizeof(*s->py_threads)))
+		return NULL;
+	*slot = s->npy_threads;
+	memset(&s->py_threads[s->npy_threads], 0, sizeof(s->py_threads[0]));
+	s->py_threads[s->npy_threads].tid = tid;
+	return &s->py_threads[s->npy_threads++];
+}
+
+/* Each sample and blocked interval to its thread's innermost Python
+ * function */
+static void count_python(void *ctx, const struct attributed_stack *as)
+{
+	struct stack_summary *s = ctx;
+	__u64 key = 1ULL << 63 | (__u64)as->stacks.tgid << 31 | (__u32)as->stacks.user;
+	struct py_thread *t = py_thread_get(s, as->thread.tid);
+	const __u32 *ids;
+	unsigned int n;
+	__u32 fn = 0, *slot;
+	bool added;
+
+	if (!t)
+		return;
+	if (as->kind == STACK_KIND_ONCPU)
+		t->out.samples += as->weight;
+	else
+		t->out.blocked_ns += as->weight;
+	if (!as->stacks.taken || as->stacks.user < 0)
+		return;
+	slot = u64_set__slot(&s->py_of_stack, key, &added);
+	if (!slot)
+		return;
+	if (added) {
+		if (!stack_attrib__frames(s->attrib, true, as->stacks.tgid, as->stacks.user, &ids,
+					  &n))
+			fn = innermost_python(s->attrib, ids, n);
+		*slot = fn + 1;
+	}
+	fn = *slot - 1;
+	if (!fn)
+		return;
+	s->any_python = true;
+	slot = u64_set__slot(&s->acc_index, 1ULL << 63 | (__u64)as->thread.tid << 32 | fn, &added);
+	if (!slot)
+		return;
+	if (added) {
+		if (grow_array((void **)&s->accs, &s->cap_accs, s->naccs + 1, sizeof(*s->accs)))
+			return;
+		*slot = s->naccs;
+		s->accs[s->naccs++] = (struct py_acc){ .tid = as->thread.tid, .fn = fn };
+	}
+	if (as->kind == STACK_KIND_ONCPU)
+		s->accs[*slot].samples += as->weight;
+	else
+		s->accs[*slot].ns += as->weight;
+}
+
+/* Keeps f among the top n of list (by samples, or ns), most first */
+static void keep_top(struct stack_pyfunc *list, unsigned int *n, const char *name, __u64 samples,
+		     __u64 ns, bool by_samples)
+{
+	__u64 v = by_samples ? samples : ns;
+	unsigned int at = *n, i;
+
+	if (!v)
+		return;
+	while (at > 0 && v > (by_samples ? list[at - 1].samples : list[at - 1].ns))
+		at--;
+	if (at >= STACK_SUMMARY_LOCK_TOP)
+		return;
+	if (*n < STACK_SUMMARY_LOCK_TOP)
+		(*n)++;
+	for (i = *n - 1; i > at; i--)
+		list[i] = list[i - 1];
+	snprintf(list[at].name, sizeof(list[at].name), "%s", name);
+	list[at].samples = samples;
+	list[at].ns = ns;
+}
+
+static void sum_python(struct stack_summary *s)
+{
+	const struct strtab *names = stack_attrib__names(s->attrib);
+	size_t i;
+
+	for (i = 0; i < s->naccs; i++) {
+		const struct py_acc *acc = &s->accs[i];
+		struct py_thread *t = py_thread_get(s, acc->tid);
+		const char *name = strtab__str(names, acc->fn);
+
+		if (!t)
+			continue;
+		keep_top(t->out.oncpu, &t->out.nr_oncpu, name, acc->samples, acc->ns, true);
+		keep_top(t->out.blocked, &t->out.nr_blocked, name, acc->samples, acc->ns, false);
+	}
+}
+
+const struct stack_thread_python *stack_summary__thread_python(const struct stack_summary *s,
+							       __u32 tid)
+{
+	const struct py_thread *t;
+	__u32 i;
+
+	if (!s->any_python || !u64_set__get(&s->py_thread_index, 1ULL << 63 | tid, &i))
+		return NULL;
+	t = &s->py_threads[i];
+	return t->out.nr_oncpu || t->out.nr_blocked ? &t->out : NULL;
 }
 
 struct stack_summary *stack_summary__new(const struct stack_table *stacks,
@@ -107,6 +265,8 @@ struct stack_summary *stack_summary__new(const struct stack_table *stacks,
 	if (!s->attrib || stack_attrib__subscribe(s->attrib, count_capture, s))
 		goto err_out;
 	if (s->opts.per_process) {
+		if (stack_attrib__subscribe(s->attrib, count_python, s))
+			goto err_out;
 		s->oncpu = flame__new(
 			&(struct flame_opts){ .type = FLAME_ONCPU, .by = FLAME_BY_PID }, s->attrib);
 		s->offcpu =
@@ -146,6 +306,11 @@ void stack_summary__free(struct stack_summary *s)
 			free((void *)s->locks[i].out.stacks[j].frames);
 	free(s->locks);
 	u64_set__release(&s->proc_index);
+	u64_set__release(&s->py_of_stack);
+	u64_set__release(&s->acc_index);
+	u64_set__release(&s->py_thread_index);
+	free(s->accs);
+	free(s->py_threads);
 	flame__free(s->oncpu);
 	flame__free(s->offcpu);
 	flame__free(s->lock);
@@ -404,6 +569,54 @@ static int per_process(struct stack_summary *s, const struct flame *f,
 	return err;
 }
 
+/* The Python functions whose waits a lock's lines are (from the line at
+ * lo on, while they are the lock's), by time */
+#define LOCK_PY_FUNCS 64
+static void sum_lock_python(struct stack_summary *s, const struct weft_lock_metrics *lm, size_t lo,
+			    size_t n, struct stack_lock *out)
+{
+	const struct strtab *names = flame__names(s->lock);
+	struct {
+		__u32 fn;
+		__u64 ns;
+	} fns[LOCK_PY_FUNCS];
+	unsigned int nfns = 0, k, i;
+	const struct flame_lock_line *l;
+	char fn[STACK_PYFUNC_LEN];
+	__u32 id;
+
+	for (; lo < n; lo++) {
+		l = flame__lock_line(s->lock, lo);
+		if (l->pid != lm->pid || l->addr != lm->addr)
+			break;
+		out->python_of_ns += l->ns;
+		id = 0;
+		/* root first: the innermost is the last */
+		for (i = l->nids; i-- > 0 && !id;)
+			if (pyframes__is_python(strtab__str(names, l->ids[i])))
+				id = stack_attrib__intern(
+					s->attrib,
+					pyframes__function(strtab__str(names, l->ids[i]), fn,
+							   sizeof(fn)),
+					NULL);
+		if (!id)
+			continue;
+		for (k = 0; k < nfns && fns[k].fn != id; k++)
+			;
+		if (k == nfns) {
+			if (nfns == LOCK_PY_FUNCS)
+				continue;
+			fns[nfns].fn = id;
+			fns[nfns++].ns = 0;
+		}
+		fns[k].ns += l->ns;
+	}
+	for (k = 0; k < nfns; k++)
+		keep_top(out->python, &out->nr_python,
+			 strtab__str(stack_attrib__names(s->attrib), fns[k].fn), 0, fns[k].ns,
+			 false);
+}
+
 /* Each lock's top lines of the lock graph: they are sorted by lock, then
  * by time, so a lock's top ones are the first of its run. */
 static int sum_locks(struct stack_summary *s, const struct weft_metrics *m)
@@ -428,6 +641,7 @@ static int sum_locks(struct stack_summary *s, const struct weft_metrics *m)
 			else
 				hi = mid;
 		}
+		sum_lock_python(s, lm, lo, n, &slot->out);
 		for (k = 0; k < STACK_SUMMARY_LOCK_TOP && lo + k < n; k++) {
 			struct stack_waiter *w = &slot->out.stacks[k];
 
@@ -463,6 +677,8 @@ int stack_summary__finish(struct stack_summary *s, const struct weft_metrics *m)
 			err = per_process(s, s->oncpu, sum_functions);
 		if (!err)
 			err = per_process(s, s->offcpu, sum_blocked);
+		if (!err)
+			sum_python(s);
 	}
 	if (!err && s->opts.locks) {
 		err = flame__finish(s->lock, m);
@@ -539,6 +755,25 @@ static void join(struct joined *j, const char *s)
 	j->len = n < 0 ? j->size : j->len + (size_t)n;
 }
 
+/* frames[first..n) in at most max frames, "..." where some are left out:
+ * with Python frames, from the innermost of them (what a Python user knows
+ * the code by; the interpreter's frames below it are its GIL and calls) */
+static void join_user(struct joined *j, const char *const *frames, unsigned int first,
+		      unsigned int n, unsigned int max)
+{
+	unsigned int i, end, py = first;
+
+	while (py < n && !pyframes__is_python(frames[py]))
+		py++;
+	if (py < n)
+		first = py;
+	end = first + max < n ? first + max : n;
+	for (i = first; i < end; i++)
+		join(j, frames[i]);
+	if (end < n)
+		join(j, "...");
+}
+
 char *stack_blocked__short(const struct stack_blocked *b, char *buf, size_t size)
 {
 	struct joined j = { .buf = buf, .size = size };
@@ -566,11 +801,7 @@ char *stack_blocked__short(const struct stack_blocked *b, char *buf, size_t size
 		if (wait + 1 < nk)
 			join(&j, "...");
 	}
-	end = nk + SHORT_USER_FRAMES < b->nframes ? nk + SHORT_USER_FRAMES : b->nframes;
-	for (i = nk; i < end; i++)
-		join(&j, b->frames[i]);
-	if (end < b->nframes)
-		join(&j, "...");
+	join_user(&j, b->frames, nk, b->nframes, SHORT_USER_FRAMES);
 	return buf;
 }
 
@@ -613,7 +844,7 @@ static bool is_lock_frame(const char *name)
 char *stack_waiter__short(const struct stack_waiter *w, char *buf, size_t size)
 {
 	struct joined j = { .buf = buf, .size = size };
-	unsigned int first = 0, i, end;
+	unsigned int first = 0;
 
 	if (!size)
 		return buf;
@@ -622,10 +853,6 @@ char *stack_waiter__short(const struct stack_waiter *w, char *buf, size_t size)
 		first++;
 	if (first == w->nframes)
 		first = 0; /* nothing but the lock: show it */
-	end = first + SHORT_LOCK_FRAMES < w->nframes ? first + SHORT_LOCK_FRAMES : w->nframes;
-	for (i = first; i < end; i++)
-		join(&j, w->frames[i]);
-	if (end < w->nframes)
-		join(&j, "...");
+	join_user(&j, w->frames, first, w->nframes, SHORT_LOCK_FRAMES);
 	return buf;
 }

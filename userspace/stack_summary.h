@@ -128,9 +128,33 @@ struct stack_waiter {
 	__u64 ns; /* the lock's wait from this stack */
 };
 
+/* A Python function ("qualname (file.py)", the innermost Python frame of
+ * the stacks counted) and what it had: on-CPU samples, blocked or waiting
+ * time */
+#define STACK_PYFUNC_LEN 200
+struct stack_pyfunc {
+	char name[STACK_PYFUNC_LEN];
+	__u64 samples;
+	__u64 ns;
+};
+
 struct stack_lock {
 	unsigned int nr_stacks; /* by time, longest first */
 	struct stack_waiter stacks[STACK_SUMMARY_LOCK_TOP];
+	/* Python functions whose waits these were, by time (all the lock's
+	 * waits, not only the top stacks'); 0 without Python frames */
+	unsigned int nr_python;
+	struct stack_pyfunc python[STACK_SUMMARY_LOCK_TOP];
+	__u64 python_of_ns; /* the lock's wait those shares are of */
+};
+
+/* A thread's top Python functions: by on-CPU samples and by blocked time
+ * (each the innermost Python frame of the thread's stacks) */
+struct stack_thread_python {
+	__u64 samples, blocked_ns; /* the thread's, Python frames or not */
+	unsigned int nr_oncpu, nr_blocked;
+	struct stack_pyfunc oncpu[STACK_SUMMARY_LOCK_TOP];
+	struct stack_pyfunc blocked[STACK_SUMMARY_LOCK_TOP];
 };
 
 struct stack_summary;
@@ -170,10 +194,16 @@ bool stack_summary__has_locks(const struct stack_summary *s);
  * took no stack. */
 const struct stack_lock *stack_summary__lock(const struct stack_summary *s, unsigned int i);
 
+/* After finish (per-process tables asked for): the thread's Python
+ * functions, or NULL when none of its stacks had a Python frame */
+const struct stack_thread_python *stack_summary__thread_python(const struct stack_summary *s,
+							       __u32 tid);
+
 /* A blocked stack in a few frames for a line of text, leaf first, joined
  * by " <- ": the kernel function the thread waited in (the first kernel
  * frame past the scheduler's own), then up to four user frames, with
- * "..." where frames are left out. Returns buf. */
+ * "..." where frames are left out; with Python frames, the user frames
+ * from the innermost Python frame. Returns buf. */
 char *stack_blocked__short(const struct stack_blocked *b, char *buf, size_t size);
 
 /* A lock's waiting stack in a few frames for a line of text, leaf first,
@@ -184,7 +214,7 @@ char *stack_blocked__short(const struct stack_blocked *b, char *buf, size_t size
  * resolve, and unnamed ones of libc), unless all of them are; a condition
  * variable's wait (pthread_cond_timedwait) is kept, as the call the
  * program made. Then up to four frames, with "..." when more are left
- * out. Returns buf. */
+ * out; with Python frames, from the innermost of them. Returns buf. */
 char *stack_waiter__short(const struct stack_waiter *w, char *buf, size_t size);
 
 #endif /* __WEFT_STACK_SUMMARY_H */

@@ -7,6 +7,7 @@
 
 #include "events.h"
 #include "log.h"
+#include "python.h"
 #include "stacks.h"
 #include "symbols.h"
 #include "u64set.h"
@@ -234,6 +235,7 @@ int stack_table__symbolize(struct stack_table *t, stack_maps_fn maps_of, void *m
 		const struct proc_maps *m = st->user && maps_of ? maps_of(maps_ctx, st->tgid) :
 								  NULL;
 		unsigned int f;
+		bool py = false;
 
 		for (f = 0; f < st->nframes; f++) {
 			/* a return address points past the call, maybe into
@@ -242,6 +244,16 @@ int stack_table__symbolize(struct stack_table *t, stack_maps_fn maps_of, void *m
 			int err = -1;
 
 			memset(&res, 0, sizeof(res));
+			/* Python frames (python.h) are named by the Python
+			 * loader; "[python]" until then */
+			py = py || (st->user && st->frames[f].addr == WEFT_PY_MARKER);
+			if (py) {
+				free((char *)st->frames[f].name);
+				st->frames[f].name = strdup("[python]");
+				if (!st->frames[f].name)
+					return -ENOMEM;
+				continue;
+			}
 			if (st->frames[f].addr == WEFT_STACK_CUT_SHORT)
 				err = -1; /* the unwinder's "[unknown]" */
 			else if (st->user && m && syms)
@@ -382,4 +394,28 @@ const struct weft_stack *stack_table__at(const struct stack_table *t, size_t i)
 size_t stack_table__index_of(const struct stack_table *t, const struct weft_stack *st)
 {
 	return (size_t)(st - t->stacks);
+}
+
+int stack_table__rename(struct stack_table *t, size_t i, unsigned int f, const char *name)
+{
+	char *copy;
+
+	if (i >= t->n || f >= t->stacks[i].nframes)
+		return -EINVAL;
+	copy = strdup(name);
+	if (!copy)
+		return -ENOMEM;
+	free((char *)t->stacks[i].frames[f].name);
+	t->stacks[i].frames[f].name = copy;
+	return 0;
+}
+
+bool weft_stack__cut_short(const struct weft_stack *st)
+{
+	unsigned int n = 0;
+
+	/* the native frames end at the Python frames' marker */
+	while (n < st->nframes && !(st->user && st->frames[n].addr == WEFT_PY_MARKER))
+		n++;
+	return n && st->frames[n - 1].addr == WEFT_STACK_CUT_SHORT;
 }

@@ -111,6 +111,14 @@ const struct weft_stack *stack_table__at(const struct stack_table *t, size_t i);
  * dense from 0, so consumers keep per-stack data in an array. */
 size_t stack_table__index_of(const struct stack_table *t, const struct weft_stack *st);
 
+/* Names frame f of the i-th stack (a copy of name); the Python loader
+ * names Python frames so. 0, -EINVAL past the table, -ENOMEM. */
+int stack_table__rename(struct stack_table *t, size_t i, unsigned int f, const char *name);
+
+/* Whether the unwinder could not finish the stack's native frames (its
+ * last native frame is WEFT_STACK_CUT_SHORT) */
+bool weft_stack__cut_short(const struct weft_stack *st);
+
 /* Whether the records showed tgid exec: its user frames must not be
  * resolved with a snapshot taken before (its parent's, say). */
 bool stack_table__execed(const struct stack_table *t, __u32 tgid);

@@ -249,6 +249,44 @@ enum weft_verdict_kind weft_metrics__verdict(const struct weft_metrics *m, char 
 	return WEFT_VERDICT_SINGLE_THREADED;
 }
 
+int weft_metrics__verdict_lock(const struct weft_metrics *m)
+{
+	const struct weft_lock_metrics *lock = top_serializing_lock(m);
+
+	return m->verdict_kind == WEFT_VERDICT_SERIALIZED && lock ? (int)(lock - m->locks) : -1;
+}
+
+/* A serialized verdict whose lock is a CPython GIL names the Python
+ * functions whose waits for it were longest: at most WAITERS_NAMED, each
+ * with at least WAITERS_MIN_SHARE of the lock's wait, so that a Python
+ * user reads which code took turns */
+#define WAITERS_NAMED 2
+#define WAITERS_MIN_SHARE 0.05
+
+void weft_metrics__verdict_waiters(struct weft_metrics *m, const char *const *names,
+				   const double *shares, unsigned int n)
+{
+	int at = weft_metrics__verdict_lock(m);
+	size_t len = strlen(m->verdict);
+	unsigned int i, named = 0;
+	int w;
+
+	if (at < 0 || strncmp(m->locks[at].name, "GIL (", 5))
+		return;
+	for (i = 0; i < n && named < WAITERS_NAMED; i++) {
+		if (shares[i] < WAITERS_MIN_SHARE)
+			continue;
+		w = snprintf(m->verdict + len, sizeof(m->verdict) - len, "%s%s %.0f%%",
+			     named ? ", " : "; waiting most in ", names[i], 100 * shares[i]);
+		if (w < 0 || (size_t)w >= sizeof(m->verdict) - len) {
+			m->verdict[len] = '\0'; /* no room: left as it was */
+			return;
+		}
+		len += (size_t)w;
+		named++;
+	}
+}
+
 const char *weft_verdict_kind__name(enum weft_verdict_kind kind)
 {
 	switch (kind) {

@@ -62,6 +62,7 @@ _weft_values()
 	"record --locks") echo ", futex kernel pthread none" ;;
 	"record --unwind") echo "tables fp" ;;
 	"stuck --format") echo "text json" ;;
+	"record --python") echo "auto off" ;;
 	esac
 }
 

@@ -13,8 +13,9 @@ import time
 import traceback
 
 
-# a folded stack line: frames without spaces, one space, the count
-FOLDED_LINE = re.compile(r"^[^ ]+ [0-9]+$")
+# a folded stack line: a root without spaces, frames (which may have
+# spaces: "main (app.py:40)"), one space, the count
+FOLDED_LINE = re.compile(r"^[^ ;]+(;[^;]+)* [0-9]+$")
 
 
 def taken_by_others(rep):

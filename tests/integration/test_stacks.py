@@ -126,7 +126,7 @@ def sampling_does_not_bias_attribution(tmp):
     check(sum(c for _, c in sampled) - total <= len(every) + len(sampled),
           "the default gives out all the blocked time, and no more")
     check(sampled != every, "no stack was marked as one the default skips")
-    unsampled = sum(c for s, c in sampled if s[-1] == "[unsampled_wait]")
+    unsampled = sum(c for s, c in sampled if s[-1] == "[unsampled wait]")
     got = {";".join(s): c for s, c in sampled}
     top = [(s, c) for s, c in every if c >= 0.05 * total]
     check(len(top) >= 2, f"too few top stacks: {top}")
