@@ -325,12 +325,19 @@ static int unwind_frame(__u32 i, struct ustack_walk *st)
 	w->hash = (w->hash ^ w->pc) * FNV_PRIME;
 
 	m = mapping_of(st, w);
+	row = NULL;
 	if (m && m->row_count) {
 		/* a return address may be just past its function's end */
 		addr = w->pc - m->bias - (i ? 1 : 0);
 		row = find_row(m, addr);
-		if (!row)
-			return 1;
+		/* Code no FDE covers (before the first row, or a gap: V8's
+		 * embedded builtins, which node's JIT code calls and is
+		 * called by) keeps frame pointers or nothing: stopping there
+		 * cut every node stack right under its root. */
+		if (row && row->cfa_type == WEFT_CFA_GAP)
+			row = NULL;
+	}
+	if (row) {
 		switch (row->cfa_type) {
 		case WEFT_CFA_RSP:
 			cfa = w->sp + row->cfa_offset;
@@ -354,7 +361,8 @@ static int unwind_frame(__u32 i, struct ustack_walk *st)
 		else if (row->cfa_type != WEFT_CFA_PLT && row->rbp_offset8 != WEFT_RBP_SAME)
 			w->bp = read_user_word(cfa + (__s64)row->rbp_offset8 * 8, &ok);
 	} else {
-		/* code with frame pointers (or none we know): follow rbp */
+		/* code with frame pointers (or none we know, JIT code): follow
+		 * rbp */
 		if (w->bp == BP_LOST)
 			return 1;
 		if (!w->bp) {
