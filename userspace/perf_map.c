@@ -480,12 +480,11 @@ static struct book_entry *book_find(const struct perf_map_book *b, pid_t tgid)
 int perf_map_book__note(struct perf_map_book *b, pid_t tgid)
 {
 	struct book_entry *e = book_find(b, tgid), *grown;
+	struct perf_map_owner owner;
 	bool added;
 	__u32 *slot;
 	int err;
 
-	if (e && e->noted)
-		return 0;
 	if (!e) {
 		if (b->n == b->cap) {
 			size_t cap = b->cap ? b->cap * 2 : 32;
@@ -504,8 +503,11 @@ int perf_map_book__note(struct perf_map_book *b, pid_t tgid)
 		memset(e, 0, sizeof(*e));
 		e->tgid = tgid;
 	}
-	err = perf_map_owner__read(b->proc_root, tgid, &e->owner);
-	e->noted = !err;
+	err = perf_map_owner__read(b->proc_root, tgid, &owner);
+	if (!err) {
+		e->owner = owner;
+		e->noted = true;
+	}
 	return err;
 }
 

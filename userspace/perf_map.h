@@ -76,7 +76,9 @@ struct perf_map_book;
 /* dir: where the maps are (NULL: "/tmp"), proc_root (NULL: "/proc") */
 struct perf_map_book *perf_map_book__new(const char *dir, const char *proc_root);
 void perf_map_book__free(struct perf_map_book *b);
-/* Notes tgid's owner from /proc, once (while it lives). 0 or -errno. */
+/* Notes tgid's owner from /proc now, while it lives (again after an exec,
+ * which may change its uid); a failed read keeps the owner noted before.
+ * 0 or -errno. */
 int perf_map_book__note(struct perf_map_book *b, pid_t tgid);
 /* Reads tgid's map now; it replaces the one kept on success. 0 or
  * -errno (-ENOENT: no map; -ESRCH: owner never noted). */

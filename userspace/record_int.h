@@ -81,6 +81,7 @@ struct recorder {
 	struct stack_sampler *sampler;
 	struct exec_watch *exec_watch;
 	struct unwind_loader *unwind;
+	struct perf_map_book *jit; /* perf maps: JIT code's names (with stacks) */
 };
 
 struct proc_entry *proc_find(struct recorder *r, __u32 tgid);

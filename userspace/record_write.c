@@ -15,6 +15,7 @@
 
 #include "log.h"
 #include "maps_book.h"
+#include "perf_map.h"
 #include "procfs.h"
 #include "record_int.h"
 #include "recording_meta.h"
@@ -268,6 +269,37 @@ static const struct proc_maps *stack_maps_of(void *ctx, __u32 tgid)
 	return m;
 }
 
+/* JIT code's names as the process wrote them for perf; a fork that did
+ * not exec runs its parent's code. */
+static const struct perf_map *stack_jit_of(void *ctx, __u32 tgid)
+{
+	struct recorder *r = ctx;
+	const struct perf_map *pm = perf_map_book__get(r->jit, tgid);
+	struct proc_entry *p;
+
+	if (!pm && !stack_table__execed(r->stacks, tgid) && (p = proc_find(r, tgid)) && p->ppid)
+		pm = perf_map_book__get(r->jit, p->ppid);
+	return pm;
+}
+
+/* The perf maps of the processes still alive (those gone were read at
+ * their exit), before the stacks are named */
+static void read_perf_maps(struct recorder *r)
+{
+	size_t i;
+
+	if (!r->jit)
+		return;
+	for (i = 0; i < r->nprocs; i++)
+		if (!r->procs[i].exited)
+			perf_map_book__read(r->jit, r->procs[i].tgid);
+	if (perf_map_book__refused(r->jit))
+		wlog("%zu perf maps (/tmp/perf-PID.map) left unread: a symlink, another owner "
+		     "than the process's, older than the process or not a regular file",
+		     perf_map_book__refused(r->jit));
+	stack_table__set_jit_names(r->stacks, stack_jit_of, r);
+}
+
 /* The stacks of t, read from the kernel's maps and named now, while the
  * machine that ran the program is at hand, into one STACKS section. A
  * reader merges the sections, a later one naming a stack again wins.
@@ -290,6 +322,7 @@ static int name_stacks(struct recorder *r, struct stack_table *t, struct syms_ca
 
 		missing = more < 0 ? more : missing + more;
 	}
+	read_perf_maps(r);
 	if (syms && !stack_table__symbolize(t, stack_maps_of, r, syms, ks) &&
 	    !stack_table__encode(t, &text, &len) && len &&
 	    weft_writer__add_section(r->writer, WEFT_SEC_STACKS, text, len) && !r->write_err)

@@ -88,6 +88,14 @@ int stack_table__read_map(struct stack_table *t, int map_fd, unsigned int max_de
  * none; its frames become "[unknown]"). */
 typedef const struct proc_maps *(*stack_maps_fn)(void *ctx, __u32 tgid);
 
+struct perf_map;
+/* The perf map of a process (perf_map.h: its JIT code's names), or NULL */
+typedef const struct perf_map *(*stack_jit_fn)(void *ctx, __u32 tgid);
+/* User frames the ELF symbols leave unnamed (JIT code in anonymous
+ * memory, or in a mapping newer than the maps snapshot) are looked up in
+ * jit_of's map at the next stack_table__symbolize(). NULL: none. */
+void stack_table__set_jit_names(struct stack_table *t, stack_jit_fn jit_of, void *ctx);
+
 /* Names every frame of every stack: user frames through maps_of and syms,
  * kernel frames through ks (either may be NULL: those frames are then
  * "[unknown]"). Return addresses (all frames but the leaf) are looked up
