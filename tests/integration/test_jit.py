@@ -81,7 +81,8 @@ os._exit(0)
 
 def record(tmp, name, cmd, *opts):
     out = os.path.join(tmp, name + ".data")
-    r = h.run([WEFT, "record", "-o", out, *opts, "--", *cmd])
+    # in tmp: node with --perf-basic-prof leaves isolate-*-v8.log files
+    r = h.run([WEFT, "record", "-o", out, *opts, "--", *cmd], cwd=tmp)
     check(r.returncode == 0, f"weft record exited {r.returncode}: {r.stderr.strip()}")
     return out, r
 
