@@ -407,6 +407,30 @@ static void test_book(void **state)
 	expect_name(perf_map_book__get(b, getpid()), 0x2000, "second", 0);
 	assert_null(perf_map_book__get(b, 1));
 	unlink(path);
+
+	/* held at the exit: the file as it was then, though a later one
+	 * took its name; read at the end */
+	write_file(path, "3000 10 at_exit\n", 16);
+	assert_int_equal(perf_map_book__hold(b, getpid()), 0);
+	unlink(path);
+	write_file(path, "3000 10 later\n", 14);
+	expect_name(perf_map_book__get(b, getpid()), 0x2000, "second", 0);
+	perf_map_book__read_held(b);
+	expect_name(perf_map_book__get(b, getpid()), 0x3000, "at_exit", 0);
+	/* held once: the next read takes the file */
+	assert_int_equal(perf_map_book__read(b, getpid()), 0);
+	expect_name(perf_map_book__get(b, getpid()), 0x3000, "later", 0);
+	/* a refused hold holds nothing */
+	unlink(path);
+	assert_int_equal(symlink("/etc/hostname", path), 0);
+	assert_int_equal(perf_map_book__hold(b, getpid()), -ELOOP);
+	perf_map_book__read_held(b);
+	expect_name(perf_map_book__get(b, getpid()), 0x3000, "later", 0);
+	unlink(path);
+	/* a held map is closed by free */
+	write_file(path, "3000 10 at_exit\n", 16);
+	assert_int_equal(perf_map_book__hold(b, getpid()), 0);
+	unlink(path);
 	perf_map_book__free(b);
 	perf_map_book__free(NULL);
 }

@@ -379,23 +379,19 @@ static int read_tail(int fd, size_t size, size_t max_bytes, char **text, size_t 
 	return 0;
 }
 
-struct perf_map *perf_map__read(const char *path, const struct perf_map_owner *owner,
-				size_t max_bytes)
+int perf_map__open(const char *path, const struct perf_map_owner *owner)
 {
-	struct perf_map *m = NULL;
-	bool truncated = false;
-	char *text = NULL;
 	struct stat st;
-	size_t len = 0;
-	int fd, err;
 	__u64 mtime_ns;
+	int fd, err;
 
 	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 	if (fd < 0)
-		return NULL; /* errno from open: ELOOP for a symlink */
+		return -errno; /* -ELOOP for a symlink */
 	if (fstat(fd, &st)) {
 		err = -errno;
-		goto out;
+		close(fd);
+		return err;
 	}
 	mtime_ns = (__u64)st.st_mtim.tv_sec * 1000000000ULL + (__u64)st.st_mtim.tv_nsec;
 	if (!S_ISREG(st.st_mode))
@@ -405,7 +401,23 @@ struct perf_map *perf_map__read(const char *path, const struct perf_map_owner *o
 	else if (mtime_ns < owner->start_ns)
 		err = -ESTALE; /* a map of an earlier process with this pid */
 	else
-		err = read_tail(fd, (size_t)st.st_size, max_bytes, &text, &len, &truncated);
+		return fd;
+	close(fd);
+	return err;
+}
+
+struct perf_map *perf_map__read_fd(int fd, size_t max_bytes)
+{
+	struct perf_map *m = NULL;
+	bool truncated = false;
+	char *text = NULL;
+	struct stat st;
+	size_t len = 0;
+	int err;
+
+	if (fstat(fd, &st))
+		return NULL;
+	err = read_tail(fd, (size_t)st.st_size, max_bytes, &text, &len, &truncated);
 	if (!err) {
 		m = perf_map__parse(text, len);
 		if (m)
@@ -413,11 +425,26 @@ struct perf_map *perf_map__read(const char *path, const struct perf_map_owner *o
 		else
 			err = -ENOMEM;
 	}
-out:
 	free(text);
-	close(fd);
 	if (err)
 		errno = -err;
+	return m;
+}
+
+struct perf_map *perf_map__read(const char *path, const struct perf_map_owner *owner,
+				size_t max_bytes)
+{
+	struct perf_map *m;
+	int fd = perf_map__open(path, owner), err;
+
+	if (fd < 0) {
+		errno = -fd;
+		return NULL;
+	}
+	m = perf_map__read_fd(fd, max_bytes);
+	err = errno;
+	close(fd);
+	errno = err;
 	return m;
 }
 
@@ -429,6 +456,7 @@ struct book_entry {
 	bool refused; /* counted once */
 	struct perf_map_owner owner;
 	struct perf_map *map;
+	int held_fd; /* checked at its exit, read at the end; -1: none */
 };
 
 struct perf_map_book {
@@ -437,6 +465,7 @@ struct perf_map_book {
 	size_t n, cap;
 	struct u64_set index; /* 1 << 63 | tgid -> index in v */
 	size_t refused;
+	size_t held;
 };
 
 struct perf_map_book *perf_map_book__new(const char *dir, const char *proc_root)
@@ -461,8 +490,11 @@ void perf_map_book__free(struct perf_map_book *b)
 
 	if (!b)
 		return;
-	for (i = 0; i < b->n; i++)
+	for (i = 0; i < b->n; i++) {
 		perf_map__free(b->v[i].map);
+		if (b->v[i].held_fd >= 0)
+			close(b->v[i].held_fd);
+	}
 	free(b->v);
 	u64_set__release(&b->index);
 	free(b->dir);
@@ -502,6 +534,7 @@ int perf_map_book__note(struct perf_map_book *b, pid_t tgid)
 		e = &b->v[b->n++];
 		memset(e, 0, sizeof(*e));
 		e->tgid = tgid;
+		e->held_fd = -1;
 	}
 	err = perf_map_owner__read(b->proc_root, tgid, &owner);
 	if (!err) {
@@ -511,28 +544,80 @@ int perf_map_book__note(struct perf_map_book *b, pid_t tgid)
 	return err;
 }
 
-int perf_map_book__read(struct perf_map_book *b, pid_t tgid)
+/* The checked map of e, open: an fd or -errno, a refusal counted once */
+static int book_open(struct perf_map_book *b, struct book_entry *e)
 {
-	struct book_entry *e = book_find(b, tgid);
-	struct perf_map *m;
 	char path[4200];
+	int fd;
 
 	if (!e || !e->noted)
 		return -ESRCH;
-	snprintf(path, sizeof(path), "%s/perf-%d.map", b->dir, tgid);
-	m = perf_map__read(path, &e->owner, PERF_MAP_MAX_BYTES);
-	if (!m) {
-		int err = -errno;
-
-		if (err != -ENOENT && err != -ENOMEM && !e->refused) {
-			e->refused = true;
-			b->refused++;
-		}
-		return err;
+	snprintf(path, sizeof(path), "%s/perf-%d.map", b->dir, e->tgid);
+	fd = perf_map__open(path, &e->owner);
+	if (fd < 0 && fd != -ENOENT && fd != -ENOMEM && fd != -EMFILE && fd != -ENFILE &&
+	    !e->refused) {
+		e->refused = true;
+		b->refused++;
 	}
-	perf_map__free(e->map);
-	e->map = m;
+	return fd;
+}
+
+static int book_read_fd(struct book_entry *e, int fd)
+{
+	struct perf_map *m = perf_map__read_fd(fd, PERF_MAP_MAX_BYTES);
+	int err = m ? 0 : -errno;
+
+	close(fd);
+	if (m) {
+		perf_map__free(e->map);
+		e->map = m;
+	}
+	return err;
+}
+
+int perf_map_book__hold(struct perf_map_book *b, pid_t tgid)
+{
+	struct book_entry *e = book_find(b, tgid);
+	int fd = book_open(b, e);
+
+	if (fd < 0)
+		return fd;
+	if (e->held_fd >= 0) {
+		close(e->held_fd);
+		b->held--;
+	}
+	e->held_fd = -1;
+	if (b->held >= PERF_MAP_MAX_HELD)
+		return book_read_fd(e, fd);
+	e->held_fd = fd;
+	b->held++;
 	return 0;
+}
+
+int perf_map_book__read(struct perf_map_book *b, pid_t tgid)
+{
+	struct book_entry *e = book_find(b, tgid);
+	int fd;
+
+	if (e && e->held_fd >= 0) {
+		fd = e->held_fd;
+		e->held_fd = -1;
+		b->held--;
+	} else {
+		fd = book_open(b, e);
+		if (fd < 0)
+			return fd;
+	}
+	return book_read_fd(e, fd);
+}
+
+void perf_map_book__read_held(struct perf_map_book *b)
+{
+	size_t i;
+
+	for (i = 0; i < b->n; i++)
+		if (b->v[i].held_fd >= 0)
+			perf_map_book__read(b, b->v[i].tgid);
 }
 
 const struct perf_map *perf_map_book__get(const struct perf_map_book *b, pid_t tgid)

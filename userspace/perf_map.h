@@ -37,6 +37,8 @@
 
 /* Read from the end past this (a long node run's map grows by megabytes) */
 #define PERF_MAP_MAX_BYTES (64UL << 20)
+/* Maps of exited processes held open until the end (file descriptors) */
+#define PERF_MAP_MAX_HELD 256
 
 struct perf_map;
 
@@ -64,10 +66,15 @@ struct perf_map_owner {
  * root: "/proc"). 0, or -ENOENT (gone), -EINVAL (unreadable fields). */
 int perf_map_owner__read(const char *proc_root, pid_t pid, struct perf_map_owner *out);
 
-/* Opens and parses the map at path as said above. NULL and errno:
- * ENOENT (none), ELOOP (a symlink), EINVAL (not a regular file), EPERM
- * (another owner), ESTALE (last written before the process started),
- * ENOMEM, or what open or read gave. */
+/* Opens the map at path and checks it as said above: an fd, or -ENOENT
+ * (none), -ELOOP (a symlink), -EINVAL (not a regular file), -EPERM
+ * (another owner), -ESTALE (last written before the process started), or
+ * what open gave. */
+int perf_map__open(const char *path, const struct perf_map_owner *owner);
+/* Reads and parses the map open on fd (the caller closes it). NULL and
+ * errno (ENOMEM, or what read gave). */
+struct perf_map *perf_map__read_fd(int fd, size_t max_bytes);
+/* perf_map__open() and perf_map__read_fd() in one */
 struct perf_map *perf_map__read(const char *path, const struct perf_map_owner *owner,
 				size_t max_bytes);
 
@@ -80,9 +87,18 @@ void perf_map_book__free(struct perf_map_book *b);
  * which may change its uid); a failed read keeps the owner noted before.
  * 0 or -errno. */
 int perf_map_book__note(struct perf_map_book *b, pid_t tgid);
-/* Reads tgid's map now; it replaces the one kept on success. 0 or
- * -errno (-ENOENT: no map; -ESRCH: owner never noted). */
+/* At tgid's exit: opens and checks its map now, the file that process
+ * left (its pid, and the map's name, may be reused), and keeps it open to
+ * be read by perf_map_book__read(): parsing a large map (a second for 50
+ * MB) while the recorder drains would cost events. Past PERF_MAP_MAX_HELD
+ * open maps, it is read at once. 0 or -errno as perf_map_book__read(). */
+int perf_map_book__hold(struct perf_map_book *b, pid_t tgid);
+/* Reads tgid's map: the one held open, else the file now; it replaces the
+ * map kept on success. 0 or -errno (-ENOENT: no map; -ESRCH: owner never
+ * noted; a refusal as perf_map__open() says). */
 int perf_map_book__read(struct perf_map_book *b, pid_t tgid);
+/* Reads every map held open (perf_map_book__read() of each) */
+void perf_map_book__read_held(struct perf_map_book *b);
 /* The latest map read for tgid, or NULL */
 const struct perf_map *perf_map_book__get(const struct perf_map_book *b, pid_t tgid);
 /* Maps refused for their owner, a symlink, their age or kind (each once

@@ -172,7 +172,7 @@ static void track_task(struct recorder *r, const struct weft_event_header *h)
 			p->task_dirty = true;
 			/* its pid may be reused, and its map with it */
 			if (r->jit)
-				perf_map_book__read(r->jit, p->tgid);
+				perf_map_book__hold(r->jit, p->tgid);
 		}
 		break;
 	}

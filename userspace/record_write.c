@@ -282,14 +282,15 @@ static const struct perf_map *stack_jit_of(void *ctx, __u32 tgid)
 	return pm;
 }
 
-/* The perf maps of the processes still alive (those gone were read at
- * their exit), before the stacks are named */
+/* The perf maps of the processes gone (opened at their exit) and still
+ * alive, before the stacks are named */
 static void read_perf_maps(struct recorder *r)
 {
 	size_t i;
 
 	if (!r->jit)
 		return;
+	perf_map_book__read_held(r->jit);
 	for (i = 0; i < r->nprocs; i++)
 		if (!r->procs[i].exited)
 			perf_map_book__read(r->jit, r->procs[i].tgid);

@@ -73,7 +73,7 @@ elif mode == "owner":
 elif mode == "old":
     t = time.time() - 3600
     os.utime(path, (t, t))
-outer_work(1.5)
+outer_work(20 if mode == "long" else 1.5)
 sys.stdout.flush()
 os._exit(0)
 """
@@ -187,6 +187,34 @@ def python_functions_named_through_the_map(tmp):
           f"{100 * whole:.0f}% reaching {OUTERMOST}")
     check(outer >= 0.8 * named, f"py::outer_work above inner_spin in {outer} of {named}")
     check(whole >= 0.8, f"{100 * whole:.0f}% of inner_spin's stacks reach {OUTERMOST}")
+
+
+@h.test
+def python_attached_map_read_at_the_end(tmp):
+    """weft record -p: the process outlives the recording, so its map is
+    read at the end, not at its exit"""
+    py = python312()
+    script = os.path.join(tmp, "work.py")
+    with open(script, "w") as f:
+        f.write(PY_SCRIPT)
+    proc = subprocess.Popen([py, "-X", "perf", script, "long"], stdout=subprocess.PIPE,
+                            text=True, cwd=tmp)
+    try:
+        pid = proc.stdout.readline().strip()
+        out = os.path.join(tmp, "attach.data")
+        r = h.run([WEFT, "record", "-o", out, "--duration", "1", *python_opts(), "-p", pid])
+        check(r.returncode == 0, f"weft record exited {r.returncode}: {r.stderr.strip()}")
+        check(proc.poll() is None, "python ended before the recording did")
+    finally:
+        proc.kill()
+        proc.wait()
+        if os.path.exists(f"/tmp/perf-{proc.pid}.map"):
+            os.unlink(f"/tmp/perf-{proc.pid}.map")
+    rows = [(s, c) for s, c in h.flame(out, "--type", "oncpu") if s[0].startswith("python")]
+    total = sum(c for _, c in rows)
+    named = sum(c for s, c in rows if any(f.startswith("py::inner_spin:") for f in s))
+    check(total >= 10, f"only {total} samples of python")
+    check(named >= 0.6 * total, f"py::inner_spin in {named} of {total} samples")
 
 
 def check_refused(tmp, mode):
