@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* Merges the per-stream EVENTS chunks of a recording by timestamp. The
  * chunk encoding (three columns: lengths, timestamp deltas, bodies) is
- * described with the rest of the format at the top of file.c.
+ * described with the rest of the format in file_format.h.
  *
  * Each stream keeps the records it has decoded and not yet returned in an
  * arena, with an index sorted by timestamp (insertion sort as they are
