@@ -265,6 +265,7 @@ static void test_read_checks(void **state)
 	char path[256], link[256], fifo[256];
 	struct timespec times[2];
 	struct perf_map *m;
+	time_t base;
 
 	(void)state;
 	snprintf(path, sizeof(path), "%s/perf-1.map", dir);
@@ -295,7 +296,20 @@ static void test_read_checks(void **state)
 	assert_int_equal(errno, EPERM);
 	owner = me();
 
-	/* written before the process started */
+	/* written before the process started (within the slack: kept) */
+	base = time(NULL);
+	owner.start_ns = (__u64)base * 1000000000ULL;
+	times[0].tv_sec = times[1].tv_sec = base;
+	times[0].tv_nsec = times[1].tv_nsec = 0;
+	assert_int_equal(utimensat(AT_FDCWD, path, times, 0), 0);
+	owner.start_ns += PERF_MAP_START_SLACK_NS - 1000;
+	m = perf_map__read(path, &owner, PERF_MAP_MAX_BYTES);
+	assert_non_null(m);
+	perf_map__free(m);
+	owner.start_ns += 2000;
+	errno = 0;
+	assert_null(perf_map__read(path, &owner, PERF_MAP_MAX_BYTES));
+	assert_int_equal(errno, ESTALE);
 	owner.start_ns = (__u64)time(NULL) * 1000000000ULL;
 	times[0].tv_sec = times[1].tv_sec = time(NULL) - 60;
 	times[0].tv_nsec = times[1].tv_nsec = 0;

@@ -398,7 +398,7 @@ int perf_map__open(const char *path, const struct perf_map_owner *owner)
 		err = -EINVAL;
 	else if (st.st_uid != owner->uid)
 		err = -EPERM;
-	else if (mtime_ns < owner->start_ns)
+	else if (mtime_ns + PERF_MAP_START_SLACK_NS < owner->start_ns)
 		err = -ESTALE; /* a map of an earlier process with this pid */
 	else
 		return fd;

@@ -37,6 +37,11 @@
 
 /* Read from the end past this (a long node run's map grows by megabytes) */
 #define PERF_MAP_MAX_BYTES (64UL << 20)
+/* A map may look this much older than its process: file times come from
+ * a clock that lags by up to a tick, the start is rounded down to one
+ * (USER_HZ), and the real-time clock may be stepped. An earlier process
+ * with the same pid (pids wrap at 4 million) is far older. */
+#define PERF_MAP_START_SLACK_NS 100000000ULL
 /* Maps of exited processes held open until the end (file descriptors) */
 #define PERF_MAP_MAX_HELD 256
 
@@ -68,7 +73,8 @@ int perf_map_owner__read(const char *proc_root, pid_t pid, struct perf_map_owner
 
 /* Opens the map at path and checks it as said above: an fd, or -ENOENT
  * (none), -ELOOP (a symlink), -EINVAL (not a regular file), -EPERM
- * (another owner), -ESTALE (last written before the process started), or
+ * (another owner), -ESTALE (last written before the process started,
+ * PERF_MAP_START_SLACK_NS allowed), or
  * what open gave. */
 int perf_map__open(const char *path, const struct perf_map_owner *owner);
 /* Reads and parses the map open on fd (the caller closes it). NULL and
