@@ -262,5 +262,16 @@ def cxx_frames_demangled(tmp):
     check("_ZN8weftdemo" not in r.stdout, "the report shows a mangled name")
 
 
+
+@h.test
+def cxx_lock_name_demangled(tmp):
+    """lock names come from data symbols: demangled too"""
+    path, _ = record(tmp, "cxxlock", [f"{HELPERS}/cxxspin", "1", "lock"])
+    rep = h.report_json(path)
+    names = [lk["name"] for lk in rep["locks"]]
+    check(names and names[0] == "weftdemo::table_lock",
+          f"the most waited lock is not weftdemo::table_lock: {names[:3]}")
+
+
 if __name__ == "__main__":
     sys.exit(h.main())
