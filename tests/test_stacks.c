@@ -119,9 +119,11 @@ static void test_round_trip(void **state)
 	stack_table__free(back);
 }
 
-static const struct perf_map *jit_of_42(void *ctx, __u32 tgid)
+static bool jit_name_42(void *ctx, __u32 tgid, __u64 addr, const char **name)
 {
-	return tgid == 42 ? ctx : NULL;
+	__u64 offset;
+
+	return tgid == 42 && perf_map__find(ctx, addr, name, &offset);
 }
 
 /* Frames in no ELF file take the names of the process's perf map; a
@@ -140,7 +142,7 @@ static void test_jit_names(void **state)
 	assert_non_null(pm);
 	assert_int_equal(stack_table__set(t, true, 42, 1, user, 5), 0);
 	assert_int_equal(stack_table__set(t, true, 43, 1, user, 5), 0);
-	stack_table__set_jit_names(t, jit_of_42, pm);
+	stack_table__set_jit_names(t, jit_name_42, pm);
 	assert_int_equal(stack_table__symbolize(t, NULL, NULL, NULL, NULL), 0);
 	st = stack_table__get(t, true, 42, 1);
 	assert_string_equal(st->frames[0].name, "JS:~computeHash /app/hash.js:1:21");

@@ -269,17 +269,25 @@ static const struct proc_maps *stack_maps_of(void *ctx, __u32 tgid)
 	return m;
 }
 
-/* JIT code's names as the process wrote them for perf; a fork that did
- * not exec runs its parent's code. */
-static const struct perf_map *stack_jit_of(void *ctx, __u32 tgid)
+/* JIT code's names as the process wrote them for perf, else as its
+ * parents did: a fork that did not exec runs code they made (CPython
+ * starts a map of its own in a forked child, but the frames above the
+ * fork are the parent's trampolines) */
+static bool stack_jit_name(void *ctx, __u32 tgid, __u64 addr, const char **name)
 {
 	struct recorder *r = ctx;
-	const struct perf_map *pm = perf_map_book__get(r->jit, tgid);
 	struct proc_entry *p;
+	__u64 offset;
+	int depth;
 
-	if (!pm && !stack_table__execed(r->stacks, tgid) && (p = proc_find(r, tgid)) && p->ppid)
-		pm = perf_map_book__get(r->jit, p->ppid);
-	return pm;
+	for (depth = 0; depth < 16 && tgid; depth++) {
+		if (perf_map__find(perf_map_book__get(r->jit, tgid), addr, name, &offset))
+			return true;
+		if (stack_table__execed(r->stacks, tgid) || !(p = proc_find(r, tgid)))
+			return false;
+		tgid = p->ppid;
+	}
+	return false;
 }
 
 /* The perf maps of the processes gone (opened at their exit) and still
@@ -298,7 +306,7 @@ static void read_perf_maps(struct recorder *r)
 		wlog("%zu perf maps (/tmp/perf-PID.map) left unread: a symlink, another owner "
 		     "than the process's, older than the process or not a regular file",
 		     perf_map_book__refused(r->jit));
-	stack_table__set_jit_names(r->stacks, stack_jit_of, r);
+	stack_table__set_jit_names(r->stacks, stack_jit_name, r);
 }
 
 /* The stacks of t, read from the kernel's maps and named now, while the

@@ -8,7 +8,6 @@
 #include "demangle.h"
 #include "events.h"
 #include "log.h"
-#include "perf_map.h"
 #include "stacks.h"
 #include "symbols.h"
 #include "u64set.h"
@@ -20,7 +19,7 @@ struct stack_table {
 	size_t n, cap;
 	struct u64_set index; /* key_of() -> index in stacks */
 	struct u64_set execed; /* tgids that exec'd */
-	stack_jit_fn jit_of;
+	stack_jit_fn jit_name;
 	void *jit_ctx;
 };
 
@@ -227,22 +226,21 @@ static char *frame_name(const struct sym_result *res)
 	return sanitize(strdup(buf));
 }
 
-void stack_table__set_jit_names(struct stack_table *t, stack_jit_fn jit_of, void *ctx)
+void stack_table__set_jit_names(struct stack_table *t, stack_jit_fn jit_name, void *ctx)
 {
-	t->jit_of = jit_of;
+	t->jit_name = jit_name;
 	t->jit_ctx = ctx;
 }
 
 /* A frame's name from the process's perf map, demangled as ELF names are
  * (a C++ JIT may write mangled names); NULL when the map does not hold
  * addr, or out of memory (*err then) */
-static char *jit_name(const struct perf_map *pm, __u64 addr, int *err)
+static char *jit_name(const struct stack_table *t, __u32 tgid, __u64 addr, int *err)
 {
 	char buf[NAME_MAX_LEN], *demangled;
 	const char *name;
-	__u64 offset;
 
-	if (!pm || !perf_map__find(pm, addr, &name, &offset))
+	if (!t->jit_name || !t->jit_name(t->jit_ctx, tgid, addr, &name))
 		return NULL;
 	demangled = demangle(name);
 	snprintf(buf, sizeof(buf), "%s", demangled ? demangled : name);
@@ -263,8 +261,6 @@ int stack_table__symbolize(struct stack_table *t, stack_maps_fn maps_of, void *m
 		struct weft_stack *st = &t->stacks[i];
 		const struct proc_maps *m = st->user && maps_of ? maps_of(maps_ctx, st->tgid) :
 								  NULL;
-		const struct perf_map *pm =
-			st->user && t->jit_of ? t->jit_of(t->jit_ctx, st->tgid) : NULL;
 		unsigned int f;
 
 		for (f = 0; f < st->nframes; f++) {
@@ -290,8 +286,8 @@ int stack_table__symbolize(struct stack_table *t, stack_maps_fn maps_of, void *m
 			err = 0;
 			/* code no ELF file names: JIT code, which its runtime
 			 * names in the perf map */
-			if (!res.found && st->frames[f].addr != WEFT_STACK_CUT_SHORT)
-				st->frames[f].name = jit_name(pm, addr, &err);
+			if (st->user && !res.found && st->frames[f].addr != WEFT_STACK_CUT_SHORT)
+				st->frames[f].name = jit_name(t, st->tgid, addr, &err);
 			if (err)
 				return err;
 			if (!st->frames[f].name)

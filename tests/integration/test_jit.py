@@ -79,6 +79,41 @@ os._exit(0)
 """
 
 
+# a parent makes its functions' trampolines, then forks: the child's
+# frames above the fork are in the parent's map, those below in its own
+FORK_SCRIPT = """
+import os, time
+
+def inner_spin(n):
+    s = 0
+    for i in range(n):
+        s += i * i
+    return s
+
+def child_loop(seconds):
+    deadline = time.process_time() + seconds
+    while time.process_time() < deadline:
+        inner_spin(20000)
+
+def outer_work():
+    inner_spin(1000)
+    pid = os.fork()
+    if pid == 0:
+        child_loop(1.5)
+        os._exit(0)
+    os.waitpid(pid, 0)
+
+outer_work()
+"""
+
+
+def remove_maps(path):
+    """the perf maps the recorded processes left in /tmp"""
+    for p in h.report_json(path)["processes"]:
+        if os.path.exists(f"/tmp/perf-{p['pid']}.map"):
+            os.unlink(f"/tmp/perf-{p['pid']}.map")
+
+
 def record(tmp, name, cmd, *opts):
     out = os.path.join(tmp, name + ".data")
     # in tmp: node with --perf-basic-prof leaves isolate-*-v8.log files
@@ -128,7 +163,9 @@ def node_js_function_named_and_whole(tmp):
     with open(script, "w") as f:
         f.write(NODE_SCRIPT)
     path, r = record(tmp, "node", [node, "--perf-basic-prof", script])
+    remove_maps(path)
     fp_path, _ = record(tmp, "node-fp", [node, "--perf-basic-prof", script], "--unwind=fp")
+    remove_maps(fp_path)
     total, js = node_samples(path)
     named = sum(c for _, c in js)
     check(total >= 20, f"only {total} samples of node")
@@ -187,6 +224,27 @@ def python_functions_named_through_the_map(tmp):
           f"{100 * whole:.0f}% reaching {OUTERMOST}")
     check(outer >= 0.8 * named, f"py::outer_work above inner_spin in {outer} of {named}")
     check(whole >= 0.8, f"{100 * whole:.0f}% of inner_spin's stacks reach {OUTERMOST}")
+
+
+@h.test
+def python_forked_child_names_its_parents_frames(tmp):
+    py = python312()
+    script = os.path.join(tmp, "fork.py")
+    with open(script, "w") as f:
+        f.write(FORK_SCRIPT)
+    path, _ = record(tmp, "fork", [py, "-X", "perf", script], *python_opts())
+    remove_maps(path)
+    root = min(p["pid"] for p in h.report_json(path)["processes"])
+    rows = [(s, c) for s, c in h.flame(path, "--type", "oncpu", "--by", "pid")
+            if s[0].startswith("python") and int(s[0].rsplit("-", 1)[1]) != root]
+    total = sum(c for _, c in rows)
+    inner = [(s, c) for s, c in rows if any(f.startswith("py::inner_spin:") for f in s)]
+    named = sum(c for _, c in inner)
+    outer = sum(c for s, c in inner if any(f.startswith("py::outer_work:") for f in s))
+    print(f"    forked child: inner_spin in {named}/{total} samples, {outer} under outer_work")
+    check(total >= 20, f"only {total} samples of the child")
+    check(named >= 0.6 * total, f"py::inner_spin in {named} of {total} samples of the child")
+    check(outer >= 0.8 * named, f"the parent's py::outer_work above inner_spin in {outer} of {named}")
 
 
 @h.test
