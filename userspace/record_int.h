@@ -81,6 +81,7 @@ struct recorder {
 	struct stack_sampler *sampler;
 	struct exec_watch *exec_watch;
 	struct unwind_loader *unwind;
+	struct snapshot *attach_waits; /* -p: the waits already begun (attach_waits.h) */
 	struct perf_map_book *jit; /* perf maps: JIT code's names (with stacks) */
 };
 
