@@ -25,6 +25,7 @@
 #include "lock_names.h"
 #include "log.h"
 #include "maps_book.h"
+#include "perf_map.h"
 #include "procfs.h"
 #include "privileges.h"
 #include "record.h"
@@ -171,6 +172,9 @@ static void track_task(struct recorder *r, const struct weft_event_header *h)
 		if (p && (h->flags & WEFT_EXIT_GROUP_DEAD)) {
 			p->exited = true;
 			p->task_dirty = true;
+			/* its pid may be reused, and its map with it */
+			if (r->jit)
+				perf_map_book__hold(r->jit, p->tgid);
 		}
 		break;
 	}
@@ -275,6 +279,9 @@ static void read_proc_maps(struct recorder *r, struct proc_entry *p, __u64 now)
 		unwind_loader__update(r->unwind, p->tgid, maps_book__get(r->maps, p->tgid));
 	if (r->python)
 		python_loader__update(r->python, p->tgid, maps_book__get(r->maps, p->tgid));
+	/* who may write its perf map: read again after an exec */
+	if (r->jit)
+		perf_map_book__note(r->jit, p->tgid);
 }
 
 static __u64 read_maps(struct recorder *r, __u64 now, bool all)
@@ -821,6 +828,7 @@ static void recorder_free(struct recorder *r)
 	free(r->pthread_links);
 	free(r->procs);
 	maps_book__free(r->maps);
+	perf_map_book__free(r->jit);
 	lock_names__free(r->lock_names);
 	stack_sampler__free(r->sampler);
 	exec_watch__free(r->exec_watch);
@@ -932,8 +940,9 @@ int record_run(const struct record_opts *opts)
 	r->lock_names = lock_names__new();
 	r->stacks = opts->stacks ? stack_table__new() : NULL;
 	r->syms = opts->stacks ? syms_cache__new() : NULL;
-	if ((opts->stacks && (!r->stacks || !r->syms)) || !r->stats_start || !r->steal_start ||
-	    !end_stats || !r->maps || !r->lock_names) {
+	r->jit = opts->stacks ? perf_map_book__new(NULL, NULL) : NULL;
+	if ((opts->stacks && (!r->stacks || !r->syms || !r->jit)) || !r->stats_start ||
+	    !r->steal_start || !end_stats || !r->maps || !r->lock_names) {
 		err = -ENOMEM;
 		goto cleanup;
 	}

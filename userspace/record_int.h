@@ -83,6 +83,7 @@ struct recorder {
 	struct unwind_loader *unwind;
 	struct snapshot *attach_waits; /* -p: the waits already begun (attach_waits.h) */
 	struct python_loader *python; /* NULL: no Python frames */
+	struct perf_map_book *jit; /* perf maps: JIT code's names (with stacks) */
 };
 
 struct proc_entry *proc_find(struct recorder *r, __u32 tgid);
