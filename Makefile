@@ -52,6 +52,10 @@ WORK_LIB_OBJS := $(filter-out $(OBJDIR)/obj/workloads/main.o,$(WORK_OBJS))
 BENCH_SRCS := $(wildcard workloads/bench/*.c)
 BENCH_BINS := $(patsubst workloads/bench/%.c,$(OUTPUT)/bench/%,$(BENCH_SRCS))
 
+# The bench's own measuring programs: the floor tracer (floor.bpf.c's
+# skeleton) and a reader that only inflates a recording
+BENCH_TOOLS := $(OUTPUT)/bench/floor $(OUTPUT)/bench/inflate_only
+
 TEST_SRCS := $(wildcard tests/test_*.c)
 TEST_BINS := $(patsubst tests/%.c,$(OBJDIR)/tests/%,$(TEST_SRCS))
 TEST_HELPER_SRCS := $(wildcard tests/helpers/*.c)
@@ -259,10 +263,19 @@ fuzz: fuzz-build
 demo: all
 	$(Q)scripts/demo.sh $(OUTPUT)
 
-bench: all
+$(OUTPUT)/bench/floor: tests/bench/floor.c $(OUTPUT)/floor.skel.h | $(OUTPUT)/bench
+	$(call msg,BENCH,$@)
+	$(Q)$(CC) -O2 $(WARNINGS) -D_GNU_SOURCE -Ibpf -I$(OUTPUT) $< -lbpf -lelf -lz -o $@
+
+$(OUTPUT)/bench/inflate_only: tests/bench/inflate_only.c $(OBJDIR)/libweft.a | $(OUTPUT)/bench
+	$(call msg,BENCH,$@)
+	$(Q)$(CC) -O2 $(WARNINGS) -D_GNU_SOURCE -Iuserspace -Ibpf -I$(OUTPUT) $< $(OBJDIR)/libweft.a \
+		$(LDLIBS) -o $@
+
+bench: all $(BENCH_TOOLS)
 	$(Q)scripts/bench.sh $(OUTPUT)
 
-bench-smoke: all
+bench-smoke: all $(BENCH_TOOLS)
 	$(Q)scripts/bench.sh --smoke $(OUTPUT)
 
 FORMATTED := $(wildcard bpf/*.c bpf/*.h userspace/*.c userspace/*.h workloads/*.c workloads/*.h \

@@ -452,4 +452,18 @@ static inline unsigned int weft_event_size(unsigned int type)
 	}
 }
 
+/* A record's size in format 1.0 recordings, which is format 2.0's first:
+ * up to the first field appended since. A 1.0 file whose record has any
+ * other size cannot be read (its layout was not yet append-only). A field
+ * appended to a record that has none yet adds that record here. */
+static inline unsigned int weft_event_size_at_2_0(unsigned int type)
+{
+	switch (type) {
+	case WEFT_EV_SWITCH:
+		return __builtin_offsetof(struct weft_ev_switch, owner_tid);
+	default:
+		return weft_event_size(type);
+	}
+}
+
 #endif /* __WEFT_EVENTS_H */

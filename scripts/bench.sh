@@ -108,19 +108,15 @@ fi
 have_perf=0
 command -v perf >/dev/null && perf --version >/dev/null 2>&1 && have_perf=1
 
+# Built by make bench (Makefile BENCH_TOOLS)
 inflate=$build/bench/inflate_only
-if ! cc -O2 -Wall -Wextra -Werror -D_GNU_SOURCE -I"$here/userspace" -I"$here/bpf" -I"$build" \
-	"$here/tests/bench/inflate_only.c" "$build/libweft.a" -lbpf -lelf -lz -lpthread -lm \
-	-o "$inflate"; then
-	echo "bench: Failed to build $inflate" >&2
-	exit 1
-fi
 floor=$build/bench/floor
-if ! cc -O2 -Wall -Wextra -Werror -D_GNU_SOURCE -I"$here/bpf" -I"$build" \
-	"$here/tests/bench/floor.c" -lbpf -lelf -lz -o "$floor"; then
-	echo "bench: Failed to build $floor" >&2
-	exit 1
-fi
+for tool in "$inflate" "$floor"; do
+	if [[ ! -x $tool ]]; then
+		echo "bench: $tool is missing: run make bench, which builds it" >&2
+		exit 1
+	fi
+done
 
 # Recordings go to /tmp (one filesystem for every tracer). The folder is
 # world-writable because weft runs the command as the user behind sudo, and

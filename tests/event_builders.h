@@ -1,23 +1,83 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
-/* Event records for the tests that feed a consumer one record at a time
- * (the analysis, the timeline). Conventions: tids from 1000 up are traced,
- * their process is the tid rounded down to ten; smaller tids are other
- * tasks, 0 is idle. Before including, the test defines EVENT_TARGET, the
- * type it feeds, and a function feed(EVENT_TARGET *, const void *ev) that
- * fails the test when the consumer does. Each test file that includes it
- * gets its own copy; tests that build event arrays instead use
- * synth_events.h. */
+/* Synthetic event records for the unit tests, whose figures can be
+ * computed by hand. Conventions of the sw()/wake() family: tids from 1000
+ * up are traced, their process is the tid rounded down to ten; smaller
+ * tids are other tasks, 0 is idle. The synth_*() family names tid and
+ * tgid itself and takes stack ids.
+ *
+ * Every builder hands its record to feed(EVENT_TARGET *, const void *ev).
+ * A test that feeds a consumer one record at a time (the analysis, the
+ * timeline) defines EVENT_TARGET and feed() before including this file;
+ * without them the target is a struct synth_events, which keeps records
+ * as they are built, in any order, for synth_sort() to put in time order
+ * as the reader hands them out. Include after cmocka.h; each test file
+ * gets its own copy. */
 #ifndef __WEFT_TESTS_EVENT_BUILDERS_H
 #define __WEFT_TESTS_EVENT_BUILDERS_H
 
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 #include <linux/types.h>
 
 #include "events.h"
 
+/* a test file may use only some of them */
+#define BUILDER_FN static __attribute__((unused))
+
+#define SYNTH_MAX_EVENTS 256
+
+union synth_event {
+	struct weft_event_header hdr;
+	struct weft_ev_switch sw;
+	struct weft_ev_wakeup wk;
+	struct weft_ev_sample sa;
+	struct weft_ev_task_state st;
+	struct weft_ev_klock kl;
+	struct weft_ev_rename rn;
+};
+
+struct synth_events {
+	union synth_event evs[SYNTH_MAX_EVENTS];
+	size_t n;
+	__u64 samples; /* sample records added */
+};
+
+BUILDER_FN void synth_add(struct synth_events *s, const void *ev)
+{
+	const struct weft_event_header *hdr = ev;
+
+	assert_true(s->n < SYNTH_MAX_EVENTS);
+	memcpy(&s->evs[s->n++], ev, weft_event_size(hdr->type));
+	if (hdr->type == WEFT_EV_SAMPLE)
+		s->samples++;
+}
+
+/* Time order, events of one instant in the order they were added (as the
+ * reader gives a stream's records): an insertion sort, stable where
+ * qsort() is not, for at most SYNTH_MAX_EVENTS events */
+BUILDER_FN void synth_sort(struct synth_events *s)
+{
+	union synth_event ev;
+	size_t i, j;
+
+	for (i = 1; i < s->n; i++) {
+		ev = s->evs[i];
+		for (j = i; j > 0 && s->evs[j - 1].hdr.ts_ns > ev.hdr.ts_ns; j--)
+			s->evs[j] = s->evs[j - 1];
+		s->evs[j] = ev;
+	}
+}
+
 #ifndef EVENT_TARGET
-#error "define EVENT_TARGET and feed() before including event_builders.h"
+#define EVENT_TARGET struct synth_events
+
+static void feed(struct synth_events *s, const void *ev)
+{
+	synth_add(s, ev);
+}
+#else
+static void feed(EVENT_TARGET *t, const void *ev);
 #endif
 
 /* a test file may use only some of them */
@@ -29,8 +89,6 @@ enum prev_how {
 	YIELD, /* state 0 without the preempt flag: involuntary too */
 	DIE, /* TASK_DEAD */
 };
-
-static void feed(EVENT_TARGET *t, const void *ev);
 
 BUILDER_FN bool traced(__u32 tid)
 {
@@ -145,6 +203,130 @@ BUILDER_FN void exit_ev(EVENT_TARGET *t, __u64 ts, __u32 tid, __u64 exec_ns, __u
 	e.run_delay_ns = delay_ns;
 	e.maxrss_kb = 1000 + tid;
 	feed(t, &e);
+}
+
+/* A thread running on cpu when the recording starts (as attaching with -p
+ * finds it), named comm */
+BUILDER_FN void synth_task_state(EVENT_TARGET *s, __u64 ts, __u32 tid, __u32 tgid, unsigned int cpu,
+				 const char *comm)
+{
+	struct weft_ev_task_state e = { .hdr = { .ts_ns = ts,
+						 .type = WEFT_EV_TASK_STATE,
+						 .cpu = cpu,
+						 .flags = WEFT_STATE_ATTACH } };
+
+	e.tid = tid;
+	e.tgid = tgid;
+	e.ppid = 1;
+	e.state = WEFT_TASK_RUNNING;
+	strncpy(e.comm, comm, sizeof(e.comm) - 1);
+	feed(s, &e);
+}
+
+BUILDER_FN void synth_sample(EVENT_TARGET *s, __u64 ts, __u32 tid, __u32 tgid, unsigned int cpu,
+			     int user_id, int kernel_id)
+{
+	struct weft_ev_sample e = { .hdr = { .ts_ns = ts, .type = WEFT_EV_SAMPLE, .cpu = cpu } };
+
+	e.tid = tid;
+	e.tgid = tgid;
+	e.user_stack_id = user_id;
+	e.kernel_stack_id = kernel_id;
+	feed(s, &e);
+}
+
+/* tid blocks (sleeps) on cpu, which goes idle; its switch took these
+ * stacks */
+BUILDER_FN void synth_block(EVENT_TARGET *s, __u64 ts, __u32 tid, __u32 tgid, unsigned int cpu,
+			    int user_id, int kernel_id)
+{
+	struct weft_ev_switch e = { .hdr = { .ts_ns = ts, .type = WEFT_EV_SWITCH, .cpu = cpu } };
+
+	e.hdr.flags = WEFT_SWITCH_PREV_TRACED;
+	e.prev_tid = tid;
+	e.prev_tgid = tgid;
+	e.prev_state = 1;
+	e.syscall_nr = -1;
+	e.user_stack_id = user_id;
+	e.kernel_stack_id = kernel_id;
+	feed(s, &e);
+}
+
+#define SYNTH_NR_FUTEX 202
+#define SYNTH_FUTEX_WAIT_PRIVATE 128 /* a mutex's wait */
+#define SYNTH_FUTEX_WAIT_BITSET_PRIVATE 0x89 /* a condition variable's */
+
+/* tid blocks on cpu, which goes idle, in a futex wait with op on uaddr;
+ * its switch took these stacks */
+BUILDER_FN void synth_block_futex(EVENT_TARGET *s, __u64 ts, __u32 tid, __u32 tgid,
+				  unsigned int cpu, int user_id, int kernel_id, __u64 uaddr,
+				  __u64 op)
+{
+	struct weft_ev_switch e = { .hdr = { .ts_ns = ts, .type = WEFT_EV_SWITCH, .cpu = cpu } };
+
+	e.hdr.flags = WEFT_SWITCH_PREV_TRACED | WEFT_SWITCH_BLOCKING;
+	e.prev_tid = tid;
+	e.prev_tgid = tgid;
+	e.prev_state = 1;
+	e.syscall_nr = SYNTH_NR_FUTEX;
+	e.sys_arg0 = uaddr;
+	e.sys_arg1 = op;
+	e.user_stack_id = user_id;
+	e.kernel_stack_id = kernel_id;
+	feed(s, &e);
+}
+
+/* tid spins on a kernel lock from start to ts, never sleeping: a wait
+ * without a blocked interval, so without a switch's stacks */
+BUILDER_FN void synth_klock_spin(EVENT_TARGET *s, __u64 start, __u64 ts, __u32 tid, __u32 tgid,
+				 unsigned int cpu, __u64 lock_addr)
+{
+	struct weft_ev_klock e = { .hdr = { .ts_ns = ts, .type = WEFT_EV_KLOCK, .cpu = cpu } };
+
+	e.tid = tid;
+	e.tgid = tgid;
+	e.lock_addr = lock_addr;
+	e.start_ns = start;
+	e.kernel_stack_id = WEFT_STACK_NOT_TAKEN;
+	feed(s, &e);
+}
+
+/* tid renames itself (prctl PR_SET_NAME) */
+BUILDER_FN void synth_rename(EVENT_TARGET *s, __u64 ts, __u32 tid, __u32 tgid, unsigned int cpu,
+			     const char *comm)
+{
+	struct weft_ev_rename e = { .hdr = { .ts_ns = ts, .type = WEFT_EV_RENAME, .cpu = cpu } };
+
+	e.tid = tid;
+	e.tgid = tgid;
+	strncpy(e.comm, comm, sizeof(e.comm) - 1);
+	feed(s, &e);
+}
+
+/* waker (a thread of tgid, at these stacks) wakes tid at ts, which runs
+ * on cpu 1 us later: its blocked interval ends at ts */
+BUILDER_FN void synth_wake_run(EVENT_TARGET *s, __u64 ts, __u32 tid, __u32 tgid, unsigned int cpu,
+			       __u32 waker, int waker_user_id, int waker_kernel_id)
+{
+	struct weft_ev_wakeup w = { .hdr = { .ts_ns = ts, .type = WEFT_EV_WAKEUP, .cpu = cpu } };
+	struct weft_ev_switch sw = {
+		.hdr = { .ts_ns = ts + 1000, .type = WEFT_EV_SWITCH, .cpu = cpu }
+	};
+
+	w.waking_ts_ns = ts - 1000;
+	w.tid = tid;
+	w.tgid = tgid;
+	w.waker_tid = waker;
+	w.waker_tgid = tgid;
+	w.target_cpu = cpu;
+	w.waker_user_stack_id = waker_user_id;
+	w.waker_kernel_stack_id = waker_kernel_id;
+	feed(s, &w);
+	sw.hdr.flags = WEFT_SWITCH_NEXT_TRACED;
+	sw.next_tid = tid;
+	sw.next_tgid = tgid;
+	sw.user_stack_id = sw.kernel_stack_id = WEFT_STACK_NOT_TAKEN;
+	feed(s, &sw);
 }
 
 #endif /* __WEFT_TESTS_EVENT_BUILDERS_H */

@@ -21,7 +21,7 @@
 #include "pprof.h"
 #include "stack_attrib.h"
 #include "stacks.h"
-#include "synth_events.h"
+#include "event_builders.h"
 
 #define MS 1000000ULL
 #define PID 100

@@ -19,7 +19,7 @@
 #include "stack_attrib.h"
 #include "stacks.h"
 #include "strtab.h"
-#include "synth_events.h"
+#include "event_builders.h"
 #include "waits.h"
 
 #define MS 1000000ULL

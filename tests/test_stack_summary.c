@@ -24,7 +24,7 @@
 #include "stack_summary.h"
 #include "stacks.h"
 #include "json_check.h"
-#include "synth_events.h"
+#include "event_builders.h"
 
 #define MS 1000000ULL
 #define APP 100 /* main thread 100, worker 101 */

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* Merges the per-stream EVENTS chunks of a recording by timestamp. The
  * chunk encoding (three columns: lengths, timestamp deltas, bodies) is
- * described with the rest of the format at the top of file.c.
+ * described with the rest of the format in file_format.h.
  *
  * Each stream keeps the records it has decoded and not yet returned in an
  * arena, with an index sorted by timestamp (insertion sort as they are
@@ -362,19 +362,6 @@ static int compact(struct weft_event_reader *r, struct ev_stream *s, size_t more
 	return grow_array((void **)&s->idx, &s->icap, kept + more_recs, sizeof(*s->idx));
 }
 
-/* The size a record had when format 2.0 froze the layouts (events.h's
- * WEFT_SIZE_AT_LEAST): format 1.0 wrote those layouts at those sizes, and
- * what grew since reads as 0 past them, as for an older 2.x record. */
-static unsigned int size_at_2_0(unsigned int type)
-{
-	switch (type) {
-	case WEFT_EV_SWITCH:
-		return 64; /* owner_tid came after */
-	default:
-		return weft_event_size(type);
-	}
-}
-
 /* A record of a format 1.0 recording whose size is not format 2.0's
  * first: its layout may have changed in place since, so nothing of it can
  * be read. */
@@ -451,7 +438,7 @@ static int load_chunk(struct weft_event_reader *r, struct ev_stream *s)
 		ts += (zz >> 1) ^ -(zz & 1);
 		memcpy(&type, bp, sizeof(type));
 		size = weft_event_size(type);
-		if (r->strict_sizes && size_at_2_0(type) != len)
+		if (r->strict_sizes && weft_event_size_at_2_0(type) != len)
 			return old_format(r);
 		/* a type of a newer weft: counted, and said by the report */
 		if (!size) {

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /* The recording file (weft.data): a file header, then sections, each
- * checked by crc32 and deflated with zlib. The byte layout is described at
- * the top of file.c.
+ * checked by crc32 and deflated with zlib. The byte layout is described in
+ * file_format.h.
  *
  * Writer lifecycle: weft_writer__new() on an open fd (it writes the file
  * header at once); add_meta/add_event/add_section as the recording goes;

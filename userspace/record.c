@@ -2,21 +2,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <math.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <grp.h>
-#include <pwd.h>
-#include <sys/fsuid.h>
-#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <linux/capability.h>
-#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -33,12 +26,15 @@
 #include "log.h"
 #include "maps_book.h"
 #include "procfs.h"
+#include "privileges.h"
 #include "record.h"
+#include "record_int.h"
 #include "recording_meta.h"
 #include "sampler.h"
 #include "stacks.h"
 #include "unwind.h"
 #include "unwind_loader.h"
+#include "user_file.h"
 #include "symbols.h"
 #include "waits.h"
 #include "weft.skel.h"
@@ -63,73 +59,6 @@ static const __u64 maps_reread_ns[] = { 4000000ULL, 26000000ULL, 30000000ULL };
  * without the connector the drain loop wakes for it. */
 #define MAPS_EXEC_SETTLE_NS (EXEC_SETTLE_US * 1000ULL)
 #define MAPS_READS_AFTER_EXEC (1 + sizeof(maps_reread_ns) / sizeof(maps_reread_ns[0]))
-#define MAX_THREADS_PER_PROC 65536
-
-struct ring_ctx {
-	struct recorder *rec;
-	unsigned int cpu;
-};
-
-/* A process of the traced tree, as seen in the records the recorder
- * drains: the list of processes whose threads are read from /proc at the
- * end, and the file's task table. */
-struct proc_entry {
-	__u32 tgid;
-	__u32 ppid;
-	bool exited;
-	/* Reads of its maps still due: new or exec'd processes are read at
-	 * once and on the next drains too, because the dynamic loader may
-	 * still be mapping libraries at the first (a busy machine, or an
-	 * exec chain like a pyenv shim: env, bash, then python) */
-	unsigned int maps_reads_due;
-	__u64 maps_not_before; /* the next due read (maps_reread_ns) */
-	bool pthread_probed; /* --locks=pthread: its libc is probed */
-	bool task_dirty; /* new or changed since the task table was last written */
-	char comm[WEFT_COMM_LEN];
-};
-
-struct recorder {
-	const struct record_opts *opts;
-	struct weft_bpf *skel;
-	int ncpu;
-	int *ring_fds;
-	struct ring_ctx *ring_ctxs;
-	struct ring_buffer *rb;
-	struct weft_writer *writer;
-	int fd;
-	char path[PATH_MAX];
-	struct run_as ra;
-	struct held_child child;
-	bool child_running;
-	pid_t root_pid;
-	int exit_status;
-	/* --duration or a SIGTERM to weft ended the command: weft exits 0,
-	 * not with the status the signal gave it */
-	struct rusage child_rusage;
-	bool have_rusage;
-	struct proc_entry *procs;
-	size_t nprocs, procs_cap;
-	struct weft_cpu_stat *stats_start;
-	__u64 *steal_start;
-	__u64 start_ns, end_ns;
-	struct maps_book *maps;
-	__u64 maps_read_ns;
-	struct lock_names *lock_names;
-	struct bpf_link **pthread_links;
-	size_t nr_pthread_links, cap_pthread_links;
-	int write_err;
-	bool recording;
-	/* what stopped the command early: SIGINT, SIGTERM, SIGALRM for
-	 * --duration; 0 when it ended by itself */
-	int stopped_by;
-	struct stack_table *stacks; /* the stack ids the records name */
-	struct syms_cache *syms;
-	struct kallsyms *ks;
-	bool ks_tried;
-	struct stack_sampler *sampler;
-	struct exec_watch *exec_watch;
-	struct unwind_loader *unwind;
-};
 
 static volatile sig_atomic_t stop_signal, stop_from_tty;
 
@@ -167,7 +96,7 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 	return vfprintf(stderr, fmt, args);
 }
 
-static struct proc_entry *proc_find(struct recorder *r, __u32 tgid)
+struct proc_entry *proc_find(struct recorder *r, __u32 tgid)
 {
 	size_t i;
 
@@ -177,7 +106,7 @@ static struct proc_entry *proc_find(struct recorder *r, __u32 tgid)
 	return NULL;
 }
 
-static struct proc_entry *proc_add(struct recorder *r, __u32 tgid, __u32 ppid, const char *comm)
+struct proc_entry *proc_add(struct recorder *r, __u32 tgid, __u32 ppid, const char *comm)
 {
 	struct proc_entry *p = proc_find(r, tgid), *grown;
 
@@ -406,7 +335,7 @@ static int on_ring_record(void *ctx, void *data, size_t size)
 	return 0;
 }
 
-static int add_own_event(struct recorder *r, const void *rec, size_t size)
+int add_own_event(struct recorder *r, const void *rec, size_t size)
 {
 	int err = weft_writer__add_event(r->writer, r->ncpu, rec, size);
 
@@ -415,158 +344,11 @@ static int add_own_event(struct recorder *r, const void *rec, size_t size)
 	return err;
 }
 
-static bool has_bpf_capabilities(void)
-{
-	unsigned long long cap_eff = 0;
-	char line[256];
-	FILE *f;
-
-	if (geteuid() == 0)
-		return true;
-	f = fopen("/proc/self/status", "re");
-	if (!f)
-		return false;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "CapEff: %llx", &cap_eff) == 1)
-			break;
-	fclose(f);
-	/* CAP_PERFMON is 38, CAP_BPF 39 */
-	return (cap_eff >> 38 & 1) && (cap_eff >> 39 & 1);
-}
-
-/* The invoking user's filesystem ids, on this thread, while weft touches
- * the paths it was given: the .old rename, the create and the unlink of a
- * failed run are checked as that user's own would be, with their groups,
- * and root's permissions do not apply (a nonzero fsuid clears
- * CAP_DAC_OVERRIDE and the other file capabilities from the effective
- * set until it is 0 again). setfsuid, setfsgid and the raw setgroups
- * syscall act on the calling thread only (glibc's setgroups() would change
- * every thread); the recorder has one thread when it calls these. */
-struct user_fs {
-	bool active;
-	uid_t fsuid;
-	gid_t fsgid;
-	int ngroups;
-	gid_t groups[NGROUPS_MAX];
-};
-
-static int user_fs__enter(struct user_fs *s, const struct run_as *ra)
-{
-	gid_t groups[NGROUPS_MAX];
-	int n = NGROUPS_MAX;
-	struct passwd *pw;
-
-	memset(s, 0, sizeof(*s));
-	if (!ra->drop)
-		return 0;
-	s->ngroups = getgroups(NGROUPS_MAX, s->groups);
-	if (s->ngroups < 0)
-		return -errno;
-	pw = getpwuid(ra->uid);
-	if (!pw || getgrouplist(pw->pw_name, ra->gid, groups, &n) < 0) {
-		/* a uid with no passwd entry (sudo from a container user, -u
-		 * 1234): its own group only */
-		groups[0] = ra->gid;
-		n = 1;
-	}
-	if (syscall(SYS_setgroups, n, groups))
-		return -errno;
-	s->active = true;
-	s->fsgid = setfsgid(ra->gid);
-	s->fsuid = setfsuid(ra->uid);
-	if ((uid_t)setfsuid(ra->uid) != ra->uid || (gid_t)setfsgid(ra->gid) != ra->gid)
-		return -EPERM;
-	return 0;
-}
-
-static void user_fs__leave(struct user_fs *s)
-{
-	if (!s->active)
-		return;
-	setfsuid(s->fsuid);
-	setfsgid(s->fsgid);
-	syscall(SYS_setgroups, s->ngroups, s->groups);
-	s->active = false;
-}
-
-static const char *file_kind(mode_t mode)
-{
-	if (S_ISLNK(mode))
-		return "a symbolic link";
-	if (S_ISDIR(mode))
-		return "a directory";
-	if (S_ISFIFO(mode))
-		return "a FIFO";
-	if (S_ISCHR(mode) || S_ISBLK(mode))
-		return "a device";
-	if (S_ISSOCK(mode))
-		return "a socket";
-	return "not a regular file";
-}
-
-/* As the invoking user: an earlier regular file is kept once as .old (as
- * perf does), then the file is created new, never opened: O_EXCL and
- * O_NOFOLLOW refuse a link, device, FIFO or file planted after the check,
- * so root writes nothing it was not asked to and the file is the user's
- * from its creation. */
-static int create_output(const char *path, const char *who)
-{
-	char old[PATH_MAX + 8];
-	struct stat st;
-	int fd;
-
-	if (lstat(path, &st) == 0) {
-		if (!S_ISREG(st.st_mode)) {
-			elog("%s is %s: weft writes a recording only to a regular file, never "
-			     "through a link; give another -o",
-			     path, file_kind(st.st_mode));
-			return -EEXIST;
-		}
-		snprintf(old, sizeof(old), "%s.old", path);
-		if (rename(path, old)) {
-			elog("Failed to rename %s to %s%s: %s", path, old, who, strerror(errno));
-			return -errno;
-		}
-	} else if (errno != ENOENT) {
-		elog("Failed to look at %s%s: %s", path, who, strerror(errno));
-		return -errno;
-	}
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		if (errno == EEXIST)
-			elog("%s appeared while weft was creating it (another program made it "
-			     "there): not written; give another -o",
-			     path);
-		else
-			elog("Failed to create %s%s: %s", path, who, strerror(errno));
-		return -errno;
-	}
-	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
-		close(fd);
-		elog("%s is not a regular file: not written", path);
-		return -EEXIST;
-	}
-	return fd;
-}
-
 static int open_output(struct recorder *r)
 {
 	const char *path = r->opts->output ? r->opts->output : "weft.data";
-	struct user_fs ufs;
-	char who[96] = "";
-	int err;
 
-	if (r->ra.drop)
-		snprintf(who, sizeof(who), " (as %s, who ran weft)", r->ra.user);
-	err = user_fs__enter(&ufs, &r->ra);
-	if (err) {
-		user_fs__leave(&ufs);
-		elog("Failed to take the ids of %s to create %s: %s", r->ra.user, path,
-		     strerror(-err));
-		return err;
-	}
-	r->fd = create_output(path, who);
-	user_fs__leave(&ufs);
+	r->fd = user_file__create(path, &r->ra);
 	if (r->fd < 0)
 		return r->fd;
 	snprintf(r->path, sizeof(r->path), "%s", path);
@@ -582,14 +364,10 @@ static int open_output(struct recorder *r)
  * removed as the user who created it. */
 static void remove_output(struct recorder *r)
 {
-	struct user_fs ufs;
-
-	if (!user_fs__enter(&ufs, &r->ra))
-		unlink(r->path);
-	user_fs__leave(&ufs);
+	user_file__remove(r->path, &r->ra);
 }
 
-static unsigned long ring_bytes_for(unsigned int ring_kb)
+unsigned long ring_bytes_for(unsigned int ring_kb)
 {
 	unsigned long bytes = 4096, want = (unsigned long)ring_kb * 1024;
 
@@ -599,7 +377,7 @@ static unsigned long ring_bytes_for(unsigned int ring_kb)
 	return bytes;
 }
 
-static bool unwinding(const struct recorder *r)
+bool unwinding(const struct recorder *r)
 {
 	return r->opts->stacks && r->opts->unwind_tables;
 }
@@ -805,158 +583,6 @@ static int add_target(struct recorder *r, pid_t tgid)
 	return 0;
 }
 
-static int read_cpu_stats(struct recorder *r, struct weft_cpu_stat *out)
-{
-	__u32 zero = 0;
-
-	if (bpf_map_lookup_elem(bpf_map__fd(r->skel->maps.cpu_stats), &zero, out))
-		return -errno;
-	return 0;
-}
-
-static __u64 lost_so_far(struct recorder *r)
-{
-	struct weft_cpu_stat *now = calloc(r->ncpu, sizeof(*now));
-	__u64 lost = 0;
-	int i;
-
-	if (now && !read_cpu_stats(r, now))
-		for (i = 0; i < r->ncpu; i++)
-			lost += now[i].lost - r->stats_start[i].lost;
-	free(now);
-	return lost;
-}
-
-static void fill_state_event(struct weft_ev_task_state *ev, __u64 ts, pid_t tgid, pid_t tid,
-			     const struct proc_thread_stat *st, __u32 state)
-{
-	memset(ev, 0, sizeof(*ev));
-	ev->hdr.ts_ns = ts;
-	ev->hdr.type = WEFT_EV_TASK_STATE;
-	ev->hdr.cpu = st->processor >= 0 ? st->processor : 0;
-	ev->hdr.flags = WEFT_STATE_ATTACH;
-	ev->tid = tid;
-	ev->tgid = tgid;
-	ev->ppid = st->ppid;
-	ev->state = state;
-	ev->sum_exec_ns = st->sum_exec_ns;
-	ev->run_delay_ns = st->run_delay_ns;
-	ev->nvcsw = st->nvcsw;
-	ev->nivcsw = st->nivcsw;
-	memcpy(ev->comm, st->comm, sizeof(ev->comm));
-}
-
-/* The state of every thread of an attached process, just before it joins
- * the traced tree, so that a thread that never switches while weft
- * watches still counts. /proc tells runnable from blocked but not running
- * from queued: a runnable thread is taken as running on the CPU it last
- * ran on, which its next switch corrects. */
-static int snapshot_process(struct recorder *r, pid_t tgid, __u64 ts)
-{
-	struct weft_ev_task_state ev;
-	struct proc_thread_stat st;
-	pid_t *tids;
-	int n, i, err = 0;
-
-	tids = calloc(MAX_THREADS_PER_PROC, sizeof(*tids));
-	if (!tids)
-		return -ENOMEM;
-	n = procfs_list_threads("/proc", tgid, tids, MAX_THREADS_PER_PROC);
-	if (n < 0) {
-		err = n;
-		goto cleanup;
-	}
-	for (i = 0; i < n && i < MAX_THREADS_PER_PROC; i++) {
-		if (procfs_read_thread("/proc", tgid, tids[i], &st))
-			continue;
-		if (tids[i] == tgid)
-			proc_add(r, tgid, st.ppid, st.comm);
-		fill_state_event(&ev, ts, tgid, tids[i], &st,
-				 st.state == 'R' ? WEFT_TASK_RUNNING : WEFT_TASK_BLOCKED);
-		err = add_own_event(r, &ev, sizeof(ev));
-		if (err)
-			break;
-	}
-cleanup:
-	free(tids);
-	return err;
-}
-
-/* The kernel's accounting of every thread still alive at the end: with the
- * exit records, the other side of the accounting check. */
-static void account_live_threads(struct recorder *r, __u64 ts)
-{
-	struct proc_thread_stat st;
-	struct weft_ev_exit ev;
-	pid_t *tids;
-	size_t p;
-	int n, i;
-
-	tids = calloc(MAX_THREADS_PER_PROC, sizeof(*tids));
-	if (!tids)
-		return;
-	for (p = 0; p < r->nprocs; p++) {
-		if (r->procs[p].exited)
-			continue;
-		n = procfs_list_threads("/proc", r->procs[p].tgid, tids, MAX_THREADS_PER_PROC);
-		for (i = 0; i < n && i < MAX_THREADS_PER_PROC; i++) {
-			if (procfs_read_thread("/proc", r->procs[p].tgid, tids[i], &st))
-				continue;
-			/* A zombie's /proc still answers: only live ones. */
-			if (st.state == 'Z' || st.state == 'X')
-				continue;
-			memset(&ev, 0, sizeof(ev));
-			ev.hdr.ts_ns = ts;
-			ev.hdr.type = WEFT_EV_TASK_ACCT;
-			ev.hdr.cpu = st.processor >= 0 ? st.processor : 0;
-			ev.tid = tids[i];
-			ev.tgid = r->procs[p].tgid;
-			ev.sum_exec_ns = st.sum_exec_ns;
-			ev.run_delay_ns = st.run_delay_ns;
-			ev.pcount = st.pcount;
-			ev.nvcsw = st.nvcsw;
-			ev.nivcsw = st.nivcsw;
-			ev.maxrss_kb = st.maxrss_kb;
-			memcpy(ev.comm, st.comm, sizeof(ev.comm));
-			add_own_event(r, &ev, sizeof(ev));
-		}
-	}
-	free(tids);
-}
-
-static void write_cpu_totals(struct recorder *r, __u64 ts)
-{
-	struct weft_cpu_stat *end = calloc(r->ncpu, sizeof(*end));
-	__u64 *steal_end = calloc(r->ncpu, sizeof(*steal_end));
-	struct weft_ev_cpu_totals ev;
-	int i;
-
-	if (!end || !steal_end || read_cpu_stats(r, end))
-		goto cleanup;
-	procfs_read_steal("/proc", steal_end, r->ncpu);
-	for (i = 0; i < r->ncpu; i++) {
-		memset(&ev, 0, sizeof(ev));
-		ev.hdr.ts_ns = ts;
-		ev.hdr.type = WEFT_EV_CPU_TOTALS;
-		ev.hdr.cpu = i;
-		ev.idle_ns = end[i].idle_ns - r->stats_start[i].idle_ns;
-		ev.traced_ns = end[i].traced_ns - r->stats_start[i].traced_ns;
-		ev.other_ns = end[i].other_ns - r->stats_start[i].other_ns;
-		ev.lost = end[i].lost - r->stats_start[i].lost;
-		ev.steal_ns = steal_end[i] >= r->steal_start[i] ? steal_end[i] - r->steal_start[i] :
-								  0;
-		/* Both figures can only miss steal: /proc/stat's rounds down to
-		 * ticks and is folded in at the CPU's next tick, the programs'
-		 * ends at its last switch. */
-		if (end[i].steal_ns - r->stats_start[i].steal_ns > ev.steal_ns)
-			ev.steal_ns = end[i].steal_ns - r->stats_start[i].steal_ns;
-		add_own_event(r, &ev, sizeof(ev));
-	}
-cleanup:
-	free(end);
-	free(steal_end);
-}
-
 static int usable_cpus_of(pid_t pid)
 {
 	cpu_set_t set;
@@ -964,158 +590,6 @@ static int usable_cpus_of(pid_t pid)
 	if (sched_getaffinity(pid, sizeof(set), &set))
 		return 0;
 	return CPU_COUNT(&set);
-}
-
-static void write_start_meta(struct recorder *r, int usable)
-{
-	const struct record_opts *o = r->opts;
-	struct weft_kv *kv = weft_kv__new();
-	char host[256] = "", when[64] = "", pids[RECORD_MAX_PIDS * 12] = "", key[64];
-	struct utsname uts;
-	time_t t = time(NULL);
-	struct tm tm;
-	size_t i, off = 0;
-	int a;
-
-	if (!kv)
-		return;
-	weft_kv__set(kv, META_VERSION, WEFT_VERSION);
-	weft_kv__set(kv, META_MODE, o->argv ? "command" : "attach");
-	if (o->argv) {
-		weft_kv__setf(kv, META_ARGC, "%d", o->argc);
-		for (a = 0; a < o->argc; a++) {
-			snprintf(key, sizeof(key), META_ARGV_FMT, a);
-			weft_kv__set(kv, key, o->argv[a]);
-		}
-	} else {
-		for (a = 0; a < o->npids && off < sizeof(pids); a++)
-			off += snprintf(pids + off, sizeof(pids) - off, "%s%d", a ? "," : "",
-					o->pids[a]);
-		weft_kv__set(kv, META_PIDS, pids);
-	}
-	weft_kv__setf(kv, META_START_NS, "%llu", (unsigned long long)r->start_ns);
-	gmtime_r(&t, &tm);
-	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	weft_kv__set(kv, META_START_REALTIME, when);
-	gethostname(host, sizeof(host) - 1);
-	weft_kv__set(kv, META_HOSTNAME, host);
-	if (!uname(&uts))
-		weft_kv__set(kv, META_KERNEL, uts.release);
-	weft_kv__setf(kv, META_NCPU, "%d", r->ncpu);
-	weft_kv__setf(kv, META_USABLE_CPUS, "%d", usable ? usable : r->ncpu);
-	weft_kv__setf(kv, META_RING_KB, "%lu", ring_bytes_for(o->ring_kb) / 1024);
-	/* how stacks are taken, here too for a recording killed before its
-	 * end metadata */
-	if (o->stacks) {
-		weft_kv__setf(kv, META_STACK_ENTRIES, "%u", o->stack_entries);
-		weft_kv__setf(kv, META_SAMPLE_HZ, "%u", o->sample_hz);
-		weft_kv__set(kv, META_USER_UNWIND, unwinding(r) ? "tables" : "fp");
-		weft_kv__setf(kv, META_STACK_EVERY, "%u", o->stack_every);
-	}
-	for (i = 0; o->meta && i < weft_kv__count(o->meta); i++) {
-		snprintf(key, sizeof(key), META_USER_PREFIX "%s", weft_kv__key(o->meta, i));
-		weft_kv__set(kv, key, weft_kv__value(o->meta, i));
-	}
-	if (weft_writer__add_meta(r->writer, kv) && !r->write_err)
-		r->write_err = -EIO;
-	weft_kv__free(kv);
-}
-
-static void write_end_meta(struct recorder *r, __u64 lost, __u64 targets_full)
-{
-	struct weft_kv *kv = weft_kv__new();
-
-	if (!kv)
-		return;
-	weft_kv__setf(kv, META_END_NS, "%llu", (unsigned long long)r->end_ns);
-	weft_kv__setf(kv, META_LOST, "%llu", (unsigned long long)lost);
-	weft_kv__setf(kv, META_EVENTS, "%llu", weft_writer__events(r->writer));
-	weft_kv__setf(kv, META_TARGETS_FULL, "%llu", (unsigned long long)targets_full);
-	if (r->opts->argv)
-		weft_kv__setf(kv, META_EXIT_STATUS, "%d", r->exit_status);
-	if (r->have_rusage) {
-		weft_kv__setf(kv, META_RUSAGE_USER, "%.6f",
-			      r->child_rusage.ru_utime.tv_sec +
-				      r->child_rusage.ru_utime.tv_usec / 1e6);
-		weft_kv__setf(kv, META_RUSAGE_SYS, "%.6f",
-			      r->child_rusage.ru_stime.tv_sec +
-				      r->child_rusage.ru_stime.tv_usec / 1e6);
-		weft_kv__setf(kv, META_RUSAGE_MAXRSS, "%ld", r->child_rusage.ru_maxrss);
-	}
-	if (weft_writer__add_meta(r->writer, kv) && !r->write_err)
-		r->write_err = -EIO;
-	weft_kv__free(kv);
-}
-
-/* A process gone before its maps were read resolves through its parent's
- * when it did not exec: a fork has its parent's mappings. */
-static const struct proc_maps *stack_maps_of(void *ctx, __u32 tgid)
-{
-	struct recorder *r = ctx;
-	const struct proc_maps *m = maps_book__get(r->maps, tgid);
-	struct proc_entry *p;
-
-	if (!m && !stack_table__execed(r->stacks, tgid) && (p = proc_find(r, tgid)) && p->ppid)
-		m = maps_book__get(r->maps, p->ppid);
-	return m;
-}
-
-/* The stacks of t, read from the kernel's maps and named now, while the
- * machine that ran the program is at hand, into one STACKS section. A
- * reader merges the sections, a later one naming a stack again wins.
- * Returns how many stacks were missing from the maps, or a negative errno. */
-static int name_stacks(struct recorder *r, struct stack_table *t, struct syms_cache *syms,
-		       const struct kallsyms *ks)
-{
-	struct bpf_map *user_map = r->skel->maps.ustacks;
-	size_t len = 0;
-	char *text = NULL;
-	int missing;
-
-	missing = stack_table__read_map(t, bpf_map__fd(r->skel->maps.kstacks),
-					bpf_map__value_size(r->skel->maps.kstacks) / sizeof(__u64),
-					STACKS_KERNEL);
-	if (missing >= 0) {
-		int more = stack_table__read_map(t, bpf_map__fd(user_map),
-						 bpf_map__value_size(user_map) / sizeof(__u64),
-						 STACKS_USER);
-
-		missing = more < 0 ? more : missing + more;
-	}
-	if (syms && !stack_table__symbolize(t, stack_maps_of, r, syms, ks) &&
-	    !stack_table__encode(t, &text, &len) && len &&
-	    weft_writer__add_section(r->writer, WEFT_SEC_STACKS, text, len) && !r->write_err)
-		r->write_err = weft_writer__error(r->writer) ?: -EIO;
-	free(text);
-	return missing;
-}
-
-/* Every stack the records name, into the last STACKS section. */
-static void write_stacks(struct recorder *r, __u64 failures, struct syms_cache *syms)
-{
-	struct kallsyms *ks = kallsyms__load("/proc/kallsyms");
-	struct weft_kv *kv = weft_kv__new();
-	int missing;
-
-	missing = name_stacks(r, r->stacks, syms, ks);
-	if (missing > 0)
-		wlog("%d stacks named by records were not in the stack maps", missing);
-	if (!ks)
-		wlog("could not read /proc/kallsyms: kernel frames stay unnamed");
-	if (kv) {
-		weft_kv__setf(kv, META_STACK_FAILURES, "%llu", (unsigned long long)failures);
-		weft_kv__setf(kv, META_STACK_ENTRIES, "%u", r->opts->stack_entries);
-		weft_kv__setf(kv, META_SAMPLE_HZ, "%u", r->opts->sample_hz);
-		weft_kv__set(kv, META_USER_UNWIND, unwinding(r) ? "tables" : "fp");
-		weft_kv__setf(kv, META_STACK_EVERY, "%u", r->opts->stack_every);
-		weft_kv__setf(kv, META_STACK_RATE, "%u", r->opts->stack_rate);
-		if (r->opts->stack_audit)
-			weft_kv__set(kv, META_STACK_AUDIT, "1");
-		if (weft_writer__add_meta(r->writer, kv) && !r->write_err)
-			r->write_err = -EIO;
-	}
-	weft_kv__free(kv);
-	kallsyms__free(ks);
 }
 
 static void reap_child(struct recorder *r)
@@ -1188,45 +662,6 @@ static int signal_tree(struct recorder *r, int sig, bool skip_own_group)
 		close(pidfd);
 	}
 	return n;
-}
-
-/* The task table as it grows: the processes new or changed (exec, exit)
- * since the last call, so that a killed recorder leaves it up to its last
- * flush. A later line for the same pid supersedes an earlier one. */
-static void write_task_table(struct recorder *r)
-{
-	size_t i, size = 1, off = 0;
-	char *buf;
-
-	for (i = 0; i < r->nprocs; i++)
-		size += r->procs[i].task_dirty ? 48 : 0;
-	if (size == 1)
-		return;
-	buf = malloc(size);
-	if (!buf)
-		return;
-	for (i = 0; i < r->nprocs; i++) {
-		if (!r->procs[i].task_dirty)
-			continue;
-		r->procs[i].task_dirty = false;
-		off += snprintf(buf + off, size - off, "%u\t%u\t%d\t%s\n", r->procs[i].tgid,
-				r->procs[i].ppid, r->procs[i].exited, r->procs[i].comm);
-	}
-	if (weft_writer__add_section(r->writer, WEFT_SEC_TASKS, buf, off) && !r->write_err)
-		r->write_err = weft_writer__error(r->writer) ?: -EIO;
-	free(buf);
-}
-
-/* What a recorder killed with SIGKILL keeps: everything drained up to
- * the last of these, once a second. */
-static void flush_recording(struct recorder *r)
-{
-	int err;
-
-	write_task_table(r);
-	err = weft_writer__flush(r->writer);
-	if (err && !r->write_err)
-		r->write_err = err;
 }
 
 /* Drains until the command exits (command mode), every attached process
@@ -1337,75 +772,6 @@ static void finish_untraced(struct recorder *r)
 	r->child_running = false;
 }
 
-/* Once the programs are attached and the command runs, the recorder keeps
- * only what the rest of the run needs, in its effective and permitted
- * sets (and none inheritable or ambient): it goes on to parse ELF symbols
- * and CFI from files that users control. capset() changes the calling
- * thread only: the recorder has no other thread (libbpf starts none; the
- * event reader's prefetch thread is for reports); one started later
- * inherits these sets. */
-static int drop_capabilities(bool uprobes)
-{
-	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
-	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3] = {};
-	static const int keep[] = {
-		/* map lookups and updates (targets, cpu_stats, the stack and
-		 * unwind maps) and the uprobe links of --locks=pthread for
-		 * processes that appear during the run */
-		CAP_BPF,
-		/* perf_event_open of those uprobes */
-		CAP_PERFMON,
-		/* /proc/PID/maps and /proc/PID/root of processes that run as
-		 * the invoking user, for their maps and their files */
-		CAP_SYS_PTRACE,
-		/* /proc/PID/map_files/: the very file mapped, even when it was
-		 * replaced or deleted since */
-		CAP_CHECKPOINT_RESTORE,
-		/* binaries and libraries the user may run but not read
-		 * (mode 0711), for symbols and unwind tables */
-		CAP_DAC_READ_SEARCH,
-		/* the stop: SIGTERM, then SIGKILL, to every process of the
-		 * tree, which runs as the invoking user */
-		CAP_KILL,
-		/* /proc/kallsyms' addresses under kernel.kptr_restrict=1 */
-		CAP_SYSLOG,
-	};
-	__u32 want[_LINUX_CAPABILITY_U32S_3] = {};
-	size_t i;
-
-	if (syscall(SYS_capget, &hdr, data))
-		return -errno;
-	for (i = 0; i < sizeof(keep) / sizeof(keep[0]); i++)
-		want[CAP_TO_INDEX(keep[i])] |= CAP_TO_MASK(keep[i]);
-	/* --locks=pthread only: the kernel (6.18) refuses a uprobe perf
-	 * event on another process with EACCES unless the caller has
-	 * CAP_SYS_ADMIN, CAP_PERFMON and CAP_SYS_PTRACE notwithstanding
-	 * (measured), and processes that appear later get their probes
-	 * during the run */
-	if (uprobes)
-		want[CAP_TO_INDEX(CAP_SYS_ADMIN)] |= CAP_TO_MASK(CAP_SYS_ADMIN);
-	for (i = 0; i < _LINUX_CAPABILITY_U32S_3; i++) {
-		data[i].permitted &= want[i];
-		data[i].effective &= data[i].permitted;
-		data[i].inheritable = 0;
-	}
-	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) && errno != EINVAL)
-		return -errno;
-	/* The bounding set too, and no privilege from an exec, should the
-	 * recorder ever run one: what is dropped cannot come back. This
-	 * needs CAP_SETPCAP, which a recorder given only CAP_BPF and
-	 * CAP_PERFMON lacks: it has nothing more to lose there. */
-	for (i = 0; i <= CAP_LAST_CAP; i++)
-		if (!(want[CAP_TO_INDEX(i)] & CAP_TO_MASK(i)) &&
-		    prctl(PR_CAPBSET_DROP, i, 0, 0, 0) && errno != EINVAL && errno != EPERM)
-			return -errno;
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
-		return -errno;
-	if (syscall(SYS_capset, &hdr, data))
-		return -errno;
-	return 0;
-}
-
 static void recorder_free(struct recorder *r)
 {
 	ring_buffer__free(r->rb);
@@ -1486,7 +852,7 @@ int record_run(const struct record_opts *opts)
 	int stats_fd = -1;
 	int err, i, usable = 0;
 
-	if (!has_bpf_capabilities()) {
+	if (!privileges__can_trace()) {
 		elog("weft record needs root or CAP_BPF+CAP_PERFMON: run it with sudo");
 		return 1;
 	}
@@ -1580,7 +946,7 @@ int record_run(const struct record_opts *opts)
 	if (err)
 		goto cleanup;
 	r->recording = true;
-	err = drop_capabilities(opts->lock_pthread);
+	err = privileges__drop(opts->lock_pthread);
 	if (err) {
 		elog("Failed to drop the capabilities weft no longer needs: %s", strerror(-err));
 		goto cleanup;

@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 """Reads and rewrites weft recordings section by section, with valid crcs,
 so that a test can make the recordings an older or a newer weft would have
-written (the layout is described at the top of userspace/file.c)."""
+written (the layout is described in userspace/file_format.h)."""
 import struct
 import zlib
 
