@@ -621,7 +621,7 @@ static void *prefetch_thread(void *arg)
 				b->end = -ENOMEM;
 				break;
 			}
-			memcpy(b->buf + b->len, ev, size);
+			copy_body(b->buf + b->len, (const unsigned char *)ev, size);
 			b->len += ALIGN8(size);
 		}
 		b->reordered = r->reordered;
