@@ -205,6 +205,7 @@ enum weft_task_state {
 };
 
 #define WEFT_STATE_ATTACH 0x1 /* taken when attaching with -p */
+#define WEFT_STATE_WAIT 0x2 /* the wait fields were read (a blocked thread at attach) */
 
 /* Written by the recorder for each thread already alive when tracing
  * starts (-p), so a thread that never switches still counts. Carries the
@@ -220,6 +221,17 @@ struct weft_ev_task_state {
 	__u64 nvcsw;
 	__u64 nivcsw;
 	char comm[WEFT_COMM_LEN];
+	/* Appended (issue 21): what a thread blocked at attach waits on, from
+	 * a snapshot that stops nothing (userspace/attach_waits.c), with the
+	 * meaning of the switch record's fields of the same names; only with
+	 * WEFT_STATE_WAIT in hdr.flags. Stack ids name the recording's stack
+	 * table; 0 with the flag clear. */
+	__s32 syscall_nr;
+	__u32 owner_tid;
+	__u64 sys_arg0;
+	__u64 sys_arg1;
+	__s32 user_stack_id;
+	__s32 kernel_stack_id;
 };
 
 /* WEFT_EV_TASK_ACCT uses struct weft_ev_exit: threads alive at the end. */
@@ -390,6 +402,12 @@ WEFT_FIELD_AT(weft_ev_task_state, run_delay_ns, 40);
 WEFT_FIELD_AT(weft_ev_task_state, nvcsw, 48);
 WEFT_FIELD_AT(weft_ev_task_state, nivcsw, 56);
 WEFT_FIELD_AT(weft_ev_task_state, comm, 64);
+WEFT_FIELD_AT(weft_ev_task_state, syscall_nr, 80);
+WEFT_FIELD_AT(weft_ev_task_state, owner_tid, 84);
+WEFT_FIELD_AT(weft_ev_task_state, sys_arg0, 88);
+WEFT_FIELD_AT(weft_ev_task_state, sys_arg1, 96);
+WEFT_FIELD_AT(weft_ev_task_state, user_stack_id, 104);
+WEFT_FIELD_AT(weft_ev_task_state, kernel_stack_id, 108);
 WEFT_SIZE_AT_LEAST(weft_ev_task_state, 80);
 
 WEFT_FIELD_AT(weft_ev_klock, tid, 16);
@@ -461,6 +479,8 @@ static inline unsigned int weft_event_size_at_2_0(unsigned int type)
 	switch (type) {
 	case WEFT_EV_SWITCH:
 		return __builtin_offsetof(struct weft_ev_switch, owner_tid);
+	case WEFT_EV_TASK_STATE:
+		return __builtin_offsetof(struct weft_ev_task_state, syscall_nr);
 	default:
 		return weft_event_size(type);
 	}

@@ -11,6 +11,8 @@
 # call with and without the lock owner read:
 #   bench: switch owners=read|off ns_per_call=N calls=C runs=R
 #   bench: owner read costs +N ns per switch call (+P%)
+# then the time of weft stuck on 200 blocked threads (scripts/bench-stuck.sh):
+#   bench: stuck threads=T wall_ms=W snapshot_ms=S runs=R
 # then the weft-work model table (scripts/bench-work.sh).
 #
 # Workloads: pingpong (two threads handing a futex token, both on CPU 0),
@@ -397,6 +399,10 @@ for owners, name in (("1", "read"), ("0", "off")):
 print(f"bench: owner read costs {med['1'] - med['0']:+.1f} ns per switch call "
       f"({100 * (med['1'] - med['0']) / med['0']:+.1f}%)")
 PY
+
+echo
+echo "## weft stuck on a process of 200 blocked threads (scripts/bench-stuck.sh)"
+"$here/scripts/bench-stuck.sh" "$build" "$repeat" || failed=1
 
 if ((!smoke)); then
 	echo

@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <linux/types.h>
@@ -423,6 +424,111 @@ static void test_tid_zero(void **state)
 	waitfor__free(w);
 }
 
+#define MUTEX2 0x3000ULL
+
+static void assert_end_cycle(const struct waitfor *w, __u32 a, __u32 b, const char *lock_a,
+			     const char *lock_b)
+{
+	const struct waitfor_end_cycle *c;
+	unsigned int n;
+
+	c = waitfor__end_cycles(w, &n);
+	assert_int_equal(n, 1);
+	assert_int_equal(c[0].nr_threads, 2);
+	/* in the cycle's order, from either thread */
+	if (c[0].threads[0].tid != a) {
+		__u32 t = a;
+		const char *l = lock_a;
+
+		a = b;
+		b = t;
+		lock_a = lock_b;
+		lock_b = l;
+	}
+	assert_int_equal(c[0].threads[0].tid, a);
+	assert_int_equal(c[0].threads[1].tid, b);
+	assert_string_equal(c[0].locks[0], lock_a);
+	assert_string_equal(c[0].locks[1], lock_b);
+}
+
+/* AB/BA seen happening: A (1002) blocks at 1 on MUTEX held by B (1003), B
+ * at 2 on MUTEX2 held by A; C (1004) runs on to 10, the end. Both are
+ * blocked at the end, each on the other's lock: the recording ended in a
+ * deadlock. */
+static void test_deadlock_at_end(void **state)
+{
+	struct fixture *f = *state;
+
+	sw(f->a, 0, 0, 0, BLOCK, 1002);
+	sw(f->a, 0, 1, 0, BLOCK, 1003);
+	block_owned(f->a, 1 * MS, 0, 1002, 1004, MUTEX, FUTEX_WAIT_PRIVATE, 1003);
+	block_owned(f->a, 2 * MS, 1, 1003, 0, MUTEX2, FUTEX_WAIT_PRIVATE, 1002);
+	sw_full(f->a, 10 * MS, 0, 1004, BLOCK, 0, NR_NANOSLEEP, 0, 0);
+	finish(f);
+	assert_edge(f->w, 1002, 1003, 0, MUTEX, 9 * MS, 1);
+	assert_end_cycle(f->w, 1002, 1003, "0x1000", "0x3000");
+}
+
+/* The same waits, but C wakes B at 6, so at the end only A is blocked: no
+ * deadlock at the end. */
+static void test_no_deadlock_at_end_when_one_woke(void **state)
+{
+	struct fixture *f = *state;
+	unsigned int n;
+
+	sw(f->a, 0, 0, 0, BLOCK, 1002);
+	sw(f->a, 0, 1, 0, BLOCK, 1003);
+	block_owned(f->a, 1 * MS, 0, 1002, 1004, MUTEX, FUTEX_WAIT_PRIVATE, 1003);
+	block_owned(f->a, 2 * MS, 1, 1003, 0, MUTEX2, FUTEX_WAIT_PRIVATE, 1002);
+	wake_run(f->a, 6 * MS, 1003, 1, 1004, 0);
+	sw_full(f->a, 10 * MS, 0, 1004, BLOCK, 0, NR_NANOSLEEP, 0, 0);
+	finish(f);
+	assert_null(waitfor__end_cycles(f->w, &n));
+	assert_int_equal(n, 0);
+}
+
+/* weft record -p of a process already deadlocked: the task-state records
+ * at attach carry each wait (WEFT_STATE_WAIT), and each names the other as
+ * the owner, the first before the other's record came. */
+static void attach_wait(struct weft_analysis *a, __u32 tid, __u64 uaddr, __u32 owner)
+{
+	struct weft_ev_task_state e = {
+		.hdr = { .ts_ns = 0,
+			 .type = WEFT_EV_TASK_STATE,
+			 .flags = WEFT_STATE_ATTACH | WEFT_STATE_WAIT },
+	};
+
+	e.tid = tid;
+	e.tgid = tg(tid);
+	e.state = WEFT_TASK_BLOCKED;
+	e.syscall_nr = NR_FUTEX;
+	e.sys_arg0 = uaddr;
+	e.sys_arg1 = FUTEX_WAIT_PRIVATE;
+	e.owner_tid = owner;
+	e.user_stack_id = e.kernel_stack_id = WEFT_STACK_NOT_TAKEN;
+	snprintf(e.comm, sizeof(e.comm), "t%u", tid);
+	feed(a, &e);
+}
+
+static void test_deadlock_already_at_attach(void **state)
+{
+	struct fixture *f = *state;
+	const struct weft_metrics *m;
+
+	attach_wait(f->a, 1002, MUTEX, 1003);
+	attach_wait(f->a, 1003, MUTEX2, 1002);
+	sw(f->a, 0, 0, 0, BLOCK, 1004);
+	sw_full(f->a, 10 * MS, 0, 1004, BLOCK, 0, NR_NANOSLEEP, 0, 0);
+	m = weft_analysis__finish(f->a);
+	assert_non_null(m);
+	assert_int_equal(waitfor__finish(f->w), 0);
+	/* lock waits of 10 ms each, with their owners, not "other" */
+	assert_int_equal(m->nr_locks, 2);
+	assert_edge(f->w, 1002, 1003, 0, MUTEX, 10 * MS, 1);
+	assert_edge(f->w, 1003, 1002, 0, MUTEX2, 10 * MS, 1);
+	assert_end_cycle(f->w, 1002, 1003, "0x1000", "0x3000");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -435,6 +541,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_pseudo_nodes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_weak_cycle_is_no_knot, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sorted_and_empty, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_deadlock_at_end, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_no_deadlock_at_end_when_one_woke, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_deadlock_already_at_attach, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

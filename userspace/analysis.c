@@ -1031,6 +1031,25 @@ static int on_task_state(struct weft_analysis *a, const struct weft_ev_task_stat
 		break;
 	}
 	default:
+		/* A wait that began before the recording, read at attach
+		 * (weft record -p): classified, named and given its owner as a
+		 * blocking switch's. */
+		if (e->hdr.flags & WEFT_STATE_WAIT) {
+			/* The owner may be a thread whose own record comes
+			 * later in the same snapshot (two threads in a
+			 * deadlock name each other): the snapshot found it a
+			 * live thread of this process, so it is one now. */
+			if (e->owner_tid && e->owner_tid != e->tid &&
+			    thread_find(a, e->owner_tid) == NONE &&
+			    thread_get(a, e->owner_tid, e->tgid) == NONE)
+				return -ENOMEM;
+			th = &a->threads[i];
+			wait_classify(e->syscall_nr, e->sys_arg0, e->sys_arg1, 1,
+				      WEFT_SWITCH_BLOCKING, &th->block);
+			th->block_owner = th->block.reason == WEFT_WAIT_LOCK ?
+						  owner_of(a, th, e->owner_tid) :
+						  0;
+		}
 		set_state(a, i, TS_BLOCKED, NONE, t);
 		break;
 	}

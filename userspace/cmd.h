@@ -18,7 +18,7 @@
 #define WEFT_EXIT_OK 0
 #define WEFT_EXIT_ERROR 1 /* runtime error: unreadable file, failed write, ... */
 #define WEFT_EXIT_USAGE 2 /* bad option or argument */
-#define WEFT_EXIT_DEADLOCK 3 /* reserved: weft stuck found a deadlock */
+#define WEFT_EXIT_DEADLOCK 3 /* weft stuck found a deadlock */
 
 int cmd_record(int argc, char **argv);
 int cmd_report(int argc, char **argv);
@@ -27,6 +27,7 @@ int cmd_flame(int argc, char **argv);
 int cmd_timeline(int argc, char **argv);
 int cmd_pprof(int argc, char **argv);
 int cmd_diff(int argc, char **argv);
+int cmd_stuck(int argc, char **argv);
 
 struct argp_state;
 

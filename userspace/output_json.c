@@ -198,6 +198,34 @@ static void write_wait_for(struct json_writer *w, const struct waitfor *waits)
 	}
 	json_writer__array_end(w);
 	json_writer__uint_field(w, "owned_waits", waitfor__owned_waits(waits));
+
+	/* deadlocks_at_end [{threads [{tid, comm}], locks [names]}]: the
+	 * cycles of lock waits the recording ended in, as weft stuck says */
+	json_writer__key(w, "deadlocks_at_end");
+	{
+		const struct waitfor_end_cycle *c = waitfor__end_cycles(waits, &n);
+
+		json_writer__array_begin(w);
+		for (i = 0; i < n; i++) {
+			json_writer__object_begin(w);
+			json_writer__key(w, "threads");
+			json_writer__array_begin(w);
+			for (j = 0; j < c[i].nr_threads; j++) {
+				json_writer__object_begin(w);
+				json_writer__uint_field(w, "tid", c[i].threads[j].tid);
+				json_writer__string_field(w, "comm", c[i].threads[j].comm);
+				json_writer__object_end(w);
+			}
+			json_writer__array_end(w);
+			json_writer__key(w, "locks");
+			json_writer__array_begin(w);
+			for (j = 0; j < c[i].nr_threads; j++)
+				json_writer__string(w, c[i].locks[j]);
+			json_writer__array_end(w);
+			json_writer__object_end(w);
+		}
+		json_writer__array_end(w);
+	}
 }
 
 static void write_locks(struct json_writer *w, const struct weft_metrics *m,

@@ -272,6 +272,31 @@ static void print_lock_holders(FILE *out, const struct weft_lock_metrics *l,
 	fprintf(out, "\n");
 }
 
+/* Threads the recording ended with in a cycle of lock waits, each on a
+ * lock the next holds: said whether or not --waits was asked for */
+static void print_end_cycles(FILE *out, const struct waitfor *waits)
+{
+	const struct waitfor_end_cycle *c = NULL;
+	char comm[WEFT_COMM_LEN + 1], next[WEFT_COMM_LEN + 1], lock[64];
+	unsigned int i, j, n;
+
+	c = waitfor__end_cycles(waits, &n);
+	for (i = 0; i < n; i++) {
+		fprintf(out, "\nthe recording ended in a deadlock: ");
+		for (j = 0; j < c[i].nr_threads; j++) {
+			const struct waitfor_thread *t = &c[i].threads[j];
+			const struct waitfor_thread *h = &c[i].threads[(j + 1) % c[i].nr_threads];
+
+			output_sanitize(comm, sizeof(comm), t->comm);
+			output_sanitize(next, sizeof(next), h->comm);
+			output_sanitize(lock, sizeof(lock), c[i].locks[j]);
+			fprintf(out, "%s%s-%u waits for %s held by %s-%u", j ? "; " : "", comm,
+				t->tid, lock, next, h->tid);
+		}
+		fprintf(out, "\n");
+	}
+}
+
 /* weft report --waits: the heaviest edges of the wait-for graph, then its
  * knots, one line each */
 static void print_waits(FILE *out, const struct waitfor *waits)
@@ -609,6 +634,8 @@ int output_text(FILE *out, const struct weft_metrics *m, const struct output_opt
 	print_summary(out, m, o ? o : &(struct output_opts){}, cmd);
 	free(cmd);
 	print_locks(out, m, o ? o->stacks : NULL, o ? o->waits : NULL);
+	if (o && o->waits)
+		print_end_cycles(out, o->waits);
 	if (o && o->wait_edges && o->waits)
 		print_waits(out, o->waits);
 	if (o && o->threads)

@@ -28,6 +28,7 @@
 #include "procfs.h"
 #include "privileges.h"
 #include "record.h"
+#include "attach_waits.h"
 #include "record_int.h"
 #include "recording_meta.h"
 #include "sampler.h"
@@ -790,6 +791,7 @@ static void finish_untraced(struct recorder *r)
 
 static void recorder_free(struct recorder *r)
 {
+	attach_waits__free(r->attach_waits);
 	ring_buffer__free(r->rb);
 	weft_bpf__destroy(r->skel);
 	if (r->ring_fds)
@@ -944,6 +946,8 @@ int record_run(const struct record_opts *opts)
 	}
 	if (err)
 		goto cleanup;
+	if (!opts->argv)
+		r->attach_waits = attach_waits__take(opts->pids, opts->npids, opts->stacks);
 	read_cpu_stats(r, r->stats_start);
 	procfs_read_steal("/proc", r->steal_start, r->ncpu);
 

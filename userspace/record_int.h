@@ -85,6 +85,7 @@ struct recorder {
 	struct stack_sampler *sampler;
 	struct exec_watch *exec_watch;
 	struct unwind_loader *unwind;
+	struct snapshot *attach_waits; /* -p: the waits already begun (attach_waits.h) */
 };
 
 struct proc_entry *proc_find(struct recorder *r, __u32 tgid);

@@ -16,6 +16,7 @@
 #include "log.h"
 #include "maps_book.h"
 #include "procfs.h"
+#include "attach_waits.h"
 #include "record_int.h"
 #include "recording_meta.h"
 #include "stacks.h"
@@ -73,7 +74,7 @@ int snapshot_process(struct recorder *r, pid_t tgid, __u64 ts)
 	struct weft_ev_task_state ev;
 	struct proc_thread_stat st;
 	pid_t *tids;
-	int n, i, err = 0;
+	int n, i, pass, err = 0;
 
 	tids = calloc(MAX_THREADS_PER_PROC, sizeof(*tids));
 	if (!tids)
@@ -83,17 +84,23 @@ int snapshot_process(struct recorder *r, pid_t tgid, __u64 ts)
 		err = n;
 		goto cleanup;
 	}
-	for (i = 0; i < n && i < MAX_THREADS_PER_PROC; i++) {
-		if (procfs_read_thread("/proc", tgid, tids[i], &st))
-			continue;
-		if (tids[i] == tgid)
-			proc_add(r, tgid, st.ppid, st.comm);
-		fill_state_event(&ev, ts, tgid, tids[i], &st,
-				 st.state == 'R' ? WEFT_TASK_RUNNING : WEFT_TASK_BLOCKED);
-		err = add_own_event(r, &ev, sizeof(ev));
-		if (err)
-			break;
-	}
+	/* Waits that began before the recording (attach_waits.h); the
+	 * threads that wait come second, so that the owners they name are
+	 * known threads by then. */
+	for (pass = 0; pass < 2 && !err; pass++)
+		for (i = 0; i < n && i < MAX_THREADS_PER_PROC; i++) {
+			if (procfs_read_thread("/proc", tgid, tids[i], &st))
+				continue;
+			fill_state_event(&ev, ts, tgid, tids[i], &st,
+					 st.state == 'R' ? WEFT_TASK_RUNNING : WEFT_TASK_BLOCKED);
+			if (attach_waits__fill(r, r->attach_waits, &ev) != (pass == 1))
+				continue;
+			if (tids[i] == tgid)
+				proc_add(r, tgid, st.ppid, st.comm);
+			err = add_own_event(r, &ev, sizeof(ev));
+			if (err)
+				break;
+		}
 cleanup:
 	free(tids);
 	return err;

@@ -324,9 +324,24 @@ int stack_attrib__feed(void *ctx, const struct weft_event_header *ev)
 	case WEFT_EV_RENAME:
 		return set_comm(a, ((const struct weft_ev_rename *)ev)->tid,
 				((const struct weft_ev_rename *)ev)->comm);
-	case WEFT_EV_TASK_STATE:
-		return set_comm(a, ((const struct weft_ev_task_state *)ev)->tid,
-				((const struct weft_ev_task_state *)ev)->comm);
+	case WEFT_EV_TASK_STATE: {
+		const struct weft_ev_task_state *ts = (const void *)ev;
+		int err = set_comm(a, ts->tid, ts->comm);
+
+		/* a wait that began before weft attached: its stack was read
+		 * at attach (weft record -p), as a blocking switch's */
+		if (err || !(ev->flags & WEFT_STATE_WAIT))
+			return err;
+		t = thread_get(a, ts->tid);
+		if (!t)
+			return -ENOMEM;
+		t->has_switch = true;
+		t->sw_tgid = ts->tgid;
+		t->sw_user = ts->user_stack_id;
+		t->sw_kernel = ts->kernel_stack_id;
+		t->has_wake = false;
+		return 0;
+	}
 	case WEFT_EV_SWITCH:
 		/* what a block starts: an inferred switch-out is weft's, with
 		 * no stacks */

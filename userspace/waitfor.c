@@ -21,6 +21,10 @@ struct node {
 	__u32 next_recent;
 	__u64 life_ns; /* its thread time in the trace */
 	char comm[WEFT_COMM_LEN + 1];
+	/* its latest slice: blocked on a lock held by last_owner (0: not, or
+	 * no owner read) until last_end_ns */
+	__u64 last_end_ns, last_addr;
+	__u32 last_owner;
 };
 
 /* A handoff: at t, taker was woken from a wait here by giver */
@@ -75,6 +79,9 @@ struct waitfor {
 
 	struct waitfor_knot *knots;
 	__u32 nr_knots;
+	struct waitfor_end_cycle *end_cycles;
+	__u32 nr_end_cycles;
+	__u64 end_ns; /* the latest end of any slice: the recording's */
 	__u64 owned;
 	__u64 slices; /* seen: a wait split in parts counts once per edge */
 };
@@ -167,6 +174,11 @@ void waitfor__free(struct waitfor *w)
 	for (i = 0; i < w->nr_knots; i++)
 		free(w->knots[i].threads);
 	free(w->knots);
+	for (i = 0; i < w->nr_end_cycles; i++) {
+		free(w->end_cycles[i].threads);
+		free(w->end_cycles[i].locks);
+	}
+	free(w->end_cycles);
 	free(w->locks);
 	free(w->lock_of.slots);
 	free(w->edges);
@@ -472,6 +484,13 @@ void waitfor__slice(void *ctx, const struct weft_slice *s)
 	    s->state == WEFT_SLICE_BLOCKED)
 		n->life_ns += d;
 	n->pid = s->pid;
+	if (s->end_ns >= n->last_end_ns) {
+		n->last_end_ns = s->end_ns;
+		n->last_owner = s->state == WEFT_SLICE_BLOCKED ? s->owner_tid : 0;
+		n->last_addr = s->addr;
+	}
+	if (s->end_ns > w->end_ns)
+		w->end_ns = s->end_ns;
 	/* the analysis' names are WEFT_COMM_LEN bytes, NUL-padded: a compare
 	 * of fixed size costs two loads, strncmp a call per slice */
 	if (s->comm && memcmp(n->comm, s->comm, WEFT_COMM_LEN)) {
@@ -770,6 +789,69 @@ cleanup:
 	return err;
 }
 
+/* A node blocked at the end on a lock whose owner it read: that owner's
+ * node, or NULL */
+static const struct node *end_owner(const struct waitfor *w, const struct node *n)
+{
+	if (!n->last_owner || n->last_end_ns != w->end_ns)
+		return NULL;
+	return node_find(w, n->last_owner);
+}
+
+/* The cycles of "blocked at the end, on a lock held by": each node has at
+ * most one such owner, so walking from every node finds each cycle once
+ * (the walk's own nodes are marked with its start, a cycle is where it
+ * meets itself). */
+static int find_end_cycles(struct waitfor *w)
+{
+	__u32 *mark = calloc(w->nr_nodes + 1, sizeof(*mark)), i, k;
+	int err = 0;
+
+	if (!mark)
+		return -ENOMEM;
+	for (i = 0; i < w->nr_nodes && !err; i++) {
+		const struct node *n = &w->nodes[i], *first;
+		struct waitfor_end_cycle *c, *grown;
+		__u32 len = 0;
+
+		while (n && !mark[n - w->nodes]) {
+			mark[n - w->nodes] = i + 1;
+			n = end_owner(w, n);
+		}
+		if (!n || mark[n - w->nodes] != i + 1)
+			continue; /* ends, or meets an earlier walk */
+		first = n;
+		do {
+			len++;
+			n = end_owner(w, n);
+		} while (n != first);
+		grown = realloc(w->end_cycles, (w->nr_end_cycles + 1) * sizeof(*grown));
+		if (!grown) {
+			err = -ENOMEM;
+			break;
+		}
+		w->end_cycles = grown;
+		c = &w->end_cycles[w->nr_end_cycles];
+		c->threads = calloc(len, sizeof(*c->threads));
+		c->locks = calloc(len, sizeof(*c->locks));
+		if (!c->threads || !c->locks) {
+			free(c->threads);
+			free(c->locks);
+			err = -ENOMEM;
+			break;
+		}
+		c->nr_threads = len;
+		w->nr_end_cycles++;
+		for (k = 0, n = first; k < len; k++, n = end_owner(w, n)) {
+			c->threads[k].tid = n->tid;
+			comm_of(w, n->tid, c->threads[k].comm);
+			name_lock(w, c->locks[k], sizeof(c->locks[k]), n->pid, n->last_addr);
+		}
+	}
+	free(mark);
+	return err;
+}
+
 int waitfor__finish(struct waitfor *w)
 {
 	__u32 i;
@@ -795,6 +877,8 @@ int waitfor__finish(struct waitfor *w)
 	free(w->edge_of.slots);
 	w->edge_of = (struct idx_table){};
 	w->err = find_knots(w);
+	if (!w->err)
+		w->err = find_end_cycles(w);
 	if (w->nr_edges)
 		qsort(w->edges, w->nr_edges, sizeof(*w->edges), edge_cmp);
 	return w->err;
@@ -804,6 +888,12 @@ const struct waitfor_edge *waitfor__edges(const struct waitfor *w, unsigned int 
 {
 	*nr = w && w->finished && !w->err ? w->nr_edges : 0;
 	return *nr ? w->edges : NULL;
+}
+
+const struct waitfor_end_cycle *waitfor__end_cycles(const struct waitfor *w, unsigned int *nr)
+{
+	*nr = w && w->finished && !w->err ? w->nr_end_cycles : 0;
+	return *nr ? w->end_cycles : NULL;
 }
 
 const struct waitfor_knot *waitfor__knots(const struct waitfor *w, unsigned int *nr)

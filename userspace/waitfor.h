@@ -88,6 +88,15 @@ struct waitfor_knot {
 	double share; /* wait_ns / lifetime_ns */
 };
 
+/* Threads still blocked when the recording ended, each on a lock whose
+ * owner (read at the switch, or at attach) is the next: a deadlock the
+ * recording ended in (DESIGN: Causality). In the cycle's order. */
+struct waitfor_end_cycle {
+	struct waitfor_thread *threads;
+	char (*locks)[64]; /* what each waits on, as the edges name it */
+	unsigned int nr_threads;
+};
+
 struct waitfor_holder {
 	__u32 tid;
 	char comm[WEFT_COMM_LEN + 1];
@@ -116,6 +125,9 @@ const struct waitfor_knot *waitfor__knots(const struct waitfor *w, unsigned int 
 unsigned int waitfor__lock_holders(const struct waitfor *w, __u32 pid, __u64 addr,
 				   struct waitfor_holder *out, unsigned int max);
 /* Lock waits whose owner was read and accepted */
+/* The cycles the recording ended in (finish), ordered by their first
+ * thread's tid; NULL and 0 when none. */
+const struct waitfor_end_cycle *waitfor__end_cycles(const struct waitfor *w, unsigned int *nr);
 __u64 waitfor__owned_waits(const struct waitfor *w);
 
 #endif /* __WEFT_WAITFOR_H */

@@ -59,6 +59,7 @@ _weft_values()
 	"timeline --by") echo "thread cpu both" ;;
 	"record --locks") echo ", futex kernel pthread none" ;;
 	"record --unwind") echo "tables fp" ;;
+	"stuck --format") echo "text json" ;;
 	esac
 }
 

@@ -21,7 +21,7 @@ h = Harness()
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PREFIX = "/usr/local"
 PAGES = ["weft", "weft-record", "weft-report", "weft-compare", "weft-flame", "weft-timeline",
-         "weft-pprof", "weft-diff", "weft-work"]
+         "weft-pprof", "weft-diff", "weft-stuck", "weft-work"]
 # Folders any system has under its prefix: install may add to them and
 # uninstall must leave them as they were.
 SHARED_DIRS = ["bin", "libexec", "share/man/man1", "share/doc",
