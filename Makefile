@@ -77,7 +77,7 @@ ZSHCOMPDIR := $(PREFIX)/share/zsh/site-functions
 # (so the two cannot drift) and docs/man/PAGE.h2m, which adds what --help
 # leaves out: exit status, privileges, files. header-col=0 puts argp's
 # option groups at column 0, where help2man makes them subsections.
-MAN_COMMANDS := record report compare flame timeline pprof diff stuck
+MAN_COMMANDS := record report compare flame timeline pprof diff critical stuck
 MAN_PAGES := $(OUTPUT)/man/weft.1 $(patsubst %,$(OUTPUT)/man/weft-%.1,$(MAN_COMMANDS)) \
 	$(OUTPUT)/man/weft-work.1
 DOCS := README.md $(wildcard docs/*.md)

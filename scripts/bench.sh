@@ -46,6 +46,11 @@
 #   else) on recordings of about 1M, 10M and 30M events (pingpong,
 #   --no-stacks; the last is about a minute of it); peak RSS is the report's
 #   ru_maxrss, the recorder's is that of the weft record that wrote each.
+# - critical: weft critical --format json on the 10M-event recording (every
+#   size with --smoke), its time and peak RSS against weft report's medians
+#   on the same file (its memory grows with events: the path needs them):
+#   bench: critical EVENTS critical_s=X peak_rss_mb=M vs_report_s=Y
+#          vs_report_rss=Z
 #
 # usage: scripts/bench.sh [--smoke] [--repeat N] BUILD_DIR
 #   --smoke     every workload and condition once at a tiny size; checks that
@@ -305,6 +310,8 @@ else
 fi
 scale=$tmp/scale
 : >"$scale"
+criticals=$tmp/criticals
+: >"$criticals"
 events_per_iter=3
 echo "bench: recording pingpong for the report timings ($((SECONDS - start_s)) s)" >&2
 nostacks=--no-stacks
@@ -344,6 +351,20 @@ for i in "${!sizes[@]}"; do
 		[[ -s $tmp/t_timeline ]] && read -r tw _ <"$tmp/t_timeline"
 		echo "$got $rw $iw $rss $tw" >>"$reports"
 	done
+	if ((smoke || want == 10000000)); then
+		for ((r = 1; r <= (smoke ? 1 : 3); r++)); do
+			rm -f "$tmp/t_critical"
+			if ! "$timed" -o "$tmp/t_critical" -- "$weft" critical --format json "$rec" \
+				>/dev/null 2>"$tmp/err"; then
+				echo "bench: weft critical of the $got-event recording failed" >&2
+				tail -n 5 "$tmp/err" >&2
+				failed=1
+				break
+			fi
+			read -r cw _ _ _ crss _ <"$tmp/t_critical"
+			echo "$got $cw $crss" >>"$criticals"
+		done
+	fi
 	rm -f "$rec"
 done
 python3 "$here/scripts/bench_math.py" report "$reports" "$scale" >"$tmp/summary" || failed=1
@@ -352,6 +373,25 @@ if [[ $(grep -c '^bench: report ' "$tmp/summary") -ne ${#sizes[@]} ]]; then
 	echo "bench: a report timing is missing" >&2
 	failed=1
 fi
+python3 - "$criticals" "$reports" <<'PY' || failed=1
+import statistics, sys
+crit = [line.split() for line in open(sys.argv[1])]
+reps = [line.split() for line in open(sys.argv[2])]
+if not crit:
+    print("bench: no weft critical timing", file=sys.stderr)
+    sys.exit(1)
+for events in sorted({r[0] for r in crit}, key=int):
+    cs = [r for r in crit if r[0] == events]
+    rs = [r for r in reps if r[0] == events]
+    c_s = statistics.median(float(r[1]) for r in cs)
+    c_mb = max(float(r[2]) for r in cs) / 1024
+    r_s = statistics.median(float(r[1]) for r in rs) if rs else 0
+    r_mb = max(float(r[3]) for r in rs) / 1024 if rs else 0
+    line = f"bench: critical {events} critical_s={c_s:.3f} peak_rss_mb={c_mb:.1f}"
+    if r_s and r_mb:
+        line += f" vs_report_s={c_s / r_s:.2f} vs_report_rss={c_mb / r_mb:.2f}"
+    print(line)
+PY
 echo
 python3 "$here/scripts/bench_math.py" targets "$runs" "$tree" "$reports" "$scale" || failed=1
 

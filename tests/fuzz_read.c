@@ -2,8 +2,8 @@
 /* libFuzzer target over the whole read path, as a user runs it on a
  * recording someone sent them: the file, the event reader, the analysis,
  * weft report in every format, weft flame of every type (folded and SVG),
- * weft timeline and weft compare, each through its own cmd_*() entry, so
- * that the wiring is fuzzed too. `make fuzz` builds and runs it
+ * weft timeline, weft critical and weft compare, each through its own
+ * cmd_*() entry, so that the wiring is fuzzed too. `make fuzz` builds and runs it
  * (scripts/fuzz.sh), seeded from real recordings.
  *
  * The first input byte picks what the rest is:
@@ -146,6 +146,26 @@ static void read_path(const char *path)
 		char *argv[] = { "weft timeline", (char *)path, "-o", trace, "--min-us", "0", NULL };
 
 		run(cmd_timeline, argv);
+	}
+	for (i = 0; i < 3; i++) {
+		static const char *cbys[] = { "thread", "function", "lock" };
+		static const char *cfmts[] = { "text", "folded", "json" };
+		char *argv[] = { "weft critical",
+				 (char *)path,
+				 "--format",
+				 (char *)cfmts[i],
+				 "--by",
+				 (char *)cbys[i % 2 ? 1 : i],
+				 NULL };
+
+		run(cmd_critical, argv);
+	}
+	{
+		char *argv[] = {
+			"weft report", (char *)path, "--format", "json", "--critical", NULL
+		};
+
+		run(cmd_report, argv);
 	}
 	for (i = 0; i < 4 && !no_compare; i++) {
 		static const char *cfmt[] = { "text", "markdown", "json", "csv" };

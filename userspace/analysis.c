@@ -1607,6 +1607,17 @@ const struct weft_metrics *weft_analysis__finish(struct weft_analysis *a)
 	return &a->m;
 }
 
+int weft_analysis__set_path(struct weft_analysis *a, const struct weft_path_summary *p)
+{
+	struct weft_metrics *m = &a->m;
+
+	if (!a->finished)
+		return -EINVAL;
+	m->critical = *p;
+	m->verdict_kind = weft_metrics__verdict(m, m->verdict, sizeof(m->verdict));
+	return 0;
+}
+
 void weft_analysis__counts(const struct weft_analysis *a, unsigned int *running,
 			   unsigned int *queued)
 {

@@ -82,7 +82,7 @@ enum weft_verdict_kind {
 	WEFT_VERDICT_SERIALIZED, /* by a lock: comes with the lock analysis */
 	WEFT_VERDICT_LIMITED_BY_OTHERS, /* other programs held the cores it wanted */
 	WEFT_VERDICT_OVERSUBSCRIBED,
-	/* WEFT_VERDICT_BOTTLENECK goes here, with the critical path */
+	WEFT_VERDICT_BOTTLENECK, /* one thread carries most of the critical path */
 	WEFT_VERDICT_MOSTLY_WAITING,
 	WEFT_VERDICT_PARALLEL,
 	WEFT_VERDICT_SINGLE_THREADED,
@@ -180,6 +180,20 @@ struct weft_accounting {
 	unsigned int threads_warned; /* threads with acct_warning */
 };
 
+/* What the verdict reads of the critical path (critical.h), when it was
+ * computed (weft critical, weft report --critical): the thread that
+ * carries most of it */
+struct weft_path_summary {
+	bool valid;
+	__u32 tid, pid;
+	char comm[WEFT_COMM_LEN + 1];
+	double share; /* of path_s */
+	double path_s;
+	/* the path's share running or queued for a CPU (not waiting for a
+	 * timer, I/O, a lock or anything else) */
+	double busy_share;
+};
+
 struct weft_metrics {
 	const char *version;
 	const char *const *command;
@@ -265,6 +279,9 @@ struct weft_metrics {
 		long maxrss_kb;
 	} rusage;
 
+	/* valid only after weft_analysis__set_path() */
+	struct weft_path_summary critical;
+
 	enum weft_verdict_kind verdict_kind;
 	char verdict[WEFT_VERDICT_LEN];
 };
@@ -286,6 +303,11 @@ __u64 weft_analysis__skipped(const struct weft_analysis *a);
  * weft does not know, sections likewise), for the metrics to say */
 void weft_analysis__note_unread(struct weft_analysis *a, __u64 records, unsigned int sections);
 __u64 weft_analysis__inconsistent(const struct weft_analysis *a);
+
+/* After finish: the critical path's summary, for the metrics to hold and
+ * the verdict to weigh (its rule 5); the verdict is chosen again. 0, or
+ * -EINVAL before finish. */
+int weft_analysis__set_path(struct weft_analysis *a, const struct weft_path_summary *p);
 
 /* The verdict rules (verdict.c, next to their thresholds) applied to m:
  * writes the line into buf and returns its kind. finish() calls it; tests

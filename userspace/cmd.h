@@ -27,6 +27,7 @@ int cmd_flame(int argc, char **argv);
 int cmd_timeline(int argc, char **argv);
 int cmd_pprof(int argc, char **argv);
 int cmd_diff(int argc, char **argv);
+int cmd_critical(int argc, char **argv);
 int cmd_stuck(int argc, char **argv);
 
 struct argp_state;

@@ -26,6 +26,8 @@ static const struct subcommand subcommands[] = {
 	{ "pprof", cmd_pprof, "a recording's stacks as a gzipped pprof profile (go tool pprof)" },
 	{ "diff", cmd_diff, "two recordings (or sets of them) side by side: what changed" },
 	{ "timeline", cmd_timeline, "a recording as a trace to open in Perfetto's UI" },
+	{ "critical", cmd_critical,
+	  "the critical path through wakeups: what decided the wall time" },
 	{ "stuck", cmd_stuck, "why running processes are hung: waits, owners, deadlocks (root)" },
 };
 

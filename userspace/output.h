@@ -19,6 +19,7 @@
 struct stack_capture;
 struct stack_summary;
 struct waitfor;
+struct critical;
 
 struct output_opts {
 	bool threads; /* per-thread and per-process tables */
@@ -31,6 +32,9 @@ struct output_opts {
 	 * their top holders, JSON its wait_for and knots */
 	const struct waitfor *waits;
 	bool wait_edges; /* text: the top wait-for edges and the knots */
+	/* The critical path (critical.h), finished, or NULL: JSON's
+	 * critical_path, text's and markdown's summary of it */
+	const struct critical *critical;
 };
 
 /* Wait-for edges the text report lists (JSON lists them all) */

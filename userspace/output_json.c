@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "critical.h"
 #include "json.h"
 #include "output.h"
 #include "stack_summary.h"
@@ -543,6 +544,10 @@ int output_json(FILE *out, const struct weft_metrics *m, const struct output_opt
 
 	if (o && o->waits)
 		write_wait_for(w, o->waits);
+	if (o && o->critical) {
+		json_writer__key(w, "critical_path");
+		critical__write_json(o->critical, w, NULL, NULL);
+	}
 
 	write_cpus(w, m);
 	write_processes(w, m, o ? o->stacks : NULL);

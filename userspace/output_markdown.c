@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "critical.h"
 #include "output.h"
 #include "stack_summary.h"
 #include "waitfor.h"
@@ -304,6 +305,45 @@ static void cpus(FILE *out, const struct weft_metrics *m)
 	}
 }
 
+/* The critical path (weft report --critical): its threads, and the locks
+ * it ran inside with their what-if bounds */
+static void critical_path(FILE *out, const struct critical *c)
+{
+	const struct critical_thread *t = critical__by_thread(c, &(unsigned int){ 0 });
+	const struct critical_state_ns *st = critical__by_state(c);
+	const struct critical_lock *l;
+	__u64 path = critical__path_ns(c);
+	unsigned int n, i;
+	char d[32], b[32];
+
+	critical__by_thread(c, &n);
+	fprintf(out, "\n### Critical path\n\n");
+	fprintf(out, "%s, running %.0f%%, queued %.0f%%, waiting %.0f%%.\n\n",
+		output_fmt_duration(d, sizeof(d), path / 1e9),
+		100 * output_share(st->running, path),
+		100 * output_share(st->runnable_tree + st->runnable_others, path),
+		100 * output_share(st->sleep + st->io + st->lock + st->wait + st->other, path));
+	fprintf(out, "| thread | tid | on path | share |\n| --- | ---: | ---: | ---: |\n");
+	for (i = 0; i < n && i < OUTPUT_LOCKS_SHOWN; i++) {
+		fprintf(out, "| ");
+		md_text(out, t[i].comm);
+		fprintf(out, " | %u | %s | %.1f%% |\n", t[i].tid,
+			output_fmt_duration(d, sizeof(d), t[i].ns / 1e9), 100 * t[i].share);
+	}
+	l = critical__by_lock(c, &n);
+	if (!n)
+		return;
+	fprintf(out, "\n| lock | inside, on path | what-if bound |\n| --- | ---: | ---: |\n");
+	for (i = 0; i < n && i < OUTPUT_LOCKS_SHOWN; i++) {
+		fprintf(out, "| ");
+		md_text(out, l[i].name);
+		fprintf(out, " | %s | %s |\n", output_fmt_duration(d, sizeof(d), l[i].ns / 1e9),
+			output_fmt_duration(b, sizeof(b), l[i].bound_ns / 1e9));
+	}
+	fprintf(out, "\nWhat-if bound: the path's time in waits on the lock, the most the wall "
+		     "could gain if it were never contended (an upper bound).\n");
+}
+
 int output_markdown(FILE *out, const struct weft_metrics *m, const struct output_opts *o)
 {
 	char *cmd = output_command_line(m);
@@ -327,6 +367,8 @@ int output_markdown(FILE *out, const struct weft_metrics *m, const struct output
 	histogram(out, m);
 	locks(out, m, o ? o->stacks : NULL);
 	lock_holders(out, m, o ? o->waits : NULL);
+	if (o && o->critical)
+		critical_path(out, o->critical);
 	if (o && o->threads) {
 		threads(out, m);
 		stacks(out, m, o->stacks);

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "output.h"
+#include "critical.h"
 #include "stack_summary.h"
 #include "waitfor.h"
 #include "waits.h"
@@ -638,6 +639,10 @@ int output_text(FILE *out, const struct weft_metrics *m, const struct output_opt
 		print_end_cycles(out, o->waits);
 	if (o && o->wait_edges && o->waits)
 		print_waits(out, o->waits);
+	if (o && o->critical) {
+		fputc('\n', out);
+		err = critical__write_text(o->critical, out, CRITICAL_BY_THREAD, NULL);
+	}
 	if (o && o->threads)
 		err = print_threads(out, m);
 	if (!err && o && o->threads)

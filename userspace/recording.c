@@ -209,6 +209,11 @@ struct recording *recording_analyze(const char *path, char *err, size_t errlen)
 	return rec;
 }
 
+int recording_set_path(struct recording *rec, const struct weft_path_summary *p)
+{
+	return rec->analysis ? weft_analysis__set_path(rec->analysis, p) : -EINVAL;
+}
+
 const struct weft_metrics *recording_metrics(const struct recording *rec)
 {
 	return rec->metrics;

@@ -43,6 +43,9 @@ int recording_run(struct recording *rec, const struct recording_tap *tap, char *
 /* Adds the recording's stacks (its STACKS sections) to t. A damaged
  * section costs the stacks from its fault on, not the report. */
 void recording_read_stacks(struct recording *rec, struct stack_table *t);
+/* After recording_run(): the critical path's summary into the metrics,
+ * and the verdict chosen again with it (weft_analysis__set_path) */
+int recording_set_path(struct recording *rec, const struct weft_path_summary *p);
 /* NULL until recording_run() */
 const struct weft_metrics *recording_metrics(const struct recording *rec);
 struct weft_file *recording_file(const struct recording *rec);

@@ -382,6 +382,7 @@ int stack_attrib__feed(void *ctx, const struct weft_event_header *ev)
 		as.stacks = (struct attrib_stacks){ true, sa->tgid, sa->user_stack_id,
 						    sa->kernel_stack_id };
 		as.weight = 1;
+		as.start_ns = as.end_ns = ev->ts_ns;
 		emit(a, &as);
 		return 0;
 	}

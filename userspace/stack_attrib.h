@@ -83,8 +83,10 @@ struct attributed_stack {
 	struct attrib_thread thread;
 	struct attrib_stacks stacks;
 	__u64 weight;
+	/* STACK_KIND_OFFCPU: the interval (carried time not included);
+	 * STACK_KIND_ONCPU: both the sample's time */
+	__u64 start_ns, end_ns;
 	/* STACK_KIND_OFFCPU only */
-	__u64 start_ns, end_ns; /* the interval (carried time not included) */
 	int reason; /* enum weft_wait_reason */
 	int syscall_nr;
 	__u64 addr;
@@ -110,7 +112,7 @@ void stack_attrib__free(struct stack_attrib *a);
 
 /* Adds a consumer; records go to every one, in the order they were added.
  * 0, or -ENOSPC past STACK_ATTRIB_SINKS. */
-#define STACK_ATTRIB_SINKS 4
+#define STACK_ATTRIB_SINKS 6
 int stack_attrib__subscribe(struct stack_attrib *a, stack_attrib_fn fn, void *ctx);
 
 /* A recording_tap's feed (ctx: the stack_attrib); 0 or -ENOMEM */

@@ -472,6 +472,11 @@ int stack_summary__finish(struct stack_summary *s, const struct weft_metrics *m)
 	return err;
 }
 
+struct stack_attrib *stack_summary__attrib(struct stack_summary *s)
+{
+	return s->attrib;
+}
+
 const struct stack_capture *stack_summary__capture(const struct stack_summary *s)
 {
 	return &s->capture;

@@ -150,6 +150,10 @@ void stack_summary__slice(void *ctx, const struct weft_slice *slice);
 int stack_summary__finish(struct stack_summary *s, const struct weft_metrics *m);
 
 const struct stack_capture *stack_summary__capture(const struct stack_summary *s);
+/* Its stack_attrib, for another consumer to subscribe to before the first
+ * feed (weft report --critical), so that the stacks are attributed once;
+ * frames stay readable until the stack table is freed */
+struct stack_attrib *stack_summary__attrib(struct stack_summary *s);
 /* Whether the per-process tables were computed (asked for, and the
  * recording holds stacks) */
 bool stack_summary__has_processes(const struct stack_summary *s);

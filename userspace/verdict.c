@@ -41,8 +41,19 @@ static inline double share(double part, double whole)
  *    passing overlap of a wakeup (a token handed between two threads
  *    interleaves well under 1%) and far less than the near 100% of more
  *    busy threads than cores.
- * 5. bottleneck (one thread carries most of the critical path): comes
- *    with the critical path, here, before mostly waiting.
+ * 5. bottleneck: the critical path was computed (weft critical, weft
+ *    report --critical), one thread carries at least BOTTLENECK_MIN_SHARE
+ *    of it, at least one other thread of the tree ran for
+ *    BOTTLENECK_MIN_OTHER_RAN of the wall (there was someone to wait for
+ *    it: a producer with a slow consumer, not one thread alone), the path
+ *    was running or queued for a CPU for at least BOTTLENECK_MIN_BUSY of
+ *    its length (a path of timer and I/O waits is mostly waiting, not a
+ *    slow thread: weft-work's io task in threads is 96% sleep), and the
+ *    tree used fewer than PARALLEL_MIN_AVG cores on average (a fork-join
+ *    whose equal workers keep every core busy also ends on one worker's
+ *    path, but is parallel). Before mostly waiting: a pipeline whose
+ *    other stages wait most of their lifetime for the slow one is
+ *    waiting on it, and the rule names it.
  * 6. mostly waiting: at least WAITING_MIN_BLOCKED of the threads' summed
  *    lifetime blocked, and no thread of the tree on a CPU for at least
  *    WAITING_MIN_IDLE of the wall time. The second condition keeps a main
@@ -61,6 +72,9 @@ static inline double share(double part, double whole)
 #define WAITING_MIN_BLOCKED 0.50
 #define WAITING_MIN_IDLE 0.50
 #define PARALLEL_MIN_AVG 1.20
+#define BOTTLENECK_MIN_SHARE 0.60
+#define BOTTLENECK_MIN_OTHER_RAN 0.01
+#define BOTTLENECK_MIN_BUSY 0.50
 
 /* A waiter on a turn-taking address carrying at least this share of the
  * reason's time names the wait: a GIL's condition variable is a lock to
@@ -158,6 +172,22 @@ static const char *waiting_on(const struct weft_metrics *m, char *buf, size_t si
 	return buf;
 }
 
+/* Rule 5's conditions: another thread than the path's own ran */
+static bool bottleneck(const struct weft_metrics *m)
+{
+	const struct weft_path_summary *p = &m->critical;
+	unsigned int i;
+
+	if (!p->valid || p->share < BOTTLENECK_MIN_SHARE || p->busy_share < BOTTLENECK_MIN_BUSY ||
+	    m->parallelism.avg >= PARALLEL_MIN_AVG)
+		return false;
+	for (i = 0; i < m->nr_threads; i++)
+		if (m->threads[i].tid != p->tid &&
+		    m->threads[i].on_cpu_s >= BOTTLENECK_MIN_OTHER_RAN * m->wall_s)
+			return true;
+	return false;
+}
+
 enum weft_verdict_kind weft_metrics__verdict(const struct weft_metrics *m, char *buf, size_t size)
 {
 	const struct weft_lock_metrics *lock;
@@ -199,7 +229,12 @@ enum weft_verdict_kind weft_metrics__verdict(const struct weft_metrics *m, char 
 			 100 * m->interleaving.interleaved_share);
 		return WEFT_VERDICT_OVERSUBSCRIBED;
 	}
-	/* 5. bottleneck: the critical path's rule goes here */
+	if (bottleneck(m)) {
+		snprintf(buf, size, "bottleneck: %s (tid %u) on %.0f%% of the critical path",
+			 m->critical.comm[0] ? m->critical.comm : "?", m->critical.tid,
+			 100 * m->critical.share);
+		return WEFT_VERDICT_BOTTLENECK;
+	}
 	if (m->blocked_share >= WAITING_MIN_BLOCKED && m->idle_share >= WAITING_MIN_IDLE) {
 		snprintf(buf, size, "mostly waiting: %.0f%% of thread time blocked%s",
 			 100 * m->blocked_share, waiting_on(m, label, sizeof(label)));
@@ -225,6 +260,8 @@ const char *weft_verdict_kind__name(enum weft_verdict_kind kind)
 		return "limited_by_others";
 	case WEFT_VERDICT_OVERSUBSCRIBED:
 		return "oversubscribed";
+	case WEFT_VERDICT_BOTTLENECK:
+		return "bottleneck";
 	case WEFT_VERDICT_MOSTLY_WAITING:
 		return "mostly_waiting";
 	case WEFT_VERDICT_PARALLEL:

@@ -57,6 +57,8 @@ struct idx_table {
 struct waitfor {
 	const char *(*lock_name)(void *ctx, __u32 pid, __u64 addr);
 	void *lock_name_ctx;
+	waitfor_hold_fn hold_fn;
+	void *hold_ctx;
 	int err;
 	bool finished;
 
@@ -161,6 +163,12 @@ struct waitfor *waitfor__new(const char *(*lock_name)(void *ctx, __u32 pid, __u6
 	w->lock_name = lock_name;
 	w->lock_name_ctx = lock_name_ctx;
 	return w;
+}
+
+void waitfor__set_hold_observer(struct waitfor *w, waitfor_hold_fn fn, void *ctx)
+{
+	w->hold_fn = fn;
+	w->hold_ctx = ctx;
 }
 
 void waitfor__free(struct waitfor *w)
@@ -391,6 +399,8 @@ static void segment(struct waitfor *w, const struct weft_slice *s, struct lock *
 {
 	if (to <= from)
 		return;
+	if (l && holder && holder != s->tid && w->hold_fn)
+		w->hold_fn(w->hold_ctx, s->pid, l->addr, holder, from, to);
 	if (holder && holder != s->tid)
 		edge_add(w, s, holder, WAITFOR_THREAD, l, to - from);
 	else

@@ -109,6 +109,14 @@ struct waitfor;
  * ctx must outlive the waitfor's finish */
 struct waitfor *waitfor__new(const char *(*lock_name)(void *ctx, __u32 pid, __u64 addr),
 			     void *lock_name_ctx);
+/* Told each part of a lock wait whose holder is known, as the graph takes
+ * it: holder held addr (of process pid) over [from_ns, to_ns] while
+ * another thread waited there. The critical path finds its time inside
+ * critical sections with them (critical.h). */
+typedef void (*waitfor_hold_fn)(void *ctx, __u32 pid, __u64 addr, __u32 holder, __u64 from_ns,
+				__u64 to_ns);
+/* Before the first slice; fn NULL: none */
+void waitfor__set_hold_observer(struct waitfor *w, waitfor_hold_fn fn, void *ctx);
 /* A weft_slice_fn: ctx is the struct waitfor. Out of memory is remembered
  * and returned by finish. */
 void waitfor__slice(void *ctx, const struct weft_slice *slice);

@@ -57,6 +57,8 @@ _weft_values()
 	"compare --task") echo "cpu io mixed" ;;
 	"compare --modes") echo ", sync threads gil eventloop procs pool" ;;
 	"timeline --by") echo "thread cpu both" ;;
+	"critical --format") echo "text json folded" ;;
+	"critical --by") echo "thread function lock" ;;
 	"record --locks") echo ", futex kernel pthread none" ;;
 	"record --unwind") echo "tables fp" ;;
 	"stuck --format") echo "text json" ;;
@@ -163,7 +165,7 @@ _weft()
 		return
 	fi
 	case $sub in
-	report | flame | timeline | compare | pprof | diff) _weft_recordings "$cur" ;;
+	report | flame | timeline | compare | pprof | diff | critical) _weft_recordings "$cur" ;;
 	esac
 }
 

@@ -21,7 +21,7 @@ h = Harness()
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PREFIX = "/usr/local"
 PAGES = ["weft", "weft-record", "weft-report", "weft-compare", "weft-flame", "weft-timeline",
-         "weft-pprof", "weft-diff", "weft-stuck", "weft-work"]
+         "weft-pprof", "weft-diff", "weft-critical", "weft-stuck", "weft-work"]
 # Folders any system has under its prefix: install may add to them and
 # uninstall must leave them as they were.
 SHARED_DIRS = ["bin", "libexec", "share/man/man1", "share/doc",
@@ -164,8 +164,9 @@ def install_copy_run_and_uninstall(tmp):
     check(not missing, f"claims.md names rows weft compare does not print: {sorted(missing)}")
 
     # What docs/metrics.md documents is in a real report, and every key of
-    # the report's top level is documented.
-    r = h.run([weft, "report", os.path.join(keep, "threads-1.data"), "--format", "json"])
+    # the report's top level is documented (--critical adds critical_path).
+    r = h.run([weft, "report", os.path.join(keep, "threads-1.data"), "--format", "json",
+               "--critical"])
     check(r.returncode == 0, r.stderr)
     report = json.loads(r.stdout)
     have = json_keys(report)
