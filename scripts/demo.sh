@@ -50,6 +50,8 @@ These commands need no root:
       the gil model: its lock, who waited for it, and where
   $build/weft flame $demo/cpu/gil-1.data --type offcpu --svg gil-offcpu.svg
       where its threads blocked: open gil-offcpu.svg in a browser
+  $build/weft critical $demo/io/pool-1.data
+      what decided the pool's wall time: which worker, waiting for what
   $build/weft timeline $demo/io/eventloop-1.data -o eventloop.json
       the event loop over time: open eventloop.json in ui.perfetto.dev
   $build/weft compare $demo/cpu/*.data --format markdown
