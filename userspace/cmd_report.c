@@ -267,6 +267,39 @@ static int page_flame__fill(struct page_flame *p, const struct flame *f, enum fl
 	return 0;
 }
 
+/* A critical_folded_fn: one line of the critical path's flame appended */
+static int page_flame__push(void *ctx, const char *stack, __u64 us)
+{
+	struct page_flame *p = ctx;
+
+	if (p->n == p->cap) {
+		size_t cap = p->cap ? 2 * p->cap : 64;
+		const char **stacks = realloc(p->stacks, cap * sizeof(*stacks));
+		__u64 *values;
+		char **texts;
+
+		if (!stacks)
+			return -ENOMEM;
+		p->stacks = stacks;
+		values = realloc(p->values, cap * sizeof(*values));
+		if (!values)
+			return -ENOMEM;
+		p->values = values;
+		texts = realloc(p->texts, cap * sizeof(*texts));
+		if (!texts)
+			return -ENOMEM;
+		memset(texts + p->cap, 0, (cap - p->cap) * sizeof(*texts));
+		p->texts = texts;
+		p->cap = cap;
+	}
+	p->texts[p->n] = strdup(stack);
+	if (!p->texts[p->n])
+		return -ENOMEM;
+	p->stacks[p->n] = p->texts[p->n];
+	p->values[p->n++] = us;
+	return 0;
+}
+
 /* A verdict serialized by a CPython GIL names the Python functions that
  * waited most for it (the lock's stacks) */
 static void name_gil_waiters(struct recording *rec, const struct stack_summary *stacks)
@@ -309,7 +342,8 @@ int cmd_report(int argc, char **argv)
 	struct html_series *series = NULL;
 	struct stack_attrib *attrib = NULL;
 	struct flame *flames[PAGE_FLAMES] = { NULL };
-	struct page_flame pf[PAGE_FLAMES];
+	/* and the critical path's, last: only with --critical */
+	struct page_flame pf[PAGE_FLAMES + 1];
 	struct html_opts hopts = { .out = NULL };
 	FILE *out = stdout;
 	char err[512], *tmp = NULL;
@@ -427,6 +461,26 @@ int cmd_report(int argc, char **argv)
 			.n = pf[i].n,
 		};
 	}
+	/* the critical path's tab: the lines weft critical --format folded
+	 * writes (by thread), with or without stacks */
+	if (series && opts.out.critical) {
+		struct page_flame *p = &pf[PAGE_FLAMES];
+
+		werr = critical__for_each_folded(crit, CRITICAL_BY_THREAD, page_flame__push, p);
+		if (werr) {
+			elog("%s: critical path flame graph: %s", opts.path, strerror(-werr));
+			goto cleanup;
+		}
+		hopts.flames[hopts.nr_flames++] = (struct html_flame){
+			.id = "critical",
+			.title = "Critical path",
+			.unit = "us",
+			.palette = FLAME_SVG_HOT,
+			.stacks = p->stacks,
+			.values = p->values,
+			.n = p->n,
+		};
+	}
 	/* the summary and the flames copied what they report */
 	stack_table__free(table);
 	table = NULL;
@@ -474,10 +528,10 @@ cleanup:
 	if (tmp)
 		unlink(tmp);
 	free(tmp);
-	for (i = 0; i < PAGE_FLAMES; i++) {
+	for (i = 0; i < PAGE_FLAMES; i++)
 		flame__free(flames[i]);
+	for (i = 0; i < PAGE_FLAMES + 1; i++)
 		page_flame__free(&pf[i]);
-	}
 	stack_attrib__free(attrib);
 	html_series__free(series);
 	stack_summary__free(stacks);

@@ -161,5 +161,11 @@ int critical__write_text(const struct critical *c, FILE *out, enum critical_by b
 /* The path as folded stacks, microseconds: by thread, the root is
  * comm-tid; by function, comm. -EINVAL for CRITICAL_BY_LOCK. */
 int critical__write_folded(struct critical *c, FILE *out, enum critical_by by);
+/* The same lines one by one (stack, microseconds; never 0), for a caller
+ * that draws them (the HTML page's tab); fn's non-zero return stops the
+ * walk and is returned. 0, -ENOMEM or -EINVAL as above. */
+typedef int (*critical_folded_fn)(void *ctx, const char *stack, __u64 us);
+int critical__for_each_folded(struct critical *c, enum critical_by by, critical_folded_fn fn,
+			      void *ctx);
 
 #endif /* __WEFT_CRITICAL_H */
