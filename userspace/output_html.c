@@ -1013,7 +1013,7 @@ static void critical_section(FILE *out, const struct output_opts *o)
 		fputs("<tr>", out);
 		td_u(out, t[i].tid);
 		td_u(out, t[i].pid);
-		td_text(out, t[i].comm, false);
+		td_text(out, t[i].comm, true);
 		fprintf(out, "<td class=\"n\" data-v=\"%.9f\">", t[i].ns / 1e9);
 		snprintf(k, sizeof(k), "critical_path.by_thread.%u.s", i);
 		crit_fig_s(out, k, t[i].ns);
