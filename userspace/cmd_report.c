@@ -125,14 +125,14 @@ static error_t report_parse_arg(int key, char *arg, struct argp_state *state)
 	return 0;
 }
 
-/* The pass feeds the stack summary and the wait-for graph at once, and
- * for the HTML page its series and the flame graphs' attribution */
+/* The pass feeds the stack summary (and through its attribution the
+ * critical path's and the HTML page's flame graphs) and the wait-for graph
+ * at once, and for the HTML page its series */
 struct report_tap {
 	struct stack_summary *stacks;
 	struct waitfor *waits;
 	struct critical *crit; /* NULL without --critical */
 	struct html_series *series; /* NULL but for html */
-	struct stack_attrib *attrib; /* likewise */
 };
 
 static int report_feed(void *ctx, const struct weft_event_header *ev)
@@ -144,8 +144,6 @@ static int report_feed(void *ctx, const struct weft_event_header *ev)
 		err = critical__feed(t->crit, ev);
 	if (!err && t->series)
 		err = html_series__feed(t->series, ev);
-	if (!err && t->attrib)
-		err = stack_attrib__feed(t->attrib, ev);
 	return err;
 }
 
@@ -159,8 +157,6 @@ static void report_slice(void *ctx, const struct weft_slice *slice)
 		critical__slice(t->crit, slice);
 	if (t->series)
 		html_series__slice(t->series, slice);
-	if (t->attrib)
-		stack_attrib__slice(t->attrib, slice);
 }
 
 /* -o FILE: written as FILE.tmp.XXXXXX and renamed at the end, so that a
@@ -340,7 +336,6 @@ int cmd_report(int argc, char **argv)
 	struct critical *crit = NULL;
 	struct weft_path_summary sum;
 	struct html_series *series = NULL;
-	struct stack_attrib *attrib = NULL;
 	struct flame *flames[PAGE_FLAMES] = { NULL };
 	/* and the critical path's, last: only with --critical */
 	struct page_flame pf[PAGE_FLAMES + 1];
@@ -389,9 +384,13 @@ int cmd_report(int argc, char **argv)
 		goto cleanup;
 	}
 	if (opts.format == FORMAT_HTML) {
+		/* one attribution per report: the page's flames take the
+		 * summary's records (none when the recording has no stacks:
+		 * then the page has no graph to show) */
+		struct stack_attrib *attrib = stack_summary__attrib(stacks);
+
 		series = html_series__new(aopts->start_ns, true);
-		attrib = series ? stack_attrib__new(table) : NULL;
-		for (i = 0; attrib && i < PAGE_FLAMES; i++) {
+		for (i = 0; series && attrib && i < PAGE_FLAMES; i++) {
 			struct flame_opts fo = { .type = page_flames[i].type,
 						 .by = FLAME_BY_PROCESS };
 
@@ -399,14 +398,14 @@ int cmd_report(int argc, char **argv)
 			if (!flames[i])
 				break;
 		}
-		if (!series || !attrib || i < PAGE_FLAMES) {
+		if (!series || (attrib && i < PAGE_FLAMES)) {
 			elog("%s: %s", opts.path, strerror(errno ? errno : ENOMEM));
 			goto cleanup;
 		}
 	}
 	/* one pass over the file: the summary sees each event, then the
 	 * analysis, whose slices both see */
-	both = (struct report_tap){ stacks, waits, crit, series, attrib };
+	both = (struct report_tap){ stacks, waits, crit, series };
 	tap = (struct recording_tap){ report_feed, report_slice, &both };
 	if (recording_run(rec, &tap, err, sizeof(err)) < 0) {
 		elog("%s", err);
@@ -440,7 +439,7 @@ int cmd_report(int argc, char **argv)
 	}
 	if (series)
 		html_series__window(series, m);
-	for (i = 0; attrib && i < PAGE_FLAMES; i++) {
+	for (i = 0; flames[0] && i < PAGE_FLAMES; i++) {
 		werr = flame__finish(flames[i], m);
 		if (!werr)
 			werr = page_flame__fill(&pf[i], flames[i], page_flames[i].type);
@@ -532,7 +531,6 @@ cleanup:
 		flame__free(flames[i]);
 	for (i = 0; i < PAGE_FLAMES + 1; i++)
 		page_flame__free(&pf[i]);
-	stack_attrib__free(attrib);
 	html_series__free(series);
 	stack_summary__free(stacks);
 	waitfor__free(waits);
