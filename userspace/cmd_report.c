@@ -204,96 +204,10 @@ static const struct {
 };
 #define PAGE_FLAMES (sizeof(page_flames) / sizeof(page_flames[0]))
 
-/* The folded lines of one flame for the page, owned by the caller: the
- * lock type rooted at each lock's name (one tower per lock), as weft
- * flame --svg does */
-struct page_flame {
-	const char **stacks;
-	__u64 *values;
-	char **texts;
-	size_t n, cap;
-};
-
-static void page_flame__free(struct page_flame *p)
-{
-	size_t i;
-
-	for (i = 0; p->texts && i < p->cap; i++)
-		free(p->texts[i]);
-	free(p->texts);
-	free(p->stacks);
-	free(p->values);
-}
-
-static int page_flame__fill(struct page_flame *p, const struct flame *f, enum flame_type type)
-{
-	size_t n = flame__count(f), i;
-	char *c;
-
-	p->cap = n > flame__lock_count(f) ? n : flame__lock_count(f);
-	p->stacks = calloc(p->cap ? p->cap : 1, sizeof(*p->stacks));
-	p->values = calloc(p->cap ? p->cap : 1, sizeof(*p->values));
-	p->texts = calloc(p->cap ? p->cap : 1, sizeof(*p->texts));
-	if (!p->stacks || !p->values || !p->texts)
-		return -ENOMEM;
-	if (type != FLAME_LOCK) {
-		for (i = 0; i < n; i++) {
-			p->stacks[i] = flame__stack(f, i);
-			p->values[i] = flame__value(f, i);
-		}
-		p->n = n;
-		return 0;
-	}
-	for (i = 0; i < flame__lock_count(f); i++) {
-		const struct flame_lock_line *l = flame__lock_line(f, i);
-		__u64 us = (l->ns + 500) / 1000;
-
-		if (!us)
-			continue;
-		if (asprintf(&p->texts[p->n], "%s;%s", l->lock_name, l->stack) < 0) {
-			p->texts[p->n] = NULL;
-			return -ENOMEM;
-		}
-		for (c = p->texts[p->n]; c < p->texts[p->n] + strlen(l->lock_name); c++)
-			if (*c == ';')
-				*c = '_';
-		p->stacks[p->n] = p->texts[p->n];
-		p->values[p->n++] = us;
-	}
-	return 0;
-}
-
 /* A critical_folded_fn: one line of the critical path's flame appended */
-static int page_flame__push(void *ctx, const char *stack, __u64 us)
+static int push_critical_line(void *ctx, const char *stack, __u64 us)
 {
-	struct page_flame *p = ctx;
-
-	if (p->n == p->cap) {
-		size_t cap = p->cap ? 2 * p->cap : 64;
-		const char **stacks = realloc(p->stacks, cap * sizeof(*stacks));
-		__u64 *values;
-		char **texts;
-
-		if (!stacks)
-			return -ENOMEM;
-		p->stacks = stacks;
-		values = realloc(p->values, cap * sizeof(*values));
-		if (!values)
-			return -ENOMEM;
-		p->values = values;
-		texts = realloc(p->texts, cap * sizeof(*texts));
-		if (!texts)
-			return -ENOMEM;
-		memset(texts + p->cap, 0, (cap - p->cap) * sizeof(*texts));
-		p->texts = texts;
-		p->cap = cap;
-	}
-	p->texts[p->n] = strdup(stack);
-	if (!p->texts[p->n])
-		return -ENOMEM;
-	p->stacks[p->n] = p->texts[p->n];
-	p->values[p->n++] = us;
-	return 0;
+	return flame_lines__add(ctx, stack, us);
 }
 
 /* A verdict serialized by a CPython GIL names the Python functions that
@@ -338,7 +252,7 @@ int cmd_report(int argc, char **argv)
 	struct html_series *series = NULL;
 	struct flame *flames[PAGE_FLAMES] = { NULL };
 	/* and the critical path's, last: only with --critical */
-	struct page_flame pf[PAGE_FLAMES + 1];
+	struct flame_lines pf[PAGE_FLAMES + 1];
 	struct html_opts hopts = { .out = NULL };
 	FILE *out = stdout;
 	char err[512], *tmp = NULL;
@@ -442,7 +356,7 @@ int cmd_report(int argc, char **argv)
 	for (i = 0; flames[0] && i < PAGE_FLAMES; i++) {
 		werr = flame__finish(flames[i], m);
 		if (!werr)
-			werr = page_flame__fill(&pf[i], flames[i], page_flames[i].type);
+			werr = flame__lines(flames[i], &pf[i]);
 		if (werr) {
 			elog("%s: flame graphs: %s", opts.path, strerror(-werr));
 			goto cleanup;
@@ -463,9 +377,9 @@ int cmd_report(int argc, char **argv)
 	/* the critical path's tab: the lines weft critical --format folded
 	 * writes (by thread), with or without stacks */
 	if (series && opts.out.critical) {
-		struct page_flame *p = &pf[PAGE_FLAMES];
+		struct flame_lines *p = &pf[PAGE_FLAMES];
 
-		werr = critical__for_each_folded(crit, CRITICAL_BY_THREAD, page_flame__push, p);
+		werr = critical__for_each_folded(crit, CRITICAL_BY_THREAD, push_critical_line, p);
 		if (werr) {
 			elog("%s: critical path flame graph: %s", opts.path, strerror(-werr));
 			goto cleanup;
@@ -530,7 +444,7 @@ cleanup:
 	for (i = 0; i < PAGE_FLAMES; i++)
 		flame__free(flames[i]);
 	for (i = 0; i < PAGE_FLAMES + 1; i++)
-		page_flame__free(&pf[i]);
+		flame_lines__release(&pf[i]);
 	html_series__free(series);
 	stack_summary__free(stacks);
 	waitfor__free(waits);

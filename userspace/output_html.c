@@ -935,6 +935,27 @@ static void crit_fig_s(FILE *out, const char *key, __u64 ns)
 	fig(out, key, ns / 1e9, 6, dur(b, sizeof(b), ns / 1e9));
 }
 
+/* A cell of the i-th row of one of critical_path's lists: its seconds or
+ * its share, with the JSON key critical_path.LIST.i.FIELD; before (HTML,
+ * may be NULL) goes ahead of the figure */
+static void crit_td(FILE *out, const char *list, unsigned int i, const char *field, double v,
+		    bool is_share, const char *before)
+{
+	char k[96], b[32];
+
+	snprintf(k, sizeof(k), "critical_path.%s.%u.%s", list, i, field);
+	fprintf(out,
+		is_share ? "<td class=\"n\" data-v=\"%.6f\">" : "<td class=\"n\" data-v=\"%.9f\">",
+		v);
+	if (before)
+		fputs(before, out);
+	if (is_share)
+		fig(out, k, v, 4, fmt(b, sizeof(b), "%.1f%%", 100 * v));
+	else
+		fig(out, k, v, 6, dur(b, sizeof(b), v));
+	fputs("</td>", out);
+}
+
 static void crit_state(FILE *out, const char *name, const char *key, __u64 ns, __u64 path)
 {
 	char k[64];
@@ -957,7 +978,7 @@ static void critical_section(FILE *out, const struct output_opts *o)
 	const struct critical_lock *l;
 	unsigned int i, n;
 	__u64 path;
-	char k[96], b[32];
+	char b[32];
 
 	fputs("<section id=\"critical\" aria-labelledby=\"h-critical\"><h2 id=\"h-critical\">"
 	      "Critical path</h2>\n",
@@ -1014,13 +1035,9 @@ static void critical_section(FILE *out, const struct output_opts *o)
 		td_u(out, t[i].tid);
 		td_u(out, t[i].pid);
 		td_text(out, t[i].comm, true);
-		fprintf(out, "<td class=\"n\" data-v=\"%.9f\">", t[i].ns / 1e9);
-		snprintf(k, sizeof(k), "critical_path.by_thread.%u.s", i);
-		crit_fig_s(out, k, t[i].ns);
-		fprintf(out, "</td><td class=\"n\" data-v=\"%.6f\">", t[i].share);
-		snprintf(k, sizeof(k), "critical_path.by_thread.%u.share", i);
-		fig(out, k, t[i].share, 4, fmt(b, sizeof(b), "%.1f%%", 100 * t[i].share));
-		fputs("</td></tr>\n", out);
+		crit_td(out, "by_thread", i, "s", t[i].ns / 1e9, false, NULL);
+		crit_td(out, "by_thread", i, "share", t[i].share, true, NULL);
+		fputs("</tr>\n", out);
 	}
 	fputs("</tbody></table>\n", out);
 	if (n > CRIT_ROWS)
@@ -1047,17 +1064,10 @@ static void critical_section(FILE *out, const struct output_opts *o)
 		fputs("<tr>", out);
 		td_text(out, l[i].name, true);
 		td_u(out, l[i].pid);
-		fprintf(out, "<td class=\"n\" data-v=\"%.9f\">", l[i].ns / 1e9);
-		snprintf(k, sizeof(k), "critical_path.by_lock.%u.s", i);
-		crit_fig_s(out, k, l[i].ns);
-		fprintf(out, "</td><td class=\"n\" data-v=\"%.6f\">", l[i].share);
-		snprintf(k, sizeof(k), "critical_path.by_lock.%u.share", i);
-		fig(out, k, l[i].share, 4, fmt(b, sizeof(b), "%.1f%%", 100 * l[i].share));
-		fprintf(out, "</td><td class=\"n\" data-v=\"%.9f\">", l[i].bound_ns / 1e9);
-		snprintf(k, sizeof(k), "critical_path.by_lock.%u.whatif_bound_s", i);
-		fputs("&le; ", out);
-		crit_fig_s(out, k, l[i].bound_ns);
-		fputs("</td></tr>\n", out);
+		crit_td(out, "by_lock", i, "s", l[i].ns / 1e9, false, NULL);
+		crit_td(out, "by_lock", i, "share", l[i].share, true, NULL);
+		crit_td(out, "by_lock", i, "whatif_bound_s", l[i].bound_ns / 1e9, false, "&le; ");
+		fputs("</tr>\n", out);
 	}
 	fputs("</tbody></table>\n<p class=\"note\">What-if bound: the path's time in waits on "
 	      "the lock, the most the wall could gain if it were never contended (an upper "
