@@ -733,11 +733,9 @@ static int make_locks(struct critical *c, const struct weft_metrics *m)
 
 			l->pid = m->locks[i].pid;
 			l->addr = m->locks[i].addr;
-			if (m->locks[i].name[0])
-				snprintf(l->name, sizeof(l->name), "%s", m->locks[i].name);
-			else
-				snprintf(l->name, sizeof(l->name), "0x%llx",
-					 (unsigned long long)l->addr);
+			/* as the report's other outputs name it: a kernel lock
+			 * is "kernel at 0xffff...", not a bare address */
+			weft_lock_metrics__label(&m->locks[i], l->name, sizeof(l->name));
 		}
 	} else {
 		c->locks = calloc(c->nr_lock_ids ? c->nr_lock_ids : 1, sizeof(*c->locks));

@@ -86,7 +86,7 @@ struct critical_state_ns {
 struct critical_lock {
 	__u32 pid;
 	__u64 addr;
-	char name[64]; /* the locks table's name, or 0x... */
+	char name[64]; /* weft_lock_metrics__label(): the name, or "kernel at 0x..." */
 	__u64 ns; /* the path inside critical sections of it that others waited for */
 	double share;
 	/* the path's time in waits on it: an upper bound on what the wall

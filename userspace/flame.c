@@ -449,11 +449,7 @@ static int keep_locks(struct flame *f, struct line *lines, size_t n, const struc
 
 		if (!l->value || !lm)
 			continue;
-		if (lm->name[0])
-			snprintf(name, sizeof(name), "%s", lm->name);
-		else
-			snprintf(name, sizeof(name), "%s at 0x%llx", lm->kind ? lm->kind : "lock",
-				 (unsigned long long)lm->addr);
+		weft_lock_metrics__label(lm, name, sizeof(name));
 		id = strtab__intern(f->names, name, strlen(name));
 		if (id < 0)
 			return -ENOMEM;
