@@ -29,7 +29,7 @@ WARNINGS := -Wall -Wextra -Werror
 CFLAGS := -g -O2 $(WARNINGS) -std=gnu11 -D_GNU_SOURCE -I$(OUTPUT) -Ibpf -Iuserspace \
 	$(SAN_FLAGS) $(EXTRA_CFLAGS)
 LDFLAGS := $(SAN_FLAGS) $(EXTRA_LDFLAGS)
-LDLIBS := -lbpf -lelf -lz -lpthread -lm
+LDLIBS := -lbpf -lelf -lz -lpthread -lm -lstdc++
 
 # weft-work and the bench workloads keep whole frame-pointer stacks: gcc 12
 # drops leaf frames even with -mno-omit-leaf-frame-pointer, clang keeps them.
@@ -60,6 +60,10 @@ TEST_SRCS := $(wildcard tests/test_*.c)
 TEST_BINS := $(patsubst tests/%.c,$(OBJDIR)/tests/%,$(TEST_SRCS))
 TEST_HELPER_SRCS := $(wildcard tests/helpers/*.c)
 TEST_HELPERS := $(patsubst tests/helpers/%.c,$(OUTPUT)/tests/helpers/%,$(TEST_HELPER_SRCS))
+# C++ helpers (mangled names to demangle), built with g++
+TEST_HELPER_CXX_SRCS := $(wildcard tests/helpers/*.cc)
+TEST_HELPERS += $(patsubst tests/helpers/%.cc,$(OUTPUT)/tests/helpers/%,$(TEST_HELPER_CXX_SRCS))
+CXX := g++
 
 # make install PREFIX=/usr/local DESTDIR=: weft in bin, weft-work out of
 # PATH in libexec/weft (weft finds it there from its own location), man
@@ -158,6 +162,11 @@ $(OUTPUT)/tests/helpers/%: tests/helpers/%.c $(wildcard tests/helpers/*.h) | $(O
 		$(OUTPUT)/.deps-ok
 	$(call msg,CC,$@)
 	$(Q)$(WORK_CC) $(WORK_CFLAGS) $< -lpthread -o $@
+
+$(OUTPUT)/tests/helpers/%: tests/helpers/%.cc | $(OUTPUT)/tests/helpers $(OUTPUT)/.deps-ok
+	$(call msg,CXX,$@)
+	$(Q)$(CXX) -g -O2 -Wall -Wextra -Werror -fno-omit-frame-pointer -mno-omit-leaf-frame-pointer \
+		$(SAN_FLAGS) $(EXTRA_CFLAGS) $< -o $@
 
 $(OBJDIR)/tests/test_%: tests/test_%.c $(wildcard tests/*.h tests/helpers/*.h tests/unwind/*.h) \
 		$(OBJDIR)/libweft.a $(OBJDIR)/libwork.a | $(OBJDIR)/tests
@@ -283,7 +292,7 @@ bench-smoke: all $(BENCH_TOOLS)
 	$(Q)scripts/bench.sh --smoke $(OUTPUT)
 
 FORMATTED := $(wildcard bpf/*.c bpf/*.h userspace/*.c userspace/*.h workloads/*.c workloads/*.h \
-	workloads/bench/*.c tests/*.c tests/*.h tests/helpers/*.c tests/helpers/*.h tests/bench/*.c \
+	workloads/bench/*.c tests/*.c tests/*.h tests/helpers/*.c tests/helpers/*.cc tests/helpers/*.h tests/bench/*.c \
 	tests/symbols/*.c tests/unwind/*.c tests/unwind/*.h)
 
 format:

@@ -305,6 +305,17 @@ static __always_inline struct weft_unwind_mapping *mapping_of(struct ustack_walk
 	return NULL;
 }
 
+/* Whether the return address pc is followed by `add $8,%rsp; ret`, which
+ * ends CPython's perf trampoline (`sub $8,%rsp; call *%rcx`, then these) */
+static __always_inline bool after_py_trampoline_call(__u64 pc)
+{
+	__u64 code = 0;
+
+	if (bpf_probe_read_user(&code, 5, (void *)pc))
+		return false;
+	return code == 0xc308c48348ULL; /* 48 83 c4 08 c3, little-endian */
+}
+
 /* One frame: the rules are unwind_table.h's unwind__step(), which the unit
  * tests exercise; keep the two the same. Returns 1 to stop. */
 static int unwind_frame(__u32 i, struct ustack_walk *st)
@@ -328,12 +339,19 @@ static int unwind_frame(__u32 i, struct ustack_walk *st)
 	w->hash = (w->hash ^ w->pc) * FNV_PRIME;
 
 	m = mapping_of(st, w);
+	row = NULL;
 	if (m && m->row_count) {
 		/* a return address may be just past its function's end */
 		addr = w->pc - m->bias - (i ? 1 : 0);
 		row = find_row(m, addr);
-		if (!row)
-			return 1;
+		/* Code no FDE covers (before the first row, or a gap: V8's
+		 * embedded builtins, which node's JIT code calls and is
+		 * called by) keeps frame pointers or nothing: stopping there
+		 * cut every node stack right under its root. */
+		if (row && row->cfa_type == WEFT_CFA_GAP)
+			row = NULL;
+	}
+	if (row) {
 		switch (row->cfa_type) {
 		case WEFT_CFA_RSP:
 			cfa = w->sp + row->cfa_offset;
@@ -356,8 +374,17 @@ static int unwind_frame(__u32 i, struct ustack_walk *st)
 			w->bp = BP_LOST;
 		else if (row->cfa_type != WEFT_CFA_PLT && row->rbp_offset8 != WEFT_RBP_SAME)
 			w->bp = read_user_word(cfa + (__s64)row->rbp_offset8 * 8, &ok);
+	} else if (i && after_py_trampoline_call(w->pc)) {
+		/* CPython 3.12's perf trampoline (-X perf), copied into
+		 * anonymous memory, has no CFI and no frame pointer: its frame
+		 * is the 8 bytes it took and its return address; rbp is the
+		 * caller's. Without this rule a Python stack ends at its
+		 * innermost function. */
+		cfa = w->sp + 16;
+		ra = read_user_word(cfa - 8, &ok);
 	} else {
-		/* code with frame pointers (or none we know): follow rbp */
+		/* code with frame pointers (or none we know, JIT code): follow
+		 * rbp */
 		if (w->bp == BP_LOST)
 			return 1;
 		if (!w->bp) {

@@ -8,9 +8,10 @@
  * list of its executable mappings, each pointing at its object's rows. The
  * programs then step frame by frame: find the mapping of pc, binary-search
  * its rows, compute the CFA, read the return address at CFA - 8 and the
- * caller's rbp where the row says it was saved. A mapping without rows
- * (or a pc in no mapping) takes a frame-pointer step instead, so programs
- * built with frame pointers need no table at all.
+ * caller's rbp where the row says it was saved. A mapping without rows,
+ * a pc in no mapping (JIT code) or in a gap of its object's rows takes a
+ * frame-pointer step instead, so programs built with frame pointers need
+ * no table at all.
  *
  * x86-64 only: the return address is always at CFA - 8; the only other
  * register an unwinder must restore to keep going is rbp.
@@ -34,6 +35,10 @@ enum weft_cfa_type {
 	/* The return address is undefined: the outermost frame (_start,
 	 * clone3, start_thread's caller). The stack ends here, whole. */
 	WEFT_CFA_END = 4,
+	/* No FDE covers the pc: code without CFI in an object that has
+	 * some (V8's embedded builtins in node, hand-written assembly). The
+	 * walk takes a frame-pointer step, as for a pc in no mapping. */
+	WEFT_CFA_GAP = 5,
 };
 
 /* rbp_offset8 values other than an offset */

@@ -20,29 +20,8 @@
 # usage: scripts/bench-python.sh [--smoke] [--repeat N] BUILD_DIR
 set -uo pipefail
 
-smoke=0
-repeat=5
-while [[ $# -gt 0 ]]; do
-	case $1 in
-	--smoke) smoke=1 ;;
-	--repeat)
-		repeat=${2:-}
-		shift
-		;;
-	-*)
-		echo "usage: $0 [--smoke] [--repeat N] BUILD_DIR" >&2
-		exit 2
-		;;
-	*) break ;;
-	esac
-	shift
-done
-if [[ $# -ne 1 || ! $repeat =~ ^[1-9][0-9]*$ ]]; then
-	echo "usage: $0 [--smoke] [--repeat N] BUILD_DIR" >&2
-	exit 2
-fi
-build=$(cd "$1" && pwd) || exit 1
-here=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=scripts/bench-args.sh
+source "$(dirname "$0")/bench-args.sh"
 weft=$build/weft
 timed=$build/bench/timed
 prog=$here/tests/helpers/pyframes_prog.py

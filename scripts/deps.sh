@@ -37,9 +37,10 @@ fi
 
 # help2man makes the man pages from --help; man-db (man -l) and zsh are for
 # the test of make install, which renders every page and runs the zsh
-# completion.
+# completion. g++ brings libstdc++ (its __cxa_demangle names C++ frames)
+# and builds the C++ test helper.
 packages=(clang clang-format llvm bpftool libbpf-dev libelf-dev zlib1g-dev libcmocka-dev pkg-config
-	libc6-dbg make gcc python3 help2man man-db zsh)
+	libc6-dbg make gcc g++ python3 help2man man-db zsh)
 
 missing=()
 for p in "${packages[@]}"; do

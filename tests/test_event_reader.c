@@ -335,19 +335,19 @@ static int cmp_rec(const void *a, const void *b)
 /* Six streams written in random interleaving, ~2 us apart with a record
  * now and then a few us early: the output is the records sorted by (ts,
  * stream, position). */
-static void test_random_streams(void **state)
+static void random_streams(unsigned int per)
 {
-	enum { NS = 6, PER = 3000, N = NS * PER };
+	enum { NS = 6 };
+	unsigned int N = NS * per;
 	struct rec *recs = calloc(N, sizeof(*recs)), *sorted = calloc(N, sizeof(*recs));
 	unsigned int *want = calloc(N, sizeof(*want)), left[NS], s, i, n = 0;
 	__u64 ts[NS];
 	struct weft_event_reader *r;
 	struct weft_file *f;
 
-	(void)state;
 	assert_true(recs && sorted && want);
 	for (s = 0; s < NS; s++) {
-		left[s] = PER;
+		left[s] = per;
 		ts[s] = 1000000 + s;
 	}
 	while (n < N) {
@@ -357,7 +357,7 @@ static void test_random_streams(void **state)
 		left[s]--;
 		ts[s] += 1 + rnd(3);
 		/* tags increase with position within a stream */
-		recs[n] = sw_rec(s, ts[s], s * PER + (PER - left[s]));
+		recs[n] = sw_rec(s, ts[s], s * per + (per - left[s]));
 		if (rnd(10) == 0)
 			recs[n].u.hdr.ts_ns -= 3000 + rnd(2000);
 		n++;
@@ -374,6 +374,12 @@ static void test_random_streams(void **state)
 	free(recs);
 	free(sorted);
 	free(want);
+}
+
+static void test_random_streams(void **state)
+{
+	(void)state;
+	random_streams(3000);
 }
 
 static void test_no_events(void **state)
@@ -440,11 +446,13 @@ static void test_corrupt_chunk(void **state)
 }
 
 /* The same records, errors and counts when a thread merges: 18,000
- * records make several batches. */
+ * records make several batches, 120,000 (9 MB) go round the ring of
+ * batches several times, each side waiting for the other. */
 static void test_prefetched(void **state)
 {
 	force_prefetch = true;
 	test_random_streams(state);
+	random_streams(20000);
 	test_corrupt_chunk(state);
 	force_prefetch = false;
 }
@@ -466,7 +474,7 @@ static unsigned int threads_now(void)
  * joins it. */
 static void test_prefetch_stopped_early(void **state)
 {
-	enum { N = 20000 };
+	enum { N = 100000 };
 	struct rec *recs = calloc(N, sizeof(*recs));
 	const struct weft_event_header *ev;
 	struct weft_event_reader *r;
@@ -487,7 +495,8 @@ static void test_prefetch_stopped_early(void **state)
 		assert_int_equal(weft_event_reader__next(r, &ev), 1);
 	assert_int_equal(tag_of(ev), 99);
 	assert_int_equal(weft_event_reader__count(r), 100);
-	/* 1.2 MB of records: the thread waits for the batches to be read */
+	/* 8 MB of records, more than the ring of batches holds: the thread
+	 * waits for the batches to be read */
 	assert_int_equal(threads_now(), 2);
 	weft_event_reader__free(r);
 	/* pthread_join returns when the kernel clears the thread's id, a

@@ -164,6 +164,78 @@ static void test_fields_round_trip(void **state)
 	free(buf);
 }
 
+/* Writes one value with a fresh writer; the caller frees the text */
+static char *write_one(void (*put)(struct json_writer *, void *), void *arg)
+{
+	char *buf = NULL;
+	size_t size = 0;
+	FILE *out = open_memstream(&buf, &size);
+	struct json_writer *w = json_writer__new(out, 0);
+
+	assert_non_null(w);
+	put(w, arg);
+	assert_int_equal(json_writer__finish(w), 0);
+	json_writer__free(w);
+	fclose(out);
+	return buf;
+}
+
+static void put_q(struct json_writer *w, void *arg)
+{
+	json_writer__fixed_1024(w, *(unsigned long long *)arg);
+}
+
+static void put_q_printf(struct json_writer *w, void *arg)
+{
+	json_writer__fixed(w, *(unsigned long long *)arg / 1024.0, 10);
+}
+
+static void put_int(struct json_writer *w, void *arg)
+{
+	json_writer__int(w, *(long long *)arg);
+}
+
+/* The timeline's times (q / 1024 us) are written without printf: the
+ * same text as printf's %.10f with trailing zeros dropped, for every
+ * fraction and the integers around the edges, and the integers as %lld */
+static void test_fixed_1024_is_printf(void **state)
+{
+	unsigned long long qs[] = { 0,		1,
+				    2,		511,
+				    512,	1023,
+				    1024,	1025,
+				    1536,	123456789,
+				    1ULL << 40, (1ULL << 53) - 1,
+				    1ULL << 53, (1ULL << 53) + 1,
+				    ~0ULL };
+	long long is[] = { 0, 7, -7, 10, -10, 9223372036854775807LL, -9223372036854775807LL - 1 };
+	char *a, *b, want[32];
+	unsigned long long q;
+	size_t i;
+
+	(void)state;
+	for (q = 0; q < 3 * 1024; q++) {
+		a = write_one(put_q, &q);
+		b = write_one(put_q_printf, &q);
+		assert_string_equal(a, b);
+		free(a);
+		free(b);
+	}
+	for (i = 0; i < sizeof(qs) / sizeof(qs[0]); i++) {
+		a = write_one(put_q, &qs[i]);
+		b = write_one(put_q_printf, &qs[i]);
+		assert_string_equal(a, b);
+		free(a);
+		free(b);
+	}
+	for (i = 0; i < sizeof(is) / sizeof(is[0]); i++) {
+		a = write_one(put_int, &is[i]);
+		snprintf(want, sizeof(want), "%lld\n", is[i]);
+		assert_string_equal(a, want);
+		free(a);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -171,6 +243,7 @@ int main(void)
 		cmocka_unit_test(test_refuses_bad_text),
 		cmocka_unit_test(test_callback_stops_the_scan),
 		cmocka_unit_test(test_fields_round_trip),
+		cmocka_unit_test(test_fixed_1024_is_printf),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "events.h"
+#include "perf_map.h"
 #include "stacks.h"
 
 static int setup(void **state)
@@ -118,6 +119,45 @@ static void test_round_trip(void **state)
 	stack_table__free(back);
 }
 
+static bool jit_name_42(void *ctx, __u32 tgid, __u64 addr, const char **name)
+{
+	__u64 offset;
+
+	return tgid == 42 && perf_map__find(ctx, addr, name, &offset);
+}
+
+/* Frames in no ELF file take the names of the process's perf map; a
+ * return address is looked up at addr - 1, as ELF frames are. */
+static void test_jit_names(void **state)
+{
+	const char text[] = "7f0000001000 100 JS:~computeHash /app/hash.js:1:21\n"
+			    "7f0000002000 4 _ZN3jit4stubEv\n"
+			    "7f0000004000 10 py::work:/app/w.py\n";
+	const __u64 user[] = { 0x7f0000001010, 0x7f0000002004, 0x7f0000003000, 0x7f0000004000,
+			       WEFT_STACK_CUT_SHORT };
+	struct perf_map *pm = perf_map__parse(text, sizeof(text) - 1);
+	struct stack_table *t = *state;
+	const struct weft_stack *st;
+
+	assert_non_null(pm);
+	assert_int_equal(stack_table__set(t, true, 42, 1, user, 5), 0);
+	assert_int_equal(stack_table__set(t, true, 43, 1, user, 5), 0);
+	stack_table__set_jit_names(t, jit_name_42, pm);
+	assert_int_equal(stack_table__symbolize(t, NULL, NULL, NULL, NULL), 0);
+	st = stack_table__get(t, true, 42, 1);
+	assert_string_equal(st->frames[0].name, "JS:~computeHash /app/hash.js:1:21");
+	/* demangled, as ELF names are */
+	assert_string_equal(st->frames[1].name, "jit::stub()");
+	assert_string_equal(st->frames[2].name, "[unknown]");
+	/* 0x7f0000004000 - 1 is in no line */
+	assert_string_equal(st->frames[3].name, "[unknown]");
+	assert_string_equal(st->frames[4].name, "[unknown]");
+	/* another process: its own map, none here */
+	st = stack_table__get(t, true, 43, 1);
+	assert_string_equal(st->frames[0].name, "[unknown]");
+	perf_map__free(pm);
+}
+
 static void test_decode_names_and_faults(void **state)
 {
 	struct stack_table *t = *state;
@@ -152,6 +192,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_note_event, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_jit_names, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_decode_names_and_faults, setup, teardown),
 	};
 

@@ -304,7 +304,7 @@ static void test_shared_library(void **state)
 	char path[PATH_MAX * 2];
 	struct proc_maps *m, *m2;
 	struct sym_result r1, r2;
-	void *h, *fn, *var;
+	void *h, *fn, *var, *cxx;
 
 	(void)state;
 	xsnprintf(path, sizeof(path), "%s/libfix.so", env.dir);
@@ -322,6 +322,14 @@ static void test_shared_library(void **state)
 	expect_sym(c, m, (uintptr_t)fn, false, "fix_lib_function", 0, "/libfix.so");
 	expect_sym(c, m, (uintptr_t)fn + 2, false, "fix_lib_function", 2, "/libfix.so");
 	expect_sym(c, m, (uintptr_t)var + 2, true, "fix_lib_counter", 2, "/libfix.so");
+
+	/* A C++ name is shown demangled, the same string every time. */
+	cxx = dlsym(h, "_ZN3fix6scaledEi");
+	assert_non_null(cxx);
+	expect_sym(c, m, (uintptr_t)cxx + 1, false, "fix::scaled(int)", 1, "/libfix.so");
+	assert_int_equal(syms_cache__resolve_user(c, m, (uintptr_t)cxx, false, &r1), 0);
+	assert_int_equal(syms_cache__resolve_user(c, m, (uintptr_t)cxx + 3, false, &r2), 0);
+	assert_ptr_equal(r1.name, r2.name);
 
 	/* A second snapshot of the same files uses the same parsed file. */
 	m2 = proc_maps__read(getpid());

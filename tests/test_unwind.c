@@ -84,7 +84,7 @@ static void check_table(const struct unwind_table *t)
 	size_t i;
 
 	for (i = 0; i < t->count; i++) {
-		assert_true(t->rows[i].cfa_type <= WEFT_CFA_END);
+		assert_true(t->rows[i].cfa_type <= WEFT_CFA_GAP);
 		if (i)
 			assert_true(t->rows[i - 1].pc < t->rows[i].pc);
 	}
@@ -321,7 +321,7 @@ static const struct weft_unwind_row step_rows[] = {
 	ROW(0x150, WEFT_CFA_PLT, 8, 11),
 	ROW(0x160, WEFT_CFA_RSP, 16, WEFT_RBP_UNKNOWN),
 	ROW(0x170, WEFT_CFA_RSP, 8, 4),
-	ROW(0x180, WEFT_CFA_UNKNOWN, 0, 0),
+	ROW(0x180, WEFT_CFA_GAP, 0, 0),
 };
 
 #define NSTEP_ROWS (sizeof(step_rows) / sizeof(step_rows[0]))
@@ -662,7 +662,7 @@ static void test_cfi_basic_rules(void **state)
 	EXPECT_ROWS(&t, ROW(0x1000, WEFT_CFA_RSP, 8, 0), ROW(0x1001, WEFT_CFA_RSP, 16, -2),
 		    ROW(0x1004, WEFT_CFA_RBP, 16, -2), ROW(0x1014, WEFT_CFA_RSP, 8, -2),
 		    ROW(0x1016, WEFT_CFA_RBP, 16, -2), ROW(0x101a, WEFT_CFA_RBP, 16, 0),
-		    ROW(0x1050, WEFT_CFA_RBP, 32, 0), ROW(0x1100, WEFT_CFA_UNKNOWN, 0, 0));
+		    ROW(0x1050, WEFT_CFA_RBP, 32, 0), ROW(0x1100, WEFT_CFA_GAP, 0, 0));
 	unwind_table__release(&t);
 }
 
@@ -690,10 +690,10 @@ static void test_cfi_fde_layout(void **state)
 	/* What follows the terminator is not read. */
 	PUT_BYTES(&b, 0xde, 0xad);
 	assert_int_equal(compile(&b, &t), 0);
-	EXPECT_ROWS(&t, ROW(0x2000, WEFT_CFA_RSP, 8, 0), ROW(0x2020, WEFT_CFA_UNKNOWN, 0, 0),
+	EXPECT_ROWS(&t, ROW(0x2000, WEFT_CFA_RSP, 8, 0), ROW(0x2020, WEFT_CFA_GAP, 0, 0),
 		    ROW(0x2030, WEFT_CFA_RSP, 8, 0), ROW(0x2034, WEFT_CFA_RSP, 16, 0),
-		    ROW(0x2040, WEFT_CFA_UNKNOWN, 0, 0), ROW(0x2050, WEFT_CFA_RSP, 24, 0),
-		    ROW(0x2060, WEFT_CFA_UNKNOWN, 0, 0));
+		    ROW(0x2040, WEFT_CFA_GAP, 0, 0), ROW(0x2050, WEFT_CFA_RSP, 24, 0),
+		    ROW(0x2060, WEFT_CFA_GAP, 0, 0));
 	unwind_table__release(&t);
 
 	/* No FDE at all: an empty table. */
@@ -719,7 +719,7 @@ static void test_cfi_fde_layout(void **state)
 		end_entry(&b, fde);
 		assert_int_equal(compile(&b, &t), 0);
 		EXPECT_ROWS(&t, ROW(0xffffff00, WEFT_CFA_RSP, 8, 0),
-			    ROW(0xffffffff, WEFT_CFA_UNKNOWN, 0, 0));
+			    ROW(0xffffffff, WEFT_CFA_GAP, 0, 0));
 		unwind_table__release(&t);
 		b.buf[fde + 16] = 0x00; /* range 0x100: ends at 4 GiB */
 		b.buf[fde + 17] = 0x01;
@@ -772,18 +772,19 @@ static void test_cfi_rule_mapping(void **state)
 	assert_int_equal(compile(&b, &t), 0);
 	EXPECT_ROWS(&t, ROW(0x3000, WEFT_CFA_END, 0, 0), ROW(0x3004, WEFT_CFA_UNKNOWN, 0, 0),
 		    ROW(0x3008, WEFT_CFA_RSP, 8, 0), ROW(0x300c, WEFT_CFA_UNKNOWN, 0, 0),
-		    ROW(0x4000, WEFT_CFA_RSP, 8, 3), ROW(0x4001, WEFT_CFA_RSP, 8, -128),
-		    ROW(0x4002, WEFT_CFA_RSP, 8, -1), ROW(0x4003, WEFT_CFA_RSP, 8, -128),
-		    ROW(0x4005, WEFT_CFA_RSP, 8, 0), ROW(0x4006, WEFT_CFA_RSP, 8, -128),
-		    ROW(0x4007, WEFT_CFA_RSP, 8, 2), ROW(0x4008, WEFT_CFA_RSP, 8, -128),
-		    ROW(0x400b, WEFT_CFA_RSP, 8, 0), ROW(0x400c, WEFT_CFA_RSP, 8, -128),
-		    ROW(0x400d, WEFT_CFA_RSP, 8, -2), ROW(0x4020, WEFT_CFA_UNKNOWN, 0, 0),
+		    ROW(0x3010, WEFT_CFA_GAP, 0, 0), ROW(0x4000, WEFT_CFA_RSP, 8, 3),
+		    ROW(0x4001, WEFT_CFA_RSP, 8, -128), ROW(0x4002, WEFT_CFA_RSP, 8, -1),
+		    ROW(0x4003, WEFT_CFA_RSP, 8, -128), ROW(0x4005, WEFT_CFA_RSP, 8, 0),
+		    ROW(0x4006, WEFT_CFA_RSP, 8, -128), ROW(0x4007, WEFT_CFA_RSP, 8, 2),
+		    ROW(0x4008, WEFT_CFA_RSP, 8, -128), ROW(0x400b, WEFT_CFA_RSP, 8, 0),
+		    ROW(0x400c, WEFT_CFA_RSP, 8, -128), ROW(0x400d, WEFT_CFA_RSP, 8, -2),
+		    ROW(0x4020, WEFT_CFA_GAP, 0, 0), ROW(0x5000, WEFT_CFA_UNKNOWN, 0, 0),
 		    ROW(0x5001, WEFT_CFA_RSP, 16, 0), ROW(0x5002, WEFT_CFA_UNKNOWN, 0, 0),
 		    ROW(0x5003, WEFT_CFA_RSP, 32, 0), ROW(0x5004, WEFT_CFA_PLT, 8, 11),
 		    ROW(0x5005, WEFT_CFA_UNKNOWN, 0, 0), ROW(0x5006, WEFT_CFA_RSP, 8, 0),
 		    ROW(0x5007, WEFT_CFA_UNKNOWN, 0, 0), ROW(0x5008, WEFT_CFA_PLT, 16, 10),
 		    ROW(0x5009, WEFT_CFA_UNKNOWN, 0, 0), ROW(0x500a, WEFT_CFA_PLT, 16, 10),
-		    ROW(0x5040, WEFT_CFA_UNKNOWN, 0, 0));
+		    ROW(0x5040, WEFT_CFA_GAP, 0, 0));
 	unwind_table__release(&t);
 }
 
@@ -936,8 +937,8 @@ static void test_cfi_encodings(void **state)
 		    ROW(0x6070, WEFT_CFA_RSP, 72, 0), ROW(0x6080, WEFT_CFA_RSP, 80, 0),
 		    ROW(0x6090, WEFT_CFA_RSP, 88, 0), ROW(0x60a0, WEFT_CFA_RSP, 96, 0),
 		    ROW(0x60b0, WEFT_CFA_RSP, 104, 0), ROW(0x60c0, WEFT_CFA_RSP, 112, 0),
-		    ROW(0x60d0, WEFT_CFA_RSP, 120, 0), ROW(0x60e0, WEFT_CFA_UNKNOWN, 0, 0),
-		    ROW(0x6100, WEFT_CFA_RSP, 200, 0), ROW(0x6110, WEFT_CFA_UNKNOWN, 0, 0));
+		    ROW(0x60d0, WEFT_CFA_RSP, 120, 0), ROW(0x60e0, WEFT_CFA_GAP, 0, 0),
+		    ROW(0x6100, WEFT_CFA_RSP, 200, 0), ROW(0x6110, WEFT_CFA_GAP, 0, 0));
 	unwind_table__release(&t);
 }
 

@@ -49,6 +49,8 @@ enum thread_state {
 	TS_DEAD, /* its final switch is done: a new thread may take the tid */
 };
 
+#define TID_CACHE 64
+
 struct thread {
 	__u32 tid;
 	__u32 tgid;
@@ -119,6 +121,11 @@ struct weft_analysis {
 	/* thread and process index by tid and pid (1 << 63 | id); NONE: a
 	 * thread whose tid went to another at an exec */
 	struct u64_set tids, pids;
+	/* the last lookups of tids, by tid % TID_CACHE: most events name one
+	 * of a few threads, and the hash lookup was 5% of a report's time.
+	 * Every change of tids goes through tid_put, which updates it. */
+	__u32 tid_cache_key[TID_CACHE], tid_cache_val[TID_CACHE];
+	bool tid_cache_used[TID_CACHE];
 
 	struct cpu *cpus;
 	__u32 nr_cpus;
@@ -177,6 +184,21 @@ static int map_put(struct u64_set *m, __u32 key, __u32 val)
 		return -ENOMEM;
 	*slot = val;
 	return 0;
+}
+
+static int tid_put(struct weft_analysis *a, __u32 tid, __u32 val)
+{
+	unsigned int k = tid % TID_CACHE;
+	int err = map_put(&a->tids, tid, val);
+
+	if (!err) {
+		a->tid_cache_key[k] = tid;
+		a->tid_cache_val[k] = val;
+		a->tid_cache_used[k] = true;
+	} else if (a->tid_cache_key[k] == tid) {
+		a->tid_cache_used[k] = false;
+	}
+	return err;
 }
 
 static inline __u64 cpu_traced_ns(const struct cpu *c, __u64 t)
@@ -279,7 +301,7 @@ static __u32 thread_new(struct weft_analysis *a, __u32 tid, __u32 tgid, __u32 pr
 	th = &a->threads[a->nr_threads];
 	memset(th, 0, sizeof(*th));
 	th->cpus_seen = calloc(a->cpu_words, sizeof(*th->cpus_seen));
-	if (!th->cpus_seen || map_put(&a->tids, tid, a->nr_threads)) {
+	if (!th->cpus_seen || tid_put(a, tid, a->nr_threads)) {
 		free(th->cpus_seen);
 		return NONE;
 	}
@@ -296,9 +318,18 @@ static __u32 thread_new(struct weft_analysis *a, __u32 tid, __u32 tgid, __u32 pr
 	return a->nr_threads++;
 }
 
-static inline __u32 thread_find(const struct weft_analysis *a, __u32 tid)
+static inline __u32 thread_find(struct weft_analysis *a, __u32 tid)
 {
-	return map_get(&a->tids, tid);
+	unsigned int k = tid % TID_CACHE;
+	__u32 i;
+
+	if (a->tid_cache_used[k] && a->tid_cache_key[k] == tid)
+		return a->tid_cache_val[k];
+	i = map_get(&a->tids, tid);
+	a->tid_cache_key[k] = tid;
+	a->tid_cache_val[k] = i;
+	a->tid_cache_used[k] = true;
+	return i;
 }
 
 /* The live thread with this tid, created if the tid is new or its last
@@ -698,7 +729,7 @@ static void copy_comm(char *dst, const char *src)
  * mutex's __owner is stale or garbage when the word was not a mutex, and
  * a tid may be of a thread that has exited. Taken only if it names a live
  * thread of the waiter's process, other than the waiter. */
-static __u32 owner_of(const struct weft_analysis *a, const struct thread *waiter, __u32 owner)
+static __u32 owner_of(struct weft_analysis *a, const struct thread *waiter, __u32 owner)
 {
 	__u32 i;
 
@@ -902,7 +933,7 @@ static int on_exec(struct weft_analysis *a, const struct weft_ev_exec *e, __u64 
 		if (li != NONE && li != oi && a->threads[li].state != TS_DEAD)
 			set_state(a, li, TS_DEAD, NONE, t);
 		if (oi != NONE) {
-			if (map_put(&a->tids, e->tid, oi) || map_put(&a->tids, e->old_tid, NONE))
+			if (tid_put(a, e->tid, oi) || tid_put(a, e->old_tid, NONE))
 				return -ENOMEM;
 			a->threads[oi].tid = e->tid;
 		}

@@ -39,6 +39,11 @@ void cmd_arg_recording(struct argp_state *state, const char **path, const char *
  * one line naming the values and exit 2 for one they do not know */
 void cmd_arg_flame_type(struct argp_state *state, const char *arg, enum flame_type *type);
 void cmd_arg_flame_by(struct argp_state *state, const char *arg, enum flame_by *by);
+/* The index of arg among names (NULL-terminated; "markdown|md" is one
+ * choice with two spellings); for anything else one line naming the
+ * choices, "unknown --format 'x' (text, json or folded)", and exit 2 */
+int cmd_arg_choice(struct argp_state *state, const char *option, const char *arg,
+		   const char *const *names);
 /* A number >= 0 and below 1e9, whole or not (a time); false for anything
  * else, the caller says what it wanted */
 bool cmd_parse_number(const char *arg, double *v);

@@ -3,6 +3,7 @@
 #include <argp.h>
 #include <errno.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,40 @@ void cmd_arg_flame_type(struct argp_state *state, const char *arg, enum flame_ty
 	if (flame_type__parse(arg, type))
 		argp_failure(state, 2, 0, "unknown --type '%s' (oncpu, offcpu, wakeup or lock)",
 			     arg);
+}
+
+/* Whether arg is one of the '|'-separated spellings in name */
+static bool spelled(const char *name, const char *arg)
+{
+	size_t len = strlen(arg);
+	const char *end;
+
+	for (;; name = end + 1) {
+		end = strchrnul(name, '|');
+		if ((size_t)(end - name) == len && !strncmp(name, arg, len))
+			return true;
+		if (!*end)
+			return false;
+	}
+}
+
+int cmd_arg_choice(struct argp_state *state, const char *option, const char *arg,
+		   const char *const *names)
+{
+	char list[256] = "";
+	size_t off = 0, n, i;
+
+	for (n = 0; names[n]; n++)
+		if (spelled(names[n], arg))
+			return (int)n;
+	for (i = 0; i < n && off < sizeof(list); i++)
+		off += snprintf(list + off, sizeof(list) - off, "%s%.*s",
+				!i	  ? "" :
+				i + 1 < n ? ", " :
+					    " or ",
+				(int)(strchrnul(names[i], '|') - names[i]), names[i]);
+	argp_failure(state, 2, 0, "unknown %s '%s' (%s)", option, arg, list);
+	return -1;
 }
 
 void cmd_arg_flame_by(struct argp_state *state, const char *arg, enum flame_by *by)

@@ -155,24 +155,18 @@ static error_t compare_parse_arg(int key, char *arg, struct argp_state *state)
 	case OPT_KEEP:
 		o->keep = arg;
 		break;
-	case OPT_FORMAT:
-		if (!strcmp(arg, "text"))
-			o->format = COMPARE_TEXT;
-		else if (!strcmp(arg, "markdown") || !strcmp(arg, "md"))
-			o->format = COMPARE_MARKDOWN;
-		else if (!strcmp(arg, "json"))
-			o->format = COMPARE_JSON;
-		else if (!strcmp(arg, "csv"))
-			o->format = COMPARE_CSV;
-		else if (!strcmp(arg, "html"))
-			o->html = true;
-		else
-			argp_failure(state, 2, 0,
-				     "unknown format '%s' (text, markdown, json, csv or html)",
-				     arg);
-		if (strcmp(arg, "html"))
-			o->html = false;
+	case OPT_FORMAT: {
+		/* in the order of enum compare_format; html is a page of
+		 * its own, not one of compare_print()'s formats */
+		static const char *const names[] = { "text", "markdown|md", "json",
+						     "csv",  "html",	    NULL };
+		int f = cmd_arg_choice(state, "--format", arg, names);
+
+		o->html = f == COMPARE_CSV + 1;
+		if (!o->html)
+			o->format = f;
 		break;
+	}
 	case 'o':
 		o->output = arg;
 		break;

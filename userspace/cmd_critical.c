@@ -21,6 +21,10 @@ enum critical_format {
 	FORMAT_FOLDED,
 };
 
+static const char *const format_names[] = { "text", "json", "folded", NULL };
+/* in the order of enum critical_by */
+static const char *const by_names[] = { "thread", "function", "lock", NULL };
+
 struct critical_cmd_opts {
 	const char *path;
 	enum critical_format format;
@@ -69,26 +73,10 @@ static error_t critical_parse_arg(int key, char *arg, struct argp_state *state)
 
 	switch (key) {
 	case OPT_FORMAT:
-		if (!strcmp(arg, "text"))
-			o->format = FORMAT_TEXT;
-		else if (!strcmp(arg, "json"))
-			o->format = FORMAT_JSON;
-		else if (!strcmp(arg, "folded"))
-			o->format = FORMAT_FOLDED;
-		else
-			argp_failure(state, 2, 0, "unknown format '%s' (text, json or folded)",
-				     arg);
+		o->format = cmd_arg_choice(state, "--format", arg, format_names);
 		break;
 	case OPT_BY:
-		if (!strcmp(arg, "thread"))
-			o->by = CRITICAL_BY_THREAD;
-		else if (!strcmp(arg, "function"))
-			o->by = CRITICAL_BY_FUNCTION;
-		else if (!strcmp(arg, "lock"))
-			o->by = CRITICAL_BY_LOCK;
-		else
-			argp_failure(state, 2, 0, "unknown --by '%s' (thread, function or lock)",
-				     arg);
+		o->by = cmd_arg_choice(state, "--by", arg, by_names);
 		o->by_set = true;
 		break;
 	case ARGP_KEY_ARG:

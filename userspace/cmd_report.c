@@ -33,6 +33,8 @@ enum report_format {
 	FORMAT_HTML,
 };
 
+static const char *const format_names[] = { "text", "json", "markdown|md", "html", NULL };
+
 struct report_opts {
 	const char *path;
 	const char *output; /* -o: the file to write (html); stdout when NULL */
@@ -89,17 +91,7 @@ static error_t report_parse_arg(int key, char *arg, struct argp_state *state)
 
 	switch (key) {
 	case OPT_FORMAT:
-		if (!strcmp(arg, "text"))
-			o->format = FORMAT_TEXT;
-		else if (!strcmp(arg, "json"))
-			o->format = FORMAT_JSON;
-		else if (!strcmp(arg, "markdown") || !strcmp(arg, "md"))
-			o->format = FORMAT_MARKDOWN;
-		else if (!strcmp(arg, "html"))
-			o->format = FORMAT_HTML;
-		else
-			argp_failure(state, 2, 0,
-				     "unknown format '%s' (text, json, markdown or html)", arg);
+		o->format = cmd_arg_choice(state, "--format", arg, format_names);
 		break;
 	case 'o':
 		o->output = arg;

@@ -66,12 +66,8 @@ static error_t stuck_parse_arg(int key, char *arg, struct argp_state *state)
 		}
 		break;
 	case 'f':
-		if (!strcmp(arg, "json"))
-			o->json = true;
-		else if (!strcmp(arg, "text"))
-			o->json = false;
-		else
-			argp_failure(state, 2, 0, "--format wants text or json, not '%s'", arg);
+		o->json = cmd_arg_choice(state, "--format", arg,
+					 (const char *const[]){ "text", "json", NULL }) == 1;
 		break;
 	case ARGP_KEY_ARG:
 		argp_failure(state, 2, 0, "unexpected argument '%s': give the processes with -p",

@@ -14,9 +14,9 @@
  *
  * On a long recording, a second thread does all of that (reading,
  * checking, inflating, decoding, merging) and hands the records over in
- * batches, while the caller's thread analyses the previous batch: the
- * two halves of a report take about as long as each other, so the report
- * takes about half the time. */
+ * batches (a ring of them, see struct prefetch), while the caller's
+ * thread analyses earlier ones: the two halves of a report take about as
+ * long as each other, so the report takes about half the time. */
 #include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -71,13 +71,24 @@ struct batch {
 	unsigned long long reordered, skipped; /* the merge's, when handed */
 };
 
+/* A ring of NR_BATCHES batches between the two threads. The side that
+ * runs ahead sleeps when the ring is full (or empty) and is woken only
+ * when the other has made half the ring ready again: a wakeup per half
+ * ring, not per batch. With two batches the threads waited for each other
+ * at every batch, and on a VM the wakeup of a waiting thread (an IPI to a
+ * halted vCPU) costs about what a batch does: the report ran at about the
+ * sum of the two halves, not their maximum. */
+#define NR_BATCHES 8
+
 struct prefetch {
 	pthread_t thread;
 	pthread_mutex_t lock;
 	pthread_cond_t changed;
-	struct batch batches[2];
+	struct batch batches[NR_BATCHES];
 	unsigned int consuming; /* the batch the consumer reads */
-	bool holding; /* the consumer has taken it (under the lock) */
+	unsigned int ready; /* batches full and not yet given back (under the lock) */
+	bool holding; /* the consumer has taken it */
+	bool producer_waits, consumer_waits; /* under the lock */
 	bool stop;
 };
 
@@ -586,8 +597,11 @@ static void *prefetch_thread(void *arg)
 		struct batch *b = &pf->batches[producing];
 
 		pthread_mutex_lock(&pf->lock);
-		while (b->full && !pf->stop)
+		while (b->full && !pf->stop) {
+			pf->producer_waits = true;
 			pthread_cond_wait(&pf->changed, &pf->lock);
+		}
+		pf->producer_waits = false;
 		stop = pf->stop;
 		pthread_mutex_unlock(&pf->lock);
 		if (stop)
@@ -607,18 +621,20 @@ static void *prefetch_thread(void *arg)
 				b->end = -ENOMEM;
 				break;
 			}
-			memcpy(b->buf + b->len, ev, size);
+			copy_body(b->buf + b->len, (const unsigned char *)ev, size);
 			b->len += ALIGN8(size);
 		}
 		b->reordered = r->reordered;
 		b->skipped = r->skipped;
 		pthread_mutex_lock(&pf->lock);
 		b->full = true;
-		pthread_cond_broadcast(&pf->changed);
+		pf->ready++;
+		if (pf->consumer_waits && (b->end || pf->ready >= NR_BATCHES / 2))
+			pthread_cond_broadcast(&pf->changed);
 		pthread_mutex_unlock(&pf->lock);
 		if (b->end)
 			break;
-		producing ^= 1;
+		producing = (producing + 1) % NR_BATCHES;
 	}
 	return NULL;
 }
@@ -637,6 +653,7 @@ static size_t events_bytes(const struct weft_event_reader *r)
 static void start_prefetch(struct weft_event_reader *r)
 {
 	struct prefetch *pf;
+	unsigned int i;
 
 	r->pf_decided = true;
 	if (!r->pf_wanted && events_bytes(r) < PREFETCH_MIN_BYTES)
@@ -644,6 +661,13 @@ static void start_prefetch(struct weft_event_reader *r)
 	pf = calloc(1, sizeof(*pf));
 	if (!pf)
 		return;
+	/* Sized once: grown by doubling, each batch went through a dozen
+	 * reallocs, the large ones an mremap with a TLB shootdown each (3%
+	 * of a 1M-event report). A batch passes BATCH_BYTES by one record. */
+	for (i = 0; i < NR_BATCHES; i++) {
+		pf->batches[i].buf = malloc(2 * BATCH_BYTES);
+		pf->batches[i].cap = pf->batches[i].buf ? 2 * BATCH_BYTES : 0;
+	}
 	pthread_mutex_init(&pf->lock, NULL);
 	pthread_cond_init(&pf->changed, NULL);
 	r->pf = pf;
@@ -651,6 +675,8 @@ static void start_prefetch(struct weft_event_reader *r)
 		/* no thread: merge in this one, as on a short recording */
 		pthread_mutex_destroy(&pf->lock);
 		pthread_cond_destroy(&pf->changed);
+		for (i = 0; i < NR_BATCHES; i++)
+			free(pf->batches[i].buf);
 		free(pf);
 		r->pf = NULL;
 	}
@@ -659,6 +685,7 @@ static void start_prefetch(struct weft_event_reader *r)
 static void stop_prefetch(struct weft_event_reader *r)
 {
 	struct prefetch *pf = r->pf;
+	unsigned int i;
 
 	if (!pf)
 		return;
@@ -669,8 +696,8 @@ static void stop_prefetch(struct weft_event_reader *r)
 	pthread_join(pf->thread, NULL);
 	pthread_mutex_destroy(&pf->lock);
 	pthread_cond_destroy(&pf->changed);
-	free(pf->batches[0].buf);
-	free(pf->batches[1].buf);
+	for (i = 0; i < NR_BATCHES; i++)
+		free(pf->batches[i].buf);
 	free(pf);
 	r->pf = NULL;
 }
@@ -683,8 +710,11 @@ static int next_prefetched(struct weft_event_reader *r, const struct weft_event_
 	for (;;) {
 		if (!pf->holding) {
 			pthread_mutex_lock(&pf->lock);
-			while (!b->full)
+			while (!b->full) {
+				pf->consumer_waits = true;
 				pthread_cond_wait(&pf->changed, &pf->lock);
+			}
+			pf->consumer_waits = false;
 			pthread_mutex_unlock(&pf->lock);
 			pf->holding = true;
 			r->pf_reordered = b->reordered;
@@ -701,10 +731,12 @@ static int next_prefetched(struct weft_event_reader *r, const struct weft_event_
 			return b->end < 0 ? b->end : 0;
 		pthread_mutex_lock(&pf->lock);
 		b->full = false;
-		pthread_cond_broadcast(&pf->changed);
+		pf->ready--;
+		if (pf->producer_waits && pf->ready <= NR_BATCHES / 2)
+			pthread_cond_broadcast(&pf->changed);
 		pthread_mutex_unlock(&pf->lock);
 		pf->holding = false;
-		pf->consuming ^= 1;
+		pf->consuming = (pf->consuming + 1) % NR_BATCHES;
 		b = &pf->batches[pf->consuming];
 	}
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "flame_svg.h"
+#include "html_charts.h"
 
 #define FRAME_H 16
 #define PAD 10
@@ -117,32 +118,6 @@ static void tree_free(struct tree *t)
 	free(t->nodes);
 }
 
-static void put_escaped(FILE *out, const char *s)
-{
-	for (; *s; s++) {
-		switch (*s) {
-		case '&':
-			fputs("&amp;", out);
-			break;
-		case '<':
-			fputs("&lt;", out);
-			break;
-		case '>':
-			fputs("&gt;", out);
-			break;
-		case '"':
-			fputs("&quot;", out);
-			break;
-		case '\'':
-			fputs("&apos;", out);
-			break;
-		default:
-			if ((unsigned char)*s >= 0x20)
-				fputc(*s, out);
-		}
-	}
-}
-
 /* Colours by a hash of the name, so a function keeps its colour across
  * graphs of one type, in the type's palette; the wakeup separator grey. */
 static void color_of(const char *name, enum flame_svg_palette palette, char *buf, size_t size)
@@ -231,13 +206,13 @@ static void put_label(FILE *out, const char *name, double width)
 	if (fit < 3)
 		return;
 	if (len <= fit) {
-		put_escaped(out, name);
+		html_text(out, name);
 		return;
 	}
 	s = strndup(name, fit - 2);
 	if (!s)
 		return;
-	put_escaped(out, s);
+	html_text(out, s);
 	fputs("..", out);
 	free(s);
 }
@@ -258,9 +233,9 @@ static void draw(FILE *out, const struct tree *t, size_t at, unsigned int depth,
 		color_of(nd->name, o->palette, color, sizeof(color));
 	fprintf(out, "<g class=\"f\" data-x=\"%.4f\" data-w=\"%.4f\" data-d=\"%u\" data-n=\"", x, w,
 		depth);
-	put_escaped(out, nd->name);
+	html_text(out, nd->name);
 	fputs("\"><title>", out);
-	put_escaped(out, nd->name);
+	html_text(out, nd->name);
 	format_count(count, sizeof(count), nd->value, o->unit);
 	if (o->diff) {
 		char before[48];
@@ -352,7 +327,7 @@ static int write_svg(FILE *out, const struct tree *t, const struct flame_svg_opt
 		"<rect x=\"0\" y=\"0\" width=\"%d\" height=\"%d\" fill=\"#f8f8f0\"/>\n"
 		"<text x=\"%d\" y=\"20\" text-anchor=\"middle\" style=\"font-size:15px\">",
 		FLAME_SVG_WIDTH, height, FLAME_SVG_WIDTH / 2);
-	put_escaped(out, o->title ? o->title : "Flame graph");
+	html_text(out, o->title ? o->title : "Flame graph");
 	fprintf(out,
 		"</text>\n"
 		"<text id=\"unzoom\" x=\"%d\" y=\"20\" onclick=\"unzoom()\" "

@@ -54,6 +54,9 @@ void json_writer__uint(struct json_writer *w, unsigned long long v);
 void json_writer__double(struct json_writer *w, double v);
 /* At most `decimals` decimals, trailing zeros dropped: 2.5, not 2.500000000. */
 void json_writer__fixed(struct json_writer *w, double v, int decimals);
+/* q / 1024 exactly, as json_writer__fixed(w, q / 1024.0, 10) writes it,
+ * without printf's long division of a double */
+void json_writer__fixed_1024(struct json_writer *w, unsigned long long q);
 void json_writer__bool(struct json_writer *w, bool v);
 void json_writer__null(struct json_writer *w);
 

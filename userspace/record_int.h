@@ -35,6 +35,9 @@ struct proc_entry {
 	 * exec chain like a pyenv shim: env, bash, then python) */
 	unsigned int maps_reads_due;
 	__u64 maps_not_before; /* the next due read (maps_reread_ns) */
+	/* a read found it reaped or a zombie: no later read can succeed, so
+	 * none is made until a fork or exec record names it again */
+	bool maps_gone;
 	bool pthread_probed; /* --locks=pthread: its libc is probed */
 	bool task_dirty; /* new or changed since the task table was last written */
 	char comm[WEFT_COMM_LEN];
@@ -66,6 +69,7 @@ struct recorder {
 	__u64 start_ns, end_ns;
 	struct maps_book *maps;
 	__u64 maps_read_ns;
+	unsigned long long maps_reads, maps_failed; /* for -v */
 	struct lock_names *lock_names;
 	struct bpf_link **pthread_links;
 	size_t nr_pthread_links, cap_pthread_links;
@@ -83,6 +87,7 @@ struct recorder {
 	struct unwind_loader *unwind;
 	struct snapshot *attach_waits; /* -p: the waits already begun (attach_waits.h) */
 	struct python_loader *python; /* NULL: no Python frames */
+	struct perf_map_book *jit; /* perf maps: JIT code's names (with stacks) */
 };
 
 struct proc_entry *proc_find(struct recorder *r, __u32 tgid);

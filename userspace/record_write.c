@@ -15,6 +15,7 @@
 
 #include "log.h"
 #include "maps_book.h"
+#include "perf_map.h"
 #include "procfs.h"
 #include "attach_waits.h"
 #include "record_int.h"
@@ -276,6 +277,46 @@ static const struct proc_maps *stack_maps_of(void *ctx, __u32 tgid)
 	return m;
 }
 
+/* JIT code's names as the process wrote them for perf, else as its
+ * parents did: a fork that did not exec runs code they made (CPython
+ * starts a map of its own in a forked child, but the frames above the
+ * fork are the parent's trampolines) */
+static bool stack_jit_name(void *ctx, __u32 tgid, __u64 addr, const char **name)
+{
+	struct recorder *r = ctx;
+	struct proc_entry *p;
+	__u64 offset;
+	int depth;
+
+	for (depth = 0; depth < 16 && tgid; depth++) {
+		if (perf_map__find(perf_map_book__get(r->jit, tgid), addr, name, &offset))
+			return true;
+		if (stack_table__execed(r->stacks, tgid) || !(p = proc_find(r, tgid)))
+			return false;
+		tgid = p->ppid;
+	}
+	return false;
+}
+
+/* The perf maps of the processes gone (opened at their exit) and still
+ * alive, before the stacks are named */
+static void read_perf_maps(struct recorder *r)
+{
+	size_t i;
+
+	if (!r->jit)
+		return;
+	perf_map_book__read_held(r->jit);
+	for (i = 0; i < r->nprocs; i++)
+		if (!r->procs[i].exited)
+			perf_map_book__read(r->jit, r->procs[i].tgid);
+	if (perf_map_book__refused(r->jit))
+		wlog("%zu perf maps (/tmp/perf-PID.map) left unread: a symlink, another owner "
+		     "than the process's, older than the process or not a regular file",
+		     perf_map_book__refused(r->jit));
+	stack_table__set_jit_names(r->stacks, stack_jit_name, r);
+}
+
 /* The stacks of t, read from the kernel's maps and named now, while the
  * machine that ran the program is at hand, into one STACKS section. A
  * reader merges the sections, a later one naming a stack again wins.
@@ -298,6 +339,7 @@ static int name_stacks(struct recorder *r, struct stack_table *t, struct syms_ca
 
 		missing = more < 0 ? more : missing + more;
 	}
+	read_perf_maps(r);
 	if (syms && !stack_table__symbolize(t, stack_maps_of, r, syms, ks) &&
 	    !python_loader__name(r->python, t) && !stack_table__encode(t, &text, &len) && len &&
 	    weft_writer__add_section(r->writer, WEFT_SEC_STACKS, text, len) && !r->write_err)

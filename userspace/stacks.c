@@ -5,6 +5,7 @@
 #include <string.h>
 #include <bpf/bpf.h>
 
+#include "demangle.h"
 #include "events.h"
 #include "log.h"
 #include "python.h"
@@ -19,6 +20,8 @@ struct stack_table {
 	size_t n, cap;
 	struct u64_set index; /* key_of() -> index in stacks */
 	struct u64_set execed; /* tgids that exec'd */
+	stack_jit_fn jit_name;
+	void *jit_ctx;
 };
 
 /* Unique and never 0: bit 63 set, bit 62 user, tgid, id. */
@@ -224,6 +227,31 @@ static char *frame_name(const struct sym_result *res)
 	return sanitize(strdup(buf));
 }
 
+void stack_table__set_jit_names(struct stack_table *t, stack_jit_fn jit_name, void *ctx)
+{
+	t->jit_name = jit_name;
+	t->jit_ctx = ctx;
+}
+
+/* A frame's name from the process's perf map, demangled as ELF names are
+ * (a C++ JIT may write mangled names); NULL when the map does not hold
+ * addr, or out of memory (*err then) */
+static char *jit_name(const struct stack_table *t, __u32 tgid, __u64 addr, int *err)
+{
+	char buf[NAME_MAX_LEN], *demangled;
+	const char *name;
+
+	if (!t->jit_name || !t->jit_name(t->jit_ctx, tgid, addr, &name))
+		return NULL;
+	demangled = demangle(name);
+	snprintf(buf, sizeof(buf), "%s", demangled ? demangled : name);
+	free(demangled);
+	demangled = strdup(buf);
+	if (!demangled)
+		*err = -ENOMEM;
+	return demangled ? sanitize(demangled) : NULL;
+}
+
 int stack_table__symbolize(struct stack_table *t, stack_maps_fn maps_of, void *maps_ctx,
 			   struct syms_cache *syms, const struct kallsyms *ks)
 {
@@ -266,7 +294,16 @@ int stack_table__symbolize(struct stack_table *t, stack_maps_fn maps_of, void *m
 				memset(&res, 0, sizeof(res));
 			/* a kernel address below the first symbol is no symbol */
 			free((char *)st->frames[f].name);
-			st->frames[f].name = frame_name(&res);
+			st->frames[f].name = NULL;
+			err = 0;
+			/* code no ELF file names: JIT code, which its runtime
+			 * names in the perf map */
+			if (st->user && !res.found && st->frames[f].addr != WEFT_STACK_CUT_SHORT)
+				st->frames[f].name = jit_name(t, st->tgid, addr, &err);
+			if (err)
+				return err;
+			if (!st->frames[f].name)
+				st->frames[f].name = frame_name(&res);
 			if (!st->frames[f].name)
 				return -ENOMEM;
 		}

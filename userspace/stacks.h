@@ -88,6 +88,15 @@ int stack_table__read_map(struct stack_table *t, int map_fd, unsigned int max_de
  * none; its frames become "[unknown]"). */
 typedef const struct proc_maps *(*stack_maps_fn)(void *ctx, __u32 tgid);
 
+/* The name of JIT code at addr in process tgid, as its runtime wrote it
+ * for perf (perf_map.h): true and *name (valid while the table is being
+ * symbolized), or false. */
+typedef bool (*stack_jit_fn)(void *ctx, __u32 tgid, __u64 addr, const char **name);
+/* User frames the ELF symbols leave unnamed (JIT code in anonymous
+ * memory, or in a mapping newer than the maps snapshot) are named by
+ * jit_name at the next stack_table__symbolize(). NULL: none. */
+void stack_table__set_jit_names(struct stack_table *t, stack_jit_fn jit_name, void *ctx);
+
 /* Names every frame of every stack: user frames through maps_of and syms,
  * kernel frames through ks (either may be NULL: those frames are then
  * "[unknown]"). Return addresses (all frames but the leaf) are looked up

@@ -12,8 +12,10 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "demangle.h"
 #include "elf_symtab.h"
 #include "symbols.h"
+#include "u64set.h"
 
 #define DEFAULT_DEBUG_ROOT "/usr/lib/debug"
 #define DELETED_SUFFIX " (deleted)"
@@ -70,6 +72,12 @@ struct syms_cache {
 	unsigned long memo_serial;
 	size_t memo_idx;
 	struct file_entry *memo_entry;
+	/* Demangled names by the address of their mangled one (which the
+	 * cache's symbol tables hold until it is freed): each demangled
+	 * once. The value indexes demangled[]; NULL there keeps the name. */
+	struct u64_set demangled_of;
+	char **demangled;
+	size_t ndemangled, demangled_cap;
 };
 
 static unsigned long next_serial;
@@ -404,6 +412,10 @@ void syms_cache__free(struct syms_cache *c)
 	free(c->buckets);
 	elf_symtab__free(c->vdso);
 	free(c->debug_root);
+	for (i = 0; i < c->ndemangled; i++)
+		free(c->demangled[i]);
+	free(c->demangled);
+	u64_set__release(&c->demangled_of);
 	free(c);
 }
 
@@ -690,15 +702,43 @@ static const char *anon_module(enum map_kind kind)
 	}
 }
 
-int syms_cache__resolve_user(struct syms_cache *c, const struct proc_maps *m,
-			     unsigned long long addr, bool data, struct sym_result *out)
+/* The name to show for a symbol name the cache holds: demangled when it
+ * is a C++ name, once per name. NULL only when out of memory. */
+static const char *shown_name(struct syms_cache *c, const char *name)
+{
+	bool added = false;
+	char **grown;
+	__u32 *slot;
+
+	if (name[0] != '_' || name[1] != 'Z')
+		return name;
+	/* room first: a slot once added must name a string */
+	if (c->ndemangled == c->demangled_cap) {
+		size_t cap = c->demangled_cap ? c->demangled_cap * 2 : 64;
+
+		grown = realloc(c->demangled, cap * sizeof(*grown));
+		if (!grown)
+			return NULL;
+		c->demangled = grown;
+		c->demangled_cap = cap;
+	}
+	slot = u64_set__slot(&c->demangled_of, (__u64)(uintptr_t)name, &added);
+	if (!slot)
+		return NULL;
+	if (added) {
+		*slot = c->ndemangled;
+		c->demangled[c->ndemangled++] = demangle(name);
+	}
+	return c->demangled[*slot] ? c->demangled[*slot] : name;
+}
+
+static int resolve_user(struct syms_cache *c, const struct proc_maps *m, unsigned long long addr,
+			bool data, struct sym_result *out)
 {
 	const struct proc_map *mp;
 	long idx;
 	int err;
 
-	if (!c || !m || !out)
-		return -EINVAL;
 	*out = (struct sym_result){ .module = "[unknown]", .offset = addr };
 	idx = find_map(m, addr);
 	if (idx < 0)
@@ -727,4 +767,20 @@ int syms_cache__resolve_user(struct syms_cache *c, const struct proc_maps *m,
 	out->module = anon_module(mp->kind);
 	out->offset = addr - mp->start;
 	return 0;
+}
+
+int syms_cache__resolve_user(struct syms_cache *c, const struct proc_maps *m,
+			     unsigned long long addr, bool data, struct sym_result *out)
+{
+	int err;
+
+	if (!c || !m || !out)
+		return -EINVAL;
+	err = resolve_user(c, m, addr, data, out);
+	if (!err && out->found && out->name) {
+		out->name = shown_name(c, out->name);
+		if (!out->name)
+			return -ENOMEM;
+	}
+	return err;
 }

@@ -132,7 +132,7 @@ static __u64 quanta(__u64 ns)
 
 static void put_quanta(struct timeline *tl, __u64 q)
 {
-	json_writer__fixed(tl->w, q / 1024.0, 10);
+	json_writer__fixed_1024(tl->w, q);
 }
 
 static void put_us(struct timeline *tl, __u64 ns)
@@ -492,6 +492,24 @@ static void flush_cpu(struct timeline *tl, unsigned int c)
 	memset(r, 0, sizeof(*r));
 }
 
+/* "comm tid" into name (WEFT_COMM_LEN + 16 bytes), as snprintf's "%s %u"
+ * would: a piece is named at every switch, and snprintf was a tenth of a
+ * timeline's time */
+static void name_tid(char *name, const char *comm, __u32 tid)
+{
+	size_t n = strnlen(comm, WEFT_COMM_LEN - 1);
+	char digits[12], *d = digits + sizeof(digits);
+
+	memcpy(name, comm, n);
+	name[n++] = ' ';
+	do {
+		*--d = '0' + tid % 10;
+		tid /= 10;
+	} while (tid);
+	memcpy(name + n, d, digits + sizeof(digits) - d);
+	name[n + (digits + sizeof(digits) - d)] = '\0';
+}
+
 /* What ran on CPU c over [start, end), ended by a switch whose prev was
  * end_tid. Switches between two untraced tasks are not recorded, so an
  * untraced stretch is idle only when it began and ended with the idle
@@ -509,8 +527,7 @@ static void cpu_piece(struct timeline *tl, unsigned int c, __u64 start, __u64 en
 		const struct tl_thread *th = thread_find(tl, cpu->tid);
 
 		p.kind = CPU_TRACED;
-		snprintf(p.name, sizeof(p.name), "%s %u", th && th->comm[0] ? th->comm : "tid",
-			 cpu->tid);
+		name_tid(p.name, th && th->comm[0] ? th->comm : "tid", cpu->tid);
 	} else if (!cpu->tid && !end_tid) {
 		p.kind = CPU_IDLE;
 		strcpy(p.name, "idle");
@@ -727,7 +744,8 @@ int timeline__feed(struct timeline *tl, const struct weft_event_header *ev)
 	counter_update(tl, t);
 	if (t > tl->win_to)
 		tl->past_end = true;
-	if (json_writer__error(tl->w) || ferror(tl->out))
+	/* unlocked: glibc locks the stream once a second thread has run */
+	if (json_writer__error(tl->w) || ferror_unlocked(tl->out))
 		tl->err = -EIO;
 	return tl->err;
 }

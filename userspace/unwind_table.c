@@ -852,7 +852,7 @@ static int fde_cmp(const void *a, const void *b)
 static int compile_rows(const struct eh_frame_section *sec, struct cfi_index *ix,
 			struct row_vec *out)
 {
-	const struct weft_unwind_row gap_template = { .cfa_type = WEFT_CFA_UNKNOWN };
+	const struct weft_unwind_row gap_template = { .cfa_type = WEFT_CFA_GAP };
 	struct weft_unwind_row gap;
 	__u64 kept_end = 0;
 	size_t i;

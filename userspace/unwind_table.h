@@ -7,8 +7,9 @@
  * instructions first), and a row is emitted wherever the rule changes;
  * consecutive rows with the same rule are merged, so rows are strictly
  * sorted by pc. Where an FDE ends and the next does not start, a
- * WEFT_CFA_UNKNOWN row starts the gap; the last FDE is always followed by
- * one, so a pc past every function finds no rule. Overlapping FDEs: they
+ * WEFT_CFA_GAP row starts the gap; the last FDE is always followed by
+ * one, so a pc past every function finds no rule (the BPF walk takes a
+ * frame-pointer step there: code without CFI, as V8's builtins). Overlapping FDEs: they
  * are taken in order of start address (of equal starts, the first in the
  * section), and an FDE that starts before the end of the one kept before
  * it is dropped whole. FDEs of length zero are ignored.
@@ -104,7 +105,9 @@ typedef int (*unwind_read_fn)(void *ctx, __u64 addr, __u64 *val);
  *     r->pc == bias and not leaf), lookup > 0xffffffff, or lookup is
  *     before the first row.
  *  2. The row of lookup (unwind_table__find). WEFT_CFA_END: return 0, the
- *     stack ends here whole. WEFT_CFA_UNKNOWN: -ENOENT.
+ *     stack ends here whole. WEFT_CFA_UNKNOWN: -ENOENT. WEFT_CFA_GAP (and
+ *     a lookup before the first row): -ENOENT here; the BPF walk takes a
+ *     frame-pointer step instead, as it does for a pc in no mapping.
  *  3. cfa = r->sp + cfa_offset (RSP), r->bp + cfa_offset (RBP), or for
  *     PLT r->sp + cfa_offset + (((r->pc & 15) >= rbp_offset8) ? 8 : 0),
  *     with the frame's own pc, not the lookup (PLT entries are 16-byte

@@ -174,6 +174,19 @@ def install_copy_run_and_uninstall(tmp):
     check(r.returncode == 0, r.stderr)
     report = json.loads(r.stdout)
     have = json_keys(report)
+    # a Python program's threads add their Python functions
+    py = os.path.join(tmp, "py.data")
+    r = h.run([weft, "record", "-o", py, "--", "/usr/bin/python3", "-c",
+               "import threading,time\n"
+               "def spin():\n"
+               "    end = time.time() + 1.2\n"
+               "    while time.time() < end: pass\n"
+               "ts = [threading.Thread(target=spin) for _ in range(2)]\n"
+               "[t.start() for t in ts]; [t.join() for t in ts]"], timeout=120)
+    check(r.returncode == 0, f"installed weft record of python3 failed: {r.stderr.strip()}")
+    r = h.run([weft, "report", py, "--format", "json"])
+    check(r.returncode == 0, r.stderr)
+    have |= json_keys(json.loads(r.stdout))
     documented = documented_keys()
     check(len(documented) > 50, f"metrics.md: {len(documented)} keys")
     # list items are checked where the run had some

@@ -12,3 +12,10 @@ __attribute__((noinline)) int fix_lib_function(int x)
 
 extern int __fix_lib_function(int x) __attribute__((alias("fix_lib_function")));
 extern int fw(int x) __attribute__((weak, alias("fix_lib_function")));
+
+/* A C++ name (fix::scaled(int)), made by hand in C: shown demangled. */
+__attribute__((noinline)) int fix_scaled(int x) __asm__("_ZN3fix6scaledEi");
+__attribute__((noinline)) int fix_scaled(int x)
+{
+	return x * 3 + fix_lib_counter;
+}
