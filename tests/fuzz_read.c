@@ -160,10 +160,10 @@ static void read_path(const char *path)
 
 		run(cmd_critical, argv);
 	}
-	{
-		char *argv[] = {
-			"weft report", (char *)path, "--format", "json", "--critical", NULL
-		};
+	/* the critical path in the JSON and on the page (its tab and summary) */
+	for (i = 1; i < 4; i += 2) {
+		char *argv[] = { "weft report",	     (char *)path, "--format",
+				 (char *)formats[i], "--critical", NULL };
 
 		run(cmd_report, argv);
 	}

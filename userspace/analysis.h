@@ -152,6 +152,11 @@ struct weft_lock_metrics {
 	double serialized_s; /* serialized time with waiters here */
 };
 
+/* How every output names a lock: its name, or with none (a kernel lock,
+ * an address no symbol covers) its kind and address, "kernel at
+ * 0xffff88815a6a19b8". Returns buf. */
+const char *weft_lock_metrics__label(const struct weft_lock_metrics *l, char *buf, size_t size);
+
 struct weft_delay_metrics {
 	__u64 count;
 	double total_s;

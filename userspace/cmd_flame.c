@@ -91,79 +91,34 @@ static const char *const titles[] = {
 	[FLAME_LOCK] = "Lock waits",
 };
 
-/* The lock graph's lines rooted at the lock they waited for: "name;stack"
- * in stacks[i] (malloc'd, into *texts to free), microseconds in values[i].
- * Returns the count, or -ENOMEM. */
-static long lock_rooted(const struct flame *f, const char **stacks, __u64 *values, char **texts)
-{
-	size_t i, n = 0;
-
-	for (i = 0; i < flame__lock_count(f); i++) {
-		const struct flame_lock_line *l = flame__lock_line(f, i);
-		__u64 us = (l->ns + 500) / 1000;
-		char *p;
-
-		if (!us)
-			continue;
-		if (asprintf(&texts[n], "%s;%s", l->lock_name, l->stack) < 0)
-			return -ENOMEM;
-		/* the lock's name is one frame */
-		for (p = texts[n]; p < texts[n] + strlen(l->lock_name); p++)
-			if (*p == ';')
-				*p = '_';
-		stacks[n] = texts[n];
-		values[n++] = us;
-	}
-	return (long)n;
-}
-
 static int write_svg(const struct flame *f, const struct flame_cli *o)
 {
-	size_t n = flame__count(f), i;
-	size_t cap = n > flame__lock_count(f) ? n : flame__lock_count(f);
-	const char **stacks = calloc(cap ? cap : 1, sizeof(*stacks));
-	__u64 *values = calloc(cap ? cap : 1, sizeof(*values));
-	char **texts = calloc(cap ? cap : 1, sizeof(*texts));
-	long rooted;
+	struct flame_lines l;
 	struct flame_svg_opts so = { .title = titles[o->f.type],
 				     .unit = flame_type__unit(o->f.type),
 				     .palette = o->f.type == FLAME_ONCPU ? FLAME_SVG_HOT :
 						o->f.type == FLAME_LOCK	 ? FLAME_SVG_LOCK :
 									   FLAME_SVG_IO };
 	FILE *out = NULL;
-	int err = -ENOMEM;
+	int err;
 
-	if (!stacks || !values || !texts)
+	/* the lock type rooted at the lock, so that each lock is one tower */
+	err = flame__lines(f, &l);
+	if (err)
 		goto cleanup;
-	if (o->f.type == FLAME_LOCK) {
-		/* rooted at the lock, so that each lock is one tower */
-		rooted = lock_rooted(f, stacks, values, texts);
-		if (rooted < 0)
-			goto cleanup;
-		n = (size_t)rooted;
-	} else {
-		for (i = 0; i < n; i++) {
-			stacks[i] = flame__stack(f, i);
-			values[i] = flame__value(f, i);
-		}
-	}
 	out = fopen(o->svg, "we");
 	if (!out) {
 		err = -errno;
 		elog("Failed to create %s: %s", o->svg, strerror(errno));
 		goto cleanup;
 	}
-	err = flame_svg__write(out, stacks, values, n, &so);
+	err = flame_svg__write(out, l.stacks, l.values, l.n, &so);
 	if (fclose(out) && !err)
 		err = -errno;
 	if (err)
 		elog("Failed to write %s: %s", o->svg, strerror(-err));
 cleanup:
-	for (i = 0; texts && i < cap; i++)
-		free(texts[i]);
-	free(texts);
-	free(stacks);
-	free(values);
+	flame_lines__release(&l);
 	return err;
 }
 

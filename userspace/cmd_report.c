@@ -117,14 +117,14 @@ static error_t report_parse_arg(int key, char *arg, struct argp_state *state)
 	return 0;
 }
 
-/* The pass feeds the stack summary and the wait-for graph at once, and
- * for the HTML page its series and the flame graphs' attribution */
+/* The pass feeds the stack summary (and through its attribution the
+ * critical path's and the HTML page's flame graphs) and the wait-for graph
+ * at once, and for the HTML page its series */
 struct report_tap {
 	struct stack_summary *stacks;
 	struct waitfor *waits;
 	struct critical *crit; /* NULL without --critical */
 	struct html_series *series; /* NULL but for html */
-	struct stack_attrib *attrib; /* likewise */
 };
 
 static int report_feed(void *ctx, const struct weft_event_header *ev)
@@ -136,8 +136,6 @@ static int report_feed(void *ctx, const struct weft_event_header *ev)
 		err = critical__feed(t->crit, ev);
 	if (!err && t->series)
 		err = html_series__feed(t->series, ev);
-	if (!err && t->attrib)
-		err = stack_attrib__feed(t->attrib, ev);
 	return err;
 }
 
@@ -151,8 +149,6 @@ static void report_slice(void *ctx, const struct weft_slice *slice)
 		critical__slice(t->crit, slice);
 	if (t->series)
 		html_series__slice(t->series, slice);
-	if (t->attrib)
-		stack_attrib__slice(t->attrib, slice);
 }
 
 /* -o FILE: written as FILE.tmp.XXXXXX and renamed at the end, so that a
@@ -200,63 +196,10 @@ static const struct {
 };
 #define PAGE_FLAMES (sizeof(page_flames) / sizeof(page_flames[0]))
 
-/* The folded lines of one flame for the page, owned by the caller: the
- * lock type rooted at each lock's name (one tower per lock), as weft
- * flame --svg does */
-struct page_flame {
-	const char **stacks;
-	__u64 *values;
-	char **texts;
-	size_t n, cap;
-};
-
-static void page_flame__free(struct page_flame *p)
+/* A critical_folded_fn: one line of the critical path's flame appended */
+static int push_critical_line(void *ctx, const char *stack, __u64 us)
 {
-	size_t i;
-
-	for (i = 0; p->texts && i < p->cap; i++)
-		free(p->texts[i]);
-	free(p->texts);
-	free(p->stacks);
-	free(p->values);
-}
-
-static int page_flame__fill(struct page_flame *p, const struct flame *f, enum flame_type type)
-{
-	size_t n = flame__count(f), i;
-	char *c;
-
-	p->cap = n > flame__lock_count(f) ? n : flame__lock_count(f);
-	p->stacks = calloc(p->cap ? p->cap : 1, sizeof(*p->stacks));
-	p->values = calloc(p->cap ? p->cap : 1, sizeof(*p->values));
-	p->texts = calloc(p->cap ? p->cap : 1, sizeof(*p->texts));
-	if (!p->stacks || !p->values || !p->texts)
-		return -ENOMEM;
-	if (type != FLAME_LOCK) {
-		for (i = 0; i < n; i++) {
-			p->stacks[i] = flame__stack(f, i);
-			p->values[i] = flame__value(f, i);
-		}
-		p->n = n;
-		return 0;
-	}
-	for (i = 0; i < flame__lock_count(f); i++) {
-		const struct flame_lock_line *l = flame__lock_line(f, i);
-		__u64 us = (l->ns + 500) / 1000;
-
-		if (!us)
-			continue;
-		if (asprintf(&p->texts[p->n], "%s;%s", l->lock_name, l->stack) < 0) {
-			p->texts[p->n] = NULL;
-			return -ENOMEM;
-		}
-		for (c = p->texts[p->n]; c < p->texts[p->n] + strlen(l->lock_name); c++)
-			if (*c == ';')
-				*c = '_';
-		p->stacks[p->n] = p->texts[p->n];
-		p->values[p->n++] = us;
-	}
-	return 0;
+	return flame_lines__add(ctx, stack, us);
 }
 
 /* A verdict serialized by a CPython GIL names the Python functions that
@@ -299,9 +242,9 @@ int cmd_report(int argc, char **argv)
 	struct critical *crit = NULL;
 	struct weft_path_summary sum;
 	struct html_series *series = NULL;
-	struct stack_attrib *attrib = NULL;
 	struct flame *flames[PAGE_FLAMES] = { NULL };
-	struct page_flame pf[PAGE_FLAMES];
+	/* and the critical path's, last: only with --critical */
+	struct flame_lines pf[PAGE_FLAMES + 1];
 	struct html_opts hopts = { .out = NULL };
 	FILE *out = stdout;
 	char err[512], *tmp = NULL;
@@ -347,9 +290,13 @@ int cmd_report(int argc, char **argv)
 		goto cleanup;
 	}
 	if (opts.format == FORMAT_HTML) {
+		/* one attribution per report: the page's flames take the
+		 * summary's records (none when the recording has no stacks:
+		 * then the page has no graph to show) */
+		struct stack_attrib *attrib = stack_summary__attrib(stacks);
+
 		series = html_series__new(aopts->start_ns, true);
-		attrib = series ? stack_attrib__new(table) : NULL;
-		for (i = 0; attrib && i < PAGE_FLAMES; i++) {
+		for (i = 0; series && attrib && i < PAGE_FLAMES; i++) {
 			struct flame_opts fo = { .type = page_flames[i].type,
 						 .by = FLAME_BY_PROCESS };
 
@@ -357,14 +304,14 @@ int cmd_report(int argc, char **argv)
 			if (!flames[i])
 				break;
 		}
-		if (!series || !attrib || i < PAGE_FLAMES) {
+		if (!series || (attrib && i < PAGE_FLAMES)) {
 			elog("%s: %s", opts.path, strerror(errno ? errno : ENOMEM));
 			goto cleanup;
 		}
 	}
 	/* one pass over the file: the summary sees each event, then the
 	 * analysis, whose slices both see */
-	both = (struct report_tap){ stacks, waits, crit, series, attrib };
+	both = (struct report_tap){ stacks, waits, crit, series };
 	tap = (struct recording_tap){ report_feed, report_slice, &both };
 	if (recording_run(rec, &tap, err, sizeof(err)) < 0) {
 		elog("%s", err);
@@ -398,10 +345,10 @@ int cmd_report(int argc, char **argv)
 	}
 	if (series)
 		html_series__window(series, m);
-	for (i = 0; attrib && i < PAGE_FLAMES; i++) {
+	for (i = 0; flames[0] && i < PAGE_FLAMES; i++) {
 		werr = flame__finish(flames[i], m);
 		if (!werr)
-			werr = page_flame__fill(&pf[i], flames[i], page_flames[i].type);
+			werr = flame__lines(flames[i], &pf[i]);
 		if (werr) {
 			elog("%s: flame graphs: %s", opts.path, strerror(-werr));
 			goto cleanup;
@@ -417,6 +364,26 @@ int cmd_report(int argc, char **argv)
 			.stacks = pf[i].stacks,
 			.values = pf[i].values,
 			.n = pf[i].n,
+		};
+	}
+	/* the critical path's tab: the lines weft critical --format folded
+	 * writes (by thread), with or without stacks */
+	if (series && opts.out.critical) {
+		struct flame_lines *p = &pf[PAGE_FLAMES];
+
+		werr = critical__for_each_folded(crit, CRITICAL_BY_THREAD, push_critical_line, p);
+		if (werr) {
+			elog("%s: critical path flame graph: %s", opts.path, strerror(-werr));
+			goto cleanup;
+		}
+		hopts.flames[hopts.nr_flames++] = (struct html_flame){
+			.id = "critical",
+			.title = "Critical path",
+			.unit = "us",
+			.palette = FLAME_SVG_HOT,
+			.stacks = p->stacks,
+			.values = p->values,
+			.n = p->n,
 		};
 	}
 	/* the summary and the flames copied what they report */
@@ -466,11 +433,10 @@ cleanup:
 	if (tmp)
 		unlink(tmp);
 	free(tmp);
-	for (i = 0; i < PAGE_FLAMES; i++) {
+	for (i = 0; i < PAGE_FLAMES; i++)
 		flame__free(flames[i]);
-		page_flame__free(&pf[i]);
-	}
-	stack_attrib__free(attrib);
+	for (i = 0; i < PAGE_FLAMES + 1; i++)
+		flame_lines__release(&pf[i]);
 	html_series__free(series);
 	stack_summary__free(stacks);
 	waitfor__free(waits);

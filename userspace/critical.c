@@ -733,11 +733,9 @@ static int make_locks(struct critical *c, const struct weft_metrics *m)
 
 			l->pid = m->locks[i].pid;
 			l->addr = m->locks[i].addr;
-			if (m->locks[i].name[0])
-				snprintf(l->name, sizeof(l->name), "%s", m->locks[i].name);
-			else
-				snprintf(l->name, sizeof(l->name), "0x%llx",
-					 (unsigned long long)l->addr);
+			/* as the report's other outputs name it: a kernel lock
+			 * is "kernel at 0xffff...", not a bare address */
+			weft_lock_metrics__label(&m->locks[i], l->name, sizeof(l->name));
 		}
 	} else {
 		c->locks = calloc(c->nr_lock_ids ? c->nr_lock_ids : 1, sizeof(*c->locks));
@@ -1515,7 +1513,8 @@ static int folded_piece(struct critical *c, void *ctx, const struct critical_seg
 	return 0;
 }
 
-int critical__write_folded(struct critical *c, FILE *out, enum critical_by by)
+int critical__for_each_folded(struct critical *c, enum critical_by by, critical_folded_fn fn,
+			      void *ctx)
 {
 	struct folded_acc f = { .by = by };
 	size_t i, n;
@@ -1538,10 +1537,10 @@ int critical__write_folded(struct critical *c, FILE *out, enum critical_by by)
 	for (i = 1; i < f.cap && i < strtab__count(f.lines); i++) {
 		__u64 us = (f.ns[i] + 500) / 1000;
 
-		if (us && fprintf(out, "%s %llu\n", strtab__str(f.lines, i),
-				  (unsigned long long)us) < 0) {
-			err = -EIO;
-			break;
+		if (us) {
+			err = fn(ctx, strtab__str(f.lines, i), us);
+			if (err)
+				break;
 		}
 	}
 out:
@@ -1549,4 +1548,14 @@ out:
 	free(f.ns);
 	free(f.buf);
 	return err;
+}
+
+static int folded_line_print(void *ctx, const char *stack, __u64 us)
+{
+	return fprintf(ctx, "%s %llu\n", stack, (unsigned long long)us) < 0 ? -EIO : 0;
+}
+
+int critical__write_folded(struct critical *c, FILE *out, enum critical_by by)
+{
+	return critical__for_each_folded(c, by, folded_line_print, out);
 }

@@ -86,7 +86,7 @@ struct critical_state_ns {
 struct critical_lock {
 	__u32 pid;
 	__u64 addr;
-	char name[64]; /* the locks table's name, or 0x... */
+	char name[64]; /* weft_lock_metrics__label(): the name, or "kernel at 0x..." */
 	__u64 ns; /* the path inside critical sections of it that others waited for */
 	double share;
 	/* the path's time in waits on it: an upper bound on what the wall
@@ -161,5 +161,11 @@ int critical__write_text(const struct critical *c, FILE *out, enum critical_by b
 /* The path as folded stacks, microseconds: by thread, the root is
  * comm-tid; by function, comm. -EINVAL for CRITICAL_BY_LOCK. */
 int critical__write_folded(struct critical *c, FILE *out, enum critical_by by);
+/* The same lines one by one (stack, microseconds; never 0), for a caller
+ * that draws them (the HTML page's tab); fn's non-zero return stops the
+ * walk and is returned. 0, -ENOMEM or -EINVAL as above. */
+typedef int (*critical_folded_fn)(void *ctx, const char *stack, __u64 us);
+int critical__for_each_folded(struct critical *c, enum critical_by by, critical_folded_fn fn,
+			      void *ctx);
 
 #endif /* __WEFT_CRITICAL_H */

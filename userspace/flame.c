@@ -449,11 +449,7 @@ static int keep_locks(struct flame *f, struct line *lines, size_t n, const struc
 
 		if (!l->value || !lm)
 			continue;
-		if (lm->name[0])
-			snprintf(name, sizeof(name), "%s", lm->name);
-		else
-			snprintf(name, sizeof(name), "%s at 0x%llx", lm->kind ? lm->kind : "lock",
-				 (unsigned long long)lm->addr);
+		weft_lock_metrics__label(lm, name, sizeof(name));
 		id = strtab__intern(f->names, name, strlen(name));
 		if (id < 0)
 			return -ENOMEM;
@@ -589,4 +585,79 @@ int flame__write_folded(const struct flame *f, FILE *out)
 	for (i = 0; i < flame__count(f); i++)
 		fprintf(out, "%s %llu\n", f->lines[i].stack, (unsigned long long)f->lines[i].value);
 	return ferror(out) ? -EIO : 0;
+}
+
+int flame__lines(const struct flame *f, struct flame_lines *l)
+{
+	size_t n = flame__count(f), i;
+	char *c;
+
+	memset(l, 0, sizeof(*l));
+	l->cap = n > flame__lock_count(f) ? n : flame__lock_count(f);
+	l->stacks = calloc(l->cap ? l->cap : 1, sizeof(*l->stacks));
+	l->values = calloc(l->cap ? l->cap : 1, sizeof(*l->values));
+	l->texts = calloc(l->cap ? l->cap : 1, sizeof(*l->texts));
+	if (!l->stacks || !l->values || !l->texts)
+		return -ENOMEM;
+	if (f->opts.type != FLAME_LOCK) {
+		for (i = 0; i < n; i++) {
+			l->stacks[i] = flame__stack(f, i);
+			l->values[i] = flame__value(f, i);
+		}
+		l->n = n;
+		return 0;
+	}
+	for (i = 0; i < flame__lock_count(f); i++) {
+		const struct flame_lock_line *k = flame__lock_line(f, i);
+		__u64 us = (k->ns + 500) / 1000;
+
+		if (!us)
+			continue;
+		if (asprintf(&l->texts[l->n], "%s;%s", k->lock_name, k->stack) < 0) {
+			l->texts[l->n] = NULL;
+			return -ENOMEM;
+		}
+		/* the lock's name is one frame */
+		for (c = l->texts[l->n]; c < l->texts[l->n] + strlen(k->lock_name); c++)
+			if (*c == ';')
+				*c = '_';
+		l->stacks[l->n] = l->texts[l->n];
+		l->values[l->n++] = us;
+	}
+	return 0;
+}
+
+int flame_lines__add(struct flame_lines *l, const char *stack, __u64 us)
+{
+	size_t cs = l->cap, cv = l->cap, ct = l->cap;
+	char *text;
+
+	/* l->cap moves only once all three have room */
+	if (grow_array((void **)&l->stacks, &cs, l->n + 1, sizeof(*l->stacks)) ||
+	    grow_array((void **)&l->values, &cv, l->n + 1, sizeof(*l->values)) ||
+	    grow_array((void **)&l->texts, &ct, l->n + 1, sizeof(*l->texts)))
+		return -ENOMEM;
+	if (ct > l->cap) {
+		memset(l->texts + l->cap, 0, (ct - l->cap) * sizeof(*l->texts));
+		l->cap = ct;
+	}
+	text = strdup(stack);
+	if (!text)
+		return -ENOMEM;
+	l->texts[l->n] = text;
+	l->stacks[l->n] = text;
+	l->values[l->n++] = us;
+	return 0;
+}
+
+void flame_lines__release(struct flame_lines *l)
+{
+	size_t i;
+
+	for (i = 0; l->texts && i < l->cap; i++)
+		free(l->texts[i]);
+	free(l->texts);
+	free(l->stacks);
+	free(l->values);
+	memset(l, 0, sizeof(*l));
 }

@@ -124,4 +124,24 @@ int flame__write_folded(const struct flame *f, FILE *out);
 size_t flame__lock_count(const struct flame *f);
 const struct flame_lock_line *flame__lock_line(const struct flame *f, size_t i);
 
+/* The lines a flame graph SVG draws (weft flame --svg, the HTML page's
+ * tabs): the lock type's rooted at the lock's name, so that each lock is
+ * one tower (a ';' in the name becomes '_': the name is one frame), in
+ * microseconds, lines under 0.5 us left out; the other types' as
+ * flame__stack() and flame__value(). texts holds the strings made here
+ * (cap of them, NULL or malloc'd), for flame_lines__release(). */
+struct flame_lines {
+	const char **stacks;
+	__u64 *values;
+	char **texts;
+	size_t n, cap;
+};
+
+/* After finish: *l filled (it may be zeroed or hold nothing); 0 or
+ * -ENOMEM (then release *l all the same) */
+int flame__lines(const struct flame *f, struct flame_lines *l);
+/* One more line, stack copied into texts: 0 or -ENOMEM */
+int flame_lines__add(struct flame_lines *l, const char *stack, __u64 us);
+void flame_lines__release(struct flame_lines *l);
+
 #endif /* __WEFT_FLAME_H */

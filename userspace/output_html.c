@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "compare.h"
+#include "critical.h"
 #include "downsample.h"
 #include "flame_svg.h"
 #include "html_charts.h"
@@ -922,6 +923,158 @@ static void locks(FILE *out, const struct weft_metrics *m, const struct output_o
 	fputs("</tbody></table></section>\n", out);
 }
 
+/* The critical path's summary, with the figures of the JSON's
+ * critical_path (its decimals: seconds 6, shares 4); its flame graph is a
+ * tab of the flames */
+#define CRIT_ROWS 10
+
+static void crit_fig_s(FILE *out, const char *key, __u64 ns)
+{
+	char b[32];
+
+	fig(out, key, ns / 1e9, 6, dur(b, sizeof(b), ns / 1e9));
+}
+
+/* A cell of the i-th row of one of critical_path's lists: its seconds or
+ * its share, with the JSON key critical_path.LIST.i.FIELD; before (HTML,
+ * may be NULL) goes ahead of the figure */
+static void crit_td(FILE *out, const char *list, unsigned int i, const char *field, double v,
+		    bool is_share, const char *before)
+{
+	char k[96], b[32];
+
+	snprintf(k, sizeof(k), "critical_path.%s.%u.%s", list, i, field);
+	fprintf(out,
+		is_share ? "<td class=\"n\" data-v=\"%.6f\">" : "<td class=\"n\" data-v=\"%.9f\">",
+		v);
+	if (before)
+		fputs(before, out);
+	if (is_share)
+		fig(out, k, v, 4, fmt(b, sizeof(b), "%.1f%%", 100 * v));
+	else
+		fig(out, k, v, 6, dur(b, sizeof(b), v));
+	fputs("</td>", out);
+}
+
+static void crit_state(FILE *out, const char *name, const char *key, __u64 ns, __u64 path)
+{
+	char k[64];
+
+	fputs("<tr><td>", out);
+	html_text(out, name);
+	snprintf(k, sizeof(k), "critical_path.by_state.%s", key);
+	fprintf(out, "</td><td class=\"n\" data-v=\"%.9f\">", ns / 1e9);
+	crit_fig_s(out, k, ns);
+	fputs("</td>", out);
+	td_share(out, path ? (double)ns / path : 0);
+	fputs("</tr>\n", out);
+}
+
+static void critical_section(FILE *out, const struct output_opts *o)
+{
+	const struct critical *c = o ? o->critical : NULL;
+	const struct critical_state_ns *st;
+	const struct critical_thread *t;
+	const struct critical_lock *l;
+	unsigned int i, n;
+	__u64 path;
+	char b[32];
+
+	fputs("<section id=\"critical\" aria-labelledby=\"h-critical\"><h2 id=\"h-critical\">"
+	      "Critical path</h2>\n",
+	      out);
+	if (!c) {
+		fputs("<p class=\"note\" id=\"critical-absent\">Not computed: <code>weft report "
+		      "--critical --format html</code> adds it (the chain of work and waits that "
+		      "decided the wall time). It is not in every page because its memory grows "
+		      "with the events.</p></section>\n",
+		      out);
+		return;
+	}
+	path = critical__path_ns(c);
+	st = critical__by_state(c);
+	fputs("<p>The chain of work and waits that decided the wall time: ", out);
+	crit_fig_s(out, "critical_path.path_s", path);
+	fputs(" of ", out);
+	fig(out, "critical_path.wall_s", critical__wall_s(c), 6,
+	    dur(b, sizeof(b), critical__wall_s(c)));
+	fputs(" wall, ending on tid ", out);
+	fig(out, "critical_path.end_tid", critical__end_tid(c), 0,
+	    fmt(b, sizeof(b), "%.0f", critical__end_tid(c)));
+	fputs(". Its flame graph is the <a href=\"#flames\">Critical path</a> tab.</p>\n", out);
+
+	fputs("<h3 id=\"h-crit-state\">By state</h3>\n<table class=\"sortable\" "
+	      "id=\"critical-state\" aria-labelledby=\"h-crit-state\"><thead><tr>",
+	      out);
+	th(out, "state", false);
+	th(out, "on the path", true);
+	th(out, "share", true);
+	fputs("</tr></thead><tbody>\n", out);
+	crit_state(out, "running", "running_s", st->running, path);
+	crit_state(out, "queued behind the tree", "runnable_tree_s", st->runnable_tree, path);
+	crit_state(out, "queued behind others", "runnable_others_s", st->runnable_others, path);
+	crit_state(out, "sleep", "sleep_s", st->sleep, path);
+	crit_state(out, "io", "io_s", st->io, path);
+	crit_state(out, "lock", "lock_s", st->lock, path);
+	crit_state(out, "wait", "wait_s", st->wait, path);
+	crit_state(out, "other", "other_s", st->other, path);
+	fputs("</tbody></table>\n", out);
+
+	t = critical__by_thread(c, &n);
+	fputs("<h3 id=\"h-crit-thread\">By thread</h3>\n<table class=\"sortable\" "
+	      "id=\"critical-threads\" aria-labelledby=\"h-crit-thread\"><thead><tr>",
+	      out);
+	th(out, "tid", true);
+	th(out, "pid", true);
+	th(out, "comm", false);
+	th(out, "on the path", true);
+	th(out, "share", true);
+	fputs("</tr></thead><tbody>\n", out);
+	for (i = 0; i < n && i < CRIT_ROWS; i++) {
+		fputs("<tr>", out);
+		td_u(out, t[i].tid);
+		td_u(out, t[i].pid);
+		td_text(out, t[i].comm, true);
+		crit_td(out, "by_thread", i, "s", t[i].ns / 1e9, false, NULL);
+		crit_td(out, "by_thread", i, "share", t[i].share, true, NULL);
+		fputs("</tr>\n", out);
+	}
+	fputs("</tbody></table>\n", out);
+	if (n > CRIT_ROWS)
+		fprintf(out, "<p class=\"note\">%u more threads in the JSON.</p>\n", n - CRIT_ROWS);
+
+	l = critical__by_lock(c, &n);
+	fputs("<h3 id=\"h-crit-lock\">Locks on the path</h3>\n", out);
+	if (!n) {
+		fputs("<p class=\"note\">No lock on the path: no part of it was inside a "
+		      "critical section that others waited for.</p></section>\n",
+		      out);
+		return;
+	}
+	fputs("<table class=\"sortable\" id=\"critical-locks\" aria-labelledby=\"h-crit-lock\">"
+	      "<thead><tr>",
+	      out);
+	th(out, "lock", false);
+	th(out, "pid", true);
+	th(out, "inside it on the path", true);
+	th(out, "share", true);
+	th(out, "what-if bound", true);
+	fputs("</tr></thead><tbody>\n", out);
+	for (i = 0; i < n && i < CRIT_ROWS; i++) {
+		fputs("<tr>", out);
+		td_text(out, l[i].name, true);
+		td_u(out, l[i].pid);
+		crit_td(out, "by_lock", i, "s", l[i].ns / 1e9, false, NULL);
+		crit_td(out, "by_lock", i, "share", l[i].share, true, NULL);
+		crit_td(out, "by_lock", i, "whatif_bound_s", l[i].bound_ns / 1e9, false, "&le; ");
+		fputs("</tr>\n", out);
+	}
+	fputs("</tbody></table>\n<p class=\"note\">What-if bound: the path's time in waits on "
+	      "the lock, the most the wall could gain if it were never contended (an upper "
+	      "bound, not a prediction).</p></section>\n",
+	      out);
+}
+
 /* The flame graph's SVG as one iframe's document: in its own document
  * its script's globals and ids cannot meet another graph's. srcdoc is
  * quoted with ', so only & and ' need escaping in it. */
@@ -1187,6 +1340,7 @@ int output_html(FILE *out, const struct weft_metrics *m, const struct html_opts 
 	      "<li><a href=\"#cpus-over-time\">CPUs over time</a></li>"
 	      "<li><a href=\"#lanes\">Threads over time</a></li>"
 	      "<li><a href=\"#off-cpu\">Off-CPU</a></li><li><a href=\"#locks\">Locks</a></li>"
+	      "<li><a href=\"#critical\">Critical path</a></li>"
 	      "<li><a href=\"#flames\">Flame graphs</a></li>"
 	      "<li><a href=\"#threads\">Threads</a></li>"
 	      "<li><a href=\"#processes\">Processes</a></li><li><a href=\"#cpus\">CPUs</a></li>"
@@ -1198,6 +1352,7 @@ int output_html(FILE *out, const struct weft_metrics *m, const struct html_opts 
 	lanes(out, m, o->series);
 	off_cpu(out, m);
 	locks(out, m, o->out);
+	critical_section(out, o->out);
 	err = flames(out, o);
 	if (!err)
 		err = threads_table(out, m);

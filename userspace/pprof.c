@@ -359,11 +359,7 @@ static void encode_sample(struct pprof *p, const struct kline *l, const struct w
 	if (k->kind == STACK_KIND_OFFCPU)
 		label_str(p, s, tmp, "reason", weft_wait_reason__name(k->reason));
 	if (lm) {
-		if (lm->name[0])
-			snprintf(lock, sizeof(lock), "%s", lm->name);
-		else
-			snprintf(lock, sizeof(lock), "%s at 0x%llx", lm->kind ? lm->kind : "lock",
-				 (unsigned long long)lm->addr);
+		weft_lock_metrics__label(lm, lock, sizeof(lock));
 		label_str(p, s, tmp, "lock", lock);
 	}
 	pb__message(&p->samples, PROFILE_SAMPLE, s);

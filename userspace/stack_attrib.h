@@ -111,8 +111,10 @@ struct stack_attrib *stack_attrib__new(const struct stack_table *stacks);
 void stack_attrib__free(struct stack_attrib *a);
 
 /* Adds a consumer; records go to every one, in the order they were added.
- * 0, or -ENOSPC past STACK_ATTRIB_SINKS. */
-#define STACK_ATTRIB_SINKS 8
+ * 0, or -ENOSPC past STACK_ATTRIB_SINKS: weft report --format html
+ * --threads --critical has 9 (the summary's capture and Python counts and
+ * its 3 flames, the critical path, the page's 3 flames). */
+#define STACK_ATTRIB_SINKS 12
 int stack_attrib__subscribe(struct stack_attrib *a, stack_attrib_fn fn, void *ctx);
 
 /* A recording_tap's feed (ctx: the stack_attrib); 0 or -ENOMEM */

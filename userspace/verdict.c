@@ -128,12 +128,13 @@ static const struct weft_lock_metrics *top_serializing_lock(const struct weft_me
 	return best;
 }
 
-static const char *lock_label(const struct weft_lock_metrics *l, char *buf, size_t size)
+const char *weft_lock_metrics__label(const struct weft_lock_metrics *l, char *buf, size_t size)
 {
 	if (l->name[0])
 		snprintf(buf, size, "%s", l->name);
 	else
-		snprintf(buf, size, "%s at 0x%llx", l->kind, (unsigned long long)l->addr);
+		snprintf(buf, size, "%s at 0x%llx", l->kind ? l->kind : "lock",
+			 (unsigned long long)l->addr);
 	return buf;
 }
 
@@ -160,11 +161,11 @@ static const char *waiting_on(const struct weft_metrics *m, char *buf, size_t si
 	}
 	if (best == WEFT_WAIT_LOCK && m->nr_locks)
 		snprintf(buf, size, ", mostly %s (%s)", what[best],
-			 lock_label(&m->locks[0], lock, sizeof(lock)));
+			 weft_lock_metrics__label(&m->locks[0], lock, sizeof(lock)));
 	else if (best == WEFT_WAIT_WAIT && m->nr_locks && m->locks[0].turn_taking &&
 		 m->locks[0].total_s >= WAITING_LOCK_MIN_SHARE * m->off_cpu_s[best])
 		snprintf(buf, size, ", mostly %s (%s)", what[WEFT_WAIT_LOCK],
-			 lock_label(&m->locks[0], lock, sizeof(lock)));
+			 weft_lock_metrics__label(&m->locks[0], lock, sizeof(lock)));
 	else if (m->off_cpu_syscall[best])
 		snprintf(buf, size, ", mostly %s (%s)", what[best], m->off_cpu_syscall[best]);
 	else
@@ -205,8 +206,8 @@ enum weft_verdict_kind weft_metrics__verdict(const struct weft_metrics *m, char 
 		snprintf(buf, size,
 			 "serialized by one lock (%s): %u threads, parallelism %.2f, %.0f%% of "
 			 "thread time waiting for it",
-			 lock_label(lock, label, sizeof(label)), lock->threads, m->parallelism.avg,
-			 100 * share(lock->total_s, m->thread_time_s));
+			 weft_lock_metrics__label(lock, label, sizeof(label)), lock->threads,
+			 m->parallelism.avg, 100 * share(lock->total_s, m->thread_time_s));
 		return WEFT_VERDICT_SERIALIZED;
 	}
 	others = weft_metrics__others_share(m);

@@ -153,6 +153,51 @@ def slow_consumer_is_the_bottleneck(tmp):
     check(re.match(want, rep["verdict"]), f"verdict {rep['verdict']!r}")
 
 
+# 4 processes creating and removing files in one directory: they wait on
+# its inode's lock in the kernel, which no symbol names
+DIR_LOCK = r"""
+import os, sys, time, multiprocessing as mp
+def work(k):
+    end = time.time() + 0.6
+    i = 0
+    while time.time() < end:
+        p = os.path.join(sys.argv[1], "%d-%d" % (k, i % 50))
+        os.close(os.open(p, os.O_CREAT | os.O_WRONLY, 0o644))
+        os.unlink(p)
+        i += 1
+ps = [mp.Process(target=work, args=(k,)) for k in range(4)]
+[p.start() for p in ps]
+[p.join() for p in ps]
+"""
+
+
+@h.test
+def kernel_locks_named_as_the_report_names_them(tmp):
+    """a contended kernel lock on the path is "kernel at 0xffff...", as the
+    verdict, the flame graphs and pprof name a lock without a symbol, in
+    weft critical's JSON and text and in weft report --critical; never a
+    bare address"""
+    work = os.path.join(tmp, "dir")
+    os.mkdir(work)
+    path = h.record(tmp, "dirlock", ["/usr/bin/python3", "-c", DIR_LOCK, work])[0]
+    rep = h.report_json(path, "--critical")
+    kernel = {(lk["pid"], lk["addr"]) for lk in rep["locks"] if lk["kind"] == "kernel"}
+    on_path = [lk for lk in rep["critical_path"]["by_lock"] if (lk["pid"], lk["addr"]) in kernel]
+    if not on_path:
+        raise Skip(f"no kernel lock on the path ({len(kernel)} contended in the recording)")
+    for lk in on_path:
+        check(lk["name"] == f"kernel at {lk['addr']}", f"a kernel lock named {lk['name']!r}")
+    cp = critical(path)
+    check(cp["by_lock"] == rep["critical_path"]["by_lock"],
+          "weft critical's by_lock differs from weft report --critical's")
+    bare = [lk["name"] for lk in cp["by_lock"] if re.fullmatch(r"0x[0-9a-f]+", lk["name"])]
+    check(not bare, f"locks named by a bare address: {bare[:3]}")
+    r = h.run([WEFT, "critical", path, "--by", "lock"])
+    check(r.returncode == 0, f"weft critical --by lock failed: {r.stderr.strip()}")
+    check(f"kernel at {on_path[0]['addr']}" in r.stdout,
+          f"the text does not name the kernel lock: {r.stdout[-400:]}")
+
+
 @h.test
 def bad_input_is_one_line(tmp):
     """A missing file, an unknown --by and folded by lock: one line on

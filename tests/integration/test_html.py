@@ -9,7 +9,9 @@ the R(t) drawn has the area of the on-CPU time (0.5%); a screenshot is not
 blank; nothing outside the file is fetched; names from the recording are
 escaped; a recording of an older weft (no per-CPU totals over time) says
 the strip is unavailable; a page of a 1M-event recording is at most 3 MB;
-the dark scheme is dark, and a printed page shows every flame graph.
+the dark scheme is dark, and a printed page shows every flame graph;
+with --critical, the critical path's tab and summary hold weft critical's
+folded lines and the JSON's critical_path figures.
 $WEFT_SCREENSHOTS, when set, is a folder that keeps the screenshots."""
 import json
 import os
@@ -41,8 +43,10 @@ def page_of(path, out, *opts):
 
 
 def json_at(doc, key):
+    """doc's value at key: dotted members, a number indexing a list
+    (critical_path.by_thread.0.s)"""
     for part in key.split("."):
-        doc = doc[part]
+        doc = doc[int(part)] if isinstance(doc, list) else doc[part]
     return doc
 
 
@@ -57,10 +61,13 @@ var frames=[].map.call(document.querySelectorAll('iframe'),function(f){
   var d=f.contentDocument; if(!d) return null;
   var g=d.querySelectorAll('g.f');
   var inner=[].map.call(d.querySelectorAll('[src],[href]'),function(e){return e.outerHTML;});
+  var top=[].map.call(d.querySelectorAll('g.f[data-d="0"],g.f[data-d="1"]'),function(e){
+    return [e.getAttribute('data-d'),e.getAttribute('data-n'),parseFloat(e.getAttribute('data-w'))];});
   return {frames:g.length,ready:g.length?typeof g[0].onclick==='function':false,
-          refs:inner,init:typeof f.contentWindow.init};});
+          refs:inner,init:typeof f.contentWindow.init,panel:f.parentNode.id,top:top};});
 var r=document.querySelector('path[data-series="R"]');
-return JSON.stringify({figs:figs,refs:refs,frames:frames,
+var tabs=[].map.call(document.querySelectorAll('[role=tab]'),function(t){return t.id;});
+return JSON.stringify({figs:figs,refs:refs,frames:frames,tabs:tabs,
   r:r?{d:r.getAttribute('d'),col:r.getAttribute('data-col-ns')}:null,
   strip:document.querySelectorAll('rect.c-traced').length,
   unavailable:!!document.getElementById('strip-unavailable'),
@@ -189,6 +196,68 @@ def report_page_in_chromium(tmp):
     check(sorted_ok, "sorting the threads by on-CPU time failed")
     check(tabs_ok, "the flame tabs do not switch")
     check("Locks" in facts["text"] and rep["locks"], "no locks")
+
+
+def folded_roots(path):
+    """weft critical --format folded's microseconds by root (the thread)"""
+    r = h.run([WEFT, "critical", path, "--format", "folded"])
+    check(r.returncode == 0, f"weft critical failed: {r.stderr.strip()}")
+    roots = {}
+    for line in r.stdout.splitlines():
+        stack, us = line.rsplit(" ", 1)
+        root = stack.split(";")[0]
+        roots[root] = roots.get(root, 0) + int(us)
+    check(roots, "weft critical --format folded wrote nothing")
+    return roots
+
+
+@h.test
+def critical_path_on_the_page(tmp):
+    """weft report --critical --format html: a Critical path tab drawn
+    from weft critical --format folded's lines (each thread's width its
+    share of them), and the path's summary (by state, by thread, locks
+    with their what-if bounds) with the JSON critical_path's figures;
+    without --critical the page says how to add it and has no such tab"""
+    path = recording_with_locks(tmp)
+    rep = h.report_json(path, "--critical")
+    crit = rep["critical_path"]
+    check(crit["by_lock"], "4 threads on one mutex: no lock on the critical path")
+    out = page_of(path, os.path.join(tmp, "critical.html"), "--critical")
+    plain = open(page_of(path, os.path.join(tmp, "plain.html")), encoding="utf-8").read()
+    check('id="critical-absent"' in plain, "without --critical the page does not say so")
+    check('id="tab-critical"' not in plain, "a critical path tab without --critical")
+    chromium = browser.chromium_or_skip()
+    facts, asked, said, png, _, _, _ = open_page(chromium, out, tmp, "critical")
+    # every figure the page shows equals the JSON's (critical_path.* too)
+    check_page(facts, asked, said, png, rep)
+    keys = {k for k, _, _ in facts["figs"]}
+    for key in ("critical_path.path_s", "critical_path.wall_s", "critical_path.end_tid",
+                "critical_path.by_state.running_s", "critical_path.by_state.runnable_tree_s",
+                "critical_path.by_state.lock_s", "critical_path.by_thread.0.s",
+                "critical_path.by_thread.0.share", "critical_path.by_lock.0.s",
+                "critical_path.by_lock.0.share", "critical_path.by_lock.0.whatif_bound_s"):
+        check(key in keys, f"the page has no {key}")
+    nthreads = sum(k.startswith("critical_path.by_thread.") and k.endswith(".s") for k in keys)
+    check(nthreads == min(10, len(crit["by_thread"])),
+          f"{nthreads} threads of the path shown, JSON has {len(crit['by_thread'])}")
+    check(crit["by_lock"][0]["name"] in facts["text"], "the top lock's name is not shown")
+    check(facts["tabs"] == ["tab-oncpu", "tab-offcpu", "tab-lock", "tab-critical"],
+          f"tabs {facts['tabs']}")
+    frame = [f for f in facts["frames"] if f and f["panel"] == "panel-critical"]
+    check(len(frame) == 1 and frame[0]["ready"], "no live critical path flame graph")
+    top = frame[0]["top"]
+    whole = [w for d, _, w in top if d == "0"]
+    check(len(whole) == 1, f"the critical flame has {len(whole)} roots")
+    roots = folded_roots(path)
+    total = sum(roots.values())
+    drawn = {n: w / whole[0] for d, n, w in top if d == "1"}
+    check(max(roots, key=roots.get) in drawn, "the path's biggest thread is not drawn")
+    for name, share in drawn.items():
+        check(name in roots, f"{name!r} drawn but not in weft critical --format folded")
+        check(abs(share - roots[name] / total) < 1e-3,
+              f"{name}: {share:.4f} of the graph vs {roots[name] / total:.4f} of the lines")
+    # the folded lines add up to the path (each line rounded to 1 us)
+    close_to(total / 1e6, crit["path_s"], 0.001, "the critical flame's total vs path_s")
 
 
 def check_ticks(path):
