@@ -60,15 +60,20 @@ struct cthread {
 	__u32 fill; /* while picking */
 };
 
-/* A piece of the path: 16 bytes, the rest read from the slice it was cut
- * from (critical__segment expands it). The pieces tile the path, so a
- * piece ends where the next one starts, the last at path_end. */
+/* A piece of the path, the rest read from the slice it was cut from
+ * (critical__segment expands it). The pieces tile the path, so a piece
+ * ends where the next one starts, the last at path_end. They are kept
+ * encoded as the walk makes them, backwards, in chunks of PCHUNK: its
+ * start as a varint back from the previous piece's start (a chunk's first
+ * in the chunk), its thread and its slice + 1 (0 none) as varints: 5 to 8
+ * bytes instead of 16. */
 struct cpath {
 	__u64 start_ns;
 	__u32 thread; /* index in threads */
 	__u32 seg; /* index in its slices; NO_SEG: a gap, or before its first */
 };
 #define NO_SEG ((__u32)-1)
+#define PCHUNK 64
 
 /* A lock wait's part with a known holder: 24 bytes */
 struct chold {
@@ -113,9 +118,16 @@ struct ccached {
 	struct cseg g[CHUNK];
 	__u64 end[CHUNK];
 };
+struct pcached {
+	size_t chunk; /* index + 1, 0 unused */
+	unsigned int n;
+	struct cpath p[PCHUNK]; /* in walk order */
+};
 struct ccache {
 	struct ccached e[NR_CACHED];
 	unsigned int next;
+	struct pcached pe[2]; /* a piece and the next one */
+	unsigned int pnext;
 };
 
 struct critical {
@@ -151,8 +163,12 @@ struct critical {
 	__u64 first_ns, path_ns;
 	__u32 end_tid;
 	__u64 path_end;
-	struct cpath *path; /* in time order after the walk */
-	size_t nr_path, cap_path;
+	__u8 *pbytes; /* the pieces of the path, encoded in walk order */
+	size_t plen, cap_pbytes;
+	struct cchunk *pchunks;
+	size_t nr_pchunks, cap_pchunks;
+	__u64 penc_start; /* the previous piece's start */
+	size_t nr_path;
 	struct critical_state_ns by_state;
 	struct critical_thread *by_thread;
 	unsigned int nr_by_thread;
@@ -212,7 +228,8 @@ void critical__free(struct critical *c)
 	free(c->samples);
 	free(c->blocks);
 	free(c->pick);
-	free(c->path);
+	free(c->pbytes);
+	free(c->pchunks);
 	free(c->by_thread);
 	free(c->locks);
 	free(c->lock_cursor);
@@ -653,31 +670,89 @@ static long seg_at(const struct critical *c, const struct cthread *t, __u64 x)
 	return (long)((lo - 1) * CHUNK + j) - 1;
 }
 
+/* The i-th piece of the path in time order (i < nr_path) */
+static void piece_get(const struct critical *c, size_t i, struct cpath *out)
+{
+	struct ccache *cc = c->cache;
+	size_t w = c->nr_path - 1 - i, k = w / PCHUNK;
+	struct pcached *e = NULL;
+	unsigned int j;
+
+	for (j = 0; j < 2; j++)
+		if (cc->pe[j].chunk == k + 1)
+			e = &cc->pe[j];
+	if (!e) {
+		const __u8 *b = c->pbytes + c->pchunks[k].off;
+		__u64 start = c->pchunks[k].start_ns, v;
+
+		e = &cc->pe[cc->pnext++ % 2];
+		e->chunk = k + 1;
+		e->n = c->nr_path - k * PCHUNK < PCHUNK ? (unsigned int)(c->nr_path - k * PCHUNK) :
+							  PCHUNK;
+		for (j = 0; j < e->n; j++) {
+			if (j) {
+				b = get_varint(b, &v);
+				start -= v;
+			}
+			e->p[j].start_ns = start;
+			b = get_varint(b, &v);
+			e->p[j].thread = (__u32)v;
+			b = get_varint(b, &v);
+			e->p[j].seg = (__u32)v - 1; /* 0: NO_SEG */
+		}
+	}
+	*out = e->p[w % PCHUNK];
+}
+
 /* The end of the i-th piece of the path (in time order) */
 static __u64 piece_end(const struct critical *c, size_t i)
 {
-	return i + 1 < c->nr_path ? c->path[i + 1].start_ns : c->path_end;
+	struct cpath q;
+
+	if (i + 1 >= c->nr_path)
+		return c->path_end;
+	piece_get(c, i + 1, &q);
+	return q.start_ns;
 }
 
+/* Appends [from, to] of t's slice seg (-1 none) to the path, in walk
+ * (backward) order */
 static int path_add(struct critical *c, const struct cthread *t, __u64 from, __u64 to, long seg)
 {
+	__u8 *b;
+
 	if (to <= from)
 		return 0;
-	if (grow_array((void **)&c->path, &c->cap_path, c->nr_path + 1, sizeof(*c->path)))
+	if (grow_array((void **)&c->pbytes, &c->cap_pbytes, c->plen + 30, 1))
 		return -ENOMEM;
-	c->path[c->nr_path++] =
-		(struct cpath){ from, (__u32)(t - c->threads), seg >= 0 ? (__u32)seg : NO_SEG };
+	b = c->pbytes + c->plen;
+	if (c->nr_path % PCHUNK == 0) {
+		if (grow_array((void **)&c->pchunks, &c->cap_pchunks, c->nr_pchunks + 1,
+			       sizeof(*c->pchunks)))
+			return -ENOMEM;
+		c->pchunks[c->nr_pchunks++] = (struct cchunk){ from, c->plen };
+	} else {
+		/* backwards: each piece ends where the next one starts */
+		b = put_varint(b, c->penc_start - from);
+	}
+	c->penc_start = from;
+	b = put_varint(b, (__u64)(t - c->threads));
+	b = put_varint(b, seg >= 0 ? (__u64)seg + 1 : 0);
+	c->plen = b - c->pbytes;
+	c->nr_path++;
 	return 0;
 }
 
 /* The i-th piece of the path as the getters give it */
 static void expand(const struct critical *c, size_t i, struct critical_segment *p)
 {
-	const struct cpath *q = &c->path[i];
-	const struct cthread *t = &c->threads[q->thread];
+	struct cpath piece, *q = &piece;
+	const struct cthread *t;
 	struct cseg g;
 	__u64 end;
 
+	piece_get(c, i, q);
+	t = &c->threads[q->thread];
 	memset(p, 0, sizeof(*p));
 	p->start_ns = q->start_ns;
 	p->end_ns = piece_end(c, i);
@@ -1045,12 +1120,18 @@ static __u32 *by_thread_order(const struct critical *c)
 		free(at);
 		return NULL;
 	}
-	for (i = 0; i < c->nr_path; i++)
-		at[c->path[i].thread + 1]++;
+	struct cpath q;
+
+	for (i = 0; i < c->nr_path; i++) {
+		piece_get(c, i, &q);
+		at[q.thread + 1]++;
+	}
 	for (i = 1; i <= c->nr_threads; i++)
 		at[i] += at[i - 1];
-	for (i = 0; i < c->nr_path; i++)
-		order[at[c->path[i].thread]++] = i;
+	for (i = 0; i < c->nr_path; i++) {
+		piece_get(c, i, &q);
+		order[at[q.thread]++] = i;
+	}
 	free(at);
 	return order;
 }
@@ -1066,16 +1147,25 @@ static int add_holds(struct critical *c)
 
 	if (!order)
 		return -ENOMEM;
+	struct cpath piece, *p = &piece;
+
 	while (i < c->nr_path) {
-		__u32 tid = c->threads[c->path[order[i]].thread].tid;
+		__u32 tid;
+
+		piece_get(c, order[i], p);
+		tid = c->threads[p->thread].tid;
 
 		/* the holds of this thread */
 		while (h < c->nr_holds && c->holds[h].holder < tid)
 			h++;
 		nr_active = 0;
-		for (; i < c->nr_path && c->threads[c->path[order[i]].thread].tid == tid; i++) {
-			const struct cpath *p = &c->path[order[i]];
-			__u64 p_end = piece_end(c, order[i]);
+		for (; i < c->nr_path; i++) {
+			__u64 p_end;
+
+			piece_get(c, order[i], p);
+			if (c->threads[p->thread].tid != tid)
+				break;
+			p_end = piece_end(c, order[i]);
 
 			for (; h < c->nr_holds && c->holds[h].holder == tid &&
 			       c->holds[h].from < p_end;
@@ -1124,11 +1214,14 @@ static int by_thread(struct critical *c)
 	unsigned int n = 0;
 
 	for (i = 0; i < c->nr_path; i++) {
-		struct cthread *t = &c->threads[c->path[i].thread];
+		struct cthread *t;
+		struct cpath q;
 
+		piece_get(c, i, &q);
+		t = &c->threads[q.thread];
 		if (!t->path_ns)
 			n++;
-		t->path_ns += piece_end(c, i) - c->path[i].start_ns;
+		t->path_ns += piece_end(c, i) - q.start_ns;
 	}
 	c->by_thread = calloc(n ? n : 1, sizeof(*c->by_thread));
 	if (!c->by_thread)
@@ -1251,11 +1344,13 @@ static int pick_samples(struct critical *c)
 
 	for (pass = 0; pass < 2; pass++) {
 		for (i = 0; i < c->nr_path; i++) {
-			const struct cpath *q = &c->path[i];
-			struct cthread *t = &c->threads[q->thread];
+			struct cpath piece, *q = &piece;
+			struct cthread *t;
 			__u64 q_end = piece_end(c, i);
 			struct cseg g;
 
+			piece_get(c, i, q);
+			t = &c->threads[q->thread];
 			if (q->seg == NO_SEG)
 				continue;
 			seg_get(c, t, q->seg, &g, NULL);
@@ -1536,13 +1631,6 @@ int critical__finish(struct critical *c, const struct weft_metrics *m)
 	err = walk(c, end, end->last_end);
 	if (err)
 		return c->err = err;
-	/* walked backwards: time order */
-	for (i = 0; i < c->nr_path / 2; i++) {
-		struct cpath tmp = c->path[i];
-
-		c->path[i] = c->path[c->nr_path - 1 - i];
-		c->path[c->nr_path - 1 - i] = tmp;
-	}
 	for (i = 0; i < c->nr_path; i++) {
 		struct critical_segment p;
 
