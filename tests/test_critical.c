@@ -516,6 +516,51 @@ static void test_pingpong_history(void **state)
 	assert_int_equal(thread_ns(f->c, 1002), 4 * ROUNDS * MS);
 }
 
+/* The waker gone at the wake, over a long history: as ping-pong, but B
+ * (1002) sleeps at a + 7 and its wake of A, at a + 8, was sent at a + 6.9
+ * (as in test_waker_gone_at_wake). B's first slices (ran [0, 0.5], slept
+ * to 0.7, queued to 0.8, ran to 1, waited on COND) put its running
+ * slices at odd places, so that some end a chunk of 32. Back from A at
+ * each a + 8: A's wait [a + 7, a + 8] is on the path, then B's last
+ * running instant (a + 7, where a chunk may end) and its run [a + 4,
+ * a + 7], then A's run [a, a + 4]. */
+static void test_waker_gone_history(void **state)
+{
+	struct fixture *f = *state;
+	unsigned int k;
+	__u64 a;
+
+	sw(f->a, 0, 0, 0, BLOCK, 1001);
+	sw(f->a, 0, 1, 0, BLOCK, 1002);
+	block(f->a, MS / 2, 1, 1002, 0, NR_NANOSLEEP, 0, 0);
+	wake_from(f->a, 7 * MS / 10, 1002, 1, 0, 7 * MS / 10, WEFT_WAKE_IRQ);
+	sw(f->a, 8 * MS / 10, 1, 0, BLOCK, 1002);
+	block(f->a, 1 * MS, 1, 1002, 0, NR_FUTEX, COND + 64, FUTEX_WAIT_BITSET_PRIVATE);
+	for (k = 0; k < ROUNDS; k++) {
+		a = 8 * k * MS;
+		wake_from(f->a, a + 4 * MS, 1002, 1, 1001, a + 4 * MS, 0);
+		sw(f->a, a + 4 * MS, 1, 0, BLOCK, 1002);
+		block(f->a, a + 5 * MS, 0, 1001, 0, NR_FUTEX, COND, FUTEX_WAIT_BITSET_PRIVATE);
+		block(f->a, a + 7 * MS, 1, 1002, 0, NR_NANOSLEEP, 0, 0);
+		wake_from(f->a, a + 8 * MS, 1001, 0, 1002, a + 7 * MS - MS / 10, 0);
+		sw(f->a, a + 8 * MS, 0, 0, BLOCK, 1001);
+	}
+	a = 8 * ROUNDS * MS;
+	sw(f->a, a + 4 * MS, 0, 1001, DIE, 0);
+	finish(f);
+
+	assert_int_equal(critical__end_tid(f->c), 1001);
+	assert_int_equal(critical__nr_segments(f->c), 3 * ROUNDS + 1);
+	for (k = 0; k < ROUNDS; k++) {
+		a = 8 * k * MS;
+		assert_seg(f->c, 3 * k, 1001, CRIT_RUNNING, a, a + 4 * MS);
+		assert_seg(f->c, 3 * k + 1, 1002, CRIT_RUNNING, a + 4 * MS, a + 7 * MS);
+		assert_seg(f->c, 3 * k + 2, 1001, CRIT_BLOCKED, a + 7 * MS, a + 8 * MS);
+	}
+	assert_seg(f->c, 3 * ROUNDS, 1001, CRIT_RUNNING, a + 8 * MS, a + 12 * MS);
+	assert_int_equal(critical__by_state(f->c)->wait, ROUNDS * MS);
+}
+
 /* Rule 5 of the verdict: a producer with a slow consumer */
 static void test_verdict_bottleneck(void **state)
 {
@@ -592,6 +637,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_summary, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_long_history, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pingpong_history, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_waker_gone_history, setup, teardown),
 		cmocka_unit_test(test_verdict_bottleneck),
 		cmocka_unit_test_setup_teardown(test_empty, setup, teardown),
 	};
