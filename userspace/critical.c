@@ -1298,6 +1298,7 @@ static int by_thread(struct critical *c)
 	return 0;
 }
 
+/* The shares by state, and what queued pieces waited behind: one pass */
 static int by_cause(struct critical *c)
 {
 	size_t i;
@@ -1310,6 +1311,7 @@ static int by_cause(struct critical *c)
 		int j;
 
 		expand(c, i, p);
+		state_add(&c->by_state, p);
 		if (p->state != CRIT_QUEUED)
 			continue;
 		parts[0] = p->tree_ns;
@@ -1686,13 +1688,6 @@ int critical__finish(struct critical *c, const struct weft_metrics *m)
 	err = walk(c, end, end->last_end);
 	if (err)
 		return c->err = err;
-	for (i = 0; i < c->nr_path; i++) {
-		struct critical_segment p;
-
-		expand(c, i, &p);
-		state_add(&c->by_state, &p);
-	}
-
 	err = by_thread(c);
 	if (!err)
 		err = by_cause(c);
