@@ -440,6 +440,145 @@ static void test_lock_label(void **state)
 	assert_string_equal(weft_lock_metrics__label(&l, buf, sizeof(buf)), "gil+0x50");
 }
 
+/* A long history, kept encoded (critical.c: chunks of 32 slices, varint
+ * deltas): A (1001) alone runs and waits ROUNDS times, each wait on a
+ * different address (up and down: negative deltas) woken by an interrupt,
+ * so every slice is on the path. Waits last 1 to 7 ms, one 5 s (a delta
+ * past 32 bits); every piece is checked against what was fed. */
+#define ROUNDS 100
+static __u64 round_addr(unsigned int k)
+{
+	return k % 3 ? 0x7fff00001000ULL - k * 64ULL : 0x1000ULL + k * 8ULL;
+}
+
+static __u64 round_wait(unsigned int k)
+{
+	return k == 50 ? 5000 * MS : (k % 7 + 1) * MS;
+}
+
+static void test_long_history(void **state)
+{
+	struct fixture *f = *state;
+	struct critical_segment seg;
+	__u64 t = 0, waits = 0;
+	unsigned int k;
+
+	sw(f->a, 0, 0, 0, BLOCK, 1001);
+	for (k = 0; k < ROUNDS; k++) {
+		__u64 run = (k % 4 + 1) * MS + k;
+
+		block(f->a, t + run, 0, 1001, 0, NR_FUTEX, round_addr(k),
+		      FUTEX_WAIT_BITSET_PRIVATE);
+		wake_from(f->a, t + run + round_wait(k), 1001, 0, 0, t + run + round_wait(k),
+			  WEFT_WAKE_IRQ);
+		sw(f->a, t + run + round_wait(k), 0, 0, BLOCK, 1001);
+		t += run + round_wait(k);
+		waits += round_wait(k);
+	}
+	sw(f->a, t + 3 * MS, 0, 1001, DIE, 0);
+	finish(f);
+
+	assert_int_equal(critical__nr_segments(f->c), 2 * ROUNDS + 1);
+	for (k = 0, t = 0; k < ROUNDS; k++) {
+		__u64 run = (k % 4 + 1) * MS + k;
+
+		assert_seg(f->c, 2 * k, 1001, CRIT_RUNNING, t, t + run);
+		assert_seg(f->c, 2 * k + 1, 1001, CRIT_BLOCKED, t + run, t + run + round_wait(k));
+		critical__segment(f->c, 2 * k + 1, &seg);
+		assert_int_equal(seg.addr, round_addr(k));
+		assert_int_equal(seg.reason, WEFT_WAIT_WAIT);
+		assert_int_equal(seg.slice_start_ns, t + run);
+		t += run + round_wait(k);
+	}
+	assert_seg(f->c, 2 * ROUNDS, 1001, CRIT_RUNNING, t, t + 3 * MS);
+	assert_int_equal(critical__by_state(f->c)->wait, waits);
+}
+
+/* Ping-pong over a long history: A (1001, cpu 0) and B (1002, cpu 1) hand
+ * a token ROUNDS times. Round k at a = 8k ms: A runs [a, a + 5], wakes B
+ * at a + 4 and waits on COND at a + 5; B runs [a + 4, a + 9], wakes A at
+ * a + 8 and waits at a + 9 (B ran [0, 1] first). Back from A's end at 8 ROUNDS + 4: every
+ * wake is a jump to the waker, so the path alternates A [a, a + 4], B
+ * [a + 4, a + 8] across many chunks of both threads. */
+static void test_pingpong_history(void **state)
+{
+	struct fixture *f = *state;
+	unsigned int k;
+	__u64 a;
+
+	sw(f->a, 0, 0, 0, BLOCK, 1001);
+	sw(f->a, 0, 1, 0, BLOCK, 1002);
+	block(f->a, 1 * MS, 1, 1002, 0, NR_FUTEX, COND + 64, FUTEX_WAIT_BITSET_PRIVATE);
+	for (k = 0; k < ROUNDS; k++) {
+		a = 8 * k * MS;
+		wake_from(f->a, a + 4 * MS, 1002, 1, 1001, a + 4 * MS, 0);
+		sw(f->a, a + 4 * MS, 1, 0, BLOCK, 1002);
+		block(f->a, a + 5 * MS, 0, 1001, 0, NR_FUTEX, COND, FUTEX_WAIT_BITSET_PRIVATE);
+		wake_from(f->a, a + 8 * MS, 1001, 0, 1002, a + 8 * MS, 0);
+		sw(f->a, a + 8 * MS, 0, 0, BLOCK, 1001);
+		block(f->a, a + 9 * MS, 1, 1002, 0, NR_FUTEX, COND + 64, FUTEX_WAIT_BITSET_PRIVATE);
+	}
+	a = 8 * ROUNDS * MS;
+	sw(f->a, a + 4 * MS, 0, 1001, DIE, 0);
+	finish(f);
+
+	assert_int_equal(critical__end_tid(f->c), 1001);
+	assert_int_equal(critical__nr_segments(f->c), 2 * ROUNDS + 1);
+	for (k = 0; k < ROUNDS; k++) {
+		a = 8 * k * MS;
+		assert_seg(f->c, 2 * k, 1001, CRIT_RUNNING, a, a + 4 * MS);
+		assert_seg(f->c, 2 * k + 1, 1002, CRIT_RUNNING, a + 4 * MS, a + 8 * MS);
+	}
+	assert_seg(f->c, 2 * ROUNDS, 1001, CRIT_RUNNING, a + 8 * MS, a + 12 * MS);
+	assert_int_equal(thread_ns(f->c, 1001), (4 * ROUNDS + 4) * MS);
+	assert_int_equal(thread_ns(f->c, 1002), 4 * ROUNDS * MS);
+}
+
+/* The waker gone at the wake, over a long history: as ping-pong, but B
+ * (1002) sleeps at a + 7 and its wake of A, at a + 8, was sent at a + 6.9
+ * (as in test_waker_gone_at_wake). B's first slices (ran [0, 0.5], slept
+ * to 0.7, queued to 0.8, ran to 1, waited on COND) put its running
+ * slices at odd places, so that some end a chunk of 32. Back from A at
+ * each a + 8: A's wait [a + 7, a + 8] is on the path, then B's last
+ * running instant (a + 7, where a chunk may end) and its run [a + 4,
+ * a + 7], then A's run [a, a + 4]. */
+static void test_waker_gone_history(void **state)
+{
+	struct fixture *f = *state;
+	unsigned int k;
+	__u64 a;
+
+	sw(f->a, 0, 0, 0, BLOCK, 1001);
+	sw(f->a, 0, 1, 0, BLOCK, 1002);
+	block(f->a, MS / 2, 1, 1002, 0, NR_NANOSLEEP, 0, 0);
+	wake_from(f->a, 7 * MS / 10, 1002, 1, 0, 7 * MS / 10, WEFT_WAKE_IRQ);
+	sw(f->a, 8 * MS / 10, 1, 0, BLOCK, 1002);
+	block(f->a, 1 * MS, 1, 1002, 0, NR_FUTEX, COND + 64, FUTEX_WAIT_BITSET_PRIVATE);
+	for (k = 0; k < ROUNDS; k++) {
+		a = 8 * k * MS;
+		wake_from(f->a, a + 4 * MS, 1002, 1, 1001, a + 4 * MS, 0);
+		sw(f->a, a + 4 * MS, 1, 0, BLOCK, 1002);
+		block(f->a, a + 5 * MS, 0, 1001, 0, NR_FUTEX, COND, FUTEX_WAIT_BITSET_PRIVATE);
+		block(f->a, a + 7 * MS, 1, 1002, 0, NR_NANOSLEEP, 0, 0);
+		wake_from(f->a, a + 8 * MS, 1001, 0, 1002, a + 7 * MS - MS / 10, 0);
+		sw(f->a, a + 8 * MS, 0, 0, BLOCK, 1001);
+	}
+	a = 8 * ROUNDS * MS;
+	sw(f->a, a + 4 * MS, 0, 1001, DIE, 0);
+	finish(f);
+
+	assert_int_equal(critical__end_tid(f->c), 1001);
+	assert_int_equal(critical__nr_segments(f->c), 3 * ROUNDS + 1);
+	for (k = 0; k < ROUNDS; k++) {
+		a = 8 * k * MS;
+		assert_seg(f->c, 3 * k, 1001, CRIT_RUNNING, a, a + 4 * MS);
+		assert_seg(f->c, 3 * k + 1, 1002, CRIT_RUNNING, a + 4 * MS, a + 7 * MS);
+		assert_seg(f->c, 3 * k + 2, 1001, CRIT_BLOCKED, a + 7 * MS, a + 8 * MS);
+	}
+	assert_seg(f->c, 3 * ROUNDS, 1001, CRIT_RUNNING, a + 8 * MS, a + 12 * MS);
+	assert_int_equal(critical__by_state(f->c)->wait, ROUNDS * MS);
+}
+
 /* Rule 5 of the verdict: a producer with a slow consumer */
 static void test_verdict_bottleneck(void **state)
 {
@@ -514,6 +653,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_fork_and_exact_tiling, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_waker_gone_at_wake, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_summary, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_long_history, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pingpong_history, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_waker_gone_history, setup, teardown),
 		cmocka_unit_test(test_verdict_bottleneck),
 		cmocka_unit_test(test_lock_label),
 		cmocka_unit_test_setup_teardown(test_empty, setup, teardown),

@@ -13,24 +13,46 @@
 #include "u64set.h"
 #include "waits.h"
 
-/* A thread's slice, kept for the walk: 24 bytes. It ends where the next
- * one starts (the analysis' slices tile a thread's life; a gap between
- * two is kept as an UNKNOWN slice of its own), the last at last_end. */
+/* A thread's slice as the walk reads it. It ends where the next one
+ * starts (the analysis' slices tile a thread's life; a gap between two is
+ * kept as an UNKNOWN slice of its own), the last at last_end. */
 struct cseg {
 	__u64 start_ns;
-	__u64 aux; /* BLOCKED: the address; RUNNABLE: tree_ns */
+	__u64 aux; /* BLOCKED: the address; RUNNABLE: tree_ns; else 0 */
 	__u32 other; /* BLOCKED: the tree's waker; RUNNABLE: the tree thread on that CPU */
 	__u8 state; /* enum weft_slice_state */
 	__u8 reason;
-	__u8 pad[2];
 };
+
+/* A thread's slices are kept encoded, because the history is most of the
+ * memory (17M slices at 10M events): in chunks of CHUNK slices, each
+ * slice a byte of state and reason, its start as a zigzag varint delta
+ * from the previous start, and only for RUNNABLE its tree_ns and holder,
+ * for BLOCKED its address and waker as zigzag deltas from the previous
+ * BLOCKED slice of the chunk (the same futex and waker repeat): 3 to 8
+ * bytes a slice instead of 24. A chunk starts afresh (delta from its
+ * start_ns, no previous address), so that any slice is at most CHUNK - 1
+ * decodes away; the walk reads them through a small cache of decoded
+ * chunks. */
+#define CHUNK 32
+struct cchunk {
+	__u64 start_ns; /* its first slice's */
+	size_t off; /* in the thread's bytes */
+};
+#define ESCAPE 0xff /* state or reason >= 15: both follow in bytes */
 
 struct cthread {
 	__u32 tid, pid;
 	__u32 parent; /* who forked it, 0 unknown */
 	char comm[WEFT_COMM_LEN + 1];
-	struct cseg *segs;
-	size_t nr, cap;
+	__u8 *bytes; /* the encoded slices */
+	size_t len, cap_bytes;
+	struct cchunk *chunks;
+	size_t nr_chunks, cap_chunks;
+	size_t nr; /* slices */
+	__u64 enc_start, enc_addr; /* the previous slice's, in the chunk */
+	__u32 enc_other;
+	__u8 last_state; /* the last slice's */
 	__u64 last_end;
 	__u64 run_ns; /* its running time on the path */
 	__u64 path_ns;
@@ -38,14 +60,20 @@ struct cthread {
 	__u32 fill; /* while picking */
 };
 
-/* A piece of the path: 24 bytes, the rest read from the slice it was cut
- * from (critical__segment expands it) */
+/* A piece of the path, the rest read from the slice it was cut from
+ * (critical__segment expands it). The pieces tile the path, so a piece
+ * ends where the next one starts, the last at path_end. They are kept
+ * encoded as the walk makes them, backwards, in chunks of PCHUNK: its
+ * start as a varint back from the previous piece's start (a chunk's first
+ * in the chunk), its thread and its slice + 1 (0 none) as varints: 5 to 8
+ * bytes instead of 16. */
 struct cpath {
-	__u64 start_ns, end_ns;
+	__u64 start_ns;
 	__u32 thread; /* index in threads */
-	__u32 seg; /* index in its segs; NO_SEG: a gap, or before its first */
+	__u32 seg; /* index in its slices; NO_SEG: a gap, or before its first */
 };
 #define NO_SEG ((__u32)-1)
+#define PCHUNK 64
 
 /* A lock wait's part with a known holder: 24 bytes */
 struct chold {
@@ -81,8 +109,30 @@ struct ccpu {
 };
 #define MAX_CPUS 4096
 
+/* Decoded chunks, the last few the walk or a getter touched: the walk
+ * goes back and forth between a wakee and its waker */
+#define NR_CACHED 4
+struct ccached {
+	size_t thread, chunk; /* thread: index + 1, 0 unused */
+	unsigned int n;
+	struct cseg g[CHUNK];
+	__u64 end[CHUNK];
+};
+struct pcached {
+	size_t chunk; /* index + 1, 0 unused */
+	unsigned int n;
+	struct cpath p[PCHUNK]; /* in walk order */
+};
+struct ccache {
+	struct ccached e[NR_CACHED];
+	unsigned int next;
+	struct pcached pe[2]; /* a piece and the next one */
+	unsigned int pnext;
+};
+
 struct critical {
 	struct stack_attrib *attrib;
+	struct ccache *cache; /* written by const getters too: it is a pointer */
 	int err;
 	bool finished;
 
@@ -112,8 +162,13 @@ struct critical {
 	double wall_s;
 	__u64 first_ns, path_ns;
 	__u32 end_tid;
-	struct cpath *path; /* in time order after the walk */
-	size_t nr_path, cap_path;
+	__u64 path_end;
+	__u8 *pbytes; /* the pieces of the path, encoded in walk order */
+	size_t plen, cap_pbytes;
+	struct cchunk *pchunks;
+	size_t nr_pchunks, cap_pchunks;
+	__u64 penc_start; /* the previous piece's start */
+	size_t nr_path;
 	struct critical_state_ns by_state;
 	struct critical_thread *by_thread;
 	unsigned int nr_by_thread;
@@ -139,7 +194,13 @@ struct critical *critical__new(struct stack_attrib *attrib)
 		return NULL;
 	c->attrib = attrib;
 	c->last = (__u32)-1;
+	c->cache = calloc(1, sizeof(*c->cache));
+	if (!c->cache) {
+		free(c);
+		return NULL;
+	}
 	if (attrib && stack_attrib__subscribe(attrib, stack_sink, c)) {
+		free(c->cache);
 		free(c);
 		errno = ENOSPC;
 		return NULL;
@@ -153,9 +214,12 @@ void critical__free(struct critical *c)
 
 	if (!c)
 		return;
-	for (i = 0; i < c->nr_threads; i++)
-		free(c->threads[i].segs);
+	for (i = 0; i < c->nr_threads; i++) {
+		free(c->threads[i].bytes);
+		free(c->threads[i].chunks);
+	}
 	free(c->threads);
+	free(c->cache);
 	u64_set__release(&c->thread_of);
 	free(c->cpus);
 	free(c->holds);
@@ -164,7 +228,8 @@ void critical__free(struct critical *c)
 	free(c->samples);
 	free(c->blocks);
 	free(c->pick);
-	free(c->path);
+	free(c->pbytes);
+	free(c->pchunks);
 	free(c->by_thread);
 	free(c->locks);
 	free(c->lock_cursor);
@@ -272,11 +337,165 @@ static void note_running(struct critical *c, const struct weft_slice *s)
 	p->recent[p->next++ % CPU_RECENT] = (struct crun){ s->start_ns, s->end_ns, s->tid };
 }
 
+/* ---- the encoded history ---- */
+
+static __u8 *put_varint(__u8 *b, __u64 v)
+{
+	while (v >= 0x80) {
+		*b++ = (__u8)(v | 0x80);
+		v >>= 7;
+	}
+	*b++ = (__u8)v;
+	return b;
+}
+
+static const __u8 *get_varint(const __u8 *b, __u64 *v)
+{
+	__u64 x = 0;
+	unsigned int shift = 0;
+
+	while (*b & 0x80) {
+		x |= (__u64)(*b++ & 0x7f) << shift;
+		shift += 7;
+	}
+	*v = x | (__u64)*b++ << shift;
+	return b;
+}
+
+static __u64 zigzag(__u64 now, __u64 prev)
+{
+	__s64 d = (__s64)(now - prev);
+
+	return ((__u64)d << 1) ^ (__u64)(d >> 63);
+}
+
+static __u64 unzigzag(__u64 z, __u64 prev)
+{
+	return prev + ((z >> 1) ^ (0 - (z & 1)));
+}
+
+/* The most bytes a slice takes: three bytes of state, and four varints */
+#define MAX_ENCODED (3 + 4 * 10)
+
+/* Appends g to t's slices; -ENOMEM */
+static int seg_append(struct cthread *t, const struct cseg *g)
+{
+	__u8 *b;
+
+	if (grow_array((void **)&t->bytes, &t->cap_bytes, t->len + MAX_ENCODED, 1))
+		return -ENOMEM;
+	if (t->nr % CHUNK == 0) {
+		if (grow_array((void **)&t->chunks, &t->cap_chunks, t->nr_chunks + 1,
+			       sizeof(*t->chunks)))
+			return -ENOMEM;
+		t->chunks[t->nr_chunks++] = (struct cchunk){ g->start_ns, t->len };
+		t->enc_start = g->start_ns;
+		t->enc_addr = 0;
+		t->enc_other = 0;
+	}
+	b = t->bytes + t->len;
+	if (g->state < 15 && g->reason < 15) {
+		*b++ = g->state | g->reason << 4;
+	} else {
+		*b++ = ESCAPE;
+		*b++ = g->state;
+		*b++ = g->reason;
+	}
+	b = put_varint(b, zigzag(g->start_ns, t->enc_start));
+	t->enc_start = g->start_ns;
+	if (g->state == WEFT_SLICE_RUNNABLE) {
+		b = put_varint(b, g->aux);
+		b = put_varint(b, g->other);
+	} else if (g->state == WEFT_SLICE_BLOCKED) {
+		b = put_varint(b, zigzag(g->aux, t->enc_addr));
+		b = put_varint(b, zigzag(g->other, t->enc_other));
+		t->enc_addr = g->aux;
+		t->enc_other = g->other;
+	}
+	t->len = b - t->bytes;
+	t->nr++;
+	t->last_state = g->state;
+	return 0;
+}
+
+/* Decodes chunk k of t into e */
+static void chunk_decode(const struct cthread *t, size_t k, struct ccached *e)
+{
+	const __u8 *b = t->bytes + t->chunks[k].off;
+	__u64 start = t->chunks[k].start_ns, addr = 0, other = 0, v;
+	size_t base = k * CHUNK;
+	unsigned int j;
+
+	e->n = t->nr - base < CHUNK ? (unsigned int)(t->nr - base) : CHUNK;
+	for (j = 0; j < e->n; j++) {
+		struct cseg *g = &e->g[j];
+
+		memset(g, 0, sizeof(*g));
+		if (*b == ESCAPE) {
+			g->state = b[1];
+			g->reason = b[2];
+			b += 3;
+		} else {
+			g->state = *b & 0x0f;
+			g->reason = *b >> 4;
+			b++;
+		}
+		b = get_varint(b, &v);
+		start = unzigzag(v, start);
+		g->start_ns = start;
+		if (g->state == WEFT_SLICE_RUNNABLE) {
+			b = get_varint(b, &g->aux);
+			b = get_varint(b, &v);
+			g->other = (__u32)v;
+		} else if (g->state == WEFT_SLICE_BLOCKED) {
+			b = get_varint(b, &v);
+			addr = unzigzag(v, addr);
+			g->aux = addr;
+			b = get_varint(b, &v);
+			other = (__u32)unzigzag(v, other);
+			g->other = (__u32)other;
+		}
+		if (j)
+			e->end[j - 1] = start;
+	}
+	if (e->n)
+		e->end[e->n - 1] = k + 1 < t->nr_chunks ? t->chunks[k + 1].start_ns : t->last_end;
+}
+
+/* Chunk k of t, decoded (from the cache when it is there) */
+static const struct ccached *chunk_get(const struct critical *c, const struct cthread *t, size_t k)
+{
+	struct ccache *cc = c->cache;
+	size_t ti = (size_t)(t - c->threads) + 1;
+	struct ccached *e;
+	unsigned int i;
+
+	for (i = 0; i < NR_CACHED; i++)
+		if (cc->e[i].thread == ti && cc->e[i].chunk == k)
+			return &cc->e[i];
+	e = &cc->e[cc->next++ % NR_CACHED];
+	chunk_decode(t, k, e);
+	e->thread = ti;
+	e->chunk = k;
+	return e;
+}
+
+/* Slice i of t (i < t->nr), and where it ends */
+static void seg_get(const struct critical *c, const struct cthread *t, size_t i, struct cseg *g,
+		    __u64 *end)
+{
+	const struct ccached *e = chunk_get(c, t, i / CHUNK);
+
+	*g = e->g[i % CHUNK];
+	if (end)
+		*end = e->end[i % CHUNK];
+}
+
 void critical__slice(void *ctx, const struct weft_slice *s)
 {
 	struct critical *c = ctx;
 	struct cthread *t;
-	struct cseg *g;
+	struct cseg g;
 
 	if (c->err || c->finished || s->end_ns <= s->start_ns)
 		return;
@@ -302,41 +521,43 @@ void critical__slice(void *ctx, const struct weft_slice *s)
 		if (s->end_ns <= t->last_end)
 			return;
 	}
-	if (grow_array((void **)&t->segs, &t->cap, t->nr + 2, sizeof(*t->segs))) {
-		c->err = -ENOMEM;
-		return;
-	}
 	if (t->nr && s->start_ns > t->last_end) {
 		/* a gap: unknown */
-		g = &t->segs[t->nr++];
-		memset(g, 0, sizeof(*g));
-		g->start_ns = t->last_end;
-		g->state = WEFT_SLICE_UNKNOWN;
+		memset(&g, 0, sizeof(g));
+		g.start_ns = t->last_end;
+		g.state = WEFT_SLICE_UNKNOWN;
+		if (seg_append(t, &g)) {
+			c->err = -ENOMEM;
+			return;
+		}
 	}
-	g = &t->segs[t->nr++];
-	memset(g, 0, sizeof(*g));
-	g->start_ns = t->nr > 1 && s->start_ns < t->last_end ? t->last_end : s->start_ns;
-	t->last_end = s->end_ns;
-	g->state = s->state;
+	memset(&g, 0, sizeof(g));
+	g.start_ns = t->nr && s->start_ns < t->last_end ? t->last_end : s->start_ns;
+	g.state = s->state;
 	switch (s->state) {
 	case WEFT_SLICE_RUNNING:
 		note_running(c, s);
 		break;
 	case WEFT_SLICE_RUNNABLE:
-		g->aux = s->tree_ns;
+		g.aux = s->tree_ns;
 		/* the slice closes when the thread runs again: the tree's
 		 * threads that held its CPU meanwhile have closed theirs */
 		if (s->tree_ns)
-			g->other = cpu_holder(c, s->cpu, s->tid, s->start_ns, s->end_ns);
+			g.other = cpu_holder(c, s->cpu, s->tid, s->start_ns, s->end_ns);
 		break;
 	case WEFT_SLICE_BLOCKED:
-		g->aux = s->addr;
-		g->reason = s->reason;
-		g->other = s->waker_irq ? 0 : s->waker_tid;
+		g.aux = s->addr;
+		g.reason = s->reason;
+		g.other = s->waker_irq ? 0 : s->waker_tid;
 		break;
 	default:
 		break;
 	}
+	if (seg_append(t, &g)) {
+		c->err = -ENOMEM;
+		return;
+	}
+	t->last_end = s->end_ns;
 }
 
 static __u64 lock_key(__u32 pid, __u64 addr)
@@ -410,7 +631,10 @@ static void stack_sink(void *ctx, const struct attributed_stack *as)
 	if (as->kind == STACK_KIND_ONCPU) {
 		if (add_stack(&c->samples, &c->nr_samples, &c->cap_samples, as))
 			c->err = -ENOMEM;
-	} else if (!as->unsampled && as->start_ns) {
+	} else if (!as->unsampled && as->start_ns &&
+		   (as->stacks.user >= 0 || as->stacks.kernel >= 0)) {
+		/* a blocked interval without a frame (--no-stacks) names
+		 * nothing: its piece goes by its state, as with none */
 		if (add_stack(&c->blocks, &c->nr_blocks, &c->cap_blocks, as))
 			c->err = -ENOMEM;
 	}
@@ -421,74 +645,144 @@ static void stack_sink(void *ctx, const struct attributed_stack *as)
 /* The segment of t holding instant x (start < x <= end), or the last one
  * starting before x (which then ended before it); -1 when none starts
  * before x */
-static long seg_at(const struct cthread *t, __u64 x)
+static long seg_at(const struct critical *c, const struct cthread *t, __u64 x)
 {
-	size_t lo = 0, hi = t->nr;
+	size_t lo = 0, hi = t->nr_chunks;
+	const struct ccached *e;
+	unsigned int j;
 
-	/* the first segment starting at or after x */
+	/* the first chunk starting at or after x: the segment is in the
+	 * chunk before it */
 	while (lo < hi) {
 		size_t mid = (lo + hi) / 2;
 
-		if (t->segs[mid].start_ns < x)
+		if (t->chunks[mid].start_ns < x)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	return (long)lo - 1;
+	if (!lo)
+		return -1;
+	e = chunk_get(c, t, lo - 1);
+	/* the first segment there starting at or after x */
+	for (j = 0; j < e->n && e->g[j].start_ns < x; j++)
+		;
+	return (long)((lo - 1) * CHUNK + j) - 1;
 }
 
-static __u64 seg_end(const struct cthread *t, size_t i)
+/* The i-th piece of the path in time order (i < nr_path) */
+static void piece_get(const struct critical *c, size_t i, struct cpath *out)
 {
-	return i + 1 < t->nr ? t->segs[i + 1].start_ns : t->last_end;
+	struct ccache *cc = c->cache;
+	size_t w = c->nr_path - 1 - i, k = w / PCHUNK;
+	struct pcached *e = NULL;
+	unsigned int j;
+
+	for (j = 0; j < 2; j++)
+		if (cc->pe[j].chunk == k + 1)
+			e = &cc->pe[j];
+	if (!e) {
+		const __u8 *b = c->pbytes + c->pchunks[k].off;
+		__u64 start = c->pchunks[k].start_ns, v;
+
+		e = &cc->pe[cc->pnext++ % 2];
+		e->chunk = k + 1;
+		e->n = c->nr_path - k * PCHUNK < PCHUNK ? (unsigned int)(c->nr_path - k * PCHUNK) :
+							  PCHUNK;
+		for (j = 0; j < e->n; j++) {
+			if (j) {
+				b = get_varint(b, &v);
+				start -= v;
+			}
+			e->p[j].start_ns = start;
+			b = get_varint(b, &v);
+			e->p[j].thread = (__u32)v;
+			b = get_varint(b, &v);
+			e->p[j].seg = (__u32)v - 1; /* 0: NO_SEG */
+		}
+	}
+	*out = e->p[w % PCHUNK];
 }
 
-static int path_add(struct critical *c, const struct cthread *t, __u64 from, __u64 to,
-		    const struct cseg *g)
+/* The end of the i-th piece of the path (in time order) */
+static __u64 piece_end(const struct critical *c, size_t i)
 {
+	struct cpath q;
+
+	if (i + 1 >= c->nr_path)
+		return c->path_end;
+	piece_get(c, i + 1, &q);
+	return q.start_ns;
+}
+
+/* Appends [from, to] of t's slice seg (-1 none) to the path, in walk
+ * (backward) order */
+static int path_add(struct critical *c, const struct cthread *t, __u64 from, __u64 to, long seg)
+{
+	__u8 *b;
+
 	if (to <= from)
 		return 0;
-	if (grow_array((void **)&c->path, &c->cap_path, c->nr_path + 1, sizeof(*c->path)))
+	if (grow_array((void **)&c->pbytes, &c->cap_pbytes, c->plen + 30, 1))
 		return -ENOMEM;
-	c->path[c->nr_path++] = (struct cpath){ from, to, (__u32)(t - c->threads),
-						g ? (__u32)(g - t->segs) : NO_SEG };
+	b = c->pbytes + c->plen;
+	if (c->nr_path % PCHUNK == 0) {
+		if (grow_array((void **)&c->pchunks, &c->cap_pchunks, c->nr_pchunks + 1,
+			       sizeof(*c->pchunks)))
+			return -ENOMEM;
+		c->pchunks[c->nr_pchunks++] = (struct cchunk){ from, c->plen };
+	} else {
+		/* backwards: each piece ends where the next one starts */
+		b = put_varint(b, c->penc_start - from);
+	}
+	c->penc_start = from;
+	b = put_varint(b, (__u64)(t - c->threads));
+	b = put_varint(b, seg >= 0 ? (__u64)seg + 1 : 0);
+	c->plen = b - c->pbytes;
+	c->nr_path++;
 	return 0;
 }
 
-/* A piece of the path as the getters give it */
-static void expand(const struct critical *c, const struct cpath *q, struct critical_segment *p)
+/* The i-th piece of the path as the getters give it */
+static void expand(const struct critical *c, size_t i, struct critical_segment *p)
 {
-	const struct cthread *t = &c->threads[q->thread];
-	const struct cseg *g = q->seg != NO_SEG ? &t->segs[q->seg] : NULL;
+	struct cpath piece, *q = &piece;
+	const struct cthread *t;
+	struct cseg g;
+	__u64 end;
 
+	piece_get(c, i, q);
+	t = &c->threads[q->thread];
 	memset(p, 0, sizeof(*p));
 	p->start_ns = q->start_ns;
-	p->end_ns = q->end_ns;
+	p->end_ns = piece_end(c, i);
 	p->tid = t->tid;
 	p->pid = t->pid;
 	p->state = CRIT_OTHER;
-	if (!g)
+	if (q->seg == NO_SEG)
 		return;
-	p->slice_start_ns = g->start_ns;
-	switch (g->state) {
+	seg_get(c, t, q->seg, &g, &end);
+	p->slice_start_ns = g.start_ns;
+	switch (g.state) {
 	case WEFT_SLICE_RUNNING:
 		p->state = CRIT_RUNNING;
 		break;
 	case WEFT_SLICE_RUNNABLE: {
-		__u64 d = seg_end(t, q->seg) - g->start_ns, tree = g->aux < d ? g->aux : d;
+		__u64 d = end - g.start_ns, tree = g.aux < d ? g.aux : d;
 
 		p->state = CRIT_QUEUED;
 		/* the part of the clipped piece behind the tree, in
 		 * proportion */
-		p->tree_ns = d ? (__u64)((double)tree * (q->end_ns - q->start_ns) / d + 0.5) : 0;
-		if (p->tree_ns > q->end_ns - q->start_ns)
-			p->tree_ns = q->end_ns - q->start_ns;
-		p->cause_tid = g->other;
+		p->tree_ns = d ? (__u64)((double)tree * (p->end_ns - p->start_ns) / d + 0.5) : 0;
+		if (p->tree_ns > p->end_ns - p->start_ns)
+			p->tree_ns = p->end_ns - p->start_ns;
+		p->cause_tid = g.other;
 		break;
 	}
 	case WEFT_SLICE_BLOCKED:
 		p->state = CRIT_BLOCKED;
-		p->addr = g->aux;
-		p->reason = g->reason;
+		p->addr = g.aux;
+		p->reason = g.reason;
 		break;
 	default:
 		break;
@@ -497,29 +791,42 @@ static void expand(const struct critical *c, const struct cpath *q, struct criti
 
 /* The last instant at or before x when thread w was running: the end of
  * its running segment holding x, or of its last one before; 0 none */
-static __u64 last_running(const struct cthread *w, __u64 x)
+static __u64 last_running(const struct critical *c, const struct cthread *w, __u64 x)
 {
-	long i = seg_at(w, x);
+	long i = seg_at(c, w, x);
+	struct cseg g;
+	__u64 end;
 
 	for (; i >= 0; i--) {
-		const struct cseg *g = &w->segs[i];
-
-		if (g->state == WEFT_SLICE_RUNNING)
-			return seg_end(w, i) < x ? seg_end(w, i) : x;
+		seg_get(c, w, i, &g, &end);
+		if (g.state == WEFT_SLICE_RUNNING)
+			return end < x ? end : x;
 	}
 	return 0;
 }
 
-/* Jumps in the walk: the waits it went through, for the what-if bound:
- * (address, pid, from, to) kept in path order as blocked segments with
- * state CRIT_BLOCKED but not tiling; kept apart */
-struct jump {
-	__u64 from, to, addr;
-	__u32 pid;
-};
+static struct critical_lock *lock_of(struct critical *c, __u32 pid, __u64 addr);
 
-static int walk(struct critical *c, struct cthread *t, __u64 x, struct jump **jumps, size_t *nr_j,
-		size_t *cap_j)
+/* The what-if bound, as the walk goes through a wait on addr over [from,
+ * to]: the path's time in waits on each lock, in backward order, each
+ * instant once (lock_cursor: counted down to there) */
+static void bound_add(struct critical *c, __u32 pid, __u64 addr, __u64 from, __u64 to)
+{
+	struct critical_lock *l = lock_of(c, pid, addr);
+	__u64 *cur;
+
+	if (!l)
+		return;
+	cur = &c->lock_cursor[l - c->locks];
+	if (*cur < to)
+		to = *cur;
+	if (to > from)
+		l->bound_ns += to - from;
+	if (from < *cur)
+		*cur = from;
+}
+
+static int walk(struct critical *c, struct cthread *t, __u64 x)
 {
 	__u64 first = c->first_ns, guard = 0, limit = 4 * (__u64)c->nr_path + 16;
 	size_t k;
@@ -528,77 +835,74 @@ static int walk(struct critical *c, struct cthread *t, __u64 x, struct jump **ju
 	for (k = 0; k < c->nr_threads; k++)
 		limit += c->threads[k].nr * 2;
 	while (x > first && !err) {
-		long i = seg_at(t, x);
-		const struct cseg *g;
+		long i = seg_at(c, t, x);
+		struct cseg seg, *g = &seg;
 		struct cthread *w;
-		__u64 from, wake;
+		__u64 from, wake, end;
 
 		if (++guard > limit)
 			return -ELOOP; /* cannot happen: each step moves x or takes time */
 		if (i < 0) {
 			/* before the thread's first segment: its creator */
 			w = t->parent ? thread_find(c, t->parent) : NULL;
-			if (w && w != t && w->nr && w->segs[0].start_ns < x) {
+			if (w && w != t && w->nr && w->chunks[0].start_ns < x) {
 				t = w;
 				continue;
 			}
-			err = path_add(c, t, first, x, NULL);
+			err = path_add(c, t, first, x, -1);
 			break;
 		}
-		g = &t->segs[i];
-		if (seg_end(t, i) < x) {
+		seg_get(c, t, i, g, &end);
+		if (end < x) {
 			/* after its last slice */
-			err = path_add(c, t, seg_end(t, i), x, NULL);
-			x = seg_end(t, i);
+			err = path_add(c, t, end, x, -1);
+			x = end;
 			continue;
 		}
 		from = g->start_ns > first ? g->start_ns : first;
 		switch (g->state) {
 		case WEFT_SLICE_RUNNING:
-			err = path_add(c, t, from, x, g);
+			err = path_add(c, t, from, x, i);
 			x = from;
 			break;
 		case WEFT_SLICE_RUNNABLE:
-			err = path_add(c, t, from, x, g);
+			err = path_add(c, t, from, x, i);
 			x = from;
 			break;
 		case WEFT_SLICE_BLOCKED:
 			w = g->other && g->other != t->tid ? thread_find(c, g->other) : NULL;
-			wake = w ? last_running(w, x) : 0;
+			wake = w ? last_running(c, w, x) : 0;
 			if (!w || wake <= g->start_ns) {
 				/* a timer, an interrupt, a task outside the
 				 * tree: the wait itself is on the path */
-				err = path_add(c, t, from, x, g);
-				if (!err && g->aux &&
-				    !grow_array((void **)jumps, cap_j, *nr_j + 1, sizeof(**jumps)))
-					(*jumps)[(*nr_j)++] =
-						(struct jump){ from, x, g->aux, t->pid };
+				err = path_add(c, t, from, x, i);
+				if (!err && g->aux)
+					bound_add(c, t->pid, g->aux, from, x);
 				x = from;
 				break;
 			}
 			/* the waker no longer ran at the wake: the wait is on
 			 * the path back to its last running instant */
-			err = path_add(c, t, wake, x, g);
-			if (!err && g->aux &&
-			    !grow_array((void **)jumps, cap_j, *nr_j + 1, sizeof(**jumps)))
-				(*jumps)[(*nr_j)++] = (struct jump){ from, x, g->aux, t->pid };
+			err = path_add(c, t, wake, x, i);
+			if (!err && g->aux)
+				bound_add(c, t->pid, g->aux, from, x);
 			x = wake;
 			t = w;
 			break;
 		case WEFT_SLICE_NEW:
 			w = t->parent ? thread_find(c, t->parent) : NULL;
-			wake = w && w != t ? last_running(w, x) : 0;
+			wake = w && w != t ? last_running(c, w, x) : 0;
 			if (wake > g->start_ns) {
-				err = path_add(c, t, wake, x, g);
+				err = path_add(c, t, wake, x, i);
 				x = wake;
 				t = w;
 				break;
 			}
-			err = path_add(c, t, from, x, g);
+			err = path_add(c, t, from, x, i);
 			x = from;
 			break;
 		default:
-			err = path_add(c, t, from, x, g);
+			err = path_add(c, t, from, x, i);
 			x = from;
 			break;
 		}
@@ -671,6 +975,61 @@ static int cmp_hold_time(const void *pa, const void *pb)
 	if (a->holder != b->holder)
 		return a->holder < b->holder ? -1 : 1;
 	return a->from < b->from ? -1 : a->from > b->from;
+}
+
+/* The holds sorted in place: qsort's merge sort would take a copy of
+ * them (24 bytes each, 3.8M at 10M events of ping-pong), the peak of the
+ * whole run. A quicksort (median of three, Hoare's partition, the smaller
+ * side first, insertion below 16); no order among equal keys is needed:
+ * index_holds merges them, add_holds sums. */
+static void sort_holds(struct chold *a, size_t n, int (*cmp)(const void *, const void *))
+{
+	struct chold pivot, tmp;
+	size_t mid, left;
+	long i, j;
+
+	while (n > 16) {
+		mid = (n - 1) / 2;
+		if (cmp(&a[mid], &a[0]) < 0) {
+			tmp = a[mid], a[mid] = a[0], a[0] = tmp;
+		}
+		if (cmp(&a[n - 1], &a[0]) < 0) {
+			tmp = a[n - 1], a[n - 1] = a[0], a[0] = tmp;
+		}
+		if (cmp(&a[n - 1], &a[mid]) < 0) {
+			tmp = a[n - 1], a[n - 1] = a[mid], a[mid] = tmp;
+		}
+		pivot = a[mid];
+		i = -1;
+		j = (long)n;
+		for (;;) {
+			do
+				i++;
+			while (cmp(&a[i], &pivot) < 0);
+			do
+				j--;
+			while (cmp(&pivot, &a[j]) < 0);
+			if (i >= j)
+				break;
+			tmp = a[i], a[i] = a[j], a[j] = tmp;
+		}
+		/* [0, j] <= pivot <= [j + 1, n), both sides non-empty */
+		left = (size_t)j + 1;
+		if (left < n - left) {
+			sort_holds(a, left, cmp);
+			a += left;
+			n -= left;
+		} else {
+			sort_holds(a + left, n - left, cmp);
+			n = left;
+		}
+	}
+	for (i = 1; i < (long)n; i++) {
+		tmp = a[i];
+		for (j = i; j > 0 && cmp(&a[j - 1], &tmp) > 0; j--)
+			a[j] = a[j - 1];
+		a[j] = tmp;
+	}
 }
 
 static int cmp_cstack(const void *pa, const void *pb)
@@ -782,7 +1141,7 @@ static int index_holds(struct critical *c)
 	for (i = 0; i < c->nr_holds; i++)
 		c->holds[i].lock = c->holds[i].lock < c->nr_lock_ids ? map[c->holds[i].lock] : 0;
 	free(map);
-	sort(c->holds, c->nr_holds, sizeof(*c->holds), cmp_hold);
+	sort_holds(c->holds, c->nr_holds, cmp_hold);
 	for (i = 0; i < c->nr_holds; i++) {
 		struct chold *h = &c->holds[i];
 
@@ -798,7 +1157,7 @@ static int index_holds(struct critical *c)
 	}
 	c->nr_holds = n;
 	/* by holder, then start, for the sweep */
-	sort(c->holds, c->nr_holds, sizeof(*c->holds), cmp_hold_time);
+	sort_holds(c->holds, c->nr_holds, cmp_hold_time);
 	return 0;
 }
 
@@ -814,12 +1173,18 @@ static __u32 *by_thread_order(const struct critical *c)
 		free(at);
 		return NULL;
 	}
-	for (i = 0; i < c->nr_path; i++)
-		at[c->path[i].thread + 1]++;
+	struct cpath q;
+
+	for (i = 0; i < c->nr_path; i++) {
+		piece_get(c, i, &q);
+		at[q.thread + 1]++;
+	}
 	for (i = 1; i <= c->nr_threads; i++)
 		at[i] += at[i - 1];
-	for (i = 0; i < c->nr_path; i++)
-		order[at[c->path[i].thread]++] = i;
+	for (i = 0; i < c->nr_path; i++) {
+		piece_get(c, i, &q);
+		order[at[q.thread]++] = i;
+	}
 	free(at);
 	return order;
 }
@@ -835,18 +1200,28 @@ static int add_holds(struct critical *c)
 
 	if (!order)
 		return -ENOMEM;
+	struct cpath piece, *p = &piece;
+
 	while (i < c->nr_path) {
-		__u32 tid = c->threads[c->path[order[i]].thread].tid;
+		__u32 tid;
+
+		piece_get(c, order[i], p);
+		tid = c->threads[p->thread].tid;
 
 		/* the holds of this thread */
 		while (h < c->nr_holds && c->holds[h].holder < tid)
 			h++;
 		nr_active = 0;
-		for (; i < c->nr_path && c->threads[c->path[order[i]].thread].tid == tid; i++) {
-			const struct cpath *p = &c->path[order[i]];
+		for (; i < c->nr_path; i++) {
+			__u64 p_end;
+
+			piece_get(c, order[i], p);
+			if (c->threads[p->thread].tid != tid)
+				break;
+			p_end = piece_end(c, order[i]);
 
 			for (; h < c->nr_holds && c->holds[h].holder == tid &&
-			       c->holds[h].from < p->end_ns;
+			       c->holds[h].from < p_end;
 			     h++) {
 				if (grow_array((void **)&active, &cap_active, nr_active + 1,
 					       sizeof(*active))) {
@@ -859,12 +1234,12 @@ static int add_holds(struct critical *c)
 			for (k = 0; k < nr_active;) {
 				const struct chold *o = &c->holds[active[k]];
 				__u64 a = o->from > p->start_ns ? o->from : p->start_ns;
-				__u64 b = o->to < p->end_ns ? o->to : p->end_ns;
+				__u64 b = o->to < p_end ? o->to : p_end;
 
 				if (b > a)
 					c->locks[o->lock - 1].ns += b - a;
 				/* ended: no later piece of this thread meets it */
-				if (o->to <= p->end_ns)
+				if (o->to <= p_end)
 					active[k] = active[--nr_active];
 				else
 					k++;
@@ -892,11 +1267,14 @@ static int by_thread(struct critical *c)
 	unsigned int n = 0;
 
 	for (i = 0; i < c->nr_path; i++) {
-		struct cthread *t = &c->threads[c->path[i].thread];
+		struct cthread *t;
+		struct cpath q;
 
+		piece_get(c, i, &q);
+		t = &c->threads[q.thread];
 		if (!t->path_ns)
 			n++;
-		t->path_ns += c->path[i].end_ns - c->path[i].start_ns;
+		t->path_ns += piece_end(c, i) - q.start_ns;
 	}
 	c->by_thread = calloc(n ? n : 1, sizeof(*c->by_thread));
 	if (!c->by_thread)
@@ -918,6 +1296,7 @@ static int by_thread(struct critical *c)
 	return 0;
 }
 
+/* The shares by state, and what queued pieces waited behind: one pass */
 static int by_cause(struct critical *c)
 {
 	size_t i;
@@ -929,7 +1308,8 @@ static int by_cause(struct critical *c)
 		__u32 tids[2];
 		int j;
 
-		expand(c, &c->path[i], p);
+		expand(c, i, p);
+		state_add(&c->by_state, p);
 		if (p->state != CRIT_QUEUED)
 			continue;
 		parts[0] = p->tree_ns;
@@ -1019,16 +1399,23 @@ static int pick_samples(struct critical *c)
 
 	for (pass = 0; pass < 2; pass++) {
 		for (i = 0; i < c->nr_path; i++) {
-			const struct cpath *q = &c->path[i];
-			struct cthread *t = &c->threads[q->thread];
+			struct cpath piece, *q = &piece;
+			struct cthread *t;
+			__u64 q_end = piece_end(c, i);
+			struct cseg g;
 
-			if (q->seg == NO_SEG || t->segs[q->seg].state != WEFT_SLICE_RUNNING)
+			piece_get(c, i, q);
+			t = &c->threads[q->thread];
+			if (q->seg == NO_SEG)
+				continue;
+			seg_get(c, t, q->seg, &g, NULL);
+			if (g.state != WEFT_SLICE_RUNNING)
 				continue;
 			if (!pass)
-				t->run_ns += q->end_ns - q->start_ns;
+				t->run_ns += q_end - q->start_ns;
 			if (!c->nr_samples)
 				continue;
-			samples_in(c, t->tid, q->start_ns, q->end_ns, &lo, &hi);
+			samples_in(c, t->tid, q->start_ns, q_end, &lo, &hi);
 			if (!pass) {
 				t->nr_samples += hi - lo;
 				continue;
@@ -1105,7 +1492,7 @@ static int for_each_piece(struct critical *c, piece_fn fn, void *ctx)
 		struct critical_segment seg, *p = &seg;
 		__u64 d;
 
-		expand(c, &c->path[i], p);
+		expand(c, i, p);
 		d = p->end_ns - p->start_ns;
 
 		switch (p->state) {
@@ -1232,15 +1619,14 @@ static int by_function(struct critical *c)
  * thread, whose exit ends the process */
 static int end_rank(const struct cthread *t)
 {
-	__u8 st = t->segs[t->nr - 1].state;
+	__u8 st = t->last_state;
 
 	return 2 * (st == WEFT_SLICE_RUNNING || st == WEFT_SLICE_RUNNABLE) + (t->tid == t->pid);
 }
 
 int critical__finish(struct critical *c, const struct weft_metrics *m)
 {
-	struct jump *jumps = NULL;
-	size_t nr_j = 0, cap_j = 0, i;
+	size_t i;
 	struct cthread *end = NULL;
 	__u32 root = 0;
 	int err;
@@ -1255,12 +1641,16 @@ int critical__finish(struct critical *c, const struct weft_metrics *m)
 	c->first_ns = (__u64)-1;
 	for (i = 0; i < c->nr_threads; i++) {
 		const struct cthread *t = &c->threads[i];
+		struct cseg g;
 		size_t k;
 
-		for (k = 0; k < t->nr && t->segs[k].state == WEFT_SLICE_UNKNOWN; k++)
-			;
-		if (k < t->nr && t->segs[k].start_ns < c->first_ns)
-			c->first_ns = t->segs[k].start_ns;
+		for (k = 0; k < t->nr; k++) {
+			seg_get(c, t, k, &g, NULL);
+			if (g.state != WEFT_SLICE_UNKNOWN)
+				break;
+		}
+		if (k < t->nr && g.start_ns < c->first_ns)
+			c->first_ns = g.start_ns;
 	}
 	for (i = 0; i < c->nr_threads && c->first_ns == (__u64)-1; i++)
 		if (c->threads[i].nr)
@@ -1284,54 +1674,27 @@ int critical__finish(struct critical *c, const struct weft_metrics *m)
 		return c->err = -ENODATA;
 	c->end_tid = end->tid;
 	c->path_ns = end->last_end - c->first_ns;
+	c->path_end = end->last_end;
 	c->wall_s = m ? m->wall_s : c->path_ns / 1e9;
 
-	err = walk(c, end, end->last_end, &jumps, &nr_j, &cap_j);
+	/* the locks first: the walk counts the bound as it goes */
+	err = make_locks(c, m);
 	if (err)
-		goto out;
-	/* walked backwards: time order */
-	for (i = 0; i < c->nr_path / 2; i++) {
-		struct cpath tmp = c->path[i];
-
-		c->path[i] = c->path[c->nr_path - 1 - i];
-		c->path[c->nr_path - 1 - i] = tmp;
-	}
-	for (i = 0; i < c->nr_path; i++) {
-		struct critical_segment p;
-
-		expand(c, &c->path[i], &p);
-		state_add(&c->by_state, &p);
-	}
-
+		return c->err = err;
+	for (i = 0; i < c->nr_locks; i++)
+		c->lock_cursor[i] = (__u64)-1;
+	err = walk(c, end, end->last_end);
+	if (err)
+		return c->err = err;
 	err = by_thread(c);
 	if (!err)
 		err = by_cause(c);
 	if (!err)
-		err = make_locks(c, m);
-	if (!err)
 		err = index_holds(c);
+	if (!err)
+		err = add_holds(c);
 	if (err)
-		goto out;
-	err = add_holds(c);
-	if (err)
-		goto out;
-	/* the bound: the path's time in waits on each lock, jumps in
-	 * backward order, each instant once */
-	for (i = 0; i < c->nr_locks; i++)
-		c->lock_cursor[i] = (__u64)-1;
-	for (i = 0; i < nr_j; i++) {
-		struct critical_lock *l = lock_of(c, jumps[i].pid, jumps[i].addr);
-		__u64 *cur, to;
-
-		if (!l)
-			continue;
-		cur = &c->lock_cursor[l - c->locks];
-		to = jumps[i].to < *cur ? jumps[i].to : *cur;
-		if (to > jumps[i].from)
-			l->bound_ns += to - jumps[i].from;
-		if (jumps[i].from < *cur)
-			*cur = jumps[i].from;
-	}
+		return c->err = err;
 	for (i = 0; i < c->nr_locks; i++)
 		c->locks[i].share = c->path_ns ? (double)c->locks[i].ns / c->path_ns : 0;
 	sort(c->locks, c->nr_locks, sizeof(*c->locks), cmp_lock);
@@ -1345,8 +1708,6 @@ int critical__finish(struct critical *c, const struct weft_metrics *m)
 	err = pick_samples(c);
 	if (!err)
 		err = by_function(c);
-out:
-	free(jumps);
 	return c->err = err;
 }
 
@@ -1380,7 +1741,7 @@ unsigned int critical__nr_segments(const struct critical *c)
 void critical__segment(const struct critical *c, unsigned int i, struct critical_segment *out)
 {
 	if (i < c->nr_path)
-		expand(c, &c->path[i], out);
+		expand(c, i, out);
 	else
 		memset(out, 0, sizeof(*out));
 }
