@@ -26,7 +26,7 @@ fi
 
 out=$(mktemp -d /tmp/weft-bench-stuck.XXXXXX)
 coproc hung { exec "$helper" many 200; }
-trap 'kill -9 $hung_PID 2>/dev/null; wait $hung_PID 2>/dev/null; rm -rf "$out"' EXIT
+trap 'kill -9 $hung_PID 2>/dev/null; wait $hung_PID 2>/dev/null || true; rm -rf "$out"' EXIT
 read -r ready <&"${hung[0]}"
 [[ $ready == ready ]] || { echo "bench-stuck: the helper said '$ready'" >&2; exit 1; }
 # every thread in its futex wait
