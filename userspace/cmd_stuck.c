@@ -608,7 +608,7 @@ static int print_json(FILE *out, const struct stuck_view *v)
 	json_writer__uint_field(w, "blocked", v->nblocked);
 	json_writer__uint_field(w, "stuck", j);
 	json_writer__bool_field(w, "registers_from_bpf", s->bpf_regs);
-	json_writer__fixed_field(w, "snapshot_s", s->took_s, 6);
+	json_writer__seconds_field(w, "snapshot_s", s->took_s);
 	json_writer__object_end(w);
 	err = json_writer__finish(w);
 	json_writer__free(w);

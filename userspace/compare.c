@@ -598,27 +598,29 @@ static int print_json(FILE *out, const char *task, const struct compare_row *row
 		r = &rows[i];
 		json_writer__object_begin(w);
 		json_writer__string_field(w, "model", r->model);
-		json_writer__fixed_field(w, "wall_s", r->wall_s, 9);
-		json_writer__maybe_field(w, "elapsed_s", r->elapsed_s, 9, r->elapsed_s >= 0);
-		json_writer__maybe_field(w, "speedup", r->speedup, 6, r->speedup >= 0);
-		json_writer__fixed_field(w, "on_cpu_s", r->on_cpu_s, 9);
+		json_writer__seconds_field(w, "wall_s", r->wall_s);
+		json_writer__maybe_field(w, "elapsed_s", r->elapsed_s, JSON_S_DECIMALS,
+					 r->elapsed_s >= 0);
+		json_writer__maybe_field(w, "speedup", r->speedup, JSON_SHARE_DECIMALS,
+					 r->speedup >= 0);
+		json_writer__seconds_field(w, "on_cpu_s", r->on_cpu_s);
 		json_writer__key(w, "parallelism");
 		json_writer__object_begin(w);
-		json_writer__fixed_field(w, "avg", r->parallelism_avg, 4);
+		json_writer__share_field(w, "avg", r->parallelism_avg);
 		json_writer__uint_field(w, "max", r->parallelism_max);
 		json_writer__object_end(w);
 		json_writer__key(w, "concurrency");
 		json_writer__object_begin(w);
-		json_writer__fixed_field(w, "avg", r->concurrency_avg, 4);
+		json_writer__share_field(w, "avg", r->concurrency_avg);
 		json_writer__object_end(w);
-		json_writer__fixed_field(w, "interleaved_share", r->interleaved_share, 4);
-		json_writer__maybe_field(w, "serialized_share", r->serialized_share, 6,
-					 r->serialized_share >= 0);
+		json_writer__share_field(w, "interleaved_share", r->interleaved_share);
+		json_writer__maybe_field(w, "serialized_share", r->serialized_share,
+					 JSON_SHARE_DECIMALS, r->serialized_share >= 0);
 		if (r->top_wait[0]) {
 			json_writer__key(w, "top_wait");
 			json_writer__object_begin(w);
 			json_writer__string_field(w, "reason", r->top_wait);
-			json_writer__fixed_field(w, "share", r->top_wait_share, 4);
+			json_writer__share_field(w, "share", r->top_wait_share);
 			json_writer__object_end(w);
 		} else {
 			json_writer__null_field(w, "top_wait");
@@ -637,7 +639,7 @@ static int print_json(FILE *out, const char *task, const struct compare_row *row
 			json_writer__bool_field(w, "checksum_ok", r->checksum_ok);
 		json_writer__string_field(w, "checksum", r->checksum);
 		json_writer__string_field(w, "verdict", r->verdict);
-		json_writer__fixed_field(w, "others_share", r->others_share, 4);
+		json_writer__share_field(w, "others_share", r->others_share);
 		json_writer__uint_field(w, "runs", r->runs);
 		json_writer__key(w, "spread");
 		json_writer__object_begin(w);

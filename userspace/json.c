@@ -458,6 +458,16 @@ void json_writer__null_field(struct json_writer *w, const char *key)
 	json_writer__null(w);
 }
 
+void json_writer__seconds_field(struct json_writer *w, const char *key, double s)
+{
+	json_writer__fixed_field(w, key, s, JSON_S_DECIMALS);
+}
+
+void json_writer__share_field(struct json_writer *w, const char *key, double v)
+{
+	json_writer__fixed_field(w, key, v, JSON_SHARE_DECIMALS);
+}
+
 void json_writer__maybe_field(struct json_writer *w, const char *key, double v, int decimals,
 			      bool known)
 {

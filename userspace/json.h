@@ -67,6 +67,16 @@ void json_writer__int_field(struct json_writer *w, const char *key, long long v)
 void json_writer__bool_field(struct json_writer *w, const char *key, bool v);
 void json_writer__fixed_field(struct json_writer *w, const char *key, double v, int decimals);
 void json_writer__null_field(struct json_writer *w, const char *key);
+/* The precision of every figure weft writes as JSON (report, critical,
+ * compare, stuck, and the HTML page's data-value, which holds the JSON's
+ * value): times to the nanosecond, shares and averages to a millionth,
+ * latencies in microseconds to the nanosecond. Every digit written means
+ * something, and one figure reads alike wherever it appears. */
+#define JSON_S_DECIMALS 9
+#define JSON_SHARE_DECIMALS 6
+#define JSON_US_DECIMALS 3
+void json_writer__seconds_field(struct json_writer *w, const char *key, double s);
+void json_writer__share_field(struct json_writer *w, const char *key, double v);
 /* A figure that may not be known: null then, never a made-up 0 */
 void json_writer__maybe_field(struct json_writer *w, const char *key, double v, int decimals,
 			      bool known);

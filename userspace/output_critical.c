@@ -9,14 +9,12 @@
 #include "json.h"
 #include "output.h"
 
-#define S_DECIMALS 6
-#define SHARE_DECIMALS 4
 /* rows the text lists of the table --by chooses (JSON lists all) */
 #define CRITICAL_ROWS_SHOWN 15
 
 static void key_s(struct json_writer *w, const char *key, __u64 ns)
 {
-	json_writer__fixed_field(w, key, ns / 1e9, S_DECIMALS);
+	json_writer__seconds_field(w, key, ns / 1e9);
 }
 
 static double share(__u64 part, __u64 whole)
@@ -41,7 +39,7 @@ void critical__write_json(const struct critical *c, struct json_writer *w, const
 	char addr[32];
 
 	json_writer__object_begin(w);
-	json_writer__fixed_field(w, "wall_s", critical__wall_s(c), S_DECIMALS);
+	json_writer__seconds_field(w, "wall_s", critical__wall_s(c));
 	key_s(w, "path_s", path);
 	json_writer__uint_field(w, "end_tid", critical__end_tid(c));
 	t = critical__by_thread(c, &n);
@@ -53,7 +51,7 @@ void critical__write_json(const struct critical *c, struct json_writer *w, const
 		json_writer__uint_field(w, "pid", t[i].pid);
 		json_writer__string_field(w, "comm", t[i].comm);
 		key_s(w, "s", t[i].ns);
-		json_writer__fixed_field(w, "share", t[i].share, SHARE_DECIMALS);
+		json_writer__share_field(w, "share", t[i].share);
 		json_writer__object_end(w);
 	}
 	json_writer__array_end(w);
@@ -93,7 +91,7 @@ void critical__write_json(const struct critical *c, struct json_writer *w, const
 		snprintf(addr, sizeof(addr), "0x%llx", (unsigned long long)l[i].addr);
 		json_writer__string_field(w, "addr", addr);
 		key_s(w, "s", l[i].ns);
-		json_writer__fixed_field(w, "share", l[i].share, SHARE_DECIMALS);
+		json_writer__share_field(w, "share", l[i].share);
 		/* an upper bound, named so */
 		key_s(w, "whatif_bound_s", l[i].bound_ns);
 		json_writer__object_end(w);
@@ -106,7 +104,7 @@ void critical__write_json(const struct critical *c, struct json_writer *w, const
 		json_writer__object_begin(w);
 		json_writer__string_field(w, "name", f[i].name);
 		key_s(w, "s", f[i].ns);
-		json_writer__fixed_field(w, "share", f[i].share, SHARE_DECIMALS);
+		json_writer__share_field(w, "share", f[i].share);
 		json_writer__object_end(w);
 	}
 	json_writer__array_end(w);

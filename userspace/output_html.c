@@ -13,6 +13,7 @@
 #include "downsample.h"
 #include "flame_svg.h"
 #include "html_charts.h"
+#include "json.h"
 #include "output_html.h"
 #include "stack_summary.h"
 #include "u64set.h"
@@ -409,16 +410,16 @@ static void summary(FILE *out, const struct weft_metrics *m, const struct html_o
 	      "Summary</h2>\n<table class=\"summary\"><tbody>\n",
 	      out);
 	row_begin(out, "wall");
-	fig(out, "wall_s", m->wall_s, 9, dur(b1, sizeof(b1), m->wall_s));
+	fig(out, "wall_s", m->wall_s, JSON_S_DECIMALS, dur(b1, sizeof(b1), m->wall_s));
 	fprintf(out, " <span class=\"note\">(%s)</span></td></tr>\n",
 		m->attach_mode ? "attached: recording start to stop" :
 				 "first to last event of the tree");
 	row_begin(out, "on-CPU");
-	fig(out, "on_cpu_s", m->on_cpu_s, 9, dur(b1, sizeof(b1), m->on_cpu_s));
+	fig(out, "on_cpu_s", m->on_cpu_s, JSON_S_DECIMALS, dur(b1, sizeof(b1), m->on_cpu_s));
 	fprintf(out, " in %u thread%s, %u process%s</td></tr>\n", m->nr_threads,
 		m->nr_threads == 1 ? "" : "s", m->nr_processes, m->nr_processes == 1 ? "" : "es");
 	row_begin(out, "parallelism");
-	fig(out, "parallelism.avg", m->parallelism.avg, 6,
+	fig(out, "parallelism.avg", m->parallelism.avg, JSON_SHARE_DECIMALS,
 	    fmt(b1, sizeof(b1), "%.2f", m->parallelism.avg));
 	fputs(" average, ", out);
 	fig(out, "parallelism.max", m->parallelism.max, 0,
@@ -427,46 +428,47 @@ static void summary(FILE *out, const struct weft_metrics *m, const struct html_o
 	fig(out, "usable_cpus", m->usable_cpus, 0, fmt(b1, sizeof(b1), "%.0f", m->usable_cpus));
 	fputs(" usable cores</td></tr>\n", out);
 	row_begin(out, "concurrency");
-	fig(out, "concurrency.avg", m->concurrency.avg, 6,
+	fig(out, "concurrency.avg", m->concurrency.avg, JSON_SHARE_DECIMALS,
 	    fmt(b1, sizeof(b1), "%.2f", m->concurrency.avg));
 	fputs(" average (threads running or waiting for a CPU), ", out);
 	fig(out, "concurrency.max", m->concurrency.max, 0,
 	    fmt(b1, sizeof(b1), "%.0f", m->concurrency.max));
 	fputs(" max</td></tr>\n", out);
 	row_begin(out, "interleaved");
-	fig(out, "interleaving.interleaved_s", m->interleaving.interleaved_s, 9,
+	fig(out, "interleaving.interleaved_s", m->interleaving.interleaved_s, JSON_S_DECIMALS,
 	    dur(b1, sizeof(b1), m->interleaving.interleaved_s));
 	fputs(" (", out);
-	fig(out, "interleaved_share", m->interleaving.interleaved_share, 6,
+	fig(out, "interleaved_share", m->interleaving.interleaved_share, JSON_SHARE_DECIMALS,
 	    fmt(b1, sizeof(b1), "%.1f%%", 100 * m->interleaving.interleaved_share));
 	fputs(" of wall): a thread of the tree queued behind another; ", out);
 	fig(out, "interleaving.handoffs", m->interleaving.handoffs, 0,
 	    fmt(b1, sizeof(b1), "%.0f", m->interleaving.handoffs));
 	fputs(" core handoffs</td></tr>\n", out);
 	row_begin(out, "serialized");
-	fig(out, "serialized_s", m->serialized_s, 9, dur(b1, sizeof(b1), m->serialized_s));
+	fig(out, "serialized_s", m->serialized_s, JSON_S_DECIMALS,
+	    dur(b1, sizeof(b1), m->serialized_s));
 	fputs(" (", out);
-	fig(out, "serialized_share", m->serialized_share, 6,
+	fig(out, "serialized_share", m->serialized_share, JSON_SHARE_DECIMALS,
 	    fmt(b1, sizeof(b1), "%.1f%%", 100 * m->serialized_share));
 	fputs(" of wall): one thread ran while others waited on a turn-taking lock</td></tr>\n",
 	      out);
 	row_begin(out, "run-queue delay");
-	fig(out, "runqueue_delay.total_s", m->runqueue_delay.total_s, 9,
+	fig(out, "runqueue_delay.total_s", m->runqueue_delay.total_s, JSON_S_DECIMALS,
 	    dur(b1, sizeof(b1), m->runqueue_delay.total_s));
 	fputs(" in ", out);
 	fig(out, "runqueue_delay.count", m->runqueue_delay.count, 0,
 	    fmt(b1, sizeof(b1), "%.0f", m->runqueue_delay.count));
 	fputs(" waits: behind the tree ", out);
-	fig(out, "runqueue_delay.by_tree_s", m->runqueue_delay.by_tree_s, 9,
+	fig(out, "runqueue_delay.by_tree_s", m->runqueue_delay.by_tree_s, JSON_S_DECIMALS,
 	    dur(b1, sizeof(b1), m->runqueue_delay.by_tree_s));
 	fputs(", behind others ", out);
-	fig(out, "runqueue_delay.by_others_s", m->runqueue_delay.by_others_s, 9,
+	fig(out, "runqueue_delay.by_others_s", m->runqueue_delay.by_others_s, JSON_S_DECIMALS,
 	    dur(b1, sizeof(b1), m->runqueue_delay.by_others_s));
 	fprintf(out, "; p50 %s, p99 %s</td></tr>\n",
 		dur(b1, sizeof(b1), m->runqueue_delay.p50_us / 1e6),
 		dur(b2, sizeof(b2), m->runqueue_delay.p99_us / 1e6));
 	row_begin(out, "blocked");
-	fig(out, "blocked_share", m->blocked_share, 6,
+	fig(out, "blocked_share", m->blocked_share, JSON_SHARE_DECIMALS,
 	    fmt(b1, sizeof(b1), "%.1f%%", 100 * m->blocked_share));
 	fputs(" of the threads' time</td></tr>\n", out);
 	row_begin(out, "switches");
@@ -480,7 +482,7 @@ static void summary(FILE *out, const struct weft_metrics *m, const struct html_o
 	fputs(" migrations</td></tr>\n", out);
 	if (m->has_cpu_totals) {
 		row_begin(out, "steal");
-		fig(out, "steal_s", m->steal_s, 9, dur(b1, sizeof(b1), m->steal_s));
+		fig(out, "steal_s", m->steal_s, JSON_S_DECIMALS, dur(b1, sizeof(b1), m->steal_s));
 		fputs("</td></tr>\n", out);
 	}
 	if (m->rusage.valid)
@@ -495,13 +497,13 @@ static void summary(FILE *out, const struct weft_metrics *m, const struct html_o
 	} else {
 		fputs("on-CPU within ", out);
 		if (a->on_cpu_err_valid)
-			fig(out, "accounting.on_cpu_err", a->on_cpu_err, 6,
+			fig(out, "accounting.on_cpu_err", a->on_cpu_err, JSON_SHARE_DECIMALS,
 			    fmt(b1, sizeof(b1), "%.1f%%", 100 * a->on_cpu_err));
 		else
 			fputs("?", out);
 		fputs(" of the kernel's, run-queue within ", out);
 		if (a->runqueue_err_valid)
-			fig(out, "accounting.runqueue_err", a->runqueue_err, 6,
+			fig(out, "accounting.runqueue_err", a->runqueue_err, JSON_SHARE_DECIMALS,
 			    fmt(b1, sizeof(b1), "%.1f%%", 100 * a->runqueue_err));
 		else
 			fputs("?", out);
@@ -807,7 +809,7 @@ static void off_cpu(FILE *out, const struct weft_metrics *m)
 		snprintf(key, sizeof(key), "off_cpu.%s_s", weft_wait_reason__name(r));
 		fprintf(out, "<tr><td>%s</td><td class=\"n\" data-v=\"%.9f\">",
 			weft_wait_reason__name(r), m->off_cpu_s[r]);
-		fig(out, key, m->off_cpu_s[r], 9, dur(b, sizeof(b), m->off_cpu_s[r]));
+		fig(out, key, m->off_cpu_s[r], JSON_S_DECIMALS, dur(b, sizeof(b), m->off_cpu_s[r]));
 		fprintf(out, "</td><td class=\"n\" data-v=\"%.6f\">%.1f%%</td><td class=\"mono\">",
 			m->off_cpu_s[r] / m->thread_time_s,
 			100 * m->off_cpu_s[r] / m->thread_time_s);
@@ -924,7 +926,7 @@ static void locks(FILE *out, const struct weft_metrics *m, const struct output_o
 }
 
 /* The critical path's summary, with the figures of the JSON's
- * critical_path (its decimals: seconds 6, shares 4); its flame graph is a
+ * critical_path (its decimals: json.h's); its flame graph is a
  * tab of the flames */
 #define CRIT_ROWS 10
 
@@ -932,7 +934,7 @@ static void crit_fig_s(FILE *out, const char *key, __u64 ns)
 {
 	char b[32];
 
-	fig(out, key, ns / 1e9, 6, dur(b, sizeof(b), ns / 1e9));
+	fig(out, key, ns / 1e9, JSON_S_DECIMALS, dur(b, sizeof(b), ns / 1e9));
 }
 
 /* A cell of the i-th row of one of critical_path's lists: its seconds or
@@ -950,9 +952,9 @@ static void crit_td(FILE *out, const char *list, unsigned int i, const char *fie
 	if (before)
 		fputs(before, out);
 	if (is_share)
-		fig(out, k, v, 4, fmt(b, sizeof(b), "%.1f%%", 100 * v));
+		fig(out, k, v, JSON_SHARE_DECIMALS, fmt(b, sizeof(b), "%.1f%%", 100 * v));
 	else
-		fig(out, k, v, 6, dur(b, sizeof(b), v));
+		fig(out, k, v, JSON_S_DECIMALS, dur(b, sizeof(b), v));
 	fputs("</td>", out);
 }
 
@@ -996,7 +998,7 @@ static void critical_section(FILE *out, const struct output_opts *o)
 	fputs("<p>The chain of work and waits that decided the wall time: ", out);
 	crit_fig_s(out, "critical_path.path_s", path);
 	fputs(" of ", out);
-	fig(out, "critical_path.wall_s", critical__wall_s(c), 6,
+	fig(out, "critical_path.wall_s", critical__wall_s(c), JSON_S_DECIMALS,
 	    dur(b, sizeof(b), critical__wall_s(c)));
 	fputs(" wall, ending on tid ", out);
 	fig(out, "critical_path.end_tid", critical__end_tid(c), 0,

@@ -13,25 +13,9 @@
 #include "waitfor.h"
 #include "waits.h"
 
-/* Times to the nanosecond, shares and averages to a millionth, latencies
- * in microseconds to the nanosecond: every digit written means something. */
-#define S_DECIMALS 9
-#define SHARE_DECIMALS 6
-#define US_DECIMALS 3
-
-static void key_s(struct json_writer *w, const char *key, double s)
-{
-	json_writer__fixed_field(w, key, s, S_DECIMALS);
-}
-
-static void key_share(struct json_writer *w, const char *key, double v)
-{
-	json_writer__fixed_field(w, key, v, SHARE_DECIMALS);
-}
-
 static void key_us(struct json_writer *w, const char *key, double us)
 {
-	json_writer__fixed_field(w, key, us, US_DECIMALS);
+	json_writer__fixed_field(w, key, us, JSON_US_DECIMALS);
 }
 
 static void write_cpus(struct json_writer *w, const struct weft_metrics *m)
@@ -45,24 +29,24 @@ static void write_cpus(struct json_writer *w, const struct weft_metrics *m)
 
 		json_writer__object_begin(w);
 		json_writer__uint_field(w, "cpu", c->cpu);
-		key_share(w, "traced", c->traced);
+		json_writer__share_field(w, "traced", c->traced);
 		/* without the recorder's totals only the traced share is known */
 		json_writer__key(w, "other");
 		if (c->has_totals)
-			json_writer__fixed(w, c->other, SHARE_DECIMALS);
+			json_writer__fixed(w, c->other, JSON_SHARE_DECIMALS);
 		else
 			json_writer__null(w);
 		json_writer__key(w, "idle");
 		if (c->has_totals)
-			json_writer__fixed(w, c->idle, SHARE_DECIMALS);
+			json_writer__fixed(w, c->idle, JSON_SHARE_DECIMALS);
 		else
 			json_writer__null(w);
 		json_writer__uint_field(w, "threads", c->threads);
 		json_writer__uint_field(w, "handoffs", c->handoffs);
 		json_writer__uint_field(w, "migrations_in", c->migrations_in);
 		json_writer__uint_field(w, "migrations_out", c->migrations_out);
-		key_s(w, "on_cpu_s", c->on_cpu_s);
-		key_s(w, "steal_s", c->steal_s);
+		json_writer__seconds_field(w, "on_cpu_s", c->on_cpu_s);
+		json_writer__seconds_field(w, "steal_s", c->steal_s);
 		json_writer__uint_field(w, "lost_events", c->lost_events);
 		json_writer__object_end(w);
 	}
@@ -79,7 +63,7 @@ static void write_off_cpu(struct json_writer *w, const double *off_cpu_s)
 	json_writer__object_begin(w);
 	for (r = 0; r < WEFT_OFF_CPU_REASONS; r++) {
 		snprintf(key, sizeof(key), "%s_s", weft_wait_reason__name(r));
-		key_s(w, key, off_cpu_s[r]);
+		json_writer__seconds_field(w, key, off_cpu_s[r]);
 	}
 	json_writer__object_end(w);
 }
@@ -108,7 +92,7 @@ static void write_lock_stacks(struct json_writer *w, const struct weft_lock_metr
 			json_writer__string(w, s->frames[k]);
 		json_writer__array_end(w);
 		key_us(w, "us", s->ns / 1e3);
-		key_share(w, "share", l->total_s > 0 ? s->ns / 1e9 / l->total_s : 0);
+		json_writer__share_field(w, "share", l->total_s > 0 ? s->ns / 1e9 / l->total_s : 0);
 		json_writer__object_end(w);
 	}
 	json_writer__array_end(w);
@@ -133,7 +117,7 @@ static void write_lock_holders(struct json_writer *w, const struct weft_lock_met
 		json_writer__object_begin(w);
 		json_writer__uint_field(w, "tid", h[i].tid);
 		json_writer__string_field(w, "comm", h[i].comm);
-		key_s(w, "wait_s", h[i].wait_ns / 1e9);
+		json_writer__seconds_field(w, "wait_s", h[i].wait_ns / 1e9);
 		json_writer__object_end(w);
 	}
 	json_writer__array_end(w);
@@ -168,7 +152,7 @@ static void write_wait_for(struct json_writer *w, const struct waitfor *waits)
 			json_writer__string(w, e[i].lock);
 		else
 			json_writer__null(w);
-		key_s(w, "wait_s", e[i].wait_ns / 1e9);
+		json_writer__seconds_field(w, "wait_s", e[i].wait_ns / 1e9);
 		json_writer__uint_field(w, "waits", e[i].waits);
 		json_writer__object_end(w);
 	}
@@ -193,8 +177,8 @@ static void write_wait_for(struct json_writer *w, const struct waitfor *waits)
 			json_writer__string(w, k[i].lock);
 		else
 			json_writer__null(w);
-		key_s(w, "wait_s", k[i].wait_ns / 1e9);
-		key_share(w, "share", k[i].share);
+		json_writer__seconds_field(w, "wait_s", k[i].wait_ns / 1e9);
+		json_writer__share_field(w, "share", k[i].share);
 		json_writer__object_end(w);
 	}
 	json_writer__array_end(w);
@@ -248,12 +232,12 @@ static void write_locks(struct json_writer *w, const struct weft_metrics *m,
 		json_writer__string_field(w, "kind", l->kind);
 		json_writer__uint_field(w, "pid", l->pid);
 		json_writer__uint_field(w, "waits", l->waits);
-		key_s(w, "total_s", l->total_s);
-		key_s(w, "max_s", l->max_s);
+		json_writer__seconds_field(w, "total_s", l->total_s);
+		json_writer__seconds_field(w, "max_s", l->max_s);
 		json_writer__uint_field(w, "threads", l->threads);
 		json_writer__uint_field(w, "handoffs", l->handoffs);
 		json_writer__bool_field(w, "turn_taking", l->turn_taking);
-		key_s(w, "serialized_s", l->serialized_s);
+		json_writer__seconds_field(w, "serialized_s", l->serialized_s);
 		write_lock_stacks(w, l, stacks ? stack_summary__lock(s, i) : NULL);
 		write_lock_holders(w, l, waits);
 		json_writer__object_end(w);
@@ -295,7 +279,7 @@ static void write_stacks(struct json_writer *w, const struct stack_summary *s)
 	key_setting(w, "user_stacks_cut_short", c->recorded, c->user_stacks_cut_short);
 	json_writer__key(w, "cut_short_offcpu_share");
 	if (c->recorded && c->has_blocked && c->blocked_ns)
-		json_writer__fixed(w, (double)c->cut_short_ns / c->blocked_ns, SHARE_DECIMALS);
+		json_writer__fixed(w, (double)c->cut_short_ns / c->blocked_ns, JSON_SHARE_DECIMALS);
 	else
 		json_writer__null(w);
 	json_writer__object_end(w);
@@ -329,9 +313,11 @@ static void write_process_stacks(struct json_writer *w, const struct stack_summa
 			json_writer__object_begin(w);
 			json_writer__string_field(w, "name", f->name);
 			json_writer__uint_field(w, "samples", f->self_samples);
-			key_share(w, "share", output_share(f->self_samples, p->samples));
+			json_writer__share_field(w, "share",
+						 output_share(f->self_samples, p->samples));
 			json_writer__uint_field(w, "total_samples", f->total_samples);
-			key_share(w, "total_share", output_share(f->total_samples, p->samples));
+			json_writer__share_field(w, "total_share",
+						 output_share(f->total_samples, p->samples));
 			json_writer__object_end(w);
 		}
 		json_writer__array_end(w);
@@ -352,7 +338,7 @@ static void write_process_stacks(struct json_writer *w, const struct stack_summa
 			json_writer__string(w, b->frames[k]);
 		json_writer__array_end(w);
 		json_writer__uint_field(w, "us", b->us);
-		key_share(w, "share", output_share(b->us, p->blocked_us));
+		json_writer__share_field(w, "share", output_share(b->us, p->blocked_us));
 		json_writer__object_end(w);
 	}
 	json_writer__array_end(w);
@@ -372,7 +358,7 @@ static void write_processes(struct json_writer *w, const struct weft_metrics *m,
 		json_writer__uint_field(w, "pid", p->pid);
 		json_writer__string_field(w, "comm", p->comm);
 		json_writer__uint_field(w, "threads", p->threads);
-		key_s(w, "on_cpu_s", p->on_cpu_s);
+		json_writer__seconds_field(w, "on_cpu_s", p->on_cpu_s);
 		json_writer__uint_field(w, "ppid", p->ppid);
 		json_writer__uint_field(w, "maxrss_kb", p->maxrss_kb);
 		write_off_cpu(w, p->off_cpu_s);
@@ -407,7 +393,7 @@ static void write_thread_python(struct json_writer *w, const struct stack_summar
 	for (k = 0; k < tp->nr_blocked; k++) {
 		json_writer__object_begin(w);
 		json_writer__string_field(w, "function", tp->blocked[k].name);
-		key_s(w, "blocked_s", tp->blocked[k].ns / 1e9);
+		json_writer__seconds_field(w, "blocked_s", tp->blocked[k].ns / 1e9);
 		json_writer__object_end(w);
 	}
 	json_writer__array_end(w);
@@ -428,9 +414,9 @@ static void write_threads(struct json_writer *w, const struct weft_metrics *m,
 		json_writer__uint_field(w, "tid", t->tid);
 		json_writer__uint_field(w, "pid", t->pid);
 		json_writer__string_field(w, "comm", t->comm);
-		key_s(w, "on_cpu_s", t->on_cpu_s);
-		key_s(w, "runqueue_s", t->runqueue_s);
-		key_s(w, "blocked_s", t->blocked_s);
+		json_writer__seconds_field(w, "on_cpu_s", t->on_cpu_s);
+		json_writer__seconds_field(w, "runqueue_s", t->runqueue_s);
+		json_writer__seconds_field(w, "blocked_s", t->blocked_s);
 		json_writer__uint_field(w, "voluntary", t->voluntary);
 		json_writer__uint_field(w, "involuntary", t->involuntary);
 		json_writer__bool_field(w, "exited", t->exited);
@@ -439,10 +425,10 @@ static void write_threads(struct json_writer *w, const struct weft_metrics *m,
 		if (t->checked) {
 			json_writer__key(w, "accounting");
 			json_writer__object_begin(w);
-			key_s(w, "on_cpu_s", t->acct_on_cpu_s);
-			key_s(w, "kernel_on_cpu_s", t->kernel_on_cpu_s);
-			key_s(w, "runqueue_s", t->acct_runqueue_s);
-			key_s(w, "kernel_runqueue_s", t->kernel_runqueue_s);
+			json_writer__seconds_field(w, "on_cpu_s", t->acct_on_cpu_s);
+			json_writer__seconds_field(w, "kernel_on_cpu_s", t->kernel_on_cpu_s);
+			json_writer__seconds_field(w, "runqueue_s", t->acct_runqueue_s);
+			json_writer__seconds_field(w, "kernel_runqueue_s", t->kernel_runqueue_s);
 			json_writer__bool_field(w, "warning", t->acct_warning);
 			json_writer__object_end(w);
 		}
@@ -460,21 +446,21 @@ static void write_accounting(struct json_writer *w, const struct weft_metrics *m
 	/* an error relative to a kernel figure of zero is no number */
 	json_writer__key(w, "on_cpu_err");
 	if (a->threads_checked && a->on_cpu_err_valid)
-		json_writer__fixed(w, a->on_cpu_err, SHARE_DECIMALS);
+		json_writer__fixed(w, a->on_cpu_err, JSON_SHARE_DECIMALS);
 	else
 		json_writer__null(w);
 	json_writer__key(w, "runqueue_err");
 	if (a->threads_checked && a->runqueue_err_valid)
-		json_writer__fixed(w, a->runqueue_err, SHARE_DECIMALS);
+		json_writer__fixed(w, a->runqueue_err, JSON_SHARE_DECIMALS);
 	else
 		json_writer__null(w);
 	json_writer__uint_field(w, "threads_checked", a->threads_checked);
-	key_share(w, "tolerance", a->tolerance);
-	key_s(w, "on_cpu_s", a->on_cpu_s);
-	key_s(w, "kernel_on_cpu_s", a->kernel_on_cpu_s);
-	key_s(w, "runqueue_s", a->runqueue_s);
-	key_s(w, "kernel_runqueue_s", a->kernel_runqueue_s);
-	key_s(w, "kernel_clock_skip_s", a->kernel_clock_skip_s);
+	json_writer__share_field(w, "tolerance", a->tolerance);
+	json_writer__seconds_field(w, "on_cpu_s", a->on_cpu_s);
+	json_writer__seconds_field(w, "kernel_on_cpu_s", a->kernel_on_cpu_s);
+	json_writer__seconds_field(w, "runqueue_s", a->runqueue_s);
+	json_writer__seconds_field(w, "kernel_runqueue_s", a->kernel_runqueue_s);
+	json_writer__seconds_field(w, "kernel_clock_skip_s", a->kernel_clock_skip_s);
 	json_writer__bool_field(w, "on_cpu_warning", a->on_cpu_warning);
 	json_writer__bool_field(w, "runqueue_warning", a->runqueue_warning);
 	json_writer__uint_field(w, "threads_warned", a->threads_warned);
@@ -497,60 +483,60 @@ int output_json(FILE *out, const struct weft_metrics *m, const struct output_opt
 		json_writer__string(w, m->command[i]);
 	json_writer__array_end(w);
 	json_writer__uint_field(w, "ncpu", m->ncpu);
-	key_s(w, "wall_s", m->wall_s);
+	json_writer__seconds_field(w, "wall_s", m->wall_s);
 	json_writer__uint_field(w, "lost_events", m->lost_events);
 	json_writer__bool_field(w, "truncated", m->truncated);
 	json_writer__uint_field(w, "unread_records", m->unread_records);
 	json_writer__uint_field(w, "unread_sections", m->unread_sections);
 	json_writer__bool_field(w, "attach", m->attach_mode);
-	key_s(w, "on_cpu_s", m->on_cpu_s);
+	json_writer__seconds_field(w, "on_cpu_s", m->on_cpu_s);
 
 	json_writer__key(w, "parallelism");
 	json_writer__object_begin(w);
-	key_share(w, "avg", m->parallelism.avg);
+	json_writer__share_field(w, "avg", m->parallelism.avg);
 	json_writer__uint_field(w, "max", m->parallelism.max);
 	json_writer__key(w, "histogram");
 	json_writer__array_begin_flat(w);
 	for (i = 0; i < m->parallelism.histogram_len; i++)
-		json_writer__fixed(w, m->parallelism.histogram[i], SHARE_DECIMALS);
+		json_writer__fixed(w, m->parallelism.histogram[i], JSON_SHARE_DECIMALS);
 	json_writer__array_end(w);
 	json_writer__object_end(w);
 
 	json_writer__key(w, "concurrency");
 	json_writer__object_begin(w);
-	key_share(w, "avg", m->concurrency.avg);
+	json_writer__share_field(w, "avg", m->concurrency.avg);
 	json_writer__uint_field(w, "max", m->concurrency.max);
 	json_writer__object_end(w);
 
 	json_writer__key(w, "interleaving");
 	json_writer__object_begin(w);
-	key_s(w, "interleaved_s", m->interleaving.interleaved_s);
-	key_share(w, "interleaved_share", m->interleaving.interleaved_share);
+	json_writer__seconds_field(w, "interleaved_s", m->interleaving.interleaved_s);
+	json_writer__share_field(w, "interleaved_share", m->interleaving.interleaved_share);
 	json_writer__uint_field(w, "handoffs", m->interleaving.handoffs);
 	json_writer__uint_field(w, "slices", m->interleaving.slices);
 	key_us(w, "slice_p50_us", m->interleaving.slice_p50_us);
 	json_writer__object_end(w);
-	key_share(w, "interleaved_share", m->interleaving.interleaved_share);
-	key_s(w, "serialized_s", m->serialized_s);
-	key_share(w, "serialized_share", m->serialized_share);
+	json_writer__share_field(w, "interleaved_share", m->interleaving.interleaved_share);
+	json_writer__seconds_field(w, "serialized_s", m->serialized_s);
+	json_writer__share_field(w, "serialized_share", m->serialized_share);
 	write_off_cpu(w, m->off_cpu_s);
 	write_locks(w, m, o ? o->stacks : NULL, o ? o->waits : NULL);
 
 	json_writer__key(w, "runqueue_delay");
 	json_writer__object_begin(w);
 	json_writer__uint_field(w, "count", m->runqueue_delay.count);
-	key_s(w, "total_s", m->runqueue_delay.total_s);
+	json_writer__seconds_field(w, "total_s", m->runqueue_delay.total_s);
 	key_us(w, "p50_us", m->runqueue_delay.p50_us);
 	key_us(w, "p99_us", m->runqueue_delay.p99_us);
 	key_us(w, "max_us", m->runqueue_delay.max_us);
-	key_s(w, "by_tree_s", m->runqueue_delay.by_tree_s);
-	key_s(w, "by_others_s", m->runqueue_delay.by_others_s);
+	json_writer__seconds_field(w, "by_tree_s", m->runqueue_delay.by_tree_s);
+	json_writer__seconds_field(w, "by_others_s", m->runqueue_delay.by_others_s);
 	json_writer__object_end(w);
 
 	json_writer__key(w, "wakeup_latency");
 	json_writer__object_begin(w);
 	json_writer__uint_field(w, "count", m->wakeup_latency.count);
-	key_s(w, "total_s", m->wakeup_latency.total_s);
+	json_writer__seconds_field(w, "total_s", m->wakeup_latency.total_s);
 	key_us(w, "p50_us", m->wakeup_latency.p50_us);
 	key_us(w, "p99_us", m->wakeup_latency.p99_us);
 	key_us(w, "max_us", m->wakeup_latency.max_us);
@@ -558,7 +544,7 @@ int output_json(FILE *out, const struct weft_metrics *m, const struct output_opt
 	json_writer__uint_field(w, "wakeups", m->wakeups);
 
 	json_writer__uint_field(w, "usable_cpus", m->usable_cpus);
-	key_s(w, "steal_s", m->steal_s);
+	json_writer__seconds_field(w, "steal_s", m->steal_s);
 	write_accounting(w, m);
 	if (o && o->stacks) {
 		write_stacks(w, o->stacks);
@@ -573,8 +559,8 @@ int output_json(FILE *out, const struct weft_metrics *m, const struct output_opt
 	json_writer__uint_field(w, "involuntary", m->switches.involuntary);
 	json_writer__object_end(w);
 	json_writer__uint_field(w, "migrations", m->migrations);
-	key_s(w, "thread_time_s", m->thread_time_s);
-	key_share(w, "blocked_share", m->blocked_share);
+	json_writer__seconds_field(w, "thread_time_s", m->thread_time_s);
+	json_writer__share_field(w, "blocked_share", m->blocked_share);
 
 	if (o && o->waits)
 		write_wait_for(w, o->waits);
@@ -590,8 +576,8 @@ int output_json(FILE *out, const struct weft_metrics *m, const struct output_opt
 	json_writer__key(w, "rusage");
 	if (m->rusage.valid) {
 		json_writer__object_begin(w);
-		key_s(w, "user_s", m->rusage.user_s);
-		key_s(w, "sys_s", m->rusage.sys_s);
+		json_writer__seconds_field(w, "user_s", m->rusage.user_s);
+		json_writer__seconds_field(w, "sys_s", m->rusage.sys_s);
 		json_writer__key(w, "maxrss_kb");
 		json_writer__int(w, m->rusage.maxrss_kb);
 		json_writer__object_end(w);
