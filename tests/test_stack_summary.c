@@ -803,23 +803,34 @@ static void test_python_verdict(void **state)
 {
 	const char *names[] = { "cpu_bound_task (app.py)", "main (app.py)", "log (app.py)" };
 	const double shares[] = { 0.90, 0.07, 0.03 };
-	struct weft_lock_metrics lock = { .serialized_s = 1 };
-	struct weft_metrics m = { .verdict_kind = WEFT_VERDICT_SERIALIZED };
+	struct weft_lock_metrics lock = { .serialized_s = 1, .total_s = 1.5, .threads = 3 };
+	struct weft_metrics m = { .nr_threads = 3,
+				  .wall_s = 2,
+				  .thread_time_s = 6,
+				  .serialized_s = 1.5,
+				  .serialized_share = 0.75 };
+	char again[WEFT_VERDICT_LEN];
 
 	(void)state;
+	m.parallelism.avg = 1;
 	m.locks = &lock;
 	m.nr_locks = 1;
-	snprintf(m.verdict, sizeof(m.verdict), "serialized by one lock (GIL (CPython 3.11))");
 	snprintf(lock.name, sizeof(lock.name), "GIL (CPython 3.11)");
+	m.verdict_kind = weft_metrics__verdict(&m, m.verdict, sizeof(m.verdict));
 	assert_int_equal(weft_metrics__verdict_lock(&m), 0);
 	weft_metrics__verdict_waiters(&m, names, shares, 3);
 	assert_string_equal(m.verdict,
-			    "serialized by one lock (GIL (CPython 3.11)); waiting most in "
+			    "serialized by one lock (GIL (CPython 3.11)): 3 threads, parallelism "
+			    "1.00, 25% of thread time waiting for it; waiting most in "
 			    "cpu_bound_task (app.py) 90%, main (app.py) 7%");
-	snprintf(m.verdict, sizeof(m.verdict), "serialized by one lock (gil+0x28)");
+	/* the verdict written again (weft report --critical writes it once
+	 * more with the path) still names them */
+	weft_metrics__verdict(&m, again, sizeof(again));
+	assert_string_equal(again, m.verdict);
 	snprintf(lock.name, sizeof(lock.name), "gil+0x28");
 	weft_metrics__verdict_waiters(&m, names, shares, 3);
-	assert_string_equal(m.verdict, "serialized by one lock (gil+0x28)");
+	assert_string_equal(m.verdict, "serialized by one lock (gil+0x28): 3 threads, "
+				       "parallelism 1.00, 25% of thread time waiting for it");
 	m.verdict_kind = WEFT_VERDICT_PARALLEL;
 	assert_int_equal(weft_metrics__verdict_lock(&m), -1);
 }

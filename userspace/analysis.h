@@ -89,6 +89,7 @@ enum weft_verdict_kind {
 };
 
 #define WEFT_VERDICT_LEN 256
+#define WEFT_GIL_WAITERS 2
 
 /* Shares are fractions 0..1, times seconds, unless the name says _us. */
 struct weft_cpu_metrics {
@@ -291,6 +292,15 @@ struct weft_metrics {
 	/* valid only after weft_analysis__set_path() */
 	struct weft_path_summary critical;
 
+	/* The Python functions that waited most for the lock a serialized
+	 * verdict names, when it is a CPython GIL (the report's lock stacks
+	 * give them: weft_metrics__verdict_waiters()); the verdict names them */
+	struct {
+		char name[96];
+		double share;
+	} gil_waiters[WEFT_GIL_WAITERS];
+	unsigned int nr_gil_waiters;
+
 	enum weft_verdict_kind verdict_kind;
 	char verdict[WEFT_VERDICT_LEN];
 };
@@ -325,9 +335,10 @@ enum weft_verdict_kind weft_metrics__verdict(const struct weft_metrics *m, char 
 
 /* The lock a serialized verdict names (its index in m->locks), or -1 */
 int weft_metrics__verdict_lock(const struct weft_metrics *m);
-/* Adds to a verdict serialized by a CPython GIL the Python functions that
- * waited most for it (names and shares of the lock's wait, most first;
- * the report's lock stacks give them); any other verdict stays */
+/* Keeps, for a verdict serialized by a CPython GIL, the Python functions
+ * that waited most for it (names and shares of the lock's wait, most
+ * first; the report's lock stacks give them), and writes the verdict
+ * again, which names them; any other verdict stays */
 void weft_metrics__verdict_waiters(struct weft_metrics *m, const char *const *names,
 				   const double *shares, unsigned int n);
 

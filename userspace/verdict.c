@@ -173,6 +173,25 @@ static const char *waiting_on(const struct weft_metrics *m, char *buf, size_t si
 	return buf;
 }
 
+/* "; waiting most in f (a.py) 84%, g (b.py) 9%" after a serialized
+ * verdict, where there is room */
+static void name_waiters(const struct weft_metrics *m, char *buf, size_t size)
+{
+	size_t len = strlen(buf);
+	unsigned int i;
+	int w;
+
+	for (i = 0; i < m->nr_gil_waiters; i++) {
+		w = snprintf(buf + len, size - len, "%s%s %.0f%%", i ? ", " : "; waiting most in ",
+			     m->gil_waiters[i].name, 100 * m->gil_waiters[i].share);
+		if (w < 0 || (size_t)w >= size - len) {
+			buf[len] = '\0'; /* no room: left as it was */
+			return;
+		}
+		len += (size_t)w;
+	}
+}
+
 /* Rule 5's conditions: another thread than the path's own ran */
 static bool bottleneck(const struct weft_metrics *m)
 {
@@ -208,6 +227,7 @@ enum weft_verdict_kind weft_metrics__verdict(const struct weft_metrics *m, char 
 			 "thread time waiting for it",
 			 weft_lock_metrics__label(lock, label, sizeof(label)), lock->threads,
 			 m->parallelism.avg, 100 * share(lock->total_s, m->thread_time_s));
+		name_waiters(m, buf, size);
 		return WEFT_VERDICT_SERIALIZED;
 	}
 	others = weft_metrics__others_share(m);
@@ -258,34 +278,28 @@ int weft_metrics__verdict_lock(const struct weft_metrics *m)
 }
 
 /* A serialized verdict whose lock is a CPython GIL names the Python
- * functions whose waits for it were longest: at most WAITERS_NAMED, each
- * with at least WAITERS_MIN_SHARE of the lock's wait, so that a Python
- * user reads which code took turns */
-#define WAITERS_NAMED 2
+ * functions whose waits for it were longest: at most WEFT_GIL_WAITERS,
+ * each with at least WAITERS_MIN_SHARE of the lock's wait, so that a
+ * Python user reads which code took turns */
 #define WAITERS_MIN_SHARE 0.05
 
 void weft_metrics__verdict_waiters(struct weft_metrics *m, const char *const *names,
 				   const double *shares, unsigned int n)
 {
 	int at = weft_metrics__verdict_lock(m);
-	size_t len = strlen(m->verdict);
-	unsigned int i, named = 0;
-	int w;
+	unsigned int i;
 
-	if (at < 0 || strncmp(m->locks[at].name, "GIL (", 5))
-		return;
-	for (i = 0; i < n && named < WAITERS_NAMED; i++) {
+	m->nr_gil_waiters = 0;
+	for (i = 0; at >= 0 && !strncmp(m->locks[at].name, "GIL (", 5) && i < n &&
+		    m->nr_gil_waiters < WEFT_GIL_WAITERS;
+	     i++) {
 		if (shares[i] < WAITERS_MIN_SHARE)
 			continue;
-		w = snprintf(m->verdict + len, sizeof(m->verdict) - len, "%s%s %.0f%%",
-			     named ? ", " : "; waiting most in ", names[i], 100 * shares[i]);
-		if (w < 0 || (size_t)w >= sizeof(m->verdict) - len) {
-			m->verdict[len] = '\0'; /* no room: left as it was */
-			return;
-		}
-		len += (size_t)w;
-		named++;
+		snprintf(m->gil_waiters[m->nr_gil_waiters].name, sizeof(m->gil_waiters[0].name),
+			 "%s", names[i]);
+		m->gil_waiters[m->nr_gil_waiters++].share = shares[i];
 	}
+	m->verdict_kind = weft_metrics__verdict(m, m->verdict, sizeof(m->verdict));
 }
 
 const char *weft_verdict_kind__name(enum weft_verdict_kind kind)

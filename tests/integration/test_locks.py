@@ -152,6 +152,9 @@ def python_threads_are_serialized_by_the_gil(tmp):
     check(rep["verdict"].startswith(f"serialized by one lock ({gil})"),
           f"verdict {rep['verdict']!r}")
     check("waiting most in spin (spin.py)" in rep["verdict"], f"verdict {rep['verdict']!r}")
+    # with the critical path, which writes the verdict again
+    crit = h.report_json(os.path.join(tmp, "py.data"), "--critical")
+    check(crit["verdict"] == rep["verdict"], f"--critical verdict {crit['verdict']!r}")
 
 
 @h.test
