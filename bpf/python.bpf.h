@@ -195,7 +195,12 @@ static int py_frame_step(__u32 i, struct py_walk_ctx *c)
 		w->cut = 1;
 		return 1;
 	}
-	bpf_probe_read_user(&entry, 1, (void *)(frame + off->frame_entry));
+	/* before 3.11 every Python call has its own eval frame: no byte
+	 * to read */
+	if (off->entry_kind == WEFT_PY_ENTRY_EVERY)
+		entry = 1;
+	else
+		bpf_probe_read_user(&entry, 1, (void *)(frame + off->frame_entry));
 	w->frame = py_read_ptr(frame + off->frame_previous);
 	slot = w->slot;
 	asm volatile("" : "+r"(slot));
@@ -204,7 +209,7 @@ static int py_frame_step(__u32 i, struct py_walk_ctx *c)
 		 * the first its eval call ran */
 		if (w->kept) {
 			c->ips[(slot - 1) & (PY_SLOTS - 1)] |= WEFT_PY_ENTRY;
-			w->hash = (w->hash ^ WEFT_PY_ENTRY) * FNV_PRIME;
+			w->hash = (w->hash ^ WEFT_PY_ENTRY) * WEFT_FNV_PRIME;
 		}
 		return 0;
 	}
@@ -234,13 +239,11 @@ static int py_frame_step(__u32 i, struct py_walk_ctx *c)
 		lasti = instr > key.code + off->code_adaptive ?
 				(instr - (key.code + off->code_adaptive)) / 2 :
 				0;
-	if (off->entry_kind == WEFT_PY_ENTRY_EVERY)
-		entry = 1;
 	if (lasti > WEFT_PY_LASTI_MAX)
 		lasti = WEFT_PY_LASTI_MAX;
 	id = WEFT_PY_WORD(id, lasti, off->entry_kind != WEFT_PY_ENTRY_CSTACK_OWNER && entry);
 	c->ips[slot & (PY_SLOTS - 1)] = id;
-	w->hash = (w->hash ^ id) * FNV_PRIME;
+	w->hash = (w->hash ^ id) * WEFT_FNV_PRIME;
 	w->slot = slot + 1;
 	w->kept++;
 	return 0;
@@ -336,7 +339,7 @@ static __always_inline __u32 py_append(__u64 *ips, __u32 n, __u64 *hash)
 	w->slot = n + 1;
 	w->kept = 0;
 	w->cut = 0;
-	w->hash = (*hash ^ WEFT_PY_MARKER) * FNV_PRIME;
+	w->hash = (*hash ^ WEFT_PY_MARKER) * WEFT_FNV_PRIME;
 	bpf_loop(PY_FRAME_STEPS, py_frame_step, &c, 0);
 	end = w->slot;
 	h = w->hash;
@@ -346,7 +349,7 @@ static __always_inline __u32 py_append(__u64 *ips, __u32 n, __u64 *hash)
 		asm volatile("" : "+r"(i));
 		ips[i & (PY_SLOTS - 1)] = WEFT_PY_CUT;
 		end++;
-		h = (h ^ WEFT_PY_CUT) * FNV_PRIME;
+		h = (h ^ WEFT_PY_CUT) * WEFT_FNV_PRIME;
 	}
 	if (end <= n + 1)
 		return n; /* no frame kept: the marker goes */

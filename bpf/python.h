@@ -33,6 +33,8 @@
 #ifndef __WEFT_PYTHON_H
 #define __WEFT_PYTHON_H
 
+#include "unwind.h"
+
 /* After the native frames of a user stack: the Python frames follow.
  * Never a user address, like WEFT_STACK_CUT_SHORT. */
 #define WEFT_PY_MARKER 0xffffffffffffff01ULL
@@ -145,16 +147,14 @@ struct weft_py_code {
 };
 
 /* FNV-1a over the key's fields: the code id both sides compute */
-#define WEFT_PY_FNV_BASIS 0xcbf29ce484222325ULL
-#define WEFT_PY_FNV_PRIME 0x100000001b3ULL
 static inline __u64 weft_py_code_id(const struct weft_py_code_key *k)
 {
-	__u64 h = WEFT_PY_FNV_BASIS;
+	__u64 h = WEFT_FNV_BASIS;
 
-	h = (h ^ k->tgid) * WEFT_PY_FNV_PRIME;
-	h = (h ^ (__u32)k->firstlineno) * WEFT_PY_FNV_PRIME;
-	h = (h ^ k->code) * WEFT_PY_FNV_PRIME;
-	h = (h ^ k->name) * WEFT_PY_FNV_PRIME;
+	h = (h ^ k->tgid) * WEFT_FNV_PRIME;
+	h = (h ^ (__u32)k->firstlineno) * WEFT_FNV_PRIME;
+	h = (h ^ k->code) * WEFT_FNV_PRIME;
+	h = (h ^ k->name) * WEFT_FNV_PRIME;
 	h = (h ^ (h >> 29)) & WEFT_PY_ID_MASK;
 	return h ? h : 1;
 }

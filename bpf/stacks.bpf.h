@@ -12,9 +12,6 @@
 #define MAX_STACK_DEPTH 127
 #define EFAULT_ERR 14
 #define EEXIST_ERR 17
-/* FNV-1a, the stacks' content hash */
-#define FNV_BASIS 0xcbf29ce484222325ULL
-#define FNV_PRIME 0x100000001b3ULL
 
 /* Python frames after the native ones (--python=auto) */
 const volatile bool targ_python = false;
@@ -336,7 +333,7 @@ static int unwind_frame(__u32 i, struct ustack_walk *st)
 	asm volatile("" : "+r"(slot));
 	st->scr->out.ips[slot & (WEFT_UNWIND_MAX_FRAMES - 1)] = w->pc;
 	w->n = i + 1;
-	w->hash = (w->hash ^ w->pc) * FNV_PRIME;
+	w->hash = (w->hash ^ w->pc) * WEFT_FNV_PRIME;
 
 	m = mapping_of(st, w);
 	row = NULL;
@@ -374,7 +371,10 @@ static int unwind_frame(__u32 i, struct ustack_walk *st)
 			w->bp = BP_LOST;
 		else if (row->cfa_type != WEFT_CFA_PLT && row->rbp_offset8 != WEFT_RBP_SAME)
 			w->bp = read_user_word(cfa + (__s64)row->rbp_offset8 * 8, &ok);
-	} else if (i && after_py_trampoline_call(w->pc)) {
+	} else if (i && !m && after_py_trampoline_call(w->pc)) {
+		/* only in anonymous memory (m covers file-backed code alone),
+		 * so that code without tables in a file (node's builtins) does
+		 * not pay the read at every frame */
 		/* CPython 3.12's perf trampoline (-X perf), copied into
 		 * anonymous memory, has no CFI and no frame pointer: its frame
 		 * is the 8 bytes it took and its return address; rbp is the
@@ -418,7 +418,7 @@ static int unwind_frame(__u32 i, struct ustack_walk *st)
 #define DEFINE_KEEP_STACK(name, map, type, slots)                                         \
 	static __always_inline __s32 name(type *out, __u64 hash)                          \
 	{                                                                                 \
-		__u32 id = (__u32)(hash ^ (hash >> 32)) & 0x7fffffff, probe, j;           \
+		__u32 id = WEFT_STACK_ID(hash), probe, j;                                 \
 		struct weft_cpu_stat *cs;                                                 \
 		long err = -EEXIST_ERR;                                                   \
 		type *known;                                                              \
@@ -440,7 +440,7 @@ static int unwind_frame(__u32 i, struct ustack_walk *st)
 			    known->ips[j & ((slots)-1)] == out->ips[j & ((slots)-1)])     \
 				return id;                                                \
 			err = -EEXIST_ERR; /* another stack has this hash */              \
-			id = (id + 0x9e3779b9) & 0x7fffffff;                              \
+			id = (id + WEFT_STACK_REPROBE) & 0x7fffffff;                      \
 		}                                                                         \
 		cs = this_cpu_stat();                                                     \
 		if (cs)                                                                   \
@@ -475,7 +475,7 @@ static __noinline __s32 take_user_stack_unwound(void)
 	if (!scr->w.pc || scr->w.pc >= 0x800000000000ULL)
 		return -EFAULT_ERR; /* no user context */
 	scr->w.tgid = tgid;
-	scr->w.hash = FNV_BASIS;
+	scr->w.hash = WEFT_FNV_BASIS;
 	scr->w.n = 0;
 	scr->w.whole = 0;
 	scr->w.find_tried = 0;
@@ -490,7 +490,7 @@ static __noinline __s32 take_user_stack_unwound(void)
 		j = n < WEFT_UNWIND_MAX_FRAMES ? n : WEFT_UNWIND_MAX_FRAMES - 1;
 		out->ips[j & (WEFT_UNWIND_MAX_FRAMES - 1)] = WEFT_STACK_CUT_SHORT;
 		n = j + 1;
-		hash = (hash ^ WEFT_STACK_CUT_SHORT) * FNV_PRIME;
+		hash = (hash ^ WEFT_STACK_CUT_SHORT) * WEFT_FNV_PRIME;
 	}
 	if (targ_python) {
 		scr->w.hash = hash;
@@ -509,11 +509,11 @@ DEFINE_KEEP_STACK(keep_kernel_stack, kstacks, struct kernel_stack, KSTACK_SLOTS)
 /* FNV-1a over the first n of a stack's frames */
 #define HASH_FRAMES(ips, n, max)                                              \
 	({                                                                    \
-		__u64 _hash = FNV_BASIS;                                      \
+		__u64 _hash = WEFT_FNV_BASIS;                                 \
 		__u32 _i;                                                     \
 		/* a plain loop: a bpf_loop() callback per frame cost 2 us */ \
 		for (_i = 0; _i < (max) && _i < (n); _i++)                    \
-			_hash = (_hash ^ (ips)[_i]) * FNV_PRIME;              \
+			_hash = (_hash ^ (ips)[_i]) * WEFT_FNV_PRIME;         \
 		_hash;                                                        \
 	})
 

@@ -66,6 +66,16 @@ struct weft_unwind_row {
 /* Frames per unwound user stack (the value size of the ustacks map) */
 #define WEFT_UNWIND_MAX_FRAMES 64
 
+/* Stacks are kept by content: FNV-1a over their frames, their id in the
+ * map derived from it (below 2^31: ids are >= 0, errors negative), and one
+ * re-probe at id + WEFT_STACK_REPROBE when another stack has that id. The
+ * BPF programs and the recorder (a stack it takes itself) must agree. The
+ * same hash keys CPython's code objects. */
+#define WEFT_FNV_BASIS 0xcbf29ce484222325ULL
+#define WEFT_FNV_PRIME 0x100000001b3ULL
+#define WEFT_STACK_ID(hash) ((__u32)((hash) ^ ((hash) >> 32)) & 0x7fffffff)
+#define WEFT_STACK_REPROBE 0x9e3779b9
+
 struct weft_unwind_mapping {
 	__u64 start; /* [start, end) in the process */
 	__u64 end;

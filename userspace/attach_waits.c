@@ -38,7 +38,8 @@ void attach_waits__free(struct snapshot *snap)
  * bpf/stacks.bpf.h keeps it: id from a hash of the frames, one re-probe */
 static __s32 keep_user_stack(struct recorder *r, const struct snap_thread *t)
 {
-	__u64 ips[WEFT_UNWIND_MAX_FRAMES] = {}, known[WEFT_UNWIND_MAX_FRAMES], hash = 0;
+	__u64 ips[WEFT_UNWIND_MAX_FRAMES] = {}, known[WEFT_UNWIND_MAX_FRAMES],
+	      hash = WEFT_FNV_BASIS;
 	int fd = bpf_map__fd(r->skel->maps.ustacks), n = 0, probe, k;
 	__u32 id;
 
@@ -51,14 +52,17 @@ static __s32 keep_user_stack(struct recorder *r, const struct snap_thread *t)
 	else if (!t->ustack_whole)
 		ips[n - 1] = WEFT_STACK_CUT_SHORT;
 	for (k = 0; k < n; k++)
-		hash = (hash ^ ips[k]) * 0x100000001b3ULL;
-	id = (__u32)(hash ^ (hash >> 32)) & 0x7fffffff;
+		hash = (hash ^ ips[k]) * WEFT_FNV_PRIME;
+	id = WEFT_STACK_ID(hash);
 	for (probe = 0; probe < 2; probe++) {
 		if (!bpf_map_update_elem(fd, &id, ips, BPF_NOEXIST))
 			goto kept;
-		if (!bpf_map_lookup_elem(fd, &id, known) && !memcmp(known, ips, sizeof(ips)))
+		/* the same frames up to the terminator: the BPF programs
+		 * leave the slots after it stale */
+		if (!bpf_map_lookup_elem(fd, &id, known) &&
+		    !memcmp(known, ips, (n < WEFT_UNWIND_MAX_FRAMES ? n + 1 : n) * sizeof(ips[0])))
 			goto kept;
-		id = (id + 0x9e3779b9) & 0x7fffffff;
+		id = (id + WEFT_STACK_REPROBE) & 0x7fffffff;
 	}
 	return -EEXIST;
 kept:
