@@ -268,6 +268,8 @@ static void attach_pthread_probes(struct recorder *r, struct proc_entry *p)
 /* One read of p's maps, and the next one due after it */
 static void read_proc_maps(struct recorder *r, struct proc_entry *p, __u64 now)
 {
+	bool due;
+
 	r->maps_reads++;
 	if (maps_book__take(r->maps, p->tgid)) {
 		r->maps_failed++;
@@ -285,6 +287,9 @@ static void read_proc_maps(struct recorder *r, struct proc_entry *p, __u64 now)
 		p->maps_not_before = now + maps_reread_ns[0];
 		return;
 	}
+	/* a read that was due (a new process, a fork, an exec), not the
+	 * periodic refresh */
+	due = p->maps_reads_due;
 	if (p->maps_reads_due) {
 		p->maps_reads_due--;
 		if (p->maps_reads_due)
@@ -295,8 +300,9 @@ static void read_proc_maps(struct recorder *r, struct proc_entry *p, __u64 now)
 		unwind_loader__update(r->unwind, p->tgid, maps_book__get(r->maps, p->tgid));
 	if (r->python)
 		python_loader__update(r->python, p->tgid, maps_book__get(r->maps, p->tgid));
-	/* who may write its perf map: read again after an exec */
-	if (r->jit)
+	/* who may write its perf map: it changes only at an exec, and
+	 * reading it opens two files in /proc */
+	if (r->jit && due)
 		perf_map_book__note(r->jit, p->tgid);
 }
 
@@ -852,7 +858,6 @@ static void recorder_free(struct recorder *r)
 	python_loader__free(r->python);
 	stack_table__free(r->stacks);
 	syms_cache__free(r->syms);
-	kallsyms__free(r->ks);
 	free(r->stats_start);
 	free(r->steal_start);
 }

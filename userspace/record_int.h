@@ -80,8 +80,6 @@ struct recorder {
 	int stopped_by;
 	struct stack_table *stacks; /* the stack ids the records name */
 	struct syms_cache *syms;
-	struct kallsyms *ks;
-	bool ks_tried;
 	struct stack_sampler *sampler;
 	struct exec_watch *exec_watch;
 	struct unwind_loader *unwind;
