@@ -36,7 +36,6 @@ static void node(struct graph *g, pid_t tid, bool blocked, const pid_t *ws)
 	}
 	n->wakers = g->wakers[g->n];
 	n->nwakers = k;
-	n->open = blocked && !k;
 	g->n++;
 }
 

@@ -29,7 +29,6 @@ struct critical_cmd_opts {
 	const char *path;
 	enum critical_format format;
 	enum critical_by by;
-	bool by_set;
 };
 
 enum {
@@ -77,7 +76,6 @@ static error_t critical_parse_arg(int key, char *arg, struct argp_state *state)
 		break;
 	case OPT_BY:
 		o->by = cmd_arg_choice(state, "--by", arg, by_names);
-		o->by_set = true;
 		break;
 	case ARGP_KEY_ARG:
 		cmd_arg_recording(state, &o->path, arg);
@@ -195,8 +193,7 @@ int cmd_critical(int argc, char **argv)
 		werr = json_writer__finish(w);
 		break;
 	case FORMAT_FOLDED:
-		werr = critical__write_folded(crit, stdout,
-					      opts.by_set ? opts.by : CRITICAL_BY_THREAD);
+		werr = critical__write_folded(crit, stdout, opts.by);
 		break;
 	default:
 		werr = critical__write_text(crit, stdout, opts.by, m->verdict);

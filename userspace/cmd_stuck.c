@@ -155,7 +155,6 @@ static int build_graph(struct stuck_view *v)
 			break;
 		}
 		n->wakers = v->wakers[i];
-		n->open = n->blocked && !n->nwakers;
 	}
 	return stuck_graph__find(v->nodes, s->nthreads, &v->res);
 }

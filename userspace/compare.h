@@ -110,6 +110,7 @@ enum compare_format {
 	COMPARE_MARKDOWN,
 	COMPARE_JSON,
 	COMPARE_CSV,
+	COMPARE_HTML, /* a page of its own: output_html_compare(), not compare_print() */
 };
 
 /* task may be NULL (comparing files). width: the terminal's columns for

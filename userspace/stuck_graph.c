@@ -161,7 +161,8 @@ int stuck_graph__find(const struct stuck_node *nodes, size_t n, struct stuck_res
 	/* who may wake: a least fixed point, one pass per link of the longest
 	 * chain of waits */
 	for (i = 0; i < n; i++)
-		may[i] = !nodes[i].blocked || nodes[i].open || !nodes[i].nwakers;
+		may[i] = !nodes[i].blocked ||
+			 !nodes[i].nwakers; /* not blocked, or open to anyone */
 	while (changed) {
 		changed = false;
 		for (i = 0; i < n; i++) {

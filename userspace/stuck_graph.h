@@ -25,7 +25,6 @@
 struct stuck_node {
 	pid_t tid;
 	bool blocked;
-	bool open;
 	const pid_t *wakers; /* OR: any one of them can end the wait */
 	int nwakers;
 };
