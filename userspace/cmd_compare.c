@@ -25,6 +25,7 @@
 #include "json.h"
 #include "launch.h"
 #include "log.h"
+#include "output.h"
 #include "output_html.h"
 #include "recording.h"
 
@@ -43,7 +44,6 @@ struct compare_opts {
 	int repeat;
 	const char *keep;
 	enum compare_format format;
-	bool html; /* --format html: the page, to output */
 	const char *output; /* -o */
 	const char *files[MAX_FILES];
 	int nfiles;
@@ -156,15 +156,11 @@ static error_t compare_parse_arg(int key, char *arg, struct argp_state *state)
 		o->keep = arg;
 		break;
 	case OPT_FORMAT: {
-		/* in the order of enum compare_format; html is a page of
-		 * its own, not one of compare_print()'s formats */
+		/* in the order of enum compare_format */
 		static const char *const names[] = { "text", "markdown|md", "json",
 						     "csv",  "html",	    NULL };
-		int f = cmd_arg_choice(state, "--format", arg, names);
 
-		o->html = f == COMPARE_CSV + 1;
-		if (!o->html)
-			o->format = f;
+		o->format = cmd_arg_choice(state, "--format", arg, names);
 		break;
 	}
 	case 'o':
@@ -181,7 +177,7 @@ static error_t compare_parse_arg(int key, char *arg, struct argp_state *state)
 				     "nothing to compare: give --task TASK or FILE...");
 		if (o->task && o->nfiles)
 			argp_failure(state, 2, 0, "give either --task or recordings, not both");
-		if (o->html && !o->output)
+		if (o->format == COMPARE_HTML && !o->output)
 			argp_failure(state, 2, 0, "--format html writes a page: give -o FILE.html");
 		break;
 	default:
@@ -547,19 +543,16 @@ int cmd_compare(int argc, char **argv)
 	struct others_warning warning = { 0 };
 	struct compare_row rows[MAX_FILES];
 	struct html_series *series[MAX_FILES] = { NULL };
+	struct output_file ofile = { .f = NULL };
 	FILE *out = stdout;
 	int i, n, err = 0, status = 1;
 
 	if (argp_parse(&argp, argc, argv, 0, NULL, &opts))
 		return 2;
-	/* an unwritable -o fails before minutes of recording */
-	if (opts.output) {
-		out = fopen(opts.output, "we");
-		if (!out) {
-			elog("Failed to create %s: %s", opts.output, strerror(errno));
-			return 1;
-		}
-	}
+	/* an unwritable -o fails before minutes of recording; a file
+	 * already there stays as it was until the new one is whole */
+	if (opts.output && !(out = output_file__open(&ofile, opts.output)))
+		return 1;
 	if (opts.task) {
 		if (!opts.nmodes) {
 			for (i = 0; i < MAX_MODES; i++)
@@ -571,11 +564,13 @@ int cmd_compare(int argc, char **argv)
 			     "recordings needs no root: weft compare FILE...)");
 			goto cleanup;
 		}
-		err = run_models(&opts, rows, opts.html ? series : NULL, &warning);
+		err = run_models(&opts, rows, opts.format == COMPARE_HTML ? series : NULL,
+				 &warning);
 		n = opts.nmodes;
 	} else {
 		for (i = 0; i < opts.nfiles && !err; i++) {
-			err = row_from_file(opts.files[i], &rows[i], opts.html ? &series[i] : NULL);
+			err = row_from_file(opts.files[i], &rows[i],
+					    opts.format == COMPARE_HTML ? &series[i] : NULL);
 			if (!err)
 				note_others(&warning, &rows[i], opts.files[i], 1, 1);
 		}
@@ -585,17 +580,16 @@ int cmd_compare(int argc, char **argv)
 		goto cleanup;
 	warn_others(&warning);
 	compare_rows_finish(rows, n, opts.task != NULL || compare_rows_one_task(rows, n));
-	if (opts.html)
+	if (opts.format == COMPARE_HTML)
 		err = output_html_compare(out, opts.task, rows,
 					  (const struct html_series *const *)series, n);
 	else
 		err = compare_print(out, opts.format, opts.task, rows, n, terminal_width());
-	if (!err && fflush(out))
+	if (opts.output) {
+		if (output_file__close(&ofile, !err) && !err)
+			goto cleanup; /* said */
+	} else if (!err && fflush(out)) {
 		err = -errno;
-	if (out != stdout) {
-		if (fclose(out) && !err)
-			err = -errno;
-		out = stdout;
 	}
 	if (err) {
 		elog("Failed to write %s: %s", opts.output ? opts.output : "the table",
@@ -604,11 +598,8 @@ int cmd_compare(int argc, char **argv)
 	}
 	status = 0;
 cleanup:
-	if (out != stdout)
-		fclose(out);
-	/* no half-written or empty file after a failure */
-	if (status && opts.output)
-		unlink(opts.output);
+	/* no half-written file after a failure, and FILE as it was */
+	output_file__close(&ofile, false);
 	for (i = 0; i < MAX_FILES; i++)
 		html_series__free(series[i]);
 	return status;

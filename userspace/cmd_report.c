@@ -151,39 +151,6 @@ static void report_slice(void *ctx, const struct weft_slice *slice)
 		html_series__slice(t->series, slice);
 }
 
-/* -o FILE: written as FILE.tmp.XXXXXX and renamed at the end, so that a
- * failed run leaves no half page. NULL after one line on stderr. */
-static FILE *open_output(const char *path, char **tmp)
-{
-	mode_t mask;
-	FILE *f;
-	int fd;
-
-	if (asprintf(tmp, "%s.tmp.XXXXXX", path) < 0) {
-		*tmp = NULL;
-		elog("Failed to create %s: %s", path, strerror(ENOMEM));
-		return NULL;
-	}
-	fd = mkstemp(*tmp);
-	if (fd < 0) {
-		elog("Failed to create %s: %s", path, strerror(errno));
-		free(*tmp);
-		*tmp = NULL;
-		return NULL;
-	}
-	/* mkstemp makes it 0600; give the file the mode a new file gets */
-	mask = umask(0);
-	umask(mask);
-	fchmod(fd, 0666 & ~mask);
-	f = fdopen(fd, "w");
-	if (!f) {
-		elog("Failed to create %s: %s", path, strerror(errno));
-		close(fd);
-		return NULL;
-	}
-	return f;
-}
-
 /* The page's flame graphs, as weft flame --svg draws them */
 static const struct {
 	const char *id, *title;
@@ -247,7 +214,8 @@ int cmd_report(int argc, char **argv)
 	struct flame_lines pf[PAGE_FLAMES + 1];
 	struct html_opts hopts = { .out = NULL };
 	FILE *out = stdout;
-	char err[512], *tmp = NULL;
+	struct output_file ofile = { .f = NULL };
+	char err[512];
 	int status = 1, werr;
 	size_t i;
 
@@ -257,12 +225,9 @@ int cmd_report(int argc, char **argv)
 		opts.path = "weft.data";
 	memset(pf, 0, sizeof(pf));
 	/* an unwritable -o fails at once, not after the pass */
-	if (opts.output) {
-		out = open_output(opts.output, &tmp);
-		if (!out) {
-			out = stdout;
-			goto cleanup;
-		}
+	if (opts.output && !(out = output_file__open(&ofile, opts.output))) {
+		out = stdout;
+		goto cleanup;
 	}
 
 	rec = recording_open(opts.path, &aopts, err, sizeof(err));
@@ -407,32 +372,22 @@ int cmd_report(int argc, char **argv)
 		werr = output_text(out, m, &opts.out);
 		break;
 	}
-	if (!werr && fflush(out))
-		werr = -errno;
-	if (out != stdout) {
-		if (fclose(out) && !werr)
-			werr = -errno;
+	if (opts.output) {
 		out = stdout;
+		if (output_file__close(&ofile, !werr) && !werr)
+			goto cleanup; /* said */
+	} else if (!werr && fflush(out)) {
+		werr = -errno;
 	}
 	if (werr) {
 		elog("Failed to write %s: %s", opts.output ? opts.output : "the report",
 		     strerror(-werr));
 		goto cleanup;
 	}
-	if (tmp && rename(tmp, opts.output)) {
-		elog("Failed to rename %s to %s: %s", tmp, opts.output, strerror(errno));
-		goto cleanup;
-	}
-	free(tmp);
-	tmp = NULL;
 	status = 0;
 cleanup:
 	critical__free(crit);
-	if (out != stdout)
-		fclose(out);
-	if (tmp)
-		unlink(tmp);
-	free(tmp);
+	output_file__close(&ofile, false);
 	for (i = 0; i < PAGE_FLAMES; i++)
 		flame__free(flames[i]);
 	for (i = 0; i < PAGE_FLAMES + 1; i++)

@@ -18,6 +18,7 @@
 #include "cmd.h"
 #include "event_reader.h"
 #include "log.h"
+#include "output.h"
 #include "recording.h"
 #include "timeline.h"
 
@@ -171,10 +172,10 @@ int cmd_timeline(int argc, char **argv)
 	struct timeline *tl = NULL;
 	struct sigaction sa = { .sa_handler = on_signal };
 	struct timespec t0, t1;
-	char err[512], *tmp = NULL;
+	struct output_file ofile = { .f = NULL };
+	char err[512];
 	FILE *f = NULL;
-	mode_t mask;
-	int status = 1, fd = -1, ret;
+	int status = 1, ret;
 
 	if (argp_parse(&argp, argc, argv, 0, NULL, &opts))
 		return 2;
@@ -186,28 +187,9 @@ int cmd_timeline(int argc, char **argv)
 		elog("%s", err);
 		return 1;
 	}
-	if (asprintf(&tmp, "%s.tmp.XXXXXX", opts.out) < 0) {
-		tmp = NULL;
-		elog("out of memory");
+	f = output_file__open(&ofile, opts.out);
+	if (!f)
 		goto cleanup;
-	}
-	fd = mkstemp(tmp);
-	if (fd < 0) {
-		elog("Failed to create %s: %s", opts.out, strerror(errno));
-		free(tmp);
-		tmp = NULL;
-		goto cleanup;
-	}
-	/* mkstemp makes it 0600; give the file the mode a new file gets */
-	mask = umask(0);
-	umask(mask);
-	fchmod(fd, 0666 & ~mask);
-	f = fdopen(fd, "w");
-	if (!f) {
-		elog("Failed to open %s: %s", opts.out, strerror(errno));
-		close(fd);
-		goto cleanup;
-	}
 	setvbuf(f, NULL, _IOFBF, 1 << 20);
 	tl = timeline__new(f, &opts.t, aopts);
 	if (!tl) {
@@ -232,18 +214,8 @@ int cmd_timeline(int argc, char **argv)
 	if (timeline__metrics(tl)->lost_events)
 		wlog("%s lost %llu events: the timeline has gaps (unknown slices)", opts.path,
 		     (unsigned long long)timeline__metrics(tl)->lost_events);
-	ret = fclose(f);
-	f = NULL;
-	if (ret) {
-		elog("Failed to write %s: %s", opts.out, strerror(errno));
+	if (output_file__close(&ofile, true))
 		goto cleanup;
-	}
-	if (rename(tmp, opts.out)) {
-		elog("Failed to rename %s to %s: %s", tmp, opts.out, strerror(errno));
-		goto cleanup;
-	}
-	free(tmp);
-	tmp = NULL;
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	st = timeline__stats(tl);
 	fprintf(stderr,
@@ -255,11 +227,7 @@ int cmd_timeline(int argc, char **argv)
 		(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9);
 	status = 0;
 cleanup:
-	if (f)
-		fclose(f);
-	if (tmp)
-		unlink(tmp);
-	free(tmp);
+	output_file__close(&ofile, false);
 	timeline__free(tl);
 	recording_free(rec);
 	return status;

@@ -81,4 +81,19 @@ char *output_stacks_line(char *buf, size_t size, const struct stack_capture *c);
  * buf. */
 char *output_unread_line(char *buf, size_t size, const struct weft_metrics *m);
 
+/* -o FILE of the commands that read recordings: written as
+ * FILE.tmp.XXXXXX, with the mode a new file gets, and renamed over FILE
+ * only once whole, so that a failed or interrupted run leaves FILE as it
+ * was and no half file. */
+struct output_file {
+	FILE *f;
+	char *tmp;
+	const char *path;
+};
+/* o->f, or NULL after one line on stderr */
+FILE *output_file__open(struct output_file *o, const char *path);
+/* ok: flushed, closed and renamed into place (0, or -errno after one line
+ * on stderr); else closed and removed. Safe on one never opened. */
+int output_file__close(struct output_file *o, bool ok);
+
 #endif /* __WEFT_OUTPUT_H */

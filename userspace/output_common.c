@@ -2,13 +2,17 @@
 /* What every report writer says the same way (output.h): durations,
  * the command line, names made printable, the stacks sentence and the
  * unread-records warning. */
+#include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include "log.h"
 #include "output.h"
 #include "stack_summary.h"
 
@@ -181,4 +185,62 @@ char *output_stacks_line(char *buf, size_t size, const struct stack_capture *c)
 		append(buf, size, &off, " (%.1f%% of off-CPU time)",
 		       100.0 * c->cut_short_ns / c->blocked_ns);
 	return buf;
+}
+
+FILE *output_file__open(struct output_file *o, const char *path)
+{
+	mode_t mask;
+	int fd;
+
+	memset(o, 0, sizeof(*o));
+	o->path = path;
+	if (asprintf(&o->tmp, "%s.tmp.XXXXXX", path) < 0) {
+		o->tmp = NULL;
+		elog("Failed to create %s: %s", path, strerror(ENOMEM));
+		return NULL;
+	}
+	fd = mkstemp(o->tmp);
+	if (fd < 0) {
+		elog("Failed to create %s: %s", path, strerror(errno));
+		free(o->tmp);
+		o->tmp = NULL;
+		return NULL;
+	}
+	/* mkstemp makes it 0600; give the file the mode a new file gets */
+	mask = umask(0);
+	umask(mask);
+	fchmod(fd, 0666 & ~mask);
+	o->f = fdopen(fd, "w");
+	if (!o->f) {
+		elog("Failed to create %s: %s", path, strerror(errno));
+		close(fd);
+		unlink(o->tmp);
+		free(o->tmp);
+		o->tmp = NULL;
+	}
+	return o->f;
+}
+
+int output_file__close(struct output_file *o, bool ok)
+{
+	int err = 0;
+
+	if (!o->tmp)
+		return 0;
+	if (o->f && (fflush(o->f) || ferror(o->f)))
+		err = -(errno ? errno : EIO);
+	if (o->f && fclose(o->f) && !err)
+		err = -errno;
+	o->f = NULL;
+	if (ok && err)
+		elog("Failed to write %s: %s", o->path, strerror(-err));
+	else if (ok && rename(o->tmp, o->path)) {
+		err = -errno;
+		elog("Failed to rename %s to %s: %s", o->tmp, o->path, strerror(errno));
+	}
+	if (!ok || err)
+		unlink(o->tmp);
+	free(o->tmp);
+	o->tmp = NULL;
+	return ok ? err : 0;
 }
