@@ -472,7 +472,6 @@ static void encode_function(struct pprof *p, struct pb_buf *out, struct pb_buf *
 	pb__uint(msg, FUNCTION_NAME, name_id);
 	pb__uint(msg, FUNCTION_SYSTEM_NAME, name_id);
 	pb__uint_nz(msg, FUNCTION_FILENAME, file_id);
-	pb__uint_nz(msg, FUNCTION_START_LINE, (__u64)line);
 	pb__message(out, PROFILE_FUNCTION, msg);
 
 	pb__reset(msg);

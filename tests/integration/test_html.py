@@ -195,7 +195,11 @@ def report_page_in_chromium(tmp):
     check(not facts["unavailable"], "the strip says it is unavailable")
     check(sorted_ok, "sorting the threads by on-CPU time failed")
     check(tabs_ok, "the flame tabs do not switch")
-    check("Locks" in facts["text"] and rep["locks"], "no locks")
+    # the locks table holds the report's locks (the nav names "Locks" on
+    # every page, so the word alone says nothing)
+    check(rep["locks"], "the recording has no locks")
+    top = rep["locks"][0]["name"]
+    check(top and top in facts["text"], f"the top lock {top!r} is not on the page")
 
 
 def folded_roots(path):
