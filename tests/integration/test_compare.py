@@ -176,6 +176,22 @@ def repeat_shows_the_median_run_and_its_spread(tmp):
 
 
 @h.test
+def failed_compare_leaves_the_output_as_it_was(tmp):
+    # -o is written whole or not at all: a run that fails (a file that is
+    # no recording) keeps what was there, and leaves no temporary file
+    out = os.path.join(tmp, "table.md")
+    with open(out, "w") as f:
+        f.write("kept\n")
+    bogus = os.path.join(tmp, "bogus.data")
+    with open(bogus, "w") as f:
+        f.write("not a recording\n")
+    r = h.run([WEFT, "compare", bogus, bogus, "--format", "markdown", "-o", out])
+    check(r.returncode == 1, f"compare of a bogus file exited {r.returncode}")
+    check(open(out).read() == "kept\n", "compare's -o was changed by a failed run")
+    check(sorted(os.listdir(tmp)) == ["bogus.data", "table.md"], os.listdir(tmp))
+
+
+@h.test
 def warns_when_other_programs_held_the_cores(tmp):
     ncores = os.cpu_count()
     loops = [subprocess.Popen(["/bin/sh", "-c", "while :; do :; done"])
