@@ -207,8 +207,7 @@ static __u32 lane_of(struct html_series *s, __u32 tid)
 			return UNTRACKED;
 		}
 	s->lane_tid[s->nr_lanes] = tid;
-	/* the slot may have moved when the set grew */
-	u64_set__slot(&s->lane_of, (__u64)tid + 1, &added)[0] = s->nr_lanes;
+	*slot = s->nr_lanes; /* nothing touched the set since the lookup */
 	return s->nr_lanes++;
 }
 
@@ -570,8 +569,7 @@ static void parallelism(FILE *out, const struct weft_metrics *m, const struct ht
 	q = calloc(HTML_COLUMNS, sizeof(*q));
 	if (r && q && !series_levels(s, HTML_COLUMNS, s->t0, s->t1, r, q)) {
 		chart_levels(out, "Threads over time", r, q, HTML_COLUMNS,
-			     (double)(s->t1 - s->t0) / HTML_COLUMNS, 0, m->usable_cpus > 0 ? 0 : 0,
-			     CHART_WIDTH, 0);
+			     (double)(s->t1 - s->t0) / HTML_COLUMNS, 0, 0, CHART_WIDTH, 0);
 		legend(out, rq, 2);
 		fputs("<p class=\"note\">The area under R(t) is the on-CPU time; its average "
 		      "over the wall is the parallelism, and that of R(t) + Q(t) the "

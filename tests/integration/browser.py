@@ -192,16 +192,6 @@ class Page:
         with open(path, "wb") as f:
             f.write(base64.b64decode(data))
 
-    def screenshot_full(self, path, width=1200):
-        """the whole page, not only the window"""
-        height = self.evaluate("document.documentElement.scrollHeight")
-        data = self.call("Page.captureScreenshot", session=True, format="png",
-                         captureBeyondViewport=True,
-                         clip={"x": 0, "y": 0, "width": width, "height": height,
-                               "scale": 1})["data"]
-        with open(path, "wb") as f:
-            f.write(base64.b64decode(data))
-
     def warnings(self):
         """what the page warned of; the GPU emulation's own driver notes
         ("[.WebGL-0x...]GL Driver Message ...") are Chromium's, not the page's"""
