@@ -859,6 +859,7 @@ static void recorder_free(struct recorder *r)
 	stack_table__free(r->stacks);
 	syms_cache__free(r->syms);
 	free(r->stats_start);
+	free(r->stats_now);
 	free(r->steal_start);
 }
 
@@ -955,6 +956,7 @@ int record_run(const struct record_opts *opts)
 	}
 	libbpf_set_print(libbpf_print);
 	r->stats_start = calloc(r->ncpu, sizeof(*r->stats_start));
+	r->stats_now = calloc(r->ncpu, sizeof(*r->stats_now));
 	r->steal_start = calloc(r->ncpu, sizeof(*r->steal_start));
 	end_stats = calloc(r->ncpu, sizeof(*end_stats));
 	r->maps = maps_book__new();
@@ -962,7 +964,7 @@ int record_run(const struct record_opts *opts)
 	r->stacks = opts->stacks ? stack_table__new() : NULL;
 	r->syms = opts->stacks ? syms_cache__new() : NULL;
 	r->jit = opts->stacks ? perf_map_book__new(NULL, NULL) : NULL;
-	if ((opts->stacks && (!r->stacks || !r->syms || !r->jit)) || !r->stats_start ||
+	if ((opts->stacks && (!r->stacks || !r->syms || !r->jit)) || !r->stats_start || !r->stats_now ||
 	    !r->steal_start || !end_stats || !r->maps || !r->lock_names) {
 		err = -ENOMEM;
 		goto cleanup;

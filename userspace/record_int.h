@@ -65,6 +65,8 @@ struct recorder {
 	struct proc_entry *procs;
 	size_t nprocs, procs_cap;
 	struct weft_cpu_stat *stats_start;
+	/* the programs' per-CPU figures as last read (ticks, lost, totals) */
+	struct weft_cpu_stat *stats_now;
 	__u64 *steal_start;
 	__u64 start_ns, end_ns;
 	struct maps_book *maps;
@@ -97,6 +99,10 @@ unsigned long ring_bytes_for(unsigned int ring_kb);
 
 int read_cpu_stats(struct recorder *r, struct weft_cpu_stat *out);
 __u64 lost_so_far(struct recorder *r);
+/* One CPU's WEFT_EV_CPU_TOTALS or _TICK record: stats_now since
+ * stats_start */
+void fill_cpu_totals(const struct recorder *r, struct weft_ev_cpu_totals *ev, __u16 type, __u64 ts,
+		     int cpu);
 struct proc_thread_stat;
 void fill_state_event(struct weft_ev_task_state *ev, __u64 ts, pid_t tgid, pid_t tid,
 		      const struct proc_thread_stat *st, __u32 state);

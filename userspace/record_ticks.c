@@ -9,41 +9,26 @@
  * idle for a whole second reads idle in every tick of it. The figures are
  * from the recording's start, like the end's WEFT_EV_CPU_TOTALS. One map
  * read (per-CPU array) and ncpu small records every 100 ms. */
-#include <stdlib.h>
-#include <string.h>
-
 #include "record_int.h"
 
 void write_cpu_ticks(struct recorder *r, __u64 now)
 {
-	struct weft_cpu_stat *st = calloc(r->ncpu, sizeof(*st));
-	const struct weft_cpu_stat *s0 = r->stats_start;
+	const struct weft_cpu_stat *st = r->stats_now;
 	struct weft_ev_cpu_totals ev;
+	__u64 open;
 	int i;
 
-	if (!st || read_cpu_stats(r, st))
-		goto cleanup;
+	if (read_cpu_stats(r, r->stats_now))
+		return;
 	for (i = 0; i < r->ncpu; i++) {
-		__u64 open = st[i].last_ts_ns && now > st[i].last_ts_ns ? now - st[i].last_ts_ns :
-									  0;
-
-		memset(&ev, 0, sizeof(ev));
-		ev.hdr.ts_ns = now;
-		ev.hdr.type = WEFT_EV_CPU_TICK;
-		ev.hdr.cpu = i;
-		ev.idle_ns = st[i].idle_ns - s0[i].idle_ns;
-		ev.traced_ns = st[i].traced_ns - s0[i].traced_ns;
-		ev.other_ns = st[i].other_ns - s0[i].other_ns;
+		fill_cpu_totals(r, &ev, WEFT_EV_CPU_TICK, now, i);
+		open = st[i].last_ts_ns && now > st[i].last_ts_ns ? now - st[i].last_ts_ns : 0;
 		if (st[i].last_kind == WEFT_CPU_KIND_IDLE)
 			ev.idle_ns += open;
 		else if (st[i].last_kind == WEFT_CPU_KIND_TRACED)
 			ev.traced_ns += open;
 		else if (st[i].last_kind == WEFT_CPU_KIND_OTHER)
 			ev.other_ns += open;
-		ev.steal_ns = st[i].steal_ns - s0[i].steal_ns;
-		ev.lost = st[i].lost - s0[i].lost;
 		add_own_event(r, &ev, sizeof(ev));
 	}
-cleanup:
-	free(st);
 }

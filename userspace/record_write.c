@@ -36,14 +36,12 @@ int read_cpu_stats(struct recorder *r, struct weft_cpu_stat *out)
 
 __u64 lost_so_far(struct recorder *r)
 {
-	struct weft_cpu_stat *now = calloc(r->ncpu, sizeof(*now));
 	__u64 lost = 0;
 	int i;
 
-	if (now && !read_cpu_stats(r, now))
+	if (!read_cpu_stats(r, r->stats_now))
 		for (i = 0; i < r->ncpu; i++)
-			lost += now[i].lost - r->stats_start[i].lost;
-	free(now);
+			lost += r->stats_now[i].lost - r->stats_start[i].lost;
 	return lost;
 }
 
@@ -150,36 +148,44 @@ void account_live_threads(struct recorder *r, __u64 ts)
 	free(tids);
 }
 
+void fill_cpu_totals(const struct recorder *r, struct weft_ev_cpu_totals *ev, __u16 type, __u64 ts,
+		     int cpu)
+{
+	const struct weft_cpu_stat *now = &r->stats_now[cpu], *start = &r->stats_start[cpu];
+
+	memset(ev, 0, sizeof(*ev));
+	ev->hdr.ts_ns = ts;
+	ev->hdr.type = type;
+	ev->hdr.cpu = cpu;
+	ev->idle_ns = now->idle_ns - start->idle_ns;
+	ev->traced_ns = now->traced_ns - start->traced_ns;
+	ev->other_ns = now->other_ns - start->other_ns;
+	ev->steal_ns = now->steal_ns - start->steal_ns;
+	ev->lost = now->lost - start->lost;
+}
+
 void write_cpu_totals(struct recorder *r, __u64 ts)
 {
-	struct weft_cpu_stat *end = calloc(r->ncpu, sizeof(*end));
 	__u64 *steal_end = calloc(r->ncpu, sizeof(*steal_end));
 	struct weft_ev_cpu_totals ev;
+	__u64 proc_steal;
 	int i;
 
-	if (!end || !steal_end || read_cpu_stats(r, end))
+	if (!steal_end || read_cpu_stats(r, r->stats_now))
 		goto cleanup;
 	procfs_read_steal("/proc", steal_end, r->ncpu);
 	for (i = 0; i < r->ncpu; i++) {
-		memset(&ev, 0, sizeof(ev));
-		ev.hdr.ts_ns = ts;
-		ev.hdr.type = WEFT_EV_CPU_TOTALS;
-		ev.hdr.cpu = i;
-		ev.idle_ns = end[i].idle_ns - r->stats_start[i].idle_ns;
-		ev.traced_ns = end[i].traced_ns - r->stats_start[i].traced_ns;
-		ev.other_ns = end[i].other_ns - r->stats_start[i].other_ns;
-		ev.lost = end[i].lost - r->stats_start[i].lost;
-		ev.steal_ns = steal_end[i] >= r->steal_start[i] ? steal_end[i] - r->steal_start[i] :
-								  0;
+		fill_cpu_totals(r, &ev, WEFT_EV_CPU_TOTALS, ts, i);
 		/* Both figures can only miss steal: /proc/stat's rounds down to
 		 * ticks and is folded in at the CPU's next tick, the programs'
 		 * ends at its last switch. */
-		if (end[i].steal_ns - r->stats_start[i].steal_ns > ev.steal_ns)
-			ev.steal_ns = end[i].steal_ns - r->stats_start[i].steal_ns;
+		proc_steal = steal_end[i] >= r->steal_start[i] ? steal_end[i] - r->steal_start[i] :
+								 0;
+		if (proc_steal > ev.steal_ns)
+			ev.steal_ns = proc_steal;
 		add_own_event(r, &ev, sizeof(ev));
 	}
 cleanup:
-	free(end);
 	free(steal_end);
 }
 
