@@ -964,8 +964,8 @@ int record_run(const struct record_opts *opts)
 	r->stacks = opts->stacks ? stack_table__new() : NULL;
 	r->syms = opts->stacks ? syms_cache__new() : NULL;
 	r->jit = opts->stacks ? perf_map_book__new(NULL, NULL) : NULL;
-	if ((opts->stacks && (!r->stacks || !r->syms || !r->jit)) || !r->stats_start || !r->stats_now ||
-	    !r->steal_start || !end_stats || !r->maps || !r->lock_names) {
+	if ((opts->stacks && (!r->stacks || !r->syms || !r->jit)) || !r->stats_start ||
+	    !r->stats_now || !r->steal_start || !end_stats || !r->maps || !r->lock_names) {
 		err = -ENOMEM;
 		goto cleanup;
 	}
