@@ -13,8 +13,15 @@
 
 #include "exec_watch.h"
 
+/* The socket is in the epoll one-shot: after each wakeup it stays out
+ * until exec_watch__rearm() lets it back, which the wakeup budget decides
+ * (a generic cell rate algorithm, as the programs' stack budget: tat_ns is
+ * when the budget would be whole again). */
 struct exec_watch {
-	int fd;
+	int fd, epoll_fd;
+	bool armed;
+	__u64 tat_ns;
+	unsigned long long wakes, execs;
 };
 
 /* The connector's subscription, with the event filter of Linux 6.6 and
@@ -40,7 +47,7 @@ static bool kernel_at_least(int major, int minor)
 struct exec_watch *exec_watch__new(int epoll_fd)
 {
 	struct sockaddr_nl sa = { .nl_family = AF_NETLINK, .nl_groups = CN_IDX_PROC };
-	struct epoll_event ev = { .events = EPOLLIN | EPOLLET, .data.fd = 0 };
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLONESHOT, .data.fd = 0 };
 	struct exec_watch *w = calloc(1, sizeof(*w));
 	bool filter = kernel_at_least(6, 6);
 	struct cn_listen msg = {};
@@ -66,6 +73,8 @@ struct exec_watch *exec_watch__new(int epoll_fd)
 	/* data.fd 0: libbpf takes it for ring 0, which it then reads */
 	if (epoll_ctl(epoll_fd, EPOLL_CTL_ADD, w->fd, &ev))
 		goto fail;
+	w->epoll_fd = epoll_fd;
+	w->armed = true;
 	return w;
 fail:
 	err = errno;
@@ -74,12 +83,15 @@ fail:
 	return NULL;
 }
 
-int exec_watch__drain(struct exec_watch *w)
+int exec_watch__drain(struct exec_watch *w, __u64 now_ns)
 {
 	char buf[4096];
 	int n = 0;
 
-	if (!w)
+	/* Resting, it is out of the epoll: what a wakeup for something else
+	 * finds waits for the rearm, which then wakes the recorder once for
+	 * all of it. */
+	if (!w || !w->armed)
 		return 0;
 	/* what exec'd is in the rings (the tracepoint fires before the
 	 * connector): the messages only had to wake the recorder */
@@ -89,9 +101,37 @@ int exec_watch__drain(struct exec_watch *w)
 			break;
 		n++;
 	}
-	if (n)
+	if (n) {
+		w->wakes++;
+		w->execs += n;
 		usleep(EXEC_SETTLE_US);
+		w->armed = false;
+		w->tat_ns = (w->tat_ns > now_ns ? w->tat_ns : now_ns) + EXEC_WAKE_INTERVAL_NS;
+	}
 	return n;
+}
+
+__u64 exec_watch__rearm(struct exec_watch *w, __u64 now_ns)
+{
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLONESHOT, .data.fd = 0 };
+	const __u64 burst_ns = EXEC_WAKE_BURST * EXEC_WAKE_INTERVAL_NS;
+
+	if (!w || w->armed)
+		return 0;
+	if (w->tat_ns > now_ns + burst_ns)
+		return w->tat_ns - burst_ns;
+	/* execs that came while it was out are still queued: the next poll
+	 * returns at once for them */
+	if (!epoll_ctl(w->epoll_fd, EPOLL_CTL_MOD, w->fd, &ev))
+		w->armed = true;
+	return 0;
+}
+
+void exec_watch__counts(const struct exec_watch *w, unsigned long long *wakes,
+			unsigned long long *execs)
+{
+	*wakes = w ? w->wakes : 0;
+	*execs = w ? w->execs : 0;
 }
 
 void exec_watch__free(struct exec_watch *w)

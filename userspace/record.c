@@ -62,6 +62,9 @@ static const __u64 maps_reread_ns[] = { 4000000ULL, 26000000ULL, 30000000ULL };
  * without the connector the drain loop wakes for it. */
 #define MAPS_EXEC_SETTLE_NS (EXEC_SETTLE_US * 1000ULL)
 #define MAPS_READS_AFTER_EXEC (1 + sizeof(maps_reread_ns) / sizeof(maps_reread_ns[0]))
+/* A fork's first read waits this long after it: a fork that execs has
+ * done so by then, one that does not keeps its parent's tables meanwhile. */
+#define MAPS_FORK_SETTLE_NS 4000000ULL
 
 static volatile sig_atomic_t stop_signal, stop_from_tty;
 
@@ -155,6 +158,13 @@ static void track_task(struct recorder *r, const struct weft_event_header *h)
 			p->maps_gone = false;
 			p->maps_reads_due = 1;
 		}
+		/* The programs gave the child its parent's tables at the fork.
+		 * A read at once came while most children exec'd: it held
+		 * their mmap_lock against the loader's mappings (exec blocked
+		 * in rwsem_down_write_slowpath) and read what the exec threw
+		 * away. An exec since reschedules it. */
+		if (p && p->maps_reads_due == 1 && !p->maps_not_before)
+			p->maps_not_before = h->ts_ns + MAPS_FORK_SETTLE_NS;
 		break;
 	case WEFT_EV_EXEC:
 		exec_ev = (const void *)h;
@@ -729,7 +739,7 @@ static int drain_loop(struct recorder *r)
 	__u64 deadline = o->duration_s > 0 ? r->start_ns + (__u64)(o->duration_s * 1e9) : 0;
 	__u64 kill_at = 0, next_progress = r->start_ns + 1000000000ULL, now, maps_due;
 	__u64 next_flush = r->start_ns + FLUSH_PERIOD_NS, give_up_at = 0;
-	__u64 next_tick = r->start_ns + CPU_TICK_PERIOD_NS;
+	__u64 next_tick = r->start_ns + CPU_TICK_PERIOD_NS, rearm_at;
 	int poll_ms = DRAIN_PERIOD_MS;
 	int err, sig;
 
@@ -739,12 +749,15 @@ static int drain_loop(struct recorder *r)
 			break;
 		/* Records are submitted without a wakeup: read every ring,
 		 * not only those that signalled. */
-		exec_watch__drain(r->exec_watch);
+		exec_watch__drain(r->exec_watch, now_ns());
 		err = ring_buffer__consume(r->rb);
 		if (r->write_err || (err < 0 && err != -EINTR))
 			break;
 		now = now_ns();
 		maps_due = read_maps(r, now, false);
+		rearm_at = exec_watch__rearm(r->exec_watch, now);
+		if (rearm_at && rearm_at < maps_due)
+			maps_due = rearm_at;
 		if (now >= next_tick) {
 			write_cpu_ticks(r, now);
 			next_tick +=
@@ -909,6 +922,7 @@ int record_run(const struct record_opts *opts)
 	struct sigaction sa = {};
 	char path[PATH_MAX], err_msg[256];
 	__u64 lost = 0, targets_full = 0, stack_failures = 0;
+	unsigned long long wakes, execs;
 	struct syms_cache *syms;
 	struct weft_cpu_stat *end_stats = NULL;
 	int stats_fd = -1;
@@ -1045,6 +1059,10 @@ int record_run(const struct record_opts *opts)
 	ring_buffer__consume(r->rb);
 	vlog("read /proc/PID/maps %llu times for %zu processes (%llu found nothing)", r->maps_reads,
 	     r->nprocs, r->maps_failed);
+	if (r->exec_watch) {
+		exec_watch__counts(r->exec_watch, &wakes, &execs);
+		vlog("execs woke the recorder %llu times (%llu messages)", wakes, execs);
+	}
 	/* the programs are gone: nothing reads the unwind tables any more */
 	if (r->unwind) {
 		log_unwind_stats(r);

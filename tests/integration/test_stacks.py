@@ -96,6 +96,32 @@ def short_forked_children_resolve(tmp):
     check(libc >= 0.8 * spin, f"libc frames named in {libc} of {spin} child_spin samples")
 
 
+EXEC_WAKE_BURST = 32
+EXEC_WAKES_PER_S = 50
+
+
+@h.test
+def exec_wakeups_bounded_per_second(tmp):
+    """Each exec used to wake the recorder, which then read the new
+    process's maps while its loader ran: 8% of a fork-heavy program's
+    wall time. The wakeups now have a budget: a burst, then a rate."""
+    n = 300
+    out = os.path.join(tmp, "execs.data")
+    r = h.run([WEFT, "record", "-v", "-o", out, "--",
+               f"{HELPERS}/stacker", "forkexec", str(n), "0"])
+    check(r.returncode == 0, f"weft record exited {r.returncode}: {r.stderr.strip()}")
+    m = re.search(r"execs woke the recorder (\d+) times \((\d+) messages\)", r.stderr)
+    check(m, f"no exec wakeups line in weft record -v's output: {r.stderr[-300:]}")
+    wakes, messages = int(m.group(1)), int(m.group(2))
+    secs = float(re.search(r"recorded \d+ events .* in ([0-9.]+) s", r.stderr).group(1))
+    # the last few may still wait in the socket when the recording ends
+    check(messages >= 0.9 * n, f"{messages} exec messages for {n} execs")
+    bound = EXEC_WAKE_BURST + EXEC_WAKES_PER_S * secs + 2
+    check(wakes <= bound, f"{wakes} wakeups in {secs:.2f} s, over the budget of {bound:.0f}")
+    rows = flame(out, "--type", "oncpu", "--by", "pid")
+    check(len({s[0] for s, _ in rows}) > 1, "no samples of the children")
+
+
 @h.test
 def wakeup_and_svg(tmp):
     path, failures = record(tmp, "pp", [f"{HELPERS}/pingpong", "-n", "2000", "-c", "0"])
