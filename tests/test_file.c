@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -77,7 +78,9 @@ static struct weft_ev_switch make_switch(unsigned int stream, unsigned int seq)
 }
 
 /* META start, events of three streams round-robin, TASKS, META end, END. */
-static void write_fixture(const char *path)
+/* backlog: 0 to write from this thread, else the background writer's
+ * bound */
+static void write_fixture_with(const char *path, size_t backlog)
 {
 	int fd = open(path, O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0644);
 	struct weft_kv *start = weft_kv__new(), *end = weft_kv__new();
@@ -92,6 +95,8 @@ static void write_fixture(const char *path)
 	assert_non_null(w);
 	assert_int_equal(weft_writer__bytes(w), 24);
 	assert_int_equal(weft_writer__set_chunk_size(w, FIXTURE_CHUNK), 0);
+	if (backlog)
+		assert_int_equal(weft_writer__background(w, backlog), 0);
 	assert_int_equal(weft_kv__set(start, "cmd", "weft-work --mode gil"), 0);
 	assert_int_equal(weft_kv__set(start, "odd", "a=b\nc=d\n"), 0);
 	assert_int_equal(weft_kv__set(start, "end_ns", "0"), 0);
@@ -117,6 +122,11 @@ static void write_fixture(const char *path)
 	close(fd);
 	weft_kv__free(start);
 	weft_kv__free(end);
+}
+
+static void write_fixture(const char *path)
+{
+	write_fixture_with(path, 0);
 }
 
 static unsigned char *slurp(const char *path, size_t *len)
@@ -805,6 +815,95 @@ static void test_enospc(void **state)
 	weft_kv__free(kv);
 }
 
+static int threads_of_this_process(void)
+{
+	struct dirent *d;
+	DIR *dir = opendir("/proc/self/task");
+	int n = 0;
+
+	assert_non_null(dir);
+	while ((d = readdir(dir)))
+		n += d->d_name[0] != '.';
+	closedir(dir);
+	return n;
+}
+
+/* The background writer writes the same bytes, in the same order, with
+ * room for everything or for one section at a time */
+static void test_background_writer_same_file(void **state)
+{
+	const char *sync_path = tpath("sync.data"), *bg_path = tpath("bg.data");
+	size_t backlogs[] = { 64u << 20, 1 }, i, sync_len, bg_len;
+	unsigned char *sync_bytes, *bg_bytes;
+
+	(void)state;
+	write_fixture_with(sync_path, 0);
+	sync_bytes = slurp(sync_path, &sync_len);
+	for (i = 0; i < sizeof(backlogs) / sizeof(backlogs[0]); i++) {
+		write_fixture_with(bg_path, backlogs[i]);
+		bg_bytes = slurp(bg_path, &bg_len);
+		assert_int_equal(bg_len, sync_len);
+		assert_memory_equal(bg_bytes, sync_bytes, sync_len);
+		free(bg_bytes);
+	}
+	free(sync_bytes);
+}
+
+/* A write error of the background thread shows at the calls after it,
+ * and at finish, which never reports a partial file as whole */
+static void test_background_writer_enospc(void **state)
+{
+	const char *path = tpath("bgfull.data");
+	struct weft_ev_switch sw = make_switch(0, 0);
+	int full = open("/dev/full", O_WRONLY | O_CLOEXEC), fd, ret = 0, i;
+	struct weft_writer *w;
+
+	(void)state;
+	assert_true(full >= 0);
+	fd = open(path, O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0644);
+	assert_true(fd >= 0);
+	w = weft_writer__new(path, fd);
+	assert_non_null(w);
+	assert_int_equal(weft_writer__set_chunk_size(w, 1000), 0);
+	assert_int_equal(threads_of_this_process(), 1);
+	assert_int_equal(weft_writer__background(w, 1 << 20), 0);
+	assert_int_equal(weft_writer__background(w, 1 << 20), -EINVAL);
+	assert_int_equal(threads_of_this_process(), 2);
+	assert_int_equal(dup2(full, fd), fd);
+	for (i = 0; i < 100000 && !ret; i++)
+		ret = weft_writer__add_event(w, 0, &sw, sizeof(sw));
+	assert_int_equal(ret, -ENOSPC);
+	assert_int_equal(weft_writer__error(w), -ENOSPC);
+	assert_int_equal(weft_writer__flush(w), -ENOSPC);
+	assert_int_equal(weft_writer__finish(w), -ENOSPC);
+	assert_int_equal(weft_writer__bytes(w), 24);
+	weft_writer__free(w);
+	close(fd);
+
+	/* an error only finish can see: it waits for the queue first */
+	fd = open(path, O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0644);
+	w = weft_writer__new(path, fd);
+	assert_non_null(w);
+	assert_int_equal(weft_writer__background(w, 1 << 20), 0);
+	assert_int_equal(weft_writer__add_event(w, 0, &sw, sizeof(sw)), 0);
+	assert_int_equal(dup2(full, fd), fd);
+	assert_int_equal(weft_writer__finish(w), -ENOSPC);
+	weft_writer__free(w);
+	close(fd);
+
+	/* freed with sections still queued: they are dropped, nothing leaks */
+	fd = open(path, O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0644);
+	w = weft_writer__new(path, fd);
+	assert_non_null(w);
+	assert_int_equal(weft_writer__set_chunk_size(w, 100), 0);
+	assert_int_equal(weft_writer__background(w, 1 << 20), 0);
+	for (i = 0; i < 1000; i++)
+		assert_int_equal(weft_writer__add_event(w, i % 3, &sw, sizeof(sw)), 0);
+	weft_writer__free(w);
+	close(fd);
+	close(full);
+}
+
 static void test_writer_misuse(void **state)
 {
 	const char *path = tpath("misuse.data");
@@ -854,6 +953,8 @@ int main(void)
 		cmocka_unit_test(test_append_notes),
 		cmocka_unit_test(test_append_notes_rolls_back),
 		cmocka_unit_test(test_enospc),
+		cmocka_unit_test(test_background_writer_same_file),
+		cmocka_unit_test(test_background_writer_enospc),
 		cmocka_unit_test(test_writer_misuse),
 	};
 

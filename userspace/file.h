@@ -89,6 +89,14 @@ int weft_writer__set_chunk_size(struct weft_writer *w, size_t bytes);
  * 1 and 10% smaller; 4 and up are slower by half. 0 or -EINVAL. */
 int weft_writer__set_level(struct weft_writer *w, int level);
 
+/* From now on a thread of its own deflates and writes the sections, at
+ * SCHED_IDLE while fewer than max_pending / 2 raw bytes wait (the calls
+ * only copy), at the normal policy above that; a call waits while
+ * max_pending bytes do. Write errors show at the calls after them, and
+ * at weft_writer__finish(), which writes the rest first. Call it before
+ * weft_writer__set_level(), if at all. 0 or -errno. */
+int weft_writer__background(struct weft_writer *w, size_t max_pending);
+
 /* A META section holding kv. May be called more than once (start and end
  * metadata): readers merge them in file order, later keys win. */
 int weft_writer__add_meta(struct weft_writer *w, const struct weft_kv *kv);

@@ -3,6 +3,8 @@
  * layout is file_format.h's. */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -147,11 +149,34 @@ struct wstream {
 	unsigned long long chunks;
 };
 
+/* A section waiting for the background writer, its payload owned */
+struct job {
+	struct job *next;
+	unsigned int type, aux;
+	struct part parts[4];
+	int nparts;
+	size_t raw;
+};
+
+/* The background writer (weft_writer__background): one thread deflates
+ * and writes the queued sections in order. It runs at SCHED_IDLE, on what
+ * the traced program leaves of the CPUs, until the queue passes half its
+ * bound; then at the normal policy until it is down to an eighth. */
+struct background {
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t queued, written;
+	struct job *head, *tail;
+	size_t pending, max_pending; /* raw bytes queued or being written */
+	bool stop, idle_policy;
+};
+
 struct weft_writer {
 	int fd;
 	char *path;
-	int err; /* sticky write error */
+	int err; /* sticky write error (the background thread's too) */
 	bool finished;
+	struct background *bg;
 	struct sec_out so;
 	struct wstream *streams;
 	unsigned int nstreams;
@@ -160,6 +185,8 @@ struct weft_writer {
 	unsigned long long events;
 	unsigned long long sections;
 };
+
+static void background_stop(struct weft_writer *w);
 
 static int wbuf_reserve(struct wbuf *b, size_t more)
 {
@@ -229,6 +256,7 @@ void weft_writer__free(struct weft_writer *w)
 
 	if (!w)
 		return;
+	background_stop(w);
 	for (i = 0; i < w->nstreams; i++) {
 		free(w->streams[i].lens.p);
 		free(w->streams[i].ts.p);
@@ -263,21 +291,213 @@ static int writer_usable(const struct weft_writer *w)
 {
 	if (!w || w->finished)
 		return -EINVAL;
-	return w->err;
+	return __atomic_load_n(&w->err, __ATOMIC_RELAXED);
 }
 
-static int writer_section(struct weft_writer *w, unsigned int type, unsigned int aux,
-			  const struct part *parts, int nparts)
+static int write_now(struct weft_writer *w, unsigned int type, unsigned int aux,
+		     const struct part *parts, int nparts)
 {
 	int err = write_section(&w->so, w->fd, type, aux, parts, nparts, &w->bytes);
 
 	/* A section too large is the caller's mistake; anything else may
 	 * have left part of a section in the file: no more writes. */
 	if (err && err != -E2BIG)
-		w->err = err;
+		__atomic_store_n(&w->err, err, __ATOMIC_RELAXED);
 	if (!err)
 		w->sections++;
 	return err;
+}
+
+static void set_policy(pthread_t thread, int policy)
+{
+	struct sched_param sp = { 0 };
+
+	/* best effort: at the normal policy it works as without one */
+	pthread_setschedparam(thread, policy, &sp);
+}
+
+static void free_job(struct job *j)
+{
+	int i;
+
+	for (i = 0; i < j->nparts; i++)
+		free((void *)j->parts[i].p);
+	free(j);
+}
+
+static void *background_thread(void *arg)
+{
+	struct weft_writer *w = arg;
+	struct background *bg = w->bg;
+	struct job *j;
+
+	pthread_mutex_lock(&bg->lock);
+	for (;;) {
+		while (!bg->head && !bg->stop)
+			pthread_cond_wait(&bg->queued, &bg->lock);
+		if (!bg->head)
+			break;
+		j = bg->head;
+		pthread_mutex_unlock(&bg->lock);
+		/* after an error the rest is dropped: a section written past a
+		 * partial one would not be read anyway */
+		if (!__atomic_load_n(&w->err, __ATOMIC_RELAXED))
+			write_now(w, j->type, j->aux, j->parts, j->nparts);
+		pthread_mutex_lock(&bg->lock);
+		bg->head = j->next;
+		if (!bg->head)
+			bg->tail = NULL;
+		bg->pending -= j->raw;
+		if (!bg->idle_policy && !bg->stop && bg->pending <= bg->max_pending / 8) {
+			set_policy(pthread_self(), SCHED_IDLE);
+			bg->idle_policy = true;
+		}
+		pthread_cond_broadcast(&bg->written);
+		pthread_mutex_unlock(&bg->lock);
+		free_job(j);
+		pthread_mutex_lock(&bg->lock);
+	}
+	pthread_mutex_unlock(&bg->lock);
+	return NULL;
+}
+
+/* Queues a job; waits while the queue is full. Under bg->lock. */
+static void enqueue(struct background *bg, struct job *j)
+{
+	while (bg->pending && bg->pending + j->raw > bg->max_pending)
+		pthread_cond_wait(&bg->written, &bg->lock);
+	if (bg->tail)
+		bg->tail->next = j;
+	else
+		bg->head = j;
+	bg->tail = j;
+	bg->pending += j->raw;
+	if (bg->idle_policy && bg->pending > bg->max_pending / 2) {
+		set_policy(bg->thread, SCHED_OTHER);
+		bg->idle_policy = false;
+	}
+	pthread_cond_signal(&bg->queued);
+}
+
+/* Hands a section whose parts the job owns to the background thread */
+static int queue_section(struct weft_writer *w, struct job *j)
+{
+	int i;
+
+	j->raw = 0;
+	for (i = 0; i < j->nparts; i++)
+		j->raw += j->parts[i].len;
+	if (j->raw > WEFT_SECTION_MAX_RAW) {
+		free_job(j);
+		return -E2BIG;
+	}
+	pthread_mutex_lock(&w->bg->lock);
+	enqueue(w->bg, j);
+	pthread_mutex_unlock(&w->bg->lock);
+	return 0;
+}
+
+/* Waits until the background thread has written every queued section,
+ * at the normal policy; 0 or the write error. */
+static int background_drain(struct weft_writer *w)
+{
+	struct background *bg = w->bg;
+
+	if (!bg)
+		return 0;
+	pthread_mutex_lock(&bg->lock);
+	if (bg->idle_policy) {
+		set_policy(bg->thread, SCHED_OTHER);
+		bg->idle_policy = false;
+	}
+	while (bg->head)
+		pthread_cond_wait(&bg->written, &bg->lock);
+	pthread_mutex_unlock(&bg->lock);
+	return __atomic_load_n(&w->err, __ATOMIC_RELAXED);
+}
+
+static void background_stop(struct weft_writer *w)
+{
+	struct background *bg = w->bg;
+	struct job *j;
+
+	if (!bg)
+		return;
+	pthread_mutex_lock(&bg->lock);
+	bg->stop = true;
+	/* unwritten sections are dropped, as unflushed records are */
+	while (bg->head && bg->head->next) {
+		j = bg->head->next;
+		bg->head->next = j->next;
+		free_job(j);
+	}
+	pthread_cond_broadcast(&bg->queued);
+	pthread_mutex_unlock(&bg->lock);
+	pthread_join(bg->thread, NULL);
+	pthread_mutex_destroy(&bg->lock);
+	pthread_cond_destroy(&bg->queued);
+	pthread_cond_destroy(&bg->written);
+	free(bg);
+	w->bg = NULL;
+}
+
+int weft_writer__background(struct weft_writer *w, size_t max_pending)
+{
+	struct background *bg;
+
+	if (!w || w->bg || !max_pending)
+		return -EINVAL;
+	bg = calloc(1, sizeof(*bg));
+	if (!bg)
+		return -ENOMEM;
+	bg->max_pending = max_pending;
+	pthread_mutex_init(&bg->lock, NULL);
+	pthread_cond_init(&bg->queued, NULL);
+	pthread_cond_init(&bg->written, NULL);
+	w->bg = bg;
+	if (pthread_create(&bg->thread, NULL, background_thread, w)) {
+		pthread_mutex_destroy(&bg->lock);
+		pthread_cond_destroy(&bg->queued);
+		pthread_cond_destroy(&bg->written);
+		free(bg);
+		w->bg = NULL;
+		return -EAGAIN;
+	}
+	set_policy(bg->thread, SCHED_IDLE);
+	bg->idle_policy = true;
+	return 0;
+}
+
+/* A section from payloads the caller keeps: written now, or copied for
+ * the background thread */
+static int writer_section(struct weft_writer *w, unsigned int type, unsigned int aux,
+			  const struct part *parts, int nparts)
+{
+	struct job *j;
+	size_t raw = 0, off = 0;
+	unsigned char *copy;
+	int i;
+
+	if (!w->bg)
+		return write_now(w, type, aux, parts, nparts);
+	for (i = 0; i < nparts; i++)
+		raw += parts[i].len;
+	j = calloc(1, sizeof(*j));
+	copy = malloc(raw ? raw : 1);
+	if (!j || !copy) {
+		free(j);
+		free(copy);
+		return -ENOMEM;
+	}
+	for (i = 0; i < nparts; i++) {
+		memcpy(copy + off, parts[i].p, parts[i].len);
+		off += parts[i].len;
+	}
+	j->type = type;
+	j->aux = aux;
+	j->parts[0] = (struct part){ copy, raw };
+	j->nparts = 1;
+	return queue_section(w, j);
 }
 
 int weft_writer__add_meta(struct weft_writer *w, const struct weft_kv *kv)
@@ -295,6 +515,41 @@ int weft_writer__add_meta(struct weft_writer *w, const struct weft_kv *kv)
 	err = writer_section(w, WEFT_SEC_META, 0, &part, 1);
 	free(buf);
 	return err;
+}
+
+/* The background thread takes the chunk's columns as they are; the
+ * stream starts new ones of the same size (no copy of a chunk). */
+static int hand_over_chunk(struct weft_writer *w, unsigned int id, struct part *parts)
+{
+	struct wstream *s = &w->streams[id];
+	struct wbuf *cols[3] = { &s->lens, &s->ts, &s->body };
+	struct wbuf fresh[3] = {};
+	struct job *j = calloc(1, sizeof(*j));
+	void *prefix = malloc(parts[0].len);
+	int i;
+
+	for (i = 0; i < 3; i++)
+		if (cols[i]->cap && !(fresh[i].p = malloc(cols[i]->cap)))
+			break;
+	if (!j || !prefix || i < 3) {
+		while (i-- > 0)
+			free(fresh[i].p);
+		free(j);
+		free(prefix);
+		return -ENOMEM;
+	}
+	memcpy(prefix, parts[0].p, parts[0].len);
+	parts[0].p = prefix;
+	j->type = WEFT_SEC_EVENTS;
+	j->aux = id;
+	j->nparts = 4;
+	for (i = 0; i < 4; i++)
+		j->parts[i] = parts[i];
+	for (i = 0; i < 3; i++) {
+		fresh[i].cap = fresh[i].p ? cols[i]->cap : 0;
+		*cols[i] = fresh[i];
+	}
+	return queue_section(w, j);
 }
 
 static int flush_stream(struct weft_writer *w, unsigned int id)
@@ -315,7 +570,7 @@ static int flush_stream(struct weft_writer *w, unsigned int id)
 	parts[1] = (struct part){ s->lens.p, s->lens.len };
 	parts[2] = (struct part){ s->ts.p, s->ts.len };
 	parts[3] = (struct part){ s->body.p, s->body.len };
-	err = writer_section(w, WEFT_SEC_EVENTS, id, parts, 4);
+	err = w->bg ? hand_over_chunk(w, id, parts) : write_now(w, WEFT_SEC_EVENTS, id, parts, 4);
 	if (err)
 		return err;
 	s->chunks++;
@@ -407,8 +662,12 @@ int weft_writer__finish(struct weft_writer *w)
 	unsigned int i;
 	int err = weft_writer__flush(w);
 
+	if (!err)
+		err = background_drain(w);
 	if (err)
 		return err;
+	/* the background thread waits, idle: the rest is written from here */
+	background_stop(w);
 	p = buf = malloc(10 + (size_t)w->nstreams * 20 + 10);
 	if (!buf)
 		return -ENOMEM;
@@ -419,7 +678,7 @@ int weft_writer__finish(struct weft_writer *w)
 	}
 	p += put_varint(p, w->sections);
 	part = (struct part){ buf, p - buf };
-	err = writer_section(w, WEFT_SEC_END, 0, &part, 1);
+	err = write_now(w, WEFT_SEC_END, 0, &part, 1);
 	free(buf);
 	if (err)
 		return err;
@@ -434,7 +693,7 @@ int weft_writer__finish(struct weft_writer *w)
 
 unsigned long long weft_writer__bytes(const struct weft_writer *w)
 {
-	return w ? w->bytes : 0;
+	return w ? __atomic_load_n(&w->bytes, __ATOMIC_RELAXED) : 0;
 }
 
 unsigned long long weft_writer__events(const struct weft_writer *w)
@@ -444,7 +703,7 @@ unsigned long long weft_writer__events(const struct weft_writer *w)
 
 int weft_writer__error(const struct weft_writer *w)
 {
-	return w ? w->err : -EINVAL;
+	return w ? __atomic_load_n(&w->err, __ATOMIC_RELAXED) : -EINVAL;
 }
 
 /* --- reader --- */
