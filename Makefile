@@ -17,12 +17,20 @@ else
 	msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
+# The weft binary is linked with link-time optimization: the analysis'
+# hot calls cross files (the wait table, the histograms, the wait-for
+# graph), and inlined they take 10% off a report (make bench). Fat objects
+# keep the ordinary code too, which the tests and bench programs link.
 ifeq ($(SAN),1)
 	OBJDIR := $(OUTPUT)/san
 	SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+	LTO_CFLAGS :=
+	LTO_LDFLAGS :=
 else
 	OBJDIR := $(OUTPUT)
 	SAN_FLAGS :=
+	LTO_CFLAGS := -flto=auto -ffat-lto-objects
+	LTO_LDFLAGS := -flto=auto -O2
 endif
 
 WARNINGS := -Wall -Wextra -Werror
@@ -130,7 +138,7 @@ $(SKEL_USERS): $(SKELS)
 
 $(OBJDIR)/obj/userspace/%.o: userspace/%.c | $(OBJDIR)/obj/userspace $(OUTPUT)/.deps-ok
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+	$(Q)$(CC) $(CFLAGS) $(LTO_CFLAGS) -MMD -MP -c $< -o $@
 
 $(OBJDIR)/libweft.a: $(LIB_OBJS)
 	$(call msg,AR,$@)
@@ -138,7 +146,7 @@ $(OBJDIR)/libweft.a: $(LIB_OBJS)
 
 $(OBJDIR)/weft: $(OBJDIR)/obj/userspace/main.o $(OBJDIR)/libweft.a
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+	$(Q)$(CC) $(LDFLAGS) $(LTO_LDFLAGS) $^ $(LDLIBS) -o $@
 
 $(OBJDIR)/obj/workloads/%.o: workloads/%.c | $(OBJDIR)/obj/workloads $(OUTPUT)/.deps-ok
 	$(call msg,CC,$@)
