@@ -295,6 +295,8 @@ scale=$tmp/scale
 : >"$scale"
 criticals=$tmp/criticals
 : >"$criticals"
+outputs=$tmp/outputs
+: >"$outputs"
 events_per_iter=3
 echo "bench: recording pingpong for the report timings ($((SECONDS - start_s)) s)" >&2
 nostacks=--no-stacks
@@ -333,6 +335,24 @@ for i in "${!sizes[@]}"; do
 		tw=
 		[[ -s $tmp/t_timeline ]] && read -r tw _ <"$tmp/t_timeline"
 		echo "$got $rw $iw $rss $tw" >>"$reports"
+		# the other readers of a whole recording, beside the same inflate
+		if ((r <= timeline_repeats[i] && want < 30000000)); then
+			for out in flame pprof; do
+				rm -f "$tmp/t_out"
+				case $out in
+				flame) args=(flame --type offcpu "$rec") ;;
+				pprof) args=(pprof "$rec" -o "$tmp/out.pb.gz") ;;
+				esac
+				if ! "$timed" -o "$tmp/t_out" -- "$weft" "${args[@]}" >/dev/null 2>>"$tmp/err"; then
+					echo "bench: weft $out of the $got-event recording failed" >&2
+					tail -n 5 "$tmp/err" >&2
+					failed=1
+					break
+				fi
+				read -r ow _ _ _ orss _ <"$tmp/t_out"
+				echo "$got $out $ow $iw $orss" >>"$outputs"
+			done
+		fi
 	done
 	if ((smoke || want == 10000000)); then
 		for ((r = 1; r <= (smoke ? 1 : 3); r++)); do
@@ -356,6 +376,23 @@ if [[ $(grep -c '^bench: report ' "$tmp/summary") -ne ${#sizes[@]} ]]; then
 	echo "bench: a report timing is missing" >&2
 	failed=1
 fi
+python3 - "$outputs" <<'PY' || failed=1
+import statistics, sys
+rows = [line.split() for line in open(sys.argv[1])]
+if not rows:
+    print("bench: no weft flame or pprof timing", file=sys.stderr)
+    sys.exit(1)
+for events in sorted({r[0] for r in rows}, key=int):
+    line = f"bench: outputs {events}"
+    for out in ("flame", "pprof"):
+        rs = [r for r in rows if r[0] == events and r[1] == out]
+        if rs:
+            s = statistics.median(float(r[2]) for r in rs)
+            inf = statistics.median(float(r[3]) for r in rs)
+            mb = max(float(r[4]) for r in rs) / 1024
+            line += f" {out}_s={s:.3f} {out}_vs_inflate={s / inf:.2f} {out}_peak_rss_mb={mb:.1f}"
+    print(line)
+PY
 python3 - "$criticals" "$reports" <<'PY' || failed=1
 import statistics, sys
 crit = [line.split() for line in open(sys.argv[1])]
