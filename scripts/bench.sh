@@ -224,7 +224,7 @@ run_one() {
 		tail -n 5 "$err" >&2
 		return 1
 	fi
-	echo "$w $c $wall $sw $work $events $lost $bytes $rcpu" >>"$runs"
+	echo "$w $c $wall $sw $work $events $lost $bytes $rcpu $r" >>"$runs"
 	if [[ $c == default && ($w == fork || $w == many) ]]; then
 		# The root of the traced tree is timed, then the workload: fork adds
 		# one process per child, many one thread per ring seat.

@@ -59,6 +59,17 @@ def ns_per_event(traced_s, untraced_s, events):
     return (traced_s - untraced_s) * 1e9 / events
 
 
+def paired_ratio(rs, base, work_ref):
+    """The median over rounds of a run's wall time over the untraced run
+    of the same round (None when the runs carry no round): the machine's
+    speed drifts over minutes, a round takes one or two, and a ratio of the
+    medians of all rounds took that drift for the tracer's cost."""
+    untraced = {r["round"]: normalize(r["wall"], 0, r["work"], work_ref)[0] for r in base}
+    pairs = [normalize(r["wall"], 0, r["work"], work_ref)[0] / untraced[r["round"]]
+             for r in rs if r["round"] is not None and untraced.get(r["round"])]
+    return median(pairs) if pairs else None
+
+
 def normalize(wall_s, events, work, work_ref):
     """A fixed-time workload (mutex) does less work when traced: scale its
     wall time and events to the reference amount of work (the untraced
@@ -78,13 +89,13 @@ def read_runs(path):
     with open(path) as f:
         for line in f:
             p = line.split()
-            if len(p) != 9:
+            if len(p) not in (9, 10):
                 continue
             w, c = p[0], p[1]
-            wall, switches, work, events, lost, nbytes, rcpu = map(float, p[2:])
+            wall, switches, work, events, lost, nbytes, rcpu = map(float, p[2:9])
             runs.setdefault((w, c), []).append(
                 dict(wall=wall, switches=switches, work=work, events=events, lost=lost,
-                     bytes=nbytes, rcpu=rcpu))
+                     bytes=nbytes, rcpu=rcpu, round=p[9] if len(p) == 10 else None))
     return runs
 
 
@@ -110,10 +121,11 @@ def summarize(runs):
             # the floor programs write no file and are no recorder
             writes = traced and not c.startswith("floor-")
             walls = [n[0] for n in norm]
+            paired = paired_ratio(rs, base, work_ref)
             out.append(dict(
                 workload=w, condition=c, runs=len(rs), wall=wall,
                 spread=(max(walls) - min(walls)) / base_wall if base_wall else 0.0,
-                ratio=ratio(wall, base_wall),
+                ratio=paired if paired is not None else ratio(wall, base_wall),
                 ratio_max=ratio(max(n[0] for n in norm), base_wall),
                 ns_per_event=ns_per_event(wall, base_wall, events) if traced else None,
                 cpu_ns_per_event=(median([r["rcpu"] for r in rs]) * 1e9 / events

@@ -91,6 +91,28 @@ def test_summary_lines(tmp):
 
 
 @h.test
+def test_paired_ratio(tmp):
+    """With rounds, a ratio is the median of each round's traced over
+    untraced: a machine that runs the second round twice as fast does not
+    read as a tracer that costs nothing or doubles the time."""
+    path = os.path.join(tmp, "runs")
+    with open(path, "w") as f:
+        # the machine runs rounds 2 and 3 twice as fast; the tracer costs
+        # 1.1, 1.3 and 1.2 of the round's untraced time
+        for rnd, speed, cost in ((1, 1.0, 1.1), (2, 0.5, 1.3), (3, 0.5, 1.2)):
+            f.write(f"pingpong untraced {2.0 * speed} 600000 1 0 0 0 0 {rnd}\n")
+            f.write(f"pingpong default {2.0 * speed * cost} 600000 1 900000 0 2700000 0.45 "
+                    f"{rnd}\n")
+            # the round's untraced run went missing: this run has no pair
+            f.write(f"mutex default {1.0 * speed} 1000 100 500 0 5000 0.1 {rnd}\n")
+        f.write("mutex untraced 1.0 1000 100 0 0 0 0 1\n")
+    s = {(x["workload"], x["condition"]): x for x in bm.summarize(bm.read_runs(path))}
+    # the medians of all rounds would say 1.3 over 1.0, and 0.5 for mutex
+    close_to(s[("pingpong", "default")]["ratio"], 1.2, 1e-9, "the median round's cost")
+    close_to(s[("mutex", "default")]["ratio"], 1.0, 1e-9, "only round 1 is paired")
+
+
+@h.test
 def test_report_lines(tmp):
     path = os.path.join(tmp, "reports")
     with open(path, "w") as f:
