@@ -757,6 +757,23 @@ static void test_append_notes_rolls_back(void **state)
 	weft_kv__free(notes);
 }
 
+/* A writer on a new file at path (*fd), with chunks of chunk bytes and a
+ * background writer of that backlog when they are not 0 */
+static struct weft_writer *new_writer(const char *path, int *fd, size_t chunk, size_t backlog)
+{
+	struct weft_writer *w;
+
+	*fd = open(path, O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0644);
+	assert_true(*fd >= 0);
+	w = weft_writer__new(path, *fd);
+	assert_non_null(w);
+	if (chunk)
+		assert_int_equal(weft_writer__set_chunk_size(w, chunk), 0);
+	if (backlog)
+		assert_int_equal(weft_writer__background(w, backlog), 0);
+	return w;
+}
+
 static void test_enospc(void **state)
 {
 	const char *path = tpath("full.data");
@@ -772,11 +789,7 @@ static void test_enospc(void **state)
 	assert_int_equal(errno, ENOSPC);
 
 	/* a disk that fills later: the add that flushes a chunk says so */
-	fd = open(path, O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0644);
-	assert_true(fd >= 0);
-	w = weft_writer__new(path, fd);
-	assert_non_null(w);
-	assert_int_equal(weft_writer__set_chunk_size(w, 1000), 0);
+	w = new_writer(path, &fd, 1000, 0);
 	assert_int_equal(dup2(full, fd), fd);
 	for (i = 0; i < 100 && !ret; i++)
 		ret = weft_writer__add_event(w, 0, &sw, sizeof(sw));
@@ -795,18 +808,14 @@ static void test_enospc(void **state)
 	close(fd);
 
 	/* flush and finish hit it too */
-	fd = open(path, O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0644);
-	w = weft_writer__new(path, fd);
-	assert_non_null(w);
+	w = new_writer(path, &fd, 0, 0);
 	assert_int_equal(weft_writer__add_event(w, 0, &sw, sizeof(sw)), 0);
 	assert_int_equal(dup2(full, fd), fd);
 	assert_int_equal(weft_writer__flush(w), -ENOSPC);
 	weft_writer__free(w);
 	close(fd);
 
-	fd = open(path, O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0644);
-	w = weft_writer__new(path, fd);
-	assert_non_null(w);
+	w = new_writer(path, &fd, 0, 0);
 	assert_int_equal(dup2(full, fd), fd);
 	assert_int_equal(weft_writer__finish(w), -ENOSPC);
 	weft_writer__free(w);
@@ -860,13 +869,8 @@ static void test_background_writer_enospc(void **state)
 
 	(void)state;
 	assert_true(full >= 0);
-	fd = open(path, O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0644);
-	assert_true(fd >= 0);
-	w = weft_writer__new(path, fd);
-	assert_non_null(w);
-	assert_int_equal(weft_writer__set_chunk_size(w, 1000), 0);
 	assert_int_equal(threads_of_this_process(), 1);
-	assert_int_equal(weft_writer__background(w, 1 << 20), 0);
+	w = new_writer(path, &fd, 1000, 1 << 20);
 	assert_int_equal(weft_writer__background(w, 1 << 20), -EINVAL);
 	assert_int_equal(threads_of_this_process(), 2);
 	assert_int_equal(dup2(full, fd), fd);
@@ -881,10 +885,7 @@ static void test_background_writer_enospc(void **state)
 	close(fd);
 
 	/* an error only finish can see: it waits for the queue first */
-	fd = open(path, O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0644);
-	w = weft_writer__new(path, fd);
-	assert_non_null(w);
-	assert_int_equal(weft_writer__background(w, 1 << 20), 0);
+	w = new_writer(path, &fd, 0, 1 << 20);
 	assert_int_equal(weft_writer__add_event(w, 0, &sw, sizeof(sw)), 0);
 	assert_int_equal(dup2(full, fd), fd);
 	assert_int_equal(weft_writer__finish(w), -ENOSPC);
@@ -892,11 +893,7 @@ static void test_background_writer_enospc(void **state)
 	close(fd);
 
 	/* freed with sections still queued: they are dropped, nothing leaks */
-	fd = open(path, O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0644);
-	w = weft_writer__new(path, fd);
-	assert_non_null(w);
-	assert_int_equal(weft_writer__set_chunk_size(w, 100), 0);
-	assert_int_equal(weft_writer__background(w, 1 << 20), 0);
+	w = new_writer(path, &fd, 100, 1 << 20);
 	for (i = 0; i < 1000; i++)
 		assert_int_equal(weft_writer__add_event(w, i % 3, &sw, sizeof(sw)), 0);
 	weft_writer__free(w);
