@@ -52,7 +52,7 @@ static const char timeline_doc[] =
 static const char timeline_args_doc[] = "[FILE] -o OUT.json";
 
 static const struct argp_option timeline_options[] = {
-	{ "output", 'o', "OUT.json", 0, "Where to write the trace (required)", 0 },
+	{ "output", 'o', "OUT.json", 0, "Where to write the trace (required; - for stdout)", 0 },
 	{ "min-us", OPT_MIN_US, "N", 0,
 	  "Merge slices shorter than N microseconds into 'mixed' slices that keep each state's "
 	  "time (default " STR(TIMELINE_MIN_US_DEFAULT) "; 0 merges nothing)",

@@ -90,7 +90,7 @@ struct output_file {
 	char *tmp;
 	const char *path;
 };
-/* o->f, or NULL after one line on stderr */
+/* o->f, or NULL after one line on stderr; path "-" is standard output */
 FILE *output_file__open(struct output_file *o, const char *path);
 /* ok: flushed, closed and renamed into place (0, or -errno after one line
  * on stderr); else closed and removed. Safe on one never opened. */

@@ -194,6 +194,11 @@ FILE *output_file__open(struct output_file *o, const char *path)
 
 	memset(o, 0, sizeof(*o));
 	o->path = path;
+	/* as weft pprof and most tools read it: standard output */
+	if (!strcmp(path, "-")) {
+		o->f = stdout;
+		return o->f;
+	}
 	if (asprintf(&o->tmp, "%s.tmp.XXXXXX", path) < 0) {
 		o->tmp = NULL;
 		elog("Failed to create %s: %s", path, strerror(ENOMEM));
@@ -225,6 +230,15 @@ int output_file__close(struct output_file *o, bool ok)
 {
 	int err = 0;
 
+	if (o->f == stdout) {
+		o->f = NULL;
+		if (fflush(stdout) || ferror(stdout)) {
+			err = -(errno ? errno : EIO);
+			if (ok)
+				elog("Failed to write to standard output: %s", strerror(-err));
+		}
+		return ok ? err : 0;
+	}
 	if (!o->tmp)
 		return 0;
 	if (o->f && (fflush(o->f) || ferror(o->f)))

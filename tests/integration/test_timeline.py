@@ -9,6 +9,7 @@ import glob
 import json
 import os
 import shutil
+import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -254,6 +255,23 @@ def errors_leave_no_file(tmp):
         check(len(lines) == 1, f"{what}: one line on stderr, got {r.stderr!r}")
     check(not os.path.exists(out), "no output file after errors")
     check(not glob.glob(os.path.join(tmp, "*.tmp.*")), "no temporary file left")
+
+
+@h.test
+def dash_is_standard_output(tmp):
+    """-o - writes to standard output, as weft pprof's does (it made a
+    file named '-'), and a full standard output is one line and exit 1."""
+    path = record(tmp, "t", ["true"])
+    r = subprocess.run([WEFT, "timeline", path, "-o", "-"], cwd=tmp, capture_output=True,
+                       text=True)
+    check(r.returncode == 0, f"weft timeline -o - failed: {r.stderr.strip()}")
+    check_trace(json.loads(r.stdout))
+    check(not os.path.exists(os.path.join(tmp, "-")), "a file named '-'")
+    with open("/dev/full", "w") as full:
+        r = subprocess.run([WEFT, "timeline", path, "-o", "-"], cwd=tmp, stdout=full,
+                           stderr=subprocess.PIPE, text=True)
+    check(r.returncode != 0, "exit 0 on a full standard output")
+    check(len(r.stderr.strip().splitlines()) == 1, f"one line on stderr: {r.stderr!r}")
 
 
 if __name__ == "__main__":
