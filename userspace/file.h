@@ -92,7 +92,9 @@ int weft_writer__set_level(struct weft_writer *w, int level);
 /* From now on a thread of its own deflates and writes the sections, at
  * SCHED_IDLE while fewer than max_pending / 2 raw bytes wait (the calls
  * only copy), at the normal policy above that; a call waits while
- * max_pending bytes do. Write errors show at the calls after them, and
+ * max_pending bytes do. SCHED_IDLE only where the caller may move the
+ * thread back (CAP_SYS_NICE, or RLIMIT_NICE 20): else it stays at the
+ * normal policy. Write errors show at the calls after them, and
  * at weft_writer__finish(), which writes the rest first. Call it before
  * weft_writer__set_level(), if at all. 0 or -errno. */
 int weft_writer__background(struct weft_writer *w, size_t max_pending);

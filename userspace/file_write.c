@@ -10,10 +10,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
 #include <zlib.h>
+#include <linux/capability.h>
 
 #include "file.h"
 #include "file_format.h"
@@ -168,7 +171,7 @@ struct background {
 	pthread_cond_t queued, written;
 	struct job *head, *tail;
 	size_t pending, max_pending; /* raw bytes queued or being written */
-	bool stop, idle_policy;
+	bool stop, idle_policy, may_idle;
 };
 
 struct weft_writer {
@@ -308,12 +311,28 @@ static int write_now(struct weft_writer *w, unsigned int type, unsigned int aux,
 	return err;
 }
 
-static void set_policy(pthread_t thread, int policy)
+static int set_policy(pthread_t thread, int policy)
 {
 	struct sched_param sp = { 0 };
 
-	/* best effort: at the normal policy it works as without one */
-	pthread_setschedparam(thread, policy, &sp);
+	return pthread_setschedparam(thread, policy, &sp);
+}
+
+/* Whether this thread may move a thread from SCHED_IDLE back to the
+ * normal policy: with CAP_SYS_NICE, or where RLIMIT_NICE allows nice 0
+ * (20). A writer that could not be moved back would starve on a busy
+ * machine, with the calls waiting on it and the recorder's rings
+ * overflowing: it then stays at the normal policy. */
+static bool may_leave_idle(void)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3] = {};
+	struct rlimit rl;
+
+	if (!syscall(SYS_capget, &hdr, data) &&
+	    data[CAP_TO_INDEX(CAP_SYS_NICE)].effective & CAP_TO_MASK(CAP_SYS_NICE))
+		return true;
+	return !getrlimit(RLIMIT_NICE, &rl) && rl.rlim_cur >= 20;
 }
 
 static void free_job(struct job *j)
@@ -348,10 +367,9 @@ static void *background_thread(void *arg)
 		if (!bg->head)
 			bg->tail = NULL;
 		bg->pending -= j->raw;
-		if (!bg->idle_policy && !bg->stop && bg->pending <= bg->max_pending / 8) {
-			set_policy(pthread_self(), SCHED_IDLE);
+		if (bg->may_idle && !bg->idle_policy && !bg->stop &&
+		    bg->pending <= bg->max_pending / 8 && !set_policy(pthread_self(), SCHED_IDLE))
 			bg->idle_policy = true;
-		}
 		pthread_cond_broadcast(&bg->written);
 		pthread_mutex_unlock(&bg->lock);
 		free_job(j);
@@ -372,10 +390,9 @@ static void enqueue(struct background *bg, struct job *j)
 		bg->head = j;
 	bg->tail = j;
 	bg->pending += j->raw;
-	if (bg->idle_policy && bg->pending > bg->max_pending / 2) {
-		set_policy(bg->thread, SCHED_OTHER);
+	if (bg->idle_policy && bg->pending > bg->max_pending / 2 &&
+	    !set_policy(bg->thread, SCHED_OTHER))
 		bg->idle_policy = false;
-	}
 	pthread_cond_signal(&bg->queued);
 }
 
@@ -406,10 +423,8 @@ static int background_drain(struct weft_writer *w)
 	if (!bg)
 		return 0;
 	pthread_mutex_lock(&bg->lock);
-	if (bg->idle_policy) {
-		set_policy(bg->thread, SCHED_OTHER);
+	if (bg->idle_policy && !set_policy(bg->thread, SCHED_OTHER))
 		bg->idle_policy = false;
-	}
 	while (bg->head)
 		pthread_cond_wait(&bg->written, &bg->lock);
 	pthread_mutex_unlock(&bg->lock);
@@ -463,8 +478,9 @@ int weft_writer__background(struct weft_writer *w, size_t max_pending)
 		w->bg = NULL;
 		return -EAGAIN;
 	}
-	set_policy(bg->thread, SCHED_IDLE);
-	bg->idle_policy = true;
+	bg->may_idle = may_leave_idle();
+	if (bg->may_idle && !set_policy(bg->thread, SCHED_IDLE))
+		bg->idle_policy = true;
 	return 0;
 }
 

@@ -61,6 +61,11 @@ int privileges__drop(bool uprobes)
 		CAP_KILL,
 		/* /proc/kallsyms' addresses under kernel.kptr_restrict=1 */
 		CAP_SYSLOG,
+		/* the background writer's way back from SCHED_IDLE when its
+		 * backlog grows (weft_writer__background): no thread may leave
+		 * it without this or an RLIMIT_NICE of 20, which needs
+		 * CAP_SYS_RESOURCE to raise (not every root has it) */
+		CAP_SYS_NICE,
 	};
 	__u32 want[_LINUX_CAPABILITY_U32S_3] = {};
 	size_t i;

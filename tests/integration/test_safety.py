@@ -26,9 +26,10 @@ NOBODY = dict(os.environ, SUDO_UID="65534", SUDO_GID="65534", SUDO_USER="nobody"
 
 # What the recorder keeps once the programs are attached (record.c,
 # drop_capabilities()): CAP_DAC_READ_SEARCH 2, CAP_KILL 5, CAP_SYS_PTRACE 19,
-# CAP_SYSLOG 34, CAP_PERFMON 38, CAP_BPF 39, CAP_CHECKPOINT_RESTORE 40; and
+# CAP_SYS_NICE 23 (the background writer), CAP_SYSLOG 34, CAP_PERFMON 38, CAP_BPF 39,
+# CAP_CHECKPOINT_RESTORE 40; and
 # CAP_SYS_ADMIN 21 with --locks=pthread.
-KEPT_CAPS = sum(1 << c for c in (2, 5, 19, 34, 38, 39, 40))
+KEPT_CAPS = sum(1 << c for c in (2, 5, 19, 23, 34, 38, 39, 40))
 
 
 def one_line(r, needle):
