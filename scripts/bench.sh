@@ -298,6 +298,18 @@ criticals=$tmp/criticals
 outputs=$tmp/outputs
 : >"$outputs"
 events_per_iter=3
+# timed_read WHAT ARGS...: weft ARGS... on the $got-event recording under
+# timed, its line in $tmp/t_read; 1, and what went wrong, if it failed
+timed_read() {
+	local what=$1
+	shift
+	rm -f "$tmp/t_read"
+	if ! "$timed" -o "$tmp/t_read" -- "$weft" "$@" >/dev/null 2>"$tmp/err"; then
+		echo "bench: weft $what of the $got-event recording failed" >&2
+		tail -n 5 "$tmp/err" >&2
+		return 1
+	fi
+}
 echo "bench: recording pingpong for the report timings ($((SECONDS - start_s)) s)" >&2
 nostacks=--no-stacks
 [[ " ${unsupported[*]} " == *" no-stacks "* ]] && nostacks=
@@ -338,33 +350,26 @@ for i in "${!sizes[@]}"; do
 		# the other readers of a whole recording, beside the same inflate
 		if ((r <= timeline_repeats[i] && want < 30000000)); then
 			for out in flame pprof; do
-				rm -f "$tmp/t_out"
 				case $out in
 				flame) args=(flame --type offcpu "$rec") ;;
 				pprof) args=(pprof "$rec" -o "$tmp/out.pb.gz") ;;
 				esac
-				if ! "$timed" -o "$tmp/t_out" -- "$weft" "${args[@]}" >/dev/null 2>>"$tmp/err"; then
-					echo "bench: weft $out of the $got-event recording failed" >&2
-					tail -n 5 "$tmp/err" >&2
+				timed_read "$out" "${args[@]}" || {
 					failed=1
 					break
-				fi
-				read -r ow _ _ _ orss _ <"$tmp/t_out"
+				}
+				read -r ow _ _ _ orss _ <"$tmp/t_read"
 				echo "$got $out $ow $iw $orss" >>"$outputs"
 			done
 		fi
 	done
 	if ((smoke || want == 10000000)); then
 		for ((r = 1; r <= (smoke ? 1 : 3); r++)); do
-			rm -f "$tmp/t_critical"
-			if ! "$timed" -o "$tmp/t_critical" -- "$weft" critical --format json "$rec" \
-				>/dev/null 2>"$tmp/err"; then
-				echo "bench: weft critical of the $got-event recording failed" >&2
-				tail -n 5 "$tmp/err" >&2
+			timed_read critical critical --format json "$rec" || {
 				failed=1
 				break
-			fi
-			read -r cw _ _ _ crss _ <"$tmp/t_critical"
+			}
+			read -r cw _ _ _ crss _ <"$tmp/t_read"
 			echo "$got $cw $crss" >>"$criticals"
 		done
 	fi

@@ -98,7 +98,7 @@ static void write_fixture_with(const char *path, size_t backlog)
 	assert_int_equal(weft_writer__bytes(w), 24);
 	assert_int_equal(weft_writer__set_chunk_size(w, FIXTURE_CHUNK), 0);
 	if (backlog)
-		assert_int_equal(weft_writer__background(w, backlog), 0);
+		assert_int_equal(weft_writer__background(w, backlog, true), 0);
 	assert_int_equal(weft_kv__set(start, "cmd", "weft-work --mode gil"), 0);
 	assert_int_equal(weft_kv__set(start, "odd", "a=b\nc=d\n"), 0);
 	assert_int_equal(weft_kv__set(start, "end_ns", "0"), 0);
@@ -772,7 +772,7 @@ static struct weft_writer *new_writer(const char *path, int *fd, size_t chunk, s
 	if (chunk)
 		assert_int_equal(weft_writer__set_chunk_size(w, chunk), 0);
 	if (backlog)
-		assert_int_equal(weft_writer__background(w, backlog), 0);
+		assert_int_equal(weft_writer__background(w, backlog, true), 0);
 	return w;
 }
 
@@ -874,18 +874,15 @@ static void test_background_writer_enospc(void **state)
 	const char *path = tpath("bgfull.data");
 	struct weft_ev_switch sw = make_switch(0, 0);
 	int full = open("/dev/full", O_WRONLY | O_CLOEXEC), fd, ret = 0, i, policy = -1;
-	/* root with CAP_SYS_NICE, as make test runs */
-	bool may_nice = geteuid() == 0;
 	struct weft_writer *w;
 
 	(void)state;
 	assert_true(full >= 0);
 	assert_int_equal(threads_of_this_process(NULL), 1);
 	w = new_writer(path, &fd, 1000, 1 << 20);
-	assert_int_equal(weft_writer__background(w, 1 << 20), -EINVAL);
-	/* idle only where it can be given the normal policy back */
+	assert_int_equal(weft_writer__background(w, 1 << 20, true), -EINVAL);
 	assert_int_equal(threads_of_this_process(&policy), 2);
-	assert_int_equal(policy, may_nice ? SCHED_IDLE : SCHED_OTHER);
+	assert_int_equal(policy, SCHED_IDLE);
 	assert_int_equal(dup2(full, fd), fd);
 	for (i = 0; i < 100000 && !ret; i++)
 		ret = weft_writer__add_event(w, 0, &sw, sizeof(sw));
@@ -905,8 +902,12 @@ static void test_background_writer_enospc(void **state)
 	weft_writer__free(w);
 	close(fd);
 
-	/* freed with sections still queued: they are dropped, nothing leaks */
-	w = new_writer(path, &fd, 100, 1 << 20);
+	/* freed with sections still queued: they are dropped, nothing leaks;
+	 * a caller that could not give it the normal policy back keeps it */
+	w = new_writer(path, &fd, 100, 0);
+	assert_int_equal(weft_writer__background(w, 1 << 20, false), 0);
+	assert_int_equal(threads_of_this_process(&policy), 2);
+	assert_int_equal(policy, SCHED_OTHER);
 	for (i = 0; i < 1000; i++)
 		assert_int_equal(weft_writer__add_event(w, i % 3, &sw, sizeof(sw)), 0);
 	weft_writer__free(w);

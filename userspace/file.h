@@ -89,15 +89,15 @@ int weft_writer__set_chunk_size(struct weft_writer *w, size_t bytes);
  * 1 and 10% smaller; 4 and up are slower by half. 0 or -EINVAL. */
 int weft_writer__set_level(struct weft_writer *w, int level);
 
-/* From now on a thread of its own deflates and writes the sections, at
- * SCHED_IDLE while fewer than max_pending / 2 raw bytes wait (the calls
- * only copy), at the normal policy above that; a call waits while
- * max_pending bytes do. SCHED_IDLE only where the caller may move the
- * thread back (CAP_SYS_NICE, or RLIMIT_NICE 20): else it stays at the
- * normal policy. Write errors show at the calls after them, and
- * at weft_writer__finish(), which writes the rest first. Call it before
- * weft_writer__set_level(), if at all. 0 or -errno. */
-int weft_writer__background(struct weft_writer *w, size_t max_pending);
+/* From now on a thread of its own deflates and writes the sections; the
+ * calls only copy, and wait while max_pending raw bytes do. With idle, the
+ * thread runs at SCHED_IDLE while fewer than max_pending / 2 bytes wait
+ * and at the normal policy above that: only a caller that may give it the
+ * normal policy back (CAP_SYS_NICE, or RLIMIT_NICE 20) may ask for it, or
+ * the thread would starve on a busy machine. Write errors show at the
+ * calls after them, and at weft_writer__finish(), which writes the rest
+ * first. Call it before weft_writer__set_level(), if at all. 0 or -errno. */
+int weft_writer__background(struct weft_writer *w, size_t max_pending, bool idle);
 
 /* A META section holding kv. May be called more than once (start and end
  * metadata): readers merge them in file order, later keys win. */

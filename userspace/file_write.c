@@ -10,13 +10,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
-#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
 #include <zlib.h>
-#include <linux/capability.h>
 
 #include "file.h"
 #include "file_format.h"
@@ -318,23 +315,6 @@ static int set_policy(pthread_t thread, int policy)
 	return pthread_setschedparam(thread, policy, &sp);
 }
 
-/* Whether this thread may move a thread from SCHED_IDLE back to the
- * normal policy: with CAP_SYS_NICE, or where RLIMIT_NICE allows nice 0
- * (20). A writer that could not be moved back would starve on a busy
- * machine, with the calls waiting on it and the recorder's rings
- * overflowing: it then stays at the normal policy. */
-static bool may_leave_idle(void)
-{
-	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
-	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3] = {};
-	struct rlimit rl;
-
-	if (!syscall(SYS_capget, &hdr, data) &&
-	    data[CAP_TO_INDEX(CAP_SYS_NICE)].effective & CAP_TO_MASK(CAP_SYS_NICE))
-		return true;
-	return !getrlimit(RLIMIT_NICE, &rl) && rl.rlim_cur >= 20;
-}
-
 static void free_job(struct job *j)
 {
 	int i;
@@ -456,7 +436,7 @@ static void background_stop(struct weft_writer *w)
 	w->bg = NULL;
 }
 
-int weft_writer__background(struct weft_writer *w, size_t max_pending)
+int weft_writer__background(struct weft_writer *w, size_t max_pending, bool idle)
 {
 	struct background *bg;
 
@@ -478,8 +458,8 @@ int weft_writer__background(struct weft_writer *w, size_t max_pending)
 		w->bg = NULL;
 		return -EAGAIN;
 	}
-	bg->may_idle = may_leave_idle();
-	if (bg->may_idle && !set_policy(bg->thread, SCHED_IDLE))
+	bg->may_idle = idle;
+	if (idle && !set_policy(bg->thread, SCHED_IDLE))
 		bg->idle_policy = true;
 	return 0;
 }

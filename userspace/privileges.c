@@ -10,23 +10,19 @@
 
 #include "privileges.h"
 
+bool privileges__effective(int cap)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3] = {};
+
+	return !syscall(SYS_capget, &hdr, data) &&
+	       (data[CAP_TO_INDEX(cap)].effective & CAP_TO_MASK(cap));
+}
+
 bool privileges__can_trace(void)
 {
-	unsigned long long cap_eff = 0;
-	char line[256];
-	FILE *f;
-
-	if (geteuid() == 0)
-		return true;
-	f = fopen("/proc/self/status", "re");
-	if (!f)
-		return false;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "CapEff: %llx", &cap_eff) == 1)
-			break;
-	fclose(f);
-	/* CAP_PERFMON is 38, CAP_BPF 39 */
-	return (cap_eff >> 38 & 1) && (cap_eff >> 39 & 1);
+	return geteuid() == 0 ||
+	       (privileges__effective(CAP_PERFMON) && privileges__effective(CAP_BPF));
 }
 
 /* Once the programs are attached and the command runs, the recorder keeps

@@ -9,6 +9,9 @@
 /* root, or CAP_BPF and CAP_PERFMON in the effective set */
 bool privileges__can_trace(void);
 
+/* Whether cap is in this thread's effective set */
+bool privileges__effective(int cap);
+
 /* Keeps only the capabilities the rest of a run needs (CAP_SYS_ADMIN too
  * with uprobes, for --locks=pthread), drops the bounding set and sets
  * no_new_privs. 0 or -errno. */

@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/capability.h>
 #include <linux/types.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -1046,7 +1047,8 @@ int record_run(const struct record_opts *opts)
 	 * and competes only when WRITER_BACKLOG_BYTES / 2 wait. Started after
 	 * the drop, as a thread has its own capabilities; without it the
 	 * drain loop deflates, as before. */
-	if (weft_writer__background(r->writer, WRITER_BACKLOG_BYTES))
+	if (weft_writer__background(r->writer, WRITER_BACKLOG_BYTES,
+				    privileges__effective(CAP_SYS_NICE)))
 		vlog("no background writer: deflating in the drain loop");
 
 	err = drain_loop(r);
