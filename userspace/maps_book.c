@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
+#include "grow.h"
 #include "maps_book.h"
 #include "symbols.h"
 
@@ -44,7 +45,7 @@ static struct maps_entry *find(const struct maps_book *b, pid_t tgid)
 
 int maps_book__take(struct maps_book *b, pid_t tgid)
 {
-	struct maps_entry *e = find(b, tgid), *grown;
+	struct maps_entry *e = find(b, tgid);
 	struct proc_maps *m = proc_maps__read(tgid);
 
 	if (!m)
@@ -54,14 +55,9 @@ int maps_book__take(struct maps_book *b, pid_t tgid)
 		return -ENOENT;
 	}
 	if (!e) {
-		if (b->n == b->cap) {
-			b->cap = b->cap ? b->cap * 2 : 16;
-			grown = realloc(b->entries, b->cap * sizeof(*grown));
-			if (!grown) {
-				proc_maps__free(m);
-				return -ENOMEM;
-			}
-			b->entries = grown;
+		if (grow_array((void **)&b->entries, &b->cap, b->n + 1, sizeof(*b->entries))) {
+			proc_maps__free(m);
+			return -ENOMEM;
 		}
 		e = &b->entries[b->n++];
 		e->tgid = tgid;

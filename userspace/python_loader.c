@@ -10,6 +10,7 @@
 #include <bpf/bpf.h>
 
 #include "elf_symtab.h"
+#include "grow.h"
 #include "log.h"
 #include "pyframes.h"
 #include "python_loader.h"
@@ -247,7 +248,6 @@ void python_loader__free(struct python_loader *pl)
 
 static struct py_process *proc_get(struct python_loader *pl, __u32 tgid, bool add)
 {
-	struct py_process *grown;
 	size_t i;
 
 	for (i = 0; i < pl->nprocs; i++)
@@ -255,13 +255,8 @@ static struct py_process *proc_get(struct python_loader *pl, __u32 tgid, bool ad
 			return &pl->procs[i];
 	if (!add)
 		return NULL;
-	if (pl->nprocs == pl->cap) {
-		pl->cap = pl->cap ? pl->cap * 2 : 16;
-		grown = realloc(pl->procs, pl->cap * sizeof(*grown));
-		if (!grown)
-			return NULL;
-		pl->procs = grown;
-	}
+	if (grow_array((void **)&pl->procs, &pl->cap, pl->nprocs + 1, sizeof(*pl->procs)))
+		return NULL;
 	memset(&pl->procs[pl->nprocs], 0, sizeof(pl->procs[0]));
 	pl->procs[pl->nprocs].tgid = tgid;
 	return &pl->procs[pl->nprocs++];

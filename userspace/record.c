@@ -21,6 +21,7 @@
 #include "events.h"
 #include "exec_watch.h"
 #include "file.h"
+#include "grow.h"
 #include "kv.h"
 #include "launch.h"
 #include "lock_names.h"
@@ -118,17 +119,14 @@ struct proc_entry *proc_find(struct recorder *r, __u32 tgid)
 
 struct proc_entry *proc_add(struct recorder *r, __u32 tgid, __u32 ppid, const char *comm)
 {
-	struct proc_entry *p = proc_find(r, tgid), *grown;
+	struct proc_entry *p = proc_find(r, tgid);
 
 	if (p && !p->exited)
 		return p;
-	if (r->nprocs == r->procs_cap) {
-		r->procs_cap = r->procs_cap ? r->procs_cap * 2 : 64;
-		grown = realloc(r->procs, r->procs_cap * sizeof(*grown));
-		if (!grown)
-			return NULL;
-		r->procs = grown;
-	}
+	/* the cap moved before a failed realloc, and the next add wrote past
+	 * the array */
+	if (grow_array((void **)&r->procs, &r->procs_cap, r->nprocs + 1, sizeof(*r->procs)))
+		return NULL;
 	p = &r->procs[r->nprocs++];
 	memset(p, 0, sizeof(*p));
 	p->tgid = tgid;
