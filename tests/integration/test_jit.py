@@ -37,19 +37,22 @@ while (process.cpuUsage().user < 1500000 && Date.now() < end) acc ^= computeHash
 console.log(acc);
 """
 
+# what both scripts run: a function that calls nothing new once warm
+INNER_SPIN = """
+def inner_spin(n):
+    s = 0
+    for i in range(n):
+        s += i * i
+    return s
+"""
+
 # mode none: the map as Python wrote it; the others spoil it once the
 # functions ran (and wrote their lines), then spin on without calling
 # anything new (which would write the map again), and leave without
 # Python's finalization
 PY_SCRIPT = """
 import os, sys, time
-
-def inner_spin(n):
-    s = 0
-    for i in range(n):
-        s += i * i
-    return s
-
+""" + INNER_SPIN + """
 def outer_work(seconds):
     # CPU seconds, whatever the load
     deadline = time.process_time() + seconds
@@ -83,13 +86,7 @@ os._exit(0)
 # frames above the fork are in the parent's map, those below in its own
 FORK_SCRIPT = """
 import os, time
-
-def inner_spin(n):
-    s = 0
-    for i in range(n):
-        s += i * i
-    return s
-
+""" + INNER_SPIN + """
 def child_loop(seconds):
     deadline = time.process_time() + seconds
     while time.process_time() < deadline:
