@@ -130,6 +130,25 @@ def test_report_lines(tmp):
 
 
 @h.test
+def test_linear_against_inflate(tmp):
+    path = os.path.join(tmp, "reports")
+    # the host 1.5x slower while 30M was read: its inflate took as much longer
+    with open(path, "w") as f:
+        f.write("1000000 0.10 0.04 4096 0.5\n10000000 1.0 0.4 4096 5.0\n")
+        f.write("30000000 4.5 1.8 4096 22.5\n")
+    t = "\n".join(bm.report_lines(path))
+    check(re.search(r"scale: report .* per event at 30000000 1.00x that at 10000000 against "
+                    r"inflate \(1.50x in seconds\) <= 1.2: met", t), t)
+    # weft alone slower per event at 30M: the inflate beside it says so
+    with open(path, "w") as f:
+        f.write("1000000 0.10 0.04 4096 0.5\n10000000 1.0 0.4 4096 5.0\n")
+        f.write("30000000 4.5 1.2 4096 15.0\n")
+    t = "\n".join(bm.report_lines(path))
+    check(re.search(r"scale: report .* per event at 30000000 1.50x .*: NOT met", t), t)
+    check(re.search(r"scale: timeline .* per event at 30000000 1.00x .*: met", t), t)
+
+
+@h.test
 def test_scale_and_targets_line(tmp):
     reports, scale, runs, tree = (os.path.join(tmp, n) for n in ("reports", "scale", "runs",
                                                                   "tree"))
