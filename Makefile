@@ -37,7 +37,7 @@ WARNINGS := -Wall -Wextra -Werror
 CFLAGS := -g -O2 $(WARNINGS) -std=gnu11 -D_GNU_SOURCE -I$(OUTPUT) -Ibpf -Iuserspace \
 	$(SAN_FLAGS) $(EXTRA_CFLAGS)
 LDFLAGS := $(SAN_FLAGS) $(EXTRA_LDFLAGS)
-LDLIBS := -lbpf -lelf -lz -lpthread -lm -lstdc++
+LDLIBS := -lbpf -lelf -lz -lpthread -lm -ldl
 
 # weft-work and the bench workloads keep whole frame-pointer stacks: gcc 12
 # drops leaf frames even with -mno-omit-leaf-frame-pointer, clang keeps them.
