@@ -138,6 +138,39 @@ static void test_cut_trampolines_and_leftovers(void **state)
 			    "Thread._bootstrap (threading.py:995)");
 }
 
+/* A sample inside a call being entered: the new eval frame is on the
+ * native stack, its Python frame not yet linked. The Python frames stay
+ * with the eval frames that run them, the caller's line takes the call,
+ * and no eval frame is left unnamed. */
+static void test_eval_frame_being_entered(void **state)
+{
+	struct entry e = {}, older = {};
+
+	(void)state;
+	add(&e, 0x1000, PYFRAMES_EVAL_NAME); /* entered, no frame yet */
+	add(&e, 0x1100, "_PyEval_Vector");
+	add(&e, 0x1200, "ext_for_each");
+	add(&e, 0x2000, PYFRAMES_EVAL_NAME); /* runs outer, main */
+	add(&e, 0x2100, "Py_RunMain");
+	add(&e, WEFT_PY_MARKER, "[python]");
+	add(&e, PY(12, false), "outer (cb.py:12)");
+	add(&e, PY(13, true), "<module> (cb.py:20)");
+	assert_string_equal(merged(&e), "_PyEval_Vector;ext_for_each;outer (cb.py:12);"
+					"<module> (cb.py:20);Py_RunMain");
+
+	/* 3.10 and before: an eval frame per Python frame, each an entry */
+	add(&older, 0x1000, PYFRAMES_EVAL_NAME);
+	add(&older, 0x1100, "_PyFunction_Vectorcall");
+	add(&older, 0x2000, PYFRAMES_EVAL_NAME);
+	add(&older, 0x2100, "_PyFunction_Vectorcall");
+	add(&older, 0x2200, PYFRAMES_EVAL_NAME);
+	add(&older, WEFT_PY_MARKER, "[python]");
+	add(&older, PY(1, true), "spin (s.py:3)");
+	add(&older, PY(2, true), "<module> (s.py:9)");
+	assert_string_equal(merged(&older), "_PyFunction_Vectorcall;spin (s.py:3);"
+					    "_PyFunction_Vectorcall;<module> (s.py:9)");
+}
+
 /* No Python frames: the stack as it was (a trampoline is only dropped
  * for Python frames, and a lone marker goes) */
 static void test_no_python_frames(void **state)
@@ -340,6 +373,7 @@ int main(void)
 		cmocka_unit_test(test_several_frames_per_eval),
 		cmocka_unit_test(test_nested_evals_and_c_extension),
 		cmocka_unit_test(test_cut_trampolines_and_leftovers),
+		cmocka_unit_test(test_eval_frame_being_entered),
 		cmocka_unit_test(test_no_python_frames),
 		cmocka_unit_test(test_frame_text),
 		cmocka_unit_test(test_words),

@@ -204,10 +204,35 @@ static void take_group(const struct pyframes_in *in, unsigned int n, unsigned in
 	}
 }
 
+/* How many eval frames at the leaf end have no Python frames of their
+ * own: a sample between a call entering _PyEval_EvalFrameDefault and
+ * linking its frame into the thread state (or between unlinking it and
+ * returning) has one eval frame more than groups. Given its caller's group
+ * it would move every group one frame in, and leave the outermost eval
+ * frame unnamed. A chain cut at the bound lacks groups at the root end
+ * instead, where the leftovers stay. */
+static unsigned int evals_without_group(const struct pyframes_in *in, unsigned int n,
+					unsigned int m)
+{
+	unsigned int i, evals = 0, groups = 0;
+	bool open = false;
+
+	for (i = 0; i < m; i++)
+		evals += is_eval(in[i].name);
+	for (i = m + 1; i < n; i++) {
+		if (in[i].addr == WEFT_PY_CUT)
+			return 0;
+		open = !(in[i].addr & WEFT_PY_ENTRY);
+		groups += !open;
+	}
+	groups += open;
+	return evals > groups ? evals - groups : 0;
+}
+
 unsigned int pyframes__merge(const struct pyframes_in *in, unsigned int n, const char **out)
 {
 	int m = marker_at(in, n);
-	unsigned int i, o = 0, py;
+	unsigned int i, o = 0, py, entering;
 
 	if (m < 0 || (unsigned int)m + 1 >= n) {
 		/* no Python frames: the native ones (without a lone marker) */
@@ -217,8 +242,12 @@ unsigned int pyframes__merge(const struct pyframes_in *in, unsigned int n, const
 		return o;
 	}
 	py = (unsigned int)m + 1;
+	entering = evals_without_group(in, n, (unsigned int)m);
 	for (i = 0; i < (unsigned int)m; i++) {
-		if (is_eval(in[i].name) && py < n)
+		/* the call being entered is its caller's line's doing */
+		if (is_eval(in[i].name) && entering)
+			entering--;
+		else if (is_eval(in[i].name) && py < n)
 			take_group(in, n, &py, out, &o);
 		else if (!is_trampoline(in[i].name, i && is_eval(in[i - 1].name)))
 			out[o++] = in[i].name;
