@@ -305,6 +305,12 @@ struct weft_metrics {
 	char verdict[WEFT_VERDICT_LEN];
 };
 
+/* The entry of m's locks table for a wait of pid on addr (a process's
+ * futex, or a kernel lock, whose entry has no pid), or NULL: how the flame
+ * graphs and pprof name a wait's lock */
+const struct weft_lock_metrics *weft_metrics__lock_of(const struct weft_metrics *m, __u32 pid,
+						      __u64 addr);
+
 struct weft_analysis;
 
 struct weft_analysis *weft_analysis__new(const struct analysis_opts *opts);

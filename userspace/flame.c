@@ -386,17 +386,6 @@ static size_t merge_same(struct line *lines, size_t n, int (*same)(const void *,
 	return out;
 }
 
-/* The entry of the locks table for a wait of pid on addr, or NULL */
-static const struct weft_lock_metrics *lock_of(const struct weft_metrics *m, __u32 pid, __u64 addr)
-{
-	unsigned int i;
-
-	for (i = 0; m && i < m->nr_locks; i++)
-		if (m->locks[i].addr == addr && (m->locks[i].pid == pid || !m->locks[i].pid))
-			return &m->locks[i];
-	return NULL;
-}
-
 /* Every counted key as a line with its frames and text */
 static int make_lines(struct flame *f, struct line **out)
 {
@@ -443,7 +432,7 @@ static int keep_locks(struct flame *f, struct line *lines, size_t n, const struc
 		return -ENOMEM;
 	for (i = 0; i < n; i++) {
 		struct line *l = &lines[i];
-		const struct weft_lock_metrics *lm = lock_of(m, l->pid, l->addr);
+		const struct weft_lock_metrics *lm = weft_metrics__lock_of(m, l->pid, l->addr);
 		char name[96];
 		long id;
 

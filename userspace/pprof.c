@@ -305,18 +305,6 @@ static void label_str(struct pprof *p, struct pb_buf *s, struct pb_buf *tmp, con
 	pb__message(s, SAMPLE_LABEL, tmp);
 }
 
-/* The entry of the locks table for a wait of pid on addr, or NULL (as
- * weft flame --type lock keeps its waits) */
-static const struct weft_lock_metrics *lock_of(const struct weft_metrics *m, __u32 pid, __u64 addr)
-{
-	unsigned int i;
-
-	for (i = 0; m && addr && i < m->nr_locks; i++)
-		if (m->locks[i].addr == addr && (m->locks[i].pid == pid || !m->locks[i].pid))
-			return &m->locks[i];
-	return NULL;
-}
-
 static void encode_sample(struct pprof *p, const struct kline *l, const struct weft_metrics *m,
 			  struct pb_buf *s, struct pb_buf *tmp, struct u64_buf *locs)
 {
@@ -331,7 +319,7 @@ static void encode_sample(struct pprof *p, const struct kline *l, const struct w
 		v[PPROF_CPU] = l->weight * (1000000000ULL / p->opts.sample_hz);
 	} else {
 		v[PPROF_OFFCPU] = l->weight;
-		lm = lock_of(m, k->pid, k->addr);
+		lm = weft_metrics__lock_of(m, k->pid, k->addr);
 		if (lm)
 			v[PPROF_LOCK] = l->weight;
 		if (k->reason == WEFT_WAIT_RUNQUEUE)

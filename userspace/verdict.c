@@ -138,6 +138,17 @@ const char *weft_lock_metrics__label(const struct weft_lock_metrics *l, char *bu
 	return buf;
 }
 
+const struct weft_lock_metrics *weft_metrics__lock_of(const struct weft_metrics *m, __u32 pid,
+						      __u64 addr)
+{
+	unsigned int i;
+
+	for (i = 0; m && addr && i < m->nr_locks; i++)
+		if (m->locks[i].addr == addr && (m->locks[i].pid == pid || !m->locks[i].pid))
+			return &m->locks[i];
+	return NULL;
+}
+
 /* ", mostly in epoll_wait (events)": the blocked reason with the most
  * time, with the call or lock behind it. */
 static const char *waiting_on(const struct weft_metrics *m, char *buf, size_t size)
