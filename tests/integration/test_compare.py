@@ -67,10 +67,22 @@ def cpu_task_in_every_model(tmp):
     # the GIL's share and verdict (with another program busy on the other
     # core, the waiter a release wakes queues behind the holder on the one
     # core left, which takes the lock straight back: interleaving).
+    # The workers get equal shares of work, but the host does not run the
+    # VM's cores at one speed: procs' two workers once took 0.35 s and
+    # 0.20 s of CPU for the same work, and the faster one's core then sat
+    # idle (parallelism 1.52). What the model owes is that its busiest
+    # workers run at once, one per core, for as long as the shortest of
+    # them runs.
+    k = min(workers, os.cpu_count())
     for model in ("threads", "procs", "pool"):
         free_cores_or_skip(reps[model], f"{model}'s parallelism floor")
-        check(rows[model]["parallelism"]["avg"] >= 0.8 * min(workers, os.cpu_count()),
-              f"{model}: parallelism {rows[model]['parallelism']['avg']}")
+        rep = reps[model]
+        busiest = sorted((t["on_cpu_s"] for t in rep["threads"]), reverse=True)[:k]
+        together = sum(rep["parallelism"]["histogram"][k:]) * rep["wall_s"]
+        check(len(busiest) == k and together >= 0.8 * busiest[-1],
+              f"{model}: {k} workers ran at once for {together:.3f} s, the shortest of them "
+              f"{busiest[-1]:.3f} s (workers' CPU {busiest}, parallelism "
+              f"{rows[model]['parallelism']['avg']})")
     free_cores_or_skip(reps["gil"], "the GIL's serialized share and verdict")
     check(gil["serialized_share"] >= 0.5, f"gil serialized {gil['serialized_share']}")
     check("(gil" in gil["verdict"], f"gil verdict {gil['verdict']!r}")
