@@ -11,6 +11,7 @@
 #include "flame.h"
 #include "flame_svg.h"
 #include "log.h"
+#include "output.h"
 #include "recording.h"
 #include "stack_attrib.h"
 #include "stacks.h"
@@ -51,7 +52,8 @@ static const struct argp_option flame_options[] = {
 	  0 },
 	{ "by", OPT_BY, "BY", 0,
 	  "Root frame: process (default: the name, same names merge), pid, thread or none", 0 },
-	{ "svg", OPT_SVG, "OUT", 0, "Write an interactive SVG flame graph to OUT instead", 0 },
+	{ "svg", OPT_SVG, "OUT", 0,
+	  "Write an interactive SVG flame graph to OUT (- for stdout) instead", 0 },
 	/* for the attribution test, on a recording made with --stack-audit:
 	 * the stacks the default sampling would have skipped count as skipped */
 	{ "as-sampled", OPT_AS_SAMPLED, NULL, OPTION_HIDDEN, NULL, 0 },
@@ -99,6 +101,7 @@ static int write_svg(const struct flame *f, const struct flame_cli *o)
 				     .palette = o->f.type == FLAME_ONCPU ? FLAME_SVG_HOT :
 						o->f.type == FLAME_LOCK	 ? FLAME_SVG_LOCK :
 									   FLAME_SVG_IO };
+	struct output_file ofile;
 	FILE *out = NULL;
 	int err;
 
@@ -106,17 +109,18 @@ static int write_svg(const struct flame *f, const struct flame_cli *o)
 	err = flame__lines(f, &l);
 	if (err)
 		goto cleanup;
-	out = fopen(o->svg, "we");
+	out = output_file__open(&ofile, o->svg);
 	if (!out) {
-		err = -errno;
-		elog("Failed to create %s: %s", o->svg, strerror(errno));
+		err = -EIO;
 		goto cleanup;
 	}
 	err = flame_svg__write(out, l.stacks, l.values, l.n, &so);
-	if (fclose(out) && !err)
-		err = -errno;
-	if (err)
-		elog("Failed to write %s: %s", o->svg, strerror(-err));
+	if (err) {
+		elog("Failed to write %s: %s", output_file__name(&ofile), strerror(-err));
+		output_file__close(&ofile, false);
+	} else {
+		err = output_file__close(&ofile, true);
+	}
 cleanup:
 	flame_lines__release(&l);
 	return err;

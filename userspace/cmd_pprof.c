@@ -12,6 +12,7 @@
 #include "file.h"
 #include "kv.h"
 #include "log.h"
+#include "output.h"
 #include "pb.h"
 #include "pprof.h"
 #include "recording.h"
@@ -101,6 +102,7 @@ static int write_profile(struct pprof *p, const struct weft_metrics *m, const st
 	const char *comments[] = { comment_cmd, comment_ver, NULL };
 	struct pprof_meta pm = { .comments = comments };
 	const char *rec_version = weft_kv__get(meta, META_VERSION);
+	struct output_file ofile;
 	struct pb_buf msg = {};
 	size_t len = 0;
 	unsigned int i;
@@ -121,17 +123,20 @@ static int write_profile(struct pprof *p, const struct weft_metrics *m, const st
 		elog("Failed to encode the profile: %s", strerror(-err));
 		goto cleanup;
 	}
-	out = strcmp(out_path, "-") ? fopen(out_path, "we") : stdout;
+	/* written beside and renamed into place: a failed write leaves no
+	 * profile that reads as whole */
+	out = output_file__open(&ofile, out_path);
 	if (!out) {
-		err = -errno;
-		elog("Failed to create %s: %s", out_path, strerror(errno));
+		err = -EIO;
 		goto cleanup;
 	}
 	err = pprof__write_gzip(msg.p, msg.len, out);
-	if ((out == stdout ? fflush(out) : fclose(out)) && !err)
-		err = -errno;
-	if (err)
-		elog("Failed to write %s: %s", out_path, strerror(-err));
+	if (err) {
+		elog("Failed to write %s: %s", output_file__name(&ofile), strerror(-err));
+		output_file__close(&ofile, false);
+	} else {
+		err = output_file__close(&ofile, true);
+	}
 cleanup:
 	pb__free(&msg);
 	return err;

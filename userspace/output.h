@@ -90,8 +90,11 @@ struct output_file {
 	char *tmp;
 	const char *path;
 };
-/* o->f, or NULL after one line on stderr; path "-" is standard output */
+/* o->f, or NULL after one line on stderr; path "-" is standard output, and
+ * a path that is not a regular file (a device, a FIFO) is written in place */
 FILE *output_file__open(struct output_file *o, const char *path);
+/* What the messages call it: its path, or "standard output" */
+const char *output_file__name(const struct output_file *o);
 /* ok: flushed, closed and renamed into place (0, or -errno after one line
  * on stderr); else closed and removed. Safe on one never opened. */
 int output_file__close(struct output_file *o, bool ok);

@@ -189,14 +189,24 @@ char *output_stacks_line(char *buf, size_t size, const struct stack_capture *c)
 
 FILE *output_file__open(struct output_file *o, const char *path)
 {
+	struct stat st;
 	mode_t mask;
 	int fd;
 
 	memset(o, 0, sizeof(*o));
 	o->path = path;
-	/* as weft pprof and most tools read it: standard output */
+	/* as most tools read it: standard output */
 	if (!strcmp(path, "-")) {
 		o->f = stdout;
+		return o->f;
+	}
+	/* A device, a FIFO or a terminal is written in place: a file renamed
+	 * over it replaced the node (weft pprof -o /dev/full, as root, left a
+	 * regular file at /dev/full) */
+	if (!stat(path, &st) && !S_ISREG(st.st_mode)) {
+		o->f = fopen(path, "we");
+		if (!o->f)
+			elog("Failed to create %s: %s", path, strerror(errno));
 		return o->f;
 	}
 	if (asprintf(&o->tmp, "%s.tmp.XXXXXX", path) < 0) {
@@ -226,33 +236,27 @@ FILE *output_file__open(struct output_file *o, const char *path)
 	return o->f;
 }
 
+const char *output_file__name(const struct output_file *o)
+{
+	return o->path && strcmp(o->path, "-") ? o->path : "standard output";
+}
+
 int output_file__close(struct output_file *o, bool ok)
 {
 	int err = 0;
 
-	if (o->f == stdout) {
-		o->f = NULL;
-		if (fflush(stdout) || ferror(stdout)) {
-			err = -(errno ? errno : EIO);
-			if (ok)
-				elog("Failed to write to standard output: %s", strerror(-err));
-		}
-		return ok ? err : 0;
-	}
-	if (!o->tmp)
-		return 0;
 	if (o->f && (fflush(o->f) || ferror(o->f)))
 		err = -(errno ? errno : EIO);
-	if (o->f && fclose(o->f) && !err)
+	if (o->f && o->f != stdout && fclose(o->f) && !err)
 		err = -errno;
 	o->f = NULL;
-	if (ok && err)
-		elog("Failed to write %s: %s", o->path, strerror(-err));
-	else if (ok && rename(o->tmp, o->path)) {
+	if (ok && err) {
+		elog("Failed to write %s: %s", output_file__name(o), strerror(-err));
+	} else if (ok && o->tmp && rename(o->tmp, o->path)) {
 		err = -errno;
 		elog("Failed to rename %s to %s: %s", o->tmp, o->path, strerror(errno));
 	}
-	if (!ok || err)
+	if (o->tmp && (!ok || err))
 		unlink(o->tmp);
 	free(o->tmp);
 	o->tmp = NULL;

@@ -5,6 +5,7 @@ sample type adds up to weft flame's total of that type, the labels are
 there, and the busy function of a program comes first."""
 import os
 import re
+import stat
 import subprocess
 import sys
 
@@ -153,6 +154,30 @@ def bad_input_one_line(tmp):
           f"exit {r.returncode}, stderr {r.stderr!r}")
     r = h.run([WEFT, "pprof", "--by", "nope"])
     check(r.returncode == 2, f"bad --by: exit {r.returncode}")
+
+
+@h.test
+def outputs_to_stdout_and_devices(tmp):
+    """pprof and the SVG flame graph go through the one output file of the
+    other commands: "-" is standard output, a regular file appears whole or
+    not at all, and a device is written in place (a file renamed over
+    /dev/full once replaced it)."""
+    data = record(tmp, "out", [os.path.join(HELPERS, "pingpong"), "-n", "200", "-x"])
+    r = subprocess.run([WEFT, "pprof", data, "-o", "-"], capture_output=True)
+    check(r.returncode == 0 and r.stdout[:2] == b"\x1f\x8b", f"pprof -o -: exit {r.returncode}")
+    r = subprocess.run([WEFT, "flame", "--type", "offcpu", "--svg", "-", data],
+                       capture_output=True, text=True)
+    check(r.returncode == 0 and r.stdout.lstrip().startswith("<?xml"), "flame --svg -")
+    for args in (["pprof", data, "-o", "/dev/full"],
+                 ["flame", "--type", "offcpu", "--svg", "/dev/full", data],
+                 ["report", data, "-o", "/dev/full"],
+                 ["timeline", data, "-o", "/dev/full"]):
+        r = subprocess.run([WEFT, *args], cwd=tmp, capture_output=True, text=True)
+        check(r.returncode == 1 and len(r.stderr.strip().splitlines()) == 1,
+              f"weft {args[0]} to /dev/full: exit {r.returncode}, stderr {r.stderr!r}")
+        st = os.stat("/dev/full")
+        check(stat.S_ISCHR(st.st_mode), f"weft {args[0]} replaced /dev/full with a file")
+    check(not [n for n in os.listdir("/dev") if ".tmp." in n], "a temporary file left in /dev")
 
 
 sys.exit(h.main())
