@@ -118,7 +118,6 @@ struct thread_state {
 	struct wake_carry carry;
 	__u8 carry_pad[CARRY_SPAN - sizeof(struct wake_carry)];
 	__u32 carry_taken; /* the carry's seq the last wakeup took */
-	__u32 reserved;
 	/* stack sampling (stack_every): blocking switches to skip before the
 	 * next one takes stacks, and whether the last one did (its waker's
 	 * stacks are taken only then, for the wakeup flame graph) */
