@@ -592,8 +592,8 @@ int cmd_compare(int argc, char **argv)
 		err = -errno;
 	}
 	if (err) {
-		elog("Failed to write %s: %s", opts.output ? opts.output : "the table",
-		     strerror(-err));
+		elog("Failed to write %s: %s",
+		     opts.output ? output_file__name(&ofile) : "the table", strerror(-err));
 		goto cleanup;
 	}
 	status = 0;

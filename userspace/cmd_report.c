@@ -380,8 +380,8 @@ int cmd_report(int argc, char **argv)
 		werr = -errno;
 	}
 	if (werr) {
-		elog("Failed to write %s: %s", opts.output ? opts.output : "the report",
-		     strerror(-werr));
+		elog("Failed to write %s: %s",
+		     opts.output ? output_file__name(&ofile) : "the report", strerror(-werr));
 		goto cleanup;
 	}
 	status = 0;
